@@ -1,0 +1,154 @@
+/*
+ * commit: one worker thread; while it syncs a batch the next one fills
+ * up, so the number of directory fsyncs falls as the load rises. The
+ * thread touches only the files of its jobs and queue/; everything else
+ * stays on the loop's thread. An eventfd wakes the loop.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "commit.h"
+#include "log.h"
+
+static pthread_mutex_t	 commit_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 commit_cond = PTHREAD_COND_INITIALIZER;
+static struct commit_job *commit_pending, *commit_done_list;
+static struct spool	*commit_spool;
+static commit_done_fn	 commit_done;
+static int		 commit_efd = -1;
+static int		 commit_stop;
+static pthread_t	 commit_thread;
+
+/* Reverse a LIFO list into arrival order. */
+static struct commit_job *
+reverse(struct commit_job *j)
+{
+	struct commit_job *out = NULL, *next;
+
+	for (; j; j = next) {
+		next = j->next;
+		j->next = out;
+		out = j;
+	}
+	return out;
+}
+
+static void
+commit_batch(struct commit_job *batch)
+{
+	struct commit_job *j;
+	int published = 0;
+
+	for (j = batch; j; j = j->next) {
+		j->ok = fdatasync(j->fd) == 0;
+		if (!j->ok)
+			log_warn("%s: fdatasync", j->qid);
+		close(j->fd);
+		j->fd = -1;
+		if (j->ok && spool_publish(commit_spool, j->qid) == -1) {
+			log_warn("%s: rename into queue", j->qid);
+			j->ok = 0;
+		}
+		published += j->ok;
+	}
+	if (published && spool_sync_queue(commit_spool) == -1) {
+		log_warn("fsync of queue/ failed: refusing %d messages",
+		    published);
+		/* not durable: take them back, the clients will retry */
+		for (j = batch; j; j = j->next)
+			if (j->ok) {
+				spool_unpublish(commit_spool, j->qid);
+				j->ok = 0;
+			}
+	}
+	for (j = batch; j; j = j->next)
+		if (!j->ok)
+			spool_discard(commit_spool, j->qid, -1);
+}
+
+static void *
+commit_main(void *arg)
+{
+	struct commit_job *batch, *last;
+	uint64_t one = 1;
+
+	for (;;) {
+		pthread_mutex_lock(&commit_lock);
+		while (commit_pending == NULL && !commit_stop)
+			pthread_cond_wait(&commit_cond, &commit_lock);
+		batch = reverse(commit_pending);
+		commit_pending = NULL;
+		pthread_mutex_unlock(&commit_lock);
+		if (batch == NULL)
+			return NULL;	/* stopping, nothing left */
+		commit_batch(batch);
+		for (last = batch; last->next; last = last->next)
+			;
+		pthread_mutex_lock(&commit_lock);
+		last->next = commit_done_list;
+		commit_done_list = batch;
+		pthread_mutex_unlock(&commit_lock);
+		if (write(commit_efd, &one, sizeof(one)) == -1 && errno != EAGAIN)
+			log_warn("commit: eventfd");
+	}
+}
+
+static int
+commit_wakeup(sd_event_source *s, int fd, uint32_t revents, void *ud)
+{
+	struct commit_job *list, *next;
+	uint64_t n;
+
+	if (read(fd, &n, sizeof(n)) == -1 && errno != EAGAIN)
+		log_warn("commit: eventfd read");
+	pthread_mutex_lock(&commit_lock);
+	list = commit_done_list;
+	commit_done_list = NULL;
+	pthread_mutex_unlock(&commit_lock);
+	for (; list; list = next) {
+		next = list->next;
+		commit_done(list);
+	}
+	return 0;
+}
+
+int
+commit_init(sd_event *e, struct spool *sp, commit_done_fn done)
+{
+	commit_spool = sp;
+	commit_done = done;
+	commit_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (commit_efd == -1)
+		return -1;
+	if (sd_event_add_io(e, NULL, commit_efd, EPOLLIN, commit_wakeup,
+	    NULL) < 0)
+		return -1;
+	if (pthread_create(&commit_thread, NULL, commit_main, NULL) != 0)
+		return -1;
+	return 0;
+}
+
+void
+commit_submit(struct commit_job *job)
+{
+	pthread_mutex_lock(&commit_lock);
+	job->next = commit_pending;
+	commit_pending = job;
+	pthread_cond_signal(&commit_cond);
+	pthread_mutex_unlock(&commit_lock);
+}
+
+void
+commit_shutdown(void)
+{
+	pthread_mutex_lock(&commit_lock);
+	commit_stop = 1;
+	pthread_cond_signal(&commit_cond);
+	pthread_mutex_unlock(&commit_lock);
+	pthread_join(commit_thread, NULL);
+}

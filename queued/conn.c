@@ -1,0 +1,604 @@
+/*
+ * conn: one state per connection (CS_*); every line gets exactly one
+ * reply, in order. While a commit is under way the connection reads
+ * nothing more, so pipelined input is answered after the 250, in order.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commit.h"
+#include "conn.h"
+#include "log.h"
+#include "policy.h"
+#include "qproto.h"
+#include "queue.h"
+
+#define CONN_INSZ	(QPROTO_CHUNK_MAX + 64)
+#define CONN_OUT_MAX	(256 * 1024 * 1024)
+#define CONN_SLACK	(64 * 1024)	/* smtpd's Received: on top of the limit */
+
+enum conn_state {
+	CS_VERSION,	/* expecting "POMBO 1" */
+	CS_HELO,	/* expecting HELO, or an admin command */
+	CS_READY,	/* between transactions */
+	CS_MAIL,	/* MAIL accepted, RCPTs coming */
+	CS_CHUNK,	/* in DATA, expecting a chunk header */
+	CS_CHUNKDATA,	/* in DATA, inside a chunk */
+	CS_COMMIT,	/* end of data seen, the commit thread has it */
+};
+
+struct txn {
+	struct envelope		 env;
+	struct commit_job	 job;
+	struct conn		*conn;	/* NULL once the client has gone */
+};
+
+struct conn {
+	int			 fd;
+	sd_event_source		*src;
+	uid_t			 uid;
+	enum conn_state		 state;
+	int			 closing;
+	struct qhelo		 helo;
+	char			*helo_arg;
+	struct mail_args	 mail;
+	struct txn		*txn;
+	int			 msgfd;
+	uint64_t		 size;
+	int			 write_failed;
+	long			 chunk_left;
+	size_t			 inlen;
+	struct buf		 out;
+	char			*in;
+};
+
+static struct queued_ctx *ctx;
+static unsigned nconns;
+
+static void conn_process(struct conn *c);
+static void commit_done(struct commit_job *job);
+
+void
+conn_setup(struct queued_ctx *qc)
+{
+	ctx = qc;
+	if (commit_init(qc->event, qc->spool, commit_done) == -1)
+		fatal("commit thread");
+}
+
+unsigned
+conn_count(void)
+{
+	return nconns;
+}
+
+static void
+txn_free(struct txn *t)
+{
+	envelope_free(&t->env);
+	free(t);
+}
+
+/* Drop the transaction: the file in incoming/ goes with it. */
+static void
+conn_txn_abort(struct conn *c)
+{
+	if (c->txn == NULL)
+		return;
+	if (c->state == CS_COMMIT) {
+		c->txn->conn = NULL;	/* commit_done frees it */
+	} else {
+		if (c->msgfd != -1)
+			spool_discard(ctx->spool, c->txn->env.qid, c->msgfd);
+		txn_free(c->txn);
+	}
+	c->msgfd = -1;
+	c->txn = NULL;
+}
+
+static void
+conn_free(struct conn *c)
+{
+	conn_txn_abort(c);
+	sd_event_source_disable_unref(c->src);
+	close(c->fd);
+	buf_free(&c->out);
+	free(c->helo_arg);
+	free(c->in);
+	free(c);
+	nconns--;
+}
+
+static void
+conn_update_events(struct conn *c)
+{
+	uint32_t ev = 0;
+
+	if (c->state != CS_COMMIT && !c->closing)
+		ev |= EPOLLIN;
+	if (c->out.len > 0)
+		ev |= EPOLLOUT;
+	sd_event_source_set_io_events(c->src, ev);
+}
+
+/* Returns -1 when the connection was freed. */
+static int
+conn_flush(struct conn *c)
+{
+	ssize_t n;
+	size_t off = 0;
+
+	while (off < c->out.len) {
+		n = send(c->fd, c->out.data + off, c->out.len - off,
+		    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			conn_free(c);
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	memmove(c->out.data, c->out.data + off, c->out.len - off);
+	c->out.len -= off;
+	if (c->closing && c->out.len == 0) {
+		conn_free(c);
+		return -1;
+	}
+	conn_update_events(c);
+	return 0;
+}
+
+static void PRINTF_LIKE(2, 3)
+conn_reply(struct conn *c, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line) - 1)
+		n = sizeof(line) - 2;
+	line[n++] = '\n';
+	if (buf_add(&c->out, line, (size_t)n) == -1)
+		c->closing = 1;
+}
+
+/* A peer that breaks the protocol is told why and disconnected. */
+static void
+conn_violation(struct conn *c, const char *why)
+{
+	log_warnx("queue protocol violation from uid %u: %s",
+	    (unsigned)c->uid, why);
+	conn_reply(c, "500 5.5.2 Queue protocol error: %s", why);
+	conn_txn_abort(c);
+	c->closing = 1;
+}
+
+static void
+conn_reset(struct conn *c)
+{
+	conn_txn_abort(c);
+	memset(&c->mail, 0, sizeof(c->mail));
+	c->state = CS_READY;
+}
+
+static int
+is_admin(const struct conn *c)
+{
+	return c->uid == 0 || c->uid == geteuid();
+}
+
+static void
+do_mail(struct conn *c, const char *arg)
+{
+	char line[QPROTO_LINE_MAX + 8], reply[512];
+	struct esmtp_err err;
+	struct txn *t;
+	int code;
+
+	if (str_fmt(line, sizeof(line), "FROM:%s", arg) == -1 ||
+	    esmtp_parse_mail(line, 1, &c->mail, &err) == -1) {
+		conn_reply(c, "501 5.5.4 Bad MAIL argument");
+		return;
+	}
+	code = policy_mail(ctx->conf, ctx->spool, &c->helo, &c->mail, reply,
+	    sizeof(reply));
+	if (code >= 300) {
+		conn_reply(c, "%s", reply);
+		return;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		conn_reply(c, "451 4.3.0 Out of memory");
+		return;
+	}
+	envelope_init(&t->env);
+	if (envelope_set_from(&t->env, arg) == -1 ||
+	    (t->env.client = strdup(c->helo_arg)) == NULL) {
+		txn_free(t);
+		conn_reply(c, "501 5.5.4 Bad MAIL argument");
+		return;
+	}
+	t->conn = c;
+	c->txn = t;
+	c->state = CS_MAIL;
+	conn_reply(c, "%s", reply);
+}
+
+static void
+do_rcpt(struct conn *c, const char *arg)
+{
+	char line[QPROTO_LINE_MAX + 8], reply[512], mailbox[ADDR_MAX + 1];
+	struct envelope *e = &c->txn->env;
+	struct rcpt_args r;
+	struct esmtp_err err;
+	size_t i;
+	int code;
+
+	if (str_fmt(line, sizeof(line), "TO:%s", arg) == -1 ||
+	    esmtp_parse_rcpt(line, 1, c->mail.smtputf8, &r, &err) == -1) {
+		conn_reply(c, "501 5.5.4 Bad RCPT argument");
+		return;
+	}
+	if (e->nrcpt >= ctx->conf->max_recipients) {
+		conn_reply(c, "452 4.5.3 Too many recipients");
+		return;
+	}
+	code = policy_rcpt(ctx->conf, &c->helo, &r, reply, sizeof(reply));
+	if (code < 300) {
+		addr_format(&r.to, mailbox, sizeof(mailbox));
+		for (i = 0; i < e->nrcpt; i++)
+			if (strcmp(e->rcpts[i].addr, mailbox) == 0)
+				break;
+		/* a duplicate is accepted and delivered once */
+		if (i == e->nrcpt && envelope_add_rcpt(e, arg) == -1) {
+			conn_reply(c, "451 4.3.0 Out of memory");
+			return;
+		}
+	}
+	conn_reply(c, "%s", reply);
+}
+
+static void
+do_data(struct conn *c)
+{
+	struct envelope *e = &c->txn->env;
+	struct buf hdr;
+	int i;
+
+	if (e->nrcpt == 0) {
+		conn_reply(c, "554 5.5.1 No valid recipients");
+		return;
+	}
+	/* a clock gone backwards could hit an old id: try the next */
+	for (i = 0; i < 5; i++) {
+		qid_new(e->qid);
+		c->msgfd = spool_create(ctx->spool, e->qid);
+		if (c->msgfd != -1 || errno != EEXIST)
+			break;
+	}
+	if (c->msgfd == -1) {
+		log_warn("cannot create a queue file");
+		conn_reply(c, "451 4.3.0 Cannot create queue file");
+		return;
+	}
+	e->time = time(NULL);
+	buf_init(&hdr, 64 * 1024 * 1024);
+	if (envelope_format(e, &hdr) == -1 ||
+	    write(c->msgfd, hdr.data, hdr.len) != (ssize_t)hdr.len) {
+		log_warn("%s: cannot write the envelope", e->qid);
+		buf_free(&hdr);
+		spool_discard(ctx->spool, e->qid, c->msgfd);
+		c->msgfd = -1;
+		conn_reply(c, "451 4.3.0 Cannot write queue file");
+		return;
+	}
+	e->data_off = hdr.len;
+	buf_free(&hdr);
+	c->size = 0;
+	c->write_failed = 0;
+	c->state = CS_CHUNK;
+	conn_reply(c, "354 %s Send the message in chunks", e->qid);
+}
+
+static void
+do_end_of_data(struct conn *c)
+{
+	struct txn *t = c->txn;
+
+	if (c->write_failed || c->size > ctx->conf->max_message_size +
+	    CONN_SLACK) {
+		int big = !c->write_failed;
+		log_warnx("%s: %s", t->env.qid, big ? "message too big" :
+		    "write error, message refused");
+		conn_reset(c);
+		if (big)
+			conn_reply(c, "552 5.3.4 Message size exceeds fixed "
+			    "limit");
+		else
+			conn_reply(c, "451 4.3.0 Error writing the queue file");
+		return;
+	}
+	t->env.size = c->size;
+	str_copy(t->job.qid, t->env.qid, sizeof(t->job.qid));
+	t->job.fd = c->msgfd;
+	t->job.ctx = t;
+	c->msgfd = -1;
+	c->state = CS_COMMIT;
+	commit_submit(&t->job);
+}
+
+static void
+commit_done(struct commit_job *job)
+{
+	struct txn *t = job->ctx;
+	struct conn *c = t->conn;
+	char qid[QID_LEN + 1];
+	int ok = job->ok;
+
+	str_copy(qid, t->env.qid, sizeof(qid));
+	if (ok) {
+		log_info("%s: from=<%s> size=%llu nrcpt=%zu client=%s", qid,
+		    t->env.from, (unsigned long long)t->env.size,
+		    t->env.nrcpt, t->env.client);
+		queue_add(&t->env);
+		if (ctx->on_commit)
+			ctx->on_commit(ctx, qid);
+	}
+	txn_free(t);
+	if (c == NULL)
+		return;
+	c->txn = NULL;
+	c->state = CS_READY;
+	memset(&c->mail, 0, sizeof(c->mail));
+	if (ok)
+		conn_reply(c, "250 2.0.0 Ok: queued as %s", qid);
+	else
+		conn_reply(c, "451 4.3.0 Error: could not commit the message");
+	conn_process(c);
+}
+
+static void
+do_list(struct conn *c)
+{
+	struct qmsg *m;
+
+	TAILQ_FOREACH(m, queue_all(), entry)
+		if (queue_format(m, &c->out) == -1) {
+			c->closing = 1;
+			return;
+		}
+	conn_reply(c, "250 2.0.0 %zu messages", queue_count());
+}
+
+static void
+conn_line(struct conn *c, char *line)
+{
+	struct qcmd cmd;
+	char reply[512];
+	long n;
+
+	if (c->state == CS_VERSION) {
+		if (strcmp(line, "POMBO 1") != 0) {
+			conn_violation(c, "unsupported version, this is "
+			    "POMBO 1");
+			return;
+		}
+		c->state = CS_HELO;
+		conn_reply(c, "250 2.0.0 Pombo queue protocol 1");
+		return;
+	}
+	if (c->state == CS_CHUNK) {
+		n = qproto_parse_chunk(line);
+		if (n == -1) {
+			conn_violation(c, "bad chunk header");
+		} else if (n == -2) {
+			conn_reset(c);
+			conn_reply(c, "250 2.0.0 Message dropped");
+		} else if (n == 0) {
+			do_end_of_data(c);
+		} else {
+			c->chunk_left = n;
+			c->state = CS_CHUNKDATA;
+		}
+		return;
+	}
+	if (qproto_parse_cmd(line, &cmd) == -1) {
+		conn_violation(c, "unknown or malformed command");
+		return;
+	}
+	switch (cmd.verb) {
+	case QCMD_POMBO:
+		conn_violation(c, "version sent twice");
+		break;
+	case QCMD_HELO:
+		if (c->state != CS_HELO && c->state != CS_READY) {
+			conn_violation(c, "HELO inside a transaction");
+			break;
+		}
+		if (qproto_parse_helo(cmd.arg, &c->helo) == -1) {
+			conn_violation(c, "bad HELO");
+			break;
+		}
+		free(c->helo_arg);
+		if ((c->helo_arg = strdup(cmd.arg)) == NULL)
+			fatal("strdup");
+		c->state = CS_READY;
+		conn_reply(c, "250 2.0.0 Ok");
+		break;
+	case QCMD_MAIL:
+		if (c->state != CS_READY)
+			conn_violation(c, "MAIL out of sequence");
+		else
+			do_mail(c, cmd.arg);
+		break;
+	case QCMD_RCPT:
+		if (c->state != CS_MAIL)
+			conn_violation(c, "RCPT out of sequence");
+		else
+			do_rcpt(c, cmd.arg);
+		break;
+	case QCMD_DATA:
+		if (c->state != CS_MAIL)
+			conn_violation(c, "DATA out of sequence");
+		else
+			do_data(c);
+		break;
+	case QCMD_RSET:
+		conn_reset(c);
+		conn_reply(c, "250 2.0.0 Ok");
+		break;
+	case QCMD_QUIT:
+		conn_reset(c);
+		conn_reply(c, "221 2.0.0 Bye");
+		c->closing = 1;
+		break;
+	case QCMD_LIST:
+		do_list(c);
+		break;
+	default:
+		if (c->state != CS_HELO && c->state != CS_READY) {
+			conn_violation(c, "command out of sequence");
+			break;
+		}
+		if (!is_admin(c)) {
+			conn_reply(c, "550 5.7.1 Permission denied");
+			break;
+		}
+		if (ctx->on_admin == NULL ||
+		    ctx->on_admin(ctx, cmd.verb, cmd.arg, reply,
+		    sizeof(reply)) == -1)
+			conn_reply(c, "502 5.5.1 Not implemented");
+		else
+			conn_reply(c, "%s", reply);
+		break;
+	}
+}
+
+static void
+chunk_write(struct conn *c, const char *p, size_t n)
+{
+	ssize_t w;
+
+	c->size += n;
+	if (c->write_failed || c->size > ctx->conf->max_message_size +
+	    CONN_SLACK)
+		return;
+	while (n > 0) {
+		w = write(c->msgfd, p, n);
+		if (w == -1 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			log_warn("%s: write to the spool", c->txn->env.qid);
+			c->write_failed = 1;
+			return;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* Handle what is buffered, as far as the state allows. */
+static void
+conn_process(struct conn *c)
+{
+	size_t pos = 0, n;
+	char *nl;
+
+	while (pos < c->inlen && !c->closing && c->state != CS_COMMIT) {
+		if (c->state == CS_CHUNKDATA) {
+			n = c->inlen - pos;
+			if (n > (size_t)c->chunk_left)
+				n = (size_t)c->chunk_left;
+			chunk_write(c, c->in + pos, n);
+			pos += n;
+			c->chunk_left -= (long)n;
+			if (c->chunk_left == 0)
+				c->state = CS_CHUNK;
+			continue;
+		}
+		nl = memchr(c->in + pos, '\n', c->inlen - pos);
+		if (nl == NULL) {
+			if (c->inlen - pos > QPROTO_LINE_MAX)
+				conn_violation(c, "line too long");
+			break;
+		}
+		*nl = '\0';
+		conn_line(c, c->in + pos);
+		pos = (size_t)(nl - c->in) + 1;
+	}
+	memmove(c->in, c->in + pos, c->inlen - pos);
+	c->inlen -= pos;
+	conn_flush(c);
+}
+
+static int
+conn_io(sd_event_source *s, int fd, uint32_t revents, void *ud)
+{
+	struct conn *c = ud;
+	ssize_t n;
+
+	if (revents & EPOLLOUT) {
+		if (conn_flush(c) == -1)
+			return 0;
+	}
+	if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return 0;
+	if (c->state == CS_COMMIT || c->closing)
+		return 0;
+	n = read(fd, c->in + c->inlen, CONN_INSZ - c->inlen);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		conn_free(c);
+		return 0;
+	}
+	c->inlen += (size_t)n;
+	conn_process(c);
+	return 0;
+}
+
+void
+conn_accept(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct conn *c;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->in = malloc(CONN_INSZ)) == NULL) {
+		log_warn("accept: out of memory");
+		free(c);
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->msgfd = -1;
+	c->state = CS_VERSION;
+	c->uid = (uid_t)-1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+		c->uid = cred.uid;
+	buf_init(&c->out, CONN_OUT_MAX);
+	if (sd_event_add_io(ctx->event, &c->src, fd, EPOLLIN, conn_io, c) < 0) {
+		log_warnx("accept: cannot watch the connection");
+		free(c->in);
+		free(c);
+		close(fd);
+		return;
+	}
+	nconns++;
+}

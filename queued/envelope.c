@@ -1,0 +1,303 @@
+/*
+ * envelope: line-oriented parse of the header written by
+ * envelope_format. Every line is checked with the same parsers queued
+ * uses on the wire (qproto_parse_helo, esmtp_parse_mail/rcpt).
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+#include "log.h"
+#include "qproto.h"
+
+void
+envelope_init(struct envelope *e)
+{
+	memset(e, 0, sizeof(*e));
+}
+
+void
+envelope_free(struct envelope *e)
+{
+	size_t i;
+
+	for (i = 0; i < e->nrcpt; i++) {
+		free(e->rcpts[i].addr);
+		free(e->rcpts[i].params);
+		free(e->rcpts[i].error);
+	}
+	free(e->rcpts);
+	free(e->client);
+	free(e->from);
+	free(e->from_params);
+	envelope_init(e);
+}
+
+/* Split a validated "<path> params" into the mailbox and the rest. */
+static int
+split_path(const char *arg, char **addr, char **params)
+{
+	char mailbox[ADDR_MAX + 1];
+	struct addr a;
+	const char *end;
+
+	end = addr_parse_path(arg, ADDR_NULL_OK | ADDR_POSTMASTER_OK |
+	    ADDR_UTF8_OK, &a);
+	if (end == NULL)
+		return -1;
+	addr_format(&a, mailbox, sizeof(mailbox));
+	*addr = strdup(mailbox);
+	*params = strdup(end);
+	if (*addr == NULL || *params == NULL) {
+		free(*addr);
+		free(*params);
+		*addr = *params = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+envelope_set_from(struct envelope *e, const char *arg)
+{
+	char line[QPROTO_LINE_MAX + 8];
+	struct mail_args m;
+	struct esmtp_err err;
+
+	if (str_fmt(line, sizeof(line), "FROM:%s", arg) == -1 ||
+	    esmtp_parse_mail(line, 1, &m, &err) == -1)
+		return -1;
+	free(e->from);
+	free(e->from_params);
+	e->from = e->from_params = NULL;
+	return split_path(arg, &e->from, &e->from_params);
+}
+
+int
+envelope_add_rcpt(struct envelope *e, const char *arg)
+{
+	char line[QPROTO_LINE_MAX + 8];
+	struct rcpt_args r;
+	struct esmtp_err err;
+	struct rcpt *nr;
+
+	if (str_fmt(line, sizeof(line), "TO:%s", arg) == -1 ||
+	    esmtp_parse_rcpt(line, 1, 1, &r, &err) == -1)
+		return -1;
+	nr = realloc(e->rcpts, (e->nrcpt + 1) * sizeof(*nr));
+	if (nr == NULL)
+		return -1;
+	e->rcpts = nr;
+	nr = &e->rcpts[e->nrcpt];
+	memset(nr, 0, sizeof(*nr));
+	if (split_path(arg, &nr->addr, &nr->params) == -1)
+		return -1;
+	nr->state = RS_QUEUED;
+	e->nrcpt++;
+	return 0;
+}
+
+int
+envelope_format(const struct envelope *e, struct buf *out)
+{
+	size_t i;
+
+	if (buf_addstr(out, ENVELOPE_MAGIC) == -1 ||
+	    buf_printf(out, "id %s\ntime %lld\nclient %s\nfrom <%s>%s\n",
+	    e->qid, (long long)e->time, e->client, e->from,
+	    e->from_params) == -1)
+		return -1;
+	for (i = 0; i < e->nrcpt; i++)
+		if (buf_printf(out, "rcpt <%s>%s\n", e->rcpts[i].addr,
+		    e->rcpts[i].params) == -1)
+			return -1;
+	return buf_addstr(out, "data\n");
+}
+
+static int
+parse_i64(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!isdigit((unsigned char)*s) || strlen(s) > 18)
+		return -1;
+	v = strtoll(s, &end, 10);
+	if (*end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+#define FAIL(m) do { str_copy(err, (m), errlen); goto fail; } while (0)
+
+int
+envelope_parse(struct envelope *e, const char *text, size_t len, char *err,
+    size_t errlen)
+{
+	char line[QPROTO_LINE_MAX + 16];
+	size_t pos, n;
+	int have_id = 0, have_time = 0;
+
+	envelope_init(e);
+	n = strlen(ENVELOPE_MAGIC);
+	if (len < n)
+		return memcmp(text, ENVELOPE_MAGIC, len) == 0 ? 1 : -1;
+	if (memcmp(text, ENVELOPE_MAGIC, n) != 0) {
+		str_copy(err, "not a Pombo queue file", errlen);
+		return -1;
+	}
+	for (pos = n;;) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		if (nl == NULL) {
+			if (len - pos > sizeof(line))
+				FAIL("header line too long");
+			envelope_free(e);
+			return 1;
+		}
+		n = (size_t)(nl - (text + pos));
+		if (n >= sizeof(line) || memchr(text + pos, '\0', n))
+			FAIL("bad header line");
+		memcpy(line, text + pos, n);
+		line[n] = '\0';
+		pos += n + 1;
+		if (strcmp(line, "data") == 0)
+			break;
+		if (strncmp(line, "id ", 3) == 0) {
+			if (have_id++ || !qid_valid(line + 3))
+				FAIL("bad id line");
+			memcpy(e->qid, line + 3, QID_LEN + 1);
+		} else if (strncmp(line, "time ", 5) == 0) {
+			if (have_time++ || parse_i64(line + 5, &e->time) == -1)
+				FAIL("bad time line");
+		} else if (strncmp(line, "client ", 7) == 0) {
+			struct qhelo h;
+			if (e->client || qproto_parse_helo(line + 7, &h) == -1 ||
+			    (e->client = strdup(line + 7)) == NULL)
+				FAIL("bad client line");
+		} else if (strncmp(line, "from ", 5) == 0) {
+			if (e->from || envelope_set_from(e, line + 5) == -1)
+				FAIL("bad from line");
+		} else if (strncmp(line, "rcpt ", 5) == 0) {
+			if (envelope_add_rcpt(e, line + 5) == -1)
+				FAIL("bad rcpt line");
+		} else
+			FAIL("unknown header line");
+	}
+	if (!have_id || !have_time || !e->client || !e->from || e->nrcpt == 0)
+		FAIL("incomplete header");
+	e->data_off = pos;
+	return 0;
+fail:
+	envelope_free(e);
+	return -1;
+}
+
+int
+envelope_format_state(const struct envelope *e, struct buf *out)
+{
+	size_t i;
+
+	if (buf_addstr(out, ENVELOPE_STATE_MAGIC) == -1)
+		return -1;
+	for (i = 0; i < e->nrcpt; i++) {
+		const struct rcpt *r = &e->rcpts[i];
+		if (r->state == RS_QUEUED && r->attempts == 0)
+			continue;
+		if (buf_printf(out, "rcpt %zu %c %u %lld%s%s\n", i, r->state,
+		    r->attempts, (long long)r->next, r->error ? " " : "",
+		    r->error ? r->error : "") == -1)
+			return -1;
+	}
+	return buf_printf(out, "flags%s%s\n", e->flags & ENV_HOLD ? " hold" : "",
+	    e->flags & ENV_WARNED ? " warned" : "");
+}
+
+static int
+text_valid(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 32 || *s == 127)
+			return 0;
+	return 1;
+}
+
+int
+envelope_parse_state(struct envelope *e, const char *text, size_t len,
+    char *err, size_t errlen)
+{
+	char line[ENVELOPE_ERROR_MAX + 64], *p, *end;
+	size_t pos, n;
+	unsigned long idx, attempts;
+	int64_t next;
+
+	n = strlen(ENVELOPE_STATE_MAGIC);
+	if (len < n || memcmp(text, ENVELOPE_STATE_MAGIC, n) != 0) {
+		str_copy(err, "not a Pombo state file", errlen);
+		return -1;
+	}
+	for (pos = n; pos < len;) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		if (nl == NULL || (n = (size_t)(nl - (text + pos))) >= sizeof(line)) {
+			str_copy(err, "bad state line", errlen);
+			return -1;
+		}
+		memcpy(line, text + pos, n);
+		line[n] = '\0';
+		pos += n + 1;
+		if (!text_valid(line)) {
+			str_copy(err, "bad state line", errlen);
+			return -1;
+		}
+		if (strncmp(line, "flags", 5) == 0 &&
+		    (line[5] == '\0' || line[5] == ' ')) {
+			e->flags = 0;
+			if (strstr(line, " hold"))
+				e->flags |= ENV_HOLD;
+			if (strstr(line, " warned"))
+				e->flags |= ENV_WARNED;
+			continue;
+		}
+		if (strncmp(line, "rcpt ", 5) != 0 || !isdigit((unsigned char)line[5]))
+			goto bad;
+		idx = strtoul(line + 5, &end, 10);
+		if (*end != ' ' || idx >= e->nrcpt)
+			goto bad;
+		p = end + 1;
+		if ((*p != RS_QUEUED && *p != RS_DELIVERED && *p != RS_FAILED) ||
+		    p[1] != ' ' || !isdigit((unsigned char)p[2]))
+			goto bad;
+		e->rcpts[idx].state = *p;
+		attempts = strtoul(p + 2, &end, 10);
+		if (*end != ' ' || attempts > 1000000)
+			goto bad;
+		p = end + 1;
+		if (!isdigit((unsigned char)*p))
+			goto bad;
+		next = strtoll(p, &end, 10);
+		if (*end != ' ' && *end != '\0')
+			goto bad;
+		e->rcpts[idx].attempts = (uint32_t)attempts;
+		e->rcpts[idx].next = next;
+		free(e->rcpts[idx].error);
+		e->rcpts[idx].error = *end ? strdup(end + 1) : NULL;
+	}
+	return 0;
+bad:
+	str_copy(err, "bad state line", errlen);
+	return -1;
+}
+
+size_t
+envelope_pending(const struct envelope *e)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < e->nrcpt; i++)
+		if (e->rcpts[i].state == RS_QUEUED)
+			n++;
+	return n;
+}

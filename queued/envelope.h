@@ -1,0 +1,78 @@
+/*
+ * envelope: a message's envelope in memory, and its two on-disk forms
+ * (the queue file's header, the state file) as SPOOL.md describes them.
+ * Used by queued's spool and scheduler; the parsers are pure and fuzzed,
+ * and re-validate every address as if smtpd had never checked it.
+ */
+#ifndef POMBO_ENVELOPE_H
+#define POMBO_ENVELOPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "esmtp.h"
+#include "qid.h"
+#include "str.h"
+
+#define ENVELOPE_MAGIC		"POMBO-QUEUE 1\n"
+#define ENVELOPE_STATE_MAGIC	"POMBO-STATE 1\n"
+#define ENVELOPE_ERROR_MAX	512
+
+enum rcpt_state {
+	RS_QUEUED	= 'q',
+	RS_DELIVERED	= 'd',
+	RS_FAILED	= 'f',
+};
+
+enum {
+	ENV_HOLD	= 1 << 0,	/* an admin held it: no deliveries */
+	ENV_WARNED	= 1 << 1,	/* the delay notice was sent */
+};
+
+struct rcpt {
+	char		*addr;		/* mailbox: "bob@example.com" */
+	char		*params;	/* " NOTIFY=... ORCPT=..." or "" */
+	char		 state;		/* enum rcpt_state */
+	uint32_t	 attempts;
+	int64_t		 next;		/* next attempt, unix seconds */
+	char		*error;		/* last error, NULL if none */
+};
+
+struct envelope {
+	char		 qid[QID_LEN + 1];
+	int64_t		 time;
+	char		*client;	/* queue protocol HELO argument */
+	char		*from;		/* reverse-path, without brackets */
+	char		*from_params;	/* " SIZE=... BODY=..." or "" */
+	size_t		 nrcpt;
+	struct rcpt	*rcpts;
+	uint64_t	 data_off;	/* where the message starts */
+	uint64_t	 size;		/* message octets (LF form) */
+	unsigned	 flags;
+};
+
+void envelope_init(struct envelope *e);
+void envelope_free(struct envelope *e);
+/* Parse "<path> params" from MAIL/RCPT into the envelope. 0 or -1. */
+int envelope_set_from(struct envelope *e, const char *arg);
+int envelope_add_rcpt(struct envelope *e, const char *arg);
+
+/* The queue file header, through "data\n". */
+int envelope_format(const struct envelope *e, struct buf *out);
+/*
+ * Parse a header from text; len may extend into the message. Sets
+ * e->data_off. Returns 0, -1 on a malformed header (err says why), or 1
+ * when "data\n" was not found within len (read more).
+ */
+int envelope_parse(struct envelope *e, const char *text, size_t len,
+    char *err, size_t errlen);
+
+int envelope_format_state(const struct envelope *e, struct buf *out);
+/* Apply a state file to a parsed envelope. */
+int envelope_parse_state(struct envelope *e, const char *text, size_t len,
+    char *err, size_t errlen);
+
+/* Recipients still to deliver. */
+size_t envelope_pending(const struct envelope *e);
+
+#endif

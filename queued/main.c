@@ -1,0 +1,196 @@
+/*
+ * queued: the one long-lived daemon. Owns the spool, decides policy,
+ * schedules deliveries. Runs in the foreground under systemd (Type=notify,
+ * socket-activated or binding queue_socket itself).
+ *
+ * Runs as: its own user (pombo), never root in production.
+ * May touch: the spool; spawns the delivery agents.
+ * Trusts: peers' uids (SO_PEERCRED) for admin commands; re-validates
+ * everything smtpd sends, because smtpd faces the Internet.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "conf.h"
+#include "commit.h"
+#include "conn.h"
+#include "log.h"
+#include "queue.h"
+#include "spool.h"
+#include "str.h"
+
+static int bound_here;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: queued [-d] [-c config]\n");
+	exit(64);
+}
+
+/* Remove a stale socket file, but never steal a live daemon's socket. */
+static void
+unlink_stale(const struct sockaddr_un *sun)
+{
+	struct stat st;
+	int fd;
+
+	if (lstat(sun->sun_path, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd != -1 && connect(fd, (const struct sockaddr *)sun,
+	    sizeof(*sun)) == 0)
+		fatalx("another queued is listening on %s", sun->sun_path);
+	if (fd != -1)
+		close(fd);
+	unlink(sun->sun_path);
+}
+
+static int
+listen_socket(const struct conf *c)
+{
+	struct sockaddr_un sun;
+	char dir[sizeof(sun.sun_path)], *slash;
+	int n, fd;
+
+	n = sd_listen_fds(1);
+	if (n > 1)
+		fatalx("expected one socket from systemd, got %d", n);
+	if (n == 1) {
+		fd = SD_LISTEN_FDS_START;
+		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0)
+			fatalx("the socket from systemd is not a listening "
+			    "Unix stream socket");
+		log_info("listening on the socket from systemd");
+		return fd;
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (str_copy(sun.sun_path, c->queue_socket, sizeof(sun.sun_path)) == -1)
+		fatalx("queue_socket too long");
+	str_copy(dir, c->queue_socket, sizeof(dir));
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
+			fatal("mkdir %s", dir);
+	}
+	unlink_stale(&sun);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd == -1)
+		fatal("socket");
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		fatal("bind %s", c->queue_socket);
+	/* who may submit is decided by the directory and the unit */
+	if (chmod(c->queue_socket, 0666) == -1)
+		fatal("chmod %s", c->queue_socket);
+	if (listen(fd, SOMAXCONN) == -1)
+		fatal("listen");
+	bound_here = 1;
+	log_info("listening on %s", c->queue_socket);
+	return fd;
+}
+
+static int
+on_accept(sd_event_source *s, int fd, uint32_t revents, void *ud)
+{
+	int cfd;
+
+	for (;;) {
+		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd == -1) {
+			if (errno != EAGAIN && errno != EINTR &&
+			    errno != ECONNABORTED)
+				log_warn("accept");
+			return 0;
+		}
+		conn_accept(cfd);
+	}
+}
+
+static void
+on_load(void *ud, struct envelope *e)
+{
+	queue_add(e);
+	free(e);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct conf conf;
+	static struct spool spool;
+	static struct queued_ctx ctx;
+	struct conf_error err;
+	const char *confpath = NULL;
+	sd_event *event;
+	sigset_t ss;
+	int ch, debug = 0, lfd;
+
+	while ((ch = getopt(argc, argv, "c:d")) != -1) {
+		switch (ch) {
+		case 'c':
+			confpath = optarg;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	log_init("pombo/queued", 1);
+	log_set_debug(debug);
+	if (conf_load(&conf, conf_path(confpath), &err) == -1)
+		fatalx("%s", err.msg);
+	umask(077);
+	signal(SIGPIPE, SIG_IGN);
+	if (spool_open(&spool, conf.spool_dir) == -1)
+		fatal("spool %s", conf.spool_dir);
+	queue_init();
+	if (spool_scan(&spool, on_load, NULL) == -1)
+		fatal("spool scan");
+	lfd = listen_socket(&conf);
+
+	if (sd_event_default(&event) < 0)
+		fatalx("sd_event_default");
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL);
+	sd_event_add_signal(event, NULL, SIGINT, NULL, NULL);
+	if (sd_event_add_io(event, NULL, lfd, EPOLLIN, on_accept, NULL) < 0)
+		fatalx("cannot watch the listening socket");
+	sd_event_set_watchdog(event, 1);
+
+	ctx.conf = &conf;
+	ctx.spool = &spool;
+	ctx.event = event;
+	conn_setup(&ctx);
+
+	log_info("started: %zu messages in the queue", queue_count());
+	sd_notifyf(0, "READY=1\nSTATUS=%zu messages queued", queue_count());
+	sd_event_loop(event);
+
+	sd_notify(0, "STOPPING=1");
+	log_info("stopping");
+	if (bound_here)
+		unlink(conf.queue_socket);
+	commit_shutdown();
+	sd_event_unref(event);
+	spool_close(&spool);
+	conf_free(&conf);
+	return 0;
+}

@@ -1,0 +1,64 @@
+/*
+ * policy: the single authority on who may send what where. Local
+ * injection and relay networks and authenticated users may relay; the
+ * rest of the world may only reach local domains (554 5.7.1 otherwise).
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "cidr.h"
+#include "log.h"
+#include "policy.h"
+#include "str.h"
+
+int
+policy_may_relay(const struct conf *c, const struct qhelo *h)
+{
+	return strcmp(h->client, "local") == 0 || h->auth[0] != '\0' ||
+	    cidr_match_any(c->relay_networks, c->n_relay_networks, h->client);
+}
+
+int
+policy_mail(const struct conf *c, struct spool *sp, const struct qhelo *h,
+    const struct mail_args *m, char *reply, size_t len)
+{
+	uint64_t avail;
+
+	if (m->size > c->max_message_size) {
+		str_fmt(reply, len, "552 5.3.4 Message size exceeds fixed "
+		    "limit of %llu octets",
+		    (unsigned long long)c->max_message_size);
+		return 552;
+	}
+	if (spool_free_space(sp, &avail) == -1) {
+		log_warn("statvfs of the spool");
+		str_copy(reply, "451 4.3.0 Temporary queue error", len);
+		return 451;
+	}
+	if (avail < c->min_free_space || avail - c->min_free_space < m->size) {
+		log_warnx("spool space low: %llu bytes free",
+		    (unsigned long long)avail);
+		str_copy(reply, "452 4.3.1 Insufficient system storage", len);
+		return 452;
+	}
+	str_copy(reply, "250 2.1.0 Ok", len);
+	return 250;
+}
+
+int
+policy_rcpt(const struct conf *c, const struct qhelo *h,
+    const struct rcpt_args *r, char *reply, size_t len)
+{
+	if (r->to.domain[0] == '\0' || conf_is_local_domain(c, r->to.domain)) {
+		str_copy(reply, "250 2.1.5 Ok", len);
+		return 250;
+	}
+	if (!policy_may_relay(c, h)) {
+		str_fmt(reply, len, "554 5.7.1 <%s@%s>: Relay access denied",
+		    r->to.local, r->to.domain);
+		return 554;
+	}
+	str_copy(reply, "250 2.1.5 Ok", len);
+	return 250;
+}

@@ -1,0 +1,25 @@
+/*
+ * policy: queued's decisions at MAIL and RCPT time: spool space, size,
+ * local domains, relaying. Used by queued's connections; it trusts the
+ * client address smtpd reports and nothing else of the session.
+ */
+#ifndef POMBO_POLICY_H
+#define POMBO_POLICY_H
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "esmtp.h"
+#include "qproto.h"
+#include "spool.h"
+
+/* Returns the reply code; reply holds the whole reply line. */
+int policy_mail(const struct conf *c, struct spool *sp,
+    const struct qhelo *h, const struct mail_args *m, char *reply,
+    size_t len);
+int policy_rcpt(const struct conf *c, const struct qhelo *h,
+    const struct rcpt_args *r, char *reply, size_t len);
+/* May this session send to other domains? */
+int policy_may_relay(const struct conf *c, const struct qhelo *h);
+
+#endif

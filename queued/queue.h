@@ -1,0 +1,32 @@
+/*
+ * queue: the messages queued holds, in memory, in arrival order, each
+ * with its envelope and per-recipient state. Used by queued's connections
+ * (add, list), the scheduler and the admin commands.
+ */
+#ifndef POMBO_QUEUE_H
+#define POMBO_QUEUE_H
+
+#include <sys/queue.h>
+
+#include "envelope.h"
+#include "str.h"
+
+struct qmsg {
+	struct envelope		 env;
+	int			 busy;	/* an agent has it */
+	TAILQ_ENTRY(qmsg)	 entry;
+};
+
+TAILQ_HEAD(qmsg_list, qmsg);
+
+void queue_init(void);
+/* Takes ownership of e (its contents move into the queue). */
+struct qmsg *queue_add(struct envelope *e);
+void queue_remove(struct qmsg *m);
+struct qmsg *queue_find(const char *qid);
+size_t queue_count(void);
+struct qmsg_list *queue_all(void);
+/* The LIST reply lines (without the final line) for one or all. */
+int queue_format(const struct qmsg *m, struct buf *out);
+
+#endif

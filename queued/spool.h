@@ -1,0 +1,47 @@
+/*
+ * spool: the files of queued's spool (SPOOL.md): create, publish, state,
+ * remove, quarantine, scan at start. Used by queued only; the directory
+ * descriptors are opened once, so no path from a message is ever built
+ * except from a validated queue id.
+ */
+#ifndef POMBO_SPOOL_H
+#define POMBO_SPOOL_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "envelope.h"
+
+struct spool {
+	char	path[PATH_MAX];
+	int	dirfd;
+	int	incoming;
+	int	queue;
+	int	state;
+	int	quarantine;
+};
+
+/* Create the folders if needed, remove leftovers (SPOOL.md recovery). */
+int spool_open(struct spool *sp, const char *path);
+void spool_close(struct spool *sp);
+
+/* incoming/<qid>, exclusive; returns the fd. */
+int spool_create(struct spool *sp, const char *qid);
+void spool_discard(struct spool *sp, const char *qid, int fd);
+/* Move incoming/<qid> to queue/<qid>; durable only after spool_sync_queue. */
+int spool_publish(struct spool *sp, const char *qid);
+int spool_unpublish(struct spool *sp, const char *qid);
+int spool_sync_queue(struct spool *sp);
+
+int spool_open_message(struct spool *sp, const char *qid);
+int spool_write_state(struct spool *sp, const struct envelope *e);
+int spool_remove(struct spool *sp, const char *qid);
+int spool_quarantine(struct spool *sp, const char *qid, const char *why);
+/* Free bytes for unprivileged use on the spool's file system. */
+int spool_free_space(struct spool *sp, uint64_t *bytes);
+
+/* Load every queued message: cb owns the envelope it is given. */
+int spool_scan(struct spool *sp, void (*cb)(void *ctx, struct envelope *e),
+    void *ctx);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * addr: RFC 5321 paths and mailboxes (4.1.2), domains and address literals.
+ * Used by smtpd (syntax), queued (re-validation of what smtpd sends), the
+ * config and users/aliases parsers. Pure functions on untrusted text.
+ */
+#ifndef POMBO_ADDR_H
+#define POMBO_ADDR_H
+
+#include <stddef.h>
+
+#define ADDR_LOCAL_MAX	64	/* RFC 5321 4.5.3.1.1 */
+#define ADDR_DOMAIN_MAX	255	/* RFC 5321 4.5.3.1.2 */
+#define ADDR_PATH_MAX	256	/* RFC 5321 4.5.3.1.3, with the brackets */
+#define ADDR_MAX	(ADDR_LOCAL_MAX + 1 + ADDR_DOMAIN_MAX)
+
+struct addr {
+	char	local[ADDR_LOCAL_MAX + 1];	/* as written, quotes kept */
+	char	domain[ADDR_DOMAIN_MAX + 1];	/* "" for <> and <postmaster> */
+	int	null;				/* the null path <> */
+	int	utf8;				/* has non-ASCII octets */
+};
+
+enum {
+	ADDR_NULL_OK		= 1 << 0,	/* MAIL FROM:<> */
+	ADDR_POSTMASTER_OK	= 1 << 1,	/* RCPT TO:<postmaster> */
+	ADDR_UTF8_OK		= 1 << 2,	/* SMTPUTF8 given (RFC 6531) */
+};
+
+/*
+ * Parse a Path ("<" [A-d-l ":"] Mailbox ">") at the start of s; a source
+ * route is accepted and dropped (RFC 5321 4.1.1.3 / C). Returns the
+ * position after ">" or NULL.
+ */
+const char *addr_parse_path(const char *s, unsigned flags, struct addr *out);
+/* A bare Mailbox, all of s (users file, aliases, config). 0 or -1. */
+int addr_parse_mailbox(const char *s, unsigned flags, struct addr *out);
+/* "local@domain", "" for the null path, "postmaster" alone. */
+void addr_format(const struct addr *a, char *buf, size_t len);
+/* Domain (RFC 5321 4.1.2) with optional U-labels, not a literal. */
+int addr_domain_valid(const char *d, size_t len, int utf8);
+/* Domain or address literal, as in EHLO. */
+int addr_helo_valid(const char *s, size_t len);
+/* The local part without quotes and quoted-pairs, lowercased. */
+int addr_local_canon(const char *local, char *buf, size_t len);
+int addr_utf8_valid(const char *s, size_t len);
+
+#endif

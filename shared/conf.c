@@ -1,0 +1,646 @@
+/*
+ * conf: one table of keys (name, type, where, default, text) drives the
+ * parser, the defaults and the sample file, so they cannot drift apart.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "str.h"
+
+#ifndef POMBO_SYSCONFDIR
+#define POMBO_SYSCONFDIR "/etc"
+#endif
+#ifndef POMBO_LOCALSTATEDIR
+#define POMBO_LOCALSTATEDIR "/var"
+#endif
+#ifndef POMBO_RUNSTATEDIR
+#define POMBO_RUNSTATEDIR "/run"
+#endif
+
+enum conf_type {
+	CONF_DOMAIN,	/* a host name */
+	CONF_DOMAINS,	/* list of domains */
+	CONF_CIDRS,	/* list of networks */
+	CONF_PATH,	/* absolute path */
+	CONF_SIZE,	/* bytes, with k/M/G suffix */
+	CONF_COUNT,	/* unsigned within [min, max] */
+	CONF_DURATION,	/* seconds, with s/m/h/d suffix */
+	CONF_BOOL,
+	CONF_CHARS,	/* a short set of characters */
+	CONF_HOSTPORTS,	/* list of host[:port] */
+	CONF_HOSTPORT,	/* one [host]:port or host[:port], or empty */
+};
+
+struct conf_key {
+	const char	*name;
+	enum conf_type	 type;
+	size_t		 off;
+	size_t		 size;		/* of the field, for strings */
+	unsigned	 min, max;	/* for counts */
+	const char	*def;
+	const char	*doc;
+};
+
+#define F(field)	offsetof(struct conf, field), sizeof(((struct conf *)0)->field)
+
+static const struct conf_key conf_keys[] = {
+	{ "hostname", CONF_DOMAIN, F(hostname), 0, 0, "",
+	  "this host's name in greetings and Received: (default: gethostname)" },
+	{ "local_domains", CONF_DOMAINS, F(local_domains), 0, 0, "",
+	  "domains delivered here (list; the host name is always local)" },
+	{ "relay_networks", CONF_CIDRS, F(relay_networks), 0, 0,
+	  "127.0.0.0/8, ::1/128", "clients allowed to relay (CIDR list)" },
+	{ "spool_dir", CONF_PATH, F(spool_dir), 0, 0,
+	  POMBO_LOCALSTATEDIR "/spool/pombo", "queued's spool" },
+	{ "mail_root", CONF_PATH, F(mail_root), 0, 0,
+	  POMBO_LOCALSTATEDIR "/lib/pombo/mail",
+	  "Maildirs live in mail_root/domain/user/" },
+	{ "users_file", CONF_PATH, F(users_file), 0, 0,
+	  POMBO_SYSCONFDIR "/pombo/users", "virtual users: address:hash" },
+	{ "aliases_file", CONF_PATH, F(aliases_file), 0, 0,
+	  POMBO_SYSCONFDIR "/pombo/aliases", "aliases in /etc/aliases format" },
+	{ "queue_socket", CONF_PATH, F(queue_socket), 0, 0,
+	  POMBO_RUNSTATEDIR "/pombo/queue.sock", "queued's Unix socket" },
+	{ "max_message_size", CONF_SIZE, F(max_message_size), 0, 0, "35M",
+	  "largest message accepted (SIZE)" },
+	{ "min_free_space", CONF_SIZE, F(min_free_space), 0, 0, "100M",
+	  "MAIL gets 452 4.3.1 below this much free spool space" },
+	{ "max_recipients", CONF_COUNT, F(max_recipients), 100, 1000000, "1000",
+	  "recipients per message (RFC 5321 requires at least 100)" },
+	{ "max_errors", CONF_COUNT, F(max_errors), 1, 1000, "10",
+	  "bad commands before the session is closed with 421" },
+	{ "smtp_timeout", CONF_DURATION, F(smtp_timeout), 1, 0, "5m",
+	  "idle time allowed for a client command or data block" },
+	{ "enable_vrfy", CONF_BOOL, F(enable_vrfy), 0, 0, "no",
+	  "VRFY checks recipients (otherwise 252)" },
+	{ "enable_expn", CONF_BOOL, F(enable_expn), 0, 0, "no",
+	  "EXPN expands aliases (otherwise 502)" },
+	{ "recipient_delimiter", CONF_CHARS, F(recipient_delimiter), 0, 0, "+",
+	  "user+tag@domain delivers to user (empty to turn off)" },
+	{ "retry_interval", CONF_DURATION, F(retry_interval), 1, 0, "30m",
+	  "time between delivery attempts" },
+	{ "queue_lifetime", CONF_DURATION, F(queue_lifetime), 1, 0, "4d",
+	  "a message undelivered this long bounces" },
+	{ "delay_warning", CONF_DURATION, F(delay_warning), 0, 0, "4h",
+	  "send one delay notice after this long (0: never)" },
+	{ "max_deliveries", CONF_COUNT, F(max_deliveries), 1, 10000, "100",
+	  "concurrent delivery agents in all" },
+	{ "max_domain_deliveries", CONF_COUNT, F(max_domain_deliveries), 1,
+	  10000, "10", "concurrent remote deliveries per destination domain" },
+	{ "dns_servers", CONF_HOSTPORTS, F(dns_servers), 0, 0, "",
+	  "DNS servers (ip[:port] list; default: /etc/resolv.conf)" },
+	{ "remote_port", CONF_COUNT, F(remote_port), 1, 65535, "25",
+	  "TCP port of remote SMTP servers" },
+	{ "relayhost", CONF_HOSTPORT, F(relayhost), 0, 0, "",
+	  "send all remote mail through this smarthost ([host]:port)" },
+};
+
+#define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+
+const char *
+conf_path(const char *opt)
+{
+	const char *env;
+
+	if (opt != NULL)
+		return opt;
+	if ((env = getenv("POMBO_CONF")) != NULL && *env != '\0')
+		return env;
+	return POMBO_SYSCONFDIR "/pombo/pombo.conf";
+}
+
+int
+conf_parse_duration(const char *s, unsigned *out)
+{
+	unsigned long long v = 0, mul = 1;
+	const char *p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	while (isdigit((unsigned char)*p)) {
+		v = v * 10 + (unsigned)(*p++ - '0');
+		if (v > 0xffffffffULL)
+			return -1;
+	}
+	switch (*p) {
+	case '\0':		break;
+	case 's': mul = 1;	p++; break;
+	case 'm': mul = 60;	p++; break;
+	case 'h': mul = 3600;	p++; break;
+	case 'd': mul = 86400;	p++; break;
+	default:		return -1;
+	}
+	if (*p != '\0' || v * mul > 0x7fffffffULL)
+		return -1;
+	*out = (unsigned)(v * mul);
+	return 0;
+}
+
+int
+conf_parse_size(const char *s, uint64_t *out)
+{
+	unsigned long long v = 0, mul = 1;
+	const char *p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	while (isdigit((unsigned char)*p)) {
+		v = v * 10 + (unsigned)(*p++ - '0');
+		if (v > (1ULL << 50))
+			return -1;
+	}
+	switch (*p) {
+	case '\0':			break;
+	case 'k': case 'K': mul = 1000;	p++; break;
+	case 'm': case 'M': mul = 1000 * 1000; p++; break;
+	case 'g': case 'G': mul = 1000 * 1000 * 1000; p++; break;
+	default:			return -1;
+	}
+	if (*p == 'B' || *p == 'b')
+		p++;
+	if (*p != '\0')
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+static int
+parse_bool(const char *s, int *out)
+{
+	if (!strcasecmp(s, "yes") || !strcasecmp(s, "true") ||
+	    !strcasecmp(s, "on") || !strcmp(s, "1"))
+		*out = 1;
+	else if (!strcasecmp(s, "no") || !strcasecmp(s, "false") ||
+	    !strcasecmp(s, "off") || !strcmp(s, "0"))
+		*out = 0;
+	else
+		return -1;
+	return 0;
+}
+
+/* host, host:port, [host]:port, ipv6 in brackets; port 1..65535. */
+static int
+hostport_valid(const char *s)
+{
+	char host[ADDR_DOMAIN_MAX + 3];
+	const char *colon, *h = s;
+	size_t hlen;
+	char *end;
+	long port;
+
+	if (*s == '[') {
+		const char *close = strchr(s, ']');
+		if (close == NULL)
+			return 0;
+		h = s + 1;
+		hlen = (size_t)(close - h);
+		colon = close[1] == ':' ? close + 1 : NULL;
+		if (close[1] != '\0' && colon == NULL)
+			return 0;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon && strchr(s, ':') != colon) {
+			/* a bare IPv6 address; with a port it needs brackets */
+			struct cidr c;
+			return cidr_parse(s, &c) == 0 && strchr(s, '/') == NULL;
+		}
+		hlen = colon ? (size_t)(colon - s) : strlen(s);
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return 0;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (!addr_domain_valid(host, hlen, 0)) {
+		struct cidr c;
+		if (cidr_parse(host, &c) == -1 || strchr(host, '/'))
+			return 0;
+	}
+	if (colon) {
+		if (!isdigit((unsigned char)colon[1]))
+			return 0;
+		port = strtol(colon + 1, &end, 10);
+		if (*end != '\0' || port < 1 || port > 65535)
+			return 0;
+	}
+	return 1;
+}
+
+static void
+list_free(char ***list, size_t *n)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		free((*list)[i]);
+	free(*list);
+	*list = NULL;
+	*n = 0;
+}
+
+/* Split a list on commas and blanks; calls item() for each entry. */
+static int
+list_split(char *v, int (*item)(void *ctx, const char *s), void *ctx)
+{
+	char *p = v, *start;
+
+	for (;;) {
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			return 0;
+		start = p;
+		while (*p && *p != ',' && *p != ' ' && *p != '\t')
+			p++;
+		if (*p)
+			*p++ = '\0';
+		if (item(ctx, start) == -1)
+			return -1;
+	}
+}
+
+struct list_ctx {
+	struct conf		*c;
+	const struct conf_key	*k;
+	struct conf_error	*err;
+};
+
+static int
+strlist_push(char ***list, size_t *n, const char *s)
+{
+	char **nl, *dup;
+
+	if (*n >= CONF_LIST_MAX)
+		return -1;
+	if ((dup = strdup(s)) == NULL)
+		return -1;
+	if ((nl = realloc(*list, (*n + 1) * sizeof(*nl))) == NULL) {
+		free(dup);
+		return -1;
+	}
+	nl[(*n)++] = dup;
+	*list = nl;
+	return 0;
+}
+
+static int
+domain_item(void *vctx, const char *s)
+{
+	struct list_ctx *ctx = vctx;
+	char lower[ADDR_DOMAIN_MAX + 1];
+
+	if (!addr_domain_valid(s, strlen(s), 0)) {
+		str_fmt(ctx->err->msg, sizeof(ctx->err->msg),
+		    "%s: '%.64s' is not a domain name", ctx->k->name, s);
+		return -1;
+	}
+	str_copy(lower, s, sizeof(lower));
+	str_lower(lower);
+	if (strlist_push(&ctx->c->local_domains, &ctx->c->n_local_domains,
+	    lower) == -1) {
+		str_fmt(ctx->err->msg, sizeof(ctx->err->msg),
+		    "%s: too many entries", ctx->k->name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+hostport_item(void *vctx, const char *s)
+{
+	struct list_ctx *ctx = vctx;
+
+	if (!hostport_valid(s)) {
+		str_fmt(ctx->err->msg, sizeof(ctx->err->msg),
+		    "%s: '%.64s' is not host[:port]", ctx->k->name, s);
+		return -1;
+	}
+	if (strlist_push(&ctx->c->dns_servers, &ctx->c->n_dns_servers,
+	    s) == -1) {
+		str_fmt(ctx->err->msg, sizeof(ctx->err->msg),
+		    "%s: too many entries", ctx->k->name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cidr_item(void *vctx, const char *s)
+{
+	struct list_ctx *ctx = vctx;
+	struct conf *c = ctx->c;
+	struct cidr *nl;
+
+	if (c->n_relay_networks >= CONF_LIST_MAX) {
+		str_fmt(ctx->err->msg, sizeof(ctx->err->msg),
+		    "%s: too many entries", ctx->k->name);
+		return -1;
+	}
+	nl = realloc(c->relay_networks,
+	    (c->n_relay_networks + 1) * sizeof(*nl));
+	if (nl == NULL)
+		return -1;
+	c->relay_networks = nl;
+	if (cidr_parse(s, &nl[c->n_relay_networks]) == -1) {
+		str_fmt(ctx->err->msg, sizeof(ctx->err->msg),
+		    "%s: '%.64s' is not an address or network", ctx->k->name, s);
+		return -1;
+	}
+	c->n_relay_networks++;
+	return 0;
+}
+
+/* Set one key from its value text; err->msg says what is wrong. */
+static int
+conf_set(struct conf *c, const struct conf_key *k, char *v,
+    struct conf_error *err)
+{
+	char *field = (char *)c + k->off;
+	struct list_ctx ctx = { c, k, err };
+	unsigned u;
+	uint64_t sz;
+	char *end;
+	unsigned long ul;
+
+	switch (k->type) {
+	case CONF_DOMAIN:
+		if (*v != '\0' && !addr_domain_valid(v, strlen(v), 0)) {
+			str_fmt(err->msg, sizeof(err->msg),
+			    "%s: '%.64s' is not a domain name", k->name, v);
+			return -1;
+		}
+		str_copy(field, v, k->size);
+		str_lower(field);
+		return 0;
+	case CONF_DOMAINS:
+		list_free(&c->local_domains, &c->n_local_domains);
+		return list_split(v, domain_item, &ctx);
+	case CONF_HOSTPORTS:
+		list_free(&c->dns_servers, &c->n_dns_servers);
+		return list_split(v, hostport_item, &ctx);
+	case CONF_CIDRS:
+		free(c->relay_networks);
+		c->relay_networks = NULL;
+		c->n_relay_networks = 0;
+		return list_split(v, cidr_item, &ctx);
+	case CONF_PATH:
+		if (v[0] != '/') {
+			str_fmt(err->msg, sizeof(err->msg),
+			    "%s: '%.64s' is not an absolute path", k->name, v);
+			return -1;
+		}
+		if (str_copy(field, v, k->size) == -1) {
+			str_fmt(err->msg, sizeof(err->msg),
+			    "%s: path longer than %zu bytes", k->name,
+			    k->size - 1);
+			return -1;
+		}
+		return 0;
+	case CONF_SIZE:
+		if (conf_parse_size(v, &sz) == -1) {
+			str_fmt(err->msg, sizeof(err->msg),
+			    "%s: '%.64s' is not a size (like 35M, 512k, 1000)",
+			    k->name, v);
+			return -1;
+		}
+		memcpy(field, &sz, sizeof(sz));
+		return 0;
+	case CONF_COUNT:
+		errno = 0;
+		ul = strtoul(v, &end, 10);
+		if (!isdigit((unsigned char)*v) || *end != '\0' || errno ||
+		    ul < k->min || ul > k->max) {
+			str_fmt(err->msg, sizeof(err->msg),
+			    "%s: '%.64s' is not a number from %u to %u",
+			    k->name, v, k->min, k->max);
+			return -1;
+		}
+		u = (unsigned)ul;
+		memcpy(field, &u, sizeof(u));
+		return 0;
+	case CONF_DURATION:
+		if (conf_parse_duration(v, &u) == -1 || u < k->min) {
+			str_fmt(err->msg, sizeof(err->msg),
+			    "%s: '%.64s' is not a duration (like 30s, 5m, 4h, 2d)%s",
+			    k->name, v, k->min ? " above 0" : "");
+			return -1;
+		}
+		memcpy(field, &u, sizeof(u));
+		return 0;
+	case CONF_BOOL:
+		if (parse_bool(v, (int *)(void *)field) == -1) {
+			str_fmt(err->msg, sizeof(err->msg),
+			    "%s: '%.64s' is not yes or no", k->name, v);
+			return -1;
+		}
+		return 0;
+	case CONF_CHARS:
+		for (end = v; *end; end++)
+			if (!ispunct((unsigned char)*end) || *end == '@' ||
+			    *end == '"' || *end == '\\') {
+				str_fmt(err->msg, sizeof(err->msg),
+				    "%s: '%.64s' must be punctuation other than @",
+				    k->name, v);
+				return -1;
+			}
+		if (str_copy(field, v, k->size) == -1) {
+			str_fmt(err->msg, sizeof(err->msg), "%s: too long",
+			    k->name);
+			return -1;
+		}
+		return 0;
+	case CONF_HOSTPORT:
+		if (*v != '\0' && !hostport_valid(v)) {
+			str_fmt(err->msg, sizeof(err->msg),
+			    "%s: '%.64s' is not [host]:port", k->name, v);
+			return -1;
+		}
+		if (str_copy(field, v, k->size) == -1) {
+			str_fmt(err->msg, sizeof(err->msg), "%s: too long",
+			    k->name);
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+void
+conf_defaults(struct conf *c)
+{
+	struct conf_error err;
+	char v[256];
+	size_t i;
+
+	memset(c, 0, sizeof(*c));
+	for (i = 0; i < NKEYS; i++) {
+		str_copy(v, conf_keys[i].def, sizeof(v));
+		if (conf_set(c, &conf_keys[i], v, &err) == -1)
+			fatalx("built-in default of %s: %s", conf_keys[i].name,
+			    err.msg);
+	}
+}
+
+static const struct conf_key *
+conf_key_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (strcmp(conf_keys[i].name, name) == 0)
+			return &conf_keys[i];
+	return NULL;
+}
+
+int
+conf_parse(struct conf *c, const char *text, size_t len, const char *fname,
+    struct conf_error *err)
+{
+	unsigned char seen[NKEYS];
+	char line[4096], *key, *val, *eq, *hash;
+	const struct conf_key *k;
+	size_t pos = 0, n, lineno = 0;
+
+	memset(seen, 0, sizeof(seen));
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+		lineno++;
+		if (n >= sizeof(line)) {
+			str_fmt(err->msg, sizeof(err->msg),
+			    "%s:%zu: line longer than %zu bytes", fname, lineno,
+			    sizeof(line) - 1);
+			return -1;
+		}
+		memcpy(line, text + pos, n);
+		line[n] = '\0';
+		pos += n + 1;
+		if (memchr(line, '\0', n) != NULL) {
+			str_fmt(err->msg, sizeof(err->msg),
+			    "%s:%zu: NUL byte in line", fname, lineno);
+			return -1;
+		}
+		/* a comment starts a line or follows a blank */
+		for (hash = line; (hash = strchr(hash, '#')) != NULL; hash++)
+			if (hash == line || hash[-1] == ' ' || hash[-1] == '\t') {
+				*hash = '\0';
+				break;
+			}
+		key = str_trim(line);
+		if (*key == '\0')
+			continue;
+		if ((eq = strchr(key, '=')) == NULL) {
+			str_fmt(err->msg, sizeof(err->msg),
+			    "%s:%zu: expected 'key = value'", fname, lineno);
+			return -1;
+		}
+		*eq = '\0';
+		key = str_trim(key);
+		val = str_trim(eq + 1);
+		if ((k = conf_key_find(key)) == NULL) {
+			str_fmt(err->msg, sizeof(err->msg),
+			    "%s:%zu: unknown key '%.64s'", fname, lineno, key);
+			return -1;
+		}
+		if (seen[k - conf_keys]++) {
+			str_fmt(err->msg, sizeof(err->msg),
+			    "%s:%zu: '%s' is set twice", fname, lineno, key);
+			return -1;
+		}
+		if (conf_set(c, k, val, err) == -1) {
+			char why[sizeof(err->msg)];
+			str_copy(why, err->msg, sizeof(why));
+			str_fmt(err->msg, sizeof(err->msg), "%s:%zu: %s",
+			    fname, lineno, why);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+conf_load(struct conf *c, const char *path, struct conf_error *err)
+{
+	char *text;
+	ssize_t r;
+	size_t len = 0;
+	int fd, rc;
+
+	conf_defaults(c);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		str_fmt(err->msg, sizeof(err->msg), "%s: %s", path,
+		    strerror(errno));
+		return -1;
+	}
+	if ((text = malloc(CONF_FILE_MAX)) == NULL) {
+		close(fd);
+		str_fmt(err->msg, sizeof(err->msg), "%s: out of memory", path);
+		return -1;
+	}
+	while ((r = read(fd, text + len, CONF_FILE_MAX - len)) > 0)
+		len += (size_t)r;
+	close(fd);
+	if (r == -1 || len == CONF_FILE_MAX) {
+		str_fmt(err->msg, sizeof(err->msg), "%s: %s", path,
+		    r == -1 ? strerror(errno) : "file too large");
+		free(text);
+		return -1;
+	}
+	rc = conf_parse(c, text, len, path, err);
+	free(text);
+	if (rc == 0 && c->hostname[0] == '\0') {
+		char h[ADDR_DOMAIN_MAX + 1];
+		if (gethostname(h, sizeof(h)) == 0 &&
+		    addr_domain_valid(h, strnlen(h, sizeof(h)), 0)) {
+			str_copy(c->hostname, h, sizeof(c->hostname));
+			str_lower(c->hostname);
+		} else
+			str_copy(c->hostname, "localhost", sizeof(c->hostname));
+	}
+	return rc;
+}
+
+void
+conf_free(struct conf *c)
+{
+	list_free(&c->local_domains, &c->n_local_domains);
+	list_free(&c->dns_servers, &c->n_dns_servers);
+	free(c->relay_networks);
+	c->relay_networks = NULL;
+	c->n_relay_networks = 0;
+}
+
+int
+conf_is_local_domain(const struct conf *c, const char *domain)
+{
+	size_t i;
+
+	if (strcasecmp(domain, c->hostname) == 0)
+		return 1;
+	for (i = 0; i < c->n_local_domains; i++)
+		if (strcasecmp(domain, c->local_domains[i]) == 0)
+			return 1;
+	return 0;
+}
+
+void
+conf_print_sample(void *vfp)
+{
+	FILE *fp = vfp;
+	size_t i;
+
+	fprintf(fp, "# pombo.conf: every key with its default value.\n"
+	    "# Durations take s, m, h, d; sizes take k, M, G.\n\n");
+	for (i = 0; i < NKEYS; i++)
+		fprintf(fp, "# %s\n#%s = %s\n\n", conf_keys[i].doc,
+		    conf_keys[i].name, conf_keys[i].def);
+}

@@ -1,0 +1,72 @@
+/*
+ * conf: pombo.conf, flat "key = value" lines with # comments. Used by every
+ * program; the parser is pure (conf_parse) and names file:line in every
+ * error. The key table in conf.c is the one list of keys and defaults.
+ */
+#ifndef POMBO_CONF_H
+#define POMBO_CONF_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "cidr.h"
+
+#define CONF_LIST_MAX	1024
+#define CONF_FILE_MAX	(1024 * 1024)
+
+struct conf {
+	char		 hostname[ADDR_DOMAIN_MAX + 1];
+	char		**local_domains;	/* lowercased */
+	size_t		 n_local_domains;
+	struct cidr	*relay_networks;
+	size_t		 n_relay_networks;
+	char		 spool_dir[PATH_MAX];
+	char		 mail_root[PATH_MAX];
+	char		 users_file[PATH_MAX];
+	char		 aliases_file[PATH_MAX];
+	char		 queue_socket[108];	/* sizeof(sun_path) */
+	uint64_t	 max_message_size;
+	uint64_t	 min_free_space;
+	unsigned	 max_recipients;
+	unsigned	 max_errors;
+	unsigned	 smtp_timeout;		/* seconds */
+	int		 enable_vrfy;
+	int		 enable_expn;
+	char		 recipient_delimiter[8];
+	unsigned	 retry_interval;
+	unsigned	 queue_lifetime;
+	unsigned	 delay_warning;
+	unsigned	 max_deliveries;
+	unsigned	 max_domain_deliveries;
+	char		**dns_servers;
+	size_t		 n_dns_servers;
+	unsigned	 remote_port;
+	char		 relayhost[ADDR_DOMAIN_MAX + 16];
+};
+
+struct conf_error {
+	char	msg[512];
+};
+
+/* Defaults for every key. */
+void conf_defaults(struct conf *c);
+/* Parse text (not NUL-terminated) named fname into c, on top of c. */
+int conf_parse(struct conf *c, const char *text, size_t len,
+    const char *fname, struct conf_error *err);
+/* Defaults, then the file, then the host name if unset. */
+int conf_load(struct conf *c, const char *path, struct conf_error *err);
+void conf_free(struct conf *c);
+/* -c FILE, else $POMBO_CONF, else the compiled-in default. */
+const char *conf_path(const char *opt);
+int conf_is_local_domain(const struct conf *c, const char *domain);
+
+/* Value parsers, exported for tests and for the tools. */
+int conf_parse_duration(const char *s, unsigned *out);
+int conf_parse_size(const char *s, uint64_t *out);
+
+/* Print every key with its default as a sample pombo.conf. */
+void conf_print_sample(void *fp);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * lineio: the one bounded line reader and buffered writer, used by smtpd,
+ * pop3d, the remote agent and queued's clients. Hard maximum per line,
+ * absolute deadlines (poll, never signals), distinct results, and I/O
+ * through an ops struct so TLS and tests can swap the transport.
+ */
+#ifndef POMBO_LINEIO_H
+#define POMBO_LINEIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define LINEIO_INSZ	16384
+#define LINEIO_OUTSZ	16384
+
+struct lineio_ops {
+	ssize_t	(*read)(void *ctx, void *buf, size_t len);
+	ssize_t	(*write)(void *ctx, const void *buf, size_t len);
+	size_t	(*pending)(void *ctx);	/* bytes the transport holds */
+};
+
+enum lineio_result {
+	LINEIO_OK = 0,
+	LINEIO_TOOLONG,		/* line over the maximum; skipped to its end */
+	LINEIO_TIMEOUT,
+	LINEIO_EOF,
+	LINEIO_ERROR,
+};
+
+struct lineio {
+	int			 rfd, wfd;
+	const struct lineio_ops	*ops;
+	void			*ctx;
+	int			 write_timeout_ms;
+	int			 eof;
+	size_t			 ipos, iend;
+	size_t			 olen;
+	char			 in[LINEIO_INSZ];
+	char			 out[LINEIO_OUTSZ];
+};
+
+/* Milliseconds on CLOCK_MONOTONIC; deadlines are absolute in this clock. */
+int64_t lineio_now(void);
+
+void lineio_init(struct lineio *io, int rfd, int wfd);
+void lineio_set_ops(struct lineio *io, const struct lineio_ops *ops, void *ctx);
+
+/*
+ * Read one line of at most max octets (terminator excluded) into line,
+ * NUL-terminated, so line needs max + 1 bytes. *crlf says whether it ended
+ * in CRLF (1) or a bare LF (0). Before blocking, pending output is flushed
+ * (RFC 2920: replies to a pipelined group go out when input runs dry).
+ */
+enum lineio_result lineio_read(struct lineio *io, char *line, size_t max,
+    size_t *len, int *crlf, int64_t deadline);
+
+/* Make at least one input byte available: the caller reads io->in. */
+enum lineio_result lineio_fill(struct lineio *io, int64_t deadline);
+static inline size_t lineio_avail(const struct lineio *io)
+{ return io->iend - io->ipos; }
+static inline const char *lineio_peek(const struct lineio *io)
+{ return io->in + io->ipos; }
+static inline void lineio_consume(struct lineio *io, size_t n)
+{ io->ipos += n; }
+/* Is more input already here (buffered, or in the transport)? */
+int lineio_has_input(struct lineio *io);
+/* Drop buffered input (STARTTLS: pipelined plaintext must not survive). */
+size_t lineio_discard_input(struct lineio *io);
+
+int lineio_write(struct lineio *io, const void *p, size_t n);
+int lineio_puts(struct lineio *io, const char *s);
+int lineio_printf(struct lineio *io, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int lineio_flush(struct lineio *io);
+
+#endif

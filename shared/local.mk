@@ -1,0 +1,16 @@
+# libpombo: the code every program shares (parsers are pure, no I/O).
+noinst_LIBRARIES += shared/libpombo.a
+shared_libpombo_a_SOURCES = \
+	shared/addr.c shared/addr.h \
+	shared/cidr.c shared/cidr.h \
+	shared/cmdtab.c shared/cmdtab.h \
+	shared/conf.c shared/conf.h \
+	shared/date.c shared/date.h \
+	shared/esmtp.c shared/esmtp.h \
+	shared/lineio.c shared/lineio.h \
+	shared/log.c shared/log.h \
+	shared/qclient.c shared/qclient.h \
+	shared/qid.c shared/qid.h \
+	shared/qproto.c shared/qproto.h \
+	shared/status.c shared/status.h \
+	shared/str.c shared/str.h

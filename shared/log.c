@@ -1,0 +1,82 @@
+/*
+ * log: one place that formats log lines, for syslog and optionally stderr.
+ * LOG_MAIL facility, as admins grep mail.log / journalctl -t for it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "log.h"
+
+static int log_stderr;
+static int log_debugging;
+static const char *log_ident = "pombo";
+
+void
+log_init(const char *ident, int to_stderr)
+{
+	log_ident = ident;
+	log_stderr = to_stderr;
+	openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+void
+log_set_debug(int on)
+{
+	log_debugging = on;
+}
+
+static void
+log_emit(int pri, const char *fmt, va_list ap, int with_errno)
+{
+	char msg[2048];
+	int saved = errno;
+	int n;
+
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	if (n < 0)
+		return;
+	if (with_errno && (size_t)n < sizeof(msg))
+		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s",
+		    strerror(saved));
+	syslog(pri, "%s", msg);
+	if (log_stderr)
+		fprintf(stderr, "%s: %s\n", log_ident, msg);
+	errno = saved;
+}
+
+#define LOG_BODY(pri, with_errno) do {			\
+	va_list ap;					\
+	va_start(ap, fmt);				\
+	log_emit(pri, fmt, ap, with_errno);		\
+	va_end(ap);					\
+} while (0)
+
+void log_warn(const char *fmt, ...) { LOG_BODY(LOG_WARNING, 1); }
+void log_warnx(const char *fmt, ...) { LOG_BODY(LOG_WARNING, 0); }
+void log_info(const char *fmt, ...) { LOG_BODY(LOG_INFO, 0); }
+
+void
+log_debug(const char *fmt, ...)
+{
+	if (log_debugging)
+		LOG_BODY(LOG_DEBUG, 0);
+}
+
+void
+fatal(const char *fmt, ...)
+{
+	LOG_BODY(LOG_CRIT, 1);
+	exit(1);
+}
+
+void
+fatalx(const char *fmt, ...)
+{
+	LOG_BODY(LOG_CRIT, 0);
+	exit(1);
+}

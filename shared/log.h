@@ -1,0 +1,24 @@
+/*
+ * log: syslog(3) logging and the two fatal helpers for every program.
+ * Used by all of Pombo; handlers never write to stderr (under inetd it is
+ * the client's socket), only queued and the tools may mirror to stderr.
+ */
+#ifndef POMBO_LOG_H
+#define POMBO_LOG_H
+
+#include <stdarg.h>
+
+#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+
+/* to_stderr: also copy every line to stderr (queued -d, command-line tools). */
+void log_init(const char *ident, int to_stderr);
+void log_set_debug(int on);
+
+void log_warn(const char *fmt, ...) PRINTF_LIKE(1, 2);	/* adds strerror(errno) */
+void log_warnx(const char *fmt, ...) PRINTF_LIKE(1, 2);
+void log_info(const char *fmt, ...) PRINTF_LIKE(1, 2);
+void log_debug(const char *fmt, ...) PRINTF_LIKE(1, 2);
+void fatal(const char *fmt, ...) PRINTF_LIKE(1, 2) __attribute__((noreturn));
+void fatalx(const char *fmt, ...) PRINTF_LIKE(1, 2) __attribute__((noreturn));
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * qclient: the client end of the handler -> queue protocol, used by smtpd,
+ * pombo-sendmail and pombo-queue. Lines are buffered so a group of
+ * commands costs one round trip; every line gets one reply.
+ */
+#ifndef POMBO_QCLIENT_H
+#define POMBO_QCLIENT_H
+
+#include <stddef.h>
+
+#include "lineio.h"
+#include "log.h"
+
+#define QCLIENT_REPLY_MAX 1024
+
+struct qclient {
+	int		fd;
+	unsigned	pending;	/* lines sent whose reply is unread */
+	int		timeout_ms;
+	struct lineio	io;
+};
+
+/* Connect to queued and send the version line (its reply is pending). */
+int qclient_open(struct qclient *q, const char *path, int timeout_ms);
+void qclient_close(struct qclient *q);
+/* Queue one line (without LF). */
+int qclient_send(struct qclient *q, const char *fmt, ...) PRINTF_LIKE(2, 3);
+/*
+ * Read every pending reply; returns the code of the first that is not
+ * 2xx/3xx, else of the last, with its line in reply; -1 if queued is gone.
+ */
+int qclient_reply(struct qclient *q, char *reply, size_t len);
+/* One line and its reply. */
+int qclient_cmd(struct qclient *q, char *reply, size_t len,
+    const char *fmt, ...) PRINTF_LIKE(4, 5);
+/* A chunk of message data (LF line ends), no reply. */
+int qclient_chunk(struct qclient *q, const void *p, size_t n);
+/* Read one raw line (LIST output); 0 ok, -1 gone. */
+int qclient_line(struct qclient *q, char *line, size_t len);
+
+#endif

@@ -1,0 +1,310 @@
+/*
+ * commands: the SMTP command table (RFC 5321 4.1.1). Each check only
+ * validates and replies on failure; each proceed acts. Replies use the
+ * codes of RFC 5321 4.2 and the enhanced codes of RFC 3463.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "cmdtab.h"
+#include "log.h"
+#include "smtpd.h"
+#include "str.h"
+
+#define S(v) struct smtp_session *s = (v)
+
+static int
+check_noarg(void *v, char *arg)
+{
+	S(v);
+
+	if (*arg != '\0') {
+		session_error(s, "501 5.5.4 Syntax: no parameters allowed");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_helo(void *v, char *arg)
+{
+	S(v);
+
+	if (*arg == '\0') {
+		session_error(s, "501 5.5.4 Syntax: EHLO hostname");
+		return -1;
+	}
+	if (strlen(arg) > SMTP_HELO_MAX || !addr_helo_valid(arg, strlen(arg))) {
+		session_error(s, "501 5.5.4 Invalid domain name");
+		return -1;
+	}
+	return 0;
+}
+
+/* A new HELO/EHLO resets the session (RFC 5321 4.1.4). */
+static void
+greet(struct smtp_session *s, char *arg, int esmtp)
+{
+	if (s->state & (ST_MAIL | ST_RCPT))
+		submit_rset(s);
+	session_reset(s);
+	str_copy(s->helo, arg, sizeof(s->helo));
+	s->esmtp = esmtp;
+	s->state = ST_GREETED;
+	/* the queue learns the new name from a new connection */
+	submit_quit(s);
+}
+
+static void
+proceed_helo(void *v, char *arg)
+{
+	S(v);
+
+	greet(s, arg, 0);
+	session_reply(s, "250 %s", s->conf->hostname);
+}
+
+static void
+proceed_ehlo(void *v, char *arg)
+{
+	S(v);
+
+	greet(s, arg, 1);
+	session_reply(s, "250-%s Hello %s", s->conf->hostname, s->helo);
+	session_reply(s, "250-PIPELINING");
+	session_reply(s, "250-SIZE %llu",
+	    (unsigned long long)s->conf->max_message_size);
+	session_reply(s, "250-8BITMIME");
+	session_reply(s, "250-ENHANCEDSTATUSCODES");
+	session_reply(s, "250-SMTPUTF8");
+	session_reply(s, "250 DSN");
+}
+
+static int
+check_mail(void *v, char *arg)
+{
+	S(v);
+	struct esmtp_err err;
+
+	if (esmtp_parse_mail(arg, s->esmtp, &s->mail, &err) == -1) {
+		session_error(s, "%d %s", err.code, err.msg);
+		return -1;
+	}
+	if (s->mail.size > s->conf->max_message_size) {
+		session_reply(s, "552 5.3.4 Message size exceeds fixed limit "
+		    "of %llu octets",
+		    (unsigned long long)s->conf->max_message_size);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+proceed_mail(void *v, char *arg)
+{
+	S(v);
+	char reply[QCLIENT_REPLY_MAX];
+	int code;
+
+	code = submit_mail(s, reply, sizeof(reply));
+	session_reply(s, "%s", reply);
+	if (code >= 200 && code < 300) {
+		s->state = ST_MAIL;
+		s->nrcpt = 0;
+	}
+}
+
+static int
+check_rcpt(void *v, char *arg)
+{
+	S(v);
+	struct rcpt_args r;
+	struct esmtp_err err;
+
+	if (esmtp_parse_rcpt(arg, s->esmtp, s->mail.smtputf8, &r, &err) == -1) {
+		session_error(s, "%d %s", err.code, err.msg);
+		return -1;
+	}
+	if (s->nrcpt >= s->conf->max_recipients) {
+		session_reply(s, "452 4.5.3 Too many recipients");
+		return -1;
+	}
+	if (s->nrcpt == 0)
+		addr_format(&r.to, s->rcpt1, sizeof(s->rcpt1));
+	return 0;
+}
+
+static void
+proceed_rcpt(void *v, char *arg)
+{
+	S(v);
+	char reply[QCLIENT_REPLY_MAX];
+	int code;
+
+	code = submit_rcpt(s, arg, reply, sizeof(reply));
+	session_reply(s, "%s", reply);
+	if (code >= 200 && code < 300) {
+		s->nrcpt++;
+		s->state = ST_RCPT;
+	} else
+		log_info("%s rejected RCPT %.300s: %s", s->client, arg, reply);
+}
+
+static int
+check_data(void *v, char *arg)
+{
+	S(v);
+
+	if (check_noarg(v, arg) == -1)
+		return -1;
+	if (s->nrcpt == 0) {
+		session_error(s, "554 5.5.1 No valid recipients");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+proceed_data(void *v, char *arg)
+{
+	S(v);
+	char reply[QCLIENT_REPLY_MAX];
+
+	if (submit_data(s, reply, sizeof(reply)) != 354) {
+		session_reply(s, "%s", reply);
+		return;
+	}
+	session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	submit_stream(s);
+}
+
+static void
+proceed_rset(void *v, char *arg)
+{
+	S(v);
+
+	if (s->state & (ST_MAIL | ST_RCPT))
+		submit_rset(s);
+	session_reset(s);
+	session_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+proceed_noop(void *v, char *arg)
+{
+	S(v);
+
+	session_reply(s, "250 2.0.0 Ok");
+}
+
+static void
+proceed_quit(void *v, char *arg)
+{
+	S(v);
+
+	session_reply(s, "221 2.0.0 %s closing connection", s->conf->hostname);
+	s->quit = 1;
+}
+
+static int
+check_arg(void *v, char *arg)
+{
+	S(v);
+
+	if (*arg == '\0') {
+		session_error(s, "501 5.5.4 Syntax: an argument is required");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+proceed_vrfy(void *v, char *arg)
+{
+	S(v);
+
+	/* RFC 5321 3.5.3: 252 when we will not say, and never harvestable */
+	session_reply(s, "252 2.5.2 Cannot VRFY user, but will accept "
+	    "message and attempt delivery");
+}
+
+static void
+proceed_expn(void *v, char *arg)
+{
+	S(v);
+
+	session_reply(s, "502 5.5.1 EXPN not available");
+}
+
+static void
+proceed_help(void *v, char *arg)
+{
+	S(v);
+
+	session_reply(s, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET "
+	    "NOOP QUIT VRFY EXPN HELP");
+	session_reply(s, "214 2.0.0 See RFC 5321 (Pombo)");
+}
+
+static void
+proceed_turn(void *v, char *arg)
+{
+	S(v);
+
+	session_error(s, "502 5.5.1 TURN is obsolete (RFC 5321 4.1.1)");
+}
+
+static void
+proceed_unknown(void *v, char *arg)
+{
+	S(v);
+
+	session_error(s, "500 5.5.2 Command unrecognized");
+}
+
+static const struct cmdtab smtp_commands[] = {
+	{ "HELO", ST_ANY, NULL, check_helo, proceed_helo },
+	{ "EHLO", ST_ANY, NULL, check_helo, proceed_ehlo },
+	{ "MAIL", ST_GREETED,
+	  "503 5.5.1 Nested MAIL command",
+	  check_mail, proceed_mail },
+	{ "RCPT", ST_MAIL | ST_RCPT, "503 5.5.1 Need MAIL before RCPT",
+	  check_rcpt, proceed_rcpt },
+	{ "DATA", ST_MAIL | ST_RCPT, "503 5.5.1 Need MAIL and RCPT before DATA",
+	  check_data, proceed_data },
+	{ "RSET", ST_ANY, NULL, check_noarg, proceed_rset },
+	{ "NOOP", ST_ANY, NULL, NULL, proceed_noop },
+	{ "QUIT", ST_ANY, NULL, check_noarg, proceed_quit },
+	{ "VRFY", ST_ANY, NULL, check_arg, proceed_vrfy },
+	{ "EXPN", ST_ANY, NULL, check_arg, proceed_expn },
+	{ "HELP", ST_ANY, NULL, NULL, proceed_help },
+	{ "TURN", ST_ANY, NULL, NULL, proceed_turn },
+	{ NULL, ST_ANY, NULL, NULL, proceed_unknown },
+};
+
+void
+commands_dispatch(struct smtp_session *s, char *line, size_t len)
+{
+	const struct cmdtab *c;
+	char *arg;
+
+	if (memchr(line, '\0', len) != NULL) {
+		session_error(s, "500 5.5.2 NUL octet in command");
+		return;
+	}
+	c = cmdtab_find(smtp_commands, line, &arg);
+	if (len > SMTP_LINE_MAX && c->proceed != proceed_mail &&
+	    c->proceed != proceed_rcpt) {
+		session_error(s, "500 5.5.2 Line too long (512 octets at most)");
+		return;
+	}
+	if (!(c->states & s->state)) {
+		session_error(s, "%s", s->state == ST_CONNECTED ?
+		    "503 5.5.1 Send HELO/EHLO first" : c->badseq);
+		return;
+	}
+	if (c->check != NULL && c->check(s, arg) == -1)
+		return;
+	c->proceed(s, arg);
+}

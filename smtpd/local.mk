@@ -1,0 +1,9 @@
+# smtpd: the SMTP handler; its logic is a library the tests link.
+noinst_LIBRARIES += smtpd/libsmtpd.a
+smtpd_libsmtpd_a_SOURCES = \
+	smtpd/commands.c smtpd/data.c smtpd/data.h \
+	smtpd/session.c smtpd/smtpd.h smtpd/submit.c
+
+pkglibexec_PROGRAMS += smtpd/smtpd
+smtpd_smtpd_SOURCES = smtpd/main.c
+smtpd_smtpd_LDADD = smtpd/libsmtpd.a shared/libpombo.a

@@ -1,0 +1,126 @@
+/*
+ * session: the read-dispatch loop of one SMTP session, its replies,
+ * deadlines (poll, RFC 5321 4.5.3.2 timeouts) and error budget.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "smtpd.h"
+#include "str.h"
+
+void
+session_init(struct smtp_session *s, const struct conf *conf, int rfd,
+    int wfd, int local, const char *client)
+{
+	memset(s, 0, sizeof(*s));
+	s->conf = conf;
+	s->local = local;
+	s->state = ST_CONNECTED;
+	s->q.fd = -1;
+	str_copy(s->client, client, sizeof(s->client));
+	lineio_init(&s->io, rfd, wfd);
+	s->io.write_timeout_ms = (int)conf->smtp_timeout * 1000;
+}
+
+int64_t
+session_deadline(const struct smtp_session *s)
+{
+	return lineio_now() + (int64_t)s->conf->smtp_timeout * 1000;
+}
+
+static void
+session_vreply(struct smtp_session *s, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int n;
+
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(line) - 3)
+		n = sizeof(line) - 3;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	if (lineio_write(&s->io, line, (size_t)n) == -1)
+		s->quit = 1;
+}
+
+void
+session_reply(struct smtp_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	session_vreply(s, fmt, ap);
+	va_end(ap);
+}
+
+/* A protocol error: reply, and close after max_errors of them. */
+void
+session_error(struct smtp_session *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	session_vreply(s, fmt, ap);
+	va_end(ap);
+	if (++s->errors >= s->conf->max_errors) {
+		log_info("too many errors from %s, closing", s->client);
+		session_reply(s, "421 4.7.0 %s Too many errors, closing "
+		    "connection", s->conf->hostname);
+		s->quit = 1;
+	}
+}
+
+void
+session_reset(struct smtp_session *s)
+{
+	memset(&s->mail, 0, sizeof(s->mail));
+	s->nrcpt = 0;
+	s->rcpt1[0] = '\0';
+	s->qid[0] = '\0';
+	if (s->state & (ST_MAIL | ST_RCPT))
+		s->state = ST_GREETED;
+}
+
+void
+session_run(struct smtp_session *s)
+{
+	char line[SMTP_PARAM_LINE_MAX + 1];
+	enum lineio_result r;
+	size_t len;
+	int crlf;
+
+	session_reply(s, "220 %s ESMTP Pombo", s->conf->hostname);
+	while (!s->quit) {
+		r = lineio_read(&s->io, line, SMTP_PARAM_LINE_MAX, &len,
+		    &crlf, session_deadline(s));
+		switch (r) {
+		case LINEIO_OK:
+			commands_dispatch(s, line, len);
+			break;
+		case LINEIO_TOOLONG:
+			session_error(s, "500 5.5.2 Line too long (512 octets "
+			    "at most)");
+			break;
+		case LINEIO_TIMEOUT:
+			log_info("timeout from %s", s->client);
+			session_reply(s, "421 4.4.2 %s Timeout, closing "
+			    "connection", s->conf->hostname);
+			s->quit = 1;
+			break;
+		case LINEIO_EOF:
+		case LINEIO_ERROR:
+			log_debug("%s from %s", r == LINEIO_EOF ?
+			    "disconnect" : "read error", s->client);
+			s->quit = 1;
+			break;
+		}
+	}
+	lineio_flush(&s->io);
+	submit_quit(s);
+}

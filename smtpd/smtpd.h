@@ -1,0 +1,75 @@
+/*
+ * smtpd: one SMTP session on stdin/stdout (RFC 5321). The session state,
+ * shared by the command table (commands.c), the DATA streamer (session.c)
+ * and the queue conversation (submit.c). Trusts nothing from the client;
+ * trusts queued's replies.
+ */
+#ifndef POMBO_SMTPD_H
+#define POMBO_SMTPD_H
+
+#include <stdint.h>
+
+#include "conf.h"
+#include "esmtp.h"
+#include "lineio.h"
+#include "qclient.h"
+#include "qid.h"
+
+#define SMTP_LINE_MAX		510	/* 512 with CRLF, RFC 5321 4.5.3.1.4 */
+#define SMTP_PARAM_LINE_MAX	1022	/* MAIL/RCPT with DSN parameters */
+#define SMTP_HELO_MAX		(ADDR_DOMAIN_MAX + 2)
+
+/* Session states (RFC 5321 3.3): a bit each, for the command table. */
+enum {
+	ST_CONNECTED	= 1 << 0,	/* greeting sent, no HELO yet */
+	ST_GREETED	= 1 << 1,	/* HELO/EHLO done, no transaction */
+	ST_MAIL		= 1 << 2,	/* MAIL accepted */
+	ST_RCPT		= 1 << 3,	/* at least one RCPT accepted */
+};
+#define ST_ANY (ST_CONNECTED | ST_GREETED | ST_MAIL | ST_RCPT)
+
+struct smtp_session {
+	const struct conf	*conf;
+	struct lineio		 io;
+	unsigned		 state;
+	int			 esmtp;
+	int			 local;		/* stdin is a pipe or file */
+	int			 quit;
+	unsigned		 errors;
+	char			 client[64];	/* IP address, or "local" */
+	char			 helo[SMTP_HELO_MAX + 1];
+
+	/* the transaction */
+	struct mail_args	 mail;
+	unsigned		 nrcpt;
+	char			 rcpt1[ADDR_MAX + 1];	/* for Received: for */
+	char			 qid[QID_LEN + 1];
+
+	struct qclient		 q;		/* open from the first MAIL */
+};
+
+/* session.c */
+void session_init(struct smtp_session *s, const struct conf *conf,
+    int rfd, int wfd, int local, const char *client);
+void session_run(struct smtp_session *s);
+void session_reply(struct smtp_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void session_error(struct smtp_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void session_reset(struct smtp_session *s);
+int64_t session_deadline(const struct smtp_session *s);
+
+/* commands.c */
+void commands_dispatch(struct smtp_session *s, char *line, size_t len);
+
+/* submit.c: the conversation with queued */
+int submit_mail(struct smtp_session *s, char *reply, size_t len);
+int submit_rcpt(struct smtp_session *s, const char *arg, char *reply,
+    size_t len);
+int submit_data(struct smtp_session *s, char *reply, size_t len);
+void submit_rset(struct smtp_session *s);
+void submit_quit(struct smtp_session *s);
+/* Read the message from the client and stream it; replies itself. */
+void submit_stream(struct smtp_session *s);
+
+#endif

@@ -1,0 +1,213 @@
+/*
+ * submit: smtpd's side of the handler -> queue protocol. The connection
+ * opens at the first MAIL; the version and HELO lines ride along with it,
+ * so a transaction costs one round trip per command. The message is
+ * streamed in chunks as the DATA machine produces them; the client hears
+ * 250 only when queued says the message is on disk.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "data.h"
+#include "date.h"
+#include "log.h"
+#include "qproto.h"
+#include "smtpd.h"
+#include "str.h"
+
+static const char *
+session_proto(const struct smtp_session *s)
+{
+	if (s->mail.smtputf8)
+		return "UTF8SMTP";	/* RFC 6531 3.7.4 */
+	return s->esmtp ? "ESMTP" : "SMTP";
+}
+
+static int
+submit_open(struct smtp_session *s)
+{
+	if (s->q.fd != -1)
+		return 0;
+	if (qclient_open(&s->q, s->conf->queue_socket,
+	    (int)s->conf->smtp_timeout * 1000) == -1) {
+		log_warn("connect to queue %s", s->conf->queue_socket);
+		return -1;
+	}
+	return qclient_send(&s->q, "HELO %s %s %s", s->esmtp ? "ESMTP" : "SMTP",
+	    s->client, s->helo);
+}
+
+int
+submit_mail(struct smtp_session *s, char *reply, size_t len)
+{
+	char arg[QPROTO_LINE_MAX];
+
+	if (esmtp_format_mail(&s->mail, arg, sizeof(arg)) == -1 ||
+	    submit_open(s) == -1) {
+		str_copy(reply, "451 4.3.0 Queue unavailable, try again later",
+		    len);
+		return 451;
+	}
+	return qclient_cmd(&s->q, reply, len, "MAIL %s", arg);
+}
+
+int
+submit_rcpt(struct smtp_session *s, const char *arg, char *reply, size_t len)
+{
+	struct rcpt_args r;
+	struct esmtp_err err;
+	char line[QPROTO_LINE_MAX];
+
+	/* check_rcpt parsed it already; format the canonical form */
+	if (esmtp_parse_rcpt(arg, s->esmtp, s->mail.smtputf8, &r, &err) == -1 ||
+	    esmtp_format_rcpt(&r, line, sizeof(line)) == -1) {
+		str_copy(reply, "501 5.1.3 Bad recipient address syntax", len);
+		return 501;
+	}
+	return qclient_cmd(&s->q, reply, len, "RCPT %s", line);
+}
+
+int
+submit_data(struct smtp_session *s, char *reply, size_t len)
+{
+	const char *text;
+	int code;
+
+	code = qclient_cmd(&s->q, reply, len, "DATA");
+	if (code != 354)
+		return code;
+	/* "354 <queue-id> ...": the id names the message from now on */
+	if (qproto_parse_reply(reply, &text) != 354 ||
+	    strlen(text) < QID_LEN || (text[QID_LEN] != ' ' &&
+	    text[QID_LEN] != '\0')) {
+		str_copy(reply, "451 4.3.0 Queue protocol error", len);
+		submit_quit(s);
+		return 451;
+	}
+	memcpy(s->qid, text, QID_LEN);
+	s->qid[QID_LEN] = '\0';
+	if (!qid_valid(s->qid)) {
+		str_copy(reply, "451 4.3.0 Queue protocol error", len);
+		submit_quit(s);
+		return 451;
+	}
+	return 354;
+}
+
+void
+submit_rset(struct smtp_session *s)
+{
+	char reply[QCLIENT_REPLY_MAX];
+
+	if (s->q.fd != -1)
+		qclient_cmd(&s->q, reply, sizeof(reply), "RSET");
+}
+
+void
+submit_quit(struct smtp_session *s)
+{
+	if (s->q.fd == -1)
+		return;
+	if (qclient_send(&s->q, "QUIT") == 0)
+		lineio_flush(&s->q.io);
+	qclient_close(&s->q);
+}
+
+/* RFC 5321 4.4 trace line, with the RFC 3848 protocol name. */
+static int
+submit_received(struct smtp_session *s)
+{
+	char date[64], from[128], hdr[1024];
+	int n;
+
+	date_rfc5322(time(NULL), date, sizeof(date));
+	if (strcmp(s->client, "local") == 0)
+		str_copy(from, "local", sizeof(from));
+	else
+		str_fmt(from, sizeof(from), "[%s%s]",
+		    strchr(s->client, ':') ? "IPv6:" : "", s->client);
+	n = str_fmt(hdr, sizeof(hdr),
+	    "Received: from %s (%s)\n\tby %s (Pombo) with %s id %s%s%s%s;\n"
+	    "\t%s\n", s->helo, from, s->conf->hostname, session_proto(s),
+	    s->qid, s->nrcpt == 1 ? "\n\tfor <" : "",
+	    s->nrcpt == 1 ? s->rcpt1 : "", s->nrcpt == 1 ? ">" : "", date);
+	if (n == -1)
+		return -1;
+	return qclient_chunk(&s->q, hdr, (size_t)n);
+}
+
+static void
+submit_reject(struct smtp_session *s, unsigned error)
+{
+	if (error == DATA_ERR_BARE_LF)
+		session_reply(s, "554 5.6.0 Message refused: bare LF in data "
+		    "(RFC 5321 2.3.8)");
+	else if (error == DATA_ERR_BARE_CR)
+		session_reply(s, "554 5.6.0 Message refused: bare CR in data "
+		    "(RFC 5321 2.3.8)");
+	else if (error == DATA_ERR_TOO_BIG)
+		session_reply(s, "552 5.3.4 Message size exceeds fixed limit "
+		    "of %llu octets",
+		    (unsigned long long)s->conf->max_message_size);
+	else
+		session_reply(s, "554 5.4.6 Too many hops: mail loop?");
+}
+
+void
+submit_stream(struct smtp_session *s)
+{
+	struct data_machine dm;
+	char out[LINEIO_INSZ], reply[QCLIENT_REPLY_MAX];
+	enum lineio_result r;
+	int64_t start = lineio_now(), idle, total;
+	uint64_t received = 0;
+	size_t n, olen;
+	int code;
+
+	data_init(&dm, s->local, s->conf->max_message_size);
+	if (submit_received(s) == -1)
+		log_warnx("%s: queue gone before data", s->qid);
+	while (dm.state != DS_END) {
+		/*
+		 * The deadline grows with the bytes received (1 ms an
+		 * octet) but never exceeds smtp_timeout of silence.
+		 */
+		idle = session_deadline(s);
+		total = start + (int64_t)s->conf->smtp_timeout * 1000 +
+		    (int64_t)received;
+		r = lineio_fill(&s->io, idle < total ? idle : total);
+		if (r != LINEIO_OK) {
+			if (r == LINEIO_TIMEOUT) {
+				log_info("%s: timeout in DATA from %s", s->qid,
+				    s->client);
+				session_reply(s, "421 4.4.2 %s Timeout, closing "
+				    "connection", s->conf->hostname);
+			} else
+				log_info("%s: lost connection in DATA from %s",
+				    s->qid, s->client);
+			s->quit = 1;
+			submit_quit(s);	/* queued drops the half message */
+			return;
+		}
+		n = data_feed(&dm, lineio_peek(&s->io), lineio_avail(&s->io),
+		    out, &olen);
+		lineio_consume(&s->io, n);
+		received += n;
+		if (olen > 0 && qclient_chunk(&s->q, out, olen) == -1)
+			log_warnx("%s: queue gone during data", s->qid);
+	}
+	if (dm.errors) {
+		log_info("%s: rejected from %s: data errors %#x", s->qid,
+		    s->client, dm.errors);
+		qclient_cmd(&s->q, reply, sizeof(reply), "ABORT");
+		submit_reject(s, dm.first_error);
+	} else {
+		code = qclient_cmd(&s->q, reply, sizeof(reply), "0");
+		session_reply(s, "%s", reply);
+		if (code < 200 || code >= 300)
+			log_info("%s: not queued: %s", s->qid, reply);
+	}
+	session_reset(s);
+}

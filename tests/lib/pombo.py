@@ -1,0 +1,287 @@
+"""Test helpers: a throwaway Pombo instance (config, spool, queued) and TAP.
+
+Used by the session runner and the integration tests. Everything binds
+127.0.0.1 or a Unix socket in a temporary folder; every wait is bounded.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP_BUILDDIR = os.environ.get("top_builddir") or os.path.abspath(
+    os.path.join(os.path.dirname(__file__), "..", ".."))
+TOP_SRCDIR = os.environ.get("top_srcdir") or TOP_BUILDDIR
+
+
+def prog(path):
+    """A program of the build tree, like 'smtpd/smtpd'."""
+    return os.path.join(TOP_BUILDDIR, path)
+
+
+class Tap:
+    """TAP producer: one 'ok'/'not ok' line per check, plan at the end."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, name, diag=None):
+        self.n += 1
+        if not cond:
+            self.failed += 1
+        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, name))
+        if not cond and diag:
+            for line in str(diag).splitlines()[:60]:
+                print("# " + line)
+        sys.stdout.flush()
+        return cond
+
+    def eq(self, got, want, name):
+        return self.ok(got == want, name, "got:  %r\nwant: %r" % (got, want))
+
+    def skip(self, name, why):
+        self.n += 1
+        print("ok %d - %s # SKIP %s" % (self.n, name, why))
+
+    def done(self):
+        print("1..%d" % self.n)
+        sys.exit(1 if self.failed else 0)
+
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                   "runtime error:", "AddressSanitizer:DEADLYSIGNAL")
+
+
+def sanitizer_report(text):
+    """The first sanitizer report in a log, or None."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    for mark in SANITIZER_MARKS:
+        i = text.find(mark)
+        if i >= 0:
+            return text[max(0, i - 200):i + 3000]
+    return None
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(cond, timeout=10.0, step=0.01):
+    end = time.time() + timeout
+    while time.time() < end:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+class Instance:
+    """A config, spool and mail root in a temp folder, and its queued."""
+
+    def __init__(self, conf=None, name="pombo"):
+        self.dir = tempfile.mkdtemp(prefix=name + "-")
+        self.spool = os.path.join(self.dir, "spool")
+        self.mail = os.path.join(self.dir, "mail")
+        self.sock = os.path.join(self.dir, "queue.sock")
+        self.conf_path = os.path.join(self.dir, "pombo.conf")
+        self.log_path = os.path.join(self.dir, "queued.log")
+        self.queued = None
+        settings = {
+            "hostname": "mx.test",
+            "local_domains": "example.test",
+            "relay_networks": "127.0.0.0/8",
+            "spool_dir": self.spool,
+            "mail_root": self.mail,
+            "users_file": os.path.join(self.dir, "users"),
+            "aliases_file": os.path.join(self.dir, "aliases"),
+            "queue_socket": self.sock,
+            "min_free_space": "1M",
+        }
+        settings.update(conf or {})
+        self.settings = settings
+        with open(self.conf_path, "w") as f:
+            for k, v in settings.items():
+                if v is not None:
+                    f.write("%s = %s\n" % (k, v))
+        for fname in ("users", "aliases"):
+            path = os.path.join(self.dir, fname)
+            if not os.path.exists(path):
+                open(path, "w").close()
+
+    def env(self):
+        e = dict(os.environ)
+        e["POMBO_CONF"] = self.conf_path
+        return e
+
+    def start(self, extra_args=(), wrapper=()):
+        self.logf = open(self.log_path, "ab")
+        self.queued = subprocess.Popen(
+            list(wrapper) + [prog("queued/queued"), "-d", "-c",
+                             self.conf_path] + list(extra_args),
+            stdin=subprocess.DEVNULL, stdout=self.logf, stderr=self.logf)
+        if not wait_for(self.ready, 10):
+            raise RuntimeError("queued did not start: " + self.log())
+        return self
+
+    def ready(self):
+        if self.queued is not None and self.queued.poll() is not None:
+            raise RuntimeError("queued exited: " + self.log())
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(self.sock)
+            s.close()
+            return True
+        except OSError:
+            return False
+
+    def handler_errors(self):
+        """What the handlers wrote to stderr (nothing, if all is well)."""
+        try:
+            with open(os.path.join(self.dir, "handler.err"), "rb") as f:
+                return f.read()
+        except OSError:
+            return b""
+
+    def check_clean(self, tap):
+        """TAP checks: no sanitizer report anywhere, queued stops with 0."""
+        running = self.queued is not None
+        status = self.stop()
+        if running:
+            tap.eq(status, 0, "queued stopped cleanly on SIGTERM")
+        report = sanitizer_report(self.log()) or \
+            sanitizer_report(self.handler_errors())
+        tap.ok(report is None, "no sanitizer report", report)
+
+    def log(self):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def kill(self, sig=signal.SIGKILL):
+        if self.queued and self.queued.poll() is None:
+            self.queued.send_signal(sig)
+            try:
+                self.queued.wait(10)
+            except subprocess.TimeoutExpired:
+                self.queued.kill()
+                self.queued.wait()
+        self.queued = None
+
+    def stop(self):
+        """SIGTERM; returns queued's exit status (None if not running)."""
+        if self.queued is None:
+            return None
+        p = self.queued
+        self.kill(signal.SIGTERM)
+        return p.returncode
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def queue_files(self):
+        d = os.path.join(self.spool, "queue")
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+    def incoming_files(self):
+        d = os.path.join(self.spool, "incoming")
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+    def queue_file(self, qid):
+        with open(os.path.join(self.spool, "queue", qid), "rb") as f:
+            return f.read()
+
+    def message(self, qid):
+        """The message part of a queue file, without smtpd's Received:."""
+        data = self.queue_file(qid)
+        body = data.split(b"\ndata\n", 1)[1]
+        # smtpd's own trace header: 'Received:' plus folded lines
+        lines = body.split(b"\n")
+        assert lines[0].startswith(b"Received: ")
+        i = 1
+        while i < len(lines) and lines[i][:1] in (b"\t", b" "):
+            i += 1
+        return b"\n".join(lines[i:])
+
+    def smtpd(self, data, socket_mode=False, args=(), timeout=30,
+              keep_open=False, env=None, handler="smtpd/smtpd"):
+        """Run a handler over a pipe (or a socketpair); returns its output."""
+        cmd = [prog(handler), "-c", self.conf_path] + list(args)
+        penv = dict(os.environ)
+        penv.update(env or {})
+        errf = open(os.path.join(self.dir, "handler.err"), "ab")
+        if not socket_mode:
+            p = subprocess.Popen(cmd, stdin=subprocess.PIPE, env=penv,
+                                 stdout=subprocess.PIPE, stderr=errf)
+            if keep_open:
+                p.stdin.write(data)
+                p.stdin.flush()
+                out = p.stdout.read()
+                p.stdin.close()
+                p.wait(timeout)
+                return out
+            out, _ = p.communicate(data, timeout=timeout)
+            return out
+        a, b = socket.socketpair()
+        p = subprocess.Popen(cmd, stdin=b.fileno(), stdout=b.fileno(),
+                             stderr=errf, env=penv)
+        b.close()
+        a.sendall(data)
+        if not keep_open:
+            a.shutdown(socket.SHUT_WR)
+        a.settimeout(timeout)
+        out = b""
+        try:
+            while True:
+                chunk = a.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+        finally:
+            a.close()
+            p.wait(timeout)
+        return out
+
+
+class SocketActivated:
+    """systemd-socket-activate --inetd --accept spawning a handler."""
+
+    def __init__(self, argv, env, port=None, addr="127.0.0.1"):
+        self.port = port or free_port()
+        self.addr = addr
+        listen = ("[%s]:%d" % (addr, self.port)) if ":" in addr else \
+            ("%s:%d" % (addr, self.port))
+        self.p = subprocess.Popen(
+            ["systemd-socket-activate", "--inetd", "--accept", "-l",
+             listen] + list(argv), env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+
+        def up():
+            try:
+                socket.create_connection((addr, self.port), 0.2).close()
+                return True
+            except OSError:
+                return False
+        # the probe connection spawns one handler that sees EOF at once
+        if not wait_for(up, 10):
+            raise RuntimeError("systemd-socket-activate did not listen")
+
+    def stop(self):
+        self.p.terminate()
+        try:
+            self.p.wait(5)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.p.wait()

@@ -1,0 +1,76 @@
+# Tests: Criterion unit tests, scripted sessions, integration tests; all
+# speak TAP through automake's tap-driver, one result line per check.
+TEST_EXTENSIONS = .smtp .pop3 .py
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+LOG_COMPILER = $(top_srcdir)/tests/unit/tap-run
+SMTP_LOG_DRIVER = $(LOG_DRIVER)
+SMTP_LOG_COMPILER = $(PYTHON3) $(top_srcdir)/tests/sessions/run-session
+POP3_LOG_DRIVER = $(LOG_DRIVER)
+POP3_LOG_COMPILER = $(PYTHON3) $(top_srcdir)/tests/sessions/run-session
+PY_LOG_DRIVER = $(LOG_DRIVER)
+PY_LOG_COMPILER = $(PYTHON3)
+AM_TESTS_ENVIRONMENT = top_builddir='$(abs_top_builddir)'; \
+	top_srcdir='$(abs_top_srcdir)'; export top_builddir top_srcdir;
+
+UNIT_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) -I$(top_srcdir)/smtpd \
+	-I$(top_srcdir)/queued $(SYSTEMD_CFLAGS)
+UNIT_LIBS = smtpd/libsmtpd.a queued/libqueued.a shared/libpombo.a \
+	$(CRITERION_LIBS) $(SYSTEMD_LIBS) -lpthread
+
+unit_tests = \
+	tests/unit/addr_test tests/unit/cidr_test tests/unit/conf_test \
+	tests/unit/data_test tests/unit/envelope_test tests/unit/esmtp_test \
+	tests/unit/lineio_test tests/unit/qproto_test tests/unit/spool_test \
+	tests/unit/str_test
+check_PROGRAMS += $(unit_tests)
+TESTS += $(unit_tests)
+
+tests_unit_addr_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_addr_test_LDADD = $(UNIT_LIBS)
+tests_unit_cidr_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_cidr_test_LDADD = $(UNIT_LIBS)
+tests_unit_conf_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_conf_test_LDADD = $(UNIT_LIBS)
+tests_unit_data_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_data_test_LDADD = $(UNIT_LIBS)
+tests_unit_envelope_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_envelope_test_LDADD = $(UNIT_LIBS)
+tests_unit_esmtp_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_esmtp_test_LDADD = $(UNIT_LIBS)
+tests_unit_lineio_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_lineio_test_LDADD = $(UNIT_LIBS)
+tests_unit_qproto_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_qproto_test_LDADD = $(UNIT_LIBS)
+tests_unit_spool_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_spool_test_LDADD = $(UNIT_LIBS)
+tests_unit_str_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_str_test_LDADD = $(UNIT_LIBS)
+
+session_tests = \
+	tests/sessions/basic.smtp \
+	tests/sessions/commands.smtp \
+	tests/sessions/data-timeout.smtp \
+	tests/sessions/errors.smtp \
+	tests/sessions/helo.smtp \
+	tests/sessions/hops.smtp \
+	tests/sessions/longline.smtp \
+	tests/sessions/params.smtp \
+	tests/sessions/paths.smtp \
+	tests/sessions/queue-down.smtp \
+	tests/sessions/recipients.smtp \
+	tests/sessions/relay-allowed.smtp \
+	tests/sessions/relay.smtp \
+	tests/sessions/sequence.smtp \
+	tests/sessions/size.smtp \
+	tests/sessions/smuggling-cr.smtp \
+	tests/sessions/smuggling-lf.smtp \
+	tests/sessions/socket-crlf.smtp \
+	tests/sessions/timeout.smtp \
+	tests/sessions/transactions.smtp
+TESTS += $(session_tests)
+
+integration_tests =
+TESTS += $(integration_tests)
+
+EXTRA_DIST += tests/unit/tap-run tests/sessions/run-session tests/lib/pombo.py \
+	$(session_tests) $(integration_tests)

@@ -1,0 +1,140 @@
+/* conf: every value type, defaults, and errors that name file:line. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "conf.h"
+
+static int
+parse(struct conf *c, const char *text, struct conf_error *err)
+{
+	conf_defaults(c);
+	return conf_parse(c, text, strlen(text), "test.conf", err);
+}
+
+Test(conf, defaults)
+{
+	struct conf c;
+
+	conf_defaults(&c);
+	cr_expect_eq(c.max_message_size, 35000000);
+	cr_expect_eq(c.max_recipients, 1000);
+	cr_expect_eq(c.smtp_timeout, 300);
+	cr_expect_eq(c.retry_interval, 1800);
+	cr_expect_eq(c.queue_lifetime, 4 * 86400);
+	cr_expect_eq(c.n_relay_networks, 2);
+	cr_expect_str_eq(c.recipient_delimiter, "+");
+	conf_free(&c);
+}
+
+Test(conf, values)
+{
+	struct conf c;
+	struct conf_error err;
+
+	cr_assert_eq(parse(&c,
+	    "# a comment\n"
+	    "hostname = MX.Example.Test\n"
+	    "  local_domains = a.test, B.test  c.test # trailing comment\n"
+	    "relay_networks = 10.0.0.0/8 ::1\n"
+	    "spool_dir = /var/spool/x\n"
+	    "max_message_size = 10M\n"
+	    "max_recipients = 100\n"
+	    "smtp_timeout = 2m\n"
+	    "retry_interval = 2s\n"
+	    "queue_lifetime = 1d\n"
+	    "enable_vrfy = yes\n"
+	    "relayhost = [smart.test]:2525\n"
+	    "dns_servers = 127.0.0.1:5353, ::1\n"
+	    "\n", &err), 0, "%s", err.msg);
+	cr_expect_str_eq(c.hostname, "mx.example.test");
+	cr_assert_eq(c.n_local_domains, 3);
+	cr_expect_str_eq(c.local_domains[1], "b.test");
+	cr_expect(conf_is_local_domain(&c, "C.TEST"));
+	cr_expect(conf_is_local_domain(&c, "mx.example.test"));
+	cr_expect_not(conf_is_local_domain(&c, "d.test"));
+	cr_expect_eq(c.n_relay_networks, 2);
+	cr_expect(cidr_match_any(c.relay_networks, 2, "10.1.2.3"));
+	cr_expect_not(cidr_match_any(c.relay_networks, 2, "127.0.0.1"));
+	cr_expect_eq(c.max_message_size, 10000000);
+	cr_expect_eq(c.smtp_timeout, 120);
+	cr_expect_eq(c.retry_interval, 2);
+	cr_expect_eq(c.queue_lifetime, 86400);
+	cr_expect_eq(c.enable_vrfy, 1);
+	cr_expect_str_eq(c.relayhost, "[smart.test]:2525");
+	cr_expect_eq(c.n_dns_servers, 2);
+	conf_free(&c);
+}
+
+static const struct {
+	const char *text, *msg;
+} bad[] = {
+	{ "\n\nfoo = bar\n", "test.conf:3: unknown key 'foo'" },
+	{ "hostname\n", "test.conf:1: expected 'key = value'" },
+	{ "max_recipients = 99\n",
+	  "test.conf:1: max_recipients: '99' is not a number from 100 to 1000000" },
+	{ "max_recipients = 12x\n",
+	  "test.conf:1: max_recipients: '12x' is not a number from 100 to 1000000" },
+	{ "smtp_timeout = 5x\n",
+	  "test.conf:1: smtp_timeout: '5x' is not a duration (like 30s, 5m, 4h, 2d) above 0" },
+	{ "smtp_timeout = 0\n",
+	  "test.conf:1: smtp_timeout: '0' is not a duration (like 30s, 5m, 4h, 2d) above 0" },
+	{ "max_message_size = big\n",
+	  "test.conf:1: max_message_size: 'big' is not a size (like 35M, 512k, 1000)" },
+	{ "spool_dir = relative\n",
+	  "test.conf:1: spool_dir: 'relative' is not an absolute path" },
+	{ "relay_networks = 10.0.0.0/33\n",
+	  "test.conf:1: relay_networks: '10.0.0.0/33' is not an address or network" },
+	{ "local_domains = a..b\n",
+	  "test.conf:1: local_domains: 'a..b' is not a domain name" },
+	{ "enable_vrfy = maybe\n",
+	  "test.conf:1: enable_vrfy: 'maybe' is not yes or no" },
+	{ "hostname = a.test\nhostname = b.test\n",
+	  "test.conf:2: 'hostname' is set twice" },
+	{ "relayhost = [a.test]:99999\n",
+	  "test.conf:1: relayhost: '[a.test]:99999' is not [host]:port" },
+};
+
+Test(conf, errors_name_file_and_line)
+{
+	struct conf c;
+	struct conf_error err;
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		cr_expect_eq(parse(&c, bad[i].text, &err), -1, "%s", bad[i].text);
+		cr_expect_str_eq(err.msg, bad[i].msg);
+		conf_free(&c);
+	}
+}
+
+Test(conf, durations_and_sizes)
+{
+	unsigned d;
+	uint64_t s;
+
+	cr_expect_eq(conf_parse_duration("30", &d), 0);
+	cr_expect_eq(d, 30);
+	cr_expect_eq(conf_parse_duration("4h", &d), 0);
+	cr_expect_eq(d, 14400);
+	cr_expect_eq(conf_parse_duration("2d", &d), 0);
+	cr_expect_eq(d, 172800);
+	cr_expect_eq(conf_parse_duration("", &d), -1);
+	cr_expect_eq(conf_parse_duration("m", &d), -1);
+	cr_expect_eq(conf_parse_duration("99999999999d", &d), -1);
+	cr_expect_eq(conf_parse_size("35MB", &s), 0);
+	cr_expect_eq(s, 35000000);
+	cr_expect_eq(conf_parse_size("512k", &s), 0);
+	cr_expect_eq(s, 512000);
+	cr_expect_eq(conf_parse_size("1G", &s), 0);
+	cr_expect_eq(conf_parse_size("1T", &s), -1);
+}
+
+Test(conf, load_missing_file)
+{
+	struct conf c;
+	struct conf_error err;
+
+	cr_expect_eq(conf_load(&c, "/nonexistent/pombo.conf", &err), -1);
+	cr_expect_str_eq(err.msg, "/nonexistent/pombo.conf: No such file or "
+	    "directory");
+}

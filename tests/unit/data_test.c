@@ -1,0 +1,124 @@
+/* data: the DATA byte machine, fed whole and byte by byte. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "data.h"
+
+struct result {
+	char		out[4096];
+	size_t		outlen;
+	size_t		consumed;
+	unsigned	errors;
+	int		ended;
+	unsigned	hops;
+};
+
+static void
+run(const char *in, size_t len, int lf, uint64_t max, int bytewise,
+    struct result *r)
+{
+	struct data_machine dm;
+	size_t pos = 0, n, o;
+
+	memset(r, 0, sizeof(*r));
+	data_init(&dm, lf, max);
+	while (pos < len && dm.state != DS_END) {
+		size_t chunk = bytewise ? 1 : len - pos;
+		n = data_feed(&dm, in + pos, chunk, r->out + r->outlen, &o);
+		r->outlen += o;
+		pos += n;
+	}
+	r->consumed = pos;
+	r->errors = dm.errors;
+	r->ended = dm.state == DS_END;
+	r->hops = dm.hops;
+}
+
+static const struct {
+	const char	*name;
+	const char	*in;
+	int		 lf;
+	const char	*out;
+	int		 ended;
+	unsigned	 errors;
+	size_t		 rest;	/* bytes after the end, left unconsumed */
+} t[] = {
+	{ "plain", "a\r\nb\r\n.\r\n", 0, "a\nb\n", 1, 0, 0 },
+	{ "empty message", ".\r\n", 0, "", 1, 0, 0 },
+	{ "dot stuffing", "..x\r\n...\r\n.\r\n", 0, ".x\n..\n", 1, 0, 0 },
+	{ "after end", "a\r\n.\r\nQUIT\r\n", 0, "a\n", 1, 0, 6 },
+	{ "not ended", "a\r\nb", 0, "a\nb", 0, 0, 0 },
+	{ "bare LF", "a\nb\r\n.\r\n", 0, "", 1, DATA_ERR_BARE_LF, 0 },
+	{ "LF dot CRLF smuggling", "a\n.\r\nMAIL\r\n.\r\n", 0, "", 1,
+	  DATA_ERR_BARE_LF, 0 },
+	{ "CRLF dot LF smuggling", "a\r\n.\nMAIL\r\n.\r\n", 0, "a\n", 1,
+	  DATA_ERR_BARE_LF, 0 },
+	{ "bare CR", "a\rb\r\n.\r\n", 0, "", 1, DATA_ERR_BARE_CR, 0 },
+	{ "CR dot CR", "a\r\n.\rX\r\n.\r\n", 0, "a\n", 1, DATA_ERR_BARE_CR, 0 },
+	{ "pipe LF", "a\n..b\n.\n", 1, "a\n.b\n", 1, 0, 0 },
+	{ "pipe CRLF too", "a\r\nb\n.\r\n", 1, "a\nb\n", 1, 0, 0 },
+	{ "pipe bare CR", "a\rb\n.\n", 1, "", 1, DATA_ERR_BARE_CR, 0 },
+	{ "binary and NUL", "\x01\xff\0z\r\n.\r\n", 0, "\x01\xff\0z\n", 1, 0, 0 },
+};
+
+Test(data, table_whole_and_bytewise)
+{
+	struct result r;
+	size_t i, len, outlen;
+	int bytewise;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		for (bytewise = 0; bytewise < 2; bytewise++) {
+			len = strlen(t[i].in);
+			if (strcmp(t[i].name, "binary and NUL") == 0)
+				len = 9;
+			run(t[i].in, len, t[i].lf, 1000, bytewise, &r);
+			outlen = strcmp(t[i].name, "binary and NUL") == 0 ? 5 :
+			    strlen(t[i].out);
+			cr_expect_eq(r.ended, t[i].ended, "%s/%d: end", t[i].name,
+			    bytewise);
+			cr_expect_eq(r.errors, t[i].errors, "%s/%d: errors %#x",
+			    t[i].name, bytewise, r.errors);
+			if (t[i].errors == 0) {
+				cr_expect_eq(r.outlen, outlen, "%s/%d: length %zu",
+				    t[i].name, bytewise, r.outlen);
+				cr_expect(memcmp(r.out, t[i].out, outlen) == 0,
+				    "%s/%d: bytes", t[i].name, bytewise);
+			}
+			cr_expect_eq(len - r.consumed, t[i].rest, "%s/%d: rest",
+			    t[i].name, bytewise);
+		}
+}
+
+Test(data, size_limit)
+{
+	struct result r;
+
+	run("12345\r\n.\r\n", 10, 0, 6, 0, &r);
+	cr_expect_eq(r.errors, 0, "6 octets fit in 6");
+	run("123456\r\n.\r\n", 11, 0, 6, 0, &r);
+	cr_expect_eq(r.errors, DATA_ERR_TOO_BIG);
+	cr_expect(r.ended, "the end is still found");
+}
+
+Test(data, hop_count)
+{
+	char in[8192];
+	struct result r;
+	size_t n = 0;
+	int i;
+
+	for (i = 0; i < 99; i++)
+		n += (size_t)snprintf(in + n, sizeof(in) - n, "Received: x\r\n");
+	n += (size_t)snprintf(in + n, sizeof(in) - n,
+	    "Subject: s\r\n\r\nReceived: in the body\r\n.\r\n");
+	run(in, n, 0, 100000, 0, &r);
+	cr_expect_eq(r.hops, 99);
+	cr_expect_eq(r.errors, 0);
+	n = 0;
+	for (i = 0; i < 100; i++)
+		n += (size_t)snprintf(in + n, sizeof(in) - n, "received: x\r\n");
+	n += (size_t)snprintf(in + n, sizeof(in) - n, "\r\n.\r\n");
+	run(in, n, 0, 100000, 0, &r);
+	cr_expect_eq(r.errors, DATA_ERR_HOPS);
+}

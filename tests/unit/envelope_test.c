@@ -1,0 +1,110 @@
+/* envelope: the queue file header and the state file, both ways. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "envelope.h"
+
+static const char header[] =
+    "POMBO-QUEUE 1\n"
+    "id 01k177h582jc\n"
+    "time 1795751098\n"
+    "client ESMTP 192.0.2.1 client.test\n"
+    "from <a@b.test> SIZE=100 BODY=8BITMIME\n"
+    "rcpt <bob@example.test> NOTIFY=FAILURE\n"
+    "rcpt <\"x y\"@example.test>\n"
+    "data\n"
+    "Subject: hi\n";
+
+Test(envelope, parse_and_format_round_trip)
+{
+	struct envelope e;
+	struct buf b;
+	char err[128];
+
+	cr_assert_eq(envelope_parse(&e, header, sizeof(header) - 1, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect_str_eq(e.qid, "01k177h582jc");
+	cr_expect_eq(e.time, 1795751098);
+	cr_expect_str_eq(e.from, "a@b.test");
+	cr_expect_str_eq(e.from_params, " SIZE=100 BODY=8BITMIME");
+	cr_assert_eq(e.nrcpt, 2);
+	cr_expect_str_eq(e.rcpts[0].addr, "bob@example.test");
+	cr_expect_str_eq(e.rcpts[0].params, " NOTIFY=FAILURE");
+	cr_expect_str_eq(e.rcpts[1].addr, "\"x y\"@example.test");
+	cr_expect_eq(e.data_off, sizeof(header) - 1 - strlen("Subject: hi\n"));
+	buf_init(&b, 1 << 20);
+	cr_assert_eq(envelope_format(&e, &b), 0);
+	cr_expect_eq(b.len, e.data_off);
+	cr_expect(memcmp(b.data, header, b.len) == 0);
+	buf_free(&b);
+	envelope_free(&e);
+}
+
+Test(envelope, incomplete_asks_for_more)
+{
+	struct envelope e;
+	char err[128];
+
+	cr_expect_eq(envelope_parse(&e, header, 20, err, sizeof(err)), 1);
+	cr_expect_eq(envelope_parse(&e, header, 5, err, sizeof(err)), 1);
+}
+
+Test(envelope, corrupt_headers)
+{
+	static const char *bad[] = {
+		"POMBO-QUEUE 2\nid 01k177h582jc\ndata\n",
+		"POMBO-QUEUE 1\nid ../etc/pass\ntime 1\nclient SMTP local x\n"
+		    "from <>\nrcpt <a@b.test>\ndata\n",
+		"POMBO-QUEUE 1\nid 01k177h582jc\ntime 1\nclient SMTP local x\n"
+		    "from <>\ndata\n",
+		"POMBO-QUEUE 1\nid 01k177h582jc\ntime 1\nclient SMTP local x\n"
+		    "from <bad address>\nrcpt <a@b.test>\ndata\n",
+		"POMBO-QUEUE 1\nid 01k177h582jc\ntime 1\nclient SMTP local x\n"
+		    "from <>\nrcpt <a@b.test>\nextra thing\ndata\n",
+		"POMBO-QUEUE 1\nid 01k177h582jc\ntime x\nclient SMTP local x\n"
+		    "from <>\nrcpt <a@b.test>\ndata\n",
+		"POMBO-QUEUE 1\nid 01k177h582jc\nid 01k177h582jc\ntime 1\n"
+		    "client SMTP local x\nfrom <>\nrcpt <a@b.test>\ndata\n",
+	};
+	struct envelope e;
+	char err[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(envelope_parse(&e, bad[i], strlen(bad[i]), err,
+		    sizeof(err)), -1, "case %zu", i);
+}
+
+Test(envelope, state_round_trip)
+{
+	struct envelope e, e2;
+	struct buf b;
+	char err[128];
+
+	cr_assert_eq(envelope_parse(&e, header, sizeof(header) - 1, err,
+	    sizeof(err)), 0);
+	cr_assert_eq(envelope_parse(&e2, header, sizeof(header) - 1, err,
+	    sizeof(err)), 0);
+	e.rcpts[0].state = RS_DELIVERED;
+	e.rcpts[0].attempts = 1;
+	e.rcpts[1].attempts = 3;
+	e.rcpts[1].next = 1795752534;
+	e.rcpts[1].error = strdup("451 4.2.0 mailbox busy");
+	e.flags = ENV_HOLD;
+	buf_init(&b, 1 << 20);
+	cr_assert_eq(envelope_format_state(&e, &b), 0);
+	cr_assert_eq(envelope_parse_state(&e2, b.data, b.len, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect_eq(e2.rcpts[0].state, RS_DELIVERED);
+	cr_expect_eq(e2.rcpts[1].state, RS_QUEUED);
+	cr_expect_eq(e2.rcpts[1].attempts, 3);
+	cr_expect_eq(e2.rcpts[1].next, 1795752534);
+	cr_expect_str_eq(e2.rcpts[1].error, "451 4.2.0 mailbox busy");
+	cr_expect_eq(e2.flags, ENV_HOLD);
+	cr_expect_eq(envelope_pending(&e2), 1);
+	cr_expect_eq(envelope_parse_state(&e2, "POMBO-STATE 1\nrcpt 7 d 1 0\n",
+	    27, err, sizeof(err)), -1, "index out of range");
+	buf_free(&b);
+	envelope_free(&e);
+	envelope_free(&e2);
+}

@@ -1,0 +1,121 @@
+/* spool: files move through incoming/ and queue/; leftovers are swept. */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "spool.h"
+
+static char dir[] = "/tmp/pombo-spool-test-XXXXXX";
+
+static void
+setup(void)
+{
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+static int
+exists(const char *sub, const char *name)
+{
+	char path[512];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
+	return stat(path, &st) == 0;
+}
+
+static void
+write_file(const char *sub, const char *name, const char *text)
+{
+	char path[512];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert(fd != -1);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static int nloaded;
+static char loaded_qid[QID_LEN + 1];
+static uint64_t loaded_size;
+
+static void
+on_load(void *ctx, struct envelope *e)
+{
+	nloaded++;
+	memcpy(loaded_qid, e->qid, sizeof(loaded_qid));
+	loaded_size = e->size;
+	envelope_free(e);
+	free(e);
+}
+
+#define GOOD "POMBO-QUEUE 1\nid 01k177h582jc\ntime 1\n" \
+	"client SMTP local x.test\nfrom <>\nrcpt <a@b.test>\ndata\nhello\n"
+
+Test(spool, recovery_at_start, .init = setup)
+{
+	struct spool sp;
+	char cmd[600];
+
+	cr_assert_eq(spool_open(&sp, dir), 0);
+	spool_close(&sp);
+	write_file("incoming", "01k177h582jd", "half a message");
+	write_file("queue", "01k177h582jc", GOOD);
+	write_file("queue", "01k177h582je", "POMBO-QUEUE 1\ngarbage\n");
+	write_file("queue", "not-an-id", "x");
+	write_file("state", "01k177h582jc", "POMBO-STATE 1\nflags hold\n");
+	write_file("state", "01k177h582jf", "POMBO-STATE 1\n");
+	write_file("state", "01k177h582jc.tmp", "half");
+
+	nloaded = 0;
+	cr_assert_eq(spool_open(&sp, dir), 0);
+	cr_expect_not(exists("incoming", "01k177h582jd"), "half message gone");
+	cr_expect_not(exists("state", "01k177h582jf"), "lone state gone");
+	cr_expect_not(exists("state", "01k177h582jc.tmp"), "tmp state gone");
+	cr_expect(exists("state", "01k177h582jc"), "live state kept");
+	cr_assert_eq(spool_scan(&sp, on_load, NULL), 0);
+	cr_expect_eq(nloaded, 1);
+	cr_expect_str_eq(loaded_qid, "01k177h582jc");
+	cr_expect_eq(loaded_size, 6);
+	cr_expect(exists("quarantine", "01k177h582je"), "corrupt file aside");
+	cr_expect(exists("quarantine", "not-an-id"), "foreign file aside");
+	cr_expect_not(exists("queue", "01k177h582je"));
+	spool_close(&sp);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_expect_eq(system(cmd), 0);
+}
+
+Test(spool, create_publish_remove, .init = setup)
+{
+	struct spool sp;
+	struct envelope e;
+	char cmd[600];
+	int fd;
+
+	cr_assert_eq(spool_open(&sp, dir), 0);
+	fd = spool_create(&sp, "01k177h582jc");
+	cr_assert(fd != -1);
+	cr_expect_eq(spool_create(&sp, "01k177h582jc"), -1, "exclusive");
+	cr_assert_eq(write(fd, GOOD, strlen(GOOD)), (ssize_t)strlen(GOOD));
+	close(fd);
+	cr_expect(exists("incoming", "01k177h582jc"));
+	cr_assert_eq(spool_publish(&sp, "01k177h582jc"), 0);
+	cr_assert_eq(spool_sync_queue(&sp), 0);
+	cr_expect_not(exists("incoming", "01k177h582jc"));
+	cr_expect(exists("queue", "01k177h582jc"));
+
+	envelope_init(&e);
+	memcpy(e.qid, "01k177h582jc", QID_LEN + 1);
+	cr_assert_eq(spool_write_state(&sp, &e), 0);
+	cr_expect(exists("state", "01k177h582jc"));
+	cr_assert_eq(spool_remove(&sp, "01k177h582jc"), 0);
+	cr_expect_not(exists("queue", "01k177h582jc"));
+	cr_expect_not(exists("state", "01k177h582jc"));
+	spool_close(&sp);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_expect_eq(system(cmd), 0);
+}
