@@ -11,6 +11,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,9 @@ listen_socket(const struct conf *c)
 		if (sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) <= 0)
 			fatalx("the socket from systemd is not a listening "
 			    "Unix stream socket");
+		/* accept() runs until EAGAIN: it must not block */
+		if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == -1)
+			fatal("fcntl");
 		log_info("listening on the socket from systemd");
 		return fd;
 	}

@@ -69,7 +69,12 @@ session_tests = \
 	tests/sessions/transactions.smtp
 TESTS += $(session_tests)
 
-integration_tests =
+integration_tests = \
+	tests/integration/crash_test.py \
+	tests/integration/diskfull_test.py \
+	tests/integration/order_test.py \
+	tests/integration/smtp_clients_test.py \
+	tests/integration/startup_test.py
 TESTS += $(integration_tests)
 
 EXTRA_DIST += tests/unit/tap-run tests/sessions/run-session tests/lib/pombo.py \

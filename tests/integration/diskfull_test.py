@@ -1,0 +1,93 @@
+"""A full or failing spool: 452 4.3.1 at MAIL below min_free_space, 451
+4.3.0 when a write or an fsync fails later, never 250; nothing half
+written stays behind; acceptance resumes by itself once space returns.
+The spool is a 4 MB tmpfs; an fsync failure is injected with strace."""
+import os
+import re
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import pombo  # noqa: E402
+
+tap = pombo.Tap()
+
+
+def session(inst, body, size_param=b""):
+    return inst.smtpd(b"EHLO c.test\nMAIL FROM:<a@c.test>" + size_param +
+                      b"\nRCPT TO:<b@example.test>\nDATA\n" + body +
+                      b"\n.\nQUIT\n")
+
+
+def replies(out):
+    return [l for l in out.decode().split("\r\n") if l[:1] in "2345"]
+
+
+inst = pombo.Instance({"min_free_space": "1M"})
+mounted = False
+try:
+    os.makedirs(inst.spool)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs",
+                        inst.spool], capture_output=True)
+    mounted = r.returncode == 0
+    if not mounted:
+        tap.skip("tmpfs spool", "cannot mount tmpfs: " +
+                 r.stderr.decode().strip())
+    else:
+        inst.start()
+        out = session(inst, b"small")
+        tap.ok(b"250 2.0.0 Ok: queued as" in out, "a small message fits")
+        filler = os.path.join(inst.spool, "filler")
+        with open(filler, "wb") as f:
+            f.write(b"\0" * (int(3.2 * 1024 * 1024)))
+        out = session(inst, b"no room")
+        tap.ok("452 4.3.1 Insufficient system storage" in replies(out),
+               "MAIL refused with 452 4.3.1 below min_free_space",
+               replies(out))
+        tap.ok(b"250 2.0.0" not in out, "no 250 for it")
+        os.unlink(filler)
+        out = session(inst, b"room again")
+        tap.ok(b"250 2.0.0 Ok: queued as" in out,
+               "acceptance resumes once space returns")
+        # a message bigger than the room left, with no SIZE to warn us
+        n_before = len(inst.queue_files())
+        big = (b"y" * 76 + b"\n") * (56 * 1024)     # 4.3 MB > the tmpfs
+        out = session(inst, big)
+        rs = replies(out)
+        tap.ok("451 4.3.0 Error writing the queue file" in rs,
+               "a write failing with ENOSPC gets 451 4.3.0", rs)
+        tap.ok(b"250 2.0.0" not in out.split(b"354")[-1],
+               "no 250 for the failed message")
+        tap.eq(inst.incoming_files(), [], "nothing half written in incoming/")
+        tap.eq(len(inst.queue_files()), n_before, "nothing new in queue/")
+        out = session(inst, b"after the failure")
+        tap.ok(b"250 2.0.0 Ok: queued as" in out,
+               "the next message is accepted")
+        inst.check_clean(tap)
+finally:
+    inst.stop()
+    if mounted:
+        subprocess.run(["umount", inst.spool])
+    inst.cleanup()
+
+# an fsync that fails: the first fdatasync of queued returns EIO
+inst = pombo.Instance()
+try:
+    inst.start(wrapper=["strace", "-f", "-qq", "-o", "/dev/null", "-e",
+                        "trace=fdatasync", "-e",
+                        "inject=fdatasync:error=EIO:when=1"])
+    out = session(inst, b"first")
+    rs = replies(out)
+    tap.ok(any(r.startswith("451 4.3.0") for r in rs),
+           "a failed fdatasync gets 451 4.3.0", rs)
+    tap.ok(b"250 2.0.0" not in out.split(b"354")[-1], "no 250 for it")
+    tap.eq(inst.queue_files(), [], "the message is not in queue/")
+    tap.eq(inst.incoming_files(), [], "nor in incoming/")
+    out = session(inst, b"second")
+    m = re.search(rb"queued as (\w+)", out)
+    tap.ok(m is not None, "the next message is accepted")
+    tap.eq(inst.queue_files(), [m.group(1).decode()] if m else [],
+           "and is the only one queued")
+finally:
+    inst.cleanup()
+tap.done()
