@@ -32,6 +32,9 @@ struct conf {
 	unsigned	 max_recipients;
 	unsigned	 max_errors;
 	unsigned	 smtp_timeout;		/* seconds */
+	unsigned	 pop3_timeout;
+	unsigned	 login_delay;		/* seconds after a failed login */
+	unsigned	 max_login_failures;
 	int		 enable_vrfy;
 	int		 enable_expn;
 	char		 recipient_delimiter[8];

@@ -9,8 +9,15 @@ shared_libpombo_a_SOURCES = \
 	shared/esmtp.c shared/esmtp.h \
 	shared/lineio.c shared/lineio.h \
 	shared/log.c shared/log.h \
+	shared/maildir.c shared/maildir.h \
 	shared/qclient.c shared/qclient.h \
 	shared/qid.c shared/qid.h \
 	shared/qproto.c shared/qproto.h \
 	shared/status.c shared/status.h \
-	shared/str.c shared/str.h
+	shared/str.c shared/str.h \
+	shared/users.c shared/users.h
+
+# password checks need libcrypt: a library of their own, linked only by
+# the programs that log users in
+noinst_LIBRARIES += shared/libpassword.a
+shared_libpassword_a_SOURCES = shared/password.c shared/password.h

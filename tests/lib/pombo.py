@@ -168,14 +168,38 @@ class Instance:
         except OSError:
             return ""
 
-    def kill(self, sig=signal.SIGKILL):
-        if self.queued and self.queued.poll() is None:
-            self.queued.send_signal(sig)
+    def queued_pids(self):
+        """The queued processes of this instance (under a wrapper too)."""
+        pids = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
             try:
-                self.queued.wait(10)
-            except subprocess.TimeoutExpired:
-                self.queued.kill()
-                self.queued.wait()
+                with open("/proc/%s/cmdline" % d, "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if argv and argv[0].endswith(b"queued/queued") and \
+                    self.conf_path.encode() in argv:
+                pids.append(int(d))
+        return pids
+
+    def kill(self, sig=signal.SIGKILL):
+        """Signal queued itself (not a wrapper like strace) and reap."""
+        if self.queued is None:
+            return
+        for pid in self.queued_pids() or [self.queued.pid]:
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                pass
+        try:
+            self.queued.wait(10)
+        except subprocess.TimeoutExpired:
+            self.queued.kill()
+            self.queued.wait()
+        for pid in self.queued_pids():
+            os.kill(pid, signal.SIGKILL)
         self.queued = None
 
     def stop(self):
@@ -188,6 +212,8 @@ class Instance:
 
     def cleanup(self):
         self.stop()
+        for pid in self.queued_pids():    # started by another launcher
+            os.kill(pid, signal.SIGKILL)
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def queue_files(self):

@@ -1,0 +1,194 @@
+/*
+ * users: parse, sort, bsearch. Local parts are restricted to dot-atoms
+ * (no quoted strings) so that mail_root/domain/local/ can never leave
+ * mail_root; duplicates are an error naming both lines.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "str.h"
+#include "users.h"
+
+int
+users_local_safe(const char *s)
+{
+	struct addr a;
+	char buf[ADDR_MAX + 1];
+
+	if (s[0] == '\0' || s[0] == '.' || s[0] == '"' || strchr(s, '/'))
+		return 0;
+	if (str_fmt(buf, sizeof(buf), "%s@x.test", s) == -1)
+		return 0;
+	return addr_parse_mailbox(buf, 0, &a) == 0;
+}
+
+static int
+user_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct user *)a)->addr,
+	    ((const struct user *)b)->addr);
+}
+
+void
+users_free(struct users *u)
+{
+	size_t i;
+
+	for (i = 0; i < u->n; i++) {
+		free(u->v[i].addr);
+		free(u->v[i].local);
+		free(u->v[i].domain);
+		free(u->v[i].hash);
+	}
+	free(u->v);
+	u->v = NULL;
+	u->n = 0;
+}
+
+static int
+hash_valid(const char *h)
+{
+	size_t n = strlen(h);
+
+	if (n > USERS_HASH_MAX)
+		return 0;
+	for (; *h; h++)
+		if (!isgraph((unsigned char)*h) || *h == ':')
+			return 0;
+	return 1;
+}
+
+int
+users_parse(struct users *u, const char *text, size_t len, const char *fname,
+    char *err, size_t errlen)
+{
+	char line[ADDR_MAX + USERS_HASH_MAX + 8], *colon, *addr, *hash;
+	size_t pos = 0, n, lineno = 0, cap = 0, i;
+	struct user *nv;
+	struct addr a;
+
+	u->v = NULL;
+	u->n = 0;
+	while (pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		n = nl ? (size_t)(nl - (text + pos)) : len - pos;
+		lineno++;
+		if (n >= sizeof(line) || memchr(text + pos, '\0', n)) {
+			str_fmt(err, errlen, "%s:%zu: line too long or binary",
+			    fname, lineno);
+			goto fail;
+		}
+		memcpy(line, text + pos, n);
+		line[n] = '\0';
+		pos += n + 1;
+		addr = str_trim(line);
+		if (*addr == '\0' || *addr == '#')
+			continue;
+		if ((colon = strchr(addr, ':')) == NULL) {
+			str_fmt(err, errlen, "%s:%zu: expected address:hash",
+			    fname, lineno);
+			goto fail;
+		}
+		*colon = '\0';
+		hash = str_trim(colon + 1);
+		addr = str_trim(addr);
+		str_lower(addr);
+		if (addr_parse_mailbox(addr, 0, &a) == -1 ||
+		    a.domain[0] == '[' || !users_local_safe(a.local)) {
+			str_fmt(err, errlen, "%s:%zu: '%.100s' is not a user "
+			    "address (local@domain, a dot-atom local part)",
+			    fname, lineno, addr);
+			goto fail;
+		}
+		if (!hash_valid(hash)) {
+			str_fmt(err, errlen, "%s:%zu: bad password hash",
+			    fname, lineno);
+			goto fail;
+		}
+		if (u->n == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((nv = realloc(u->v, cap * sizeof(*nv))) == NULL)
+				goto oom;
+			u->v = nv;
+		}
+		nv = &u->v[u->n];
+		nv->addr = strdup(addr);
+		nv->local = strdup(a.local);
+		nv->domain = strdup(a.domain);
+		nv->hash = strdup(hash);
+		u->n++;
+		if (!nv->addr || !nv->local || !nv->domain || !nv->hash)
+			goto oom;
+	}
+	if (u->n)
+		qsort(u->v, u->n, sizeof(*u->v), user_cmp);
+	for (i = 1; i < u->n; i++)
+		if (strcmp(u->v[i - 1].addr, u->v[i].addr) == 0) {
+			str_fmt(err, errlen, "%s: %s is listed twice", fname,
+			    u->v[i].addr);
+			goto fail;
+		}
+	return 0;
+oom:
+	str_fmt(err, errlen, "%s: out of memory", fname);
+fail:
+	users_free(u);
+	return -1;
+}
+
+int
+users_load(struct users *u, const char *path, char *err, size_t errlen)
+{
+	struct buf b;
+	char chunk[65536];
+	ssize_t r;
+	int fd, rc;
+
+	u->v = NULL;
+	u->n = 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		if (errno == ENOENT)
+			return 0;
+		str_fmt(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	buf_init(&b, USERS_FILE_MAX);
+	while ((r = read(fd, chunk, sizeof(chunk))) > 0)
+		if (buf_add(&b, chunk, (size_t)r) == -1) {
+			r = -2;
+			break;
+		}
+	close(fd);
+	if (r < 0) {
+		str_fmt(err, errlen, "%s: %s", path, r == -2 ?
+		    "file too large" : strerror(errno));
+		buf_free(&b);
+		return -1;
+	}
+	rc = users_parse(u, b.data ? b.data : "", b.len, path, err, errlen);
+	buf_free(&b);
+	return rc;
+}
+
+const struct user *
+users_find(const struct users *u, const char *addr)
+{
+	struct user key;
+	char lower[ADDR_MAX + 1];
+
+	if (str_copy(lower, addr, sizeof(lower)) == -1)
+		return NULL;
+	str_lower(lower);
+	key.addr = lower;
+	if (u->n == 0)
+		return NULL;
+	return bsearch(&key, u->v, u->n, sizeof(*u->v), user_cmp);
+}
