@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -239,11 +240,37 @@ do_mail(struct conn *c, const char *arg)
 	conn_reply(c, "%s", reply);
 }
 
+/* Add one final recipient, carrying the client's parameters. */
+static int
+txn_add_rcpt(struct envelope *e, const char *addr, const char *orig,
+    const struct rcpt_args *r)
+{
+	char arg[QPROTO_LINE_MAX], xorig[ESMTP_ORCPT_MAX + 1], notify[64];
+	size_t i;
+
+	for (i = 0; i < e->nrcpt; i++)
+		if (strcasecmp(e->rcpts[i].addr, addr) == 0)
+			return 0;	/* a duplicate is delivered once */
+	/* an expanded address remembers the one the client gave (RFC 3461) */
+	xorig[0] = '\0';
+	if (r->orcpt[0] == '\0' && strcasecmp(addr, orig) != 0 &&
+	    esmtp_xtext_encode(orig, xorig, sizeof(xorig)) == -1)
+		xorig[0] = '\0';
+	if (str_fmt(arg, sizeof(arg), "<%s>%s%s%s%s", addr,
+	    r->notify ? " NOTIFY=" : "",
+	    r->notify ? esmtp_notify_str(r->notify, notify, sizeof(notify)) : "",
+	    r->orcpt[0] ? " ORCPT=" : xorig[0] ? " ORCPT=rfc822;" : "",
+	    r->orcpt[0] ? r->orcpt : xorig) == -1)
+		return -1;
+	return envelope_add_rcpt(e, arg);
+}
+
 static void
 do_rcpt(struct conn *c, const char *arg)
 {
-	char line[QPROTO_LINE_MAX + 8], reply[512], mailbox[ADDR_MAX + 1];
+	char line[QPROTO_LINE_MAX + 8], reply[512], orig[ADDR_MAX + 1];
 	struct envelope *e = &c->txn->env;
+	struct resolve_out out;
 	struct rcpt_args r;
 	struct esmtp_err err;
 	size_t i;
@@ -258,18 +285,15 @@ do_rcpt(struct conn *c, const char *arg)
 		conn_reply(c, "452 4.5.3 Too many recipients");
 		return;
 	}
-	code = policy_rcpt(ctx->conf, &c->helo, &r, reply, sizeof(reply));
-	if (code < 300) {
-		addr_format(&r.to, mailbox, sizeof(mailbox));
-		for (i = 0; i < e->nrcpt; i++)
-			if (strcmp(e->rcpts[i].addr, mailbox) == 0)
-				break;
-		/* a duplicate is accepted and delivered once */
-		if (i == e->nrcpt && envelope_add_rcpt(e, arg) == -1) {
-			conn_reply(c, "451 4.3.0 Out of memory");
-			return;
+	code = policy_rcpt(ctx->conf, &c->helo, &r, &out, reply, sizeof(reply));
+	addr_format(&r.to, orig, sizeof(orig));
+	for (i = 0; code < 300 && i < out.n; i++)
+		if (txn_add_rcpt(e, out.v[i].addr, orig, &r) == -1) {
+			str_copy(reply, "451 4.3.0 Cannot add the recipient",
+			    sizeof(reply));
+			break;
 		}
-	}
+	resolve_free(&out);
 	conn_reply(c, "%s", reply);
 }
 
@@ -355,9 +379,9 @@ commit_done(struct commit_job *job)
 		log_info("%s: from=<%s> size=%llu nrcpt=%zu client=%s", qid,
 		    t->env.from, (unsigned long long)t->env.size,
 		    t->env.nrcpt, t->env.client);
-		queue_add(&t->env);
+		struct qmsg *m = queue_add(&t->env);
 		if (ctx->on_commit)
-			ctx->on_commit(ctx, qid);
+			ctx->on_commit(ctx, m);
 	}
 	txn_free(t);
 	if (c == NULL)

@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "conf.h"
+#include "queue.h"
 #include "spool.h"
 
 struct queued_ctx {
@@ -17,7 +18,7 @@ struct queued_ctx {
 	struct spool	*spool;
 	sd_event	*event;
 	/* called when a message was committed (scheduling) */
-	void		(*on_commit)(struct queued_ctx *, const char *qid);
+	void		(*on_commit)(struct queued_ctx *, struct qmsg *m);
 	/* admin commands (FLUSH, DELETE, ...) answer through this */
 	int		(*on_admin)(struct queued_ctx *, int verb,
 			    const char *arg, char *reply, size_t len);

@@ -8,6 +8,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "envelope.h"
 #include "log.h"
@@ -300,4 +301,73 @@ envelope_pending(const struct envelope *e)
 		if (e->rcpts[i].state == RS_QUEUED)
 			n++;
 	return n;
+}
+
+/* The value of " KEY=" in a parameter string, up to the next blank. */
+static int
+param_value(const char *params, const char *key, char *out, size_t len)
+{
+	const char *p = strstr(params, key);
+	size_t n;
+
+	if (p == NULL)
+		return -1;
+	p += strlen(key);
+	n = strcspn(p, " ");
+	if (n >= len)
+		return -1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 0;
+}
+
+unsigned
+rcpt_notify(const struct rcpt *r)
+{
+	char v[64], *tok, *save = NULL;
+	unsigned bits = 0;
+
+	if (param_value(r->params, " NOTIFY=", v, sizeof(v)) == -1)
+		return 0;
+	for (tok = strtok_r(v, ",", &save); tok; tok = strtok_r(NULL, ",",
+	    &save)) {
+		if (strcasecmp(tok, "NEVER") == 0)
+			bits |= NOTIFY_NEVER;
+		else if (strcasecmp(tok, "SUCCESS") == 0)
+			bits |= NOTIFY_SUCCESS;
+		else if (strcasecmp(tok, "FAILURE") == 0)
+			bits |= NOTIFY_FAILURE;
+		else if (strcasecmp(tok, "DELAY") == 0)
+			bits |= NOTIFY_DELAY;
+	}
+	return bits;
+}
+
+int
+rcpt_orcpt(const struct rcpt *r, char *buf, size_t len)
+{
+	char v[ESMTP_ORCPT_MAX + 1], *semi;
+	size_t o, i;
+
+	if (param_value(r->params, " ORCPT=", v, sizeof(v)) == -1 ||
+	    (semi = strchr(v, ';')) == NULL)
+		return -1;
+	*semi = '\0';
+	if (str_fmt(buf, len, "%s; ", v) == -1)
+		return -1;
+	o = strlen(buf);
+	/* xtext: "+HH" is the octet HH (RFC 3461 4) */
+	for (i = 0; semi[1 + i] && o + 1 < len; i++) {
+		const char *p = semi + 1 + i;
+		if (p[0] == '+' && isxdigit((unsigned char)p[1]) &&
+		    isxdigit((unsigned char)p[2])) {
+			char hex[3] = { p[1], p[2], 0 };
+			unsigned c = (unsigned)strtoul(hex, NULL, 16);
+			buf[o++] = c >= 32 && c < 127 ? (char)c : '?';
+			i += 2;
+		} else
+			buf[o++] = *p;
+	}
+	buf[o] = '\0';
+	return 0;
 }

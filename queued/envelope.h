@@ -36,6 +36,9 @@ struct rcpt {
 	uint32_t	 attempts;
 	int64_t		 next;		/* next attempt, unix seconds */
 	char		*error;		/* last error, NULL if none */
+	/* in memory only */
+	int		 inflight;	/* in an agent's job now */
+	int		 notify;	/* a DSN is owed: 'f'ailed, 'd'elivered */
 };
 
 struct envelope {
@@ -71,6 +74,11 @@ int envelope_format_state(const struct envelope *e, struct buf *out);
 /* Apply a state file to a parsed envelope. */
 int envelope_parse_state(struct envelope *e, const char *text, size_t len,
     char *err, size_t errlen);
+
+/* A recipient's NOTIFY bits (0: not given). */
+unsigned rcpt_notify(const struct rcpt *r);
+/* Its ORCPT as "rfc822; addr" (xtext decoded); -1 if none. */
+int rcpt_orcpt(const struct rcpt *r, char *buf, size_t len);
 
 /* Recipients still to deliver. */
 size_t envelope_pending(const struct envelope *e);

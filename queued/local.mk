@@ -1,11 +1,19 @@
 # queued: the daemon that owns the spool; logic in libqueued for tests.
 noinst_LIBRARIES += queued/libqueued.a
 queued_libqueued_a_SOURCES = \
+	queued/agent.c queued/agent.h \
+	queued/bounce.c queued/bounce.h \
 	queued/commit.c queued/commit.h \
 	queued/conn.c queued/conn.h \
 	queued/envelope.c queued/envelope.h \
+	queued/inject.c queued/inject.h \
+	queued/job.c queued/job.h \
+	queued/local.c queued/local.h \
 	queued/policy.c queued/policy.h \
 	queued/queue.c queued/queue.h \
+	queued/recipients.c queued/recipients.h \
+	queued/retry.c queued/retry.h \
+	queued/sched.c queued/sched.h \
 	queued/spool.c queued/spool.h
 queued_libqueued_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)
 
@@ -14,3 +22,7 @@ queued_queued_SOURCES = queued/main.c
 queued_queued_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)
 queued_queued_LDADD = queued/libqueued.a shared/libpombo.a $(SYSTEMD_LIBS) -lpthread
 EXTRA_DIST += queued/SPOOL.md
+
+pkglibexec_PROGRAMS += queued/pombo-local
+queued_pombo_local_SOURCES = queued/local_main.c
+queued_pombo_local_LDADD = queued/libqueued.a shared/libpombo.a

@@ -28,7 +28,10 @@
 #include "commit.h"
 #include "conn.h"
 #include "log.h"
+#include "qproto.h"
 #include "queue.h"
+#include "recipients.h"
+#include "sched.h"
 #include "spool.h"
 #include "str.h"
 
@@ -126,8 +129,38 @@ on_accept(sd_event_source *s, int fd, uint32_t revents, void *ud)
 static void
 on_load(void *ud, struct envelope *e)
 {
-	queue_add(e);
+	struct qmsg *m = queue_add(e);
+
+	/* it may have been delivered before a crash: agents check */
+	m->recovered = 1;
 	free(e);
+}
+
+static void
+on_commit(struct queued_ctx *c, struct qmsg *m)
+{
+	sched_add(m);
+}
+
+static int
+on_admin(struct queued_ctx *c, int verb, const char *arg, char *reply,
+    size_t len)
+{
+	struct qmsg *m = NULL;
+
+	if (*arg && (!qid_valid(arg) || (m = queue_find(arg)) == NULL)) {
+		str_fmt(reply, len, "550 5.1.0 No message %.20s in the queue",
+		    arg);
+		return 0;
+	}
+	switch (verb) {
+	case QCMD_FLUSH:
+		sched_flush(m);
+		str_fmt(reply, len, "250 2.0.0 Flushed %s", m ? arg : "the queue");
+		return 0;
+	default:
+		return -1;
+	}
 }
 
 int
@@ -160,6 +193,8 @@ main(int argc, char *argv[])
 		fatalx("%s", err.msg);
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
+	if (recipients_load(&conf, err.msg, sizeof(err.msg)) == -1)
+		fatalx("%s", err.msg);
 	if (spool_open(&spool, conf.spool_dir) == -1)
 		fatal("spool %s", conf.spool_dir);
 	queue_init();
@@ -167,12 +202,14 @@ main(int argc, char *argv[])
 		fatal("spool scan");
 	lfd = listen_socket(&conf);
 
-	if (sd_event_default(&event) < 0)
-		fatalx("sd_event_default");
+	/* before any thread starts: signals come through the loop */
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGTERM);
 	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &ss, NULL);
+	if (sd_event_default(&event) < 0)
+		fatalx("sd_event_default");
 	sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL);
 	sd_event_add_signal(event, NULL, SIGINT, NULL, NULL);
 	if (sd_event_add_io(event, NULL, lfd, EPOLLIN, on_accept, NULL) < 0)
@@ -182,7 +219,15 @@ main(int argc, char *argv[])
 	ctx.conf = &conf;
 	ctx.spool = &spool;
 	ctx.event = event;
+	ctx.on_commit = on_commit;
+	ctx.on_admin = on_admin;
 	conn_setup(&ctx);
+	sched_init(&ctx);
+	{
+		struct qmsg *m;
+		TAILQ_FOREACH(m, queue_all(), entry)
+			sched_add(m);
+	}
 
 	log_info("started: %zu messages in the queue", queue_count());
 	sd_notifyf(0, "READY=1\nSTATUS=%zu messages queued", queue_count());
@@ -192,6 +237,7 @@ main(int argc, char *argv[])
 	log_info("stopping");
 	if (bound_here)
 		unlink(conf.queue_socket);
+	sched_stop();
 	commit_shutdown();
 	sd_event_unref(event);
 	spool_close(&spool);

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "cidr.h"
@@ -48,17 +49,42 @@ policy_mail(const struct conf *c, struct spool *sp, const struct qhelo *h,
 
 int
 policy_rcpt(const struct conf *c, const struct qhelo *h,
-    const struct rcpt_args *r, char *reply, size_t len)
+    const struct rcpt_args *r, struct resolve_out *out, char *reply,
+    size_t len)
 {
+	char addr[ADDR_MAX + 1];
+
+	out->v = NULL;
+	out->n = 0;
+	addr_format(&r->to, addr, sizeof(addr));
 	if (r->to.domain[0] == '\0' || conf_is_local_domain(c, r->to.domain)) {
-		str_copy(reply, "250 2.1.5 Ok", len);
-		return 250;
+		recipients_refresh();
+		switch (resolve(c, recipients_users(), recipients_aliases(),
+		    addr, out)) {
+		case RESOLVE_OK:
+			str_copy(reply, "250 2.1.5 Ok", len);
+			return 250;
+		case RESOLVE_UNKNOWN:
+			str_fmt(reply, len, "550 5.1.1 <%s>: Recipient address "
+			    "rejected: User unknown", addr);
+			return 550;
+		case RESOLVE_LOOP:
+			log_warnx("alias loop or too many targets for <%s>",
+			    addr);
+			str_fmt(reply, len, "554 5.4.6 <%s>: Alias loop", addr);
+			return 554;
+		}
 	}
 	if (!policy_may_relay(c, h)) {
-		str_fmt(reply, len, "554 5.7.1 <%s@%s>: Relay access denied",
-		    r->to.local, r->to.domain);
+		str_fmt(reply, len, "554 5.7.1 <%s>: Relay access denied", addr);
 		return 554;
 	}
+	if ((out->v = calloc(1, sizeof(*out->v))) == NULL) {
+		str_copy(reply, "451 4.3.0 Out of memory", len);
+		return 451;
+	}
+	str_copy(out->v[0].addr, addr, sizeof(out->v[0].addr));
+	out->n = 1;
 	str_copy(reply, "250 2.1.5 Ok", len);
 	return 250;
 }

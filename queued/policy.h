@@ -11,14 +11,20 @@
 #include "conf.h"
 #include "esmtp.h"
 #include "qproto.h"
+#include "recipients.h"
 #include "spool.h"
 
 /* Returns the reply code; reply holds the whole reply line. */
 int policy_mail(const struct conf *c, struct spool *sp,
     const struct qhelo *h, const struct mail_args *m, char *reply,
     size_t len);
+/*
+ * On 250, out holds the final recipients (aliases expanded, local ones
+ * checked); the caller frees it with resolve_free.
+ */
 int policy_rcpt(const struct conf *c, const struct qhelo *h,
-    const struct rcpt_args *r, char *reply, size_t len);
+    const struct rcpt_args *r, struct resolve_out *out, char *reply,
+    size_t len);
 /* May this session send to other domains? */
 int policy_may_relay(const struct conf *c, const struct qhelo *h);
 

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,8 @@ queue_add(struct envelope *e)
 	if ((m = calloc(1, sizeof(*m))) == NULL)
 		fatal("queue_add");
 	m->env = *e;
+	m->due = INT64_MAX;
+	m->heap_idx = SIZE_MAX;
 	envelope_init(e);
 	TAILQ_INSERT_TAIL(&queue_list, m, entry);
 	queue_n++;

@@ -13,8 +13,13 @@
 
 struct qmsg {
 	struct envelope		 env;
-	int			 busy;	/* an agent has it */
+	int			 busy;		/* an agent has it */
+	int			 recovered;	/* loaded at start-up */
+	int			 in_ready;
+	int64_t			 due;		/* next attempt; INT64_MAX: none */
+	size_t			 heap_idx;	/* in the scheduler's heap */
 	TAILQ_ENTRY(qmsg)	 entry;
+	TAILQ_ENTRY(qmsg)	 ready;
 };
 
 TAILQ_HEAD(qmsg_list, qmsg);

@@ -99,6 +99,8 @@ static const struct conf_key conf_keys[] = {
 	  "a message undelivered this long bounces" },
 	{ "delay_warning", CONF_DURATION, F(delay_warning), 0, 0, "4h",
 	  "send one delay notice after this long (0: never)" },
+	{ "hold_deliveries", CONF_BOOL, F(hold_deliveries), 0, 0, "no",
+	  "accept and queue mail but deliver none (maintenance)" },
 	{ "max_deliveries", CONF_COUNT, F(max_deliveries), 1, 10000, "100",
 	  "concurrent delivery agents in all" },
 	{ "max_domain_deliveries", CONF_COUNT, F(max_domain_deliveries), 1,

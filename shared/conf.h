@@ -41,6 +41,7 @@ struct conf {
 	unsigned	 retry_interval;
 	unsigned	 queue_lifetime;
 	unsigned	 delay_warning;
+	int		 hold_deliveries;
 	unsigned	 max_deliveries;
 	unsigned	 max_domain_deliveries;
 	char		**dns_servers;

@@ -34,6 +34,32 @@ esmtp_xtext_valid(const char *s)
 	return 1;
 }
 
+int
+esmtp_xtext_encode(const char *in, char *out, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *in; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (c < 33 || c > 126 || c == '+' || c == '=') {
+			if (o + 4 > len)
+				return -1;
+			out[o++] = '+';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		} else {
+			if (o + 2 > len)
+				return -1;
+			out[o++] = (char)c;
+		}
+	}
+	if (len == 0)
+		return -1;
+	out[o] = '\0';
+	return 0;
+}
+
 /* Splits "KEY=value" at p; returns the next parameter or NULL at the end. */
 static char *
 param_next(char *p, char **key, char **val)

@@ -13,6 +13,7 @@
 
 #define ESMTP_ENVID_MAX	100	/* RFC 3461 4.4 */
 #define ESMTP_ORCPT_MAX	500	/* RFC 3461 4.2 */
+#define ESMTP_MAX_HOPS	100	/* Received: lines: a loop, RFC 5321 6.3 */
 
 enum esmtp_body { BODY_NONE = 0, BODY_7BIT, BODY_8BITMIME };
 enum esmtp_ret { RET_NONE = 0, RET_FULL, RET_HDRS };
@@ -58,6 +59,8 @@ int esmtp_parse_rcpt(const char *arg, int esmtp, int smtputf8,
 int esmtp_format_mail(const struct mail_args *m, char *buf, size_t len);
 int esmtp_format_rcpt(const struct rcpt_args *r, char *buf, size_t len);
 int esmtp_xtext_valid(const char *s);
+/* RFC 3461 4: xtext of an address; -1 if it does not fit. */
+int esmtp_xtext_encode(const char *in, char *out, size_t len);
 const char *esmtp_notify_str(unsigned notify, char *buf, size_t len);
 
 #endif

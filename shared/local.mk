@@ -2,6 +2,7 @@
 noinst_LIBRARIES += shared/libpombo.a
 shared_libpombo_a_SOURCES = \
 	shared/addr.c shared/addr.h \
+	shared/aliases.c shared/aliases.h \
 	shared/cidr.c shared/cidr.h \
 	shared/cmdtab.c shared/cmdtab.h \
 	shared/conf.c shared/conf.h \

@@ -10,7 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DATA_MAX_HOPS	100	/* RFC 5321 6.3: a loop, not a path */
+#include "esmtp.h"
+
+#define DATA_MAX_HOPS	ESMTP_MAX_HOPS
 
 enum data_state {
 	DS_BOL,		/* at the start of a line: seen CRLF or nothing */

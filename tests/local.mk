@@ -15,18 +15,25 @@ AM_TESTS_ENVIRONMENT = top_builddir='$(abs_top_builddir)'; \
 UNIT_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) -I$(top_srcdir)/smtpd \
 	-I$(top_srcdir)/queued $(SYSTEMD_CFLAGS)
 UNIT_LIBS = smtpd/libsmtpd.a queued/libqueued.a shared/libpombo.a \
-	$(CRITERION_LIBS) $(SYSTEMD_LIBS) -lpthread
+	shared/libpassword.a $(CRYPT_LIBS) $(CRITERION_LIBS) $(SYSTEMD_LIBS) \
+	-lpthread
 
 unit_tests = \
-	tests/unit/addr_test tests/unit/cidr_test tests/unit/conf_test \
-	tests/unit/data_test tests/unit/envelope_test tests/unit/esmtp_test \
-	tests/unit/lineio_test tests/unit/qproto_test tests/unit/spool_test \
-	tests/unit/str_test
+	tests/unit/addr_test tests/unit/aliases_test tests/unit/bounce_test \
+	tests/unit/cidr_test tests/unit/conf_test tests/unit/data_test \
+	tests/unit/envelope_test tests/unit/esmtp_test tests/unit/job_test \
+	tests/unit/lineio_test tests/unit/maildir_test tests/unit/qproto_test \
+	tests/unit/recipients_test tests/unit/retry_test tests/unit/spool_test \
+	tests/unit/str_test tests/unit/users_test
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 
 tests_unit_addr_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_addr_test_LDADD = $(UNIT_LIBS)
+tests_unit_aliases_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_aliases_test_LDADD = $(UNIT_LIBS)
+tests_unit_bounce_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_bounce_test_LDADD = $(UNIT_LIBS)
 tests_unit_cidr_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_cidr_test_LDADD = $(UNIT_LIBS)
 tests_unit_conf_test_CFLAGS = $(UNIT_CFLAGS)
@@ -37,14 +44,24 @@ tests_unit_envelope_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_envelope_test_LDADD = $(UNIT_LIBS)
 tests_unit_esmtp_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_esmtp_test_LDADD = $(UNIT_LIBS)
+tests_unit_job_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_job_test_LDADD = $(UNIT_LIBS)
 tests_unit_lineio_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_lineio_test_LDADD = $(UNIT_LIBS)
+tests_unit_maildir_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_maildir_test_LDADD = $(UNIT_LIBS)
 tests_unit_qproto_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_qproto_test_LDADD = $(UNIT_LIBS)
+tests_unit_recipients_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_recipients_test_LDADD = $(UNIT_LIBS)
+tests_unit_retry_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_retry_test_LDADD = $(UNIT_LIBS)
 tests_unit_spool_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_spool_test_LDADD = $(UNIT_LIBS)
 tests_unit_str_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_str_test_LDADD = $(UNIT_LIBS)
+tests_unit_users_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_users_test_LDADD = $(UNIT_LIBS)
 
 session_tests = \
 	tests/sessions/basic.smtp \

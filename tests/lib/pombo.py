@@ -87,7 +87,20 @@ def wait_for(cond, timeout=10.0, step=0.01):
 class Instance:
     """A config, spool and mail root in a temp folder, and its queued."""
 
-    def __init__(self, conf=None, name="pombo"):
+    # one password for every default user: "secret" (openssl passwd -6)
+    USERS = ["bob", "alice", "carol", "dave", "b", "one", "two", "three",
+             "four", "victim"] + ["r%d" % i for i in range(200)]
+    _hash = None
+
+    @classmethod
+    def password_hash(cls):
+        if cls._hash is None:
+            cls._hash = subprocess.run(
+                ["openssl", "passwd", "-6", "-salt", "pombotest", "secret"],
+                capture_output=True, text=True, check=True).stdout.strip()
+        return cls._hash
+
+    def __init__(self, conf=None, name="pombo", users=None):
         self.dir = tempfile.mkdtemp(prefix=name + "-")
         self.spool = os.path.join(self.dir, "spool")
         self.mail = os.path.join(self.dir, "mail")
@@ -105,6 +118,9 @@ class Instance:
             "aliases_file": os.path.join(self.dir, "aliases"),
             "queue_socket": self.sock,
             "min_free_space": "1M",
+            # acceptance tests look at the queue: deliver nothing unless
+            # a test turns it on
+            "hold_deliveries": "yes",
         }
         settings.update(conf or {})
         self.settings = settings
@@ -112,10 +128,12 @@ class Instance:
             for k, v in settings.items():
                 if v is not None:
                     f.write("%s = %s\n" % (k, v))
-        for fname in ("users", "aliases"):
-            path = os.path.join(self.dir, fname)
-            if not os.path.exists(path):
-                open(path, "w").close()
+        if users is None:
+            users = ["%s@example.test" % u for u in self.USERS]
+        with open(os.path.join(self.dir, "users"), "w") as f:
+            for u in users:
+                f.write("%s:%s\n" % (u, self.password_hash()))
+        open(os.path.join(self.dir, "aliases"), "w").close()
 
     def env(self):
         e = dict(os.environ)

@@ -1,0 +1,75 @@
+/*
+ * job: what queued tells a delivery agent on its stdin, and the result
+ * lines the agent writes back, one per recipient. Used by queued (format
+ * the job, parse results) and the agents (parse the job, format results).
+ * Both parsers are pure and fuzzed: an agent trusts queued, but queued
+ * trusts an agent's output no more than a network peer's.
+ *
+ *   POMBO-JOB 1
+ *   host <this host's name>
+ *   msg <qid> <arrival> <data-offset> <size> <reverse-path> [flags]
+ *   rcpt <index> <address> [<maildir path> | <RCPT parameters>]
+ *   ...
+ *   end
+ *
+ * Result: "<qid> <index> ok|temp|perm <remote-mta or -> <reply>"
+ */
+#ifndef POMBO_JOB_H
+#define POMBO_JOB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+#include "qid.h"
+#include "status.h"
+#include "str.h"
+
+#define JOB_MAGIC	"POMBO-JOB 1"
+#define JOB_LINE_MAX	8192
+#define JOB_MAX_MSGS	10000
+#define JOB_MAX_RCPTS	100000
+#define JOB_REPLY_MAX	1000
+
+struct job_rcpt {
+	unsigned	 index;		/* in the message's envelope */
+	char		*addr;
+	char		*extra;		/* maildir (local) or params (remote) */
+};
+
+struct job_msg {
+	char		 qid[QID_LEN + 1];
+	int64_t		 time;
+	uint64_t	 data_off;
+	uint64_t	 size;
+	char		*from;		/* with brackets: "<a@b>" or "<>" */
+	char		*flags;		/* "recovered", "8bit", "smtputf8"... */
+	struct job_rcpt	*rcpts;
+	size_t		 nrcpt;
+};
+
+struct job {
+	char		 host[ADDR_DOMAIN_MAX + 1];
+	struct job_msg	*msgs;
+	size_t		 nmsg;
+};
+
+struct job_result {
+	char		 qid[QID_LEN + 1];
+	unsigned	 index;
+	enum status	 status;
+	char		 mta[ADDR_DOMAIN_MAX + 1];	/* "" if none */
+	char		 reply[JOB_REPLY_MAX + 1];	/* "550 5.1.1 ..." */
+};
+
+/* Parse a whole job; 0 or -1 with err. */
+int job_parse(struct job *j, const char *text, size_t len, char *err,
+    size_t errlen);
+void job_free(struct job *j);
+int job_has_flag(const struct job_msg *m, const char *flag);
+
+int job_result_parse(const char *line, struct job_result *r);
+int job_result_format(struct buf *out, const char *qid, unsigned index,
+    enum status st, const char *mta, const char *reply);
+
+#endif

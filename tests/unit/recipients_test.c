@@ -1,0 +1,125 @@
+/* recipients: users, aliases, sub-addressing, postmaster, loops. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "recipients.h"
+
+static struct conf c;
+static struct users u;
+static struct aliases a;
+
+static void
+setup(void)
+{
+	static const char users[] =
+	    "bob@example.test:x\nalice@example.test:x\n"
+	    "a+b@example.test:x\ncarol@other.test:x\n";
+	static const char aliases[] =
+	    "staff: bob, alice@example.test, ghost, far@remote.test\n"
+	    "bob-and-me: bob, bob-and-me\n"
+	    "loop1: loop2\nloop2: loop1\n"
+	    "self: self\n"
+	    "bob2: bob\n"
+	    "postmaster@other.test: carol@other.test\n"
+	    "nest: l1\nl1: l2\nl2: l3\nl3: l4\nl4: l5\nl5: l6\nl6: l7\n"
+	    "l7: l8\nl8: l9\nl9: l10\nl10: l11\nl11: bob\n";
+	struct conf_error ce;
+	char err[256];
+
+	conf_defaults(&c);
+	{
+	static const char text[] = "hostname = mx.test\n"
+	    "local_domains = example.test, other.test\n"
+	    "mail_root = /srv/mail\n";
+
+	cr_assert_eq(conf_parse(&c, text, strlen(text), "t", &ce), 0, "%s",
+	    ce.msg);
+	}
+	cr_assert_eq(users_parse(&u, users, strlen(users), "u", err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(aliases_parse(&a, aliases, strlen(aliases), "a", err,
+	    sizeof(err)), 0, "%s", err);
+}
+
+static void
+teardown(void)
+{
+	conf_free(&c);
+	users_free(&u);
+	aliases_free(&a);
+}
+
+/* The resolution of addr as "addr/l addr/r ..." (l local, r remote). */
+static const char *
+res(const char *addr, enum resolve_result *rr)
+{
+	static char out[2048];
+	struct resolve_out o;
+	size_t i;
+
+	*rr = resolve(&c, &u, &a, addr, &o);
+	out[0] = '\0';
+	for (i = 0; i < o.n; i++) {
+		strcat(out, i ? " " : "");
+		strcat(out, o.v[i].addr);
+		strcat(out, o.v[i].local ? "/l" : "/r");
+	}
+	resolve_free(&o);
+	return out;
+}
+
+Test(recipients, table, .init = setup, .fini = teardown)
+{
+	static const struct {
+		const char *in;
+		enum resolve_result rr;
+		const char *out;
+	} t[] = {
+		{ "bob@example.test", RESOLVE_OK, "bob@example.test/l" },
+		{ "Bob@EXAMPLE.test", RESOLVE_OK, "bob@example.test/l" },
+		{ "bob+news@example.test", RESOLVE_OK, "bob+news@example.test/l" },
+		{ "a+b@example.test", RESOLVE_OK, "a+b@example.test/l" },
+		{ "nobody@example.test", RESOLVE_UNKNOWN, "" },
+		{ "bob@other.test", RESOLVE_UNKNOWN, "" },
+		{ "someone@remote.test", RESOLVE_OK, "someone@remote.test/r" },
+		{ "staff@example.test", RESOLVE_OK, "bob@example.test/l "
+		  "alice@example.test/l ghost@example.test/l far@remote.test/r" },
+		{ "staff+x@example.test", RESOLVE_OK, "bob@example.test/l "
+		  "alice@example.test/l ghost@example.test/l far@remote.test/r" },
+		{ "bob2@other.test", RESOLVE_OK, "bob@other.test/l" },
+		{ "bob-and-me@example.test", RESOLVE_LOOP, "" },
+		{ "loop1@example.test", RESOLVE_LOOP, "" },
+		{ "self@example.test", RESOLVE_LOOP, "" },
+		{ "nest@example.test", RESOLVE_LOOP, "" },
+		{ "postmaster", RESOLVE_OK, "postmaster@mx.test/l" },
+		{ "postmaster@example.test", RESOLVE_OK, "postmaster@mx.test/l" },
+		{ "PostMaster@mx.test", RESOLVE_OK, "postmaster@mx.test/l" },
+		{ "postmaster@other.test", RESOLVE_OK, "carol@other.test/l" },
+	};
+	enum resolve_result rr;
+	const char *out;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		out = res(t[i].in, &rr);
+		cr_expect_eq(rr, t[i].rr, "%s: result %d", t[i].in, rr);
+		cr_expect_str_eq(out, t[i].out, "%s", t[i].in);
+	}
+}
+
+Test(recipients, maildir, .init = setup, .fini = teardown)
+{
+	char path[256];
+
+	cr_assert_eq(resolve_maildir(&c, &u, "bob+x@example.test", path,
+	    sizeof(path)), 0);
+	cr_expect_str_eq(path, "/srv/mail/example.test/bob");
+	cr_assert_eq(resolve_maildir(&c, &u, "A+B@example.test", path,
+	    sizeof(path)), 0);
+	cr_expect_str_eq(path, "/srv/mail/example.test/a+b");
+	cr_assert_eq(resolve_maildir(&c, &u, "postmaster@mx.test", path,
+	    sizeof(path)), 0);
+	cr_expect_str_eq(path, "/srv/mail/mx.test/postmaster");
+	cr_expect_eq(resolve_maildir(&c, &u, "ghost@example.test", path,
+	    sizeof(path)), -1);
+}
