@@ -396,17 +396,30 @@ commit_done(struct commit_job *job)
 	conn_process(c);
 }
 
+/* LIST, or SHOW <id>: the messages as "250-" lines, then a count. */
 static void
-do_list(struct conn *c)
+do_list(struct conn *c, const char *qid)
 {
 	struct qmsg *m;
+	size_t n = 0;
 
-	TAILQ_FOREACH(m, queue_all(), entry)
+	if (*qid && !qid_valid(qid)) {
+		conn_reply(c, "501 5.5.4 Bad queue id");
+		return;
+	}
+	TAILQ_FOREACH(m, queue_all(), entry) {
+		if (*qid && strcmp(m->env.qid, qid) != 0)
+			continue;
+		n++;
 		if (queue_format(m, &c->out) == -1) {
 			c->closing = 1;
 			return;
 		}
-	conn_reply(c, "250 2.0.0 %zu messages", queue_count());
+	}
+	if (*qid && n == 0)
+		conn_reply(c, "550 5.1.0 No message %s in the queue", qid);
+	else
+		conn_reply(c, "250 2.0.0 %zu messages", n);
 }
 
 static void
@@ -492,7 +505,11 @@ conn_line(struct conn *c, char *line)
 		c->closing = 1;
 		break;
 	case QCMD_LIST:
-		do_list(c);
+	case QCMD_SHOW:
+		if (c->state != CS_HELO && c->state != CS_READY)
+			conn_violation(c, "command out of sequence");
+		else
+			do_list(c, cmd.arg);
 		break;
 	default:
 		if (c->state != CS_HELO && c->state != CS_READY) {

@@ -26,3 +26,7 @@ EXTRA_DIST += queued/SPOOL.md
 pkglibexec_PROGRAMS += queued/pombo-local
 queued_pombo_local_SOURCES = queued/local_main.c
 queued_pombo_local_LDADD = queued/libqueued.a shared/libpombo.a
+
+sbin_PROGRAMS += queued/pombo-queue
+queued_pombo_queue_SOURCES = queued/pombo_queue.c
+queued_pombo_queue_LDADD = shared/libpombo.a

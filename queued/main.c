@@ -153,10 +153,52 @@ on_admin(struct queued_ctx *c, int verb, const char *arg, char *reply,
 		    arg);
 		return 0;
 	}
+	if (m == NULL && verb != QCMD_FLUSH)
+		return -1;
 	switch (verb) {
 	case QCMD_FLUSH:
+		if (m && (m->env.flags & ENV_HOLD)) {
+			str_fmt(reply, len, "550 5.7.0 %s is held: release it "
+			    "first", arg);
+			return 0;
+		}
 		sched_flush(m);
 		str_fmt(reply, len, "250 2.0.0 Flushed %s", m ? arg : "the queue");
+		return 0;
+	case QCMD_DELETE:
+		if (m->busy) {
+			str_fmt(reply, len, "451 4.3.0 %s is being delivered, "
+			    "try again", arg);
+			return 0;
+		}
+		if (spool_remove(c->spool, arg) == -1) {
+			str_fmt(reply, len, "451 4.3.0 Cannot remove %s", arg);
+			return 0;
+		}
+		log_info("%s: deleted by the administrator", arg);
+		sched_forget(m);
+		queue_remove(m);
+		str_fmt(reply, len, "250 2.0.0 Deleted %s", arg);
+		return 0;
+	case QCMD_HOLD:
+	case QCMD_RELEASE:
+		if (verb == QCMD_HOLD)
+			m->env.flags |= ENV_HOLD;
+		else
+			m->env.flags &= ~(unsigned)ENV_HOLD;
+		if (spool_write_state(c->spool, &m->env) == -1) {
+			str_fmt(reply, len, "451 4.3.0 Cannot record the hold "
+			    "of %s", arg);
+			return 0;
+		}
+		log_info("%s: %s by the administrator", arg, verb == QCMD_HOLD ?
+		    "held" : "released");
+		if (verb == QCMD_HOLD)
+			sched_forget(m);
+		else
+			sched_flush(m);
+		str_fmt(reply, len, "250 2.0.0 %s %s", verb == QCMD_HOLD ?
+		    "Held" : "Released", arg);
 		return 0;
 	default:
 		return -1;

@@ -89,6 +89,8 @@ TESTS += $(session_tests)
 integration_tests = \
 	tests/integration/crash_test.py \
 	tests/integration/diskfull_test.py \
+	tests/integration/local_agent_test.py \
+	tests/integration/local_delivery_test.py \
 	tests/integration/order_test.py \
 	tests/integration/smtp_clients_test.py \
 	tests/integration/startup_test.py

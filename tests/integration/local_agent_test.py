@@ -1,0 +1,77 @@
+"""pombo-local alone, fed a job on stdin with a spool's queue/ on fd 3: a
+delivery repeated after a crash finds its file and delivers nothing twice,
+even once the message was read and moved to cur/; a message without a
+trailing newline keeps its bytes and gets the right W= size."""
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import pombo  # noqa: E402
+
+tap = pombo.Tap()
+d = tempfile.mkdtemp(prefix="pombo-agent-")
+queue = os.path.join(d, "queue")
+os.makedirs(queue)
+mdir = os.path.join(d, "mail", "example.test", "bob")
+content = b"Subject: x\n\n.dot\nno newline"
+header = (b"POMBO-QUEUE 1\nid 01k177h582jc\ntime 1795751098\n"
+          b"client SMTP local x.test\nfrom <a@b.test>\n"
+          b"rcpt <bob@example.test>\ndata\n")
+with open(os.path.join(queue, "01k177h582jc"), "wb") as f:
+    f.write(header + content)
+
+
+def run(flags=""):
+    job = ("POMBO-JOB 1\nhost mx.test\nmsg 01k177h582jc 1795751098 %d %d "
+           "<a@b.test>%s\nrcpt 0 bob@example.test %s\n"
+           "rcpt 1 carol@example.test -\nend\n" %
+           (len(header), len(content), flags, mdir)).encode()
+    fd = os.open(queue, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        r = subprocess.run([pombo.prog("queued/pombo-local")], input=job,
+                           capture_output=True, timeout=30,
+                           pass_fds=(fd,), preexec_fn=lambda: os.dup2(fd, 3))
+    finally:
+        os.close(fd)
+    return r
+
+
+def files(sub):
+    p = os.path.join(mdir, sub)
+    return sorted(os.listdir(p)) if os.path.isdir(p) else []
+
+
+r = run()
+tap.eq(r.returncode, 0, "the agent exits 0")
+out = r.stdout.decode().splitlines()
+tap.eq(out, ["01k177h582jc 0 ok - 250 2.0.0 Delivered to Maildir",
+             "01k177h582jc 1 perm - 550 5.1.1 No such mailbox"],
+       "one result line per recipient")
+tap.eq(len(files("new")), 1, "one file in new/")
+name = files("new")[0] if files("new") else ""
+data = open(os.path.join(mdir, "new", name), "rb").read() if name else b""
+tap.eq(data, b"Return-Path: <a@b.test>\nDelivered-To: bob@example.test\n" +
+       content, "the bytes, without a trailing newline")
+crlf = data.replace(b"\n", b"\r\n") + b"\r\n"
+tap.ok(name.endswith(",S=%d,W=%d" % (len(data), len(crlf))),
+       "S= and W= (a CRLF for the unterminated last line)", name)
+tap.eq(files("tmp"), [], "tmp/ is empty")
+
+r = run()
+tap.eq(files("new"), [name], "a repeated delivery finds its file in new/")
+tap.ok(b"0 ok" in r.stdout, "and reports it delivered")
+
+os.rename(os.path.join(mdir, "new", name),
+          os.path.join(mdir, "cur", name + ":2,S"))
+r = run(" recovered")
+tap.eq(files("new"), [], "a recovered job finds it in cur/ too")
+tap.ok(b"Already delivered" in r.stdout, "and says so", r.stdout)
+
+bad = subprocess.run([pombo.prog("queued/pombo-local")], input=b"junk\n",
+                     capture_output=True, timeout=30)
+tap.eq(bad.returncode, 70, "a malformed job: EX_SOFTWARE, a temporary "
+       "failure for queued")
+subprocess.run(["rm", "-rf", d])
+tap.done()
