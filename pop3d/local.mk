@@ -1,1 +1,55 @@
 # pop3d: the POP3 handler (RFC 1939); logic in a library the tests link.
+noinst_LIBRARIES += pop3d/libpop3d.a
+pop3d_libpop3d_a_SOURCES = \
+	pop3d/auth.c pop3d/commands.c pop3d/mailbox.c pop3d/mailbox.h \
+	pop3d/pop3d.h pop3d/session.c pop3d/transfer.c pop3d/transfer.h
+
+pkglibexec_PROGRAMS += pop3d/pop3d
+pop3d_pop3d_SOURCES = pop3d/main.c
+pop3d_pop3d_LDADD = pop3d/libpop3d.a shared/libpombo.a \
+	shared/libpassword.a $(CRYPT_LIBS)
+
+dist_man_MANS += pop3d/pop3d.8
+
+# Tests: unit tests of the library, scripted sessions over prepared
+# Maildirs (tests/sessions/run-session), real POP3 clients over TCP.
+pop3_unit_tests = \
+	tests/unit/pop3_mailbox_test tests/unit/pop3_session_test \
+	tests/unit/pop3_transfer_test
+check_PROGRAMS += $(pop3_unit_tests)
+TESTS += $(pop3_unit_tests)
+POP3_UNIT_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/pop3d
+POP3_UNIT_LIBS = pop3d/libpop3d.a $(UNIT_LIBS) shared/libpassword.a \
+	$(CRYPT_LIBS)
+tests_unit_pop3_mailbox_test_CFLAGS = $(POP3_UNIT_CFLAGS)
+tests_unit_pop3_mailbox_test_LDADD = $(POP3_UNIT_LIBS)
+tests_unit_pop3_session_test_CFLAGS = $(POP3_UNIT_CFLAGS)
+tests_unit_pop3_session_test_LDADD = $(POP3_UNIT_LIBS)
+tests_unit_pop3_transfer_test_CFLAGS = $(POP3_UNIT_CFLAGS)
+tests_unit_pop3_transfer_test_LDADD = $(POP3_UNIT_LIBS)
+
+pop3_session_tests = \
+	tests/sessions/auth-domains.pop3 \
+	tests/sessions/auth-failures.pop3 \
+	tests/sessions/auth.pop3 \
+	tests/sessions/bad-users.pop3 \
+	tests/sessions/basic.pop3 \
+	tests/sessions/config-error.pop3 \
+	tests/sessions/drop.pop3 \
+	tests/sessions/empty.pop3 \
+	tests/sessions/foreign.pop3 \
+	tests/sessions/inuse.pop3 \
+	tests/sessions/longline.pop3 \
+	tests/sessions/numbers.pop3 \
+	tests/sessions/retr.pop3 \
+	tests/sessions/states.pop3 \
+	tests/sessions/timeout.pop3 \
+	tests/sessions/unreadable.pop3 \
+	tests/sessions/update.pop3 \
+	tests/sessions/usage.pop3
+TESTS += $(pop3_session_tests)
+
+pop3_integration_tests = tests/integration/pop3_clients_test.py
+TESTS += $(pop3_integration_tests)
+
+EXTRA_DIST += $(pop3_session_tests) $(pop3_integration_tests)

@@ -1,0 +1,464 @@
+/*
+ * commands: the POP3 command table (RFC 1939 4-7, RFC 2449 CAPA). Each
+ * check only validates and replies on failure; each proceed acts. The
+ * response codes in brackets are RFC 2449 8 ([IN-USE], [SYS/TEMP]) and
+ * RFC 3206 ([AUTH]).
+ */
+#include "config.h"
+
+#include <inttypes.h>
+#include <poll.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmdtab.h"
+#include "log.h"
+#include "maildir.h"
+#include "pop3d.h"
+#include "str.h"
+#include "transfer.h"
+
+#define S(v) struct pop3_session *s = (v)
+
+/*
+ * A decimal number of at most digits digits, all of s (RFC 1939 3:
+ * arguments are separated by single spaces, so nothing else is taken).
+ */
+static int
+parse_num(const char *s, size_t digits, uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] < '0' || s[i] > '9' || i >= digits)
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (i == 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int
+check_noarg(void *v, char *arg)
+{
+	S(v);
+
+	if (*arg != '\0') {
+		session_error(s, "-ERR Syntax: no arguments allowed");
+		return -1;
+	}
+	return 0;
+}
+
+/* A message number that names a live message (RFC 1939 5). */
+static int
+check_msgno(struct pop3_session *s, const char *arg)
+{
+	uint64_t n;
+
+	if (parse_num(arg, 10, &n) == -1) {
+		session_error(s, "-ERR Invalid message number");
+		return -1;
+	}
+	if (n == 0 || n > s->mb.n) {
+		session_reply(s, "-ERR No such message, only %zu in the "
+		    "mailbox", s->mb.n);
+		return -1;
+	}
+	if (s->mb.msg[n - 1].flags & MSG_DELETED) {
+		session_reply(s, "-ERR Message %" PRIu64 " is deleted", n);
+		return -1;
+	}
+	s->msgno = (size_t)(n - 1);
+	s->has_msgno = 1;
+	return 0;
+}
+
+static int
+check_msg(void *v, char *arg)
+{
+	S(v);
+
+	if (*arg == '\0') {
+		session_error(s, "-ERR Syntax: a message number is needed");
+		return -1;
+	}
+	return check_msgno(s, arg);
+}
+
+/* LIST and UIDL: one message, or all of them. */
+static int
+check_optmsg(void *v, char *arg)
+{
+	S(v);
+
+	s->has_msgno = 0;
+	if (*arg == '\0')
+		return 0;
+	return check_msgno(s, arg);
+}
+
+static int
+check_top(void *v, char *arg)
+{
+	S(v);
+	char *sp = strchr(arg, ' ');
+
+	if (sp == NULL) {
+		session_error(s, "-ERR Syntax: TOP message lines");
+		return -1;
+	}
+	*sp = '\0';
+	if (parse_num(sp + 1, 19, &s->lines) == -1) {
+		session_error(s, "-ERR Invalid number of lines");
+		return -1;
+	}
+	return check_msgno(s, arg);
+}
+
+static void
+proceed_capa(void *v, char *arg)
+{
+	S(v);
+
+	/*
+	 * RFC 2449 6. No APOP: it needs every password in clear text on
+	 * the server; no SASL or STLS yet.
+	 */
+	session_reply(s, "+OK Capability list follows");
+	session_reply(s, "TOP");
+	session_reply(s, "UIDL");
+	session_reply(s, "USER");
+	session_reply(s, "RESP-CODES");
+	session_reply(s, "PIPELINING");
+	session_reply(s, "AUTH-RESP-CODE");
+	session_reply(s, "IMPLEMENTATION Pombo");
+	session_reply(s, ".");
+}
+
+static int
+check_user(void *v, char *arg)
+{
+	S(v);
+
+	if (*arg == '\0') {
+		session_error(s, "-ERR Syntax: USER name");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+proceed_user(void *v, char *arg)
+{
+	S(v);
+
+	/* the same reply for every name: it tells nothing of who exists */
+	str_copy(s->user, arg, sizeof(s->user));
+	s->have_user = 1;
+	session_reply(s, "+OK Send your password");
+}
+
+static int
+check_pass(void *v, char *arg)
+{
+	S(v);
+
+	if (!s->have_user) {
+		session_error(s, "-ERR Send USER first");
+		return -1;
+	}
+	if (*arg == '\0') {
+		session_error(s, "-ERR Syntax: PASS password");
+		return -1;
+	}
+	return 0;
+}
+
+/* The pause after a failed login: poll, not sleep(3) and SIGALRM. */
+static void
+delay(unsigned seconds)
+{
+	int64_t end = lineio_now() + (int64_t)seconds * 1000, left;
+
+	while ((left = end - lineio_now()) > 0)
+		poll(NULL, 0, left > 60000 ? 60000 : (int)left);
+}
+
+static void
+login_failed(struct pop3_session *s)
+{
+	char name[80];
+
+	auth_log_safe(name, sizeof(name), s->user);
+	s->failures++;
+	log_info("failed login for %s from %s (%u of %u)", name, s->client,
+	    s->failures, s->conf->max_login_failures);
+	/* the reply waits, so guessing is slow; flush what came before */
+	lineio_flush(&s->io);
+	delay(s->conf->login_delay);
+	session_reply(s, "-ERR [AUTH] Invalid user name or password");
+	if (s->failures >= s->conf->max_login_failures) {
+		log_info("too many failed logins from %s, closing", s->client);
+		s->quit = 1;
+	}
+}
+
+static void
+proceed_pass(void *v, char *arg)
+{
+	S(v);
+	char addr[ADDR_MAX + 1], path[PATH_MAX];
+	enum auth_result r;
+
+	r = auth_check(s->conf, s->user, arg, addr, sizeof(addr), path,
+	    sizeof(path));
+	/*
+	 * The password is in arg (the caller clears the line) and in the
+	 * consumed part of the input buffer: clear that too.
+	 */
+	explicit_bzero(arg, strlen(arg));
+	explicit_bzero(s->io.in, s->io.ipos);
+	s->have_user = 0;
+	switch (r) {
+	case AUTH_TEMP:
+		session_reply(s, "-ERR [SYS/TEMP] Cannot check passwords now, "
+		    "try again later");
+		return;
+	case AUTH_FAIL:
+		login_failed(s);
+		return;
+	case AUTH_OK:
+		break;
+	}
+	switch (mailbox_open(&s->mb, path)) {
+	case MAILBOX_INUSE:
+		log_info("%s from %s: mailbox in use", addr, s->client);
+		session_reply(s, "-ERR [IN-USE] Mailbox is locked by another "
+		    "session");
+		return;
+	case MAILBOX_ERROR:
+		session_reply(s, "-ERR [SYS/TEMP] Cannot open the mailbox, try "
+		    "again later");
+		return;
+	case MAILBOX_OK:
+		break;
+	}
+	str_copy(s->addr, addr, sizeof(s->addr));
+	s->state = ST_TRANSACTION;
+	log_info("login %s from %s: %zu messages", s->addr, s->client,
+	    s->mb.n);
+	session_reply(s, "+OK Logged in, %zu messages (%" PRIu64 " octets)",
+	    mailbox_count(&s->mb), mailbox_size(&s->mb));
+}
+
+static int
+check_apop(void *v, char *arg)
+{
+	S(v);
+
+	session_error(s, "-ERR APOP is not offered (it needs clear-text "
+	    "passwords on the server); use USER and PASS");
+	return -1;
+}
+
+static void
+proceed_quit(void *v, char *arg)
+{
+	S(v);
+	size_t left, failed;
+
+	s->quit = 1;
+	if (s->state != ST_TRANSACTION) {
+		session_reply(s, "+OK Pombo POP3 server signing off");
+		return;
+	}
+	/* RFC 1939 6: only a QUIT in TRANSACTION commits the marks */
+	s->state = ST_UPDATE;
+	left = mailbox_count(&s->mb);
+	failed = mailbox_update(&s->mb);
+	log_info("logout %s: %zu deleted, %zu left%s", s->addr,
+	    s->mb.ndeleted, left, failed ? ", some deletions failed" : "");
+	/* unlock before the reply: a client may reconnect at once */
+	mailbox_close(&s->mb);
+	if (failed)
+		session_reply(s, "-ERR [SYS/TEMP] some deleted messages not "
+		    "removed");
+	else
+		session_reply(s, "+OK Pombo POP3 server signing off (%zu "
+		    "messages left)", left);
+}
+
+static void
+proceed_stat(void *v, char *arg)
+{
+	S(v);
+
+	/* RFC 1939 5: exactly "+OK count octets" */
+	session_reply(s, "+OK %zu %" PRIu64, mailbox_count(&s->mb),
+	    mailbox_size(&s->mb));
+}
+
+static void
+proceed_list(void *v, char *arg)
+{
+	S(v);
+	size_t i;
+
+	if (s->has_msgno) {
+		session_reply(s, "+OK %zu %" PRIu64, s->msgno + 1,
+		    s->mb.msg[s->msgno].size);
+		return;
+	}
+	session_reply(s, "+OK %zu messages (%" PRIu64 " octets)",
+	    mailbox_count(&s->mb), mailbox_size(&s->mb));
+	for (i = 0; i < s->mb.n && !s->quit; i++)
+		if (!(s->mb.msg[i].flags & MSG_DELETED))
+			session_reply(s, "%zu %" PRIu64, i + 1,
+			    s->mb.msg[i].size);
+	session_reply(s, ".");
+}
+
+static void
+proceed_uidl(void *v, char *arg)
+{
+	S(v);
+	char uid[MAILDIR_UIDL_MAX + 1];
+	size_t i;
+
+	if (s->has_msgno) {
+		maildir_uidl(mailbox_name(&s->mb, s->msgno), uid);
+		session_reply(s, "+OK %zu %s", s->msgno + 1, uid);
+		return;
+	}
+	session_reply(s, "+OK Unique-ID listing follows");
+	for (i = 0; i < s->mb.n && !s->quit; i++) {
+		if (s->mb.msg[i].flags & MSG_DELETED)
+			continue;
+		maildir_uidl(mailbox_name(&s->mb, i), uid);
+		session_reply(s, "%zu %s", i + 1, uid);
+	}
+	session_reply(s, ".");
+}
+
+/* RETR and TOP: +OK only once the file is open, then the octets. */
+static void
+send_msg(struct pop3_session *s, size_t i, uint64_t lines)
+{
+	int fd;
+
+	if ((fd = mailbox_open_msg(&s->mb, i)) == -1) {
+		log_warn("%s: open %s", s->addr, mailbox_name(&s->mb, i));
+		session_reply(s, "-ERR [SYS/TEMP] Cannot read message %zu",
+		    i + 1);
+		return;
+	}
+	if (lines == TRANSFER_ALL)
+		session_reply(s, "+OK %" PRIu64 " octets", s->mb.msg[i].size);
+	else
+		session_reply(s, "+OK Top of message follows");
+	if (transfer_send(fd, &s->io, lines) == -1) {
+		/* the multi-line response is broken: only closing is left */
+		log_warnx("%s: sending message %zu to %s failed, closing",
+		    s->addr, i + 1, s->client);
+		s->quit = 1;
+	} else if (lines == TRANSFER_ALL)
+		s->mb.msg[i].flags |= MSG_RETRIEVED;
+	close(fd);
+}
+
+static void
+proceed_retr(void *v, char *arg)
+{
+	S(v);
+
+	send_msg(s, s->msgno, TRANSFER_ALL);
+}
+
+static void
+proceed_top(void *v, char *arg)
+{
+	S(v);
+
+	/* at most 19 digits: never TRANSFER_ALL, so TOP never marks seen */
+	send_msg(s, s->msgno, s->lines);
+}
+
+static void
+proceed_dele(void *v, char *arg)
+{
+	S(v);
+
+	mailbox_delete(&s->mb, s->msgno);
+	session_reply(s, "+OK Message %zu deleted", s->msgno + 1);
+}
+
+static void
+proceed_noop(void *v, char *arg)
+{
+	S(v);
+
+	session_reply(s, "+OK");
+}
+
+static void
+proceed_rset(void *v, char *arg)
+{
+	S(v);
+
+	mailbox_undelete_all(&s->mb);
+	session_reply(s, "+OK %zu messages (%" PRIu64 " octets)",
+	    mailbox_count(&s->mb), mailbox_size(&s->mb));
+}
+
+static int
+check_unknown(void *v, char *arg)
+{
+	S(v);
+
+	session_error(s, "-ERR Unknown command");
+	return -1;
+}
+
+#define AUTHZ	ST_AUTHORIZATION
+#define TRANS	ST_TRANSACTION
+#define LOGGED_IN	"-ERR Already logged in"
+#define NOT_YET		"-ERR Not logged in: USER and PASS first"
+
+static const struct cmdtab pop3_commands[] = {
+	{ "CAPA", AUTHZ | TRANS, NULL, check_noarg, proceed_capa },
+	{ "USER", AUTHZ, LOGGED_IN, check_user, proceed_user },
+	{ "PASS", AUTHZ, LOGGED_IN, check_pass, proceed_pass },
+	{ "APOP", AUTHZ, LOGGED_IN, check_apop, NULL },
+	{ "QUIT", AUTHZ | TRANS, NULL, check_noarg, proceed_quit },
+	{ "STAT", TRANS, NOT_YET, check_noarg, proceed_stat },
+	{ "LIST", TRANS, NOT_YET, check_optmsg, proceed_list },
+	{ "RETR", TRANS, NOT_YET, check_msg, proceed_retr },
+	{ "DELE", TRANS, NOT_YET, check_msg, proceed_dele },
+	{ "NOOP", TRANS, NOT_YET, check_noarg, proceed_noop },
+	{ "RSET", TRANS, NOT_YET, check_noarg, proceed_rset },
+	{ "TOP", TRANS, NOT_YET, check_top, proceed_top },
+	{ "UIDL", TRANS, NOT_YET, check_optmsg, proceed_uidl },
+	{ NULL, AUTHZ | TRANS, NULL, check_unknown, NULL },
+};
+
+void
+commands_dispatch(struct pop3_session *s, char *line)
+{
+	const struct cmdtab *c;
+	char *arg;
+
+	c = cmdtab_find(pop3_commands, line, &arg);
+	if (!(c->states & s->state)) {
+		session_error(s, "%s", c->badseq);
+		return;
+	}
+	if (c->check != NULL && c->check(s, arg) == -1)
+		return;
+	if (c->proceed != NULL)
+		c->proceed(s, arg);
+}

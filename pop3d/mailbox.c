@@ -1,0 +1,378 @@
+/*
+ * mailbox: a Maildir (cr.yp.to/proto/maildir.html) read as one POP3
+ * maildrop. The scan only reads directories: the local agent put each
+ * message's RFC 1939 size into its name (,W=), so 10,000 messages cost
+ * two readdir loops and no open or stat. All names live in one arena
+ * and the table is 16 octets a message, so a session stays small.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "mailbox.h"
+#include "maildir.h"
+#include "str.h"
+#include "transfer.h"
+
+void
+mailbox_init(struct mailbox *mb)
+{
+	memset(mb, 0, sizeof(*mb));
+	mb->dirfd = mb->newfd = mb->curfd = mb->lockfd = -1;
+}
+
+static void
+close_fd(int *fd)
+{
+	if (*fd != -1)
+		close(*fd);
+	*fd = -1;
+}
+
+void
+mailbox_close(struct mailbox *mb)
+{
+	close_fd(&mb->newfd);
+	close_fd(&mb->curfd);
+	close_fd(&mb->dirfd);
+	/* closing the last descriptor of the lock file releases the flock */
+	close_fd(&mb->lockfd);
+	free(mb->arena);
+	free(mb->msg);
+	mailbox_init(mb);
+}
+
+/* Grow a table by doubling: one allocation for all, never one a message. */
+static int
+grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+	size_t ncap = *cap ? *cap : 4096 / elem;
+	void *np;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need)
+		ncap *= 2;
+	if ((np = realloc(*p, ncap * elem)) == NULL)
+		return -1;
+	*p = np;
+	*cap = ncap;
+	return 0;
+}
+
+static int
+add_msg(struct mailbox *mb, const char *name, size_t len, uint64_t size,
+    unsigned flags)
+{
+	struct mailbox_msg *m;
+	void *p;
+
+	if (mb->n >= MAILBOX_MAX_MESSAGES) {
+		errno = EFBIG;
+		return -1;
+	}
+	p = mb->arena;
+	if (grow(&p, &mb->arena_cap, mb->arena_len + len + 1, 1) == -1)
+		return -1;
+	mb->arena = p;
+	p = mb->msg;
+	if (grow(&p, &mb->cap, mb->n + 1, sizeof(*mb->msg)) == -1)
+		return -1;
+	mb->msg = p;
+	m = &mb->msg[mb->n++];
+	m->name = (uint32_t)mb->arena_len;
+	m->size = size;
+	m->flags = flags;
+	memcpy(mb->arena + mb->arena_len, name, len + 1);
+	mb->arena_len += len + 1;
+	mb->total_size += size;
+	return 0;
+}
+
+/*
+ * A file without ,W= was not delivered by our local agent: open it (never
+ * following a symlink, never blocking on a FIFO) and count its octets.
+ */
+static int
+size_foreign(int dfd, const char *name, uint64_t *size)
+{
+	struct stat st;
+	int fd, rc = -1;
+
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		rc = transfer_size(fd, size);
+	close(fd);
+	return rc;
+}
+
+static int
+scan_dir(struct mailbox *mb, int dfd, unsigned flags)
+{
+	struct maildir_info info;
+	struct dirent *de;
+	uint64_t size;
+	DIR *d;
+	int fd, rc = 0;
+
+	/* fdopendir takes the descriptor: give it a copy, keep ours */
+	if ((fd = dup(dfd)) == -1)
+		return -1;
+	if ((d = fdopendir(fd)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	errno = 0;
+	while ((de = readdir(d)) != NULL) {
+		/* Maildir: names starting with '.' are not messages */
+		if (de->d_name[0] == '.')
+			continue;
+		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
+			continue;
+		if (maildir_parse_name(de->d_name, &info) == -1) {
+			log_debug("not a Maildir name, skipped: %.80s",
+			    de->d_name);
+			continue;
+		}
+		if (info.has_wsize)
+			size = info.wsize;
+		else if (size_foreign(dfd, de->d_name, &size) == -1) {
+			/* gone since readdir, or unreadable: not a message */
+			log_debug("cannot size %.80s, skipped", de->d_name);
+			continue;
+		}
+		if (add_msg(mb, de->d_name, strlen(de->d_name), size,
+		    flags) == -1) {
+			rc = -1;
+			break;
+		}
+		errno = 0;
+	}
+	if (de == NULL && errno != 0)
+		rc = -1;
+	closedir(d);
+	return rc;
+}
+
+static int
+msg_cmp(const void *a, const void *b, void *arena)
+{
+	const struct mailbox_msg *ma = a, *mb = b;
+
+	return strcmp((const char *)arena + ma->name,
+	    (const char *)arena + mb->name);
+}
+
+/* new/ or cur/; missing is empty (a Maildir being created). */
+static int
+open_sub(int dirfd, const char *sub, int *fd)
+{
+	*fd = openat(dirfd, sub, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*fd == -1 && errno != ENOENT) {
+		log_warn("open %s/", sub);
+		return -1;
+	}
+	return 0;
+}
+
+enum mailbox_result
+mailbox_open(struct mailbox *mb, const char *path)
+{
+	mailbox_init(mb);
+	mb->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (mb->dirfd == -1) {
+		/* the local agent makes the Maildir at the first delivery */
+		if (errno == ENOENT)
+			return MAILBOX_OK;
+		log_warn("open Maildir %s", path);
+		return MAILBOX_ERROR;
+	}
+	mb->lockfd = openat(mb->dirfd, MAILBOX_LOCK,
+	    O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (mb->lockfd == -1) {
+		log_warn("open %s/%s", path, MAILBOX_LOCK);
+		goto fail;
+	}
+	/*
+	 * RFC 1939 8: one session per maildrop. flock dies with the
+	 * process, so a crashed session never leaves a stale lock.
+	 */
+	if (flock(mb->lockfd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EWOULDBLOCK) {
+			mailbox_close(mb);
+			return MAILBOX_INUSE;
+		}
+		log_warn("flock %s/%s", path, MAILBOX_LOCK);
+		goto fail;
+	}
+	if (open_sub(mb->dirfd, "new", &mb->newfd) == -1 ||
+	    open_sub(mb->dirfd, "cur", &mb->curfd) == -1)
+		goto fail;
+	if ((mb->newfd != -1 && scan_dir(mb, mb->newfd, 0) == -1) ||
+	    (mb->curfd != -1 && scan_dir(mb, mb->curfd, MSG_CUR) == -1)) {
+		log_warn("scan Maildir %s", path);
+		goto fail;
+	}
+	/* names begin with the delivery time: name order is arrival order */
+	if (mb->n > 1)
+		qsort_r(mb->msg, mb->n, sizeof(*mb->msg), msg_cmp, mb->arena);
+	return MAILBOX_OK;
+fail:
+	mailbox_close(mb);
+	return MAILBOX_ERROR;
+}
+
+size_t
+mailbox_count(const struct mailbox *mb)
+{
+	return mb->n - mb->ndeleted;
+}
+
+uint64_t
+mailbox_size(const struct mailbox *mb)
+{
+	return mb->total_size - mb->deleted_size;
+}
+
+void
+mailbox_delete(struct mailbox *mb, size_t i)
+{
+	if (mb->msg[i].flags & MSG_DELETED)
+		return;
+	mb->msg[i].flags |= MSG_DELETED;
+	mb->ndeleted++;
+	mb->deleted_size += mb->msg[i].size;
+}
+
+void
+mailbox_undelete_all(struct mailbox *mb)
+{
+	size_t i;
+
+	for (i = 0; i < mb->n; i++)
+		mb->msg[i].flags &= ~(uint32_t)MSG_DELETED;
+	mb->ndeleted = 0;
+	mb->deleted_size = 0;
+}
+
+int
+mailbox_open_msg(const struct mailbox *mb, size_t i)
+{
+	int dfd = mb->msg[i].flags & MSG_CUR ? mb->curfd : mb->newfd;
+	struct stat st;
+	int fd;
+
+	fd = openat(dfd, mailbox_name(mb, i),
+	    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+int
+mailbox_seen_name(const char *name, char *out, size_t len)
+{
+	const char *colon = strchr(name, ':'), *flags;
+	size_t base, i, o;
+	char f[MAILDIR_NAME_MAX + 1];
+	int inserted = 0;
+
+	if (colon == NULL) {
+		base = strlen(name);
+		flags = "";
+	} else if (strncmp(colon, ":2,", 3) == 0) {
+		base = (size_t)(colon - name);
+		flags = colon + 3;
+	} else
+		return -1;	/* experimental info: not ours to change */
+	/* flags stay in ASCII order (the Maildir spec); S goes in place */
+	for (i = 0, o = 0; flags[i] != '\0'; i++) {
+		if (flags[i] == 'S')
+			continue;
+		if (o + 2 >= sizeof(f))
+			return -1;
+		if (!inserted && flags[i] > 'S') {
+			f[o++] = 'S';
+			inserted = 1;
+		}
+		f[o++] = flags[i];
+	}
+	if (!inserted)
+		f[o++] = 'S';
+	f[o] = '\0';
+	if (len > MAILDIR_NAME_MAX + 1)
+		len = MAILDIR_NAME_MAX + 1;
+	return str_fmt(out, len, "%.*s:2,%s", (int)base, name, f) == -1 ?
+	    -1 : 0;
+}
+
+/* new/ -> cur/ without replacing a file already there. */
+static int
+move(int from, const char *name, int to, const char *newname)
+{
+	if (renameat2(from, name, to, newname, RENAME_NOREPLACE) == 0)
+		return 0;
+	/* NFS and some others cannot do RENAME_NOREPLACE */
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (faccessat(to, newname, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		errno = EEXIST;
+		return -1;
+	}
+	return renameat(from, name, to, newname);
+}
+
+size_t
+mailbox_update(struct mailbox *mb)
+{
+	char seen[MAILDIR_NAME_MAX + 1];
+	size_t i, failed = 0;
+	const char *name;
+	int dfd;
+
+	for (i = 0; i < mb->n; i++) {
+		name = mailbox_name(mb, i);
+		dfd = mb->msg[i].flags & MSG_CUR ? mb->curfd : mb->newfd;
+		if (mb->msg[i].flags & MSG_DELETED) {
+			/* gone already (another reader) is what we wanted */
+			if (unlinkat(dfd, name, 0) == -1 && errno != ENOENT) {
+				log_warn("unlink %s", name);
+				failed++;
+			}
+			continue;
+		}
+		if (!(mb->msg[i].flags & MSG_RETRIEVED))
+			continue;
+		/*
+		 * A seen message leaves new/ (Maildir: new/ is mail no
+		 * reader has seen yet), so an IMAP or Maildir reader of the
+		 * same folder sees it as read.
+		 */
+		if (mailbox_seen_name(name, seen, sizeof(seen)) == -1 ||
+		    ((mb->msg[i].flags & MSG_CUR) && strcmp(seen, name) == 0))
+			continue;
+		if (mb->curfd == -1) {
+			log_warnx("no cur/ folder: %s stays in new/", name);
+			continue;
+		}
+		if (move(dfd, name, mb->curfd, seen) == -1)
+			log_warn("rename %s to cur/%s", name, seen);
+	}
+	return failed;
+}

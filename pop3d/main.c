@@ -1,0 +1,105 @@
+/*
+ * pop3d: one POP3 session on fd 0/1, spawned per connection by inetd or
+ * a systemd socket unit (Accept=yes), or fed a script on a pipe.
+ *
+ * Runs as: the owner of the Maildirs (it unlinks and renames messages).
+ * May touch: its config, the users file (read), the Maildir of the user
+ * who logged in, and nothing else.
+ * Trusts: the config and the users file; nothing the client says.
+ * Logs to syslog only: under inetd, stderr is the client's socket.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "log.h"
+#include "pop3d.h"
+#include "str.h"
+
+static void
+usage(void)
+{
+	/* stdout is the client: say it as a POP3 reply */
+	printf("-ERR usage: pop3d [-c config]\r\n");
+	exit(64);
+}
+
+/* The peer's address for the logs; a pipe or a file means "local". */
+static void
+client_address(char *buf, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	const char *env;
+	unsigned char tmp[16];
+
+	str_copy(buf, "local", len);
+	if (getpeername(0, (struct sockaddr *)&ss, &sl) == -1)
+		;
+	else if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
+		    buf, (socklen_t)len);
+	else if (ss.ss_family == AF_INET6) {
+		struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a))
+			inet_ntop(AF_INET, &a->s6_addr[12], buf, (socklen_t)len);
+		else
+			inet_ntop(AF_INET6, a, buf, (socklen_t)len);
+	}
+	/* tcpserver and some inetds say it in the environment */
+	if (((env = getenv("TCPREMOTEIP")) != NULL ||
+	    (env = getenv("REMOTE_ADDR")) != NULL) &&
+	    (inet_pton(AF_INET, env, tmp) == 1 ||
+	    inet_pton(AF_INET6, env, tmp) == 1))
+		str_copy(buf, env, len);
+}
+
+int
+main(int argc, char *argv[])
+{
+	/* static: the session holds 32 KiB of line buffers */
+	static struct pop3_session s;
+	struct conf conf;
+	struct conf_error err;
+	const char *confpath = NULL;
+	char client[64];
+	int ch;
+
+	while ((ch = getopt(argc, argv, "c:")) != -1) {
+		switch (ch) {
+		case 'c':
+			confpath = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	/* a client that goes away is a write error, not a death */
+	signal(SIGPIPE, SIG_IGN);
+	log_init("pombo/pop3d", 0);
+	if (conf_load(&conf, conf_path(confpath), &err) == -1) {
+		log_warnx("%s", err.msg);
+		printf("-ERR [SYS/TEMP] Service not available: configuration "
+		    "error\r\n");
+		conf_free(&conf);
+		return 1;
+	}
+	client_address(client, sizeof(client));
+	log_info("connect from %s", client);
+	session_init(&s, &conf, 0, 1, client);
+	session_run(&s);
+	session_free(&s);
+	conf_free(&conf);
+	return 0;
+}

@@ -1,0 +1,82 @@
+/*
+ * pop3d: one POP3 session on stdin/stdout (RFC 1939, RFC 2449). The
+ * session state shared by the read loop (session.c), the command table
+ * (commands.c), the login (auth.c) and the maildrop (mailbox.c). Trusts
+ * nothing from the client; trusts the config and the users file.
+ */
+#ifndef POMBO_POP3D_H
+#define POMBO_POP3D_H
+
+#include <stdint.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "lineio.h"
+#include "mailbox.h"
+#include "users.h"
+
+/* RFC 2449 4: a command is at most 255 octets with its CRLF */
+#define POP3_LINE_MAX	253
+
+/* Session states (RFC 1939 3): a bit each, for the command table. */
+enum {
+	ST_AUTHORIZATION	= 1 << 0,	/* greeting sent, not logged in */
+	ST_TRANSACTION		= 1 << 1,	/* logged in, mailbox locked */
+	ST_UPDATE		= 1 << 2,	/* QUIT given: commit, then close */
+};
+
+struct pop3_session {
+	const struct conf	*conf;
+	struct lineio		 io;
+	unsigned		 state;
+	int			 quit;
+	unsigned		 errors;	/* protocol errors */
+	unsigned		 failures;	/* failed logins */
+	char			 client[64];	/* IP address, or "local" */
+	int			 have_user;	/* USER given, PASS expected */
+	char			 user[POP3_LINE_MAX + 1];	/* USER's name */
+	char			 addr[ADDR_MAX + 1];	/* who logged in */
+	struct mailbox		 mb;
+
+	/* what a command's check parsed for its proceed */
+	size_t			 msgno;		/* 0-based message index */
+	int			 has_msgno;	/* LIST, UIDL: one, not all */
+	uint64_t		 lines;		/* TOP's body lines */
+};
+
+/* session.c */
+void session_init(struct pop3_session *s, const struct conf *conf,
+    int rfd, int wfd, const char *client);
+void session_run(struct pop3_session *s);
+void session_free(struct pop3_session *s);
+void session_reply(struct pop3_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void session_error(struct pop3_session *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* commands.c */
+void commands_dispatch(struct pop3_session *s, char *line);
+
+/* auth.c */
+enum auth_result {
+	AUTH_OK = 0,
+	AUTH_FAIL,	/* unknown user or wrong password: [AUTH] */
+	AUTH_TEMP,	/* the users file cannot be read: [SYS/TEMP] */
+};
+/*
+ * Check name and password against the users file. On success, path is
+ * the user's Maildir and addr the address the name resolved to.
+ */
+enum auth_result auth_check(const struct conf *conf, const char *name,
+    const char *password, char *addr, size_t addrlen, char *path,
+    size_t pathlen);
+/*
+ * The users file entry a login name means: the address itself, or a
+ * bare local part in exactly one of the local domains. NULL if none.
+ */
+const struct user *auth_resolve(const struct conf *conf,
+    const struct users *u, const char *name);
+/* Make client text safe for a log line: printable ASCII only. */
+void auth_log_safe(char *dst, size_t len, const char *src);
+
+#endif

@@ -1,0 +1,299 @@
+/* pop3 mailbox: scan, sizes from names, order, lock, marks, UPDATE. */
+#define _GNU_SOURCE	/* nftw, mkdtemp, rand_r */
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mailbox.h"
+#include "maildir.h"
+
+static char dir[] = "/tmp/pombo-mbox-test-XXXXXX";
+static char md[600];
+
+static void
+setup(void)
+{
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(md, sizeof(md), "%s/example.test/bob", dir);
+}
+
+static int
+rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void
+teardown(void)
+{
+	nftw(dir, rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+put(const char *sub, const char *name, const char *text)
+{
+	char path[1024];
+	int fd;
+
+	cr_assert_eq(maildir_create(md), 0);
+	snprintf(path, sizeof(path), "%s/%s/%s", md, sub, name);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	cr_assert(fd != -1, "%s", path);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static int
+exists(const char *sub, const char *name)
+{
+	char path[1024];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", md, sub, name);
+	return lstat(path, &st) == 0;
+}
+
+static size_t
+count(const char *sub)
+{
+	char path[1024];
+	struct dirent *de;
+	size_t n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "%s/%s", md, sub);
+	cr_assert_not_null(d = opendir(path));
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+Test(pop3_mailbox, missing_maildir_is_empty, .init = setup, .fini = teardown)
+{
+	struct mailbox mb;
+
+	cr_assert_eq(mailbox_open(&mb, md), MAILBOX_OK);
+	cr_expect_eq(mb.n, 0);
+	cr_expect_eq(mailbox_count(&mb), 0);
+	cr_expect_eq(mailbox_size(&mb), 0);
+	cr_expect_eq(mailbox_update(&mb), 0);
+	mailbox_close(&mb);
+	cr_expect(access(md, F_OK) == -1, "no Maildir was made");
+}
+
+Test(pop3_mailbox, scan_sizes_and_order, .init = setup, .fini = teardown)
+{
+	struct mailbox mb;
+	char path[1024];
+
+	/* W= is believed: the content here is deliberately another size */
+	put("new", "1700000003.c.mx.test,S=5,W=1000", "short\n");
+	put("cur", "1700000001.a.mx.test,S=2,W=3:2,S", "a\n");
+	/* no W=: read, LF counted as CRLF, a final CRLF added */
+	put("new", "1700000002.b.other", "x\ny");
+	put("new", ".hidden", "not a message\n");
+	put("cur", "1700000004.d:2,", "");
+	/* a folder is no message */
+	snprintf(path, sizeof(path), "%s/new/1700000005.folder", md);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	cr_assert_eq(mailbox_open(&mb, md), MAILBOX_OK);
+	cr_assert_eq(mb.n, 4);
+	cr_expect_str_eq(mailbox_name(&mb, 0), "1700000001.a.mx.test,S=2,W=3:2,S");
+	cr_expect_str_eq(mailbox_name(&mb, 1), "1700000002.b.other");
+	cr_expect_str_eq(mailbox_name(&mb, 2), "1700000003.c.mx.test,S=5,W=1000");
+	cr_expect_str_eq(mailbox_name(&mb, 3), "1700000004.d:2,");
+	cr_expect_eq(mb.msg[0].size, 3);
+	cr_expect_eq(mb.msg[1].size, 6);
+	cr_expect_eq(mb.msg[2].size, 1000);
+	cr_expect_eq(mb.msg[3].size, 0);
+	cr_expect(mb.msg[0].flags & MSG_CUR);
+	cr_expect(!(mb.msg[1].flags & MSG_CUR));
+	cr_expect_eq(mailbox_count(&mb), 4);
+	cr_expect_eq(mailbox_size(&mb), 1009);
+	mailbox_close(&mb);
+}
+
+Test(pop3_mailbox, one_session_at_a_time, .init = setup, .fini = teardown)
+{
+	struct mailbox a, b;
+
+	put("new", "1.x,S=1,W=2", "x\n");
+	cr_assert_eq(mailbox_open(&a, md), MAILBOX_OK);
+	/* flock is per open file: a second open in this process conflicts */
+	cr_expect_eq(mailbox_open(&b, md), MAILBOX_INUSE);
+	mailbox_close(&a);
+	cr_expect_eq(mailbox_open(&b, md), MAILBOX_OK);
+	cr_expect_eq(b.n, 1);
+	mailbox_close(&b);
+}
+
+Test(pop3_mailbox, unreadable, .init = setup, .fini = teardown)
+{
+	struct mailbox mb;
+	char path[1024];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/example.test", dir);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	/* the Maildir is a file */
+	fd = open(md, O_WRONLY | O_CREAT, 0600);
+	cr_assert(fd != -1);
+	close(fd);
+	cr_expect_eq(mailbox_open(&mb, md), MAILBOX_ERROR);
+	mailbox_close(&mb);
+}
+
+Test(pop3_mailbox, marks, .init = setup, .fini = teardown)
+{
+	struct mailbox mb;
+
+	put("new", "1.a,S=1,W=2", "a\n");
+	put("new", "2.b,S=2,W=4", "b\nc");
+	cr_assert_eq(mailbox_open(&mb, md), MAILBOX_OK);
+	mailbox_delete(&mb, 1);
+	mailbox_delete(&mb, 1);
+	cr_expect_eq(mailbox_count(&mb), 1);
+	cr_expect_eq(mailbox_size(&mb), 2);
+	mailbox_undelete_all(&mb);
+	cr_expect_eq(mailbox_count(&mb), 2);
+	cr_expect_eq(mailbox_size(&mb), 6);
+	mailbox_close(&mb);
+}
+
+struct seen_case {
+	const char	*name;
+	const char	*want;	/* NULL: left alone */
+};
+
+Test(pop3_mailbox, seen_names)
+{
+	static const struct seen_case cases[] = {
+		{ "1.a,S=1,W=2", "1.a,S=1,W=2:2,S" },
+		{ "1.a:2,", "1.a:2,S" },
+		{ "1.a:2,S", "1.a:2,S" },
+		{ "1.a:2,F", "1.a:2,FS" },
+		{ "1.a:2,RT", "1.a:2,RST" },
+		{ "1.a:2,DFPRT", "1.a:2,DFPRST" },
+		{ "1.a:2,T", "1.a:2,ST" },
+		{ "1.a:2,a", "1.a:2,Sa" },	/* lowercase: after S in ASCII */
+		{ "1.a:2,FS", "1.a:2,FS" },
+		{ "1.a:1,x", NULL },		/* experimental semantics */
+	};
+	char out[MAILDIR_NAME_MAX + 1], longname[300];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = mailbox_seen_name(cases[i].name, out, sizeof(out));
+		if (cases[i].want == NULL) {
+			cr_expect_eq(rc, -1, "%s", cases[i].name);
+			continue;
+		}
+		cr_expect_eq(rc, 0, "%s", cases[i].name);
+		cr_expect_str_eq(out, cases[i].want);
+	}
+	/* a name that would pass NAME_MAX stays where it is */
+	memset(longname, 'n', 253);
+	longname[253] = '\0';
+	cr_expect_eq(mailbox_seen_name(longname, out, sizeof(out)), -1);
+}
+
+Test(pop3_mailbox, update, .init = setup, .fini = teardown)
+{
+	struct mailbox mb;
+
+	put("new", "1.a,S=1,W=2", "a\n");		/* RETR -> cur/ :2,S */
+	put("new", "2.b,S=1,W=2", "b\n");		/* DELE */
+	put("new", "3.c,S=1,W=2", "c\n");		/* untouched */
+	put("cur", "4.d,S=1,W=2:2,F", "d\n");	/* RETR -> :2,FS */
+	put("cur", "5.e,S=1,W=2:2,S", "e\n");	/* DELE */
+	put("new", "6.f,S=1,W=2", "f\n");		/* RETR and DELE */
+	cr_assert_eq(mailbox_open(&mb, md), MAILBOX_OK);
+	cr_assert_eq(mb.n, 6);
+	mb.msg[0].flags |= MSG_RETRIEVED;
+	mailbox_delete(&mb, 1);
+	mb.msg[3].flags |= MSG_RETRIEVED;
+	mailbox_delete(&mb, 4);
+	mb.msg[5].flags |= MSG_RETRIEVED;
+	mailbox_delete(&mb, 5);
+	cr_expect_eq(mailbox_update(&mb), 0);
+	mailbox_close(&mb);
+	cr_expect_eq(count("new"), 1);
+	cr_expect(exists("new", "3.c,S=1,W=2"));
+	cr_expect_eq(count("cur"), 2);
+	cr_expect(exists("cur", "1.a,S=1,W=2:2,S"));
+	cr_expect(exists("cur", "4.d,S=1,W=2:2,FS"));
+}
+
+Test(pop3_mailbox, update_failures, .init = setup, .fini = teardown)
+{
+	struct mailbox mb;
+	char path[1024];
+
+	put("new", "1.a,S=1,W=2", "a\n");
+	put("new", "2.b,S=1,W=2", "b\n");
+	put("new", "3.c,S=1,W=2", "c\n");
+	cr_assert_eq(mailbox_open(&mb, md), MAILBOX_OK);
+	mailbox_delete(&mb, 0);
+	mailbox_delete(&mb, 1);
+	mb.msg[2].flags |= MSG_RETRIEVED;
+	/* 1 is gone already (another reader): that is no failure */
+	snprintf(path, sizeof(path), "%s/new/1.a,S=1,W=2", md);
+	cr_assert_eq(unlink(path), 0);
+	/* 2 became something unlink cannot remove */
+	snprintf(path, sizeof(path), "%s/new/2.b,S=1,W=2", md);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	/* 3's seen name is taken in cur/: it is not overwritten */
+	put("cur", "3.c,S=1,W=2:2,S", "other\n");
+	cr_expect_eq(mailbox_update(&mb), 1);
+	mailbox_close(&mb);
+	cr_expect(exists("new", "3.c,S=1,W=2"));
+}
+
+Test(pop3_mailbox, open_msg, .init = setup, .fini = teardown)
+{
+	struct mailbox mb;
+	char path[1024];
+	int fd;
+
+	put("new", "1.a,S=1,W=2", "a\n");
+	put("new", "2.b,S=1,W=2", "b\n");
+	cr_assert_eq(mailbox_open(&mb, md), MAILBOX_OK);
+	fd = mailbox_open_msg(&mb, 0);
+	cr_expect(fd != -1);
+	close(fd);
+	/* a symlink put in place of a message is not followed */
+	snprintf(path, sizeof(path), "%s/new/2.b,S=1,W=2", md);
+	cr_assert_eq(unlink(path), 0);
+	cr_assert_eq(symlink("/etc/passwd", path), 0);
+	cr_expect_eq(mailbox_open_msg(&mb, 1), -1);
+	mailbox_close(&mb);
+}
+
+/* A big mailbox: one arena and one table, every name kept in order. */
+Test(pop3_mailbox, many, .init = setup, .fini = teardown)
+{
+	struct mailbox mb;
+	char name[64];
+	size_t i;
+
+	for (i = 0; i < 3000; i++) {
+		snprintf(name, sizeof(name), "%zu.m%04zu,S=1,W=2",
+		    1700000000 + (i * 7919) % 3000, i);
+		put(i % 2 ? "new" : "cur", name, "x\n");
+	}
+	cr_assert_eq(mailbox_open(&mb, md), MAILBOX_OK);
+	cr_assert_eq(mb.n, 3000);
+	for (i = 1; i < mb.n; i++)
+		cr_assert(strcmp(mailbox_name(&mb, i - 1),
+		    mailbox_name(&mb, i)) < 0);
+	cr_expect_eq(mailbox_size(&mb), 6000);
+	mailbox_close(&mb);
+}
