@@ -11,7 +11,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -44,8 +44,8 @@ client_address(char *buf, size_t len)
 
 	str_copy(buf, "local", len);
 	if (getpeername(0, (struct sockaddr *)&ss, &sl) == -1)
-		;
-	else if (ss.ss_family == AF_INET)
+		ss.ss_family = AF_UNSPEC;	/* a pipe: ENOTSOCK */
+	if (ss.ss_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
 		    buf, (socklen_t)len);
 	else if (ss.ss_family == AF_INET6) {
@@ -85,6 +85,13 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	/*
+	 * A fixed mmap threshold: the mailbox's name arena and table grow
+	 * by realloc, which then moves big blocks with mremap instead of
+	 * copying them and leaving the old copies resident in the heap
+	 * (glibc raises the threshold after conf_load frees its 1 MiB).
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
 	/* a client that goes away is a write error, not a death */
 	signal(SIGPIPE, SIG_IGN);
 	log_init("pombo/pop3d", 0);
