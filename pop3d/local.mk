@@ -49,7 +49,8 @@ pop3_session_tests = \
 	tests/sessions/usage.pop3
 TESTS += $(pop3_session_tests)
 
-pop3_integration_tests = tests/integration/pop3_clients_test.py
+pop3_integration_tests = tests/integration/pop3_clients_test.py \
+	tests/integration/pop3_delivery_test.py
 TESTS += $(pop3_integration_tests)
 
 EXTRA_DIST += $(pop3_session_tests) $(pop3_integration_tests)
