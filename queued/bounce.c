@@ -145,7 +145,7 @@ bounce_format(const struct bounce_info *b, int64_t now, struct buf *out)
 			rc |= buf_printf(out, "Original-Recipient: %s\n",
 			    r->orcpt);
 		rc |= buf_printf(out, "Action: %s\nStatus: %s\n",
-		    action_of(b->kind), status);
+		    r->relayed ? "relayed" : action_of(b->kind), status);
 		if (r->remote_mta)
 			rc |= buf_printf(out, "Remote-MTA: dns; %s\n",
 			    r->remote_mta);

@@ -24,6 +24,7 @@ struct bounce_rcpt {
 	const char	*orcpt;		/* "rfc822;..." or NULL */
 	const char	*remote_mta;	/* or NULL */
 	const char	*diagnostic;	/* "550 5.1.1 ..." or NULL */
+	int		 relayed;	/* delivered: to a server without DSN */
 };
 
 struct bounce_info {

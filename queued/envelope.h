@@ -29,6 +29,8 @@ enum {
 	ENV_WARNED	= 1 << 1,	/* the delay notice was sent */
 };
 
+struct dest;
+
 struct rcpt {
 	char		*addr;		/* mailbox: "bob@example.com" */
 	char		*params;	/* " NOTIFY=... ORCPT=..." or "" */
@@ -38,7 +40,9 @@ struct rcpt {
 	char		*error;		/* last error, NULL if none */
 	/* in memory only */
 	int		 inflight;	/* in an agent's job now */
+	int		 ready;		/* waiting in its destination's queue */
 	int		 notify;	/* a DSN is owed: 'f'ailed, 'd'elivered */
+	struct dest	*dest;		/* where it goes (scheduler) */
 };
 
 struct envelope {

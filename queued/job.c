@@ -127,6 +127,27 @@ job_parse(struct job *j, const char *text, size_t len, char *err,
 			if (!addr_domain_valid(p, strlen(p), 0))
 				BAD("bad host");
 			str_copy(j->host, p, sizeof(j->host));
+		} else if (strcmp(w, "dest") == 0) {
+			if (!addr_domain_valid(p, strlen(p), 1) &&
+			    !(p[0] == '[' && p[strlen(p) - 1] == ']'))
+				BAD("bad destination");
+			str_copy(j->dest, p, sizeof(j->dest));
+		} else if (strcmp(w, "relay") == 0) {
+			if (*p == '\0' || str_copy(j->relay, p,
+			    sizeof(j->relay)) == -1 || strchr(p, ' '))
+				BAD("bad relay");
+		} else if (strcmp(w, "dns") == 0) {
+			if (str_copy(j->dns, p, sizeof(j->dns)) == -1 ||
+			    strchr(p, ' '))
+				BAD("bad dns servers");
+		} else if (strcmp(w, "port") == 0 || strcmp(w, "timeout") == 0 ||
+		    strcmp(w, "connect-timeout") == 0) {
+			unsigned *f = w[0] == 'p' ? &j->port : w[0] == 't' ?
+			    &j->timeout : &j->connect_timeout;
+			if (parse_u64(p, &v) == -1 || v == 0 || v > 86400 ||
+			    (f == &j->port && v > 65535))
+				BAD("bad number");
+			*f = (unsigned)v;
 		} else if (strcmp(w, "msg") == 0) {
 			struct job_msg *nm;
 			if (j->nmsg >= JOB_MAX_MSGS)
@@ -202,7 +223,12 @@ job_result_parse(const char *line, struct job_result *r)
 	    strlen(w) > 6)
 		return -1;
 	r->index = (unsigned)strtoul(w, NULL, 10);
-	if ((w = word(&p)) == NULL || status_parse(w, &r->status) == -1)
+	if ((w = word(&p)) == NULL)
+		return -1;
+	if (strcmp(w, "relayed") == 0) {
+		r->status = STATUS_OK;
+		r->relayed = 1;
+	} else if (status_parse(w, &r->status) == -1)
 		return -1;
 	if ((w = word(&p)) == NULL)
 		return -1;
@@ -222,9 +248,9 @@ job_result_parse(const char *line, struct job_result *r)
 	return 0;
 }
 
-int
-job_result_format(struct buf *out, const char *qid, unsigned index,
-    enum status st, const char *mta, const char *reply)
+static int
+result_format(struct buf *out, const char *qid, unsigned index,
+    const char *st, const char *mta, const char *reply)
 {
 	char clean[JOB_REPLY_MAX + 1];
 	size_t i;
@@ -234,6 +260,20 @@ job_result_format(struct buf *out, const char *qid, unsigned index,
 	for (i = 0; clean[i]; i++)
 		if ((unsigned char)clean[i] < 32 || clean[i] == 127)
 			clean[i] = ' ';
-	return buf_printf(out, "%s %u %s %s %s\n", qid, index, status_name(st),
+	return buf_printf(out, "%s %u %s %s %s\n", qid, index, st,
 	    mta && *mta ? mta : "-", clean);
+}
+
+int
+job_result_format(struct buf *out, const char *qid, unsigned index,
+    enum status st, const char *mta, const char *reply)
+{
+	return result_format(out, qid, index, status_name(st), mta, reply);
+}
+
+int
+job_result_format_relayed(struct buf *out, const char *qid, unsigned index,
+    const char *mta, const char *reply)
+{
+	return result_format(out, qid, index, "relayed", mta, reply);
 }

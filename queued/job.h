@@ -7,12 +7,17 @@
  *
  *   POMBO-JOB 1
  *   host <this host's name>
+ *   dest <domain>                       (remote: the destination)
+ *   relay <[host]:port>                 (remote: instead of MX lookup)
+ *   port <n> | dns <servers> | timeout <s> | connect-timeout <s>
  *   msg <qid> <arrival> <data-offset> <size> <reverse-path> [flags]
  *   rcpt <index> <address> [<maildir path> | <RCPT parameters>]
  *   ...
  *   end
  *
- * Result: "<qid> <index> ok|temp|perm <remote-mta or -> <reply>"
+ * Result: "<qid> <index> ok|relayed|temp|perm <remote-mta or -> <reply>"
+ * ("relayed": delivered to a server that takes no DSN request along, so
+ * a NOTIFY=SUCCESS is answered here, RFC 3461 5.2.2)
  */
 #ifndef POMBO_JOB_H
 #define POMBO_JOB_H
@@ -50,6 +55,10 @@ struct job_msg {
 
 struct job {
 	char		 host[ADDR_DOMAIN_MAX + 1];
+	char		 dest[ADDR_DOMAIN_MAX + 1];
+	char		 relay[ADDR_DOMAIN_MAX + 16];
+	char		 dns[512];
+	unsigned	 port, timeout, connect_timeout;
 	struct job_msg	*msgs;
 	size_t		 nmsg;
 };
@@ -58,6 +67,7 @@ struct job_result {
 	char		 qid[QID_LEN + 1];
 	unsigned	 index;
 	enum status	 status;
+	int		 relayed;	/* ok, to a server without DSN */
 	char		 mta[ADDR_DOMAIN_MAX + 1];	/* "" if none */
 	char		 reply[JOB_REPLY_MAX + 1];	/* "550 5.1.1 ..." */
 };
@@ -71,5 +81,7 @@ int job_has_flag(const struct job_msg *m, const char *flag);
 int job_result_parse(const char *line, struct job_result *r);
 int job_result_format(struct buf *out, const char *qid, unsigned index,
     enum status st, const char *mta, const char *reply);
+int job_result_format_relayed(struct buf *out, const char *qid,
+    unsigned index, const char *mta, const char *reply);
 
 #endif

@@ -5,17 +5,21 @@ queued_libqueued_a_SOURCES = \
 	queued/bounce.c queued/bounce.h \
 	queued/commit.c queued/commit.h \
 	queued/conn.c queued/conn.h \
+	queued/dns.c queued/dns.h \
 	queued/envelope.c queued/envelope.h \
 	queued/inject.c queued/inject.h \
 	queued/job.c queued/job.h \
 	queued/local.c queued/local.h \
+	queued/mime8.c queued/mime8.h \
 	queued/policy.c queued/policy.h \
 	queued/queue.c queued/queue.h \
 	queued/recipients.c queued/recipients.h \
+	queued/remote.c queued/remote.h \
 	queued/retry.c queued/retry.h \
 	queued/sched.c queued/sched.h \
+	queued/smtpc.c queued/smtpc.h \
 	queued/spool.c queued/spool.h
-queued_libqueued_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)
+queued_libqueued_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(CARES_CFLAGS)
 
 pkglibexec_PROGRAMS += queued/queued
 queued_queued_SOURCES = queued/main.c
@@ -30,3 +34,7 @@ queued_pombo_local_LDADD = queued/libqueued.a shared/libpombo.a
 sbin_PROGRAMS += queued/pombo-queue
 queued_pombo_queue_SOURCES = queued/pombo_queue.c
 queued_pombo_queue_LDADD = shared/libpombo.a
+
+pkglibexec_PROGRAMS += queued/pombo-remote
+queued_pombo_remote_SOURCES = queued/remote_main.c
+queued_pombo_remote_LDADD = queued/libqueued.a shared/libpombo.a $(CARES_LIBS)

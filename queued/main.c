@@ -166,7 +166,7 @@ on_admin(struct queued_ctx *c, int verb, const char *arg, char *reply,
 		str_fmt(reply, len, "250 2.0.0 Flushed %s", m ? arg : "the queue");
 		return 0;
 	case QCMD_DELETE:
-		if (m->busy) {
+		if (m->nagents) {
 			str_fmt(reply, len, "451 4.3.0 %s is being delivered, "
 			    "try again", arg);
 			return 0;

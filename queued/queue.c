@@ -1,6 +1,6 @@
 /*
- * queue: a list in arrival order; admin lookups walk it, which is fine
- * for commands an admin types. Scheduling keeps its own index.
+ * queue: a list in arrival order, and a hash by queue id for the
+ * scheduler's and the admin commands' lookups.
  */
 #include "config.h"
 
@@ -11,13 +11,28 @@
 #include "log.h"
 #include "queue.h"
 
+#define QUEUE_BUCKETS 65536
+
 static struct qmsg_list queue_list;
 static size_t queue_n;
+static struct qmsg **queue_hash;
+
+static size_t
+bucket(const char *qid)
+{
+	size_t h = 5381;
+
+	for (; *qid; qid++)
+		h = h * 33 + (unsigned char)*qid;
+	return h % QUEUE_BUCKETS;
+}
 
 void
 queue_init(void)
 {
 	TAILQ_INIT(&queue_list);
+	if ((queue_hash = calloc(QUEUE_BUCKETS, sizeof(*queue_hash))) == NULL)
+		fatal("queue_init");
 }
 
 struct qmsg *
@@ -32,6 +47,8 @@ queue_add(struct envelope *e)
 	m->heap_idx = SIZE_MAX;
 	envelope_init(e);
 	TAILQ_INSERT_TAIL(&queue_list, m, entry);
+	m->hnext = queue_hash[bucket(m->env.qid)];
+	queue_hash[bucket(m->env.qid)] = m;
 	queue_n++;
 	return m;
 }
@@ -39,6 +56,13 @@ queue_add(struct envelope *e)
 void
 queue_remove(struct qmsg *m)
 {
+	struct qmsg **pp;
+
+	for (pp = &queue_hash[bucket(m->env.qid)]; *pp; pp = &(*pp)->hnext)
+		if (*pp == m) {
+			*pp = m->hnext;
+			break;
+		}
 	TAILQ_REMOVE(&queue_list, m, entry);
 	queue_n--;
 	envelope_free(&m->env);
@@ -50,7 +74,7 @@ queue_find(const char *qid)
 {
 	struct qmsg *m;
 
-	TAILQ_FOREACH(m, &queue_list, entry)
+	for (m = queue_hash[bucket(qid)]; m; m = m->hnext)
 		if (strcmp(m->env.qid, qid) == 0)
 			return m;
 	return NULL;
@@ -76,7 +100,7 @@ queue_format(const struct qmsg *m, struct buf *out)
 
 	if (buf_printf(out, "250-msg %s %lld %llu %s <%s>\n", e->qid,
 	    (long long)e->time, (unsigned long long)e->size,
-	    e->flags & ENV_HOLD ? "held" : m->busy ? "active" : "queued",
+	    e->flags & ENV_HOLD ? "held" : m->nagents ? "active" : "queued",
 	    e->from) == -1)
 		return -1;
 	for (i = 0; i < e->nrcpt; i++) {

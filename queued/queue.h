@@ -13,13 +13,12 @@
 
 struct qmsg {
 	struct envelope		 env;
-	int			 busy;		/* an agent has it */
+	unsigned		 nagents;	/* agents holding some recipients */
 	int			 recovered;	/* loaded at start-up */
-	int			 in_ready;
 	int64_t			 due;		/* next attempt; INT64_MAX: none */
 	size_t			 heap_idx;	/* in the scheduler's heap */
 	TAILQ_ENTRY(qmsg)	 entry;
-	TAILQ_ENTRY(qmsg)	 ready;
+	struct qmsg		*hnext;		/* queue id hash chain */
 };
 
 TAILQ_HEAD(qmsg_list, qmsg);

@@ -1,9 +1,12 @@
 /*
- * sched: one heap of messages by next attempt (unix seconds, a
- * CLOCK_REALTIME timer), one ready list for local delivery. A message is
- * with at most one agent at a time (busy); results are applied as they
- * arrive, and the message is finished (state file or removal, DSNs) when
- * its agent is done. The retry schedule is sched_next_attempt().
+ * sched: recipients wait in their destination's queue ("local", a remote
+ * domain, or the relayhost), deferred ones in a heap of messages by next
+ * attempt (unix seconds, a CLOCK_REALTIME timer). Each destination has
+ * its own agent limit, so one slow or dead domain never holds back the
+ * others; a destination where no server answered is left alone for a
+ * retry interval (RFC 5321 4.5.4.1), its recipients deferred without a
+ * connection each. Results are applied as they arrive; a message is
+ * finished (state file or removal, DSNs) when its last agent is done.
  */
 #include "config.h"
 
@@ -26,24 +29,46 @@
 #define LOCAL_AGENTS_MAX	4
 #define LOCAL_BATCH		64
 #define LOCAL_TIMEOUT		600	/* seconds */
+#define REMOTE_BATCH		100
+#define REMOTE_TIMEOUT		3600
+#define DEST_BUCKETS		4096
 #define BOUNCE_ORIGINAL_MAX	(64 * 1024)
+
+struct dentry {
+	char			qid[QID_LEN + 1];
+	TAILQ_ENTRY(dentry)	entry;
+};
+
+struct dest {
+	char			 key[ADDR_DOMAIN_MAX + 3];
+	int			 local;
+	unsigned		 running;
+	int64_t			 dead_until;
+	char			 dead_reply[ENVELOPE_ERROR_MAX];
+	TAILQ_HEAD(, dentry)	 ready;
+	int			 in_work;
+	TAILQ_ENTRY(dest)	 work;		/* destinations with ready mail */
+	struct dest		*hnext;
+};
+
+struct batch {
+	struct dest	 *dest;
+	struct qmsg	**msgs;
+	size_t		  n;
+	int		  spoke;	/* a server said something */
+};
 
 static struct queued_ctx *ctx;
 static struct qmsg **heap;
 static size_t heap_n, heap_cap;
-static TAILQ_HEAD(, qmsg) ready_local = TAILQ_HEAD_INITIALIZER(ready_local);
-static unsigned local_agents;
+static struct dest *dests[DEST_BUCKETS];
+static TAILQ_HEAD(, dest) work = TAILQ_HEAD_INITIALIZER(work);
 static sd_event_source *timer;
-static char local_prog[PATH_MAX];
-
-struct batch {
-	struct qmsg	**msgs;
-	size_t		  n;
-};
+static char local_prog[PATH_MAX], remote_prog[PATH_MAX];
 
 static void dispatch(void);
 static void finish(struct qmsg *m);
-
+static void consider(struct qmsg *m);
 /* ---- the heap of deferred messages ---- */
 
 static void
@@ -129,7 +154,7 @@ timer_arm(void)
 	sd_event_source_set_enabled(timer, SD_EVENT_ONESHOT);
 }
 
-/* ---- deciding what is due ---- */
+/* ---- destinations ---- */
 
 int
 sched_is_local(const char *addr)
@@ -139,32 +164,102 @@ sched_is_local(const char *addr)
 	return at == NULL || conf_is_local_domain(ctx->conf, at + 1);
 }
 
-/* Look at m again: ready it for an agent, or wait for its next attempt. */
+static struct dest *
+dest_get(const char *key, int local)
+{
+	char lower[sizeof(((struct dest *)0)->key)];
+	size_t h = 5381;
+	const char *p;
+	struct dest *d;
+
+	str_copy(lower, key, sizeof(lower));
+	str_lower(lower);
+	for (p = lower; *p; p++)
+		h = h * 33 + (unsigned char)*p;
+	h %= DEST_BUCKETS;
+	for (d = dests[h]; d; d = d->hnext)
+		if (strcmp(d->key, lower) == 0)
+			return d;
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		fatal("dest");
+	str_copy(d->key, lower, sizeof(d->key));
+	d->local = local;
+	TAILQ_INIT(&d->ready);
+	d->hnext = dests[h];
+	dests[h] = d;
+	return d;
+}
+
+static struct dest *
+dest_of(const char *addr)
+{
+	const char *at = strrchr(addr, '@');
+
+	if (sched_is_local(addr))
+		return dest_get("local", 1);
+	if (ctx->conf->relayhost[0])
+		return dest_get("relayhost", 0);
+	return dest_get(at + 1, 0);
+}
+
+static unsigned
+dest_limit(const struct dest *d)
+{
+	return d->local ? LOCAL_AGENTS_MAX : ctx->conf->max_domain_deliveries;
+}
+
+static void
+dest_push(struct dest *d, const char *qid)
+{
+	struct dentry *e;
+
+	if ((e = malloc(sizeof(*e))) == NULL)
+		fatal("dest_push");
+	memcpy(e->qid, qid, sizeof(e->qid));
+	TAILQ_INSERT_TAIL(&d->ready, e, entry);
+	if (!d->in_work) {
+		TAILQ_INSERT_TAIL(&work, d, work);
+		d->in_work = 1;
+	}
+}
+
+/* ---- deciding what is due ---- */
+
+/* Look at m again: queue its due recipients, or wait for the next one. */
 static void
 consider(struct qmsg *m)
 {
 	int64_t now = time(NULL);
 	struct envelope *e = &m->env;
-	int local_due = 0;
-	size_t i;
+	size_t i, k;
 
-	if (m->busy)
-		return;
 	m->due = INT64_MAX;
 	for (i = 0; i < e->nrcpt; i++) {
 		struct rcpt *r = &e->rcpts[i];
-		if (r->state != RS_QUEUED || (e->flags & ENV_HOLD) ||
-		    ctx->conf->hold_deliveries)
+		if (r->state != RS_QUEUED || r->inflight || r->ready ||
+		    (e->flags & ENV_HOLD) || ctx->conf->hold_deliveries)
 			continue;
-		if (r->next <= now && sched_is_local(r->addr))
-			local_due = 1;
-		else if (r->next > now && r->next < m->due)
-			m->due = r->next;
-		/* remote recipients wait for the remote agent (issue 4) */
-	}
-	if (local_due && !m->in_ready) {
-		TAILQ_INSERT_TAIL(&ready_local, m, ready);
-		m->in_ready = 1;
+		if (r->dest == NULL)
+			r->dest = dest_of(r->addr);
+		if (r->next <= now && r->dest->dead_until > now) {
+			/* no connection for a dead destination: defer */
+			r->next = r->dest->dead_until;
+			free(r->error);
+			r->error = strdup(r->dest->dead_reply);
+		}
+		if (r->next > now) {
+			if (r->next < m->due)
+				m->due = r->next;
+			continue;
+		}
+		/* one entry per message and destination */
+		for (k = 0; k < e->nrcpt; k++)
+			if (k != i && e->rcpts[k].ready &&
+			    e->rcpts[k].dest == r->dest)
+				break;
+		if (k == e->nrcpt)
+			dest_push(r->dest, e->qid);
+		r->ready = 1;
 	}
 	heap_set(m);
 }
@@ -181,14 +276,24 @@ void
 sched_flush(struct qmsg *m)
 {
 	struct qmsg *q;
-	size_t i;
+	size_t i, b;
+	struct dest *d;
 
+	/* a flush also forgets which destinations were dead */
+	for (b = 0; m == NULL && b < DEST_BUCKETS; b++)
+		for (d = dests[b]; d; d = d->hnext)
+			d->dead_until = 0;
 	TAILQ_FOREACH(q, queue_all(), entry) {
 		if (m != NULL && q != m)
 			continue;
-		for (i = 0; i < q->env.nrcpt; i++)
-			if (q->env.rcpts[i].state == RS_QUEUED)
-				q->env.rcpts[i].next = 0;
+		for (i = 0; i < q->env.nrcpt; i++) {
+			struct rcpt *r = &q->env.rcpts[i];
+			if (r->state == RS_QUEUED && !r->inflight) {
+				r->next = 0;
+				if (r->dest && m != NULL)
+					r->dest->dead_until = 0;
+			}
+		}
 		consider(q);
 	}
 	dispatch();
@@ -198,11 +303,8 @@ sched_flush(struct qmsg *m)
 void
 sched_forget(struct qmsg *m)
 {
+	/* its queue entries are skipped when they come up */
 	heap_remove(m);
-	if (m->in_ready) {
-		TAILQ_REMOVE(&ready_local, m, ready);
-		m->in_ready = 0;
-	}
 	timer_arm();
 }
 
@@ -244,10 +346,10 @@ set_error(struct rcpt *r, const char *mta, const char *reply)
 	r->error = strdup(text);
 }
 
-/* Apply one recipient's outcome (status may come from an agent or not). */
+/* Apply one recipient's outcome. */
 static void
 apply(struct qmsg *m, struct rcpt *r, enum status st, const char *mta,
-    const char *reply, const char *relay)
+    const char *reply, int relayed)
 {
 	int64_t now = time(NULL);
 	const char *what;
@@ -258,8 +360,10 @@ apply(struct qmsg *m, struct rcpt *r, enum status st, const char *mta,
 	switch (st) {
 	case STATUS_OK:
 		r->state = RS_DELIVERED;
-		if (rcpt_notify(r) & NOTIFY_SUCCESS)
-			r->notify = RS_DELIVERED;
+		/* a remote server with DSN reports success itself */
+		if ((rcpt_notify(r) & NOTIFY_SUCCESS) &&
+		    (relayed || (r->dest && r->dest->local)))
+			r->notify = relayed ? 'r' : RS_DELIVERED;
 		what = "sent";
 		break;
 	case STATUS_PERM:
@@ -281,8 +385,8 @@ apply(struct qmsg *m, struct rcpt *r, enum status st, const char *mta,
 		break;
 	}
 	log_info("%s: to=<%s>, relay=%s, delay=%llds, status=%s (%s)",
-	    m->env.qid, r->addr, mta && *mta ? mta : relay,
-	    (long long)(now - m->env.time), what, reply);
+	    m->env.qid, r->addr, mta && *mta ? mta : r->dest && r->dest->local ?
+	    "local" : "none", (long long)(now - m->env.time), what, reply);
 }
 
 static void
@@ -290,41 +394,84 @@ on_result(struct agent *a, const struct job_result *res)
 {
 	struct batch *b = agent_ctx(a);
 	struct qmsg *m = batch_find(b, res->qid);
-	struct rcpt *r;
 
 	if (m == NULL || res->index >= m->env.nrcpt ||
-	    !m->env.rcpts[res->index].inflight) {
+	    !m->env.rcpts[res->index].inflight ||
+	    m->env.rcpts[res->index].dest != b->dest) {
 		log_warnx("agent reported on %s/%u, which it was not given",
 		    res->qid, res->index);
 		return;
 	}
-	r = &m->env.rcpts[res->index];
-	apply(m, r, res->status, res->mta, res->reply, "local");
+	if (res->mta[0])
+		b->spoke = 1;
+	apply(m, &m->env.rcpts[res->index], res->status, res->mta, res->reply,
+	    res->relayed);
+}
+
+/*
+ * No server answered for a whole batch: the destination is dead for a
+ * retry interval, and what waits for it is deferred without a try.
+ */
+static void
+dest_dead(struct dest *d, const char *error)
+{
+	struct dentry *e;
+	struct qmsg *m;
+	size_t i;
+
+	d->dead_until = time(NULL) + ctx->conf->retry_interval;
+	str_copy(d->dead_reply, error, sizeof(d->dead_reply));
+	log_info("%s: no server answered; no attempts for %us", d->key,
+	    ctx->conf->retry_interval);
+	while ((e = TAILQ_FIRST(&d->ready)) != NULL) {
+		TAILQ_REMOVE(&d->ready, e, entry);
+		if ((m = queue_find(e->qid)) != NULL) {
+			for (i = 0; i < m->env.nrcpt; i++)
+				if (m->env.rcpts[i].dest == d)
+					m->env.rcpts[i].ready = 0;
+			consider(m);
+		}
+		free(e);
+	}
 }
 
 static void
 on_done(struct agent *a, int status)
 {
 	struct batch *b = agent_ctx(a);
+	char last[ENVELOPE_ERROR_MAX] = "";
 	size_t i, k;
+	int reported = 0;
 
 	for (i = 0; i < b->n; i++) {
 		struct qmsg *m = b->msgs[i];
-		for (k = 0; k < m->env.nrcpt; k++)
-			if (m->env.rcpts[k].inflight)
-				apply(m, &m->env.rcpts[k], STATUS_TEMP, NULL,
-				    "451 4.3.0 Delivery agent failed", "local");
-		m->busy = 0;
-		finish(m);
+		for (k = 0; k < m->env.nrcpt; k++) {
+			struct rcpt *r = &m->env.rcpts[k];
+			if (r->dest != b->dest)
+				continue;
+			if (r->inflight)
+				apply(m, r, STATUS_TEMP, NULL,
+				    "451 4.3.0 Delivery agent failed", 0);
+			else
+				reported = 1;
+			if (r->error && last[0] == '\0')
+				str_copy(last, r->error + 2, sizeof(last));
+		}
 	}
+	if (!b->dest->local && !b->spoke && reported && status == 0)
+		dest_dead(b->dest, last[0] ? last : "no server answered");
+	for (i = 0; i < b->n; i++) {
+		b->msgs[i]->nagents--;
+		finish(b->msgs[i]);
+	}
+	b->dest->running--;
 	free(b->msgs);
 	free(b);
-	local_agents--;
 	dispatch();
 	timer_arm();
 }
 
-static const struct agent_ops local_ops = { on_result, on_done };
+static const struct agent_ops agent_ops = { on_result, on_done };
 
 /* ---- DSNs ---- */
 
@@ -377,9 +524,11 @@ notify(struct qmsg *m, enum bounce_kind kind, char state)
 		fatal("notify");
 	for (i = 0; i < e->nrcpt; i++) {
 		struct rcpt *r = &e->rcpts[i];
-		if (r->notify != state)
+		int relayed = state == RS_DELIVERED && r->notify == 'r';
+		if (r->notify != state && !relayed)
 			continue;
 		r->notify = 0;
+		br[n].relayed = relayed;
 		if (state == RS_FAILED && !(rcpt_notify(r) == 0 ||
 		    (rcpt_notify(r) & NOTIFY_FAILURE)))
 			continue;	/* NOTIFY=NEVER or without FAILURE */
@@ -487,7 +636,7 @@ finish(struct qmsg *m)
 	notify(m, BOUNCE_FAILED, RS_FAILED);
 	notify(m, BOUNCE_DELIVERED, RS_DELIVERED);
 	maybe_warn(m);
-	if (envelope_pending(&m->env) == 0) {
+	if (m->nagents == 0 && envelope_pending(&m->env) == 0) {
 		if (spool_remove(ctx->spool, m->env.qid) == -1)
 			log_warn("%s: cannot remove", m->env.qid);
 		else
@@ -502,73 +651,147 @@ finish(struct qmsg *m)
 
 /* ---- running agents ---- */
 
+/* The job lines that say where and how (remote destinations). */
+static void
+job_header(struct buf *job, const struct dest *d)
+{
+	const struct conf *c = ctx->conf;
+	size_t i;
+
+	buf_printf(job, "%s\nhost %s\n", JOB_MAGIC, c->hostname);
+	if (d->local)
+		return;
+	buf_printf(job, "dest %s\nport %u\ntimeout %u\nconnect-timeout %u\n",
+	    d->key, c->remote_port, c->remote_timeout,
+	    c->remote_connect_timeout);
+	if (c->relayhost[0])
+		buf_printf(job, "relay %s\n", c->relayhost);
+	if (c->n_dns_servers) {
+		buf_addstr(job, "dns ");
+		for (i = 0; i < c->n_dns_servers; i++)
+			buf_printf(job, "%s%s", i ? "," : "", c->dns_servers[i]);
+		buf_addstr(job, "\n");
+	}
+}
+
+/* Take up to a batch of messages from d's queue into a job. */
+static struct batch *
+take_batch(struct dest *d, struct buf *job)
+{
+	struct batch *b;
+	struct dentry *e;
+	struct qmsg *m;
+	char path[PATH_MAX];
+	size_t i, max = d->local ? LOCAL_BATCH : REMOTE_BATCH, nr;
+
+	if ((b = calloc(1, sizeof(*b))) == NULL ||
+	    (b->msgs = calloc(max, sizeof(*b->msgs))) == NULL)
+		fatal("take_batch");
+	b->dest = d;
+	job_header(job, d);
+	if (d->local)
+		recipients_refresh();
+	while (b->n < max && (e = TAILQ_FIRST(&d->ready)) != NULL) {
+		TAILQ_REMOVE(&d->ready, e, entry);
+		m = queue_find(e->qid);
+		free(e);
+		if (m == NULL)
+			continue;	/* deleted meanwhile */
+		for (nr = i = 0; i < m->env.nrcpt; i++)
+			nr += m->env.rcpts[i].ready && m->env.rcpts[i].dest == d;
+		if (nr == 0)
+			continue;
+		buf_printf(job, "msg %s %lld %llu %llu <%s>%s%s\n", m->env.qid,
+		    (long long)m->env.time, (unsigned long long)m->env.data_off,
+		    (unsigned long long)m->env.size, m->env.from,
+		    m->env.from_params, m->recovered ? " recovered" : "");
+		for (i = 0; i < m->env.nrcpt; i++) {
+			struct rcpt *r = &m->env.rcpts[i];
+			if (!r->ready || r->dest != d)
+				continue;
+			r->ready = 0;
+			r->inflight = 1;
+			if (!d->local) {
+				buf_printf(job, "rcpt %zu %s%s\n", i, r->addr,
+				    r->params);
+				continue;
+			}
+			if (resolve_maildir(ctx->conf, recipients_users(),
+			    r->addr, path, sizeof(path)) == -1)
+				str_copy(path, "-", sizeof(path));
+			buf_printf(job, "rcpt %zu %s %s\n", i, r->addr, path);
+		}
+		m->nagents++;
+		heap_remove(m);
+		b->msgs[b->n++] = m;
+	}
+	buf_addstr(job, "end\n");
+	return b;
+}
+
 static void
 dispatch(void)
 {
 	struct batch *b;
+	struct dest *d, *next;
 	struct buf job;
-	struct qmsg *m;
-	size_t i;
-	char path[PATH_MAX];
+	size_t i, k;
 
-	while (!TAILQ_EMPTY(&ready_local) && local_agents < LOCAL_AGENTS_MAX &&
-	    agent_running() < ctx->conf->max_deliveries) {
-		if ((b = calloc(1, sizeof(*b))) == NULL ||
-		    (b->msgs = calloc(LOCAL_BATCH, sizeof(*b->msgs))) == NULL)
-			fatal("dispatch");
-		buf_init(&job, 64 * 1024 * 1024);
-		buf_printf(&job, "%s\nhost %s\n", JOB_MAGIC,
-		    ctx->conf->hostname);
-		recipients_refresh();
-		while (b->n < LOCAL_BATCH && (m = TAILQ_FIRST(&ready_local))) {
-			TAILQ_REMOVE(&ready_local, m, ready);
-			m->in_ready = 0;
-			m->busy = 1;
-			heap_remove(m);
-			b->msgs[b->n++] = m;
-			buf_printf(&job, "msg %s %lld %llu %llu <%s>%s\n",
-			    m->env.qid, (long long)m->env.time,
-			    (unsigned long long)m->env.data_off,
-			    (unsigned long long)m->env.size, m->env.from,
-			    m->recovered ? " recovered" : "");
-			for (i = 0; i < m->env.nrcpt; i++) {
-				struct rcpt *r = &m->env.rcpts[i];
-				if (r->state != RS_QUEUED ||
-				    r->next > time(NULL) ||
-				    !sched_is_local(r->addr))
-					continue;
-				if (resolve_maildir(ctx->conf,
-				    recipients_users(), r->addr, path,
-				    sizeof(path)) == -1)
-					str_copy(path, "-", sizeof(path));
-				r->inflight = 1;
-				buf_printf(&job, "rcpt %zu %s %s\n", i, r->addr,
-				    path);
-			}
+	for (d = TAILQ_FIRST(&work); d; d = next) {
+		next = TAILQ_NEXT(d, work);
+		if (TAILQ_EMPTY(&d->ready)) {
+			TAILQ_REMOVE(&work, d, work);
+			d->in_work = 0;
+			continue;
 		}
-		buf_addstr(&job, "end\n");
-		local_agents++;
-		if (agent_spawn(ctx->event, local_prog, ctx->spool->queue, &job,
-		    LOCAL_TIMEOUT, &local_ops, b) == NULL) {
+		if (agent_running() >= ctx->conf->max_deliveries)
+			return;
+		if (d->running >= dest_limit(d))
+			continue;
+		buf_init(&job, 64 * 1024 * 1024);
+		b = take_batch(d, &job);
+		if (b->n == 0) {
 			buf_free(&job);
-			for (i = 0; i < b->n; i++) {
-				struct qmsg *q = b->msgs[i];
-				size_t k;
-				for (k = 0; k < q->env.nrcpt; k++)
-					if (q->env.rcpts[k].inflight)
-						apply(q, &q->env.rcpts[k],
-						    STATUS_TEMP, NULL, "451 4.3.0 "
-						    "Cannot run the local agent",
-						    "local");
-				q->busy = 0;
-				finish(q);
-			}
 			free(b->msgs);
 			free(b);
-			local_agents--;
-			break;
+			continue;
 		}
+		d->running++;
+		/* round robin: this destination goes to the back */
+		TAILQ_REMOVE(&work, d, work);
+		TAILQ_INSERT_TAIL(&work, d, work);
+		if (next == NULL)
+			next = TAILQ_FIRST(&work) != d ? TAILQ_FIRST(&work) : NULL;
+		if (agent_spawn(ctx->event, d->local ? local_prog : remote_prog,
+		    ctx->spool->queue, &job, d->local ? LOCAL_TIMEOUT :
+		    REMOTE_TIMEOUT, &agent_ops, b) != NULL)
+			continue;
+		buf_free(&job);
+		for (i = 0; i < b->n; i++) {
+			struct qmsg *q = b->msgs[i];
+			for (k = 0; k < q->env.nrcpt; k++)
+				if (q->env.rcpts[k].inflight &&
+				    q->env.rcpts[k].dest == d)
+					apply(q, &q->env.rcpts[k], STATUS_TEMP,
+					    NULL, "451 4.3.0 Cannot run the "
+					    "delivery agent", 0);
+			q->nagents--;
+			finish(q);
+		}
+		d->running--;
+		free(b->msgs);
+		free(b);
+		return;
 	}
+}
+
+static void
+agent_path(char *out, size_t len, const char *dir, const char *name)
+{
+	if (str_fmt(out, len, "%s/%s", dir, name) == -1)
+		fatalx("path of %s too long", name);
+	if (access(out, X_OK) == -1)
+		fatal("%s", out);
 }
 
 void
@@ -585,10 +808,8 @@ sched_init(struct queued_ctx *c)
 	self[n] = '\0';
 	if ((slash = strrchr(self, '/')) != NULL)
 		*slash = '\0';
-	if (str_fmt(local_prog, sizeof(local_prog), "%s/pombo-local", self) == -1)
-		fatalx("path of pombo-local too long");
-	if (access(local_prog, X_OK) == -1)
-		fatal("%s", local_prog);
+	agent_path(local_prog, sizeof(local_prog), self, "pombo-local");
+	agent_path(remote_prog, sizeof(remote_prog), self, "pombo-remote");
 	if (sd_event_add_time(c->event, &timer, CLOCK_REALTIME, UINT64_MAX, 0,
 	    on_timer, NULL) < 0)
 		fatalx("scheduler timer");

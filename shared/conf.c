@@ -109,6 +109,10 @@ static const struct conf_key conf_keys[] = {
 	  "DNS servers (ip[:port] list; default: /etc/resolv.conf)" },
 	{ "remote_port", CONF_COUNT, F(remote_port), 1, 65535, "25",
 	  "TCP port of remote SMTP servers" },
+	{ "remote_timeout", CONF_DURATION, F(remote_timeout), 1, 0, "5m",
+	  "wait for a remote server's reply (twice that after the data)" },
+	{ "remote_connect_timeout", CONF_DURATION, F(remote_connect_timeout), 1,
+	  0, "30s", "wait for a remote server to accept the connection" },
 	{ "relayhost", CONF_HOSTPORT, F(relayhost), 0, 0, "",
 	  "send all remote mail through this smarthost ([host]:port)" },
 };

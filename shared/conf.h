@@ -47,6 +47,8 @@ struct conf {
 	char		**dns_servers;
 	size_t		 n_dns_servers;
 	unsigned	 remote_port;
+	unsigned	 remote_timeout;
+	unsigned	 remote_connect_timeout;
 	char		 relayhost[ADDR_DOMAIN_MAX + 16];
 };
 

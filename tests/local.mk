@@ -12,18 +12,21 @@ PY_LOG_COMPILER = $(PYTHON3)
 AM_TESTS_ENVIRONMENT = top_builddir='$(abs_top_builddir)'; \
 	top_srcdir='$(abs_top_srcdir)'; export top_builddir top_srcdir;
 
-UNIT_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) -I$(top_srcdir)/smtpd \
+UNIT_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(CARES_CFLAGS) -I$(top_srcdir)/smtpd \
 	-I$(top_srcdir)/queued $(SYSTEMD_CFLAGS)
 UNIT_LIBS = smtpd/libsmtpd.a queued/libqueued.a shared/libpombo.a \
-	shared/libpassword.a $(CRYPT_LIBS) $(CRITERION_LIBS) $(SYSTEMD_LIBS) \
+	shared/libpassword.a $(CRYPT_LIBS) $(CARES_LIBS) $(CRITERION_LIBS) \
+	$(SYSTEMD_LIBS) \
 	-lpthread
 
 unit_tests = \
 	tests/unit/addr_test tests/unit/aliases_test tests/unit/bounce_test \
 	tests/unit/cidr_test tests/unit/conf_test tests/unit/data_test \
 	tests/unit/envelope_test tests/unit/esmtp_test tests/unit/job_test \
-	tests/unit/lineio_test tests/unit/maildir_test tests/unit/qproto_test \
-	tests/unit/recipients_test tests/unit/retry_test tests/unit/spool_test \
+	tests/unit/lineio_test tests/unit/maildir_test tests/unit/mime8_test \
+	tests/unit/qproto_test \
+	tests/unit/recipients_test tests/unit/retry_test tests/unit/smtpc_test \
+	tests/unit/spool_test \
 	tests/unit/str_test tests/unit/users_test
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
@@ -50,12 +53,16 @@ tests_unit_lineio_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_lineio_test_LDADD = $(UNIT_LIBS)
 tests_unit_maildir_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_maildir_test_LDADD = $(UNIT_LIBS)
+tests_unit_mime8_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_mime8_test_LDADD = $(UNIT_LIBS)
 tests_unit_qproto_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_qproto_test_LDADD = $(UNIT_LIBS)
 tests_unit_recipients_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_recipients_test_LDADD = $(UNIT_LIBS)
 tests_unit_retry_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_retry_test_LDADD = $(UNIT_LIBS)
+tests_unit_smtpc_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_smtpc_test_LDADD = $(UNIT_LIBS)
 tests_unit_spool_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_spool_test_LDADD = $(UNIT_LIBS)
 tests_unit_str_test_CFLAGS = $(UNIT_CFLAGS)
@@ -92,9 +99,11 @@ integration_tests = \
 	tests/integration/local_agent_test.py \
 	tests/integration/local_delivery_test.py \
 	tests/integration/order_test.py \
+	tests/integration/remote_delivery_test.py \
 	tests/integration/smtp_clients_test.py \
 	tests/integration/startup_test.py
 TESTS += $(integration_tests)
 
 EXTRA_DIST += tests/unit/tap-run tests/sessions/run-session tests/lib/pombo.py \
+	tests/lib/peer.py \
 	$(session_tests) $(integration_tests)

@@ -28,13 +28,7 @@ def run(flags=""):
            "<a@b.test>%s\nrcpt 0 bob@example.test %s\n"
            "rcpt 1 carol@example.test -\nend\n" %
            (len(header), len(content), flags, mdir)).encode()
-    fd = os.open(queue, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        r = subprocess.run([pombo.prog("queued/pombo-local")], input=job,
-                           capture_output=True, timeout=30,
-                           pass_fds=(fd,), preexec_fn=lambda: os.dup2(fd, 3))
-    finally:
-        os.close(fd)
+    r = pombo.run_agent("queued/pombo-local", job, queue)
     return r
 
 

@@ -329,3 +329,97 @@ class SocketActivated:
         except subprocess.TimeoutExpired:
             self.p.kill()
             self.p.wait()
+
+
+class Dnsmasq:
+    """dnsmasq on 127.0.0.1:<port>, authoritative for test. (unknown names
+    there get NXDOMAIN), with the records given as dnsmasq options."""
+
+    def __init__(self, options, directory):
+        self.port = free_udp_port()
+        self.log = os.path.join(directory, "dnsmasq.log")
+        self.p = subprocess.Popen(
+            ["dnsmasq", "--keep-in-foreground", "--no-daemon",
+             "--no-resolv", "--no-hosts", "--no-poll", "--bind-interfaces",
+             "--listen-address=127.0.0.1", "--port=%d" % self.port,
+             "--local=/test/", "--log-facility=" + self.log,
+             "--pid-file=", "--user=root"] + list(options),
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def up():
+            try:
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.settimeout(0.2)
+                # a minimal query for "test." SOA: any answer means up
+                s.sendto(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+                         b"\x04test\x00\x00\x06\x00\x01",
+                         ("127.0.0.1", self.port))
+                s.recv(512)
+                s.close()
+                return True
+            except OSError:
+                return False
+        if not wait_for(up, 10, 0.05):
+            raise RuntimeError("dnsmasq did not start")
+
+    def stop(self):
+        self.p.terminate()
+        self.p.wait(5)
+
+
+def free_udp_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def run_agent(program, job, queue_dir, timeout=60):
+    """Run a delivery agent as queued does: the job on stdin, the spool's
+    queue/ folder on fd 3."""
+    fd = os.open(queue_dir, os.O_RDONLY | os.O_DIRECTORY)
+    os.set_inheritable(fd, True)
+
+    def on_3():
+        if fd != 3:
+            os.dup2(fd, 3)
+    try:
+        return subprocess.run([prog(program)], input=job,
+                              capture_output=True, timeout=timeout,
+                              close_fds=False, preexec_fn=on_3)
+    finally:
+        os.close(fd)
+
+
+class ServfailDNS:
+    """A DNS server on 127.0.0.1 that answers every query SERVFAIL, at once
+    (a broken upstream that dnsmasq forwards a test domain to)."""
+
+    def __init__(self):
+        import threading
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.stopping = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stopping:
+            try:
+                q, peer = self.sock.recvfrom(512)
+            except OSError:
+                continue
+            if len(q) < 12:
+                continue
+            # same id and question, QR=1, RCODE=2 (SERVFAIL), no records
+            r = q[:2] + bytes([0x80 | (q[2] & 0x79), 0x82]) + q[4:6] + \
+                b"\x00\x00\x00\x00\x00\x00" + q[12:]
+            self.sock.sendto(r, peer)
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(2)
+        self.sock.close()

@@ -1,0 +1,262 @@
+/*
+ * dns: one c-ares channel, driven by poll until the query's callback has
+ * run. c-ares' own timeouts and retries bound each query.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ares.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include "dns.h"
+#include "log.h"
+#include "str.h"
+
+static ares_channel channel;
+
+int
+dns_init(const char *servers)
+{
+	struct ares_options opt;
+
+	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
+		return -1;
+	memset(&opt, 0, sizeof(opt));
+	opt.timeout = 3000;	/* ms per try */
+	opt.tries = 3;
+	if (ares_init_options(&channel, &opt, ARES_OPT_TIMEOUTMS |
+	    ARES_OPT_TRIES) != ARES_SUCCESS)
+		return -1;
+	if (servers && *servers &&
+	    ares_set_servers_ports_csv(channel, servers) != ARES_SUCCESS) {
+		log_warnx("bad dns_servers: %s", servers);
+		return -1;
+	}
+	return 0;
+}
+
+void
+dns_done(void)
+{
+	ares_destroy(channel);
+	ares_library_cleanup();
+}
+
+static void
+wait_for(const int *done)
+{
+	ares_socket_t socks[ARES_GETSOCK_MAXNUM];
+	struct pollfd pfd[ARES_GETSOCK_MAXNUM];
+	struct timeval tv, *tvp;
+	int bits, i, n, ms;
+
+	while (!*done) {
+		bits = ares_getsock(channel, socks, ARES_GETSOCK_MAXNUM);
+		for (i = n = 0; i < ARES_GETSOCK_MAXNUM; i++) {
+			if (!ARES_GETSOCK_READABLE(bits, i) &&
+			    !ARES_GETSOCK_WRITABLE(bits, i))
+				continue;
+			pfd[n].fd = socks[i];
+			pfd[n].events = (ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) |
+			    (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0);
+			pfd[n].revents = 0;
+			n++;
+		}
+		tvp = ares_timeout(channel, NULL, &tv);
+		ms = tvp ? (int)(tvp->tv_sec * 1000 + tvp->tv_usec / 1000) : 1000;
+		if (poll(pfd, (nfds_t)n, ms) <= 0) {
+			ares_process_fd(channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+			continue;
+		}
+		for (i = 0; i < n; i++)
+			ares_process_fd(channel,
+			    pfd[i].revents & (POLLIN | POLLERR | POLLHUP) ?
+			    pfd[i].fd : ARES_SOCKET_BAD,
+			    pfd[i].revents & POLLOUT ? pfd[i].fd : ARES_SOCKET_BAD);
+	}
+}
+
+static enum dns_result
+from_status(int status)
+{
+	switch (status) {
+	case ARES_SUCCESS:	return DNS_OK;
+	case ARES_ENOTFOUND:	return DNS_NXDOMAIN;
+	case ARES_ENODATA:	return DNS_NODATA;
+	default:		return DNS_TEMP;
+	}
+}
+
+const char *
+dns_result_text(enum dns_result r)
+{
+	switch (r) {
+	case DNS_OK:		return "ok";
+	case DNS_NXDOMAIN:	return "domain not found (NXDOMAIN)";
+	case DNS_NODATA:	return "no records of that type";
+	default:		return "temporary DNS failure";
+	}
+}
+
+struct mx_query {
+	int			done;
+	enum dns_result		result;
+	struct dns_mx		*out;
+	size_t			n;
+};
+
+static void
+mx_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct mx_query *q = arg;
+	struct ares_mx_reply *mx = NULL, *m;
+
+	q->done = 1;
+	q->result = from_status(status);
+	if (status != ARES_SUCCESS)
+		return;
+	if (ares_parse_mx_reply(abuf, alen, &mx) != ARES_SUCCESS) {
+		q->result = status == ARES_SUCCESS ? DNS_NODATA : DNS_TEMP;
+		if (mx)
+			ares_free_data(mx);
+		return;
+	}
+	for (m = mx; m && q->n < DNS_MAX_MX; m = m->next) {
+		/* the root name is the null MX; anything else must be a name */
+		if (m->host[0] != '\0' && strcmp(m->host, ".") != 0 &&
+		    !addr_domain_valid(m->host, strlen(m->host), 0))
+			continue;
+		str_copy(q->out[q->n].host, strcmp(m->host, ".") == 0 ? "" :
+		    m->host, sizeof(q->out[0].host));
+		q->out[q->n].pref = m->priority;
+		q->n++;
+	}
+	ares_free_data(mx);
+	if (q->n == 0)
+		q->result = DNS_NODATA;
+}
+
+static unsigned
+random_u(void)
+{
+	unsigned r = 0;
+
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		r = (unsigned)rand();
+	return r;
+}
+
+void
+dns_sort_mx(struct dns_mx *mx, size_t n, unsigned (*rnd)(void))
+{
+	size_t i, j;
+	struct dns_mx t;
+
+	/* insertion sort by preference; n is at most DNS_MAX_MX */
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && mx[j - 1].pref > mx[j].pref; j--) {
+			t = mx[j];
+			mx[j] = mx[j - 1];
+			mx[j - 1] = t;
+		}
+	/* Fisher-Yates within each run of equal preference */
+	for (i = 0; i < n; i = j) {
+		size_t k;
+		for (j = i; j < n && mx[j].pref == mx[i].pref; j++)
+			;
+		for (k = j - 1; k > i; k--) {
+			size_t r = i + rnd() % (k - i + 1);
+			t = mx[k];
+			mx[k] = mx[r];
+			mx[r] = t;
+		}
+	}
+}
+
+int
+dns_is_null_mx(const struct dns_mx *mx, size_t n)
+{
+	return n == 1 && mx[0].pref == 0 && mx[0].host[0] == '\0';
+}
+
+enum dns_result
+dns_mx(const char *domain, struct dns_mx *out, size_t *n)
+{
+	struct mx_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.out = out;
+	ares_query(channel, domain, 1 /* C_IN */, 15 /* T_MX */, mx_cb, &q);
+	wait_for(&q.done);
+	*n = q.n;
+	if (q.result == DNS_OK)
+		dns_sort_mx(out, q.n, random_u);
+	return q.result;
+}
+
+struct addr_query {
+	int			done;
+	enum dns_result		result;
+	struct dns_addr		*out;
+	size_t			n;
+};
+
+static void
+addr_cb(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
+{
+	struct addr_query *q = arg;
+	struct ares_addrinfo_node *node;
+
+	q->done = 1;
+	q->result = from_status(status);
+	if (status != ARES_SUCCESS || ai == NULL)
+		return;
+	for (node = ai->nodes; node && q->n < DNS_MAX_ADDRS; node = node->ai_next) {
+		struct dns_addr *d = &q->out[q->n];
+		if ((node->ai_family != AF_INET && node->ai_family != AF_INET6) ||
+		    node->ai_addrlen > sizeof(d->sa))
+			continue;
+		memcpy(&d->sa, node->ai_addr, node->ai_addrlen);
+		d->len = node->ai_addrlen;
+		if (node->ai_family == AF_INET)
+			inet_ntop(AF_INET, &((struct sockaddr_in *)node->ai_addr)->
+			    sin_addr, d->text, sizeof(d->text));
+		else
+			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)node->ai_addr)->
+			    sin6_addr, d->text, sizeof(d->text));
+		q->n++;
+	}
+	ares_freeaddrinfo(ai);
+	if (q->n == 0)
+		q->result = DNS_NODATA;
+}
+
+enum dns_result
+dns_addrs(const char *host, unsigned port, struct dns_addr *out, size_t *n)
+{
+	struct ares_addrinfo_hints hints;
+	struct addr_query q;
+	char service[16];
+	unsigned char tmp[16];
+
+	memset(&q, 0, sizeof(q));
+	q.out = out;
+	snprintf(service, sizeof(service), "%u", port);
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	/* a literal needs no lookup */
+	if (inet_pton(AF_INET, host, tmp) == 1 ||
+	    inet_pton(AF_INET6, host, tmp) == 1)
+		hints.ai_flags = ARES_AI_NUMERICHOST;
+	ares_getaddrinfo(channel, host, service, &hints, addr_cb, &q);
+	wait_for(&q.done);
+	*n = q.n;
+	return q.result;
+}

@@ -1,0 +1,51 @@
+/*
+ * dns: MX and address lookups for the remote agent, through c-ares
+ * (which tells NXDOMAIN from NODATA and SERVFAIL, and takes a server list
+ * such as dns_servers = 127.0.0.1:5353 for tests). Synchronous: the agent
+ * has nothing else to do meanwhile. Trusts the resolver's answers only as
+ * far as their syntax; names are checked before use.
+ */
+#ifndef POMBO_DNS_H
+#define POMBO_DNS_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "addr.h"
+
+#define DNS_MAX_MX	32
+#define DNS_MAX_ADDRS	32
+
+enum dns_result {
+	DNS_OK,
+	DNS_NXDOMAIN,	/* the name does not exist: permanent */
+	DNS_NODATA,	/* the name exists, without records of that type */
+	DNS_TEMP,	/* SERVFAIL, timeout, refused: try later */
+};
+
+struct dns_mx {
+	char	host[ADDR_DOMAIN_MAX + 1];
+	int	pref;
+};
+
+struct dns_addr {
+	struct sockaddr_storage	sa;
+	socklen_t		len;
+	char			text[64];	/* for logs and results */
+};
+
+/* servers: "ip[:port],..." or NULL for /etc/resolv.conf. */
+int dns_init(const char *servers);
+void dns_done(void);
+/* MX records sorted by preference, equal ones shuffled (RFC 5321 5.1). */
+enum dns_result dns_mx(const char *domain, struct dns_mx *out, size_t *n);
+/* A and AAAA of host, IPv6 first as the resolver sorts them. */
+enum dns_result dns_addrs(const char *host, unsigned port,
+    struct dns_addr *out, size_t *n);
+/* The null MX of RFC 7505: one record, preference 0, target ".". */
+int dns_is_null_mx(const struct dns_mx *mx, size_t n);
+/* Sort by preference, shuffle ties: pure but for the random source. */
+void dns_sort_mx(struct dns_mx *mx, size_t n, unsigned (*rnd)(void));
+const char *dns_result_text(enum dns_result r);
+
+#endif

@@ -1,0 +1,496 @@
+/*
+ * remote: RFC 5321 5.1 route finding (MX sorted by preference with ties
+ * shuffled, each host's addresses in turn, the domain itself when it has
+ * no MX, RFC 7505 null MX and NXDOMAIN permanent), then SMTP transactions
+ * with PIPELINING when offered: MAIL, all RCPTs and DATA in one write.
+ * A message goes to the next host only when no server took a decision on
+ * it; a decision (2xx/5xx, or 4xx from a server) stays with its recipient.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "dns.h"
+#include "log.h"
+#include "mime8.h"
+#include "remote.h"
+#include "smtpc.h"
+
+struct target {
+	char		host[ADDR_DOMAIN_MAX + 1];	/* Remote-MTA */
+	struct dns_addr	addr;
+};
+
+#define MAX_TARGETS (DNS_MAX_MX * 4)
+
+struct rstate {
+	const struct remote_conf *rc;
+	const struct job	*j;
+	int			 spoolfd;
+	struct buf		*out;
+	int			(*flush)(struct buf *);
+	char			*done;		/* per message: all reported */
+	char			**rdone;	/* per recipient */
+	char			 last_err[SMTPC_TEXT_MAX + 1];
+};
+
+static void
+report(struct rstate *st, size_t mi, size_t ri, enum status s,
+    const char *mta, const char *reply)
+{
+	if (st->rdone[mi][ri])
+		return;
+	st->rdone[mi][ri] = 1;
+	job_result_format(st->out, st->j->msgs[mi].qid,
+	    st->j->msgs[mi].rcpts[ri].index, s, mta, reply);
+}
+
+/* Delivered; to a server without DSN, which cannot carry NOTIFY on. */
+static void
+report_ok(struct rstate *st, size_t mi, size_t ri, const struct smtpc *c,
+    const char *mta, const char *reply)
+{
+	if (c->ext & EXT_DSN) {
+		report(st, mi, ri, STATUS_OK, mta, reply);
+		return;
+	}
+	if (st->rdone[mi][ri])
+		return;
+	st->rdone[mi][ri] = 1;
+	job_result_format_relayed(st->out, st->j->msgs[mi].qid,
+	    st->j->msgs[mi].rcpts[ri].index, mta, reply);
+}
+
+/* Everything not yet reported gets this outcome. */
+static void
+report_rest(struct rstate *st, enum status s, const char *mta,
+    const char *reply)
+{
+	size_t mi, ri;
+
+	for (mi = 0; mi < st->j->nmsg; mi++)
+		for (ri = 0; ri < st->j->msgs[mi].nrcpt; ri++)
+			report(st, mi, ri, s, mta, reply);
+}
+
+static int
+msg_open(const struct rstate *st, size_t mi)
+{
+	return openat(st->spoolfd, st->j->msgs[mi].qid, O_RDONLY | O_CLOEXEC);
+}
+
+/* Does the message hold any 8-bit octet? Decides the QP conversion. */
+static int
+msg_8bit(int fd, uint64_t off, uint64_t size)
+{
+	char buf[65536];
+	uint64_t done = 0;
+	ssize_t n;
+
+	while (done < size) {
+		n = pread(fd, buf, size - done < sizeof(buf) ?
+		    (size_t)(size - done) : sizeof(buf), (off_t)(off + done));
+		if (n <= 0)
+			return 0;
+		if (mime8_has_8bit(buf, (size_t)n))
+			return 1;
+		done += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* Host names and addresses to try, best first. */
+static int
+find_targets(struct rstate *st, struct target *t, size_t *nt)
+{
+	const struct remote_conf *rc = st->rc;
+	struct dns_mx mx[DNS_MAX_MX];
+	struct dns_addr addrs[DNS_MAX_ADDRS];
+	char host[ADDR_DOMAIN_MAX + 3], reply[SMTPC_TEXT_MAX];
+	size_t nmx = 0, na, i, k;
+	unsigned port = rc->port;
+	enum dns_result r;
+	int any_temp = 0;
+
+	*nt = 0;
+	if (rc->relay) {
+		/* [host]:port skips MX lookup; host:port looks up MX */
+		const char *p = rc->relay, *colon;
+		int literal = *p == '[';
+		if (literal)
+			p++;
+		colon = literal ? strchr(p, ']') : strrchr(p, ':');
+		str_copy(host, p, sizeof(host));
+		if (colon) {
+			host[colon - p] = '\0';
+			if ((colon = strrchr(rc->relay, ':')) != NULL &&
+			    colon > strrchr(rc->relay, ']'))
+				port = (unsigned)strtoul(colon + 1, NULL, 10);
+		}
+		if (literal || dns_mx(host, mx, &nmx) != DNS_OK || nmx == 0) {
+			str_copy(mx[0].host, host, sizeof(mx[0].host));
+			mx[0].pref = 0;
+			nmx = 1;
+		}
+	} else {
+		r = dns_mx(rc->domain, mx, &nmx);
+		if (r == DNS_NXDOMAIN) {
+			str_fmt(reply, sizeof(reply), "550 5.1.2 Domain %s does "
+			    "not exist (DNS: NXDOMAIN)", rc->domain);
+			report_rest(st, STATUS_PERM, NULL, reply);
+			return -1;
+		}
+		if (r == DNS_TEMP) {
+			str_fmt(reply, sizeof(reply), "451 4.4.3 MX lookup of "
+			    "%s failed temporarily", rc->domain);
+			report_rest(st, STATUS_TEMP, NULL, reply);
+			return -1;
+		}
+		if (dns_is_null_mx(mx, nmx)) {
+			str_fmt(reply, sizeof(reply), "556 5.1.10 Domain %s "
+			    "accepts no mail (null MX, RFC 7505)", rc->domain);
+			report_rest(st, STATUS_PERM, NULL, reply);
+			return -1;
+		}
+		if (r == DNS_NODATA || nmx == 0) {
+			/* no MX: the domain is its own host (RFC 5321 5.1) */
+			str_copy(mx[0].host, rc->domain, sizeof(mx[0].host));
+			mx[0].pref = 0;
+			nmx = 1;
+		}
+	}
+	for (i = 0; i < nmx; i++) {
+		/* an MX naming this host ends the list: we are that MX */
+		if (strcasecmp(mx[i].host, st->j->host) == 0)
+			break;
+		if (mx[i].host[0] == '\0')
+			continue;
+		r = dns_addrs(mx[i].host, port, addrs, &na);
+		if (r == DNS_TEMP)
+			any_temp = 1;
+		for (k = 0; k < na && *nt < MAX_TARGETS; k++) {
+			str_copy(t[*nt].host, mx[i].host, sizeof(t[0].host));
+			t[*nt].addr = addrs[k];
+			(*nt)++;
+		}
+	}
+	if (*nt > 0)
+		return 0;
+	if (i < nmx) {
+		str_fmt(reply, sizeof(reply), "554 5.4.6 Mail for %s loops "
+		    "back to myself", rc->domain);
+		report_rest(st, STATUS_PERM, NULL, reply);
+	} else if (any_temp) {
+		str_fmt(reply, sizeof(reply), "451 4.4.3 Address lookup for "
+		    "%s failed temporarily", rc->domain);
+		report_rest(st, STATUS_TEMP, NULL, reply);
+	} else {
+		str_fmt(reply, sizeof(reply), "550 5.1.2 No address for the "
+		    "mail servers of %s", rc->domain);
+		report_rest(st, STATUS_PERM, NULL, reply);
+	}
+	return -1;
+}
+
+/* Greeting and EHLO (HELO when EHLO is refused). 0, or -1 to go on. */
+static int
+hello(struct rstate *st, struct smtpc *c, const struct target *t)
+{
+	struct smtpc_reply r;
+	char name[ADDR_DOMAIN_MAX + 1];
+	size_t n;
+
+	if (smtpc_read(c, &r, st->rc->timeout_ms, 0) != 220) {
+		str_fmt(st->last_err, sizeof(st->last_err), "%s greeted: %s",
+		    t->host, r.text);
+		return -1;
+	}
+	/* "220 name ...": the server says it is us: a loop */
+	n = strcspn(r.text + 4, " ");
+	if (n < sizeof(name)) {
+		memcpy(name, r.text + 4, n);
+		name[n] = '\0';
+		if (strcasecmp(name, st->j->host) == 0) {
+			char reply[SMTPC_TEXT_MAX];
+			str_fmt(reply, sizeof(reply), "554 5.4.6 Mail for %s "
+			    "loops back to myself (%s greets as %s)",
+			    st->rc->domain, t->host, name);
+			report_rest(st, STATUS_PERM, t->host, reply);
+			return 1;
+		}
+	}
+	smtpc_send(c, "EHLO %s", st->j->host);
+	if (smtpc_read(c, &r, st->rc->timeout_ms, 1) != 250) {
+		if (r.code < 500 || r.code > 599)
+			goto fail;
+		c->ext = 0;
+		smtpc_send(c, "HELO %s", st->j->host);
+		if (smtpc_read(c, &r, st->rc->timeout_ms, 0) != 250)
+			goto fail;
+	}
+	return 0;
+fail:
+	str_fmt(st->last_err, sizeof(st->last_err), "%s said to EHLO: %s",
+	    t->host, r.text);
+	return -1;
+}
+
+/* The MAIL parameters this server can take. */
+static void
+mail_params(const struct job_msg *m, const struct smtpc *c, char *buf,
+    size_t len)
+{
+	char part[256];
+	const char *p;
+
+	buf[0] = '\0';
+	if (c->ext & EXT_SIZE) {
+		str_fmt(part, sizeof(part), " SIZE=%llu",
+		    (unsigned long long)m->size);
+		str_copy(buf + strlen(buf), part, len - strlen(buf));
+	}
+	if ((c->ext & EXT_8BITMIME) && job_has_flag(m, "BODY=8BITMIME"))
+		str_copy(buf + strlen(buf), " BODY=8BITMIME", len - strlen(buf));
+	if (job_has_flag(m, "SMTPUTF8"))
+		str_copy(buf + strlen(buf), " SMTPUTF8", len - strlen(buf));
+	if (c->ext & EXT_DSN) {
+		if (job_has_flag(m, "RET=FULL"))
+			str_copy(buf + strlen(buf), " RET=FULL", len - strlen(buf));
+		if (job_has_flag(m, "RET=HDRS"))
+			str_copy(buf + strlen(buf), " RET=HDRS", len - strlen(buf));
+		if ((p = strstr(m->flags, "ENVID=")) != NULL) {
+			str_fmt(part, sizeof(part), " %.*s",
+			    (int)strcspn(p, " "), p);
+			str_copy(buf + strlen(buf), part, len - strlen(buf));
+		}
+	}
+}
+
+/*
+ * One transaction. Returns 0 when the message was decided (every
+ * recipient reported), -1 when the connection broke before any server
+ * decision (the message may go to the next host).
+ */
+static int
+transaction(struct rstate *st, struct smtpc *c, const struct target *t,
+    size_t mi, int first)
+{
+	const struct job_msg *m = &st->j->msgs[mi];
+	struct smtpc_reply r, mr;
+	char params[512], reply[SMTPC_TEXT_MAX + 1];
+	char *accepted;
+	size_t ri, nok = 0;
+	int pipelining = (c->ext & EXT_PIPELINING) != 0, fd, to7bit = 0;
+
+	if ((fd = msg_open(st, mi)) == -1) {
+		for (ri = 0; ri < m->nrcpt; ri++)
+			report(st, mi, ri, STATUS_TEMP, NULL,
+			    "451 4.3.0 Cannot read the queued message");
+		return 0;
+	}
+	if ((c->ext & EXT_SIZE) && c->size_limit && m->size > c->size_limit) {
+		str_fmt(reply, sizeof(reply), "552 5.3.4 Message too big for "
+		    "%s (limit %llu)", t->host,
+		    (unsigned long long)c->size_limit);
+		for (ri = 0; ri < m->nrcpt; ri++)
+			report(st, mi, ri, STATUS_PERM, t->host, reply);
+		close(fd);
+		return 0;
+	}
+	if (job_has_flag(m, "SMTPUTF8") && !(c->ext & EXT_SMTPUTF8)) {
+		str_fmt(reply, sizeof(reply), "553 5.6.7 %s does not support "
+		    "SMTPUTF8, needed for this message", t->host);
+		for (ri = 0; ri < m->nrcpt; ri++)
+			report(st, mi, ri, STATUS_PERM, t->host, reply);
+		close(fd);
+		return 0;
+	}
+	if (!(c->ext & EXT_8BITMIME) && msg_8bit(fd, m->data_off, m->size))
+		to7bit = 1;	/* RFC 6152 3: convert, do not send 8-bit */
+	if ((accepted = calloc(m->nrcpt ? m->nrcpt : 1, 1)) == NULL)
+		fatal("transaction");
+	mail_params(m, c, params, sizeof(params));
+	if (!first)
+		smtpc_send(c, "RSET");
+	smtpc_send(c, "MAIL FROM:%s%s", m->from, params);
+	if (!pipelining) {
+		if (!first && smtpc_read(c, &r, st->rc->timeout_ms, 0) < 0)
+			goto lost;
+		if (smtpc_read(c, &mr, st->rc->timeout_ms, 0) < 0)
+			goto lost;
+	}
+	for (ri = 0; ri < m->nrcpt; ri++) {
+		const char *ps = m->rcpts[ri].extra;
+		smtpc_send(c, "RCPT TO:<%s>%s%s", m->rcpts[ri].addr,
+		    (c->ext & EXT_DSN) && *ps ? " " : "",
+		    (c->ext & EXT_DSN) ? ps : "");
+		if (!pipelining) {
+			if (smtpc_read(c, &r, st->rc->timeout_ms, 0) < 0)
+				goto lost;
+			accepted[ri] = r.code >= 200 && r.code < 300;
+			if (mr.code >= 300)
+				report(st, mi, ri, mr.code >= 500 ? STATUS_PERM :
+				    STATUS_TEMP, t->host, mr.text);
+			else if (!accepted[ri])
+				report(st, mi, ri, r.code >= 500 ? STATUS_PERM :
+				    STATUS_TEMP, t->host, r.text);
+			else
+				nok++;
+		}
+	}
+	if (pipelining) {
+		/* RFC 2920: DATA ends the group; read every reply in order */
+		smtpc_send(c, "DATA");
+		if (!first && smtpc_read(c, &r, st->rc->timeout_ms, 0) < 0)
+			goto lost;
+		if (smtpc_read(c, &mr, st->rc->timeout_ms, 0) < 0)
+			goto lost;
+		for (ri = 0; ri < m->nrcpt; ri++) {
+			if (smtpc_read(c, &r, st->rc->timeout_ms, 0) < 0)
+				goto lost;
+			accepted[ri] = mr.code < 300 && r.code >= 200 &&
+			    r.code < 300;
+			if (mr.code >= 300)
+				report(st, mi, ri, mr.code >= 500 ? STATUS_PERM :
+				    STATUS_TEMP, t->host, mr.text);
+			else if (!accepted[ri])
+				report(st, mi, ri, r.code >= 500 ? STATUS_PERM :
+				    STATUS_TEMP, t->host, r.text);
+			else
+				nok++;
+		}
+		if (smtpc_read(c, &r, st->rc->timeout_ms, 0) < 0)
+			goto lost;
+		if (nok == 0)
+			goto out;	/* DATA got 503/554: nothing to send */
+	} else {
+		if (mr.code >= 300 || nok == 0)
+			goto out;
+		smtpc_send(c, "DATA");
+		if (smtpc_read(c, &r, st->rc->timeout_ms, 0) < 0)
+			goto lost;
+	}
+	if (r.code != 354) {
+		for (ri = 0; ri < m->nrcpt; ri++)
+			if (accepted[ri])
+				report(st, mi, ri, r.code >= 500 ? STATUS_PERM :
+				    STATUS_TEMP, t->host, r.text);
+		goto out;
+	}
+	if (smtpc_send_message(c, fd, m->data_off, m->size, to7bit) == -1 ||
+	    smtpc_read(c, &r, st->rc->timeout_ms * 2, 0) < 0) {
+		/* the server may have the message or not: try again later,
+		 * here or elsewhere (RFC 5321 6.1 allows the duplicate) */
+		for (ri = 0; ri < m->nrcpt; ri++)
+			if (accepted[ri])
+				report(st, mi, ri, STATUS_TEMP, t->host,
+				    "451 4.4.2 Connection lost after DATA");
+		goto out;
+	}
+	for (ri = 0; ri < m->nrcpt; ri++) {
+		if (!accepted[ri])
+			continue;
+		if (r.code >= 200 && r.code < 300)
+			report_ok(st, mi, ri, c, t->host, r.text);
+		else
+			report(st, mi, ri, r.code >= 500 ? STATUS_PERM :
+			    STATUS_TEMP, t->host, r.text);
+	}
+out:
+	free(accepted);
+	close(fd);
+	return 0;
+lost:
+	free(accepted);
+	close(fd);
+	str_fmt(st->last_err, sizeof(st->last_err), "%s: connection lost",
+	    t->host);
+	return -1;
+}
+
+static int
+msg_done(const struct rstate *st, size_t mi)
+{
+	size_t ri;
+
+	for (ri = 0; ri < st->j->msgs[mi].nrcpt; ri++)
+		if (!st->rdone[mi][ri])
+			return 0;
+	return 1;
+}
+
+void
+remote_deliver(const struct remote_conf *rc, const struct job *j,
+    int spoolfd, struct buf *out, int (*flush)(struct buf *))
+{
+	struct target *t;
+	struct rstate st;
+	struct smtpc c;
+	char err[256], reply[SMTPC_TEXT_MAX + 64];
+	size_t nt = 0, ti, mi, pending;
+	int first, rc_h;
+
+	memset(&st, 0, sizeof(st));
+	st.rc = rc;
+	st.j = j;
+	st.spoolfd = spoolfd;
+	st.out = out;
+	st.flush = flush;
+	if ((st.rdone = calloc(j->nmsg ? j->nmsg : 1, sizeof(*st.rdone))) == NULL ||
+	    (t = calloc(MAX_TARGETS, sizeof(*t))) == NULL)
+		fatal("remote");
+	for (mi = 0; mi < j->nmsg; mi++)
+		if ((st.rdone[mi] = calloc(j->msgs[mi].nrcpt + 1, 1)) == NULL)
+			fatal("remote");
+	str_copy(st.last_err, "no server answered", sizeof(st.last_err));
+	if (find_targets(&st, t, &nt) == -1)
+		goto done;
+	for (ti = 0; ti < nt; ti++) {
+		for (pending = mi = 0; mi < j->nmsg; mi++)
+			pending += !msg_done(&st, mi);
+		if (pending == 0)
+			break;
+		if (smtpc_connect(&c, &t[ti].addr, rc->connect_ms,
+		    rc->timeout_ms, err, sizeof(err)) == -1) {
+			str_fmt(st.last_err, sizeof(st.last_err), "%s (%s)",
+			    t[ti].host, err);
+			log_info("%s", st.last_err);
+			continue;
+		}
+		rc_h = hello(&st, &c, &t[ti]);
+		if (rc_h != 0) {
+			smtpc_close(&c);
+			if (rc_h > 0)
+				break;	/* a loop: every recipient reported */
+			continue;
+		}
+		first = 1;
+		for (mi = 0; mi < j->nmsg && c.fd != -1; mi++) {
+			if (msg_done(&st, mi))
+				continue;
+			if (transaction(&st, &c, &t[ti], mi, first) == -1)
+				break;
+			first = 0;
+			flush(out);
+		}
+		if (c.fd != -1) {
+			smtpc_send(&c, "QUIT");
+			lineio_flush(&c.io);
+		}
+		smtpc_close(&c);
+	}
+done:
+	str_fmt(reply, sizeof(reply), "451 4.4.1 No server took the message: "
+	    "%s", st.last_err);
+	report_rest(&st, STATUS_TEMP, NULL, reply);
+	flush(out);
+	for (mi = 0; mi < j->nmsg; mi++)
+		free(st.rdone[mi]);
+	free(st.rdone);
+	free(t);
+}

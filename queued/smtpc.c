@@ -1,0 +1,255 @@
+/*
+ * smtpc: replies are read through the shared bounded line reader; a
+ * reply of more than SMTPC_REPLY_LINES lines, a line over SMTPC_LINE_MAX,
+ * or lines whose codes disagree end the connection as garbage.
+ */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "mime8.h"
+#include "smtpc.h"
+#include "str.h"
+
+int
+smtpc_reply_line(const char *line, int *code, int *more)
+{
+	if (!isdigit((unsigned char)line[0]) || !isdigit((unsigned char)line[1]) ||
+	    !isdigit((unsigned char)line[2]) || line[0] < '2' || line[0] > '5')
+		return -1;
+	if (line[3] != ' ' && line[3] != '-' && line[3] != '\0')
+		return -1;
+	*code = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+	*more = line[3] == '-';
+	return 0;
+}
+
+unsigned
+smtpc_parse_ehlo(const char *kw, uint64_t *size_limit)
+{
+	char word[32];
+	size_t n = strcspn(kw, " ");
+
+	if (n == 0 || n >= sizeof(word))
+		return 0;
+	memcpy(word, kw, n);
+	word[n] = '\0';
+	if (strcasecmp(word, "PIPELINING") == 0)
+		return EXT_PIPELINING;
+	if (strcasecmp(word, "8BITMIME") == 0)
+		return EXT_8BITMIME;
+	if (strcasecmp(word, "SMTPUTF8") == 0)
+		return EXT_SMTPUTF8;
+	if (strcasecmp(word, "DSN") == 0)
+		return EXT_DSN;
+	if (strcasecmp(word, "STARTTLS") == 0)
+		return EXT_STARTTLS;
+	if (strcasecmp(word, "ENHANCEDSTATUSCODES") == 0)
+		return EXT_ENHANCED;
+	if (strcasecmp(word, "SIZE") == 0) {
+		const char *p = kw + n;
+		uint64_t v = 0;
+		while (*p == ' ')
+			p++;
+		while (isdigit((unsigned char)*p) && v < (1ULL << 50))
+			v = v * 10 + (uint64_t)(*p++ - '0');
+		*size_limit = v;
+		return EXT_SIZE;
+	}
+	return 0;
+}
+
+int
+smtpc_connect(struct smtpc *c, const struct dns_addr *a, unsigned connect_ms,
+    unsigned timeout_ms, char *err, size_t errlen)
+{
+	struct pollfd pfd;
+	socklen_t sl = sizeof(int);
+	int fd, e = 0, r;
+
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	c->timeout_ms = timeout_ms;
+	fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0);
+	if (fd == -1) {
+		str_fmt(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	if (connect(fd, (const struct sockaddr *)&a->sa, a->len) == -1) {
+		if (errno != EINPROGRESS) {
+			e = errno;
+			goto fail;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLOUT;
+		do
+			r = poll(&pfd, 1, (int)connect_ms);
+		while (r == -1 && errno == EINTR);
+		if (r == 0) {
+			e = ETIMEDOUT;
+			goto fail;
+		}
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) == -1)
+			e = errno;
+		if (e)
+			goto fail;
+	}
+	/* blocking reads are bounded by lineio's poll deadlines */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	c->fd = fd;
+	lineio_init(&c->io, fd, fd);
+	c->io.write_timeout_ms = (int)timeout_ms;
+	return 0;
+fail:
+	close(fd);
+	str_fmt(err, errlen, "connect to %s: %s", a->text, strerror(e));
+	return -1;
+}
+
+void
+smtpc_close(struct smtpc *c)
+{
+	if (c->fd != -1)
+		close(c->fd);
+	c->fd = -1;
+}
+
+int
+smtpc_read(struct smtpc *c, struct smtpc_reply *r, unsigned timeout_ms,
+    int ehlo)
+{
+	char line[SMTPC_LINE_MAX + 1];
+	int64_t deadline = lineio_now() + timeout_ms;
+	size_t len;
+	int crlf, code, more = 1, first = 1, n;
+
+	r->code = -1;
+	str_copy(r->text, "421 4.4.2 Connection lost", sizeof(r->text));
+	if (c->fd == -1)
+		return -1;
+	for (n = 0; more; n++) {
+		if (n >= SMTPC_REPLY_LINES ||
+		    lineio_read(&c->io, line, SMTPC_LINE_MAX, &len, &crlf,
+		    deadline) != LINEIO_OK ||
+		    smtpc_reply_line(line, &code, &more) == -1 ||
+		    (!first && code != r->code)) {
+			if (n > 0)
+				str_copy(r->text, "421 4.4.2 Garbled reply",
+				    sizeof(r->text));
+			smtpc_close(c);
+			r->code = -1;
+			return -1;
+		}
+		if (first) {
+			size_t i;
+			r->code = code;
+			str_copy(r->text, line, sizeof(r->text));
+			r->text[3] = ' ';
+			/* keep the text printable, one line */
+			for (i = 0; r->text[i]; i++)
+				if ((unsigned char)r->text[i] < 32 ||
+				    r->text[i] == 127)
+					r->text[i] = ' ';
+			first = 0;
+		} else if (ehlo && len > 4)
+			c->ext |= smtpc_parse_ehlo(line + 4, &c->size_limit);
+	}
+	return r->code;
+}
+
+int
+smtpc_send(struct smtpc *c, const char *fmt, ...)
+{
+	char line[SMTPC_LINE_MAX];
+	va_list ap;
+	int n;
+
+	if (c->fd == -1)
+		return -1;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(line) - 2)
+		return -1;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	return lineio_write(&c->io, line, (size_t)n);
+}
+
+struct data_out {
+	struct smtpc	*c;
+	int		 bol;	/* at the start of a line */
+};
+
+/* Write message octets as SMTP data: dot-stuffing, CRLF line ends. */
+static int
+data_out(void *arg, const char *p, size_t n, int eol)
+{
+	struct data_out *d = arg;
+
+	if (n > 0 && d->bol && p[0] == '.' &&
+	    lineio_write(&d->c->io, ".", 1) == -1)
+		return -1;
+	if (n > 0 && lineio_write(&d->c->io, p, n) == -1)
+		return -1;
+	if (n > 0)
+		d->bol = 0;
+	if (!eol)
+		return 0;
+	d->bol = 1;
+	return lineio_write(&d->c->io, "\r\n", 2);
+}
+
+int
+smtpc_send_message(struct smtpc *c, int fd, uint64_t off, uint64_t size,
+    int to7bit)
+{
+	struct mime8 m;
+	struct data_out d = { c, 1 };
+	char buf[65536], line[1001];
+	size_t linelen = 0, i;
+	uint64_t done = 0;
+	ssize_t n;
+
+	mime8_init(&m, to7bit, data_out, &d);
+	while (done < size) {
+		n = pread(fd, buf, size - done < sizeof(buf) ?
+		    (size_t)(size - done) : sizeof(buf), (off_t)(off + done));
+		if (n <= 0)
+			return -1;
+		done += (uint64_t)n;
+		for (i = 0; i < (size_t)n; i++) {
+			if (buf[i] == '\n') {
+				if (mime8_line(&m, line, linelen, 1) == -1)
+					return -1;
+				linelen = 0;
+				continue;
+			}
+			line[linelen++] = buf[i];
+			/* a long line goes out in pieces, unbroken */
+			if (linelen == sizeof(line)) {
+				if (mime8_line(&m, line, linelen, 0) == -1)
+					return -1;
+				linelen = 0;
+			}
+		}
+	}
+	if (linelen > 0 && mime8_line(&m, line, linelen, 1) == -1)
+		return -1;
+	if (mime8_finish(&m) == -1)
+		return -1;
+	if (lineio_write(&c->io, ".\r\n", 3) == -1)
+		return -1;
+	return lineio_flush(&c->io);
+}

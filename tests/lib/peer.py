@@ -1,0 +1,135 @@
+"""A scriptable SMTP server for the remote-delivery tests: it binds one
+loopback address, records every connection and transaction, and can be
+told to answer 4xx/5xx at any step, drop the connection inside DATA, or
+leave out extensions (8BITMIME, SMTPUTF8, PIPELINING, DSN). It is the
+misbehaving peer; aiosmtpd and Pombo itself are the well-behaved ones."""
+import socket
+import threading
+
+
+class Peer:
+    def __init__(self, addr, port, name="peer.test", ext=None, replies=None,
+                 drop_in_data=False):
+        self.addr, self.port, self.name = addr, port, name
+        self.ext = ["PIPELINING", "8BITMIME", "SMTPUTF8", "DSN",
+                    "SIZE 10000000"] if ext is None else ext
+        self.replies = dict(replies or {})   # "RCPT": "550 5.1.1 no"
+        self.drop_in_data = drop_in_data
+        self.connections = 0
+        self.messages = []    # dicts: mail, rcpts, data (bytes)
+        self.commands = []
+        self.lock = threading.Lock()
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((addr, port))
+        self.sock.listen(50)
+        self.sock.settimeout(0.2)
+        self.stopping = False
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(5)
+        self.sock.close()
+
+    def _serve(self):
+        while not self.stopping:
+            try:
+                conn, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with self.lock:
+                self.connections += 1
+            threading.Thread(target=self._session, args=(conn,),
+                             daemon=True).start()
+
+    def _reply(self, f, verb, default):
+        line = self.replies.get(verb, default)
+        f.write(line.encode() + b"\r\n")
+        f.flush()
+        return line
+
+    def _session(self, conn):
+        conn.settimeout(30)
+        f = conn.makefile("rwb")
+        try:
+            if self._reply(f, "GREETING", "220 %s ESMTP peer" % self.name) \
+                    [0] != "2":
+                return
+            mail, rcpts = None, []
+            while True:
+                line = f.readline(4096)
+                if not line:
+                    return
+                cmd = line.rstrip(b"\r\n").decode("utf-8", "replace")
+                with self.lock:
+                    self.commands.append(cmd)
+                verb = cmd.split(" ", 1)[0].upper()
+                if verb == "EHLO":
+                    if self.replies.get("EHLO", "250")[0] != "2":
+                        self._reply(f, "EHLO", "")
+                        continue
+                    lines = [self.name] + self.ext
+                    for i, l in enumerate(lines):
+                        sep = " " if i == len(lines) - 1 else "-"
+                        f.write(("250%s%s\r\n" % (sep, l)).encode())
+                    f.flush()
+                elif verb == "HELO":
+                    self._reply(f, "HELO", "250 %s" % self.name)
+                elif verb == "MAIL":
+                    r = self._reply(f, "MAIL", "250 2.1.0 ok")
+                    if r[0] == "2":
+                        mail, rcpts = cmd[10:], []
+                elif verb == "RCPT":
+                    key = "RCPT " + cmd[8:].split(">")[0].strip("<")
+                    r = self._reply(f, key if key in self.replies else
+                                    "RCPT", "250 2.1.5 ok")
+                    if r[0] == "2":
+                        rcpts.append(cmd[8:])
+                elif verb == "DATA":
+                    if mail is None or not rcpts:
+                        f.write(b"554 5.5.1 no valid recipients\r\n")
+                        f.flush()
+                        continue
+                    if self._reply(f, "DATA", "354 go on")[0] != "3":
+                        continue
+                    data = b""
+                    while True:
+                        l = f.readline(1 << 20)
+                        if not l:
+                            return
+                        if self.drop_in_data and len(data) > 10:
+                            conn.shutdown(socket.SHUT_RDWR)
+                            return
+                        if l == b".\r\n":
+                            break
+                        data += l[1:] if l.startswith(b".") else l
+                    r = self._reply(f, "END", "250 2.0.0 queued")
+                    if r[0] == "2":
+                        with self.lock:
+                            self.messages.append({"mail": mail,
+                                                  "rcpts": list(rcpts),
+                                                  "data": data})
+                    mail, rcpts = None, []
+                elif verb == "RSET":
+                    mail, rcpts = None, []
+                    f.write(b"250 2.0.0 ok\r\n")
+                    f.flush()
+                elif verb == "QUIT":
+                    f.write(b"221 2.0.0 bye\r\n")
+                    f.flush()
+                    return
+                else:
+                    f.write(b"500 5.5.2 what\r\n")
+                    f.flush()
+        except OSError:
+            return
+        finally:
+            try:
+                f.close()
+                conn.close()
+            except OSError:
+                pass

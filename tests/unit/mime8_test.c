@@ -1,0 +1,127 @@
+/* mime8: 8-bit to quoted-printable for servers without 8BITMIME. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "mime8.h"
+
+static int
+collect(void *arg, const char *p, size_t n, int eol)
+{
+	struct buf *b = arg;
+
+	if (buf_add(b, p, n) == -1)
+		return -1;
+	return eol ? buf_addc(b, '\n') : 0;
+}
+
+/* Run text (LF lines) through mime8, line by line. */
+static const char *
+run(const char *text, int convert)
+{
+	static struct buf out;
+	struct mime8 m;
+	const char *p = text, *nl;
+
+	buf_init(&out, 1 << 20);
+	mime8_init(&m, convert, collect, &out);
+	while (*p) {
+		nl = strchr(p, '\n');
+		cr_assert_not_null(nl);
+		cr_assert_eq(mime8_line(&m, p, (size_t)(nl - p), 1), 0);
+		p = nl + 1;
+	}
+	cr_assert_eq(mime8_finish(&m), 0);
+	return buf_cstr(&out);
+}
+
+Test(mime8, passthrough)
+{
+	cr_expect_str_eq(run("Subject: x\n\ncaf\xc3\xa9\n", 0),
+	    "Subject: x\n\ncaf\xc3\xa9\n");
+}
+
+Test(mime8, single_part)
+{
+	cr_expect_str_eq(run(
+	    "Subject: x\n"
+	    "Content-Type: text/plain; charset=utf-8\n"
+	    "Content-Transfer-Encoding: 8bit\n"
+	    "\n"
+	    "caf\xc3\xa9 = x\n"
+	    ".dot\n"
+	    "trailing \n", 1),
+	    "Subject: x\n"
+	    "Content-Type: text/plain; charset=utf-8\n"
+	    "MIME-Version: 1.0\n"
+	    "Content-Transfer-Encoding: quoted-printable\n"
+	    "\n"
+	    "caf=C3=A9 =3D x\n"
+	    "=2Edot\n"
+	    "trailing=20\n");
+}
+
+Test(mime8, soft_breaks)
+{
+	char in[300], want[400];
+	const char *out;
+
+	memset(in, 'a', 200);
+	strcpy(in + 200, "\n");
+	out = run((snprintf(want, sizeof(want), "Subject: y\n\n%s", in), want), 1);
+	cr_expect_not_null(strstr(out, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaa=\naaaa"), "%s", out);
+	/* no output line is longer than 76 */
+	{
+		const char *p = out, *nl;
+		while ((nl = strchr(p, '\n')) != NULL) {
+			cr_expect_leq(nl - p, 76);
+			p = nl + 1;
+		}
+	}
+}
+
+Test(mime8, multipart)
+{
+	cr_expect_str_eq(run(
+	    "MIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed;\n"
+	    "\tboundary=\"XX\"\n"
+	    "\n"
+	    "preamble\n"
+	    "--XX\n"
+	    "Content-Type: text/plain\n"
+	    "Content-Transfer-Encoding: 8bit\n"
+	    "\n"
+	    "\xe2\x82\xac\n"
+	    "--XX\n"
+	    "Content-Type: application/octet-stream\n"
+	    "Content-Transfer-Encoding: base64\n"
+	    "\n"
+	    "AAEC\n"
+	    "--XX--\n"
+	    "epilogue\n", 1),
+	    "MIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed;\n"
+	    "\tboundary=\"XX\"\n"
+	    "\n"
+	    "preamble\n"
+	    "--XX\n"
+	    "Content-Type: text/plain\n"
+	    "Content-Transfer-Encoding: quoted-printable\n"
+	    "\n"
+	    "=E2=82=AC\n"
+	    "--XX\n"
+	    "Content-Type: application/octet-stream\n"
+	    "Content-Transfer-Encoding: base64\n"
+	    "\n"
+	    "AAEC\n"
+	    "--XX--\n"
+	    "epilogue\n");
+}
+
+Test(mime8, has_8bit)
+{
+	cr_expect(mime8_has_8bit("a\xc3", 2));
+	cr_expect(mime8_has_8bit("a\0b", 3));
+	cr_expect_not(mime8_has_8bit("plain ascii", 11));
+}

@@ -1,0 +1,87 @@
+/* smtpc and dns: reply lines, EHLO keywords, MX ordering. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "dns.h"
+#include "smtpc.h"
+
+Test(smtpc, reply_lines)
+{
+	static const struct { const char *line; int ok, code, more; } t[] = {
+		{ "250 ok", 1, 250, 0 },
+		{ "250-PIPELINING", 1, 250, 1 },
+		{ "354", 1, 354, 0 },
+		{ "550 5.1.1 no", 1, 550, 0 },
+		{ "199 x", 0, 0, 0 },
+		{ "600 x", 0, 0, 0 },
+		{ "25 x", 0, 0, 0 },
+		{ "250x", 0, 0, 0 },
+		{ "abc", 0, 0, 0 },
+		{ "", 0, 0, 0 },
+	};
+	size_t i;
+	int code, more;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		int rc = smtpc_reply_line(t[i].line, &code, &more);
+		cr_expect_eq(rc == 0, t[i].ok, "%s", t[i].line);
+		if (rc == 0) {
+			cr_expect_eq(code, t[i].code);
+			cr_expect_eq(more, t[i].more);
+		}
+	}
+}
+
+Test(smtpc, ehlo_keywords)
+{
+	uint64_t size = 0;
+
+	cr_expect_eq(smtpc_parse_ehlo("PIPELINING", &size), EXT_PIPELINING);
+	cr_expect_eq(smtpc_parse_ehlo("8bitmime", &size), EXT_8BITMIME);
+	cr_expect_eq(smtpc_parse_ehlo("SIZE 10240000", &size), EXT_SIZE);
+	cr_expect_eq(size, 10240000);
+	cr_expect_eq(smtpc_parse_ehlo("SIZE", &size), EXT_SIZE);
+	cr_expect_eq(size, 0, "SIZE without a number: no limit");
+	cr_expect_eq(smtpc_parse_ehlo("STARTTLS", &size), EXT_STARTTLS);
+	cr_expect_eq(smtpc_parse_ehlo("X-UNKNOWN", &size), 0);
+	cr_expect_eq(smtpc_parse_ehlo("", &size), 0);
+}
+
+static unsigned seq;
+static unsigned
+fake_rand(void)
+{
+	return seq++;
+}
+
+Test(dns, mx_sorting)
+{
+	struct dns_mx mx[5] = {
+		{ "c.test", 20 }, { "a.test", 10 }, { "d.test", 30 },
+		{ "b.test", 10 }, { "e.test", 20 },
+	};
+	size_t i;
+	int seen_a_first = 0, seen_b_first = 0;
+
+	for (i = 0; i < 8; i++) {
+		struct dns_mx m[5];
+		memcpy(m, mx, sizeof(m));
+		seq = (unsigned)i;
+		dns_sort_mx(m, 5, fake_rand);
+		cr_expect_eq(m[0].pref, 10);
+		cr_expect_eq(m[1].pref, 10);
+		cr_expect_eq(m[2].pref, 20);
+		cr_expect_eq(m[3].pref, 20);
+		cr_expect_str_eq(m[4].host, "d.test");
+		seen_a_first |= strcmp(m[0].host, "a.test") == 0;
+		seen_b_first |= strcmp(m[0].host, "b.test") == 0;
+	}
+	cr_expect(seen_a_first && seen_b_first, "equal preferences shuffled");
+	{
+		struct dns_mx null[1] = { { "", 0 } };
+		struct dns_mx notnull[1] = { { "", 10 } };
+		cr_expect(dns_is_null_mx(null, 1));
+		cr_expect_not(dns_is_null_mx(notnull, 1));
+		cr_expect_not(dns_is_null_mx(mx, 5));
+	}
+}
