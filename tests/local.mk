@@ -100,6 +100,7 @@ integration_tests = \
 	tests/integration/local_delivery_test.py \
 	tests/integration/order_test.py \
 	tests/integration/remote_delivery_test.py \
+	tests/integration/retry_test.py \
 	tests/integration/smtp_clients_test.py \
 	tests/integration/startup_test.py
 TESTS += $(integration_tests)

@@ -9,12 +9,13 @@ import threading
 
 class Peer:
     def __init__(self, addr, port, name="peer.test", ext=None, replies=None,
-                 drop_in_data=False):
+                 drop_in_data=False, greeting_delay=0):
         self.addr, self.port, self.name = addr, port, name
         self.ext = ["PIPELINING", "8BITMIME", "SMTPUTF8", "DSN",
                     "SIZE 10000000"] if ext is None else ext
         self.replies = dict(replies or {})   # "RCPT": "550 5.1.1 no"
         self.drop_in_data = drop_in_data
+        self.greeting_delay = greeting_delay
         self.connections = 0
         self.messages = []    # dicts: mail, rcpts, data (bytes)
         self.commands = []
@@ -56,6 +57,9 @@ class Peer:
         conn.settimeout(30)
         f = conn.makefile("rwb")
         try:
+            if self.greeting_delay:
+                import time
+                time.sleep(self.greeting_delay)
             if self._reply(f, "GREETING", "220 %s ESMTP peer" % self.name) \
                     [0] != "2":
                 return
