@@ -422,6 +422,55 @@ do_list(struct conn *c, const char *qid)
 		conn_reply(c, "250 2.0.0 %zu messages", n);
 }
 
+/*
+ * VRFY and EXPN (RFC 5321 3.5), asked only when the admin enabled them:
+ * a local address is checked against users and aliases; EXPN lists what
+ * it expands to.
+ */
+static void
+do_verify(struct conn *c, const char *arg, int expand)
+{
+	char addr[ADDR_MAX + 1];
+	struct resolve_out out;
+	struct addr a;
+	size_t i, n = strlen(arg);
+
+	if (n >= 2 && arg[0] == '<' && arg[n - 1] == '>')
+		str_fmt(addr, sizeof(addr), "%.*s", (int)n - 2, arg + 1);
+	else if (strchr(arg, '@') == NULL)
+		str_fmt(addr, sizeof(addr), "%s@%s", arg, ctx->conf->hostname);
+	else
+		str_copy(addr, arg, sizeof(addr));
+	if (addr_parse_mailbox(addr, ADDR_UTF8_OK, &a) == -1) {
+		conn_reply(c, "501 5.1.3 Bad address syntax");
+		return;
+	}
+	if (!conf_is_local_domain(ctx->conf, a.domain)) {
+		conn_reply(c, "252 2.1.5 Not a local address; will try to "
+		    "deliver");
+		return;
+	}
+	recipients_refresh();
+	switch (resolve(ctx->conf, recipients_users(), recipients_aliases(),
+	    addr, &out)) {
+	case RESOLVE_UNKNOWN:
+		conn_reply(c, "550 5.1.1 <%s>: User unknown", addr);
+		return;
+	case RESOLVE_LOOP:
+		conn_reply(c, "554 5.4.6 <%s>: Alias loop", addr);
+		return;
+	case RESOLVE_OK:
+		break;
+	}
+	if (!expand)
+		conn_reply(c, "250 2.1.5 <%s>", addr);
+	else
+		for (i = 0; i < out.n; i++)
+			conn_reply(c, "250%c2.1.5 <%s>", i + 1 < out.n ? '-' : ' ',
+			    out.v[i].addr);
+	resolve_free(&out);
+}
+
 static void
 conn_line(struct conn *c, char *line)
 {
@@ -503,6 +552,14 @@ conn_line(struct conn *c, char *line)
 		conn_reset(c);
 		conn_reply(c, "221 2.0.0 Bye");
 		c->closing = 1;
+		break;
+	case QCMD_VRFY:
+	case QCMD_EXPN:
+		if (c->state != CS_HELO && c->state != CS_READY &&
+		    c->state != CS_MAIL)
+			conn_violation(c, "command out of sequence");
+		else
+			do_verify(c, cmd.arg, cmd.verb == QCMD_EXPN);
 		break;
 	case QCMD_LIST:
 	case QCMD_SHOW:

@@ -99,16 +99,24 @@ qclient_reply(struct qclient *q, char *reply, size_t len)
 		goto gone;
 	code = -1;
 	while (q->pending > 0) {
-		if (qclient_line(q, line, sizeof(line)) == -1)
-			goto gone;
-		q->pending--;
-		if ((code = qproto_parse_reply(line, &text)) == -1)
-			goto gone;
-		if (!first_bad) {
-			str_copy(reply, line, len);
-			if (code >= 400)
-				first_bad = code;
+		size_t used = 0;
+		/* a reply may have "ddd-" lines before its last, CRLF-joined */
+		for (;;) {
+			if (qclient_line(q, line, sizeof(line)) == -1)
+				goto gone;
+			if ((code = qproto_parse_reply(line, &text)) == -1)
+				goto gone;
+			if (!first_bad && used < len) {
+				str_fmt(reply + used, len - used, "%s%s",
+				    used ? "\r\n" : "", line);
+				used = strlen(reply);
+			}
+			if (line[3] != '-')
+				break;
 		}
+		q->pending--;
+		if (!first_bad && code >= 400)
+			first_bad = code;
 	}
 	return first_bad ? first_bad : code;
 gone:

@@ -11,7 +11,7 @@
 #include "lineio.h"
 #include "log.h"
 
-#define QCLIENT_REPLY_MAX 1024
+#define QCLIENT_REPLY_MAX 4096
 
 struct qclient {
 	int		fd;

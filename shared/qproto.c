@@ -32,6 +32,8 @@ static const struct {
 	{ "DELETE",	QCMD_DELETE,	1 },
 	{ "HOLD",	QCMD_HOLD,	1 },
 	{ "RELEASE",	QCMD_RELEASE,	1 },
+	{ "VRFY",	QCMD_VRFY,	1 },
+	{ "EXPN",	QCMD_EXPN,	1 },
 };
 
 int

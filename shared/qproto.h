@@ -31,6 +31,8 @@ enum qcmd_verb {
 	QCMD_DELETE,	/* DELETE <queue-id> */
 	QCMD_HOLD,	/* HOLD <queue-id> */
 	QCMD_RELEASE,	/* RELEASE <queue-id> */
+	QCMD_VRFY,	/* VRFY <address>: 250/550 (enable_vrfy) */
+	QCMD_EXPN,	/* EXPN <address>: "250-" lines (enable_expn) */
 };
 
 struct qcmd {

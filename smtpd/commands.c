@@ -223,18 +223,30 @@ static void
 proceed_vrfy(void *v, char *arg)
 {
 	S(v);
+	char reply[QCLIENT_REPLY_MAX];
 
-	/* RFC 5321 3.5.3: 252 when we will not say, and never harvestable */
-	session_reply(s, "252 2.5.2 Cannot VRFY user, but will accept "
-	    "message and attempt delivery");
+	/* RFC 5321 3.5.3: 252 when we will not say (the default) */
+	if (!s->conf->enable_vrfy) {
+		session_reply(s, "252 2.5.2 Cannot VRFY user, but will accept "
+		    "message and attempt delivery");
+		return;
+	}
+	submit_verify(s, "VRFY", arg, reply, sizeof(reply));
+	session_reply(s, "%s", reply);
 }
 
 static void
 proceed_expn(void *v, char *arg)
 {
 	S(v);
+	char reply[QCLIENT_REPLY_MAX];
 
-	session_reply(s, "502 5.5.1 EXPN not available");
+	if (!s->conf->enable_expn) {
+		session_reply(s, "502 5.5.1 EXPN not available");
+		return;
+	}
+	submit_verify(s, "EXPN", arg, reply, sizeof(reply));
+	session_reply(s, "%s", reply);
 }
 
 static void

@@ -68,6 +68,9 @@ int submit_rcpt(struct smtp_session *s, const char *arg, char *reply,
     size_t len);
 int submit_data(struct smtp_session *s, char *reply, size_t len);
 void submit_rset(struct smtp_session *s);
+/* VRFY/EXPN through queued, which knows the users and aliases. */
+int submit_verify(struct smtp_session *s, const char *verb, const char *arg,
+    char *reply, size_t len);
 void submit_quit(struct smtp_session *s);
 /* Read the message from the client and stream it; replies itself. */
 void submit_stream(struct smtp_session *s);

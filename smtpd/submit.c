@@ -35,8 +35,9 @@ submit_open(struct smtp_session *s)
 		log_warn("connect to queue %s", s->conf->queue_socket);
 		return -1;
 	}
+	/* VRFY may come before any HELO: the queue still wants a name */
 	return qclient_send(&s->q, "HELO %s %s %s", s->esmtp ? "ESMTP" : "SMTP",
-	    s->client, s->helo);
+	    s->client, s->helo[0] ? s->helo : "unknown");
 }
 
 int
@@ -94,6 +95,26 @@ submit_data(struct smtp_session *s, char *reply, size_t len)
 		return 451;
 	}
 	return 354;
+}
+
+int
+submit_verify(struct smtp_session *s, const char *verb, const char *arg,
+    char *reply, size_t len)
+{
+	size_t i;
+
+	/* the argument goes on one protocol line: printable only */
+	for (i = 0; arg[i]; i++)
+		if ((unsigned char)arg[i] < 32 || arg[i] == 127) {
+			str_copy(reply, "501 5.5.4 Bad argument", len);
+			return 501;
+		}
+	if (submit_open(s) == -1) {
+		str_copy(reply, "451 4.3.0 Queue unavailable, try again later",
+		    len);
+		return 451;
+	}
+	return qclient_cmd(&s->q, reply, len, "%s %s", verb, arg);
 }
 
 void

@@ -90,7 +90,8 @@ session_tests = \
 	tests/sessions/smuggling-lf.smtp \
 	tests/sessions/socket-crlf.smtp \
 	tests/sessions/timeout.smtp \
-	tests/sessions/transactions.smtp
+	tests/sessions/transactions.smtp \
+	tests/sessions/vrfy-expn.smtp
 TESTS += $(session_tests)
 
 integration_tests = \
