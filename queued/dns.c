@@ -59,12 +59,14 @@ wait_for(const int *done)
 	while (!*done) {
 		bits = ares_getsock(channel, socks, ARES_GETSOCK_MAXNUM);
 		for (i = n = 0; i < ARES_GETSOCK_MAXNUM; i++) {
-			if (!ARES_GETSOCK_READABLE(bits, i) &&
-			    !ARES_GETSOCK_WRITABLE(bits, i))
+			/* c-ares' own macros shift a signed 1 by up to 31 */
+			unsigned rd = (unsigned)bits & (1u << i);
+			unsigned wr = (unsigned)bits &
+			    (1u << (i + ARES_GETSOCK_MAXNUM));
+			if (!rd && !wr)
 				continue;
 			pfd[n].fd = socks[i];
-			pfd[n].events = (ARES_GETSOCK_READABLE(bits, i) ? POLLIN : 0) |
-			    (ARES_GETSOCK_WRITABLE(bits, i) ? POLLOUT : 0);
+			pfd[n].events = (rd ? POLLIN : 0) | (wr ? POLLOUT : 0);
 			pfd[n].revents = 0;
 			n++;
 		}

@@ -12,11 +12,13 @@ queued_libqueued_a_SOURCES = \
 	queued/local.c queued/local.h \
 	queued/mime8.c queued/mime8.h \
 	queued/policy.c queued/policy.h \
+	queued/qtool.c queued/qtool.h \
 	queued/queue.c queued/queue.h \
 	queued/recipients.c queued/recipients.h \
 	queued/remote.c queued/remote.h \
 	queued/retry.c queued/retry.h \
 	queued/sched.c queued/sched.h \
+	queued/sendmail.c queued/sendmail.h \
 	queued/smtpc.c queued/smtpc.h \
 	queued/spool.c queued/spool.h
 queued_libqueued_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(CARES_CFLAGS)
@@ -33,7 +35,11 @@ queued_pombo_local_LDADD = queued/libqueued.a shared/libpombo.a
 
 sbin_PROGRAMS += queued/pombo-queue
 queued_pombo_queue_SOURCES = queued/pombo_queue.c
-queued_pombo_queue_LDADD = shared/libpombo.a
+queued_pombo_queue_LDADD = queued/libqueued.a shared/libpombo.a
+
+sbin_PROGRAMS += queued/pombo-sendmail
+queued_pombo_sendmail_SOURCES = queued/sendmail_main.c
+queued_pombo_sendmail_LDADD = queued/libqueued.a shared/libpombo.a
 
 pkglibexec_PROGRAMS += queued/pombo-remote
 queued_pombo_remote_SOURCES = queued/remote_main.c

@@ -57,6 +57,7 @@ main(int argc, char *argv[])
 		fatal("read job");
 	if (job_parse(&j, in.data ? in.data : "", in.len, err, sizeof(err)) == -1) {
 		log_warnx("bad job from queued: %s", err);
+		buf_free(&in);
 		return EX_SOFTWARE;
 	}
 	buf_free(&in);

@@ -13,151 +13,25 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
-#include <time.h>
-#include <unistd.h>
 
-#include "conf.h"
 #include "log.h"
-#include "qclient.h"
-#include "qid.h"
-#include "str.h"
-
-static int json;
+#include "qtool.h"
 
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: pombo-queue [-c config] [--json] list\n"
 	    "       pombo-queue [-c config] [--json] show ID\n"
-	    "       pombo-queue [-c config] flush [ID]\n"
-	    "       pombo-queue [-c config] delete|hold|release ID\n");
+	    "       pombo-queue [-c config] [--json] flush [ID]\n"
+	    "       pombo-queue [-c config] [--json] delete|hold|release ID\n");
 	exit(EX_USAGE);
-}
-
-static void
-json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
-static const char *
-state_name(char st)
-{
-	return st == 'd' ? "delivered" : st == 'f' ? "failed" : "queued";
-}
-
-/*
- * "250-msg <qid> <time> <size> <state> <from>" and
- * "250-rcpt <st> <attempts> <next> <addr> [<mta> <error>]" lines.
- */
-static int
-print_list(struct qclient *q)
-{
-	char line[QCLIENT_REPLY_MAX * 4];
-	char qid[QID_LEN + 1], state[16], from[ADDR_MAX + 3], addr[ADDR_MAX + 3];
-	long long t, next, size;
-	unsigned attempts;
-	char st;
-	int nmsg = 0, nrcpt = 0, n;
-	time_t now = time(NULL);
-
-	if (json)
-		printf("[");
-	for (;;) {
-		if (qclient_line(q, line, sizeof(line)) == -1) {
-			fprintf(stderr, "pombo-queue: queued went away\n");
-			return EX_TEMPFAIL;
-		}
-		if (strncmp(line, "250-msg ", 8) == 0 &&
-		    sscanf(line + 8, "%12s %lld %lld %15s %n", qid, &t, &size,
-		    state, &n) == 4) {
-			str_copy(from, line + 8 + n, sizeof(from));
-			if (json)
-				printf("%s\n {\"id\": \"%s\", \"arrival\": %lld, "
-				    "\"age\": %lld, \"size\": %lld, \"state\": "
-				    "\"%s\", \"sender\": ", nmsg ? "]}," : "", qid,
-				    t, (long long)now - t, size, state);
-			else
-				printf("%s%s  %6llds  %8lld  %-6s  %s\n",
-				    nmsg ? "\n" : "", qid, (long long)now - t,
-				    size, state, from);
-			if (json) {
-				from[strlen(from) - 1] = '\0';
-				json_str(from + 1);
-				printf(", \"recipients\": [");
-			}
-			nmsg++;
-			nrcpt = 0;
-		} else if (strncmp(line, "250-rcpt ", 9) == 0 &&
-		    sscanf(line + 9, "%c %u %lld %n", &st, &attempts, &next,
-		    &n) == 3) {
-			char *rest = line + 9 + n, *err;
-			err = strchr(rest, ' ');
-			if (err)
-				*err++ = '\0';
-			/* the error is "<relay or -> <reply>" */
-			if (err && strncmp(err, "- ", 2) == 0)
-				err += 2;
-			str_copy(addr, rest, sizeof(addr));
-			if (json) {
-				addr[strlen(addr) - 1] = '\0';
-				printf("%s\n  {\"address\": ", nrcpt ? "," : "");
-				json_str(addr + 1);
-				printf(", \"state\": \"%s\", \"attempts\": %u, "
-				    "\"next_attempt\": %lld, \"last_error\": ",
-				    state_name(st), attempts, next);
-				if (err)
-					json_str(err);
-				else
-					printf("null");
-				printf("}");
-			} else {
-				printf("    %-9s %s", state_name(st), addr);
-				if (attempts)
-					printf(" (%u attempt%s)", attempts,
-					    attempts == 1 ? "" : "s");
-				if (st == 'q' && next > now)
-					printf(" next in %llds", next - now);
-				printf("\n");
-				if (err)
-					printf("        %s\n", err);
-			}
-			nrcpt++;
-		} else if (strncmp(line, "250 ", 4) == 0) {
-			break;
-		} else {
-			if (json)
-				printf("]\n");
-			fprintf(stderr, "pombo-queue: %s\n", line);
-			return EX_UNAVAILABLE;
-		}
-	}
-	if (json)
-		printf("%s]\n", nmsg ? "]}" : "");
-	else if (nmsg == 0)
-		printf("The queue is empty.\n");
-	return EX_OK;
 }
 
 int
 main(int argc, char *argv[])
 {
-	struct conf conf;
-	struct conf_error err;
-	struct qclient q;
-	char reply[QCLIENT_REPLY_MAX];
 	const char *confpath = NULL, *cmd, *arg = NULL, *verb;
-	int i, code;
+	int i, json = 0;
 
 	log_init("pombo/queue", 0);
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -189,41 +63,5 @@ main(int argc, char *argv[])
 		verb = "RELEASE";
 	else
 		usage();
-	if (arg && !qid_valid(arg)) {
-		fprintf(stderr, "pombo-queue: '%s' is not a queue id\n", arg);
-		return EX_USAGE;
-	}
-	if (conf_load(&conf, conf_path(confpath), &err) == -1) {
-		fprintf(stderr, "pombo-queue: %s\n", err.msg);
-		return EX_CONFIG;
-	}
-	if (qclient_open(&q, conf.queue_socket, 30000) == -1) {
-		fprintf(stderr, "pombo-queue: cannot reach queued at %s\n",
-		    conf.queue_socket);
-		return EX_TEMPFAIL;
-	}
-	if (qclient_reply(&q, reply, sizeof(reply)) != 250) {
-		fprintf(stderr, "pombo-queue: %s\n", reply);
-		return EX_TEMPFAIL;
-	}
-	qclient_send(&q, arg ? "%s %s" : "%s", verb, arg);
-	lineio_flush(&q.io);
-	if (strcmp(verb, "LIST") == 0 || strcmp(verb, "SHOW") == 0)
-		code = print_list(&q);
-	else {
-		q.pending = 1;
-		code = qclient_reply(&q, reply, sizeof(reply));
-		if (json) {
-			printf("{\"ok\": %s, \"reply\": ", code == 250 ?
-			    "true" : "false");
-			json_str(reply);
-			printf("}\n");
-		} else
-			printf("%s\n", reply + (code > 0 ? 4 : 0));
-		code = code == 250 ? EX_OK : code >= 500 ? EX_UNAVAILABLE :
-		    EX_TEMPFAIL;
-	}
-	qclient_close(&q);
-	conf_free(&conf);
-	return code;
+	return qtool_run(confpath, verb, arg, json);
 }

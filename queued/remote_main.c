@@ -62,6 +62,8 @@ main(int argc, char *argv[])
 	    j.dest[0] == '\0') {
 		log_warnx("bad job from queued: %s", j.dest[0] ? err :
 		    "no destination");
+		buf_free(&in);
+		job_free(&j);
 		return EX_SOFTWARE;
 	}
 	buf_free(&in);

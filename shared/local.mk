@@ -14,6 +14,7 @@ shared_libpombo_a_SOURCES = \
 	shared/qclient.c shared/qclient.h \
 	shared/qid.c shared/qid.h \
 	shared/qproto.c shared/qproto.h \
+	shared/rfc5322.c shared/rfc5322.h \
 	shared/status.c shared/status.h \
 	shared/str.c shared/str.h \
 	shared/users.c shared/users.h

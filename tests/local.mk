@@ -25,7 +25,8 @@ unit_tests = \
 	tests/unit/envelope_test tests/unit/esmtp_test tests/unit/job_test \
 	tests/unit/lineio_test tests/unit/maildir_test tests/unit/mime8_test \
 	tests/unit/qproto_test \
-	tests/unit/recipients_test tests/unit/retry_test tests/unit/smtpc_test \
+	tests/unit/recipients_test tests/unit/retry_test tests/unit/rfc5322_test \
+	tests/unit/sendmail_test tests/unit/smtpc_test \
 	tests/unit/spool_test \
 	tests/unit/str_test tests/unit/users_test
 check_PROGRAMS += $(unit_tests)
@@ -61,6 +62,10 @@ tests_unit_recipients_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_recipients_test_LDADD = $(UNIT_LIBS)
 tests_unit_retry_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_retry_test_LDADD = $(UNIT_LIBS)
+tests_unit_rfc5322_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_rfc5322_test_LDADD = $(UNIT_LIBS)
+tests_unit_sendmail_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_sendmail_test_LDADD = $(UNIT_LIBS)
 tests_unit_smtpc_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_smtpc_test_LDADD = $(UNIT_LIBS)
 tests_unit_spool_test_CFLAGS = $(UNIT_CFLAGS)
@@ -102,6 +107,7 @@ integration_tests = \
 	tests/integration/order_test.py \
 	tests/integration/remote_delivery_test.py \
 	tests/integration/retry_test.py \
+	tests/integration/sendmail_test.py \
 	tests/integration/smtp_clients_test.py \
 	tests/integration/startup_test.py
 TESTS += $(integration_tests)

@@ -1,0 +1,165 @@
+/*
+ * sendmail: the header is the part up to the first empty line (or all of
+ * a message that has none); fields are matched by name at the start of a
+ * line, continuation lines belong to the field above them.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "date.h"
+#include "rfc5322.h"
+#include "sendmail.h"
+
+int
+sendmail_read(int fd, int ignore_dots, size_t max, struct buf *msg)
+{
+	char chunk[65536];
+	size_t linestart = msg->len, i;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return 0;
+		for (i = 0; i < (size_t)n; i++) {
+			char c = chunk[i];
+			if (c == '\n') {
+				/* CRLF from a Windows-minded program: LF */
+				if (msg->len > linestart &&
+				    msg->data[msg->len - 1] == '\r')
+					msg->len--;
+				if (!ignore_dots && msg->len - linestart == 1 &&
+				    msg->data[linestart] == '.') {
+					msg->len = linestart;
+					return 0;
+				}
+			}
+			if (msg->len >= max || buf_addc(msg, c) == -1)
+				return -2;
+			if (c == '\n')
+				linestart = msg->len;
+		}
+	}
+}
+
+/* Length of the header part (up to and with the empty line's LF). */
+static size_t
+header_len(const char *p, size_t len, size_t *body)
+{
+	size_t i;
+
+	if (len > 0 && p[0] == '\n') {
+		*body = 1;
+		return 0;
+	}
+	for (i = 0; i + 1 < len; i++)
+		if (p[i] == '\n' && p[i + 1] == '\n') {
+			*body = i + 2;
+			return i + 1;
+		}
+	*body = len;
+	return len;
+}
+
+/* Does the header have a field of this name? */
+static int
+has_field(const char *h, size_t len, const char *name)
+{
+	size_t nl = strlen(name), i = 0;
+
+	while (i < len) {
+		if (len - i > nl && strncasecmp(h + i, name, nl) == 0 &&
+		    h[i + nl] == ':')
+			return 1;
+		while (i < len && h[i] != '\n')
+			i++;
+		i++;
+	}
+	return 0;
+}
+
+int
+sendmail_fix_header(const struct buf *msg, const struct sendmail_opts *o,
+    int drop_bcc, struct buf *out)
+{
+	const char *h = msg->data ? msg->data : "";
+	size_t body, hl = header_len(h, msg->len, &body), i = 0, end;
+	char date[64];
+	int skipping = 0, rc = 0;
+
+	date_rfc5322((time_t)o->now, date, sizeof(date));
+	if (!has_field(h, hl, "Date"))
+		rc |= buf_printf(out, "Date: %s\n", date);
+	if (!has_field(h, hl, "Message-ID"))
+		rc |= buf_printf(out, "Message-ID: <%s@%s>\n", o->qid_hint,
+		    o->hostname);
+	if (!has_field(h, hl, "From"))
+		rc |= buf_printf(out, "From: %s\n", o->from);
+	while (i < hl) {
+		for (end = i; end < hl && h[end] != '\n'; end++)
+			;
+		if (h[i] != ' ' && h[i] != '\t')
+			skipping = drop_bcc && end - i >= 4 &&
+			    strncasecmp(h + i, "bcc:", 4) == 0;
+		if (!skipping) {
+			rc |= buf_add(out, h + i, end - i);
+			rc |= buf_addc(out, '\n');
+		}
+		i = end + 1;
+	}
+	/* the empty line and the body, as they were */
+	if (body > hl)
+		rc |= buf_add(out, h + hl, msg->len - hl);
+	return rc ? -1 : 0;
+}
+
+int
+sendmail_header_rcpts(const struct buf *msg, int (*cb)(const char *, void *),
+    void *ctx, char *err, size_t errlen)
+{
+	const char *h = msg->data ? msg->data : "";
+	size_t body, hl = header_len(h, msg->len, &body), i = 0, end;
+	struct buf field;
+	int total = 0, n;
+
+	buf_init(&field, 1024 * 1024);
+	while (i < hl) {
+		for (end = i; end < hl && h[end] != '\n'; end++)
+			;
+		if ((end - i >= 3 && strncasecmp(h + i, "to:", 3) == 0) ||
+		    (end - i >= 3 && strncasecmp(h + i, "cc:", 3) == 0) ||
+		    (end - i >= 4 && strncasecmp(h + i, "bcc:", 4) == 0)) {
+			size_t colon = (size_t)((const char *)memchr(h + i, ':',
+			    end - i) - h);
+			buf_reset(&field);
+			buf_add(&field, h + colon + 1, end - colon - 1);
+			/* unfold the continuation lines */
+			while (end + 1 < hl && (h[end + 1] == ' ' ||
+			    h[end + 1] == '\t')) {
+				i = end + 1;
+				for (end = i; end < hl && h[end] != '\n'; end++)
+					;
+				buf_addc(&field, ' ');
+				buf_add(&field, h + i, end - i);
+			}
+			n = rfc5322_addresses(buf_cstr(&field), cb, ctx, err,
+			    errlen);
+			if (n < 0) {
+				buf_free(&field);
+				return -1;
+			}
+			total += n;
+		}
+		i = end + 1;
+	}
+	buf_free(&field);
+	return total;
+}

@@ -1,0 +1,343 @@
+/*
+ * pombo-sendmail: the /usr/sbin/sendmail interface for local programs
+ * (cron, mail(1), git send-email): a message on stdin, recipients on the
+ * command line or in the header (-t); -bs runs an SMTP session on
+ * stdin/stdout, -bp (or the name mailq) lists the queue, -q flushes it.
+ * Submits through queued's socket, like smtpd.
+ *
+ * Runs as: the calling user. May touch: nothing but queued's socket.
+ * Trusts: its caller as a local user; queued's replies.
+ * Exit codes are sysexits.h; errors go to stderr (a local program reads
+ * them), and to syslog.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "conf.h"
+#include "date.h"
+#include "log.h"
+#include "mime8.h"
+#include "qclient.h"
+#include "qid.h"
+#include "qproto.h"
+#include "qtool.h"
+#include "sendmail.h"
+#include "str.h"
+
+#define MAX_RCPTS 10000
+
+struct rcpts {
+	char	*v[MAX_RCPTS];
+	size_t	 n;
+};
+
+static const char *prog = "pombo-sendmail";
+
+static void __attribute__((noreturn, format(printf, 2, 3)))
+die(int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s: %s\n", prog, msg);
+	log_warnx("uid %u: %s", (unsigned)getuid(), msg);
+	exit(code);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: %s [-t] [-i] [-f sender] [-F name] [-C config] "
+	    "[-v] [-N dsn] [-R ret] [-V envid] [-B type] [recipient ...]\n"
+	    "       %s -bs | -bp | -q\n", prog, prog);
+	exit(EX_USAGE);
+}
+
+static int
+add_rcpt(const char *addr, void *ctx)
+{
+	struct rcpts *r = ctx;
+	struct addr a;
+	size_t i;
+
+	if (addr_parse_mailbox(addr, ADDR_UTF8_OK, &a) == -1)
+		die(EX_DATAERR, "'%s' is not an address", addr);
+	for (i = 0; i < r->n; i++)
+		if (strcasecmp(r->v[i], addr) == 0)
+			return 0;
+	if (r->n >= MAX_RCPTS)
+		die(EX_DATAERR, "too many recipients");
+	if ((r->v[r->n++] = strdup(addr)) == NULL)
+		die(EX_OSERR, "out of memory");
+	return 0;
+}
+
+/* Command-line recipients may be comma-separated lists too. */
+static void
+add_arg_rcpts(const char *arg, struct rcpts *r)
+{
+	char copy[4096], *tok, *save = NULL;
+
+	if (str_copy(copy, arg, sizeof(copy)) == -1)
+		die(EX_DATAERR, "recipient list too long");
+	for (tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ",
+	    &save))
+		add_rcpt(tok, r);
+}
+
+/* The helper programs live beside us in the build, or in libexec. */
+static void
+exec_smtpd(const char *confpath)
+{
+	char self[PATH_MAX], path[PATH_MAX + 32], *slash;
+	ssize_t n;
+
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL)
+			*slash = '\0';
+		if (str_fmt(path, sizeof(path), "%s/../smtpd/smtpd", self) != -1 &&
+		    access(path, X_OK) == 0)
+			execl(path, "smtpd", "-c", confpath, (char *)NULL);
+	}
+	str_fmt(path, sizeof(path), "%s/smtpd", POMBO_LIBEXECDIR);
+	execl(path, "smtpd", "-c", confpath, (char *)NULL);
+	die(EX_UNAVAILABLE, "cannot run %s: %s", path, strerror(errno));
+}
+
+static void
+default_sender(const struct conf *c, char *sender, size_t slen, char *from,
+    size_t flen, const char *fullname)
+{
+	struct passwd *pw = getpwuid(getuid());
+	const char *user = pw ? pw->pw_name : "nobody";
+	char gecos[256] = "";
+
+	if (pw && pw->pw_gecos)
+		str_copy(gecos, pw->pw_gecos, sizeof(gecos));
+	gecos[strcspn(gecos, ",")] = '\0';
+	if (fullname == NULL)
+		fullname = gecos;
+	if (sender[0] == '\0' && str_fmt(sender, slen, "%s@%s", user,
+	    c->hostname) == -1)
+		die(EX_DATAERR, "user name too long");
+	if (*fullname && strpbrk(fullname, "\"\\\r\n") == NULL)
+		str_fmt(from, flen, "\"%s\" <%s>", fullname, sender);
+	else
+		str_fmt(from, flen, "<%s>", sender[0] ? sender : "");
+}
+
+static int
+submit(const struct conf *c, const char *sender, struct rcpts *r,
+    const struct buf *msg, const char *mail_params, const char *notify,
+    int verbose)
+{
+	struct qclient q;
+	char reply[QCLIENT_REPLY_MAX], hdr[512], date[64];
+	size_t i, off, n, rejected = 0;
+	int code;
+
+	if (qclient_open(&q, c->queue_socket, 300000) == -1)
+		die(EX_TEMPFAIL, "cannot reach queued at %s: %s",
+		    c->queue_socket, strerror(errno));
+	qclient_send(&q, "HELO LOCAL local %s", c->hostname);
+	code = qclient_cmd(&q, reply, sizeof(reply), "MAIL <%s> SIZE=%zu%s%s",
+	    sender, msg->len, mime8_has_8bit(msg->data ? msg->data : "",
+	    msg->len) ? " BODY=8BITMIME" : "", mail_params);
+	if (code != 250)
+		die(code >= 500 ? EX_DATAERR : EX_TEMPFAIL, "%s", reply);
+	for (i = 0; i < r->n; i++) {
+		code = qclient_cmd(&q, reply, sizeof(reply), "RCPT <%s>%s%s",
+		    r->v[i], notify ? " NOTIFY=" : "", notify ? notify : "");
+		if (code < 0)
+			die(EX_TEMPFAIL, "%s", reply);
+		if (code != 250) {
+			fprintf(stderr, "%s: <%s>: %s\n", prog, r->v[i], reply);
+			rejected++;
+		}
+	}
+	if (rejected == r->n)
+		die(EX_NOUSER, "no recipient was accepted");
+	if (qclient_cmd(&q, reply, sizeof(reply), "DATA") != 354)
+		die(EX_TEMPFAIL, "%s", reply);
+	date_rfc5322(time(NULL), date, sizeof(date));
+	n = (size_t)snprintf(hdr, sizeof(hdr), "Received: by %s (Pombo "
+	    "sendmail, uid %u);\n\t%s\n", c->hostname, (unsigned)getuid(), date);
+	qclient_chunk(&q, hdr, n);
+	for (off = 0; off < msg->len; off += n) {
+		n = msg->len - off > 65536 ? 65536 : msg->len - off;
+		qclient_chunk(&q, msg->data + off, n);
+	}
+	code = qclient_cmd(&q, reply, sizeof(reply), "0");
+	qclient_close(&q);
+	if (code != 250)
+		die(code >= 500 ? EX_DATAERR : EX_TEMPFAIL, "%s", reply);
+	log_info("uid %u: from=<%s> nrcpt=%zu size=%zu: %s", (unsigned)getuid(),
+	    sender, r->n - rejected, msg->len, reply);
+	if (verbose)
+		fprintf(stderr, "%s: %s\n", prog, reply);
+	return rejected ? EX_NOUSER : EX_OK;
+}
+
+/* The value of an option: "-fvalue" or "-f value". */
+static const char *
+optval(int argc, char *argv[], int *i, const char *opt)
+{
+	if (opt[2] != '\0')
+		return opt + 2;
+	if (*i + 1 >= argc)
+		usage();
+	return argv[++*i];
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct rcpts r;
+	struct conf conf;
+	struct conf_error err;
+	struct buf msg, fixed;
+	struct sendmail_opts so;
+	const char *confpath = NULL, *fullname = NULL, *notify = NULL;
+	const char *base, *ret = NULL, *envid = NULL;
+	char sender[ADDR_MAX + 1] = "", from[ADDR_MAX + 300], params[256] = "";
+	char qidhint[QID_LEN + 16], errbuf[256];
+	int i, from_header = 0, ignore_dots = 0, verbose = 0, null_sender = 0;
+	enum { M_SEND, M_SMTP, M_LIST, M_FLUSH } mode = M_SEND;
+	struct addr a;
+
+	base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	log_init("pombo/sendmail", 0);
+	if (strcmp(base, "mailq") == 0)
+		mode = M_LIST;
+	if (strcmp(base, "newaliases") == 0) {
+		printf("%s: the aliases file needs no database: queued reads "
+		    "it when it changes\n", base);
+		return EX_OK;
+	}
+	for (i = 1; i < argc; i++) {
+		const char *o = argv[i];
+		if (o[0] != '-')
+			break;
+		if (strcmp(o, "--") == 0) {
+			i++;
+			break;
+		}
+		if (strcmp(o, "-t") == 0)
+			from_header = 1;
+		else if (strcmp(o, "-i") == 0 || strcmp(o, "-oi") == 0)
+			ignore_dots = 1;
+		else if (strcmp(o, "-v") == 0)
+			verbose = 1;
+		else if (strncmp(o, "-f", 2) == 0 || strncmp(o, "-r", 2) == 0) {
+			const char *v = optval(argc, argv, &i, o);
+			if (strcmp(v, "<>") == 0 || *v == '\0')
+				null_sender = 1;
+			else if (str_copy(sender, v, sizeof(sender)) == -1 ||
+			    addr_parse_mailbox(sender, ADDR_UTF8_OK, &a) == -1)
+				die(EX_USAGE, "'%s' is not an address", v);
+		} else if (strncmp(o, "-F", 2) == 0)
+			fullname = optval(argc, argv, &i, o);
+		else if (strncmp(o, "-C", 2) == 0)
+			confpath = optval(argc, argv, &i, o);
+		else if (strncmp(o, "-N", 2) == 0)
+			notify = optval(argc, argv, &i, o);
+		else if (strncmp(o, "-R", 2) == 0)
+			ret = optval(argc, argv, &i, o);
+		else if (strncmp(o, "-V", 2) == 0)
+			envid = optval(argc, argv, &i, o);
+		else if (strncmp(o, "-B", 2) == 0)
+			(void)optval(argc, argv, &i, o);	/* we look ourselves */
+		else if (strcmp(o, "-bs") == 0)
+			mode = M_SMTP;
+		else if (strcmp(o, "-bp") == 0)
+			mode = M_LIST;
+		else if (strcmp(o, "-bm") == 0)
+			mode = M_SEND;
+		else if (strncmp(o, "-q", 2) == 0)
+			mode = M_FLUSH;
+		/* no-ops that callers habitually pass */
+		else if (strcmp(o, "-U") == 0 || strcmp(o, "-m") == 0 ||
+		    strcmp(o, "-n") == 0 || strcmp(o, "-om") == 0 ||
+		    strcmp(o, "-oem") == 0 || strcmp(o, "-oep") == 0 ||
+		    strcmp(o, "-oeq") == 0 || strcmp(o, "-oew") == 0 ||
+		    strcmp(o, "-oee") == 0 || strcmp(o, "-odi") == 0 ||
+		    strcmp(o, "-odb") == 0 || strcmp(o, "-odq") == 0 ||
+		    strcmp(o, "-odd") == 0 || strcmp(o, "-ob") == 0 ||
+		    strncmp(o, "-L", 2) == 0)
+			continue;
+		else {
+			fprintf(stderr, "%s: unknown option %s\n", prog, o);
+			usage();
+		}
+	}
+	switch (mode) {
+	case M_LIST:
+		return qtool_run(confpath, "LIST", NULL, 0);
+	case M_FLUSH:
+		return qtool_run(confpath, "FLUSH", NULL, 0);
+	case M_SMTP:
+		exec_smtpd(conf_path(confpath));
+		return EX_SOFTWARE;
+	case M_SEND:
+		break;
+	}
+	if (conf_load(&conf, conf_path(confpath), &err) == -1)
+		die(EX_CONFIG, "%s", err.msg);
+	for (; i < argc; i++)
+		add_arg_rcpts(argv[i], &r);
+	buf_init(&msg, conf.max_message_size);
+	switch (sendmail_read(0, ignore_dots, conf.max_message_size, &msg)) {
+	case -1:
+		die(EX_IOERR, "cannot read the message: %s", strerror(errno));
+	case -2:
+		die(EX_DATAERR, "message larger than max_message_size (%llu)",
+		    (unsigned long long)conf.max_message_size);
+	}
+	if (from_header && sendmail_header_rcpts(&msg, add_rcpt, &r, errbuf,
+	    sizeof(errbuf)) == -1)
+		die(EX_DATAERR, "recipients in the header: %s", errbuf);
+	if (r.n == 0)
+		die(EX_USAGE, "no recipients (give them as arguments, or -t)");
+	default_sender(&conf, sender, sizeof(sender), from, sizeof(from),
+	    fullname);
+	if (null_sender)
+		sender[0] = '\0';
+	qid_new(qidhint);
+	memset(&so, 0, sizeof(so));
+	so.hostname = conf.hostname;
+	so.sender = sender;
+	so.from = from;
+	so.qid_hint = qidhint;
+	so.now = time(NULL);
+	buf_init(&fixed, conf.max_message_size + 4096);
+	if (sendmail_fix_header(&msg, &so, 1, &fixed) == -1)
+		die(EX_DATAERR, "message too large");
+	if (ret)
+		str_fmt(params + strlen(params), sizeof(params) - strlen(params),
+		    " RET=%s", ret);
+	if (envid)
+		str_fmt(params + strlen(params), sizeof(params) - strlen(params),
+		    " ENVID=%s", envid);
+	i = submit(&conf, sender, &r, &fixed, params, notify, verbose);
+	buf_free(&msg);
+	buf_free(&fixed);
+	conf_free(&conf);
+	return i;
+}

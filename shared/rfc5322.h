@@ -1,0 +1,22 @@
+/*
+ * rfc5322: the address lists of message header fields (To, Cc, Bcc:
+ * RFC 5322 3.4 mailboxes, display names, groups, comments). Used by
+ * pombo-sendmail -t; pure, and fuzzed, since it reads what local
+ * programs wrote.
+ */
+#ifndef POMBO_RFC5322_H
+#define POMBO_RFC5322_H
+
+#include <stddef.h>
+
+#define RFC5322_MAX_ADDRS 10000
+
+/*
+ * Call cb for each mailbox address in value (an unfolded field body).
+ * Returns the number of addresses, or -1 on a syntax error (err names
+ * the bad part) or when cb returns -1.
+ */
+int rfc5322_addresses(const char *value, int (*cb)(const char *addr,
+    void *ctx), void *ctx, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,128 @@
+"""pombo-sendmail as local programs call /usr/sbin/sendmail: a message on
+stdin to arguments or -t recipients (Bcc removed), Date/Message-ID/From
+added when missing, -f/-F, the lone-dot rule and -i, the habitual no-op
+options, unknown options refused with EX_USAGE, -bs, -bp (and the name
+mailq), -q, and exit codes from sysexits.h."""
+import email
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import pombo  # noqa: E402
+
+tap = pombo.Tap()
+SM = pombo.prog("queued/pombo-sendmail")
+inst = pombo.Instance({"hold_deliveries": "no"}).start()
+
+
+def sendmail(args, data=b"", env=None, use_conf=True):
+    e = dict(os.environ)
+    e.update(env or {})
+    argv = [SM] + (["-C", inst.conf_path] if use_conf else []) + args
+    return subprocess.run(argv, input=data, capture_output=True, env=e,
+                          timeout=30)
+
+
+def mailbox(user):
+    d = os.path.join(inst.mail, "example.test", user, "new")
+    out = []
+    for n in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        with open(os.path.join(d, n), "rb") as f:
+            out.append(f.read())
+    return out
+
+
+try:
+    r = sendmail(["bob@example.test"], b"Subject: plain\n\nhello\n")
+    tap.eq(r.returncode, 0, "a plain message: exit 0")
+    tap.ok(pombo.wait_for(lambda: mailbox("bob"), 5), "delivered")
+    if mailbox("bob"):
+        m = email.message_from_bytes(mailbox("bob")[0])
+        tap.ok(m["Date"] is not None, "Date: added")
+        tap.ok(m["Message-ID"] is not None and m["Message-ID"].endswith(
+            "@mx.test>"), "Message-ID: added", m["Message-ID"])
+        tap.ok(m["From"] is not None and "@mx.test>" in m["From"],
+               "From: added with the user's address", m["From"])
+        tap.ok(m["Received"] is not None and "Pombo sendmail, uid" in
+               m["Received"], "a Received: line says who", m["Received"])
+        tap.eq(m.get_payload(), "hello\n", "the body")
+
+    r = sendmail(["-t", "-i", "-oi", "-oem", "-odi", "-U", "-f",
+                  "alice@example.test", "-F", "Alice A"],
+                 b"To: Bob <bob@example.test>\nCc: carol@example.test\n"
+                 b"Bcc: dave@example.test\nSubject: t\n\n.\nbody after dot\n")
+    tap.eq(r.returncode, 0, "-t -i and the habitual no-ops: exit 0",)
+    tap.ok(pombo.wait_for(lambda: len(mailbox("bob")) == 2 and
+                          mailbox("carol") and mailbox("dave"), 5),
+           "To, Cc and Bcc recipients all got it")
+    if mailbox("dave"):
+        d = mailbox("dave")[0]
+        tap.ok(b"Bcc:" not in d, "Bcc: removed")
+        tap.ok(b"\n.\nbody after dot\n" in d, "-i: a lone dot is content")
+        tap.ok(b"Return-Path: <alice@example.test>" in d, "-f: the sender")
+        tap.ok(b'From: "Alice A" <alice@example.test>' in d,
+               "-F: the full name", d[:400])
+
+    r = sendmail(["carol@example.test"], b"Subject: dots\n\nbefore\n.\n"
+                 b"never read\n")
+    tap.eq(r.returncode, 0, "without -i")
+    tap.ok(pombo.wait_for(lambda: len(mailbox("carol")) == 2, 5), "sent")
+    if len(mailbox("carol")) == 2:
+        tap.ok(mailbox("carol")[1].endswith(b"before\n") and
+               b"never read" not in mailbox("carol")[1],
+               "a lone dot ends the input")
+
+    r = sendmail(["-X", "/tmp/log", "bob@example.test"], b"x\n")
+    tap.eq(r.returncode, 64, "an unknown option: EX_USAGE")
+    tap.ok(b"unknown option -X" in r.stderr, "and says which", r.stderr)
+    r = sendmail([], b"Subject: x\n\nx\n")
+    tap.eq(r.returncode, 64, "no recipients: EX_USAGE")
+    r = sendmail(["nobody@example.test"], b"Subject: x\n\nx\n")
+    tap.eq(r.returncode, 67, "an unknown local user: EX_NOUSER")
+    tap.ok(b"550 5.1.1" in r.stderr, "with the reason", r.stderr)
+    r = sendmail(["not an address"], b"x\n")
+    tap.eq(r.returncode, 65, "a bad address: EX_DATAERR")
+
+    r = sendmail(["bob@example.test"], b"Subject: env\n\nx\n",
+                 env={"POMBO_CONF": inst.conf_path}, use_conf=False)
+    tap.eq(r.returncode, 0, "the config from POMBO_CONF")
+
+    r = sendmail(["-bs"], b"EHLO local.test\nMAIL FROM:<u@example.test>\n"
+                 b"RCPT TO:<bob@example.test>\nDATA\nSubject: bs\n\nvia -bs\n"
+                 b".\nQUIT\n")
+    tap.ok(b"250 2.0.0 Ok: queued as" in r.stdout, "-bs: an SMTP session",
+           r.stdout)
+
+    # the queue: hold deliveries by holding a message
+    hold = pombo.Instance({"hold_deliveries": "yes"}, name="pombo-hold")
+    hold.start()
+    try:
+        r = subprocess.run([SM, "-C", hold.conf_path, "bob@example.test"],
+                           input=b"Subject: held\n\nx\n", capture_output=True,
+                           timeout=30)
+        qid = hold.queue_files()[0] if hold.queue_files() else "none"
+        r = subprocess.run([SM, "-C", hold.conf_path, "-bp"],
+                           capture_output=True, text=True, timeout=30)
+        tap.ok(r.returncode == 0 and qid in r.stdout and
+               "<bob@example.test>" in r.stdout, "-bp lists the queue",
+               r.stdout)
+        link = os.path.join(hold.dir, "mailq")
+        os.symlink(SM, link)
+        r = subprocess.run([link, "-C", hold.conf_path],
+                           capture_output=True, text=True, timeout=30)
+        tap.ok(qid in r.stdout, "and so does the name mailq", r.stdout)
+        r = subprocess.run([SM, "-C", hold.conf_path, "-q"],
+                           capture_output=True, text=True, timeout=30)
+        tap.eq(r.returncode, 0, "-q flushes")
+        hold.stop()
+        r = subprocess.run([SM, "-C", hold.conf_path, "bob@example.test"],
+                           input=b"x\n", capture_output=True, timeout=30)
+        tap.eq(r.returncode, 75, "queued down: EX_TEMPFAIL")
+    finally:
+        hold.cleanup()
+finally:
+    inst.check_clean(tap)
+    inst.cleanup()
+tap.done()
