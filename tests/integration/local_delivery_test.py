@@ -120,7 +120,8 @@ try:
            "451 4.3.0 Cannot write the mailbox" in lst,
            "pombo-queue list shows the attempt and the error", lst)
     state = os.path.join(inst.spool, "state", files[0]) if files else ""
-    tap.ok(os.path.exists(state), "the deferral is in a state file")
+    tap.ok(pombo.wait_for(lambda: os.path.exists(state), 5),
+           "the deferral is in a state file")
     os.unlink(carol)
     r = queue_tool("flush")
     tap.eq(r.returncode, 0, "pombo-queue flush")

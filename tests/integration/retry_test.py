@@ -138,9 +138,10 @@ try:
     send(["later@soft.test"])
     tap.ok(pombo.wait_for(lambda: "4.2.0 still busy" in A.log(), 8),
            "deferred again")
+    sdir = os.path.join(A.spool, "state")
+    tap.ok(pombo.wait_for(lambda: len(os.listdir(sdir)) >= 1, 5),
+           "its state is on disk")
     A.stop()
-    state = os.listdir(os.path.join(A.spool, "state"))
-    tap.ok(len(state) >= 1, "its state is on disk")
     peers["soft"].replies = {}
     A.start()
     tap.ok(pombo.wait_for(lambda: any("later@soft.test" in r
