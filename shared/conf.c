@@ -39,6 +39,9 @@ enum conf_type {
 	CONF_CHARS,	/* a short set of characters */
 	CONF_HOSTPORTS,	/* list of host[:port] */
 	CONF_HOSTPORT,	/* one [host]:port or host[:port], or empty */
+	CONF_OPTPATH,	/* absolute path, or empty */
+	CONF_WORD,	/* a user name or similar token, or empty */
+	CONF_POLICIES,	/* list of domain:policy */
 };
 
 struct conf_key {
@@ -115,6 +118,18 @@ static const struct conf_key conf_keys[] = {
 	  0, "30s", "wait for a remote server to accept the connection" },
 	{ "relayhost", CONF_HOSTPORT, F(relayhost), 0, 0, "",
 	  "send all remote mail through this smarthost ([host]:port)" },
+	{ "tls_cert", CONF_OPTPATH, F(tls_cert), 0, 0, "",
+	  "PEM certificate chain for STARTTLS/STLS and implicit TLS" },
+	{ "tls_key", CONF_OPTPATH, F(tls_key), 0, 0, "",
+	  "PEM private key of tls_cert" },
+	{ "tls_ca_file", CONF_OPTPATH, F(tls_ca_file), 0, 0, "",
+	  "CA certificates for tls_policy verify (default: the system's)" },
+	{ "tls_policy", CONF_POLICIES, F(tls_policy), 0, 0, "",
+	  "per destination: domain:none|may|encrypt|verify (default may)" },
+	{ "allow_plaintext_auth", CONF_BOOL, F(allow_plaintext_auth), 0, 0, "no",
+	  "offer AUTH and POP3 logins without TLS to non-local clients" },
+	{ "user", CONF_WORD, F(user), 0, 0, "",
+	  "smtpd and pop3d started as root become this user" },
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -345,6 +360,60 @@ hostport_item(void *vctx, const char *s)
 	return 0;
 }
 
+static const char *policy_names[] = { "none", "may", "encrypt", "verify" };
+
+static int
+policy_item(void *vctx, const char *s)
+{
+	struct list_ctx *ctx = vctx;
+	const char *colon = strrchr(s, ':');
+	size_t i;
+
+	if (colon == NULL || ((colon - s != 1 || s[0] != '*') &&
+	    !addr_domain_valid(s, (size_t)(colon - s), 0)))
+		goto bad;
+	for (i = 0; i < 4; i++)
+		if (strcmp(colon + 1, policy_names[i]) == 0)
+			break;
+	if (i == 4)
+		goto bad;
+	if (strlist_push(&ctx->c->tls_policy, &ctx->c->n_tls_policy, s) == -1) {
+		str_fmt(ctx->err->msg, sizeof(ctx->err->msg),
+		    "%s: too many entries", ctx->k->name);
+		return -1;
+	}
+	return 0;
+bad:
+	str_fmt(ctx->err->msg, sizeof(ctx->err->msg), "%s: '%.64s' is not "
+	    "domain:none|may|encrypt|verify", ctx->k->name, s);
+	return -1;
+}
+
+enum tls_policy
+conf_tls_policy(const struct conf *c, const char *domain)
+{
+	enum tls_policy def = TLS_POLICY_MAY;
+	size_t i, n = strlen(domain), k;
+
+	for (i = 0; i < c->n_tls_policy; i++) {
+		const char *e = c->tls_policy[i], *colon = strrchr(e, ':');
+		for (k = 0; k < 4; k++)
+			if (strcmp(colon + 1, policy_names[k]) == 0)
+				break;
+		if ((size_t)(colon - e) == n && strncasecmp(e, domain, n) == 0)
+			return (enum tls_policy)k;
+		if (colon - e == 1 && e[0] == '*')
+			def = (enum tls_policy)k;
+	}
+	return def;
+}
+
+const char *
+conf_tls_policy_name(enum tls_policy p)
+{
+	return policy_names[p];
+}
+
 static int
 cidr_item(void *vctx, const char *s)
 {
@@ -470,6 +539,39 @@ conf_set(struct conf *c, const struct conf_key *k, char *v,
 			return -1;
 		}
 		return 0;
+	case CONF_OPTPATH:
+		if (*v == '\0') {
+			field[0] = '\0';
+			return 0;
+		}
+		if (v[0] != '/') {
+			str_fmt(err->msg, sizeof(err->msg),
+			    "%s: '%.64s' is not an absolute path", k->name, v);
+			return -1;
+		}
+		if (str_copy(field, v, k->size) == -1) {
+			str_fmt(err->msg, sizeof(err->msg),
+			    "%s: path too long", k->name);
+			return -1;
+		}
+		return 0;
+	case CONF_WORD:
+		for (end = v; *end; end++)
+			if (!isalnum((unsigned char)*end) && *end != '-' &&
+			    *end != '_' && *end != '.') {
+				str_fmt(err->msg, sizeof(err->msg),
+				    "%s: '%.64s' is not a user name", k->name, v);
+				return -1;
+			}
+		if (str_copy(field, v, k->size) == -1) {
+			str_fmt(err->msg, sizeof(err->msg), "%s: too long",
+			    k->name);
+			return -1;
+		}
+		return 0;
+	case CONF_POLICIES:
+		list_free(&c->tls_policy, &c->n_tls_policy);
+		return list_split(v, policy_item, &ctx);
 	case CONF_HOSTPORT:
 		if (*v != '\0' && !hostport_valid(v)) {
 			str_fmt(err->msg, sizeof(err->msg),
@@ -626,6 +728,7 @@ conf_free(struct conf *c)
 {
 	list_free(&c->local_domains, &c->n_local_domains);
 	list_free(&c->dns_servers, &c->n_dns_servers);
+	list_free(&c->tls_policy, &c->n_tls_policy);
 	free(c->relay_networks);
 	c->relay_networks = NULL;
 	c->n_relay_networks = 0;

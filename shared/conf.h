@@ -50,6 +50,13 @@ struct conf {
 	unsigned	 remote_timeout;
 	unsigned	 remote_connect_timeout;
 	char		 relayhost[ADDR_DOMAIN_MAX + 16];
+	char		 tls_cert[PATH_MAX];	/* "" if none: no TLS offered */
+	char		 tls_key[PATH_MAX];
+	char		 tls_ca_file[PATH_MAX];	/* for tls_policy verify */
+	char		**tls_policy;		/* "domain:policy" */
+	size_t		 n_tls_policy;
+	int		 allow_plaintext_auth;
+	char		 user[64];		/* handlers drop to it */
 };
 
 struct conf_error {
@@ -67,6 +74,12 @@ void conf_free(struct conf *c);
 /* -c FILE, else $POMBO_CONF, else the compiled-in default. */
 const char *conf_path(const char *opt);
 int conf_is_local_domain(const struct conf *c, const char *domain);
+
+enum tls_policy { TLS_POLICY_NONE, TLS_POLICY_MAY, TLS_POLICY_ENCRYPT,
+    TLS_POLICY_VERIFY };
+/* The remote agent's TLS policy for a destination (default: may). */
+enum tls_policy conf_tls_policy(const struct conf *c, const char *domain);
+const char *conf_tls_policy_name(enum tls_policy p);
 
 /* Value parsers, exported for tests and for the tools. */
 int conf_parse_duration(const char *s, unsigned *out);

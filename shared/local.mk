@@ -2,6 +2,7 @@
 noinst_LIBRARIES += shared/libpombo.a
 shared_libpombo_a_SOURCES = \
 	shared/addr.c shared/addr.h \
+	shared/base64.c shared/base64.h \
 	shared/aliases.c shared/aliases.h \
 	shared/cidr.c shared/cidr.h \
 	shared/cmdtab.c shared/cmdtab.h \
@@ -11,12 +12,14 @@ shared_libpombo_a_SOURCES = \
 	shared/lineio.c shared/lineio.h \
 	shared/log.c shared/log.h \
 	shared/maildir.c shared/maildir.h \
+	shared/privdrop.c shared/privdrop.h \
 	shared/qclient.c shared/qclient.h \
 	shared/qid.c shared/qid.h \
 	shared/qproto.c shared/qproto.h \
 	shared/rfc5322.c shared/rfc5322.h \
 	shared/status.c shared/status.h \
 	shared/str.c shared/str.h \
+	shared/tls.c shared/tls.h \
 	shared/users.c shared/users.h
 
 # password checks need libcrypt: a library of their own, linked only by

@@ -84,6 +84,24 @@ token_copy(const char **p, char *dst, size_t size)
 	return 0;
 }
 
+/* One of the words of QPROTO_PROTOS, exactly. */
+static int
+proto_known(const char *proto)
+{
+	const char *p = QPROTO_PROTOS;
+	size_t n = strlen(proto);
+
+	while (*p) {
+		size_t w = strcspn(p, " ");
+		if (w == n && strncmp(p, proto, n) == 0)
+			return 1;
+		p += w;
+		while (*p == ' ')
+			p++;
+	}
+	return 0;
+}
+
 int
 qproto_parse_helo(const char *arg, struct qhelo *out)
 {
@@ -93,8 +111,7 @@ qproto_parse_helo(const char *arg, struct qhelo *out)
 
 	memset(out, 0, sizeof(*out));
 	if (token_copy(&p, out->proto, sizeof(out->proto)) == -1 ||
-	    strstr(QPROTO_PROTOS, out->proto) == NULL ||
-	    strchr(out->proto, ' ') != NULL)
+	    !proto_known(out->proto))
 		return -1;
 	if (token_copy(&p, out->client, sizeof(out->client)) == -1)
 		return -1;

@@ -78,7 +78,68 @@ proceed_ehlo(void *v, char *arg)
 	session_reply(s, "250-8BITMIME");
 	session_reply(s, "250-ENHANCEDSTATUSCODES");
 	session_reply(s, "250-SMTPUTF8");
+	if (starttls_offered(s))
+		session_reply(s, "250-STARTTLS");
+	if (auth_offered(s) && s->auth_user[0] == '\0')
+		session_reply(s, "250-AUTH PLAIN LOGIN");
 	session_reply(s, "250 DSN");
+}
+
+const char *
+session_proto(const struct smtp_session *s, int utf8)
+{
+	/* RFC 3848 and RFC 6531 3.7.4: S for TLS, A for AUTH */
+	static const char *names[2][2][2] = {
+		{ { "ESMTP", "ESMTPA" }, { "ESMTPS", "ESMTPSA" } },
+		{ { "UTF8SMTP", "UTF8SMTPA" }, { "UTF8SMTPS", "UTF8SMTPSA" } },
+	};
+
+	if (!s->esmtp)
+		return "SMTP";
+	return names[utf8 != 0][s->tls != NULL][s->auth_user[0] != '\0'];
+}
+
+static int
+check_starttls(void *v, char *arg)
+{
+	S(v);
+
+	if (!starttls_offered(s)) {
+		session_error(s, s->tls ? "503 5.5.1 TLS already active" :
+		    "502 5.5.1 STARTTLS not available");
+		return -1;
+	}
+	return check_noarg(v, arg);
+}
+
+static void
+proceed_starttls(void *v, char *arg)
+{
+	S(v);
+
+	session_reply(s, "220 2.0.0 Ready to start TLS");
+	if (starttls_start(s) == -1)
+		s->quit = 1;	/* a failed handshake ends the session */
+}
+
+static int
+check_auth(void *v, char *arg)
+{
+	S(v);
+
+	if (*arg == '\0') {
+		session_error(s, "501 5.5.4 Syntax: AUTH mechanism");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+proceed_auth(void *v, char *arg)
+{
+	S(v);
+
+	auth_command(s, arg);
 }
 
 static int
@@ -87,8 +148,19 @@ check_mail(void *v, char *arg)
 	S(v);
 	struct esmtp_err err;
 
+	if (s->submission && s->auth_user[0] == '\0') {
+		session_error(s, "530 5.7.0 Authentication required");
+		return -1;
+	}
 	if (esmtp_parse_mail(arg, s->esmtp, &s->mail, &err) == -1) {
 		session_error(s, "%d %s", err.code, err.msg);
+		return -1;
+	}
+	if (s->submission && !auth_owns(s, &s->mail.from)) {
+		char from[ADDR_MAX + 1];
+		addr_format(&s->mail.from, from, sizeof(from));
+		session_error(s, "553 5.7.1 <%s>: Sender address not owned by "
+		    "user %s", from, s->auth_user);
 		return -1;
 	}
 	if (s->mail.size > s->conf->max_message_size) {
@@ -255,7 +327,7 @@ proceed_help(void *v, char *arg)
 	S(v);
 
 	session_reply(s, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET "
-	    "NOOP QUIT VRFY EXPN HELP");
+	    "NOOP QUIT VRFY EXPN HELP STARTTLS AUTH");
 	session_reply(s, "214 2.0.0 See RFC 5321 (Pombo)");
 }
 
@@ -292,6 +364,11 @@ static const struct cmdtab smtp_commands[] = {
 	{ "EXPN", ST_ANY, NULL, check_arg, proceed_expn },
 	{ "HELP", ST_ANY, NULL, NULL, proceed_help },
 	{ "TURN", ST_ANY, NULL, NULL, proceed_turn },
+	{ "STARTTLS", ST_CONNECTED | ST_GREETED,
+	  "503 5.5.1 STARTTLS inside a transaction", check_starttls,
+	  proceed_starttls },
+	{ "AUTH", ST_GREETED, "503 5.5.1 AUTH needs EHLO and no transaction",
+	  check_auth, proceed_auth },
 	{ NULL, ST_ANY, NULL, NULL, proceed_unknown },
 };
 
@@ -307,7 +384,7 @@ commands_dispatch(struct smtp_session *s, char *line, size_t len)
 	}
 	c = cmdtab_find(smtp_commands, line, &arg);
 	if (len > SMTP_LINE_MAX && c->proceed != proceed_mail &&
-	    c->proceed != proceed_rcpt) {
+	    c->proceed != proceed_rcpt && c->proceed != proceed_auth) {
 		session_error(s, "500 5.5.2 Line too long (512 octets at most)");
 		return;
 	}

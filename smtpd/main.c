@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <getopt.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "privdrop.h"
 #include "smtpd.h"
 #include "str.h"
 
@@ -28,7 +30,8 @@ static void
 usage(void)
 {
 	/* stdout is the client: say it as an SMTP reply */
-	printf("421 4.3.0 usage: smtpd [-c config]\r\n");
+	printf("421 4.3.0 usage: smtpd [-c config] [--submission] "
+	    "[--implicit-tls]\r\n");
 	exit(64);
 }
 
@@ -77,10 +80,23 @@ main(int argc, char *argv[])
 	char client[64];
 	int ch, is_socket;
 
-	while ((ch = getopt(argc, argv, "c:")) != -1) {
+	static const struct option longopts[] = {
+		{ "submission", no_argument, NULL, 's' },
+		{ "implicit-tls", no_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int submission = 0, implicit_tls = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			confpath = optarg;
+			break;
+		case 's':
+			submission = 1;
+			break;
+		case 't':
+			implicit_tls = 1;
 			break;
 		default:
 			usage();
@@ -95,10 +111,27 @@ main(int argc, char *argv[])
 		conf_free(&conf);
 		return 1;
 	}
+	/* as root, become conf.user before reading a byte from the client */
+	if (privdrop(conf.user, err.msg, sizeof(err.msg)) == -1) {
+		log_warnx("%s", err.msg);
+		printf("421 4.3.0 Service not available\r\n");
+		conf_free(&conf);
+		return 1;
+	}
 	is_socket = client_address(client, sizeof(client));
-	log_info("connect from %s", client);
+	log_info("connect from %s%s", client, submission ? " (submission)" :
+	    "");
 	session_init(&s, &conf, 0, 1, !is_socket, client);
+	s.submission = submission;
+	/* RFC 8314: TLS from the first byte, before the greeting */
+	if (implicit_tls && (!starttls_offered(&s) || starttls_start(&s) == -1)) {
+		log_warnx("%s: implicit TLS failed%s", client,
+		    starttls_offered(&s) ? "" : ": no tls_cert/tls_key");
+		conf_free(&conf);
+		return 1;
+	}
 	session_run(&s);
+	tls_close(s.tls);
 	log_info("disconnect from %s", client);
 	conf_free(&conf);
 	return 0;

@@ -14,6 +14,7 @@
 #include "lineio.h"
 #include "qclient.h"
 #include "qid.h"
+#include "tls.h"
 
 #define SMTP_LINE_MAX		510	/* 512 with CRLF, RFC 5321 4.5.3.1.4 */
 #define SMTP_PARAM_LINE_MAX	1022	/* MAIL/RCPT with DSN parameters */
@@ -38,6 +39,11 @@ struct smtp_session {
 	unsigned		 errors;
 	char			 client[64];	/* IP address, or "local" */
 	char			 helo[SMTP_HELO_MAX + 1];
+	int			 submission;	/* --submission: AUTH first */
+	struct tls		*tls;		/* after STARTTLS/implicit TLS */
+	char			 tls_desc[TLS_DESC_MAX];
+	char			 auth_user[ADDR_MAX + 1];	/* "" if none */
+	unsigned		 auth_failures;
 
 	/* the transaction */
 	struct mail_args	 mail;
@@ -61,6 +67,19 @@ int64_t session_deadline(const struct smtp_session *s);
 
 /* commands.c */
 void commands_dispatch(struct smtp_session *s, char *line, size_t len);
+/* The protocol name of the session so far (RFC 3848, 6531). */
+const char *session_proto(const struct smtp_session *s, int utf8);
+
+/* tls: STARTTLS (RFC 3207) and implicit TLS (RFC 8314) */
+int starttls_offered(const struct smtp_session *s);
+/* Handshake now; on failure the session is over. */
+int starttls_start(struct smtp_session *s);
+
+/* auth.c: AUTH PLAIN and LOGIN (RFC 4954) */
+int auth_offered(const struct smtp_session *s);
+void auth_command(struct smtp_session *s, char *arg);
+/* In submission mode: may the user send as this address? */
+int auth_owns(const struct smtp_session *s, const struct addr *from);
 
 /* submit.c: the conversation with queued */
 int submit_mail(struct smtp_session *s, char *reply, size_t len);

@@ -17,14 +17,6 @@
 #include "smtpd.h"
 #include "str.h"
 
-static const char *
-session_proto(const struct smtp_session *s)
-{
-	if (s->mail.smtputf8)
-		return "UTF8SMTP";	/* RFC 6531 3.7.4 */
-	return s->esmtp ? "ESMTP" : "SMTP";
-}
-
 static int
 submit_open(struct smtp_session *s)
 {
@@ -36,8 +28,10 @@ submit_open(struct smtp_session *s)
 		return -1;
 	}
 	/* VRFY may come before any HELO: the queue still wants a name */
-	return qclient_send(&s->q, "HELO %s %s %s", s->esmtp ? "ESMTP" : "SMTP",
-	    s->client, s->helo[0] ? s->helo : "unknown");
+	return qclient_send(&s->q, "HELO %s %s %s%s%s%s%s",
+	    session_proto(s, 0), s->client, s->helo[0] ? s->helo : "unknown",
+	    s->auth_user[0] ? " auth=" : "", s->auth_user,
+	    s->tls ? " tls=" : "", s->tls ? s->tls_desc : "");
 }
 
 int
@@ -140,7 +134,8 @@ submit_quit(struct smtp_session *s)
 static int
 submit_received(struct smtp_session *s)
 {
-	char date[64], from[128], hdr[1024];
+	char date[64], from[128], hdr[1024], tlsinfo[TLS_DESC_MAX + 16];
+	char forinfo[ADDR_MAX + 16];
 	int n;
 
 	date_rfc5322(time(NULL), date, sizeof(date));
@@ -149,11 +144,16 @@ submit_received(struct smtp_session *s)
 	else
 		str_fmt(from, sizeof(from), "[%s%s]",
 		    strchr(s->client, ':') ? "IPv6:" : "", s->client);
+	tlsinfo[0] = forinfo[0] = '\0';
+	if (s->tls)
+		str_fmt(tlsinfo, sizeof(tlsinfo), "\n\t(using %s)", s->tls_desc);
+	/* "for" only with one recipient: more would disclose Bccs */
+	if (s->nrcpt == 1)
+		str_fmt(forinfo, sizeof(forinfo), "\n\tfor <%s>", s->rcpt1);
 	n = str_fmt(hdr, sizeof(hdr),
-	    "Received: from %s (%s)\n\tby %s (Pombo) with %s id %s%s%s%s;\n"
-	    "\t%s\n", s->helo, from, s->conf->hostname, session_proto(s),
-	    s->qid, s->nrcpt == 1 ? "\n\tfor <" : "",
-	    s->nrcpt == 1 ? s->rcpt1 : "", s->nrcpt == 1 ? ">" : "", date);
+	    "Received: from %s (%s)\n\tby %s (Pombo) with %s id %s%s%s;\n"
+	    "\t%s\n", s->helo, from, s->conf->hostname,
+	    session_proto(s, s->mail.smtputf8), s->qid, tlsinfo, forinfo, date);
 	if (n == -1)
 		return -1;
 	return qclient_chunk(&s->q, hdr, (size_t)n);
@@ -229,6 +229,14 @@ submit_stream(struct smtp_session *s)
 		session_reply(s, "%s", reply);
 		if (code < 200 || code >= 300)
 			log_info("%s: not queued: %s", s->qid, reply);
+		else {
+			char from[ADDR_MAX + 1];
+			addr_format(&s->mail.from, from, sizeof(from));
+			log_info("%s: client=%s helo=%s from=<%s> size=%llu "
+			    "nrcpt=%u proto=%s", s->qid, s->client, s->helo,
+			    from, (unsigned long long)dm.size, s->nrcpt,
+			    session_proto(s, s->mail.smtputf8));
+		}
 	}
 	session_reset(s);
 }

@@ -1,0 +1,308 @@
+/*
+ * tls: the OpenSSL functions we use are looked up once in libssl.so.3
+ * (which brings libcrypto), through a table, so no program links
+ * OpenSSL. Descriptors are made non-blocking under TLS: a partial record
+ * must not block a read past its deadline, so SSL_ERROR_WANT_* become
+ * EAGAIN and lineio polls.
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "str.h"
+#include "tls.h"
+
+#define FNS \
+	F(TLS_server_method) F(TLS_client_method) F(SSL_CTX_new) \
+	F(SSL_CTX_free) F(SSL_CTX_use_certificate_chain_file) \
+	F(SSL_CTX_use_PrivateKey_file) F(SSL_CTX_check_private_key) \
+	F(SSL_CTX_ctrl) F(SSL_CTX_set_options) \
+	F(SSL_CTX_set_default_verify_paths) F(SSL_CTX_load_verify_locations) \
+	F(SSL_CTX_set_verify) F(SSL_new) F(SSL_free) F(SSL_set_rfd) \
+	F(SSL_set_wfd) F(SSL_set_fd) F(SSL_accept) F(SSL_connect) \
+	F(SSL_read) F(SSL_write) F(SSL_pending) F(SSL_get_error) \
+	F(SSL_shutdown) F(SSL_get_version) F(SSL_get_current_cipher) \
+	F(SSL_CIPHER_get_name) F(SSL_CIPHER_get_bits) F(SSL_set1_host) \
+	F(SSL_ctrl) F(SSL_get_verify_result) F(ERR_get_error) \
+	F(ERR_error_string_n) F(X509_verify_cert_error_string)
+
+#define F(name) static __typeof__(&name) p_##name;
+FNS
+#undef F
+
+struct tls {
+	SSL_CTX	*ctx;
+	SSL	*ssl;
+	int	 rfd, wfd;
+};
+
+static int loaded;	/* 0 not tried, 1 ok, -1 failed */
+
+static int
+tls_load(char *err, size_t errlen)
+{
+	void *h;
+
+	if (loaded)
+		return loaded == 1 ? 0 : (str_copy(err, "libssl.so.3 is "
+		    "missing", errlen), -1);
+	loaded = -1;
+	if ((h = dlopen("libssl.so.3", RTLD_NOW | RTLD_LOCAL)) == NULL) {
+		str_fmt(err, errlen, "cannot load libssl.so.3: %s", dlerror());
+		return -1;
+	}
+#define F(name) \
+	if ((p_##name = (__typeof__(&name))dlsym(h, #name)) == NULL) { \
+		str_fmt(err, errlen, "libssl.so.3 lacks %s", #name); \
+		return -1; \
+	}
+	FNS
+#undef F
+	loaded = 1;
+	return 0;
+}
+
+int
+tls_available(void)
+{
+	char err[128];
+
+	return tls_load(err, sizeof(err)) == 0;
+}
+
+static void
+ssl_error(const char *what, char *err, size_t errlen)
+{
+	char buf[256];
+	unsigned long e = p_ERR_get_error();
+
+	if (e) {
+		p_ERR_error_string_n(e, buf, sizeof(buf));
+		str_fmt(err, errlen, "%s: %s", what, buf);
+	} else
+		str_fmt(err, errlen, "%s failed%s%s", what, errno ? ": " : "",
+		    errno ? strerror(errno) : "");
+}
+
+static void
+nonblock(int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* Drive a handshake step until done, polling within the deadline. */
+static int
+handshake(struct tls *t, int (*step)(SSL *), int timeout_ms, char *err,
+    size_t errlen)
+{
+	int64_t deadline = lineio_now() + timeout_ms, left;
+	struct pollfd pfd;
+	int r, e;
+
+	for (;;) {
+		errno = 0;
+		if ((r = step(t->ssl)) == 1)
+			return 0;
+		e = p_SSL_get_error(t->ssl, r);
+		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			ssl_error("TLS handshake", err, errlen);
+			return -1;
+		}
+		left = deadline - lineio_now();
+		if (left <= 0) {
+			str_copy(err, "TLS handshake timed out", errlen);
+			return -1;
+		}
+		pfd.fd = e == SSL_ERROR_WANT_READ ? t->rfd : t->wfd;
+		pfd.events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
+		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR) {
+			str_fmt(err, errlen, "poll: %s", strerror(errno));
+			return -1;
+		}
+	}
+}
+
+static struct tls *
+tls_new(const SSL_METHOD *method, char *err, size_t errlen)
+{
+	struct tls *t;
+
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		str_copy(err, "out of memory", errlen);
+		return NULL;
+	}
+	if ((t->ctx = p_SSL_CTX_new(method)) == NULL) {
+		ssl_error("SSL_CTX_new", err, errlen);
+		free(t);
+		return NULL;
+	}
+	/* TLS 1.2 at least; no compression, no renegotiation */
+	p_SSL_CTX_ctrl(t->ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION,
+	    NULL);
+	p_SSL_CTX_set_options(t->ctx, SSL_OP_NO_COMPRESSION |
+	    SSL_OP_NO_RENEGOTIATION);
+	return t;
+}
+
+struct tls *
+tls_server(const char *cert, const char *key, int rfd, int wfd,
+    int timeout_ms, char *err, size_t errlen)
+{
+	struct tls *t;
+
+	if (tls_load(err, errlen) == -1 ||
+	    (t = tls_new(p_TLS_server_method(), err, errlen)) == NULL)
+		return NULL;
+	if (p_SSL_CTX_use_certificate_chain_file(t->ctx, cert) != 1) {
+		ssl_error(cert, err, errlen);
+		goto fail;
+	}
+	if (p_SSL_CTX_use_PrivateKey_file(t->ctx, key, SSL_FILETYPE_PEM) != 1 ||
+	    p_SSL_CTX_check_private_key(t->ctx) != 1) {
+		ssl_error(key, err, errlen);
+		goto fail;
+	}
+	if ((t->ssl = p_SSL_new(t->ctx)) == NULL) {
+		ssl_error("SSL_new", err, errlen);
+		goto fail;
+	}
+	t->rfd = rfd;
+	t->wfd = wfd;
+	nonblock(rfd);
+	nonblock(wfd);
+	p_SSL_set_rfd(t->ssl, rfd);
+	p_SSL_set_wfd(t->ssl, wfd);
+	if (handshake(t, p_SSL_accept, timeout_ms, err, errlen) == -1)
+		goto fail;
+	return t;
+fail:
+	tls_close(t);
+	return NULL;
+}
+
+struct tls *
+tls_client(int fd, const char *host, enum tls_verify v, const char *cafile,
+    int timeout_ms, char *err, size_t errlen)
+{
+	struct tls *t;
+	long vr;
+
+	if (tls_load(err, errlen) == -1 ||
+	    (t = tls_new(p_TLS_client_method(), err, errlen)) == NULL)
+		return NULL;
+	if (v == TLS_VERIFY_PEER) {
+		if ((cafile && *cafile ?
+		    p_SSL_CTX_load_verify_locations(t->ctx, cafile, NULL) :
+		    p_SSL_CTX_set_default_verify_paths(t->ctx)) != 1) {
+			ssl_error("CA certificates", err, errlen);
+			goto fail;
+		}
+		p_SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+	}
+	if ((t->ssl = p_SSL_new(t->ctx)) == NULL) {
+		ssl_error("SSL_new", err, errlen);
+		goto fail;
+	}
+	t->rfd = t->wfd = fd;
+	nonblock(fd);
+	p_SSL_set_fd(t->ssl, fd);
+	p_SSL_ctrl(t->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME,
+	    TLSEXT_NAMETYPE_host_name, (void *)host);
+	if (v == TLS_VERIFY_PEER && p_SSL_set1_host(t->ssl, host) != 1) {
+		ssl_error("SSL_set1_host", err, errlen);
+		goto fail;
+	}
+	if (handshake(t, p_SSL_connect, timeout_ms, err, errlen) == -1) {
+		if (v == TLS_VERIFY_PEER &&
+		    (vr = p_SSL_get_verify_result(t->ssl)) != X509_V_OK)
+			str_fmt(err, errlen, "certificate of %s: %s", host,
+			    p_X509_verify_cert_error_string(vr));
+		goto fail;
+	}
+	return t;
+fail:
+	tls_close(t);
+	return NULL;
+}
+
+void
+tls_close(struct tls *t)
+{
+	if (t == NULL)
+		return;
+	if (t->ssl) {
+		p_SSL_shutdown(t->ssl);
+		p_SSL_free(t->ssl);
+	}
+	if (t->ctx)
+		p_SSL_CTX_free(t->ctx);
+	free(t);
+}
+
+void
+tls_describe(const struct tls *t, char *buf, size_t len)
+{
+	const SSL_CIPHER *c = p_SSL_get_current_cipher(t->ssl);
+
+	str_fmt(buf, len, "%s/%s/%d", p_SSL_get_version(t->ssl),
+	    c ? p_SSL_CIPHER_get_name(c) : "none",
+	    c ? p_SSL_CIPHER_get_bits(c, NULL) : 0);
+}
+
+static ssize_t
+tls_read(void *ctx, void *buf, size_t len)
+{
+	struct tls *t = ctx;
+	int n, e;
+
+	n = p_SSL_read(t->ssl, buf, len > 0x7fffffff ? 0x7fffffff : (int)len);
+	if (n > 0)
+		return n;
+	e = p_SSL_get_error(t->ssl, n);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (e == SSL_ERROR_ZERO_RETURN)
+		return 0;
+	errno = EIO;
+	return -1;
+}
+
+static ssize_t
+tls_write(void *ctx, const void *buf, size_t len)
+{
+	struct tls *t = ctx;
+	int n, e;
+
+	n = p_SSL_write(t->ssl, buf, len > 0x7fffffff ? 0x7fffffff : (int)len);
+	if (n > 0)
+		return n;
+	e = p_SSL_get_error(t->ssl, n);
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+		errno = EAGAIN;
+		return -1;
+	}
+	errno = EIO;
+	return -1;
+}
+
+static size_t
+tls_pending(void *ctx)
+{
+	struct tls *t = ctx;
+
+	return (size_t)p_SSL_pending(t->ssl);
+}
+
+const struct lineio_ops tls_lineio_ops = { tls_read, tls_write, tls_pending };

@@ -1,0 +1,43 @@
+/*
+ * tls: TLS (OpenSSL 3) for smtpd's STARTTLS and implicit TLS, pop3d's STLS
+ * and the remote agent's STARTTLS. libssl is loaded with dlopen only when
+ * a session asks for TLS: a handler is exec'd per connection, and linking
+ * OpenSSL costs every connection about 1.5 ms whether it uses TLS or not.
+ * Trusts the certificate files the admin configured; verifies peers only
+ * when told to.
+ */
+#ifndef POMBO_TLS_H
+#define POMBO_TLS_H
+
+#include <stddef.h>
+
+#include "lineio.h"
+
+#define TLS_DESC_MAX 128
+
+struct tls;
+
+enum tls_verify {
+	TLS_VERIFY_NONE,	/* encrypt, accept any certificate */
+	TLS_VERIFY_PEER,	/* the certificate must verify for the name */
+};
+
+/*
+ * Server side on rfd/wfd: loads cert and key now (per connection, so a
+ * renewed certificate needs no restart) and shakes hands within
+ * timeout_ms. NULL with err on failure.
+ */
+struct tls *tls_server(const char *cert, const char *key, int rfd, int wfd,
+    int timeout_ms, char *err, size_t errlen);
+/* Client side on fd, for host (SNI, and the name to verify). */
+struct tls *tls_client(int fd, const char *host, enum tls_verify v,
+    const char *cafile, int timeout_ms, char *err, size_t errlen);
+void tls_close(struct tls *t);
+/* "TLSv1.3/TLS_AES_256_GCM_SHA384/256" */
+void tls_describe(const struct tls *t, char *buf, size_t len);
+/* The lineio transport over t (pass t as the ctx). */
+extern const struct lineio_ops tls_lineio_ops;
+/* Can TLS be loaded at all (libssl present)? */
+int tls_available(void);
+
+#endif

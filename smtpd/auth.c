@@ -1,0 +1,232 @@
+/*
+ * auth: SMTP AUTH (RFC 4954) with PLAIN (RFC 4616) and LOGIN, checked
+ * against users_file with crypt(3). Offered under TLS, on a pipe, from
+ * loopback, or everywhere with allow_plaintext_auth. A failure costs
+ * login_delay and counts; the reply never says whether the user exists.
+ */
+#include "config.h"
+
+#include <poll.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base64.h"
+#include "cidr.h"
+#include "log.h"
+#include "password.h"
+#include "smtpd.h"
+#include "str.h"
+#include "users.h"
+
+#define AUTH_LINE_MAX	SMTP_PARAM_LINE_MAX
+#define AUTH_DECODED_MAX 1024
+
+static int
+loopback(const char *client)
+{
+	struct cidr v4, v6;
+
+	cidr_parse("127.0.0.0/8", &v4);
+	cidr_parse("::1", &v6);
+	return cidr_match(&v4, client) || cidr_match(&v6, client);
+}
+
+int
+auth_offered(const struct smtp_session *s)
+{
+	return s->tls != NULL || s->local || loopback(s->client) ||
+	    s->conf->allow_plaintext_auth;
+}
+
+/* Read one SASL response line; -1 on EOF/timeout, 1 if cancelled. */
+static int
+read_response(struct smtp_session *s, char *line, size_t max)
+{
+	size_t len;
+	int crlf;
+
+	if (lineio_read(&s->io, line, max, &len, &crlf,
+	    session_deadline(s)) != LINEIO_OK) {
+		s->quit = 1;
+		return -1;
+	}
+	if (strcmp(line, "*") == 0) {
+		session_error(s, "501 5.0.0 Authentication cancelled");
+		return 1;
+	}
+	return 0;
+}
+
+static int
+decode(const char *b64, char *out, size_t *len)
+{
+	if (base64_decode(b64, (unsigned char *)out, AUTH_DECODED_MAX - 1,
+	    len) == -1)
+		return -1;
+	out[*len] = '\0';
+	return 0;
+}
+
+/* "bob" alone means bob in the one local domain that has him. */
+static const struct user *
+find_user(const struct smtp_session *s, const struct users *u,
+    const char *name)
+{
+	const struct user *found = NULL, *x;
+	char addr[ADDR_MAX + 1];
+	size_t i;
+
+	if (strchr(name, '@'))
+		return users_find(u, name);
+	for (i = 0; i <= s->conf->n_local_domains; i++) {
+		str_fmt(addr, sizeof(addr), "%s@%s", name,
+		    i < s->conf->n_local_domains ? s->conf->local_domains[i] :
+		    s->conf->hostname);
+		if ((x = users_find(u, addr)) != NULL) {
+			if (found && found != x)
+				return NULL;	/* ambiguous */
+			found = x;
+		}
+	}
+	return found;
+}
+
+static void
+verify(struct smtp_session *s, const char *user, const char *pass)
+{
+	struct users u;
+	const struct user *usr = NULL;
+	char err[256];
+	int ok;
+
+	if (users_load(&u, s->conf->users_file, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		session_reply(s, "454 4.7.0 Temporary authentication failure");
+		return;
+	}
+	if (strlen(user) <= ADDR_MAX)
+		usr = find_user(s, &u, user);
+	/* an unknown user costs the same crypt() as a known one */
+	ok = password_check(usr ? usr->hash : NULL, pass);
+	if (ok) {
+		str_copy(s->auth_user, usr->addr, sizeof(s->auth_user));
+		users_free(&u);
+		log_info("%s: authenticated as %s", s->client, s->auth_user);
+		session_reply(s, "235 2.7.0 Authentication successful");
+		return;
+	}
+	users_free(&u);
+	log_warnx("%s: authentication failed for %.100s", s->client, user);
+	poll(NULL, 0, (int)s->conf->login_delay * 1000);
+	if (++s->auth_failures >= s->conf->max_login_failures) {
+		session_reply(s, "421 4.7.0 %s Too many authentication failures",
+		    s->conf->hostname);
+		s->quit = 1;
+		return;
+	}
+	session_reply(s, "535 5.7.8 Authentication credentials invalid");
+}
+
+static void
+auth_plain(struct smtp_session *s, const char *initial)
+{
+	char line[AUTH_LINE_MAX + 1], dec[AUTH_DECODED_MAX];
+	const char *authz, *authc, *pass;
+	size_t len;
+
+	if (initial == NULL) {
+		session_reply(s, "334 ");
+		if (read_response(s, line, AUTH_LINE_MAX) != 0)
+			return;
+		initial = line;
+	}
+	/* RFC 4616: authzid NUL authcid NUL passwd */
+	if (strcmp(initial, "=") == 0 || decode(initial, dec, &len) == -1 ||
+	    (authc = memchr(dec, '\0', len)) == NULL ||
+	    (pass = memchr(authc + 1, '\0', len - (size_t)(authc + 1 - dec))) ==
+	    NULL || memchr(pass + 1, '\0', len - (size_t)(pass + 1 - dec))) {
+		session_error(s, "501 5.5.2 Cannot decode the AUTH PLAIN response");
+		return;
+	}
+	authz = dec;
+	authc++;
+	pass++;
+	if (*authz && strcasecmp(authz, authc) != 0) {
+		session_reply(s, "535 5.7.8 Authentication credentials invalid");
+		return;
+	}
+	verify(s, authc, pass);
+	explicit_bzero(dec, sizeof(dec));
+}
+
+static void
+auth_login(struct smtp_session *s, const char *initial)
+{
+	char line[AUTH_LINE_MAX + 1], user[AUTH_DECODED_MAX];
+	char pass[AUTH_DECODED_MAX];
+	size_t len;
+
+	if (initial == NULL) {
+		session_reply(s, "334 VXNlcm5hbWU6");	/* "Username:" */
+		if (read_response(s, line, AUTH_LINE_MAX) != 0)
+			return;
+		initial = line;
+	}
+	if (decode(initial, user, &len) == -1 || memchr(user, '\0', len)) {
+		session_error(s, "501 5.5.2 Cannot decode the user name");
+		return;
+	}
+	session_reply(s, "334 UGFzc3dvcmQ6");		/* "Password:" */
+	if (read_response(s, line, AUTH_LINE_MAX) != 0)
+		return;
+	if (decode(line, pass, &len) == -1 || memchr(pass, '\0', len)) {
+		session_error(s, "501 5.5.2 Cannot decode the password");
+		return;
+	}
+	verify(s, user, pass);
+	explicit_bzero(pass, sizeof(pass));
+	explicit_bzero(line, sizeof(line));
+}
+
+void
+auth_command(struct smtp_session *s, char *arg)
+{
+	char *mech = arg, *initial;
+
+	if (s->auth_user[0]) {
+		session_error(s, "503 5.5.1 Already authenticated");
+		return;
+	}
+	if (!auth_offered(s)) {
+		session_error(s, "538 5.7.11 Encryption required for requested "
+		    "authentication mechanism");
+		return;
+	}
+	if ((initial = strchr(arg, ' ')) != NULL)
+		*initial++ = '\0';
+	if (strcasecmp(mech, "PLAIN") == 0)
+		auth_plain(s, initial);
+	else if (strcasecmp(mech, "LOGIN") == 0)
+		auth_login(s, initial);
+	else
+		session_error(s, "504 5.5.4 Unrecognized authentication type");
+}
+
+int
+auth_owns(const struct smtp_session *s, const struct addr *from)
+{
+	char local[ADDR_LOCAL_MAX + 1], addr[ADDR_MAX + 1];
+	const char *d;
+	size_t i;
+
+	if (from->null || addr_local_canon(from->local, local,
+	    sizeof(local)) == -1)
+		return 0;
+	/* user+tag@domain is the user's too */
+	for (i = 0; s->conf->recipient_delimiter[i]; i++)
+		if ((d = strchr(local, s->conf->recipient_delimiter[i])) != NULL &&
+		    d != local)
+			local[d - local] = '\0';
+	str_fmt(addr, sizeof(addr), "%s@%s", local, from->domain);
+	return strcasecmp(addr, s->auth_user) == 0;
+}
