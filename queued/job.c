@@ -136,6 +136,15 @@ job_parse(struct job *j, const char *text, size_t len, char *err,
 			if (*p == '\0' || str_copy(j->relay, p,
 			    sizeof(j->relay)) == -1 || strchr(p, ' '))
 				BAD("bad relay");
+		} else if (strcmp(w, "tls") == 0) {
+			if (strcmp(p, "none") && strcmp(p, "may") &&
+			    strcmp(p, "encrypt") && strcmp(p, "verify"))
+				BAD("bad tls policy");
+			str_copy(j->tls, p, sizeof(j->tls));
+		} else if (strcmp(w, "tls-ca") == 0) {
+			if (p[0] != '/' || str_copy(j->tls_ca, p,
+			    sizeof(j->tls_ca)) == -1)
+				BAD("bad tls-ca");
 		} else if (strcmp(w, "dns") == 0) {
 			if (str_copy(j->dns, p, sizeof(j->dns)) == -1 ||
 			    strchr(p, ' '))

@@ -10,6 +10,7 @@
  *   dest <domain>                       (remote: the destination)
  *   relay <[host]:port>                 (remote: instead of MX lookup)
  *   port <n> | dns <servers> | timeout <s> | connect-timeout <s>
+ *   tls none|may|encrypt|verify | tls-ca <file>
  *   msg <qid> <arrival> <data-offset> <size> <reverse-path> [flags]
  *   rcpt <index> <address> [<maildir path> | <RCPT parameters>]
  *   ...
@@ -59,6 +60,8 @@ struct job {
 	char		 relay[ADDR_DOMAIN_MAX + 16];
 	char		 dns[512];
 	unsigned	 port, timeout, connect_timeout;
+	char		 tls[16];		/* "" means may */
+	char		 tls_ca[4096];
 	struct job_msg	*msgs;
 	size_t		 nmsg;
 };

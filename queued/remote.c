@@ -197,9 +197,78 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 	return -1;
 }
 
+/* EHLO, or HELO when EHLO is refused. 0, or -1. */
+static int
+ehlo(struct rstate *st, struct smtpc *c, const struct target *t)
+{
+	struct smtpc_reply r;
+
+	c->ext = 0;
+	smtpc_send(c, "EHLO %s", st->j->host);
+	if (smtpc_read(c, &r, st->rc->timeout_ms, 1) == 250)
+		return 0;
+	if (r.code >= 500 && r.code <= 599 &&
+	    st->rc->tls < TLS_POLICY_ENCRYPT) {
+		c->ext = 0;
+		smtpc_send(c, "HELO %s", st->j->host);
+		if (smtpc_read(c, &r, st->rc->timeout_ms, 0) == 250)
+			return 0;
+	}
+	str_fmt(st->last_err, sizeof(st->last_err), "%s said to EHLO: %s",
+	    t->host, r.text);
+	return -1;
+}
+
+/*
+ * STARTTLS (RFC 3207) as tls_policy says: "may" uses it when offered,
+ * "encrypt" and "verify" defer the mail of a server without it. Returns
+ * 0 (go on, encrypted or not), -1 (this server will not do), -2 (TLS
+ * broke: try once more without, under "may").
+ */
+static int
+starttls(struct rstate *st, struct smtpc *c, const struct target *t)
+{
+	enum tls_policy p = st->rc->tls;
+	struct smtpc_reply r;
+	char err[256];
+
+	if (p == TLS_POLICY_NONE)
+		return 0;
+	if (!(c->ext & EXT_STARTTLS)) {
+		if (p == TLS_POLICY_MAY)
+			return 0;
+		str_fmt(st->last_err, sizeof(st->last_err), "%s offers no "
+		    "STARTTLS and tls_policy is %s", t->host,
+		    conf_tls_policy_name(p));
+		return -1;
+	}
+	smtpc_send(c, "STARTTLS");
+	if (smtpc_read(c, &r, st->rc->timeout_ms, 0) != 220) {
+		str_fmt(st->last_err, sizeof(st->last_err), "%s said to "
+		    "STARTTLS: %s", t->host, r.text);
+		return p == TLS_POLICY_MAY ? -2 : -1;
+	}
+	/* nothing may stay buffered from before the handshake */
+	lineio_discard_input(&c->io);
+	c->tls = tls_client(c->fd, t->host, p == TLS_POLICY_VERIFY ?
+	    TLS_VERIFY_PEER : TLS_VERIFY_NONE, st->rc->tls_ca,
+	    (int)st->rc->timeout_ms, err, sizeof(err));
+	if (c->tls == NULL) {
+		str_fmt(st->last_err, sizeof(st->last_err), "%s: %s", t->host,
+		    err);
+		log_info("%s", st->last_err);
+		return p == TLS_POLICY_MAY ? -2 : -1;
+	}
+	lineio_set_ops(&c->io, &tls_lineio_ops, c->tls);
+	tls_describe(c->tls, c->tls_desc, sizeof(c->tls_desc));
+	/* RFC 3207 4.2: ask again, the server may offer more now */
+	return ehlo(st, c, t) == 0 ? 0 : -1;
+}
+
 /* Greeting and EHLO (HELO when EHLO is refused). 0, or -1 to go on. */
 static int
-hello(struct rstate *st, struct smtpc *c, const struct target *t)
+hello(struct rstate *st, struct smtpc *c, const struct target *t,
+    int use_tls)
 {
 	struct smtpc_reply r;
 	char name[ADDR_DOMAIN_MAX + 1];
@@ -224,20 +293,9 @@ hello(struct rstate *st, struct smtpc *c, const struct target *t)
 			return 1;
 		}
 	}
-	smtpc_send(c, "EHLO %s", st->j->host);
-	if (smtpc_read(c, &r, st->rc->timeout_ms, 1) != 250) {
-		if (r.code < 500 || r.code > 599)
-			goto fail;
-		c->ext = 0;
-		smtpc_send(c, "HELO %s", st->j->host);
-		if (smtpc_read(c, &r, st->rc->timeout_ms, 0) != 250)
-			goto fail;
-	}
-	return 0;
-fail:
-	str_fmt(st->last_err, sizeof(st->last_err), "%s said to EHLO: %s",
-	    t->host, r.text);
-	return -1;
+	if (ehlo(st, c, t) == -1)
+		return -1;
+	return use_tls ? starttls(st, c, t) : 0;
 }
 
 /* The MAIL parameters this server can take. */
@@ -462,13 +520,23 @@ remote_deliver(const struct remote_conf *rc, const struct job *j,
 			log_info("%s", st.last_err);
 			continue;
 		}
-		rc_h = hello(&st, &c, &t[ti]);
+		rc_h = hello(&st, &c, &t[ti], 1);
+		if (rc_h == -2) {
+			/* TLS failed under "may": this server, in the clear */
+			smtpc_close(&c);
+			if (smtpc_connect(&c, &t[ti].addr, rc->connect_ms,
+			    rc->timeout_ms, err, sizeof(err)) == -1)
+				continue;
+			rc_h = hello(&st, &c, &t[ti], 0);
+		}
 		if (rc_h != 0) {
 			smtpc_close(&c);
 			if (rc_h > 0)
 				break;	/* a loop: every recipient reported */
 			continue;
 		}
+		if (c.tls)
+			log_info("%s: TLS %s", t[ti].host, c.tls_desc);
 		first = 1;
 		for (mi = 0; mi < j->nmsg && c.fd != -1; mi++) {
 			if (msg_done(&st, mi))

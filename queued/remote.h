@@ -8,6 +8,7 @@
 #ifndef POMBO_REMOTE_H
 #define POMBO_REMOTE_H
 
+#include "conf.h"
 #include "job.h"
 #include "str.h"
 
@@ -17,6 +18,8 @@ struct remote_conf {
 	unsigned	 port;		/* remote_port */
 	unsigned	 connect_ms;
 	unsigned	 timeout_ms;	/* per reply (RFC 5321 4.5.3.2 scale) */
+	enum tls_policy	 tls;
+	const char	*tls_ca;	/* NULL: the system's CAs */
 };
 
 /* Deliver every message of j; results go to out as they are known. */

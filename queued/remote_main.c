@@ -73,6 +73,10 @@ main(int argc, char *argv[])
 	rc.port = j.port ? j.port : 25;
 	rc.connect_ms = j.connect_timeout ? j.connect_timeout * 1000 : 30000;
 	rc.timeout_ms = j.timeout ? j.timeout * 1000 : 300000;
+	rc.tls = strcmp(j.tls, "none") == 0 ? TLS_POLICY_NONE :
+	    strcmp(j.tls, "encrypt") == 0 ? TLS_POLICY_ENCRYPT :
+	    strcmp(j.tls, "verify") == 0 ? TLS_POLICY_VERIFY : TLS_POLICY_MAY;
+	rc.tls_ca = j.tls_ca[0] ? j.tls_ca : NULL;
 	if (dns_init(j.dns[0] ? j.dns : NULL) == -1) {
 		log_warnx("cannot set up DNS");
 		return EX_TEMPFAIL;

@@ -384,9 +384,12 @@ apply(struct qmsg *m, struct rcpt *r, enum status st, const char *mta,
 		}
 		break;
 	}
-	log_info("%s: to=<%s>, relay=%s, delay=%llds, status=%s (%s)",
-	    m->env.qid, r->addr, mta && *mta ? mta : r->dest && r->dest->local ?
-	    "local" : "none", (long long)(now - m->env.time), what, reply);
+	/* sender and recipient on one line: one grep answers "what
+	 * happened to the mail from X to Y" */
+	log_info("%s: from=<%s>, to=<%s>, relay=%s, delay=%llds, status=%s (%s)",
+	    m->env.qid, m->env.from, r->addr, mta && *mta ? mta :
+	    r->dest && r->dest->local ? "local" : "none",
+	    (long long)(now - m->env.time), what, reply);
 }
 
 static void
@@ -666,6 +669,10 @@ job_header(struct buf *job, const struct dest *d)
 	    c->remote_connect_timeout);
 	if (c->relayhost[0])
 		buf_printf(job, "relay %s\n", c->relayhost);
+	buf_printf(job, "tls %s\n", conf_tls_policy_name(conf_tls_policy(c,
+	    c->relayhost[0] ? "relayhost" : d->key)));
+	if (c->tls_ca_file[0])
+		buf_printf(job, "tls-ca %s\n", c->tls_ca_file);
 	if (c->n_dns_servers) {
 		buf_addstr(job, "dns ");
 		for (i = 0; i < c->n_dns_servers; i++)

@@ -120,6 +120,8 @@ fail:
 void
 smtpc_close(struct smtpc *c)
 {
+	tls_close(c->tls);
+	c->tls = NULL;
 	if (c->fd != -1)
 		close(c->fd);
 	c->fd = -1;

@@ -12,6 +12,7 @@
 
 #include "dns.h"
 #include "lineio.h"
+#include "tls.h"
 
 #define SMTPC_LINE_MAX		2048	/* a reply line, generous */
 #define SMTPC_REPLY_LINES	100
@@ -34,6 +35,8 @@ struct smtpc_reply {
 
 struct smtpc {
 	int		fd;
+	struct tls	*tls;
+	char		tls_desc[TLS_DESC_MAX];
 	unsigned	ext;
 	uint64_t	size_limit;	/* SIZE n, 0 if none */
 	char		peer_name[ADDR_DOMAIN_MAX + 1];	/* from the greeting */

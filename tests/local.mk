@@ -76,6 +76,8 @@ tests_unit_users_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_users_test_LDADD = $(UNIT_LIBS)
 
 session_tests = \
+	tests/sessions/auth-failures.smtp \
+	tests/sessions/auth.smtp \
 	tests/sessions/basic.smtp \
 	tests/sessions/commands.smtp \
 	tests/sessions/data-timeout.smtp \
@@ -94,6 +96,7 @@ session_tests = \
 	tests/sessions/smuggling-cr.smtp \
 	tests/sessions/smuggling-lf.smtp \
 	tests/sessions/socket-crlf.smtp \
+	tests/sessions/submission.smtp \
 	tests/sessions/timeout.smtp \
 	tests/sessions/transactions.smtp \
 	tests/sessions/vrfy-expn.smtp
@@ -109,7 +112,8 @@ integration_tests = \
 	tests/integration/retry_test.py \
 	tests/integration/sendmail_test.py \
 	tests/integration/smtp_clients_test.py \
-	tests/integration/startup_test.py
+	tests/integration/startup_test.py \
+	tests/integration/tls_test.py
 TESTS += $(integration_tests)
 
 EXTRA_DIST += tests/unit/tap-run tests/sessions/run-session tests/lib/pombo.py \

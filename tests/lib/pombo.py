@@ -423,3 +423,28 @@ class ServfailDNS:
         self.stopping = True
         self.thread.join(2)
         self.sock.close()
+
+
+def make_certs(directory, names=("mx.test",), ca_name="Pombo Test CA"):
+    """A test CA and a server certificate for names (and 127.0.0.1), made
+    with the openssl command. Returns (ca, cert, key) paths."""
+    def run(*args):
+        subprocess.run(["openssl"] + list(args), check=True,
+                       capture_output=True, timeout=60)
+    ca_key = os.path.join(directory, "ca.key")
+    ca = os.path.join(directory, "ca.pem")
+    key = os.path.join(directory, "server.key")
+    csr = os.path.join(directory, "server.csr")
+    cert = os.path.join(directory, "server.pem")
+    ext = os.path.join(directory, "ext.cnf")
+    run("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-nodes", "-keyout", ca_key, "-out", ca, "-days", "2",
+        "-subj", "/CN=" + ca_name)
+    run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+        "-nodes", "-keyout", key, "-out", csr, "-subj", "/CN=" + names[0])
+    with open(ext, "w") as f:
+        f.write("subjectAltName=" + ",".join(
+            ["DNS:" + n for n in names] + ["IP:127.0.0.1"]) + "\n")
+    run("x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key,
+        "-CAcreateserial", "-out", cert, "-days", "2", "-extfile", ext)
+    return ca, cert, key
