@@ -1,0 +1,82 @@
+"""Privileges: started as root with the conf key user set, smtpd becomes
+that user before it reads from its client (and still works); without the
+key it stays whoever started it; a user that does not exist stops it
+with a 421, not a session run as root."""
+import os
+import pwd
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import pombo  # noqa: E402
+
+tap = pombo.Tap()
+if os.geteuid() != 0:
+    tap.skip("privilege drop", "not running as root")
+    tap.done()
+
+user = "nobody"
+uid = pwd.getpwnam(user).pw_uid
+inst = pombo.Instance({"user": user}).start()
+# the queue socket must be reachable by the unprivileged handler
+os.chmod(inst.dir, 0o755)
+
+
+def uid_of_smtpd(port):
+    """Open a session, and while it is open find the smtpd serving it."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    f = s.makefile("rb")
+    greeting = f.readline()
+    found = None
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as c:
+                argv = c.read().split(b"\0")
+            if argv[0].endswith(b"smtpd/smtpd") and \
+                    inst.conf_path.encode() in argv:
+                with open("/proc/%s/status" % d) as st:
+                    for line in st:
+                        if line.startswith("Uid:"):
+                            found = [int(x) for x in line.split()[1:]]
+        except OSError:
+            continue
+    s.sendall(b"EHLO c.test\r\nMAIL FROM:<a@c.test>\r\n"
+              b"RCPT TO:<bob@example.test>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n")
+    rest = b""
+    while True:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        rest += chunk
+    s.close()
+    return greeting, found, rest
+
+
+sa = pombo.SocketActivated([pombo.prog("smtpd/smtpd"), "-c", inst.conf_path],
+                           inst.env())
+try:
+    greeting, ids, rest = uid_of_smtpd(sa.port)
+    tap.ok(greeting.startswith(b"220 "), "smtpd greets")
+    tap.eq(ids, [uid] * 4, "real, effective, saved and fs uid are %s's" %
+           user)
+    tap.ok(b"250 2.0.0 Ok: queued as" in rest,
+           "and as that user it still queues mail", rest)
+finally:
+    sa.stop()
+
+bad = pombo.Instance({"user": "no-such-user-here"})
+try:
+    r = subprocess.run([pombo.prog("smtpd/smtpd"), "-c", bad.conf_path],
+                       input=b"QUIT\n", capture_output=True, timeout=10)
+    tap.eq(r.stdout, b"421 4.3.0 Service not available\r\n",
+           "an unknown user: 421 and nothing else")
+    tap.ok(r.returncode != 0, "and a failure status")
+finally:
+    bad.cleanup()
+inst.check_clean(tap)
+inst.cleanup()
+tap.done()
