@@ -10,25 +10,9 @@
 #include <unistd.h>
 
 #include "inject.h"
+#include "fileio.h"
 #include "log.h"
 #include "qproto.h"
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 struct qmsg *
 inject_message(struct spool *sp, const char *hostname, const char *rcpt,
@@ -56,8 +40,8 @@ inject_message(struct spool *sp, const char *hostname, const char *rcpt,
 	e.data_off = hdr.len;
 	e.size = len;
 	if ((fd = spool_create(sp, e.qid)) == -1 ||
-	    write_all(fd, hdr.data, hdr.len) == -1 ||
-	    write_all(fd, content, len) == -1 || fdatasync(fd) == -1 ||
+	    fileio_write_all(fd, hdr.data, hdr.len) == -1 ||
+	    fileio_write_all(fd, content, len) == -1 || fdatasync(fd) == -1 ||
 	    close(fd) == -1 || (fd = -1, spool_publish(sp, e.qid)) == -1 ||
 	    spool_sync_queue(sp) == -1) {
 		log_warn("%s: cannot queue a notification to <%s>", e.qid, rcpt);

@@ -10,7 +10,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fileio.h"
 #include "job.h"
+
+#define JOB_TEXT_MAX (64 * 1024 * 1024)
 
 void
 job_free(struct job *j)
@@ -285,4 +288,31 @@ job_result_format_relayed(struct buf *out, const char *qid, unsigned index,
     const char *mta, const char *reply)
 {
 	return result_format(out, qid, index, "relayed", mta, reply);
+}
+
+int
+job_read(int fd, struct job *j, char *err, size_t errlen)
+{
+	struct buf in;
+	int rc;
+
+	memset(j, 0, sizeof(*j));
+	buf_init(&in, JOB_TEXT_MAX);
+	rc = fileio_read_fd(fd, &in);
+	if (rc < 0)
+		str_copy(err, rc == -2 ? "job too large" : "cannot read the job",
+		    errlen);
+	else
+		rc = job_parse(j, in.data ? in.data : "", in.len, err, errlen);
+	buf_free(&in);
+	return rc < 0 ? -1 : 0;
+}
+
+int
+job_flush_results(int fd, struct buf *out)
+{
+	int rc = fileio_write_all(fd, out->data, out->len);
+
+	buf_reset(out);
+	return rc;
 }

@@ -75,6 +75,10 @@ struct job_result {
 	char		 reply[JOB_REPLY_MAX + 1];	/* "550 5.1.1 ..." */
 };
 
+/* An agent's start: read the job from fd (bounded) and parse it. */
+int job_read(int fd, struct job *j, char *err, size_t errlen);
+/* An agent's results so far to fd; empties out. 0 or -1. */
+int job_flush_results(int fd, struct buf *out);
 /* Parse a whole job; 0 or -1 with err. */
 int job_parse(struct job *j, const char *text, size_t len, char *err,
     size_t errlen);

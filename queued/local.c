@@ -19,6 +19,7 @@
 
 #include "esmtp.h"
 #include "local.h"
+#include "fileio.h"
 #include "log.h"
 #include "maildir.h"
 
@@ -105,23 +106,6 @@ result(struct buf *out, const char *qid, unsigned index, enum status st,
 	job_result_format(out, qid, index, st, NULL, reply);
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Copy len octets of src from off to dst's end; kernel copy if it can. */
 static int
 copy_range(int src, uint64_t off, uint64_t len, int dst)
@@ -145,7 +129,7 @@ copy_range(int src, uint64_t off, uint64_t len, int dst)
 	}
 	while (len > 0) {
 		n = pread(src, buf, len < sizeof(buf) ? len : sizeof(buf), o);
-		if (n <= 0 || write_all(dst, buf, (size_t)n) == -1)
+		if (n <= 0 || fileio_write_all(dst, buf, (size_t)n) == -1)
 			return -1;
 		o += n;
 		len -= (uint64_t)n;
@@ -240,7 +224,7 @@ deliver_one(int msgfd, const char *host, const struct job_msg *m,
 	}
 	if (fd == -1)
 		goto temp;
-	if (write_all(fd, hdr, (size_t)hlen) == -1 ||
+	if (fileio_write_all(fd, hdr, (size_t)hlen) == -1 ||
 	    copy_range(msgfd, m->data_off, s->size, fd) == -1 ||
 	    fsync(fd) == -1) {
 		e = errno;

@@ -24,49 +24,30 @@
 #define SPOOL_FD 3
 
 static int
-write_out(struct buf *b)
+flush_out(struct buf *b)
 {
-	size_t off = 0;
-	ssize_t n;
-
-	while (off < b->len) {
-		n = write(1, b->data + off, b->len - off);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		off += (size_t)n;
-	}
-	buf_reset(b);
-	return 0;
+	return job_flush_results(1, b);
 }
 
 int
 main(int argc, char *argv[])
 {
 	struct remote_conf rc;
-	struct buf in, out;
+	struct buf out;
 	struct job j;
-	char chunk[65536], err[128];
-	ssize_t n;
+	char err[128];
 
 	signal(SIGPIPE, SIG_IGN);
 	log_init("pombo/remote", 0);
-	buf_init(&in, 64 * 1024 * 1024);
-	while ((n = read(0, chunk, sizeof(chunk))) > 0)
-		if (buf_add(&in, chunk, (size_t)n) == -1)
-			fatalx("job too large");
-	if (n < 0)
-		fatal("read job");
-	if (job_parse(&j, in.data ? in.data : "", in.len, err, sizeof(err)) == -1 ||
-	    j.dest[0] == '\0') {
-		log_warnx("bad job from queued: %s", j.dest[0] ? err :
-		    "no destination");
-		buf_free(&in);
+	if (job_read(0, &j, err, sizeof(err)) == -1) {
+		log_warnx("bad job from queued: %s", err);
+		return EX_SOFTWARE;
+	}
+	if (j.dest[0] == '\0') {
+		log_warnx("bad job from queued: no destination");
 		job_free(&j);
 		return EX_SOFTWARE;
 	}
-	buf_free(&in);
 	memset(&rc, 0, sizeof(rc));
 	rc.domain = j.dest;
 	rc.relay = j.relay[0] ? j.relay : NULL;
@@ -82,8 +63,8 @@ main(int argc, char *argv[])
 		return EX_TEMPFAIL;
 	}
 	buf_init(&out, 64 * 1024 * 1024);
-	remote_deliver(&rc, &j, SPOOL_FD, &out, write_out);
-	write_out(&out);
+	remote_deliver(&rc, &j, SPOOL_FD, &out, flush_out);
+	flush_out(&out);
 	buf_free(&out);
 	dns_done();
 	job_free(&j);

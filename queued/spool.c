@@ -15,6 +15,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "log.h"
 #include "spool.h"
 
@@ -140,23 +141,6 @@ spool_open_message(struct spool *sp, const char *qid)
 	return openat(sp->queue, qid, O_RDONLY | O_CLOEXEC);
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 int
 spool_write_state(struct spool *sp, const struct envelope *e)
 {
@@ -172,7 +156,7 @@ spool_write_state(struct spool *sp, const struct envelope *e)
 	    0600);
 	if (fd == -1)
 		goto out;
-	if (write_all(fd, b.data, b.len) == -1 || fdatasync(fd) == -1) {
+	if (fileio_write_all(fd, b.data, b.len) == -1 || fdatasync(fd) == -1) {
 		close(fd);
 		unlinkat(sp->state, tmp, 0);
 		goto out;

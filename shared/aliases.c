@@ -13,6 +13,7 @@
 
 #include "addr.h"
 #include "aliases.h"
+#include "fileio.h"
 #include "str.h"
 
 static int
@@ -200,32 +201,17 @@ int
 aliases_load(struct aliases *a, const char *path, char *err, size_t errlen)
 {
 	struct buf b;
-	char chunk[65536];
-	ssize_t r;
-	int fd, rc;
+	int rc;
 
 	a->v = NULL;
 	a->n = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		str_fmt(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
 	buf_init(&b, ALIASES_FILE_MAX);
-	while ((r = read(fd, chunk, sizeof(chunk))) > 0)
-		if (buf_add(&b, chunk, (size_t)r) == -1) {
-			r = -2;
-			break;
-		}
-	close(fd);
-	if (r < 0) {
-		str_fmt(err, errlen, "%s: %s", path, r == -2 ?
-		    "file too large" : strerror(errno));
-		buf_free(&b);
-		return -1;
-	}
-	rc = aliases_parse(a, b.data ? b.data : "", b.len, path, err, errlen);
+	rc = fileio_read(path, 1, &b, err, errlen);
+	if (rc == 0)
+		rc = aliases_parse(a, b.data ? b.data : "", b.len, path, err,
+		    errlen);
+	else if (rc == 1)
+		rc = 0;		/* a missing file is an empty list */
 	buf_free(&b);
 	return rc;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "fileio.h"
 #include "str.h"
 
 #ifndef POMBO_SYSCONFDIR
@@ -684,33 +685,16 @@ conf_parse(struct conf *c, const char *text, size_t len, const char *fname,
 int
 conf_load(struct conf *c, const char *path, struct conf_error *err)
 {
-	char *text;
-	ssize_t r;
-	size_t len = 0;
-	int fd, rc;
+	struct buf text;
+	int rc;
 
 	conf_defaults(c);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		str_fmt(err->msg, sizeof(err->msg), "%s: %s", path,
-		    strerror(errno));
-		return -1;
-	}
-	if ((text = malloc(CONF_FILE_MAX)) == NULL) {
-		close(fd);
-		str_fmt(err->msg, sizeof(err->msg), "%s: out of memory", path);
-		return -1;
-	}
-	while ((r = read(fd, text + len, CONF_FILE_MAX - len)) > 0)
-		len += (size_t)r;
-	close(fd);
-	if (r == -1 || len == CONF_FILE_MAX) {
-		str_fmt(err->msg, sizeof(err->msg), "%s: %s", path,
-		    r == -1 ? strerror(errno) : "file too large");
-		free(text);
-		return -1;
-	}
-	rc = conf_parse(c, text, len, path, err);
-	free(text);
+	buf_init(&text, CONF_FILE_MAX);
+	rc = fileio_read(path, 0, &text, err->msg, sizeof(err->msg));
+	if (rc == 0)
+		rc = conf_parse(c, text.data ? text.data : "", text.len, path,
+		    err);
+	buf_free(&text);
 	if (rc == 0 && c->hostname[0] == '\0') {
 		char h[ADDR_DOMAIN_MAX + 1];
 		if (gethostname(h, sizeof(h)) == 0 &&

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "fileio.h"
 #include "str.h"
 #include "users.h"
 
@@ -148,32 +149,17 @@ int
 users_load(struct users *u, const char *path, char *err, size_t errlen)
 {
 	struct buf b;
-	char chunk[65536];
-	ssize_t r;
-	int fd, rc;
+	int rc;
 
 	u->v = NULL;
 	u->n = 0;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		str_fmt(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
-	}
 	buf_init(&b, USERS_FILE_MAX);
-	while ((r = read(fd, chunk, sizeof(chunk))) > 0)
-		if (buf_add(&b, chunk, (size_t)r) == -1) {
-			r = -2;
-			break;
-		}
-	close(fd);
-	if (r < 0) {
-		str_fmt(err, errlen, "%s: %s", path, r == -2 ?
-		    "file too large" : strerror(errno));
-		buf_free(&b);
-		return -1;
-	}
-	rc = users_parse(u, b.data ? b.data : "", b.len, path, err, errlen);
+	rc = fileio_read(path, 1, &b, err, errlen);
+	if (rc == 0)
+		rc = users_parse(u, b.data ? b.data : "", b.len, path, err,
+		    errlen);
+	else if (rc == 1)
+		rc = 0;		/* a missing file is an empty list */
 	buf_free(&b);
 	return rc;
 }

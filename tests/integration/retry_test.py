@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import smtplib
+import socket
 import subprocess
 import sys
 import time
@@ -160,9 +161,19 @@ sink_bin = shutil.which("smtp-sink")
 if sink_bin is None:
     tap.skip("smtp-sink load", "postfix is not installed")
 else:
+    sink_log = open(os.path.join(tmp, "sink.log"), "w")
     sink = subprocess.Popen([sink_bin, "-c", "-u", os.environ.get(
         "USER", "root"), "%s:%d" % (MX["sink.test"], P), "100"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        stdout=sink_log, stderr=sink_log, text=True)
+
+    def sink_up():
+        try:
+            socket.create_connection((MX["sink.test"], P), 0.2).close()
+            return True
+        except OSError:
+            return False
+    tap.ok(pombo.wait_for(sink_up, 10), "smtp-sink listens",
+           open(os.path.join(tmp, "sink.log")).read())
     L = pombo.Instance({"hold_deliveries": "no",
                         "dns_servers": "127.0.0.1:%d" % dns.port,
                         "remote_port": str(P)}, name="pombo-load").start()
@@ -179,7 +190,7 @@ else:
         done = pombo.wait_for(lambda: L.queue_files() == [], 60, 0.05)
         secs = time.time() - t0
         tap.ok(done, "all %d delivered to smtp-sink in %.1fs (%.0f/s)" %
-               (N, secs, N / secs))
+               (N, secs, N / secs), "\n".join(L.log().splitlines()[-20:]))
         sent = len(re.findall(r"status=sent", L.log()))
         tap.eq(sent, N, "one sent line per message")
     finally:

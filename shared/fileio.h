@@ -1,0 +1,24 @@
+/*
+ * fileio: whole-file reads into a bounded buffer and writes that finish
+ * or fail, for the config, users and aliases files, the spool and the
+ * agents. Used everywhere files are read or written whole.
+ */
+#ifndef POMBO_FILEIO_H
+#define POMBO_FILEIO_H
+
+#include <stddef.h>
+
+#include "str.h"
+
+/* Write all n octets (retrying short writes); 0 or -1 with errno. */
+int fileio_write_all(int fd, const void *p, size_t n);
+/* Read fd to its end into b (bounded by b->max); 0, -1 (errno), -2 full. */
+int fileio_read_fd(int fd, struct buf *b);
+/*
+ * Read a whole file into b. 0 ok, 1 when it does not exist (and
+ * missing_ok), -1 with err ("path: reason").
+ */
+int fileio_read(const char *path, int missing_ok, struct buf *b, char *err,
+    size_t errlen);
+
+#endif
