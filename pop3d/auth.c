@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "cidr.h"
 #include "log.h"
 #include "maildir.h"
 #include "password.h"
@@ -25,6 +26,23 @@ auth_log_safe(char *dst, size_t len, const char *src)
 		dst[i] = (unsigned char)src[i] > 0x20 &&
 		    (unsigned char)src[i] < 0x7f ? src[i] : '?';
 	dst[i] = '\0';
+}
+
+static int
+loopback(const char *client)
+{
+	struct cidr v4, v6;
+
+	cidr_parse("127.0.0.0/8", &v4);
+	cidr_parse("::1", &v6);
+	return cidr_match(&v4, client) || cidr_match(&v6, client);
+}
+
+int
+auth_plaintext_ok(const struct pop3_session *s)
+{
+	return s->tls != NULL || s->local || loopback(s->client) ||
+	    s->conf->allow_plaintext_auth;
 }
 
 /* name@domain, if domain is a new one (hostname may be listed too). */

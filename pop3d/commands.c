@@ -1,5 +1,6 @@
 /*
- * commands: the POP3 command table (RFC 1939 4-7, RFC 2449 CAPA). Each
+ * commands: the POP3 command table (RFC 1939 4-7, RFC 2449 CAPA, RFC
+ * 2595 STLS). Each
  * check only validates and replies on failure; each proceed acts. The
  * response codes in brackets are RFC 2449 8 ([IN-USE], [SYS/TEMP]) and
  * RFC 3206 ([AUTH]).
@@ -127,12 +128,15 @@ proceed_capa(void *v, char *arg)
 
 	/*
 	 * RFC 2449 6. No APOP: it needs every password in clear text on
-	 * the server; no SASL or STLS yet.
+	 * the server. USER only where passwords may travel (RFC 2595 4).
 	 */
 	session_reply(s, "+OK Capability list follows");
 	session_reply(s, "TOP");
 	session_reply(s, "UIDL");
-	session_reply(s, "USER");
+	if (s->state == ST_AUTHORIZATION && stls_offered(s))
+		session_reply(s, "STLS");
+	if (auth_plaintext_ok(s))
+		session_reply(s, "USER");
 	session_reply(s, "RESP-CODES");
 	session_reply(s, "PIPELINING");
 	session_reply(s, "AUTH-RESP-CODE");
@@ -145,6 +149,11 @@ check_user(void *v, char *arg)
 {
 	S(v);
 
+	if (!auth_plaintext_ok(s)) {
+		session_error(s, "-ERR [AUTH] No logins in clear text: %s",
+		    stls_offered(s) ? "use STLS first" : "TLS needed");
+		return -1;
+	}
 	if (*arg == '\0') {
 		session_error(s, "-ERR Syntax: USER name");
 		return -1;
@@ -254,6 +263,29 @@ proceed_pass(void *v, char *arg)
 	    s->mb.n);
 	session_reply(s, "+OK Logged in, %zu messages (%" PRIu64 " octets)",
 	    mailbox_count(&s->mb), mailbox_size(&s->mb));
+}
+
+static int
+check_stls(void *v, char *arg)
+{
+	S(v);
+
+	if (!stls_offered(s)) {
+		session_error(s, s->tls ? "-ERR TLS already active" :
+		    "-ERR STLS not available");
+		return -1;
+	}
+	return check_noarg(v, arg);
+}
+
+static void
+proceed_stls(void *v, char *arg)
+{
+	S(v);
+
+	session_reply(s, "+OK Begin TLS negotiation");
+	if (stls_start(s) == -1)
+		s->quit = 1;	/* a failed handshake ends the session */
 }
 
 static int
@@ -434,6 +466,7 @@ static const struct cmdtab pop3_commands[] = {
 	{ "USER", AUTHZ, LOGGED_IN, check_user, proceed_user },
 	{ "PASS", AUTHZ, LOGGED_IN, check_pass, proceed_pass },
 	{ "APOP", AUTHZ, LOGGED_IN, check_apop, NULL },
+	{ "STLS", AUTHZ, LOGGED_IN, check_stls, proceed_stls },
 	{ "QUIT", AUTHZ | TRANS, NULL, check_noarg, proceed_quit },
 	{ "STAT", TRANS, NOT_YET, check_noarg, proceed_stat },
 	{ "LIST", TRANS, NOT_YET, check_optmsg, proceed_list },

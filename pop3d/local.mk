@@ -2,7 +2,8 @@
 noinst_LIBRARIES += pop3d/libpop3d.a
 pop3d_libpop3d_a_SOURCES = \
 	pop3d/auth.c pop3d/commands.c pop3d/mailbox.c pop3d/mailbox.h \
-	pop3d/pop3d.h pop3d/session.c pop3d/transfer.c pop3d/transfer.h
+	pop3d/pop3d.h pop3d/session.c pop3d/stls.c pop3d/transfer.c \
+	pop3d/transfer.h
 
 pkglibexec_PROGRAMS += pop3d/pop3d
 pop3d_pop3d_SOURCES = pop3d/main.c
@@ -41,6 +42,8 @@ pop3_session_tests = \
 	tests/sessions/inuse.pop3 \
 	tests/sessions/longline.pop3 \
 	tests/sessions/numbers.pop3 \
+	tests/sessions/plaintext-allowed.pop3 \
+	tests/sessions/plaintext.pop3 \
 	tests/sessions/retr.pop3 \
 	tests/sessions/states.pop3 \
 	tests/sessions/timeout.pop3 \
@@ -50,7 +53,9 @@ pop3_session_tests = \
 TESTS += $(pop3_session_tests)
 
 pop3_integration_tests = tests/integration/pop3_clients_test.py \
-	tests/integration/pop3_delivery_test.py
+	tests/integration/pop3_delivery_test.py \
+	tests/integration/pop3_privileges_test.py \
+	tests/integration/pop3_tls_test.py
 TESTS += $(pop3_integration_tests)
 
 EXTRA_DIST += $(pop3_session_tests) $(pop3_integration_tests)

@@ -3,14 +3,18 @@
  * a systemd socket unit (Accept=yes), or fed a script on a pipe.
  *
  * Runs as: the owner of the Maildirs (it unlinks and renames messages).
- * May touch: its config, the users file (read), the Maildir of the user
- * who logged in, and nothing else.
+ * Started as root, it becomes the conf key user before it reads from the
+ * client.
+ * May touch: its config, the users file (read), the TLS key (read), the
+ * Maildir of the user who logged in, and nothing else.
  * Trusts: the config and the users file; nothing the client says.
  * Logs to syslog only: under inetd, stderr is the client's socket.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -18,34 +22,46 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "conf.h"
 #include "log.h"
 #include "pop3d.h"
+#include "privdrop.h"
 #include "str.h"
 
 static void
 usage(void)
 {
 	/* stdout is the client: say it as a POP3 reply */
-	printf("-ERR usage: pop3d [-c config]\r\n");
+	printf("-ERR usage: pop3d [-c config] [--implicit-tls]\r\n");
 	exit(64);
 }
 
-/* The peer's address for the logs; a pipe or a file means "local". */
-static void
+/*
+ * The peer's address: the socket's, or TCPREMOTEIP/REMOTE_ADDR from a
+ * launcher that sets them. Returns 1 for a local session: a pipe, a file
+ * or a Unix socket (a script, a tool of the admin's, a TLS proxy on this
+ * host), unless the launcher names a remote address.
+ */
+static int
 client_address(char *buf, size_t len)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	const char *env;
 	unsigned char tmp[16];
+	int local = 0;
 
 	str_copy(buf, "local", len);
-	if (getpeername(0, (struct sockaddr *)&ss, &sl) == -1)
-		ss.ss_family = AF_UNSPEC;	/* a pipe: ENOTSOCK */
-	if (ss.ss_family == AF_INET)
+	if (getpeername(0, (struct sockaddr *)&ss, &sl) == -1) {
+		local = errno == ENOTSOCK;
+		ss.ss_family = AF_UNSPEC;
+	}
+	if (ss.ss_family == AF_UNIX)
+		local = 1;
+	else if (ss.ss_family == AF_INET)
 		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
 		    buf, (socklen_t)len);
 	else if (ss.ss_family == AF_INET6) {
@@ -59,8 +75,11 @@ client_address(char *buf, size_t len)
 	if (((env = getenv("TCPREMOTEIP")) != NULL ||
 	    (env = getenv("REMOTE_ADDR")) != NULL) &&
 	    (inet_pton(AF_INET, env, tmp) == 1 ||
-	    inet_pton(AF_INET6, env, tmp) == 1))
+	    inet_pton(AF_INET6, env, tmp) == 1)) {
 		str_copy(buf, env, len);
+		local = 0;
+	}
+	return local;
 }
 
 int
@@ -72,12 +91,19 @@ main(int argc, char *argv[])
 	struct conf_error err;
 	const char *confpath = NULL;
 	char client[64];
-	int ch;
+	int ch, local, implicit_tls = 0;
+	static const struct option longopts[] = {
+		{ "implicit-tls", no_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
 
-	while ((ch = getopt(argc, argv, "c:")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			confpath = optarg;
+			break;
+		case 't':
+			implicit_tls = 1;
 			break;
 		default:
 			usage();
@@ -102,9 +128,24 @@ main(int argc, char *argv[])
 		conf_free(&conf);
 		return 1;
 	}
-	client_address(client, sizeof(client));
+	/* as root, become conf.user before reading a byte from the client */
+	if (privdrop(conf.user, err.msg, sizeof(err.msg)) == -1) {
+		log_warnx("%s", err.msg);
+		printf("-ERR [SYS/TEMP] Service not available\r\n");
+		conf_free(&conf);
+		return 1;
+	}
+	local = client_address(client, sizeof(client));
 	log_info("connect from %s", client);
-	session_init(&s, &conf, 0, 1, client);
+	session_init(&s, &conf, 0, 1, local, client);
+	/* RFC 8314: TLS from the first byte, before the greeting */
+	if (implicit_tls && (!stls_offered(&s) || stls_start(&s) == -1)) {
+		log_warnx("%s: implicit TLS failed%s", client,
+		    stls_offered(&s) ? "" : ": no tls_cert/tls_key");
+		session_free(&s);
+		conf_free(&conf);
+		return 1;
+	}
 	session_run(&s);
 	session_free(&s);
 	conf_free(&conf);

@@ -13,6 +13,7 @@
 #include "conf.h"
 #include "lineio.h"
 #include "mailbox.h"
+#include "tls.h"
 #include "users.h"
 
 /* RFC 2449 4: a command is at most 255 octets with its CRLF */
@@ -32,7 +33,9 @@ struct pop3_session {
 	int			 quit;
 	unsigned		 errors;	/* protocol errors */
 	unsigned		 failures;	/* failed logins */
+	int			 local;		/* stdin is a pipe or file */
 	char			 client[64];	/* IP address, or "local" */
+	struct tls		*tls;		/* after STLS or implicit TLS */
 	int			 have_user;	/* USER given, PASS expected */
 	char			 user[POP3_LINE_MAX + 1];	/* USER's name */
 	char			 addr[ADDR_MAX + 1];	/* who logged in */
@@ -46,7 +49,7 @@ struct pop3_session {
 
 /* session.c */
 void session_init(struct pop3_session *s, const struct conf *conf,
-    int rfd, int wfd, const char *client);
+    int rfd, int wfd, int local, const char *client);
 void session_run(struct pop3_session *s);
 void session_free(struct pop3_session *s);
 void session_reply(struct pop3_session *s, const char *fmt, ...)
@@ -57,7 +60,17 @@ void session_error(struct pop3_session *s, const char *fmt, ...)
 /* commands.c */
 void commands_dispatch(struct pop3_session *s, char *line);
 
+/* stls.c: STLS (RFC 2595) and implicit TLS (RFC 8314) */
+int stls_offered(const struct pop3_session *s);
+/* Discard pipelined input, shake hands, forget USER. -1: close. */
+int stls_start(struct pop3_session *s);
+
 /* auth.c */
+/*
+ * May passwords be sent here: under TLS, on a pipe, from loopback, or
+ * anywhere with allow_plaintext_auth (DESIGN: passwords only over TLS).
+ */
+int auth_plaintext_ok(const struct pop3_session *s);
 enum auth_result {
 	AUTH_OK = 0,
 	AUTH_FAIL,	/* unknown user or wrong password: [AUTH] */

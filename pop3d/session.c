@@ -16,10 +16,11 @@
 
 void
 session_init(struct pop3_session *s, const struct conf *conf, int rfd,
-    int wfd, const char *client)
+    int wfd, int local, const char *client)
 {
 	memset(s, 0, sizeof(*s));
 	s->conf = conf;
+	s->local = local;
 	s->state = ST_AUTHORIZATION;
 	str_copy(s->client, client, sizeof(s->client));
 	lineio_init(&s->io, rfd, wfd);
@@ -31,6 +32,8 @@ void
 session_free(struct pop3_session *s)
 {
 	mailbox_close(&s->mb);
+	tls_close(s->tls);
+	s->tls = NULL;
 }
 
 static void

@@ -49,7 +49,7 @@ setup(void)
 	cr_assert_eq(conf_parse(&conf, text, strlen(text), "test", &err), 0,
 	    "%s", err.msg);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	session_init(&s, &conf, sv[0], sv[0], "test");
+	session_init(&s, &conf, sv[0], sv[0], 1, "test");
 }
 
 static int
