@@ -14,6 +14,8 @@ dist_man_MANS += pop3d/pop3d.8
 
 # Tests: unit tests of the library, scripted sessions over prepared
 # Maildirs (tests/sessions/run-session), real POP3 clients over TCP.
+# Session files are named pop3-*: a test's .log and .trs drop the
+# extension, so basic.pop3 and basic.smtp would share one log.
 pop3_unit_tests = \
 	tests/unit/pop3_mailbox_test tests/unit/pop3_session_test \
 	tests/unit/pop3_transfer_test
@@ -30,26 +32,26 @@ tests_unit_pop3_transfer_test_CFLAGS = $(POP3_UNIT_CFLAGS)
 tests_unit_pop3_transfer_test_LDADD = $(POP3_UNIT_LIBS)
 
 pop3_session_tests = \
-	tests/sessions/auth-domains.pop3 \
-	tests/sessions/auth-failures.pop3 \
-	tests/sessions/auth.pop3 \
-	tests/sessions/bad-users.pop3 \
-	tests/sessions/basic.pop3 \
-	tests/sessions/config-error.pop3 \
-	tests/sessions/drop.pop3 \
-	tests/sessions/empty.pop3 \
-	tests/sessions/foreign.pop3 \
-	tests/sessions/inuse.pop3 \
-	tests/sessions/longline.pop3 \
-	tests/sessions/numbers.pop3 \
-	tests/sessions/plaintext-allowed.pop3 \
-	tests/sessions/plaintext.pop3 \
-	tests/sessions/retr.pop3 \
-	tests/sessions/states.pop3 \
-	tests/sessions/timeout.pop3 \
-	tests/sessions/unreadable.pop3 \
-	tests/sessions/update.pop3 \
-	tests/sessions/usage.pop3
+	tests/sessions/pop3-auth-domains.pop3 \
+	tests/sessions/pop3-auth-failures.pop3 \
+	tests/sessions/pop3-auth.pop3 \
+	tests/sessions/pop3-bad-users.pop3 \
+	tests/sessions/pop3-basic.pop3 \
+	tests/sessions/pop3-config-error.pop3 \
+	tests/sessions/pop3-drop.pop3 \
+	tests/sessions/pop3-empty.pop3 \
+	tests/sessions/pop3-foreign.pop3 \
+	tests/sessions/pop3-inuse.pop3 \
+	tests/sessions/pop3-longline.pop3 \
+	tests/sessions/pop3-numbers.pop3 \
+	tests/sessions/pop3-plaintext-allowed.pop3 \
+	tests/sessions/pop3-plaintext.pop3 \
+	tests/sessions/pop3-retr.pop3 \
+	tests/sessions/pop3-states.pop3 \
+	tests/sessions/pop3-timeout.pop3 \
+	tests/sessions/pop3-unreadable.pop3 \
+	tests/sessions/pop3-update.pop3 \
+	tests/sessions/pop3-usage.pop3
 TESTS += $(pop3_session_tests)
 
 pop3_integration_tests = tests/integration/pop3_clients_test.py \
