@@ -11,10 +11,12 @@
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cmdtab.h"
 #include "log.h"
+#include "login.h"
 #include "maildir.h"
 #include "pop3d.h"
 #include "str.h"
@@ -135,8 +137,10 @@ proceed_capa(void *v, char *arg)
 	session_reply(s, "UIDL");
 	if (s->state == ST_AUTHORIZATION && stls_offered(s))
 		session_reply(s, "STLS");
-	if (auth_plaintext_ok(s))
+	if (auth_plaintext_ok(s)) {
 		session_reply(s, "USER");
+		session_reply(s, "SASL PLAIN");
+	}
 	session_reply(s, "RESP-CODES");
 	session_reply(s, "PIPELINING");
 	session_reply(s, "AUTH-RESP-CODE");
@@ -203,7 +207,7 @@ login_failed(struct pop3_session *s)
 {
 	char name[80];
 
-	auth_log_safe(name, sizeof(name), s->user);
+	login_log_safe(name, sizeof(name), s->user);
 	s->failures++;
 	log_info("failed login for %s from %s (%u of %u)", name, s->client,
 	    s->failures, s->conf->max_login_failures);
@@ -217,31 +221,20 @@ login_failed(struct pop3_session *s)
 	}
 }
 
+/* After a login attempt (PASS or AUTH): into the mailbox, or not. */
 static void
-proceed_pass(void *v, char *arg)
+login_result(struct pop3_session *s, enum login_result r, const char *addr,
+    const char *path)
 {
-	S(v);
-	char addr[ADDR_MAX + 1], path[PATH_MAX];
-	enum auth_result r;
-
-	r = auth_check(s->conf, s->user, arg, addr, sizeof(addr), path,
-	    sizeof(path));
-	/*
-	 * The password is in arg (the caller clears the line) and in the
-	 * consumed part of the input buffer: clear that too.
-	 */
-	explicit_bzero(arg, strlen(arg));
-	explicit_bzero(s->io.in, s->io.ipos);
-	s->have_user = 0;
 	switch (r) {
-	case AUTH_TEMP:
+	case LOGIN_TEMP:
 		session_reply(s, "-ERR [SYS/TEMP] Cannot check passwords now, "
 		    "try again later");
 		return;
-	case AUTH_FAIL:
+	case LOGIN_FAIL:
 		login_failed(s);
 		return;
-	case AUTH_OK:
+	case LOGIN_OK:
 		break;
 	}
 	switch (mailbox_open(&s->mb, path)) {
@@ -263,6 +256,87 @@ proceed_pass(void *v, char *arg)
 	    s->mb.n);
 	session_reply(s, "+OK Logged in, %zu messages (%" PRIu64 " octets)",
 	    mailbox_count(&s->mb), mailbox_size(&s->mb));
+}
+
+static void
+proceed_pass(void *v, char *arg)
+{
+	S(v);
+	char addr[ADDR_MAX + 1], path[PATH_MAX];
+	enum login_result r;
+
+	r = login_check(s->conf, s->user, arg, addr, sizeof(addr), path,
+	    sizeof(path));
+	/*
+	 * The password is in arg (the caller clears the line) and in the
+	 * consumed part of the input buffer: clear that too.
+	 */
+	explicit_bzero(arg, strlen(arg));
+	explicit_bzero(s->io.in, s->io.ipos);
+	s->have_user = 0;
+	login_result(s, r, addr, path);
+}
+
+static int
+check_auth(void *v, char *arg)
+{
+	S(v);
+
+	if (!auth_plaintext_ok(s)) {
+		session_error(s, "-ERR [AUTH] No logins in clear text: %s",
+		    stls_offered(s) ? "use STLS first" : "TLS needed");
+		return -1;
+	}
+	if (*arg == '\0') {
+		session_error(s, "-ERR Syntax: AUTH mechanism");
+		return -1;
+	}
+	return 0;
+}
+
+/* AUTH PLAIN (RFC 5034, RFC 4616), with or without an initial response. */
+static void
+proceed_auth(void *v, char *arg)
+{
+	S(v);
+	char line[POP3_LINE_MAX + 1], dec[LOGIN_SASL_MAX];
+	char addr[ADDR_MAX + 1], path[PATH_MAX];
+	const char *initial, *user, *pass;
+	size_t len;
+	int crlf;
+
+	initial = strchr(arg, ' ');
+	if (initial != NULL)
+		arg[initial++ - arg] = '\0';
+	if (strcasecmp(arg, "PLAIN") != 0) {
+		session_error(s, "-ERR Unrecognized authentication type");
+		return;
+	}
+	if (initial == NULL) {
+		session_reply(s, "+ ");
+		if (lineio_read(&s->io, line, POP3_LINE_MAX, &len, &crlf,
+		    lineio_now() + (int64_t)s->conf->pop3_timeout * 1000) !=
+		    LINEIO_OK) {
+			s->quit = 1;
+			return;
+		}
+		if (strcmp(line, "*") == 0) {
+			session_error(s, "-ERR Authentication cancelled");
+			return;
+		}
+		initial = line;
+	}
+	if (login_sasl_plain(strcmp(initial, "=") == 0 ? "" : initial, dec,
+	    sizeof(dec), &user, &pass) == -1) {
+		session_error(s, "-ERR Cannot decode the AUTH PLAIN response");
+		return;
+	}
+	str_copy(s->user, user, sizeof(s->user));
+	login_result(s, login_check(s->conf, user, pass, addr, sizeof(addr),
+	    path, sizeof(path)), addr, path);
+	explicit_bzero(dec, sizeof(dec));
+	explicit_bzero(line, sizeof(line));
+	explicit_bzero(s->io.in, s->io.ipos);
 }
 
 static int
@@ -467,6 +541,7 @@ static const struct cmdtab pop3_commands[] = {
 	{ "PASS", AUTHZ, LOGGED_IN, check_pass, proceed_pass },
 	{ "APOP", AUTHZ, LOGGED_IN, check_apop, NULL },
 	{ "STLS", AUTHZ, LOGGED_IN, check_stls, proceed_stls },
+	{ "AUTH", AUTHZ, LOGGED_IN, check_auth, proceed_auth },
 	{ "QUIT", AUTHZ | TRANS, NULL, check_noarg, proceed_quit },
 	{ "STAT", TRANS, NOT_YET, check_noarg, proceed_stat },
 	{ "LIST", TRANS, NOT_YET, check_optmsg, proceed_list },

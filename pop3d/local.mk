@@ -7,8 +7,8 @@ pop3d_libpop3d_a_SOURCES = \
 
 pkglibexec_PROGRAMS += pop3d/pop3d
 pop3d_pop3d_SOURCES = pop3d/main.c
-pop3d_pop3d_LDADD = pop3d/libpop3d.a shared/libpombo.a \
-	shared/libpassword.a $(CRYPT_LIBS)
+pop3d_pop3d_LDADD = pop3d/libpop3d.a shared/libpassword.a \
+	shared/libpombo.a $(CRYPT_LIBS)
 
 dist_man_MANS += pop3d/pop3d.8
 
@@ -50,6 +50,7 @@ pop3_session_tests = \
 	tests/sessions/pop3-states.pop3 \
 	tests/sessions/pop3-timeout.pop3 \
 	tests/sessions/pop3-unreadable.pop3 \
+	tests/sessions/pop3-sasl.pop3 \
 	tests/sessions/pop3-update.pop3 \
 	tests/sessions/pop3-usage.pop3
 TESTS += $(pop3_session_tests)

@@ -27,6 +27,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "peer.h"
 #include "pop3d.h"
 #include "privdrop.h"
 #include "str.h"
@@ -39,49 +40,6 @@ usage(void)
 	exit(64);
 }
 
-/*
- * The peer's address: the socket's, or TCPREMOTEIP/REMOTE_ADDR from a
- * launcher that sets them. Returns 1 for a local session: a pipe, a file
- * or a Unix socket (a script, a tool of the admin's, a TLS proxy on this
- * host), unless the launcher names a remote address.
- */
-static int
-client_address(char *buf, size_t len)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	const char *env;
-	unsigned char tmp[16];
-	int local = 0;
-
-	str_copy(buf, "local", len);
-	if (getpeername(0, (struct sockaddr *)&ss, &sl) == -1) {
-		local = errno == ENOTSOCK;
-		ss.ss_family = AF_UNSPEC;
-	}
-	if (ss.ss_family == AF_UNIX)
-		local = 1;
-	else if (ss.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
-		    buf, (socklen_t)len);
-	else if (ss.ss_family == AF_INET6) {
-		struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(a))
-			inet_ntop(AF_INET, &a->s6_addr[12], buf, (socklen_t)len);
-		else
-			inet_ntop(AF_INET6, a, buf, (socklen_t)len);
-	}
-	/* tcpserver and some inetds say it in the environment */
-	if (((env = getenv("TCPREMOTEIP")) != NULL ||
-	    (env = getenv("REMOTE_ADDR")) != NULL) &&
-	    (inet_pton(AF_INET, env, tmp) == 1 ||
-	    inet_pton(AF_INET6, env, tmp) == 1)) {
-		str_copy(buf, env, len);
-		local = 0;
-	}
-	return local;
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -90,8 +48,8 @@ main(int argc, char *argv[])
 	struct conf conf;
 	struct conf_error err;
 	const char *confpath = NULL;
-	char client[64];
-	int ch, local, implicit_tls = 0;
+	struct peer peer;
+	int ch, implicit_tls = 0;
 	static const struct option longopts[] = {
 		{ "implicit-tls", no_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
@@ -135,12 +93,12 @@ main(int argc, char *argv[])
 		conf_free(&conf);
 		return 1;
 	}
-	local = client_address(client, sizeof(client));
-	log_info("connect from %s", client);
-	session_init(&s, &conf, 0, 1, local, client);
+	peer_identify(0, &peer);
+	log_info("connect from %s", peer.addr);
+	session_init(&s, &conf, 0, 1, peer.local, peer.addr);
 	/* RFC 8314: TLS from the first byte, before the greeting */
 	if (implicit_tls && (!stls_offered(&s) || stls_start(&s) == -1)) {
-		log_warnx("%s: implicit TLS failed%s", client,
+		log_warnx("%s: implicit TLS failed%s", peer.addr,
 		    stls_offered(&s) ? "" : ": no tls_cert/tls_key");
 		session_free(&s);
 		conf_free(&conf);

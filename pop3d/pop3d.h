@@ -71,25 +71,5 @@ int stls_start(struct pop3_session *s);
  * anywhere with allow_plaintext_auth (DESIGN: passwords only over TLS).
  */
 int auth_plaintext_ok(const struct pop3_session *s);
-enum auth_result {
-	AUTH_OK = 0,
-	AUTH_FAIL,	/* unknown user or wrong password: [AUTH] */
-	AUTH_TEMP,	/* the users file cannot be read: [SYS/TEMP] */
-};
-/*
- * Check name and password against the users file. On success, path is
- * the user's Maildir and addr the address the name resolved to.
- */
-enum auth_result auth_check(const struct conf *conf, const char *name,
-    const char *password, char *addr, size_t addrlen, char *path,
-    size_t pathlen);
-/*
- * The users file entry a login name means: the address itself, or a
- * bare local part in exactly one of the local domains. NULL if none.
- */
-const struct user *auth_resolve(const struct conf *conf,
-    const struct users *u, const char *name);
-/* Make client text safe for a log line: printable ASCII only. */
-void auth_log_safe(char *dst, size_t len, const char *src);
 
 #endif

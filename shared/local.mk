@@ -13,6 +13,7 @@ shared_libpombo_a_SOURCES = \
 	shared/lineio.c shared/lineio.h \
 	shared/log.c shared/log.h \
 	shared/maildir.c shared/maildir.h \
+	shared/peer.c shared/peer.h \
 	shared/privdrop.c shared/privdrop.h \
 	shared/qclient.c shared/qclient.h \
 	shared/qid.c shared/qid.h \
@@ -26,4 +27,5 @@ shared_libpombo_a_SOURCES = \
 # password checks need libcrypt: a library of their own, linked only by
 # the programs that log users in
 noinst_LIBRARIES += shared/libpassword.a
-shared_libpassword_a_SOURCES = shared/password.c shared/password.h
+shared_libpassword_a_SOURCES = shared/login.c shared/login.h \
+	shared/password.c shared/password.h

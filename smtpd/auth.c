@@ -11,30 +11,18 @@
 #include <strings.h>
 
 #include "base64.h"
-#include "cidr.h"
 #include "log.h"
-#include "password.h"
+#include "login.h"
 #include "smtpd.h"
 #include "str.h"
-#include "users.h"
 
 #define AUTH_LINE_MAX	SMTP_PARAM_LINE_MAX
-#define AUTH_DECODED_MAX 1024
-
-static int
-loopback(const char *client)
-{
-	struct cidr v4, v6;
-
-	cidr_parse("127.0.0.0/8", &v4);
-	cidr_parse("::1", &v6);
-	return cidr_match(&v4, client) || cidr_match(&v6, client);
-}
+#define AUTH_DECODED_MAX LOGIN_SASL_MAX
 
 int
 auth_offered(const struct smtp_session *s)
 {
-	return s->tls != NULL || s->local || loopback(s->client) ||
+	return s->tls != NULL || s->local || login_loopback(s->client) ||
 	    s->conf->allow_plaintext_auth;
 }
 
@@ -67,56 +55,26 @@ decode(const char *b64, char *out, size_t *len)
 	return 0;
 }
 
-/* "bob" alone means bob in the one local domain that has him. */
-static const struct user *
-find_user(const struct smtp_session *s, const struct users *u,
-    const char *name)
-{
-	const struct user *found = NULL, *x;
-	char addr[ADDR_MAX + 1];
-	size_t i;
-
-	if (strchr(name, '@'))
-		return users_find(u, name);
-	for (i = 0; i <= s->conf->n_local_domains; i++) {
-		str_fmt(addr, sizeof(addr), "%s@%s", name,
-		    i < s->conf->n_local_domains ? s->conf->local_domains[i] :
-		    s->conf->hostname);
-		if ((x = users_find(u, addr)) != NULL) {
-			if (found && found != x)
-				return NULL;	/* ambiguous */
-			found = x;
-		}
-	}
-	return found;
-}
-
 static void
 verify(struct smtp_session *s, const char *user, const char *pass)
 {
-	struct users u;
-	const struct user *usr = NULL;
-	char err[256];
-	int ok;
+	char addr[ADDR_MAX + 1], name[80];
 
-	if (users_load(&u, s->conf->users_file, err, sizeof(err)) == -1) {
-		log_warnx("%s", err);
+	switch (login_check(s->conf, user, pass, addr, sizeof(addr), NULL, 0)) {
+	case LOGIN_TEMP:
 		session_reply(s, "454 4.7.0 Temporary authentication failure");
 		return;
-	}
-	if (strlen(user) <= ADDR_MAX)
-		usr = find_user(s, &u, user);
-	/* an unknown user costs the same crypt() as a known one */
-	ok = password_check(usr ? usr->hash : NULL, pass);
-	if (ok) {
-		str_copy(s->auth_user, usr->addr, sizeof(s->auth_user));
-		users_free(&u);
+	case LOGIN_OK:
+		str_copy(s->auth_user, addr, sizeof(s->auth_user));
 		log_info("%s: authenticated as %s", s->client, s->auth_user);
 		session_reply(s, "235 2.7.0 Authentication successful");
 		return;
+	case LOGIN_FAIL:
+		break;
 	}
-	users_free(&u);
-	log_warnx("%s: authentication failed for %.100s", s->client, user);
+	login_log_safe(name, sizeof(name), user);
+	log_warnx("%s: authentication failed for %s", s->client, name);
+	lineio_flush(&s->io);
 	poll(NULL, 0, (int)s->conf->login_delay * 1000);
 	if (++s->auth_failures >= s->conf->max_login_failures) {
 		session_reply(s, "421 4.7.0 %s Too many authentication failures",
@@ -130,9 +88,8 @@ verify(struct smtp_session *s, const char *user, const char *pass)
 static void
 auth_plain(struct smtp_session *s, const char *initial)
 {
-	char line[AUTH_LINE_MAX + 1], dec[AUTH_DECODED_MAX];
-	const char *authz, *authc, *pass;
-	size_t len;
+	char line[AUTH_LINE_MAX + 1], dec[LOGIN_SASL_MAX];
+	const char *user, *pass;
 
 	if (initial == NULL) {
 		session_reply(s, "334 ");
@@ -140,22 +97,12 @@ auth_plain(struct smtp_session *s, const char *initial)
 			return;
 		initial = line;
 	}
-	/* RFC 4616: authzid NUL authcid NUL passwd */
-	if (strcmp(initial, "=") == 0 || decode(initial, dec, &len) == -1 ||
-	    (authc = memchr(dec, '\0', len)) == NULL ||
-	    (pass = memchr(authc + 1, '\0', len - (size_t)(authc + 1 - dec))) ==
-	    NULL || memchr(pass + 1, '\0', len - (size_t)(pass + 1 - dec))) {
+	if (login_sasl_plain(strcmp(initial, "=") == 0 ? "" : initial, dec,
+	    sizeof(dec), &user, &pass) == -1) {
 		session_error(s, "501 5.5.2 Cannot decode the AUTH PLAIN response");
 		return;
 	}
-	authz = dec;
-	authc++;
-	pass++;
-	if (*authz && strcasecmp(authz, authc) != 0) {
-		session_reply(s, "535 5.7.8 Authentication credentials invalid");
-		return;
-	}
-	verify(s, authc, pass);
+	verify(s, user, pass);
 	explicit_bzero(dec, sizeof(dec));
 }
 

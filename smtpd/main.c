@@ -22,6 +22,7 @@
 
 #include "conf.h"
 #include "log.h"
+#include "peer.h"
 #include "privdrop.h"
 #include "smtpd.h"
 #include "str.h"
@@ -35,41 +36,6 @@ usage(void)
 	exit(64);
 }
 
-/*
- * The client's address: the socket's peer, or TCPREMOTEIP/REMOTE_ADDR
- * from a launcher that sets them; a pipe or file means a local session.
- */
-static int
-client_address(char *buf, size_t len)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	const char *env;
-	unsigned char tmp[16];
-	int is_socket = 1;
-
-	str_copy(buf, "local", len);
-	if (getpeername(0, (struct sockaddr *)&ss, &sl) == -1) {
-		if (errno == ENOTSOCK)
-			is_socket = 0;
-	} else if (ss.ss_family == AF_INET) {
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr,
-		    buf, (socklen_t)len);
-	} else if (ss.ss_family == AF_INET6) {
-		struct in6_addr *a = &((struct sockaddr_in6 *)&ss)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(a))
-			inet_ntop(AF_INET, &a->s6_addr[12], buf, (socklen_t)len);
-		else
-			inet_ntop(AF_INET6, a, buf, (socklen_t)len);
-	}
-	if (((env = getenv("TCPREMOTEIP")) != NULL ||
-	    (env = getenv("REMOTE_ADDR")) != NULL) &&
-	    (inet_pton(AF_INET, env, tmp) == 1 ||
-	    inet_pton(AF_INET6, env, tmp) == 1))
-		str_copy(buf, env, len);
-	return is_socket;
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -77,8 +43,8 @@ main(int argc, char *argv[])
 	struct conf conf;
 	struct conf_error err;
 	const char *confpath = NULL;
-	char client[64];
-	int ch, is_socket;
+	struct peer peer;
+	int ch;
 
 	static const struct option longopts[] = {
 		{ "submission", no_argument, NULL, 's' },
@@ -118,21 +84,22 @@ main(int argc, char *argv[])
 		conf_free(&conf);
 		return 1;
 	}
-	is_socket = client_address(client, sizeof(client));
-	log_info("connect from %s%s", client, submission ? " (submission)" :
-	    "");
-	session_init(&s, &conf, 0, 1, !is_socket, client);
+	peer_identify(0, &peer);
+	log_info("connect from %s%s", peer.addr, submission ?
+	    " (submission)" : "");
+	/* on a pipe, LF alone ends lines: scripts and sendmail -bs */
+	session_init(&s, &conf, 0, 1, !peer.is_socket, peer.addr);
 	s.submission = submission;
 	/* RFC 8314: TLS from the first byte, before the greeting */
 	if (implicit_tls && (!starttls_offered(&s) || starttls_start(&s) == -1)) {
-		log_warnx("%s: implicit TLS failed%s", client,
+		log_warnx("%s: implicit TLS failed%s", peer.addr,
 		    starttls_offered(&s) ? "" : ": no tls_cert/tls_key");
 		conf_free(&conf);
 		return 1;
 	}
 	session_run(&s);
 	tls_close(s.tls);
-	log_info("disconnect from %s", client);
+	log_info("disconnect from %s", peer.addr);
 	conf_free(&conf);
 	return 0;
 }

@@ -16,6 +16,7 @@
 
 #include "conf.h"
 #include "maildir.h"
+#include "login.h"
 #include "pop3d.h"
 #include "users.h"
 
@@ -165,17 +166,17 @@ Test(pop3_session, resolve, .init = setup, .fini = teardown)
 	const struct user *p;
 
 	cr_assert_eq(users_load(&u, conf.users_file, err, sizeof(err)), 0);
-	p = auth_resolve(&conf, &u, "bob");
+	p = login_resolve(&conf, &u, "bob");
 	cr_assert_not_null(p);
 	cr_expect_str_eq(p->addr, "bob@example.test");
-	cr_expect_null(auth_resolve(&conf, &u, "dave"), "two domains");
-	cr_assert_not_null(p = auth_resolve(&conf, &u, "DAVE@Other.Test"));
+	cr_expect_null(login_resolve(&conf, &u, "dave"), "two domains");
+	cr_assert_not_null(p = login_resolve(&conf, &u, "DAVE@Other.Test"));
 	cr_expect_str_eq(p->addr, "dave@other.test");
-	cr_assert_not_null(p = auth_resolve(&conf, &u, "eve"), "host name");
+	cr_assert_not_null(p = login_resolve(&conf, &u, "eve"), "host name");
 	cr_expect_str_eq(p->addr, "eve@mx.test");
-	cr_expect_null(auth_resolve(&conf, &u, "nobody"));
-	cr_expect_null(auth_resolve(&conf, &u, ""));
-	cr_expect_null(auth_resolve(&conf, &u, "bob@"));
+	cr_expect_null(login_resolve(&conf, &u, "nobody"));
+	cr_expect_null(login_resolve(&conf, &u, ""));
+	cr_expect_null(login_resolve(&conf, &u, "bob@"));
 	users_free(&u);
 }
 
@@ -183,6 +184,6 @@ Test(pop3_session, log_safe)
 {
 	char out[8];
 
-	auth_log_safe(out, sizeof(out), "a b\n\x01\xffzzzz");
+	login_log_safe(out, sizeof(out), "a b\n\x01\xffzzzz");
 	cr_expect_str_eq(out, "a?b???z");
 }

@@ -1,0 +1,135 @@
+/*
+ * login: the file is read at each check, so a changed password counts at
+ * once and nothing of it stays in memory afterwards.
+ */
+#include "config.h"
+
+#include <string.h>
+#include <strings.h>
+
+#include "base64.h"
+#include "cidr.h"
+#include "log.h"
+#include "login.h"
+#include "maildir.h"
+#include "password.h"
+#include "str.h"
+
+int
+login_loopback(const char *client)
+{
+	struct cidr v4, v6;
+
+	cidr_parse("127.0.0.0/8", &v4);
+	cidr_parse("::1", &v6);
+	return cidr_match(&v4, client) || cidr_match(&v6, client);
+}
+
+void
+login_log_safe(char *dst, size_t len, const char *src)
+{
+	size_t i;
+
+	if (len == 0)
+		return;
+	for (i = 0; src[i] != '\0' && i < len - 1; i++)
+		dst[i] = (unsigned char)src[i] > 0x20 &&
+		    (unsigned char)src[i] < 0x7f ? src[i] : '?';
+	dst[i] = '\0';
+}
+
+/* name@domain, if domain is a new one (hostname may be listed too). */
+static const struct user *
+try_domain(const struct users *u, const char *name, const char *domain,
+    const struct user *found, int *matches)
+{
+	char addr[ADDR_MAX + 1];
+	const struct user *p;
+
+	if (str_fmt(addr, sizeof(addr), "%s@%s", name, domain) == -1)
+		return found;
+	if ((p = users_find(u, addr)) == NULL || p == found)
+		return found;
+	(*matches)++;
+	return p;
+}
+
+const struct user *
+login_resolve(const struct conf *conf, const struct users *u, const char *name)
+{
+	const struct user *found = NULL;
+	int matches = 0;
+	size_t i;
+
+	if (name[0] == '\0' || strlen(name) > ADDR_MAX)
+		return NULL;
+	if (strchr(name, '@') != NULL)
+		return users_find(u, name);
+	/* a bare name is a login only if it means one user, not a guess */
+	for (i = 0; i < conf->n_local_domains; i++)
+		found = try_domain(u, name, conf->local_domains[i], found,
+		    &matches);
+	found = try_domain(u, name, conf->hostname, found, &matches);
+	return matches == 1 ? found : NULL;
+}
+
+enum login_result
+login_check(const struct conf *conf, const char *name, const char *password,
+    char *addr, size_t addrlen, char *path, size_t pathlen)
+{
+	char hash[USERS_HASH_MAX + 1], err[512];
+	const struct user *user;
+	struct users users;
+	int ok;
+
+	if (users_load(&users, conf->users_file, err, sizeof(err)) == -1) {
+		log_warnx("%s", err);
+		return LOGIN_TEMP;
+	}
+	user = login_resolve(conf, &users, name);
+	hash[0] = '\0';
+	if (user != NULL) {
+		str_copy(hash, user->hash, sizeof(hash));
+		str_copy(addr, user->addr, addrlen);
+		/* the parts come from the validated users file, not the client */
+		if (path != NULL && maildir_path(path, pathlen, conf->mail_root,
+		    user->domain, user->local) == -1) {
+			log_warnx("Maildir path of %s too long", user->addr);
+			user = NULL;
+		}
+	}
+	users_free(&users);
+	/* an unknown user is checked against a dummy hash of the same cost */
+	ok = password_check(user != NULL ? hash : NULL, password);
+	explicit_bzero(hash, sizeof(hash));
+	return ok && user != NULL ? LOGIN_OK : LOGIN_FAIL;
+}
+
+int
+login_sasl_plain(const char *b64, char *buf, size_t buflen,
+    const char **authcid, const char **password)
+{
+	const char *authz, *authc, *pass;
+	size_t len;
+
+	if (buflen == 0 || base64_decode(b64, (unsigned char *)buf, buflen - 1,
+	    &len) == -1)
+		return -1;
+	buf[len] = '\0';
+	/* RFC 4616: exactly two NULs, no empty authcid or password */
+	authz = buf;
+	if ((authc = memchr(buf, '\0', len)) == NULL)
+		return -1;
+	authc++;
+	if ((pass = memchr(authc, '\0', len - (size_t)(authc - buf))) == NULL)
+		return -1;
+	pass++;
+	if (memchr(pass, '\0', len - (size_t)(pass - buf)) != NULL ||
+	    *authc == '\0' || *pass == '\0')
+		return -1;
+	if (*authz && strcasecmp(authz, authc) != 0)
+		return -1;	/* no acting for someone else */
+	*authcid = authc;
+	*password = pass;
+	return 0;
+}

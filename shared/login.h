@@ -1,0 +1,49 @@
+/*
+ * login: who may log in and how: a name and a password checked against
+ * users_file (smtpd AUTH, pop3d USER/PASS and AUTH), SASL PLAIN decoding
+ * (RFC 4616), and whether passwords may travel on this session at all.
+ * Trusts the users file; nothing the client sends.
+ */
+#ifndef POMBO_LOGIN_H
+#define POMBO_LOGIN_H
+
+#include <stddef.h>
+
+#include "conf.h"
+#include "users.h"
+
+#define LOGIN_SASL_MAX	1024	/* a decoded SASL response */
+
+enum login_result {
+	LOGIN_OK = 0,
+	LOGIN_FAIL,	/* unknown user or wrong password: never say which */
+	LOGIN_TEMP,	/* the users file cannot be read */
+};
+
+/* 127.0.0.0/8 or ::1 */
+int login_loopback(const char *client);
+/*
+ * The users file entry a login name means: the address itself, or a
+ * bare local part in exactly one of the local domains. NULL if none.
+ */
+const struct user *login_resolve(const struct conf *conf,
+    const struct users *u, const char *name);
+/*
+ * Check name and password; an unknown user costs the same crypt(3). On
+ * success addr is the user's address and, when path is not NULL, path
+ * the user's Maildir.
+ */
+enum login_result login_check(const struct conf *conf, const char *name,
+    const char *password, char *addr, size_t addrlen, char *path,
+    size_t pathlen);
+/*
+ * Decode an AUTH PLAIN response (base64 of authzid NUL authcid NUL
+ * passwd) into buf; the three point into buf. -1 if malformed, or if
+ * the authzid names someone other than the authcid.
+ */
+int login_sasl_plain(const char *b64, char *buf, size_t buflen,
+    const char **authcid, const char **password);
+/* Client text made safe for a log line: printable ASCII only. */
+void login_log_safe(char *dst, size_t len, const char *src);
+
+#endif
