@@ -22,7 +22,8 @@
 #include "qproto.h"
 #include "queue.h"
 
-#define CONN_INSZ	(QPROTO_CHUNK_MAX + 64)
+/* chunk data streams through: the buffer needs to hold a line, not a chunk */
+#define CONN_INSZ	(64 * 1024)
 #define CONN_OUT_MAX	(256 * 1024 * 1024)
 #define CONN_SLACK	(64 * 1024)	/* smtpd's Received: on top of the limit */
 
@@ -656,7 +657,7 @@ conn_io(sd_event_source *s, int fd, uint32_t revents, void *ud)
 	}
 	if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return 0;
-	if (c->state == CS_COMMIT || c->closing)
+	if (c->state == CS_COMMIT || c->closing || c->inlen == CONN_INSZ)
 		return 0;
 	n = read(fd, c->in + c->inlen, CONN_INSZ - c->inlen);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
