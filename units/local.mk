@@ -1,11 +1,11 @@
 # units/: systemd socket and service units, the sysusers.d and tmpfiles.d
-# snippets. Each comes from a .in file that names installed paths as
-# @pkglibexecdir@, @sysconfdir@, @localstatedir@ and @runstatedir@, and
-# may pull in a shared block with a line of its own: @smtpd@
-# (units/smtpd.inc, the three smtpd services), @pop3d@ (units/pop3d.inc,
-# the two pop3d ones) and @sandbox@ (units/sandbox.inc, every unit). make
-# fills them in, so the installed files are whole and name this build's
-# paths.
+# snippets, inetd and xinetd samples. Each comes from a .in file that
+# names installed paths as @pkglibexecdir@, @sysconfdir@, @localstatedir@
+# and @runstatedir@, and may pull in a shared block with a line of its
+# own: @smtpd@ (units/smtpd.inc, the three smtpd services), @pop3d@
+# (units/pop3d.inc, the two pop3d ones) and @sandbox@ (units/sandbox.inc,
+# every unit). make fills them in, so the installed files are whole and
+# name this build's paths.
 pombo_units = \
 	units/pombo-queued.socket units/pombo-queued.service \
 	units/pombo-smtpd.socket units/pombo-smtpd@.service \
@@ -13,7 +13,8 @@ pombo_units = \
 	units/pombo-submissions.socket units/pombo-submissions@.service \
 	units/pombo-pop3d.socket units/pombo-pop3d@.service \
 	units/pombo-pop3s.socket units/pombo-pop3s@.service
-pombo_units_other = units/tmpfiles.d/pombo.conf
+pombo_units_other = units/tmpfiles.d/pombo.conf \
+	units/inetd.conf.sample units/xinetd.pombo.sample
 pombo_units_in = \
 	units/pombo-queued.socket.in units/pombo-queued.service.in \
 	units/pombo-smtpd.socket.in units/pombo-smtpd@.service.in \
@@ -21,7 +22,8 @@ pombo_units_in = \
 	units/pombo-submissions.socket.in units/pombo-submissions@.service.in \
 	units/pombo-pop3d.socket.in units/pombo-pop3d@.service.in \
 	units/pombo-pop3s.socket.in units/pombo-pop3s@.service.in \
-	units/tmpfiles.d/pombo.conf.in
+	units/tmpfiles.d/pombo.conf.in \
+	units/inetd.conf.sample.in units/xinetd.pombo.sample.in
 pombo_units_inc = units/sandbox.inc units/smtpd.inc units/pop3d.inc
 
 $(pombo_units) $(pombo_units_other): $(pombo_units_in) $(pombo_units_inc) \
@@ -43,6 +45,7 @@ $(pombo_units) $(pombo_units_other): $(pombo_units_in) $(pombo_units_inc) \
 systemdsystemunit_DATA = $(pombo_units)
 dist_sysusers_DATA = units/sysusers.d/pombo.conf
 tmpfiles_DATA = units/tmpfiles.d/pombo.conf
+doc_DATA = units/inetd.conf.sample units/xinetd.pombo.sample
 
 CLEANFILES += $(pombo_units) $(pombo_units_other)
 EXTRA_DIST += $(pombo_units_in) $(pombo_units_inc)
@@ -53,7 +56,8 @@ AM_DISTCHECK_CONFIGURE_FLAGS = \
 	--with-sysusersdir=$$dc_install_base/$(sysusersdir) \
 	--with-tmpfilesdir=$$dc_install_base/$(tmpfilesdir)
 
-# Tests: systemd-analyze verify and security on every unit.
-ops_unit_tests = tests/ops/units_test.py
+# Tests: systemd-analyze verify and security on every unit, the inetd
+# sample under a real openbsd-inetd.
+ops_unit_tests = tests/ops/units_test.py tests/ops/inetd_test.py
 TESTS += $(ops_unit_tests)
 EXTRA_DIST += $(ops_unit_tests)
