@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,6 +204,29 @@ static int
 is_admin(const struct conn *c)
 {
 	return c->uid == 0 || c->uid == geteuid();
+}
+
+/*
+ * Who may speak for a network client (its address, its AUTH, its TLS):
+ * the admin's uids and the handlers' user. Anyone else on the socket is
+ * a local program: it may submit, as "local", and nothing more.
+ */
+static int
+is_handler(const struct conn *c)
+{
+	static uid_t handler = (uid_t)-1;
+	static int looked;
+	struct passwd *pw;
+
+	if (is_admin(c))
+		return 1;
+	if (!looked && ctx->conf->user[0]) {
+		if ((pw = getpwnam(ctx->conf->user)) != NULL)
+			handler = pw->pw_uid;
+		looked = 1;
+	}
+	/* no handler user configured: every process is the same user */
+	return ctx->conf->user[0] == '\0' || c->uid == handler;
 }
 
 static void
@@ -521,6 +545,12 @@ conn_line(struct conn *c, char *line)
 			conn_violation(c, "bad HELO");
 			break;
 		}
+		if (!is_handler(c) && (strcmp(c->helo.client, "local") != 0 ||
+		    c->helo.auth[0] || c->helo.tls[0])) {
+			conn_violation(c, "only the mail handlers speak for "
+			    "network clients");
+			break;
+		}
 		free(c->helo_arg);
 		if ((c->helo_arg = strdup(cmd.arg)) == NULL)
 			fatal("strdup");
@@ -564,8 +594,11 @@ conn_line(struct conn *c, char *line)
 		break;
 	case QCMD_LIST:
 	case QCMD_SHOW:
+		/* the queue shows who mails whom: the admin's business */
 		if (c->state != CS_HELO && c->state != CS_READY)
 			conn_violation(c, "command out of sequence");
+		else if (!is_admin(c))
+			conn_reply(c, "550 5.7.1 Permission denied");
 		else
 			do_list(c, cmd.arg);
 		break;

@@ -372,6 +372,16 @@ static const struct cmdtab smtp_commands[] = {
 	{ NULL, ST_ANY, NULL, NULL, proceed_unknown },
 };
 
+/* Commands that move no mail forward (Postfix's junk commands). */
+static int
+is_junk(const struct cmdtab *c)
+{
+	return c->proceed == proceed_noop || c->proceed == proceed_rset ||
+	    c->proceed == proceed_vrfy || c->proceed == proceed_expn ||
+	    c->proceed == proceed_help || c->proceed == proceed_helo ||
+	    c->proceed == proceed_ehlo;
+}
+
 void
 commands_dispatch(struct smtp_session *s, char *line, size_t len)
 {
@@ -386,6 +396,12 @@ commands_dispatch(struct smtp_session *s, char *line, size_t len)
 	if (len > SMTP_LINE_MAX && c->proceed != proceed_mail &&
 	    c->proceed != proceed_rcpt && c->proceed != proceed_auth) {
 		session_error(s, "500 5.5.2 Line too long (512 octets at most)");
+		return;
+	}
+	if (is_junk(c) && ++s->junk > SMTP_JUNK_MAX) {
+		session_reply(s, "421 4.7.0 %s Too many commands without mail, "
+		    "closing connection", s->conf->hostname);
+		s->quit = 1;
 		return;
 	}
 	if (!(c->states & s->state)) {

@@ -19,6 +19,11 @@
 #define SMTP_LINE_MAX		510	/* 512 with CRLF, RFC 5321 4.5.3.1.4 */
 #define SMTP_PARAM_LINE_MAX	1022	/* MAIL/RCPT with DSN parameters */
 #define SMTP_HELO_MAX		(ADDR_DOMAIN_MAX + 2)
+/*
+ * NOOP, RSET, VRFY, EXPN, HELP and HELO/EHLO without mail in between: a
+ * client that only says those holds a connection slot for nothing.
+ */
+#define SMTP_JUNK_MAX		100
 
 /* Session states (RFC 5321 3.3): a bit each, for the command table. */
 enum {
@@ -37,6 +42,7 @@ struct smtp_session {
 	int			 local;		/* stdin is a pipe or file */
 	int			 quit;
 	unsigned		 errors;
+	unsigned		 junk;		/* commands since the last mail */
 	char			 client[64];	/* IP address, or "local" */
 	char			 helo[SMTP_HELO_MAX + 1];
 	int			 submission;	/* --submission: AUTH first */

@@ -231,6 +231,7 @@ submit_stream(struct smtp_session *s)
 			log_info("%s: not queued: %s", s->qid, reply);
 		else {
 			char from[ADDR_MAX + 1];
+			s->junk = 0;	/* mail moved: the count starts over */
 			addr_format(&s->mail.from, from, sizeof(from));
 			log_info("%s: client=%s helo=%s from=<%s> size=%llu "
 			    "nrcpt=%u proto=%s", s->qid, s->client, s->helo,

@@ -84,6 +84,7 @@ session_tests = \
 	tests/sessions/errors.smtp \
 	tests/sessions/helo.smtp \
 	tests/sessions/hops.smtp \
+	tests/sessions/junk.smtp \
 	tests/sessions/longline.smtp \
 	tests/sessions/params.smtp \
 	tests/sessions/paths.smtp \
@@ -116,7 +117,8 @@ integration_tests = \
 	tests/integration/sendmail_test.py \
 	tests/integration/smtp_clients_test.py \
 	tests/integration/startup_test.py \
-	tests/integration/tls_test.py
+	tests/integration/tls_test.py \
+	tests/integration/trust_test.py
 TESTS += $(integration_tests)
 
 EXTRA_DIST += tests/unit/tap-run tests/sessions/run-session tests/lib/pombo.py \
