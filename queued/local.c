@@ -160,16 +160,54 @@ already_in_cur(const char *maildir, const char *name)
 	return found;
 }
 
+/* One recipient's file, written to tmp/ and waiting for the syncs. */
+struct pending {
+	const struct job_msg	*m;
+	const struct job_rcpt	*r;
+	int			 fd;
+	int			 err;	/* errno of a failed step, or 0 */
+	size_t			 dir;	/* its new/ in the batch's list */
+	char			 tmp[4096], dst[4096];
+};
+
+#define LOCAL_PENDING_MAX 256	/* open files at once */
+
+struct batch {
+	struct pending	 p[LOCAL_PENDING_MAX];
+	size_t		 n;
+	char		 dirs[LOCAL_PENDING_MAX][4096];
+	size_t		 ndirs;
+};
+
 static void
-deliver_one(int msgfd, const char *host, const struct job_msg *m,
-    const struct job_rcpt *r, const struct local_scan *s, struct buf *out)
+temp_result(struct buf *out, const struct job_msg *m, const struct job_rcpt *r,
+    int e)
+{
+	char reply[512];
+
+	log_warnx("%s: delivery to %s failed: %s", m->qid, r->extra,
+	    strerror(e));
+	str_fmt(reply, sizeof(reply), "451 4.%s Cannot write the mailbox: %s",
+	    e == ENOSPC || e == EDQUOT ? "2.2" : "3.0", strerror(e));
+	result(out, m->qid, r->index, STATUS_TEMP, reply);
+}
+
+/*
+ * Write one recipient's file into tmp/, without syncing it: the syncs
+ * come for the whole batch at once (batch_commit), so a journal commit
+ * carries many files, not one.
+ */
+static void
+stage_one(struct batch *b, int msgfd, const char *host,
+    const struct job_msg *m, const struct job_rcpt *r,
+    const struct local_scan *s, struct buf *out)
 {
 	char hdr[ADDR_MAX * 2 + 64], unique[MAILDIR_NAME_MAX + 1];
-	char name[MAILDIR_NAME_MAX + 1], tmp[4096], dst[4096], dir[4096];
-	char reply[512];
+	char name[MAILDIR_NAME_MAX + 1], dir[4096], reply[512];
+	struct pending *p = &b->p[b->n];
 	uint64_t size, wsize;
 	size_t i;
-	int hlen, fd, dfd, e;
+	int hlen, e;
 
 	if (s->hops >= ESMTP_MAX_HOPS) {
 		result(out, m->qid, r->index, STATUS_PERM, "554 5.4.6 Too many "
@@ -202,86 +240,125 @@ deliver_one(int msgfd, const char *host, const struct job_msg *m,
 	if (maildir_unique(unique, sizeof(unique), m->time, m->qid, r->addr,
 	    host) == -1 || maildir_name(name, sizeof(name), unique, size,
 	    wsize) == -1 ||
-	    str_fmt(tmp, sizeof(tmp), "%s/tmp/%s", r->extra, name) == -1 ||
-	    str_fmt(dst, sizeof(dst), "%s/new/%s", r->extra, name) == -1 ||
+	    str_fmt(p->tmp, sizeof(p->tmp), "%s/tmp/%s", r->extra, name) == -1 ||
+	    str_fmt(p->dst, sizeof(p->dst), "%s/new/%s", r->extra, name) == -1 ||
 	    str_fmt(dir, sizeof(dir), "%s/new", r->extra) == -1) {
 		result(out, m->qid, r->index, STATUS_PERM,
 		    "554 5.3.5 Maildir path too long");
 		return;
 	}
-	if (maildir_create(r->extra) == -1)
-		goto temp;
+	if (maildir_create(r->extra) == -1) {
+		temp_result(out, m, r, errno);
+		return;
+	}
 	if (job_has_flag(m, "recovered") &&
-	    (access(dst, F_OK) == 0 || already_in_cur(r->extra, name))) {
+	    (access(p->dst, F_OK) == 0 || already_in_cur(r->extra, name))) {
 		result(out, m->qid, r->index, STATUS_OK,
 		    "250 2.0.0 Already delivered");
 		return;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd == -1 && errno == EEXIST) {
-		unlink(tmp);	/* left by an attempt that crashed */
-		fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	p->fd = open(p->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (p->fd == -1 && errno == EEXIST) {
+		unlink(p->tmp);	/* left by an attempt that crashed */
+		p->fd = open(p->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+		    0600);
 	}
-	if (fd == -1)
-		goto temp;
-	if (fileio_write_all(fd, hdr, (size_t)hlen) == -1 ||
-	    copy_range(msgfd, m->data_off, s->size, fd) == -1 ||
-	    fsync(fd) == -1) {
-		e = errno;
-		close(fd);
-		unlink(tmp);
-		errno = e;
-		goto temp;
+	if (p->fd == -1) {
+		temp_result(out, m, r, errno);
+		return;
 	}
-	close(fd);
-	if (link(tmp, dst) == -1 && errno != EEXIST) {
+	if (fileio_write_all(p->fd, hdr, (size_t)hlen) == -1 ||
+	    copy_range(msgfd, m->data_off, s->size, p->fd) == -1) {
 		e = errno;
-		unlink(tmp);
-		errno = e;
-		goto temp;
+		close(p->fd);
+		unlink(p->tmp);
+		temp_result(out, m, r, e);
+		return;
 	}
-	unlink(tmp);
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1 ||
-	    fsync(dfd) == -1) {
-		e = errno;
+	for (p->dir = 0; p->dir < b->ndirs; p->dir++)
+		if (strcmp(b->dirs[p->dir], dir) == 0)
+			break;
+	if (p->dir == b->ndirs)
+		str_copy(b->dirs[b->ndirs++], dir, sizeof(b->dirs[0]));
+	p->m = m;
+	p->r = r;
+	p->err = 0;
+	b->n++;
+}
+
+/*
+ * Make the staged files durable and visible: fsync each file (the first
+ * commits the journal for all of them), link each into new/ (an existing
+ * name is a delivery already done), fsync each new/ once. Then report.
+ */
+static void
+batch_commit(struct batch *b, struct buf *out)
+{
+	size_t i, d;
+	int dfd, *dir_err;
+
+	if ((dir_err = calloc(b->ndirs + 1, sizeof(*dir_err))) == NULL)
+		fatal("batch_commit");
+	for (i = 0; i < b->n; i++) {
+		struct pending *p = &b->p[i];
+		if (fsync(p->fd) == -1)
+			p->err = errno;
+		close(p->fd);
+		if (p->err == 0 && link(p->tmp, p->dst) == -1 && errno != EEXIST)
+			p->err = errno;
+		unlink(p->tmp);
+	}
+	for (d = 0; d < b->ndirs; d++) {
+		dfd = open(b->dirs[d], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd == -1 || fsync(dfd) == -1)
+			dir_err[d] = errno ? errno : EIO;
 		if (dfd != -1)
 			close(dfd);
-		errno = e;
-		goto temp;
 	}
-	close(dfd);
-	result(out, m->qid, r->index, STATUS_OK, "250 2.0.0 Delivered to "
-	    "Maildir");
-	return;
-temp:
-	e = errno;
-	log_warnx("%s: delivery to %s failed: %s", m->qid, r->extra,
-	    strerror(e));
-	str_fmt(reply, sizeof(reply), "451 4.%s Cannot write the mailbox: %s",
-	    e == ENOSPC || e == EDQUOT ? "2.2" : "3.0", strerror(e));
-	result(out, m->qid, r->index, STATUS_TEMP, reply);
+	for (i = 0; i < b->n; i++) {
+		struct pending *p = &b->p[i];
+		int e = p->err ? p->err : dir_err[p->dir];
+		if (e)
+			temp_result(out, p->m, p->r, e);
+		else
+			result(out, p->m->qid, p->r->index, STATUS_OK,
+			    "250 2.0.0 Delivered to Maildir");
+	}
+	free(dir_err);
+	b->n = b->ndirs = 0;
 }
 
 void
-local_deliver(int spoolfd, const char *host, const struct job_msg *m,
-    struct buf *out)
+local_deliver(int spoolfd, const struct job *j, struct buf *out,
+    int (*flush)(struct buf *))
 {
+	static struct batch b;
 	struct local_scan s;
-	size_t i;
+	size_t mi, ri;
 	int fd;
 
-	fd = openat(spoolfd, m->qid, O_RDONLY | O_CLOEXEC);
-	if (fd == -1 || local_scan(fd, m->data_off, &s) == -1) {
-		log_warn("%s: cannot read the queue file", m->qid);
-		for (i = 0; i < m->nrcpt; i++)
-			result(out, m->qid, m->rcpts[i].index, STATUS_TEMP,
-			    "451 4.3.0 Cannot read the queued message");
-		if (fd != -1)
-			close(fd);
-		return;
+	for (mi = 0; mi < j->nmsg; mi++) {
+		const struct job_msg *m = &j->msgs[mi];
+
+		fd = openat(spoolfd, m->qid, O_RDONLY | O_CLOEXEC);
+		if (fd == -1 || local_scan(fd, m->data_off, &s) == -1) {
+			log_warn("%s: cannot read the queue file", m->qid);
+			for (ri = 0; ri < m->nrcpt; ri++)
+				result(out, m->qid, m->rcpts[ri].index,
+				    STATUS_TEMP, "451 4.3.0 Cannot read the "
+				    "queued message");
+			if (fd != -1)
+				close(fd);
+			continue;
+		}
+		for (ri = 0; ri < m->nrcpt; ri++) {
+			if (b.n == LOCAL_PENDING_MAX || b.ndirs == LOCAL_PENDING_MAX)
+				batch_commit(&b, out);
+			stage_one(&b, fd, j->host, m, &m->rcpts[ri], &s, out);
+		}
+		local_scan_free(&s);
+		close(fd);
 	}
-	for (i = 0; i < m->nrcpt; i++)
-		deliver_one(fd, host, m, &m->rcpts[i], &s, out);
-	local_scan_free(&s);
-	close(fd);
+	batch_commit(&b, out);
+	flush(out);
 }

@@ -25,8 +25,11 @@ struct local_scan {
 int local_scan(int fd, uint64_t off, struct local_scan *s);
 void local_scan_free(struct local_scan *s);
 
-/* Deliver every recipient of m; results go to out, one line each. */
-void local_deliver(int spoolfd, const char *host, const struct job_msg *m,
-    struct buf *out);
+/*
+ * Deliver every recipient of every message of the job; results go to
+ * out, one line each, and out to flush once the files are durable.
+ */
+void local_deliver(int spoolfd, const struct job *j, struct buf *out,
+    int (*flush)(struct buf *));
 
 #endif

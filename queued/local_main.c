@@ -21,13 +21,20 @@
 
 #define SPOOL_FD 3
 
+static int
+flush_out(struct buf *b)
+{
+	if (job_flush_results(1, b) == -1)
+		fatal("write results");
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
 	struct buf out;
 	struct job j;
 	char err[128];
-	size_t i;
 
 	log_init("pombo/local", 0);
 	if (job_read(0, &j, err, sizeof(err)) == -1) {
@@ -35,12 +42,7 @@ main(int argc, char *argv[])
 		return EX_SOFTWARE;
 	}
 	buf_init(&out, 64 * 1024 * 1024);
-	/* results go out message by message, so queued can act on them */
-	for (i = 0; i < j.nmsg; i++) {
-		local_deliver(SPOOL_FD, j.host, &j.msgs[i], &out);
-		if (job_flush_results(1, &out) == -1)
-			fatal("write results");
-	}
+	local_deliver(SPOOL_FD, &j, &out, flush_out);
 	buf_free(&out);
 	job_free(&j);
 	return EX_OK;

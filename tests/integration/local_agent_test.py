@@ -39,7 +39,7 @@ def files(sub):
 
 r = run()
 tap.eq(r.returncode, 0, "the agent exits 0")
-out = r.stdout.decode().splitlines()
+out = sorted(r.stdout.decode().splitlines())
 tap.eq(out, ["01k177h582jc 0 ok - 250 2.0.0 Delivered to Maildir",
              "01k177h582jc 1 perm - 550 5.1.1 No such mailbox"],
        "one result line per recipient")
