@@ -8,7 +8,7 @@ pop3d_libpop3d_a_SOURCES = \
 pkglibexec_PROGRAMS += pop3d/pop3d
 pop3d_pop3d_SOURCES = pop3d/main.c
 pop3d_pop3d_LDADD = pop3d/libpop3d.a shared/libpassword.a \
-	shared/libpombo.a $(CRYPT_LIBS)
+	shared/libpombo.a
 
 dist_man_MANS += pop3d/pop3d.8
 
@@ -22,8 +22,7 @@ pop3_unit_tests = \
 check_PROGRAMS += $(pop3_unit_tests)
 TESTS += $(pop3_unit_tests)
 POP3_UNIT_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/pop3d
-POP3_UNIT_LIBS = pop3d/libpop3d.a $(UNIT_LIBS) shared/libpassword.a \
-	$(CRYPT_LIBS)
+POP3_UNIT_LIBS = pop3d/libpop3d.a $(UNIT_LIBS) shared/libpassword.a 
 tests_unit_pop3_mailbox_test_CFLAGS = $(POP3_UNIT_CFLAGS)
 tests_unit_pop3_mailbox_test_LDADD = $(POP3_UNIT_LIBS)
 tests_unit_pop3_session_test_CFLAGS = $(POP3_UNIT_CFLAGS)

@@ -15,7 +15,7 @@ AM_TESTS_ENVIRONMENT = top_builddir='$(abs_top_builddir)'; \
 UNIT_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(CARES_CFLAGS) -I$(top_srcdir)/smtpd \
 	-I$(top_srcdir)/queued $(SYSTEMD_CFLAGS)
 UNIT_LIBS = smtpd/libsmtpd.a queued/libqueued.a shared/libpassword.a \
-	shared/libpombo.a $(CRYPT_LIBS) $(CARES_LIBS) $(CRITERION_LIBS) \
+	shared/libpombo.a $(CARES_LIBS) $(CRITERION_LIBS) \
 	$(SYSTEMD_LIBS) \
 	-lpthread
 
