@@ -12,11 +12,14 @@
 #include "smtpd.h"
 #include "str.h"
 
+/*
+ * s must be zeroed already (static storage): clearing it here would
+ * touch its 64 KiB of I/O buffers, pages a short session never needs.
+ */
 void
 session_init(struct smtp_session *s, const struct conf *conf, int rfd,
     int wfd, int local, const char *client)
 {
-	memset(s, 0, sizeof(*s));
 	s->conf = conf;
 	s->local = local;
 	s->state = ST_CONNECTED;
