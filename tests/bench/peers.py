@@ -158,8 +158,10 @@ class Pombo:
         self.stop_queued()
 
     def cleanup(self):
+        # files stay until the whole run ends: deleting thousands of
+        # files between rounds would slow the next round's creates (ext4
+        # without a journal skips recently deleted inodes one by one)
         self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # ------------------------------------------------------------------ Postfix
@@ -302,8 +304,10 @@ class Postfix:
             pass
 
     def cleanup(self):
+        # files stay until the whole run ends: deleting thousands of
+        # files between rounds would slow the next round's creates (ext4
+        # without a journal skips recently deleted inodes one by one)
         self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # ------------------------------------------------------------------ Dovecot
@@ -391,8 +395,10 @@ class Dovecot:
             self.p = None
 
     def cleanup(self):
+        # files stay until the whole run ends: deleting thousands of
+        # files between rounds would slow the next round's creates (ext4
+        # without a journal skips recently deleted inodes one by one)
         self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 # ------------------------------------------------------------------ DNS, sink
