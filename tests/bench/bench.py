@@ -408,15 +408,16 @@ def pop3_session(port, user, pid_finder=None, window=8):
         total += c.multi()
         inflight -= 1
     t2 = time.perf_counter()
-    hwm = None
+    mem = {}
     if pid_finder:
         pid = pid_finder()
-        hwm = benchlib.proc_status(pid, "VmHWM") if pid else None
+        mem = benchlib.memory(pid) if pid else {}
     c.cmd("QUIT")
     c.s.close()
     return {"messages": n, "login_list_ms": (t1 - t0) * 1000,
             "retr_s": t2 - t1, "retr_rate": n / (t2 - t1),
-            "retr_mb_s": total / (t2 - t1) / 1e6, "hwm_kb": hwm}
+            "retr_mb_s": total / (t2 - t1) / 1e6, "hwm_kb": mem.get("hwm"),
+            "private_kb": mem.get("private"), "pss_kb": mem.get("pss")}
 
 
 def child_named(parent, suffix):
@@ -525,7 +526,7 @@ def smtpd_session_hwm(port, pid_finder, size):
         if code != 250:
             raise RuntimeError("smtpd said %d" % code)
         pid = pid_finder()
-        return benchlib.proc_status(pid, "VmHWM") if pid else None
+        return benchlib.memory(pid) if pid else {}
     finally:
         s.quit()
 
@@ -565,10 +566,14 @@ def fig_cost(ctx, rnd, out, state):
         return best
 
     for size in (4096, 102400):
-        out.setdefault("smtpd_kb_%d" % size, []).append(
-            smtpd_session_hwm(state["port"], pombo_smtpd, size))
-        out.setdefault("postfix_smtpd_kb_%d" % size, []).append(
-            smtpd_session_hwm(F.port, postfix_smtpd, size))
+        m = smtpd_session_hwm(state["port"], pombo_smtpd, size)
+        out.setdefault("smtpd_kb_%d" % size, []).append(m.get("hwm"))
+        out.setdefault("smtpd_private_kb_%d" % size, []).append(
+            m.get("private"))
+        m = smtpd_session_hwm(F.port, postfix_smtpd, size)
+        out.setdefault("postfix_smtpd_kb_%d" % size, []).append(m.get("hwm"))
+        out.setdefault("postfix_smtpd_private_kb_%d" % size, []).append(
+            m.get("private"))
 
     # queued with 100,000 messages: RSS, time to READY=1 / accepting
     if "Q" not in state:
@@ -601,8 +606,8 @@ def fig_cost(ctx, rnd, out, state):
                 if "READY=1" in msg:
                     t_ready = time.monotonic() - t0
                     break
-            hwm = benchlib.proc_status(Q.queued.pid, "VmHWM")
-            rss = benchlib.proc_status(Q.queued.pid, "VmRSS")
+            mem = benchlib.memory(Q.queued.pid)
+            hwm, rss = mem.get("hwm"), mem.get("rss")
             n = Q.queue_count()
             Q.stop_queued()
         finally:
@@ -612,6 +617,7 @@ def fig_cost(ctx, rnd, out, state):
         out.setdefault("queued_accept_s_" + k, []).append(t_accept)
         out.setdefault("queued_hwm_kb", []).append(hwm)
         out.setdefault("queued_rss_kb", []).append(rss)
+        out.setdefault("queued_private_kb", []).append(mem.get("private"))
         log("queued %s start with %d messages: READY=1 %.3fs, accepting "
             "%.3fs, VmHWM %s kB, VmRSS %s kB" % (k, n, t_ready or -1,
                                                  t_accept, hwm, rss))
@@ -713,6 +719,11 @@ def build_report(R):
                   p.get("pombo_warm", [])]),
             s_of([r["hwm_kb"] for r in p.get("dovecot_warm", [])]), " kB",
             "< 2 MB", lambda a, b, r: a["max"] < 2048)
+        add("  pop3d private memory (USS) at the end (kB)",
+            s_of([r["private_kb"] for r in p.get("pombo_cold", []) +
+                  p.get("pombo_warm", [])]),
+            s_of([r["private_kb"] for r in p.get("dovecot_warm", [])]),
+            " kB")
     if "cost" in F:
         c = F["cost"]
         for size in (4096, 102400):
@@ -720,9 +731,14 @@ def build_report(R):
                 s_of(c.get("smtpd_kb_%d" % size)),
                 s_of(c.get("postfix_smtpd_kb_%d" % size)), " kB",
                 "< 2 MB", lambda a, b, r: a["max"] < 2048)
+            add("  smtpd private memory (USS), %d KB message (kB)" % (
+                size // 1024), s_of(c.get("smtpd_private_kb_%d" % size)),
+                s_of(c.get("postfix_smtpd_private_kb_%d" % size)), " kB")
         add("queued peak RSS with %d messages (kB)" % R["queue_messages"],
             s_of(c.get("queued_hwm_kb")), None, " kB", "< 64 MB",
             lambda a, b, r: a["max"] < 65536)
+        add("  queued private memory (USS) with them (kB)",
+            s_of(c.get("queued_private_kb")), None, " kB")
         for k in ("warm", "cold"):
             add("queued start to READY=1, %d messages, %s cache (s)" % (
                 R["queue_messages"], k), s_of(c.get("queued_ready_s_" + k)),

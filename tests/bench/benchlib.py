@@ -118,6 +118,24 @@ def proc_status(pid, key):
     return None
 
 
+def memory(pid):
+    """kB: peak RSS (VmHWM), RSS, PSS and private (USS) of a process."""
+    out = {"hwm": proc_status(pid, "VmHWM"), "rss": proc_status(pid, "VmRSS")}
+    try:
+        priv = 0
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                k, _, rest = line.partition(":")
+                if k == "Pss":
+                    out["pss"] = int(rest.split()[0])
+                elif k in ("Private_Clean", "Private_Dirty"):
+                    priv += int(rest.split()[0])
+        out["private"] = priv
+    except (OSError, ValueError):
+        pass
+    return out
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return [float(x) for x in f.read().split()[:3]]
