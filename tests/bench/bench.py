@@ -19,6 +19,7 @@ import math
 import os
 import platform
 import shutil
+import signal
 import smtplib
 import socket
 import subprocess
@@ -825,6 +826,10 @@ def main():
     ap.add_argument("--queue-messages", type=int, default=100000)
     ap.add_argument("--e2e-secs", type=float, default=8.0)
     args = ap.parse_args()
+    # stop cleanly (finally blocks) on Ctrl-C, and on SIGTERM; a shell
+    # that ran us in the background may have left SIGINT ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *a: sys.exit("bench: terminated"))
     figs = [f for f in (args.only.split(",") if args.only else
                         ["limits", "accept", "e2e", "outbound", "pop3",
                          "cost"]) if f]
