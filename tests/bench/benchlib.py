@@ -236,6 +236,11 @@ def ensure_packages(pkgs):
         os.chmod(policy, 0o755)
         made = True
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    if "postfix" in missing:
+        # only the package: the system's own instance stays unconfigured
+        subprocess.run(["debconf-set-selections"], input=(
+            "postfix postfix/main_mailer_type select No configuration\n"),
+            text=True, check=False)
     try:
         subprocess.run(["apt-get", "update", "-qq"], env=env, timeout=600,
                        check=False)
