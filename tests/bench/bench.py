@@ -913,17 +913,19 @@ def main():
                     if k in st:
                         st[k].cleanup()
         R["load"].append(("end", benchlib.loadavg()))
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "results.json"), "w") as f:
+            json.dump(R, f, indent=1, default=str)
+        md = build_report(R)
+        with open(os.path.join(args.out, "results.md"), "w") as f:
+            f.write(md + "\n")
+        print(md, flush=True)
     finally:
         ctx.procs.stop_all()
         if not os.environ.get("BENCH_KEEP"):
+            # minutes on a disk mounted with discard: every unlink waits
+            log("removing %s" % ctx.base)
             shutil.rmtree(ctx.base, ignore_errors=True)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump(R, f, indent=1, default=str)
-    md = build_report(R)
-    with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write(md + "\n")
-    print(md)
 
 
 if __name__ == "__main__":
