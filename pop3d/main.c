@@ -17,6 +17,7 @@
 #include <getopt.h>
 #include <malloc.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +95,14 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	peer_identify(0, &peer);
+	if (peer.is_socket) {
+		/* lineio writes a whole response (or a full buffer) at once:
+		 * Nagle could only hold back its last short segment until the
+		 * client's delayed ACK. A Unix socket says EOPNOTSUPP. */
+		int one = 1;
+		(void)setsockopt(1, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+	}
 	log_info("connect from %s", peer.addr);
 	session_init(&s, &conf, 0, 1, peer.local, peer.addr);
 	/* RFC 8314: TLS from the first byte, before the greeting */

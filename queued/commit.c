@@ -3,6 +3,12 @@
  * up, so the number of directory fsyncs falls as the load rises. The
  * thread touches only the files of its jobs and queue/; everything else
  * stays on the loop's thread. An eventfd wakes the loop.
+ *
+ * The fdatasyncs of a batch run side by side on a few helper threads:
+ * each one ends in a cache flush of the disk, and the block layer merges
+ * flushes that wait at the same time, so a batch of 20 costs about the
+ * time of two flushes instead of twenty. The renames and the fsync of
+ * queue/ still come after every file of the batch is on disk.
  */
 #include "config.h"
 
@@ -24,6 +30,71 @@ static int		 commit_efd = -1;
 static int		 commit_stop;
 static pthread_t	 commit_thread;
 
+#define COMMIT_SYNCERS	7	/* helpers; the commit thread is the 8th */
+
+static pthread_mutex_t	 sync_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 sync_start = PTHREAD_COND_INITIALIZER;
+static pthread_cond_t	 sync_end = PTHREAD_COND_INITIALIZER;
+static struct commit_job *sync_next;	/* next job without its fdatasync */
+static int		 sync_left;	/* jobs of the batch not yet synced */
+static int		 sync_stop;
+static int		 nsyncers;
+static pthread_t	 syncers[COMMIT_SYNCERS];
+
+/* Take jobs of the current batch and fdatasync them; called with
+ * sync_lock held, returns with it held. */
+static void
+sync_some(void)
+{
+	struct commit_job *j;
+
+	while ((j = sync_next) != NULL) {
+		sync_next = j->next;
+		pthread_mutex_unlock(&sync_lock);
+		j->ok = fdatasync(j->fd) == 0;
+		if (!j->ok)
+			log_warn("%s: fdatasync", j->qid);
+		pthread_mutex_lock(&sync_lock);
+		if (--sync_left == 0)
+			pthread_cond_broadcast(&sync_end);
+	}
+}
+
+static void *
+syncer_main(void *arg)
+{
+	pthread_mutex_lock(&sync_lock);
+	while (!sync_stop) {
+		if (sync_next == NULL) {
+			pthread_cond_wait(&sync_start, &sync_lock);
+			continue;
+		}
+		sync_some();
+	}
+	pthread_mutex_unlock(&sync_lock);
+	return NULL;
+}
+
+/* fdatasync every file of the batch, side by side; back when all are. */
+static void
+sync_batch(struct commit_job *batch)
+{
+	struct commit_job *j;
+	int n = 0;
+
+	for (j = batch; j; j = j->next)
+		n++;
+	pthread_mutex_lock(&sync_lock);
+	sync_next = batch;
+	sync_left = n;
+	if (n > 1)
+		pthread_cond_broadcast(&sync_start);
+	sync_some();
+	while (sync_left > 0)
+		pthread_cond_wait(&sync_end, &sync_lock);
+	pthread_mutex_unlock(&sync_lock);
+}
+
 /* Reverse a LIFO list into arrival order. */
 static struct commit_job *
 reverse(struct commit_job *j)
@@ -44,10 +115,8 @@ commit_batch(struct commit_job *batch)
 	struct commit_job *j;
 	int published = 0;
 
+	sync_batch(batch);
 	for (j = batch; j; j = j->next) {
-		j->ok = fdatasync(j->fd) == 0;
-		if (!j->ok)
-			log_warn("%s: fdatasync", j->qid);
 		close(j->fd);
 		j->fd = -1;
 		if (j->ok && spool_publish(commit_spool, j->qid) == -1) {
@@ -128,6 +197,10 @@ commit_init(sd_event *e, struct spool *sp, commit_done_fn done)
 	if (sd_event_add_io(e, NULL, commit_efd, EPOLLIN, commit_wakeup,
 	    NULL) < 0)
 		return -1;
+	for (nsyncers = 0; nsyncers < COMMIT_SYNCERS; nsyncers++)
+		if (pthread_create(&syncers[nsyncers], NULL, syncer_main,
+		    NULL) != 0)
+			break;	/* fewer helpers: still correct, less parallel */
 	if (pthread_create(&commit_thread, NULL, commit_main, NULL) != 0)
 		return -1;
 	return 0;
@@ -151,4 +224,10 @@ commit_shutdown(void)
 	pthread_cond_signal(&commit_cond);
 	pthread_mutex_unlock(&commit_lock);
 	pthread_join(commit_thread, NULL);
+	pthread_mutex_lock(&sync_lock);
+	sync_stop = 1;
+	pthread_cond_broadcast(&sync_start);
+	pthread_mutex_unlock(&sync_lock);
+	while (nsyncers > 0)
+		pthread_join(syncers[--nsyncers], NULL);
 }

@@ -1,0 +1,13 @@
+# Benchmark: Pombo against Postfix and Dovecot on this machine, in the
+# same run (tests/bench/README.md). `make bench` only: not part of check.
+# It needs root; it installs postfix, dovecot-pop3d and dnsmasq-base if
+# they are missing. BENCH_ROUNDS, BENCH_ONLY, BENCH_SCALE tune it.
+bench_files = tests/bench/bench.py tests/bench/benchlib.py \
+	tests/bench/peers.py tests/bench/README.md
+EXTRA_DIST += $(bench_files) tests/bench/local.mk
+
+.PHONY: bench
+bench: all
+	top_builddir=$(abs_top_builddir) top_srcdir=$(abs_top_srcdir) \
+	    $(PYTHON3) $(top_srcdir)/tests/bench/bench.py \
+	    --out $(abs_top_builddir)/tests/bench
