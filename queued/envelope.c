@@ -255,7 +255,7 @@ envelope_parse_state(struct envelope *e, const char *text, size_t len,
 		}
 		if (strncmp(line, "flags", 5) == 0 &&
 		    (line[5] == '\0' || line[5] == ' ')) {
-			e->flags = 0;
+			e->flags &= ENV_STATE;
 			if (strstr(line, " hold"))
 				e->flags |= ENV_HOLD;
 			if (strstr(line, " warned"))

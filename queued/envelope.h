@@ -27,6 +27,7 @@ enum rcpt_state {
 enum {
 	ENV_HOLD	= 1 << 0,	/* an admin held it: no deliveries */
 	ENV_WARNED	= 1 << 1,	/* the delay notice was sent */
+	ENV_STATE	= 1 << 2,	/* state/<qid> exists (in memory only) */
 };
 
 struct dest;

@@ -264,6 +264,8 @@ main(int argc, char *argv[])
 	ctx.on_commit = on_commit;
 	ctx.on_admin = on_admin;
 	conn_setup(&ctx);
+	if (spool_janitor_start(&spool) == -1)
+		fatalx("cannot start the spool janitor");
 	sched_init(&ctx);
 	{
 		struct qmsg *m;
@@ -281,6 +283,7 @@ main(int argc, char *argv[])
 		unlink(conf.queue_socket);
 	sched_stop();
 	commit_shutdown();
+	spool_janitor_stop();
 	sd_event_unref(event);
 	spool_close(&spool);
 	conf_free(&conf);

@@ -640,10 +640,8 @@ finish(struct qmsg *m)
 	notify(m, BOUNCE_DELIVERED, RS_DELIVERED);
 	maybe_warn(m);
 	if (m->nagents == 0 && envelope_pending(&m->env) == 0) {
-		if (spool_remove(ctx->spool, m->env.qid) == -1)
-			log_warn("%s: cannot remove", m->env.qid);
-		else
-			log_info("%s: removed", m->env.qid);
+		spool_remove_later(ctx->spool, &m->env);
+		log_info("%s: removed", m->env.qid);
 		sched_forget(m);
 		queue_remove(m);
 		return;

@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -142,7 +143,7 @@ spool_open_message(struct spool *sp, const char *qid)
 }
 
 int
-spool_write_state(struct spool *sp, const struct envelope *e)
+spool_write_state(struct spool *sp, struct envelope *e)
 {
 	char tmp[QID_LEN + 8];
 	struct buf b;
@@ -165,6 +166,7 @@ spool_write_state(struct spool *sp, const struct envelope *e)
 	if (renameat(sp->state, tmp, sp->state, e->qid) == -1 ||
 	    fsync(sp->state) == -1)
 		goto out;
+	e->flags |= ENV_STATE;
 	rc = 0;
 out:
 	if (rc == -1)
@@ -181,6 +183,101 @@ spool_remove(struct spool *sp, const char *qid)
 	if (unlinkat(sp->state, qid, 0) == -1 && errno != ENOENT)
 		return -1;
 	return 0;
+}
+
+struct doomed {
+	char	qid[QID_LEN + 1];
+	int	has_state;
+};
+
+static pthread_mutex_t	 janitor_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 janitor_cond = PTHREAD_COND_INITIALIZER;
+static struct doomed	*doomed;
+static size_t		 ndoomed, doomed_cap;
+static int		 janitor_stop, janitor_running;
+static pthread_t	 janitor;
+static struct spool	*janitor_spool;
+
+static void *
+janitor_main(void *arg)
+{
+	struct doomed *work = NULL;
+	size_t n, i;
+
+	pthread_mutex_lock(&janitor_lock);
+	for (;;) {
+		while (ndoomed == 0 && !janitor_stop)
+			pthread_cond_wait(&janitor_cond, &janitor_lock);
+		if (ndoomed == 0)
+			break;
+		/* take the whole list; the loop fills a new one meanwhile */
+		free(work);
+		work = doomed;
+		n = ndoomed;
+		doomed = NULL;
+		ndoomed = doomed_cap = 0;
+		pthread_mutex_unlock(&janitor_lock);
+		for (i = 0; i < n; i++) {
+			/* queue/ first: a lone state file is swept at start */
+			if (unlinkat(janitor_spool->queue, work[i].qid, 0) == -1 &&
+			    errno != ENOENT)
+				log_warn("%s: unlink", work[i].qid);
+			if (work[i].has_state &&
+			    unlinkat(janitor_spool->state, work[i].qid, 0) == -1 &&
+			    errno != ENOENT)
+				log_warn("%s: unlink state", work[i].qid);
+		}
+		pthread_mutex_lock(&janitor_lock);
+	}
+	pthread_mutex_unlock(&janitor_lock);
+	free(work);
+	return NULL;
+}
+
+int
+spool_janitor_start(struct spool *sp)
+{
+	janitor_spool = sp;
+	if (pthread_create(&janitor, NULL, janitor_main, NULL) != 0)
+		return -1;
+	janitor_running = 1;
+	return 0;
+}
+
+void
+spool_janitor_stop(void)
+{
+	if (!janitor_running)
+		return;
+	pthread_mutex_lock(&janitor_lock);
+	janitor_stop = 1;
+	pthread_cond_signal(&janitor_cond);
+	pthread_mutex_unlock(&janitor_lock);
+	pthread_join(janitor, NULL);
+	janitor_running = 0;
+}
+
+void
+spool_remove_later(struct spool *sp, const struct envelope *e)
+{
+	struct doomed *nd;
+
+	if (!janitor_running) {
+		spool_remove(sp, e->qid);
+		return;
+	}
+	pthread_mutex_lock(&janitor_lock);
+	if (ndoomed == doomed_cap) {
+		doomed_cap = doomed_cap ? doomed_cap * 2 : 256;
+		if ((nd = realloc(doomed, doomed_cap * sizeof(*nd))) == NULL)
+			fatal("spool_remove_later");
+		doomed = nd;
+	}
+	memcpy(doomed[ndoomed].qid, e->qid, sizeof(doomed[0].qid));
+	doomed[ndoomed].has_state = (e->flags & ENV_STATE) != 0;
+	ndoomed++;
+	pthread_cond_signal(&janitor_cond);
+	pthread_mutex_unlock(&janitor_lock);
 }
 
 int
@@ -252,9 +349,53 @@ load_state(struct spool *sp, struct envelope *e, char *err, size_t errlen)
 	return rc;
 }
 
+static int
+qid_cmp(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/*
+ * The names in state/, sorted: one readdir instead of an openat per
+ * message, most of which have no state (it matters on a cold start).
+ */
+static char (*state_names(struct spool *sp, size_t *n))[QID_LEN + 1]
+{
+	char (*v)[QID_LEN + 1] = NULL, (*nv)[QID_LEN + 1];
+	size_t cap = 0;
+	struct dirent *de;
+	DIR *d;
+	int dfd;
+
+	*n = 0;
+	if ((dfd = dup(sp->state)) == -1 || (d = fdopendir(dfd)) == NULL) {
+		if (dfd != -1)
+			close(dfd);
+		return NULL;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL) {
+		if (!qid_valid(de->d_name))
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 256;
+			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
+				fatal("state_names");
+			v = nv;
+		}
+		memcpy(v[(*n)++], de->d_name, QID_LEN + 1);
+	}
+	closedir(d);
+	if (*n)
+		qsort(v, *n, sizeof(*v), qid_cmp);
+	return v;
+}
+
 int
 spool_scan(struct spool *sp, void (*cb)(void *, struct envelope *), void *ctx)
 {
+	char (*states)[QID_LEN + 1];
+	size_t nstates;
 	DIR *d;
 	struct dirent *de;
 	struct envelope *e;
@@ -262,8 +403,11 @@ spool_scan(struct spool *sp, void (*cb)(void *, struct envelope *), void *ctx)
 	char err[128], last[QID_LEN + 1] = "";
 	int fd, dfd;
 
-	if ((dfd = dup(sp->queue)) == -1 || (d = fdopendir(dfd)) == NULL)
+	states = state_names(sp, &nstates);
+	if ((dfd = dup(sp->queue)) == -1 || (d = fdopendir(dfd)) == NULL) {
+		free(states);
 		return -1;
+	}
 	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
 		if (de->d_name[0] == '.')
@@ -295,14 +439,19 @@ spool_scan(struct spool *sp, void (*cb)(void *, struct envelope *), void *ctx)
 		close(fd);
 		e->size = (uint64_t)st.st_size - e->data_off;
 		err[0] = '\0';
-		if (load_state(sp, e, err, sizeof(err)) == -1)
-			log_warnx("%s: state file ignored: %s", e->qid,
-			    err[0] ? err : "unreadable");
+		if (nstates && bsearch(e->qid, states, nstates, sizeof(*states),
+		    qid_cmp) != NULL) {
+			if (load_state(sp, e, err, sizeof(err)) == -1)
+				log_warnx("%s: state file ignored: %s", e->qid,
+				    err[0] ? err : "unreadable");
+			e->flags |= ENV_STATE;
+		}
 		if (strcmp(e->qid, last) > 0)
 			memcpy(last, e->qid, sizeof(last));
 		cb(ctx, e);
 	}
 	closedir(d);
+	free(states);
 	qid_seed(last);
 	return 0;
 }

@@ -34,8 +34,18 @@ int spool_unpublish(struct spool *sp, const char *qid);
 int spool_sync_queue(struct spool *sp);
 
 int spool_open_message(struct spool *sp, const char *qid);
-int spool_write_state(struct spool *sp, const struct envelope *e);
+/* Write e's state file (and note in e that it has one). */
+int spool_write_state(struct spool *sp, struct envelope *e);
 int spool_remove(struct spool *sp, const char *qid);
+/*
+ * The same, done by a background thread: on a disk whose unlinks are
+ * slow (synchronous discard) the loop must not wait for them. A crash
+ * before it happens only delivers the message again (at least once).
+ */
+void spool_remove_later(struct spool *sp, const struct envelope *e);
+/* Start and stop that thread (stop finishes what is queued). */
+int spool_janitor_start(struct spool *sp);
+void spool_janitor_stop(void);
 int spool_quarantine(struct spool *sp, const char *qid, const char *why);
 /* Free bytes for unprivileged use on the spool's file system. */
 int spool_free_space(struct spool *sp, uint64_t *bytes);
