@@ -64,6 +64,7 @@ static size_t heap_n, heap_cap;
 static struct dest *dests[DEST_BUCKETS];
 static TAILQ_HEAD(, dest) work = TAILQ_HEAD_INITIALIZER(work);
 static sd_event_source *timer;
+static sd_event_source *soon;	/* dispatch after the current events */
 static char local_prog[PATH_MAX], remote_prog[PATH_MAX];
 
 static void dispatch(void);
@@ -264,12 +265,31 @@ consider(struct qmsg *m)
 	heap_set(m);
 }
 
+/*
+ * Starting an agent (posix_spawn) holds the loop until the child has
+ * exec'd: never do it before the replies of this round are out, or every
+ * 250 waits for a spawn. So new messages are dispatched from a deferred
+ * event, after the commits' replies.
+ */
+static void
+dispatch_soon(void)
+{
+	sd_event_source_set_enabled(soon, SD_EVENT_ONESHOT);
+}
+
+static int
+on_soon(sd_event_source *s, void *ud)
+{
+	dispatch();
+	timer_arm();
+	return 0;
+}
+
 void
 sched_add(struct qmsg *m)
 {
 	consider(m);
-	dispatch();
-	timer_arm();
+	dispatch_soon();
 }
 
 void
@@ -816,9 +836,11 @@ sched_init(struct queued_ctx *c)
 	agent_path(local_prog, sizeof(local_prog), self, "pombo-local");
 	agent_path(remote_prog, sizeof(remote_prog), self, "pombo-remote");
 	if (sd_event_add_time(c->event, &timer, CLOCK_REALTIME, UINT64_MAX, 0,
-	    on_timer, NULL) < 0)
+	    on_timer, NULL) < 0 ||
+	    sd_event_add_defer(c->event, &soon, on_soon, NULL) < 0)
 		fatalx("scheduler timer");
 	sd_event_source_set_enabled(timer, SD_EVENT_OFF);
+	sd_event_source_set_enabled(soon, SD_EVENT_OFF);
 }
 
 void
