@@ -55,4 +55,28 @@ try:
         tap.ok(False, "create < fdatasync < rename < fsync(dir) < 250")
 finally:
     inst.cleanup()
+
+# with deliveries on: the 250 goes out before the agent is spawned (a
+# spawn holds queued's loop until the child has exec'd)
+inst = pombo.Instance({"hold_deliveries": "no"})
+trace = os.path.join(inst.dir, "trace")
+inst.start(wrapper=["strace", "-f", "-qq", "-s", "80", "-o", trace, "-e",
+                    "trace=write,sendto,clone,clone3,vfork"])
+try:
+    out = inst.smtpd(b"EHLO c.test\nMAIL FROM:<a@c.test>\n"
+                     b"RCPT TO:<b@example.test>\nDATA\nx\n.\nQUIT\n")
+    m = re.search(rb"queued as (\w+)", out)
+    qid = m.group(1).decode() if m else "none"
+    pombo.wait_for(lambda: "%s: removed" % qid in inst.log(), 10)
+    inst.stop()
+    lines = open(trace, errors="replace").read().splitlines()
+    reply = next((i for i, l in enumerate(lines) if re.search(
+        r"(write|sendto)\(.*\"250 2.0.0 Ok: queued as %s" % qid, l)), None)
+    spawn = next((i for i, l in enumerate(lines)
+                  if re.search(r"vfork\(|clone3?\(.*CLONE_VFORK", l)), None)
+    tap.ok(reply is not None and spawn is not None and reply < spawn,
+           "the 250 is written before the local agent is spawned",
+           "reply line %s, spawn line %s" % (reply, spawn))
+finally:
+    inst.cleanup()
 tap.done()
