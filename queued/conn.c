@@ -383,6 +383,13 @@ do_end_of_data(struct conn *c)
 		return;
 	}
 	t->env.size = c->size;
+	/* a reused file may be longer than this message */
+	if (spool_set_length(c->msgfd, t->env.data_off + c->size) == -1) {
+		log_warn("%s: cannot set the queue file's length", t->env.qid);
+		conn_reset(c);
+		conn_reply(c, "451 4.3.0 Error writing the queue file");
+		return;
+	}
 	str_copy(t->job.qid, t->env.qid, sizeof(t->job.qid));
 	t->job.fd = c->msgfd;
 	t->job.ctx = t;

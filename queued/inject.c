@@ -41,7 +41,8 @@ inject_message(struct spool *sp, const char *hostname, const char *rcpt,
 	e.size = len;
 	if ((fd = spool_create(sp, e.qid)) == -1 ||
 	    fileio_write_all(fd, hdr.data, hdr.len) == -1 ||
-	    fileio_write_all(fd, content, len) == -1 || fdatasync(fd) == -1 ||
+	    fileio_write_all(fd, content, len) == -1 ||
+	    spool_set_length(fd, hdr.len + len) == -1 || fdatasync(fd) == -1 ||
 	    close(fd) == -1 || (fd = -1, spool_publish(sp, e.qid)) == -1 ||
 	    spool_sync_queue(sp) == -1) {
 		log_warn("%s: cannot queue a notification to <%s>", e.qid, rcpt);

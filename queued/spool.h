@@ -19,14 +19,24 @@ struct spool {
 	int	queue;
 	int	state;
 	int	quarantine;
+	int	free;		/* files of removed messages, for reuse */
 };
+
+/* How many removed files free/ keeps, and how big one may stay. */
+#define SPOOL_FREE_MAX		1024
+#define SPOOL_FREE_SIZE_MAX	(256 * 1024)
 
 /* Create the folders if needed, remove leftovers (SPOOL.md recovery). */
 int spool_open(struct spool *sp, const char *path);
 void spool_close(struct spool *sp);
 
-/* incoming/<qid>, exclusive; returns the fd. */
+/*
+ * incoming/<qid>, exclusive; returns the fd. The file may be a reused one
+ * with old bytes in it: the writer sets its length (spool_set_length)
+ * before it is synced.
+ */
 int spool_create(struct spool *sp, const char *qid);
+int spool_set_length(int fd, uint64_t length);
 void spool_discard(struct spool *sp, const char *qid, int fd);
 /* Move incoming/<qid> to queue/<qid>; durable only after spool_sync_queue. */
 int spool_publish(struct spool *sp, const char *qid);

@@ -119,3 +119,47 @@ Test(spool, create_publish_remove, .init = setup)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_expect_eq(system(cmd), 0);
 }
+
+Test(spool, removed_files_are_reused, .init = setup)
+{
+	struct spool sp;
+	struct envelope e;
+	char cmd[600], path[512], back[64];
+	struct stat st1, st2;
+	int fd, i;
+
+	cr_assert_eq(spool_open(&sp, dir), 0);
+	cr_assert_eq(spool_janitor_start(&sp), 0);
+	fd = spool_create(&sp, "01k177h582jc");
+	cr_assert(fd != -1);
+	cr_assert_eq(write(fd, "a long old message body\n", 24), 24);
+	close(fd);
+	cr_assert_eq(spool_publish(&sp, "01k177h582jc"), 0);
+	snprintf(path, sizeof(path), "%s/queue/01k177h582jc", dir);
+	cr_assert_eq(stat(path, &st1), 0);
+	envelope_init(&e);
+	memcpy(e.qid, "01k177h582jc", QID_LEN + 1);
+	spool_remove_later(&sp, &e);
+	for (i = 0; i < 200 && !exists("free", "01k177h582jc"); i++)
+		usleep(10000);
+	cr_expect(exists("free", "01k177h582jc"), "the file went to free/");
+	cr_expect_not(exists("queue", "01k177h582jc"));
+
+	fd = spool_create(&sp, "01k177h582jd");
+	cr_assert(fd != -1);
+	cr_expect_not(exists("free", "01k177h582jc"), "and was taken back");
+	snprintf(path, sizeof(path), "%s/incoming/01k177h582jd", dir);
+	cr_assert_eq(stat(path, &st2), 0);
+	cr_expect_eq(st1.st_ino, st2.st_ino, "the same inode, not a new one");
+	cr_assert_eq(write(fd, "short\n", 6), 6);
+	cr_assert_eq(spool_set_length(fd, 6), 0);
+	close(fd);
+	fd = open(path, O_RDONLY);
+	cr_assert_eq(read(fd, back, sizeof(back)), 6, "nothing old remains");
+	close(fd);
+	cr_expect(memcmp(back, "short\n", 6) == 0);
+	spool_janitor_stop();
+	spool_close(&sp);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_expect_eq(system(cmd), 0);
+}
