@@ -126,6 +126,9 @@ on_accept(sd_event_source *s, int fd, uint32_t revents, void *ud)
 	}
 }
 
+static struct spool_scan *scan;
+static size_t nloaded;
+
 static void
 on_load(void *ud, struct envelope *e)
 {
@@ -134,6 +137,26 @@ on_load(void *ud, struct envelope *e)
 	/* it may have been delivered before a crash: agents check */
 	m->recovered = 1;
 	free(e);
+	sched_add(m);
+	nloaded++;
+}
+
+/*
+ * The queue loads in steps from the loop, after READY=1: with a big
+ * queue on a cold disk, reading every file first would keep new mail
+ * waiting for many seconds.
+ */
+static int
+on_scan(sd_event_source *s, void *ud)
+{
+	if (spool_scan_step(scan, 500, on_load, NULL) == 1)
+		return 0;
+	spool_scan_end(scan);
+	scan = NULL;
+	sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	log_info("queue loaded: %zu messages", nloaded);
+	sd_notifyf(0, "STATUS=%zu messages queued", queue_count());
+	return 0;
 }
 
 static void
@@ -214,6 +237,7 @@ main(int argc, char *argv[])
 	struct conf_error err;
 	const char *confpath = NULL;
 	sd_event *event;
+	sd_event_source *scan_src;
 	sigset_t ss;
 	int ch, debug = 0, lfd;
 
@@ -240,7 +264,7 @@ main(int argc, char *argv[])
 	if (spool_open(&spool, conf.spool_dir) == -1)
 		fatal("spool %s", conf.spool_dir);
 	queue_init();
-	if (spool_scan(&spool, on_load, NULL) == -1)
+	if ((scan = spool_scan_start(&spool)) == NULL)
 		fatal("spool scan");
 	lfd = listen_socket(&conf);
 
@@ -267,20 +291,20 @@ main(int argc, char *argv[])
 	if (spool_janitor_start(&spool) == -1)
 		fatalx("cannot start the spool janitor");
 	sched_init(&ctx);
-	{
-		struct qmsg *m;
-		TAILQ_FOREACH(m, queue_all(), entry)
-			sched_add(m);
-	}
+	if (sd_event_add_defer(event, &scan_src, on_scan, NULL) < 0)
+		fatalx("cannot load the queue");
+	sd_event_source_set_enabled(scan_src, SD_EVENT_ON);
 
-	log_info("started: %zu messages in the queue", queue_count());
-	sd_notifyf(0, "READY=1\nSTATUS=%zu messages queued", queue_count());
+	log_info("started; loading the queue");
+	sd_notify(0, "READY=1\nSTATUS=loading the queue");
 	sd_event_loop(event);
 
 	sd_notify(0, "STOPPING=1");
 	log_info("stopping");
 	if (bound_here)
 		unlink(conf.queue_socket);
+	if (scan != NULL)
+		spool_scan_end(scan);
 	sched_stop();
 	commit_shutdown();
 	spool_janitor_stop();

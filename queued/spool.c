@@ -195,7 +195,8 @@ spool_discard(struct spool *sp, const char *qid, int fd)
 int
 spool_publish(struct spool *sp, const char *qid)
 {
-	return renameat(sp->incoming, qid, sp->queue, qid);
+	/* never over an existing message: a clock gone back is no loss */
+	return renameat2(sp->incoming, qid, sp->queue, qid, RENAME_NOREPLACE);
 }
 
 int
@@ -481,67 +482,120 @@ static char (*state_names(struct spool *sp, size_t *n))[QID_LEN + 1]
 	return v;
 }
 
+struct spool_scan {
+	struct spool	 *sp;
+	char		(*states)[QID_LEN + 1];
+	size_t		  nstates;
+	DIR		 *d;
+	char		  last[QID_LEN + 1];
+};
+
+struct spool_scan *
+spool_scan_start(struct spool *sp)
+{
+	struct spool_scan *sc;
+	int dfd;
+
+	if ((sc = calloc(1, sizeof(*sc))) == NULL)
+		return NULL;
+	sc->sp = sp;
+	sc->states = state_names(sp, &sc->nstates);
+	if ((dfd = dup(sp->queue)) == -1 || (sc->d = fdopendir(dfd)) == NULL) {
+		if (dfd != -1)
+			close(dfd);
+		free(sc->states);
+		free(sc);
+		return NULL;
+	}
+	rewinddir(sc->d);
+	return sc;
+}
+
+/* One queue file into an envelope; NULL if it is no message (logged). */
+static struct envelope *
+load_one(struct spool_scan *sc, const char *name)
+{
+	struct spool *sp = sc->sp;
+	struct envelope *e;
+	struct stat st;
+	char err[128];
+	int fd;
+
+	if (!qid_valid(name)) {
+		spool_quarantine(sp, name, "not a queue id");
+		return NULL;
+	}
+	if ((e = malloc(sizeof(*e))) == NULL)
+		fatal("spool scan");
+	fd = openat(sp->queue, name, O_RDONLY | O_CLOEXEC);
+	if (fd == -1 || fstat(fd, &st) == -1) {
+		log_warn("spool: %s", name);
+		if (fd != -1)
+			close(fd);
+		free(e);
+		return NULL;
+	}
+	err[0] = '\0';
+	if (load_header(fd, e, err, sizeof(err)) != 0 ||
+	    strcmp(e->qid, name) != 0) {
+		close(fd);
+		envelope_free(e);
+		spool_quarantine(sp, name, err[0] ? err :
+		    "id does not match its file name");
+		free(e);
+		return NULL;
+	}
+	close(fd);
+	e->size = (uint64_t)st.st_size - e->data_off;
+	err[0] = '\0';
+	if (sc->nstates && bsearch(e->qid, sc->states, sc->nstates,
+	    sizeof(*sc->states), qid_cmp) != NULL) {
+		if (load_state(sp, e, err, sizeof(err)) == -1)
+			log_warnx("%s: state file ignored: %s", e->qid,
+			    err[0] ? err : "unreadable");
+		e->flags |= ENV_STATE;
+	}
+	return e;
+}
+
+int
+spool_scan_step(struct spool_scan *sc, size_t n,
+    void (*cb)(void *, struct envelope *), void *ctx)
+{
+	struct dirent *de;
+	struct envelope *e;
+
+	while (n > 0 && (de = readdir(sc->d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if ((e = load_one(sc, de->d_name)) == NULL)
+			continue;
+		if (strcmp(e->qid, sc->last) > 0)
+			memcpy(sc->last, e->qid, sizeof(sc->last));
+		cb(ctx, e);
+		n--;
+	}
+	return n > 0 ? 0 : 1;
+}
+
+void
+spool_scan_end(struct spool_scan *sc)
+{
+	qid_seed(sc->last);
+	closedir(sc->d);
+	free(sc->states);
+	free(sc);
+}
+
 int
 spool_scan(struct spool *sp, void (*cb)(void *, struct envelope *), void *ctx)
 {
-	char (*states)[QID_LEN + 1];
-	size_t nstates;
-	DIR *d;
-	struct dirent *de;
-	struct envelope *e;
-	struct stat st;
-	char err[128], last[QID_LEN + 1] = "";
-	int fd, dfd;
+	struct spool_scan *sc;
 
-	states = state_names(sp, &nstates);
-	if ((dfd = dup(sp->queue)) == -1 || (d = fdopendir(dfd)) == NULL) {
-		free(states);
+	if ((sc = spool_scan_start(sp)) == NULL)
 		return -1;
-	}
-	rewinddir(d);
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue;
-		if (!qid_valid(de->d_name)) {
-			spool_quarantine(sp, de->d_name, "not a queue id");
-			continue;
-		}
-		if ((e = malloc(sizeof(*e))) == NULL)
-			fatal("spool scan");
-		fd = openat(sp->queue, de->d_name, O_RDONLY | O_CLOEXEC);
-		if (fd == -1 || fstat(fd, &st) == -1) {
-			log_warn("spool: %s", de->d_name);
-			if (fd != -1)
-				close(fd);
-			free(e);
-			continue;
-		}
-		err[0] = '\0';
-		if (load_header(fd, e, err, sizeof(err)) != 0 ||
-		    strcmp(e->qid, de->d_name) != 0) {
-			close(fd);
-			envelope_free(e);
-			spool_quarantine(sp, de->d_name, err[0] ? err :
-			    "id does not match its file name");
-			free(e);
-			continue;
-		}
-		close(fd);
-		e->size = (uint64_t)st.st_size - e->data_off;
-		err[0] = '\0';
-		if (nstates && bsearch(e->qid, states, nstates, sizeof(*states),
-		    qid_cmp) != NULL) {
-			if (load_state(sp, e, err, sizeof(err)) == -1)
-				log_warnx("%s: state file ignored: %s", e->qid,
-				    err[0] ? err : "unreadable");
-			e->flags |= ENV_STATE;
-		}
-		if (strcmp(e->qid, last) > 0)
-			memcpy(last, e->qid, sizeof(last));
-		cb(ctx, e);
-	}
-	closedir(d);
-	free(states);
-	qid_seed(last);
+	while (spool_scan_step(sc, 1000, cb, ctx) == 1)
+		;
+	spool_scan_end(sc);
 	return 0;
 }

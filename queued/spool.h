@@ -63,5 +63,14 @@ int spool_free_space(struct spool *sp, uint64_t *bytes);
 /* Load every queued message: cb owns the envelope it is given. */
 int spool_scan(struct spool *sp, void (*cb)(void *ctx, struct envelope *e),
     void *ctx);
+/*
+ * The same in steps, so queued can serve while it loads a big queue:
+ * spool_scan_step loads up to n messages and returns 1 while more wait.
+ */
+struct spool_scan;
+struct spool_scan *spool_scan_start(struct spool *sp);
+int spool_scan_step(struct spool_scan *sc, size_t n,
+    void (*cb)(void *ctx, struct envelope *e), void *ctx);
+void spool_scan_end(struct spool_scan *sc);
 
 #endif

@@ -141,6 +141,7 @@ class Instance:
         return e
 
     def start(self, extra_args=(), wrapper=()):
+        self.log_start = len(self.log())
         self.logf = open(self.log_path, "ab")
         self.queued = subprocess.Popen(
             list(wrapper) + [prog("queued/queued"), "-d", "-c",
@@ -148,6 +149,8 @@ class Instance:
             stdin=subprocess.DEVNULL, stdout=self.logf, stderr=self.logf)
         if not wait_for(self.ready, 10):
             raise RuntimeError("queued did not start: " + self.log())
+        # the queue loads after READY: wait until it has (bounded)
+        wait_for(lambda: "queue loaded" in self.log()[self.log_start:], 30)
         return self
 
     def ready(self):
