@@ -157,6 +157,14 @@ smtpc_read(struct smtpc *c, struct smtpc_reply *r, unsigned timeout_ms,
 			size_t i;
 			r->code = code;
 			str_copy(r->text, line, sizeof(r->text));
+			/*
+			 * "250-..." reads as "250 ...". A bare "250" (the text
+			 * is optional, RFC 5321 4.2) must end there: before,
+			 * the space took the place of the NUL and the stale
+			 * "4.4.2 Connection lost" above came back as its text.
+			 */
+			if (r->text[3] == '\0')
+				r->text[4] = '\0';
 			r->text[3] = ' ';
 			/* keep the text printable, one line */
 			for (i = 0; r->text[i]; i++)
