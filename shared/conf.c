@@ -196,7 +196,8 @@ conf_parse_size(const char *s, uint64_t *out)
 	}
 	if (*p == 'B' || *p == 'b')
 		p++;
-	if (*p != '\0')
+	/* at most 2^50 octets in all: 8666666666666G used to wrap around */
+	if (*p != '\0' || v > (1ULL << 50) / mul)
 		return -1;
 	*out = v * mul;
 	return 0;
