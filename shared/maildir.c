@@ -101,8 +101,12 @@ maildir_parse_name(const char *name, struct maildir_info *out)
 	if (colon != NULL) {
 		if (strncmp(colon, ":2,", 3) != 0)
 			return colon[1] == '1' ? 0 : -1;	/* experimental */
-		if (str_copy(out->flags, colon + 3, sizeof(out->flags)) == -1)
-			return -1;
+		/*
+		 * Only the first flags are kept: a message with more (other
+		 * readers' keyword letters, or pop3d's own S added to them)
+		 * is still a message, not a name to skip.
+		 */
+		(void)str_copy(out->flags, colon + 3, sizeof(out->flags));
 	}
 	return 0;
 }

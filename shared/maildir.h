@@ -18,7 +18,7 @@ struct maildir_info {
 	uint64_t	size;		/* S= */
 	uint64_t	wsize;		/* W= */
 	int		has_size, has_wsize;
-	char		flags[32];	/* after ":2,", "" if none */
+	char		flags[32];	/* after ":2," (the first 31), "" if none */
 };
 
 /*
