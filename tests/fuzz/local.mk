@@ -1,0 +1,126 @@
+# Fuzzing (issue 5): a libFuzzer harness for every parser of untrusted
+# input (tests/fuzz/*_fuzz.c), each with its kept corpus in
+# tests/fuzz/corpus/<name>/. See tests/fuzz/README.md.
+#
+# Built twice. Here, by automake, with the build's compiler and a small
+# main() (driver.c) that runs the kept corpus: a regression test in
+# make check, under ASan/UBSan in the sanitizer copy too. And by
+# "make fuzz", with clang-14 and libFuzzer into _build-fuzz/
+# (tests/fuzz/fuzz.mk); make check does that too, and
+# tests/fuzz/run-fuzzers gives each libFuzzer harness a short run.
+fuzz_names = addr aliases conf data envelope esmtp job lineio maildir \
+	mime8 pop3 qproto rfc5322 smtpc transfer users
+fuzz_harnesses = tests/fuzz/addr_fuzz tests/fuzz/aliases_fuzz \
+	tests/fuzz/conf_fuzz tests/fuzz/data_fuzz tests/fuzz/envelope_fuzz \
+	tests/fuzz/esmtp_fuzz tests/fuzz/job_fuzz tests/fuzz/lineio_fuzz \
+	tests/fuzz/maildir_fuzz tests/fuzz/mime8_fuzz tests/fuzz/pop3_fuzz \
+	tests/fuzz/qproto_fuzz tests/fuzz/rfc5322_fuzz tests/fuzz/smtpc_fuzz \
+	tests/fuzz/transfer_fuzz tests/fuzz/users_fuzz
+check_PROGRAMS += $(fuzz_harnesses)
+
+noinst_LIBRARIES += tests/fuzz/libfuzzmain.a
+tests_fuzz_libfuzzmain_a_SOURCES = tests/fuzz/driver.c tests/fuzz/fuzz.c \
+	tests/fuzz/fuzz.h
+
+FUZZ_CFLAGS = $(AM_CFLAGS) $(CARES_CFLAGS) $(SYSTEMD_CFLAGS) \
+	-iquote $(top_srcdir)/smtpd -iquote $(top_srcdir)/queued \
+	-iquote $(top_srcdir)/pop3d
+# pop3d before smtpd: both have a session.c (see fuzz.mk)
+FUZZ_LIBS = tests/fuzz/libfuzzmain.a pop3d/libpop3d.a smtpd/libsmtpd.a \
+	queued/libqueued.a shared/libpombo.a $(CARES_LIBS) $(SYSTEMD_LIBS) \
+	-lpthread
+
+tests_fuzz_addr_fuzz_SOURCES = tests/fuzz/addr_fuzz.c
+tests_fuzz_addr_fuzz_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_addr_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_aliases_fuzz_SOURCES = tests/fuzz/aliases_fuzz.c
+tests_fuzz_aliases_fuzz_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_aliases_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_conf_fuzz_SOURCES = tests/fuzz/conf_fuzz.c
+tests_fuzz_conf_fuzz_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_conf_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_data_fuzz_SOURCES = tests/fuzz/data_fuzz.c
+tests_fuzz_data_fuzz_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_data_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_envelope_fuzz_SOURCES = tests/fuzz/envelope_fuzz.c
+tests_fuzz_envelope_fuzz_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_envelope_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_esmtp_fuzz_SOURCES = tests/fuzz/esmtp_fuzz.c
+tests_fuzz_esmtp_fuzz_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_esmtp_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_job_fuzz_SOURCES = tests/fuzz/job_fuzz.c
+tests_fuzz_job_fuzz_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_job_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_lineio_fuzz_SOURCES = tests/fuzz/lineio_fuzz.c
+tests_fuzz_lineio_fuzz_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_lineio_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_maildir_fuzz_SOURCES = tests/fuzz/maildir_fuzz.c
+tests_fuzz_maildir_fuzz_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_maildir_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_mime8_fuzz_SOURCES = tests/fuzz/mime8_fuzz.c
+tests_fuzz_mime8_fuzz_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_mime8_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_pop3_fuzz_SOURCES = tests/fuzz/pop3_fuzz.c
+tests_fuzz_pop3_fuzz_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_pop3_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_qproto_fuzz_SOURCES = tests/fuzz/qproto_fuzz.c
+tests_fuzz_qproto_fuzz_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_qproto_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_rfc5322_fuzz_SOURCES = tests/fuzz/rfc5322_fuzz.c
+tests_fuzz_rfc5322_fuzz_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_rfc5322_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_smtpc_fuzz_SOURCES = tests/fuzz/smtpc_fuzz.c
+tests_fuzz_smtpc_fuzz_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_smtpc_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_transfer_fuzz_SOURCES = tests/fuzz/transfer_fuzz.c
+tests_fuzz_transfer_fuzz_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_transfer_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_users_fuzz_SOURCES = tests/fuzz/users_fuzz.c
+tests_fuzz_users_fuzz_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_users_fuzz_LDADD = $(FUZZ_LIBS)
+
+# The libFuzzer build: clang-14 by default; FUZZ_OUT is relative to the
+# top build folder.
+FUZZ_CC = clang-14
+FUZZ_OUT = _build-fuzz
+fuzz_make = $(MAKE) -f $(top_srcdir)/tests/fuzz/fuzz.mk \
+	top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)' \
+	OUT='$(FUZZ_OUT)' CC='$(FUZZ_CC)' HARNESSES='$(fuzz_names)' \
+	POMBO_SRCS='$(shared_libpombo_a_SOURCES)' \
+	SMTPD_SRCS='$(smtpd_libsmtpd_a_SOURCES)' \
+	QUEUED_SRCS='$(queued_libqueued_a_SOURCES)' \
+	POP3D_SRCS='$(pop3d_libpop3d_a_SOURCES)' \
+	PKG_CFLAGS='$(CARES_CFLAGS) $(SYSTEMD_CFLAGS)' \
+	PKG_LIBS='$(CARES_LIBS) $(SYSTEMD_LIBS) -lpthread'
+
+fuzz: config.h
+	@$(fuzz_make)
+
+# Before make check's short runs: build, unless this is the sanitizer
+# copy (its gcc harnesses already run the corpus under ASan/UBSan) or
+# clang is missing; run-fuzzers reads the reason from skipped.
+fuzz-for-check: config.h
+	@rm -f $(FUZZ_OUT)/skipped; \
+	if test -n '$(SAN_CFLAGS)'; then \
+	  mkdir -p $(FUZZ_OUT); \
+	  echo 'libFuzzer runs are in the main build' > $(FUZZ_OUT)/skipped; \
+	elif ! command -v '$(FUZZ_CC)' >/dev/null 2>&1; then \
+	  mkdir -p $(FUZZ_OUT); \
+	  echo '$(FUZZ_CC) is not installed' > $(FUZZ_OUT)/skipped; \
+	else \
+	  $(fuzz_make); \
+	fi
+
+tests/fuzz/run-fuzzers.log: fuzz-for-check $(fuzz_harnesses)
+.PHONY: fuzz fuzz-for-check
+
+fuzz_tests = tests/fuzz/run-fuzzers.py
+TESTS += $(fuzz_tests)
+
+EXTRA_DIST += tests/fuzz/README.md tests/fuzz/fuzz.mk tests/fuzz/corpus \
+	$(fuzz_tests)
+
+clean-local: clean-fuzz
+clean-fuzz:
+	rm -rf $(FUZZ_OUT)
+.PHONY: clean-fuzz

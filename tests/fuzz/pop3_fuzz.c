@@ -1,0 +1,193 @@
+/*
+ * pop3_fuzz: a whole pop3d session (pop3d/session.c, commands.c, the
+ * command table and the line reader) driven by the input as the client's
+ * byte stream. pop3d's parsing is not a pure function: it replies as it
+ * goes. So the session runs over an in-memory transport (lineio ops),
+ * with a users file of one user ("bob", password "secret") and a
+ * mail_root that does not exist (a login opens an empty maildrop and no
+ * file is ever touched). Octet 0 may start the session already in the
+ * TRANSACTION state over up to 7 fake messages, so the message-number
+ * commands are reached without a login. The crypt(3) check is replaced
+ * below by a plain comparison: its cost would only slow the fuzzer.
+ * Invariants: the session ends; every reply line ends in CRLF with no
+ * other CR or LF; the first is the greeting; at most one status line
+ * (+OK/-ERR) per command line, plus the greeting.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "fuzz.h"
+#include "password.h"
+#include "pop3d.h"
+#include "str.h"
+
+#define OUT_MAX	(1 << 20)
+
+struct transport {
+	const uint8_t	*in;
+	size_t		 len, pos;
+	struct fuzz_rng	 rng;
+	char		*out;
+	size_t		 olen;
+};
+
+static ssize_t
+t_read(void *ctx, void *buf, size_t len)
+{
+	struct transport *t = ctx;
+	size_t n;
+
+	if (t->pos == t->len)
+		return 0;
+	/* pieces of any size, as a network delivers them */
+	n = fuzz_rng_len(&t->rng, t->len - t->pos);
+	if (n > len)
+		n = len;
+	memcpy(buf, t->in + t->pos, n);
+	t->pos += n;
+	return (ssize_t)n;
+}
+
+static ssize_t
+t_write(void *ctx, const void *buf, size_t len)
+{
+	struct transport *t = ctx;
+	size_t n = len;
+
+	if (t->olen + n > OUT_MAX)
+		n = OUT_MAX - t->olen;
+	memcpy(t->out + t->olen, buf, n);
+	t->olen += n;
+	return (ssize_t)len;
+}
+
+/* never 0: lineio then reads instead of polling a descriptor */
+static size_t
+t_pending(void *ctx)
+{
+	return 1;
+}
+
+static const struct lineio_ops t_ops = { t_read, t_write, t_pending };
+
+/* The stand-in for shared/password.c (not linked into this harness). */
+int
+password_check(const char *hash, const char *password)
+{
+	return hash != NULL && strcmp(hash, "$fuzz$") == 0 &&
+	    strcmp(password, "secret") == 0;
+}
+
+static struct conf conf;
+static char users_path[] = "/tmp/pombo-pop3-fuzz-XXXXXX";
+
+static void
+cleanup(void)
+{
+	unlink(users_path);
+	conf_free(&conf);
+}
+
+static void
+setup(void)
+{
+	static const char users[] = "bob@example.test:$fuzz$\n";
+	struct conf_error err;
+	char text[512];
+	int fd;
+
+	if ((fd = mkstemp(users_path)) == -1 ||
+	    write(fd, users, sizeof(users) - 1) != sizeof(users) - 1)
+		abort();
+	close(fd);
+	snprintf(text, sizeof(text), "hostname = mx.test\n"
+	    "local_domains = example.test\n"
+	    "mail_root = /nonexistent/pombo-fuzz/mail\n"
+	    "users_file = %s\nlogin_delay = 0\n", users_path);
+	conf_defaults(&conf);
+	if (conf_parse(&conf, text, strlen(text), "fuzz", &err) == -1)
+		abort();
+	atexit(cleanup);
+}
+
+/* A maildrop of n messages that exist only in memory (no descriptors). */
+static void
+fake_mailbox(struct mailbox *mb, size_t n)
+{
+	size_t i;
+
+	mb->arena = malloc(n * 32 + 1);
+	mb->msg = calloc(n + 1, sizeof(*mb->msg));
+	mb->cap = n + 1;
+	for (i = 0; i < n; i++) {
+		int len = snprintf(mb->arena + mb->arena_len, 32,
+		    "%zu.fuzz,S=%zu,W=%zu%s", 1000 + i, 10 * i, 11 * i,
+		    i % 2 ? ":2,S" : "");
+		mb->msg[i].name = (uint32_t)mb->arena_len;
+		mb->msg[i].size = 11 * i;
+		mb->msg[i].flags = i % 2 ? MSG_CUR : 0;
+		mb->arena_len += (size_t)len + 1;
+		mb->total_size += 11 * i;
+	}
+	mb->n = n;
+}
+
+static size_t
+count_lines(const uint8_t *p, size_t n)
+{
+	size_t i, lines = 0;
+
+	for (i = 0; i < n; i++)
+		lines += p[i] == '\n';
+	return lines;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static int ready;
+	static struct pop3_session s;
+	struct transport t;
+	size_t i, status = 0;
+
+	if (size < 1)
+		return 0;
+	if (!ready++)
+		setup();
+	memset(&t, 0, sizeof(t));
+	t.in = data + 1;
+	t.len = size - 1;
+	fuzz_rng_init(&t.rng, data, size);
+	t.out = malloc(OUT_MAX);
+	session_init(&s, &conf, -1, -1, "192.0.2.1");
+	lineio_set_ops(&s.io, &t_ops, &t);
+	if (data[0] & 1) {
+		fake_mailbox(&s.mb, (data[0] >> 1) & 7);
+		s.state = ST_TRANSACTION;
+		str_copy(s.addr, "bob@example.test", sizeof(s.addr));
+	}
+	session_run(&s);
+	session_free(&s);
+	/* every line ends in CRLF; no CR or LF elsewhere */
+	FUZZ_ASSERT(t.olen > 0);
+	for (i = 0; i < t.olen && t.olen < OUT_MAX; i++) {
+		if (t.out[i] == '\r')
+			FUZZ_ASSERT(i + 1 < t.olen && t.out[i + 1] == '\n');
+		if (t.out[i] == '\n')
+			FUZZ_ASSERT(i > 0 && t.out[i - 1] == '\r');
+		if (i == 0 || t.out[i - 1] == '\n')
+			status += strncmp(t.out + i, "+OK", 3) == 0 ||
+			    strncmp(t.out + i, "-ERR", 4) == 0;
+	}
+	FUZZ_ASSERT(strncmp(t.out, "+OK Pombo POP3 server ready\r\n", 29) == 0);
+	if (t.olen < OUT_MAX)
+		FUZZ_ASSERT(status <= 1 + count_lines(t.in, t.len));
+	free(t.out);
+	return 0;
+}

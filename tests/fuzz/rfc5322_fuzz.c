@@ -1,0 +1,58 @@
+/*
+ * rfc5322_fuzz: address lists of To/Cc/Bcc header fields
+ * (shared/rfc5322.c), which pombo-sendmail -t turns into recipients;
+ * the header is whatever a local program wrote. The input is one
+ * unfolded field body.
+ * Invariants: every address handed on is a valid mailbox of bounded
+ * length; the count returned is the number handed on; an error says why.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "fuzz.h"
+#include "rfc5322.h"
+
+struct seen {
+	int	n;
+	int	stop_at;	/* the callback refuses this one (-1: none) */
+};
+
+static int
+take(const char *addr, void *ctx)
+{
+	struct seen *s = ctx;
+	struct addr a;
+
+	FUZZ_ASSERT(strlen(addr) <= ADDR_MAX);
+	FUZZ_ASSERT(addr_parse_mailbox(addr, ADDR_UTF8_OK, &a) == 0);
+	if (s->n++ == s->stop_at)
+		return -1;
+	return 0;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct seen s;
+	char *value, err[256];
+	int rc;
+
+	if (size < 1)
+		return 0;
+	value = fuzz_cstr(data + 1, size - 1);
+	s.n = 0;
+	s.stop_at = data[0] < 8 ? data[0] : -1;
+	err[0] = '\0';
+	rc = rfc5322_addresses(value, take, &s, err, sizeof(err));
+	if (rc == -1)
+		FUZZ_ASSERT(err[0] != '\0' && strlen(err) < sizeof(err));
+	else {
+		FUZZ_ASSERT(rc == s.n && rc <= RFC5322_MAX_ADDRS);
+		FUZZ_ASSERT(s.stop_at == -1 || s.n <= s.stop_at);
+	}
+	free(value);
+	return 0;
+}
