@@ -114,11 +114,37 @@ fuzz-for-check: config.h
 tests/fuzz/run-fuzzers.log: fuzz-for-check $(fuzz_harnesses)
 .PHONY: fuzz fuzz-for-check
 
+# Hostile scripted sessions piped into the handlers (the .smtp and .pop3
+# extensions run through tests/sessions/run-session, tests/local.mk).
+hostile_session_tests = \
+	tests/sessions/hostile-8bit.smtp \
+	tests/sessions/hostile-close-command.smtp \
+	tests/sessions/hostile-close-data-pipe.smtp \
+	tests/sessions/hostile-close-data.smtp \
+	tests/sessions/hostile-cr-commands.smtp \
+	tests/sessions/hostile-data-pipe.smtp \
+	tests/sessions/hostile-empty.smtp \
+	tests/sessions/hostile-errors.smtp \
+	tests/sessions/hostile-longline.smtp \
+	tests/sessions/hostile-nul.smtp \
+	tests/sessions/hostile-pipelining.smtp \
+	tests/sessions/hostile-size.smtp \
+	tests/sessions/hostile-smuggling.smtp \
+	tests/sessions/hostile-states.smtp \
+	tests/sessions/hostile-8bit.pop3 \
+	tests/sessions/hostile-close.pop3 \
+	tests/sessions/hostile-empty.pop3 \
+	tests/sessions/hostile-errors.pop3 \
+	tests/sessions/hostile-lines.pop3 \
+	tests/sessions/hostile-nul.pop3 \
+	tests/sessions/hostile-pipelining.pop3
+TESTS += $(hostile_session_tests)
+
 fuzz_tests = tests/fuzz/run-fuzzers.py
 TESTS += $(fuzz_tests)
 
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/fuzz.mk tests/fuzz/corpus \
-	$(fuzz_tests)
+	$(fuzz_tests) $(hostile_session_tests)
 
 clean-local: clean-fuzz
 clean-fuzz:
