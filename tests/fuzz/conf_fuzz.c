@@ -25,7 +25,8 @@ lower(const char *s)
 }
 
 /* A size as conf_parse_size must read it: digits, an optional k/M/G
- * and B, at most 2^50 octets (1 PiB) in all; 128-bit, so no wrap. */
+ * (and a B after it), at most 2^50 octets (1 PiB) in all; computed in
+ * 128 bits, so nothing wraps. */
 static int
 ref_size(const char *s, uint64_t *out)
 {
@@ -44,10 +45,8 @@ ref_size(const char *s, uint64_t *out)
 		mul = 1000 * 1000;
 	else if (*s == 'g' || *s == 'G')
 		mul = 1000 * 1000 * 1000;
-	if (mul > 1)
-		s++;
-	if (*s == 'b' || *s == 'B')
-		s++;
+	if (mul > 1 && (*++s == 'b' || *s == 'B'))
+		s++;	/* "kB", "MB", "GB"; a B alone is no unit */
 	if (*s != '\0' || v * mul > (UINT64_C(1) << 50))
 		return 0;
 	*out = (uint64_t)(v * mul);

@@ -9,12 +9,13 @@
 # (tests/fuzz/fuzz.mk); make check does that too, and
 # tests/fuzz/run-fuzzers gives each libFuzzer harness a short run.
 fuzz_names = addr aliases conf data envelope esmtp job lineio maildir \
-	mime8 pop3 qproto rfc5322 smtpc transfer users
+	mime8 pop3 qproto rfc5322 sendmail smtpc transfer users
 fuzz_harnesses = tests/fuzz/addr_fuzz tests/fuzz/aliases_fuzz \
 	tests/fuzz/conf_fuzz tests/fuzz/data_fuzz tests/fuzz/envelope_fuzz \
 	tests/fuzz/esmtp_fuzz tests/fuzz/job_fuzz tests/fuzz/lineio_fuzz \
 	tests/fuzz/maildir_fuzz tests/fuzz/mime8_fuzz tests/fuzz/pop3_fuzz \
-	tests/fuzz/qproto_fuzz tests/fuzz/rfc5322_fuzz tests/fuzz/smtpc_fuzz \
+	tests/fuzz/qproto_fuzz tests/fuzz/rfc5322_fuzz \
+	tests/fuzz/sendmail_fuzz tests/fuzz/smtpc_fuzz \
 	tests/fuzz/transfer_fuzz tests/fuzz/users_fuzz
 check_PROGRAMS += $(fuzz_harnesses)
 
@@ -69,6 +70,9 @@ tests_fuzz_qproto_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_rfc5322_fuzz_SOURCES = tests/fuzz/rfc5322_fuzz.c
 tests_fuzz_rfc5322_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_rfc5322_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_sendmail_fuzz_SOURCES = tests/fuzz/sendmail_fuzz.c
+tests_fuzz_sendmail_fuzz_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_sendmail_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_smtpc_fuzz_SOURCES = tests/fuzz/smtpc_fuzz.c
 tests_fuzz_smtpc_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_smtpc_fuzz_LDADD = $(FUZZ_LIBS)
@@ -94,13 +98,13 @@ fuzz_make = $(MAKE) -f $(top_srcdir)/tests/fuzz/fuzz.mk \
 	PKG_LIBS='$(CARES_LIBS) $(SYSTEMD_LIBS) -lpthread'
 
 fuzz: config.h
-	@$(fuzz_make)
+	+@$(fuzz_make)
 
 # Before make check's short runs: build, unless this is the sanitizer
 # copy (its gcc harnesses already run the corpus under ASan/UBSan) or
 # clang is missing; run-fuzzers reads the reason from skipped.
 fuzz-for-check: config.h
-	@rm -f $(FUZZ_OUT)/skipped; \
+	+@rm -f $(FUZZ_OUT)/skipped; \
 	if test -n '$(SAN_CFLAGS)'; then \
 	  mkdir -p $(FUZZ_OUT); \
 	  echo 'libFuzzer runs are in the main build' > $(FUZZ_OUT)/skipped; \

@@ -90,10 +90,10 @@ def show_input(path):
 def stats(text):
     """Executions, execs/s, cov and ft from libFuzzer's output."""
     s = {}
-    m = re.search(r"stat::number_of_executed_units: (\d+)", text)
+    m = re.search(r"stat::number_of_executed_units:\s+(\d+)", text)
     if m:
         s["execs"] = int(m.group(1))
-    m = re.search(r"stat::average_exec_per_sec: (\d+)", text)
+    m = re.search(r"stat::average_exec_per_sec:\s+(\d+)", text)
     if m:
         s["per_sec"] = int(m.group(1))
     for line in text.splitlines():
