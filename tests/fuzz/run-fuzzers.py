@@ -14,7 +14,7 @@ environment), TAP:
 By hand, for the long runs (see README.md):
   tests/fuzz/run-fuzzers.py --seconds 600 --jobs 2 --merge [name...]
 runs each libFuzzer harness that long, two at a time, logs to
-_fuzz-work/<name>.log, prints executions, execs/s, cov and ft, and with
+_build-fuzz-work/<name>.log, prints executions, execs/s, cov and ft, and with
 --merge folds what it found into the kept corpus, minimised (libFuzzer
 -merge=1 into a fresh folder; the hand-written seeds always stay).
 """
@@ -212,7 +212,7 @@ def merge(name, work):
 
 def long_mode(args):
     names = args.names or harness_names()
-    workdir = os.path.join(TOP_BUILDDIR, "_fuzz-work")
+    workdir = os.path.join(TOP_BUILDDIR, "_build-fuzz-work")
     os.makedirs(workdir, exist_ok=True)
     pending = list(names)
     running = {}
