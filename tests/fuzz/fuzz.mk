@@ -11,8 +11,8 @@
 #   make fuzz                       # clang-14 into _build-fuzz/
 #   make fuzz FUZZ_CC=afl-clang-fast FUZZ_OUT=_build-afl FUZZ_COMPILE=
 #
-# Passed in: top_srcdir top_builddir OUT CC POMBO_SRCS SMTPD_SRCS
-# QUEUED_SRCS POP3D_SRCS HARNESSES PKG_CFLAGS PKG_LIBS
+# Passed in: top_srcdir top_builddir OUT CC POMBO_SRCS PASSWORD_SRCS
+# SMTPD_SRCS QUEUED_SRCS POP3D_SRCS HARNESSES PKG_CFLAGS PKG_LIBS
 
 SANITIZE ?= -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_COMPILE ?= -fsanitize=fuzzer-no-link
@@ -30,10 +30,11 @@ CFLAGS_ALL = $(OPT) $(SANITIZE) $(FUZZ_COMPILE) $(PKG_CFLAGS) -MMD -MP
 
 # one archive per library, linked in this order: pop3d and smtpd both
 # have a session.c, and each harness must get its own handler's
-lib_names = pop3d smtpd queued pombo
+lib_names = pop3d smtpd queued password pombo
 pop3d_srcs = $(filter %.c,$(POP3D_SRCS))
 smtpd_srcs = $(filter %.c,$(SMTPD_SRCS))
 queued_srcs = $(filter %.c,$(QUEUED_SRCS))
+password_srcs = $(filter %.c,$(PASSWORD_SRCS))
 pombo_srcs = $(filter %.c,$(POMBO_SRCS))
 libs = $(foreach l,$(lib_names),$(OUT)/lib$(l).a)
 programs = $(foreach h,$(HARNESSES),$(OUT)/$(h)_fuzz)

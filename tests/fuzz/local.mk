@@ -8,10 +8,10 @@
 # "make fuzz", with clang-14 and libFuzzer into _build-fuzz/
 # (tests/fuzz/fuzz.mk); make check does that too, and
 # tests/fuzz/run-fuzzers gives each libFuzzer harness a short run.
-fuzz_names = addr aliases conf data envelope esmtp job lineio maildir \
+fuzz_names = addr aliases auth conf data envelope esmtp job lineio maildir \
 	mime8 pop3 qproto rfc5322 sendmail smtpc transfer users
 fuzz_harnesses = tests/fuzz/addr_fuzz tests/fuzz/aliases_fuzz \
-	tests/fuzz/conf_fuzz tests/fuzz/data_fuzz tests/fuzz/envelope_fuzz \
+	tests/fuzz/auth_fuzz tests/fuzz/conf_fuzz tests/fuzz/data_fuzz tests/fuzz/envelope_fuzz \
 	tests/fuzz/esmtp_fuzz tests/fuzz/job_fuzz tests/fuzz/lineio_fuzz \
 	tests/fuzz/maildir_fuzz tests/fuzz/mime8_fuzz tests/fuzz/pop3_fuzz \
 	tests/fuzz/qproto_fuzz tests/fuzz/rfc5322_fuzz \
@@ -28,8 +28,8 @@ FUZZ_CFLAGS = $(AM_CFLAGS) $(CARES_CFLAGS) $(SYSTEMD_CFLAGS) \
 	-iquote $(top_srcdir)/pop3d
 # pop3d before smtpd: both have a session.c (see fuzz.mk)
 FUZZ_LIBS = tests/fuzz/libfuzzmain.a pop3d/libpop3d.a smtpd/libsmtpd.a \
-	queued/libqueued.a shared/libpombo.a $(CARES_LIBS) $(SYSTEMD_LIBS) \
-	-lpthread
+	queued/libqueued.a shared/libpassword.a shared/libpombo.a \
+	$(CRYPT_LIBS) $(CARES_LIBS) $(SYSTEMD_LIBS) -lpthread
 
 tests_fuzz_addr_fuzz_SOURCES = tests/fuzz/addr_fuzz.c
 tests_fuzz_addr_fuzz_CFLAGS = $(FUZZ_CFLAGS)
@@ -37,6 +37,9 @@ tests_fuzz_addr_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_aliases_fuzz_SOURCES = tests/fuzz/aliases_fuzz.c
 tests_fuzz_aliases_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_aliases_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_auth_fuzz_SOURCES = tests/fuzz/auth_fuzz.c
+tests_fuzz_auth_fuzz_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_auth_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_conf_fuzz_SOURCES = tests/fuzz/conf_fuzz.c
 tests_fuzz_conf_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_conf_fuzz_LDADD = $(FUZZ_LIBS)
@@ -91,11 +94,12 @@ fuzz_make = $(MAKE) -f $(top_srcdir)/tests/fuzz/fuzz.mk \
 	top_srcdir='$(top_srcdir)' top_builddir='$(top_builddir)' \
 	OUT='$(FUZZ_OUT)' CC='$(FUZZ_CC)' HARNESSES='$(fuzz_names)' \
 	POMBO_SRCS='$(shared_libpombo_a_SOURCES)' \
+	PASSWORD_SRCS='$(shared_libpassword_a_SOURCES)' \
 	SMTPD_SRCS='$(smtpd_libsmtpd_a_SOURCES)' \
 	QUEUED_SRCS='$(queued_libqueued_a_SOURCES)' \
 	POP3D_SRCS='$(pop3d_libpop3d_a_SOURCES)' \
 	PKG_CFLAGS='$(CARES_CFLAGS) $(SYSTEMD_CFLAGS)' \
-	PKG_LIBS='$(CARES_LIBS) $(SYSTEMD_LIBS) -lpthread'
+	PKG_LIBS='$(CRYPT_LIBS) $(CARES_LIBS) $(SYSTEMD_LIBS) -lpthread'
 
 fuzz: config.h
 	+@$(fuzz_make)
@@ -122,6 +126,7 @@ tests/fuzz/run-fuzzers.log: fuzz-for-check $(fuzz_harnesses)
 # extensions run through tests/sessions/run-session, tests/local.mk).
 hostile_session_tests = \
 	tests/sessions/hostile-8bit.smtp \
+	tests/sessions/hostile-auth.smtp \
 	tests/sessions/hostile-close-command.smtp \
 	tests/sessions/hostile-close-data-pipe.smtp \
 	tests/sessions/hostile-close-data.smtp \
@@ -136,6 +141,7 @@ hostile_session_tests = \
 	tests/sessions/hostile-smuggling.smtp \
 	tests/sessions/hostile-states.smtp \
 	tests/sessions/hostile-8bit.pop3 \
+	tests/sessions/hostile-auth.pop3 \
 	tests/sessions/hostile-close.pop3 \
 	tests/sessions/hostile-empty.pop3 \
 	tests/sessions/hostile-errors.pop3 \

@@ -5,9 +5,11 @@
  * goes. So the session runs over an in-memory transport (lineio ops),
  * with a users file of one user ("bob", password "secret") and a
  * mail_root that does not exist (a login opens an empty maildrop and no
- * file is ever touched). Octet 0 may start the session already in the
- * TRANSACTION state over up to 7 fake messages, so the message-number
- * commands are reached without a login. The crypt(3) check is replaced
+ * file is ever touched). Octet 0: bit 0 starts the session already in
+ * the TRANSACTION state over up to 7 fake messages (bits 1-3), so the
+ * message-number commands are reached without a login; bit 4 makes it a
+ * pipe, bit 5 a loopback client (else passwords in clear text are
+ * refused, as from anywhere without TLS). The crypt(3) check is replaced
  * below by a plain comparison: its cost would only slow the fuzzer.
  * Invariants: the session ends; every reply line ends in CRLF with no
  * other CR or LF; the first is the greeting; at most one status line
@@ -170,7 +172,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (out == NULL && (out = malloc(OUT_MAX)) == NULL)
 		abort();
 	t.out = out;
-	session_init(&s, &conf, -1, -1, "192.0.2.1");
+	/* a pipe, a loopback client or a remote one: passwords in clear
+	 * text are taken from the first two only */
+	session_init(&s, &conf, -1, -1, (data[0] & 0x10) != 0,
+	    data[0] & 0x20 ? "127.0.0.1" : "192.0.2.1");
 	lineio_set_ops(&s.io, &t_ops, &t);
 	if (data[0] & 1) {
 		fake_mailbox(&s.mb, (data[0] >> 1) & 7);

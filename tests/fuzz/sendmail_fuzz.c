@@ -86,7 +86,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct buf msg, out, again;
 	char err[256], ref[60000];
 	int fds[2], rc, count = 0, ignore_dots, drop_bcc;
-	size_t i, hl, b1, b2;
+	size_t hl, b1, b2;
 
 	/* a pipe holds 64 KiB: keep the write from blocking */
 	if (size < 1 || size > 60000)
