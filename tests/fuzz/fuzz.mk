@@ -54,11 +54,15 @@ $(OUT)/lib$(1).a: $$(patsubst %.c,$(OUT)/obj/%.o,$$($(1)_srcs))
 endef
 $(foreach l,$(lib_names),$(eval $(call lib_rule,$(l))))
 
+# smtpd's harness must get smtpd's session.c, not pop3d's
+link_libs = $(libs)
+$(OUT)/smtpd_fuzz: link_libs = $(filter-out %/libpop3d.a,$(libs))
+
 $(OUT)/%_fuzz: $(OUT)/obj/tests/fuzz/%_fuzz.o $(OUT)/obj/tests/fuzz/fuzz.o \
     $(libs)
 	@echo "  FUZZLD   $*_fuzz"
 	@$(CC) $(OPT) $(SANITIZE) $(FUZZ_LINK) -o $@ $< \
-	    $(OUT)/obj/tests/fuzz/fuzz.o $(libs) $(PKG_LIBS)
+	    $(OUT)/obj/tests/fuzz/fuzz.o $(link_libs) $(PKG_LIBS)
 
 .PHONY: all
 .SECONDARY:

@@ -9,13 +9,13 @@
 # (tests/fuzz/fuzz.mk); make check does that too, and
 # tests/fuzz/run-fuzzers gives each libFuzzer harness a short run.
 fuzz_names = addr aliases auth conf data envelope esmtp job lineio maildir \
-	mime8 pop3 qproto rfc5322 sendmail smtpc transfer users
+	mime8 pop3 qproto rfc5322 sendmail smtpc smtpd transfer users
 fuzz_harnesses = tests/fuzz/addr_fuzz tests/fuzz/aliases_fuzz \
 	tests/fuzz/auth_fuzz tests/fuzz/conf_fuzz tests/fuzz/data_fuzz tests/fuzz/envelope_fuzz \
 	tests/fuzz/esmtp_fuzz tests/fuzz/job_fuzz tests/fuzz/lineio_fuzz \
 	tests/fuzz/maildir_fuzz tests/fuzz/mime8_fuzz tests/fuzz/pop3_fuzz \
 	tests/fuzz/qproto_fuzz tests/fuzz/rfc5322_fuzz \
-	tests/fuzz/sendmail_fuzz tests/fuzz/smtpc_fuzz \
+	tests/fuzz/sendmail_fuzz tests/fuzz/smtpc_fuzz tests/fuzz/smtpd_fuzz \
 	tests/fuzz/transfer_fuzz tests/fuzz/users_fuzz
 check_PROGRAMS += $(fuzz_harnesses)
 
@@ -26,10 +26,12 @@ tests_fuzz_libfuzzmain_a_SOURCES = tests/fuzz/driver.c tests/fuzz/fuzz.c \
 FUZZ_CFLAGS = $(AM_CFLAGS) $(CARES_CFLAGS) $(SYSTEMD_CFLAGS) \
 	-iquote $(top_srcdir)/smtpd -iquote $(top_srcdir)/queued \
 	-iquote $(top_srcdir)/pop3d
-# pop3d before smtpd: both have a session.c (see fuzz.mk)
+# pop3d before smtpd: both have a session.c, and a harness gets the first
+# that defines what it needs; smtpd_fuzz links without pop3d (fuzz.mk too)
+FUZZ_LIBS_COMMON = queued/libqueued.a shared/libpassword.a \
+	shared/libpombo.a $(CRYPT_LIBS) $(CARES_LIBS) $(SYSTEMD_LIBS) -lpthread
 FUZZ_LIBS = tests/fuzz/libfuzzmain.a pop3d/libpop3d.a smtpd/libsmtpd.a \
-	queued/libqueued.a shared/libpassword.a shared/libpombo.a \
-	$(CRYPT_LIBS) $(CARES_LIBS) $(SYSTEMD_LIBS) -lpthread
+	$(FUZZ_LIBS_COMMON)
 
 tests_fuzz_addr_fuzz_SOURCES = tests/fuzz/addr_fuzz.c
 tests_fuzz_addr_fuzz_CFLAGS = $(FUZZ_CFLAGS)
@@ -79,6 +81,10 @@ tests_fuzz_sendmail_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_smtpc_fuzz_SOURCES = tests/fuzz/smtpc_fuzz.c
 tests_fuzz_smtpc_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_smtpc_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_smtpd_fuzz_SOURCES = tests/fuzz/smtpd_fuzz.c
+tests_fuzz_smtpd_fuzz_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_smtpd_fuzz_LDADD = tests/fuzz/libfuzzmain.a smtpd/libsmtpd.a \
+	$(FUZZ_LIBS_COMMON)
 tests_fuzz_transfer_fuzz_SOURCES = tests/fuzz/transfer_fuzz.c
 tests_fuzz_transfer_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_transfer_fuzz_LDADD = $(FUZZ_LIBS)

@@ -14,9 +14,11 @@ environment), TAP:
 By hand, for the long runs (see README.md):
   tests/fuzz/run-fuzzers.py --seconds 600 --jobs 2 --merge [name...]
 runs each libFuzzer harness that long, two at a time, logs to
-_build-fuzz-work/<name>.log, prints executions, execs/s, cov and ft, and with
---merge folds what it found into the kept corpus, minimised (libFuzzer
--merge=1 into a fresh folder; the hand-written seeds always stay).
+_build-fuzz-work/<name>.log, prints executions, execs/s, cov and ft,
+and with --merge folds what it found into the kept corpus, minimised
+(libFuzzer -merge=1 -use_counters=0 into a fresh folder: the inputs
+that add edges; the hand-written seeds always stay). --minimize only
+minimises the kept corpus.
 """
 import argparse
 import hashlib
@@ -188,15 +190,19 @@ def digest(path):
 
 
 def merge(name, work):
-    """Kept corpus := minimal set covering kept + found; seeds stay."""
+    """Kept corpus := a minimal set with the edges of kept + found; the
+    hand-written seeds stay."""
     kept = corpus_dir(name)
     prog = os.path.join(LIBFUZZER_DIR, name + "_fuzz")
     fresh = os.path.join(work, "fresh")
     shutil.rmtree(fresh, ignore_errors=True)
     os.makedirs(fresh)
-    subprocess.run([prog, "-merge=1", "-max_len=8192", fresh, kept,
-                    os.path.join(work, "corpus")], capture_output=True,
-                   check=True)
+    # edges only (no hit counts): a few dozen files, not hundreds
+    subprocess.run([prog, "-merge=1", "-use_counters=0", "-max_len=8192",
+                    fresh, kept] + ([os.path.join(work, "corpus")]
+                                    if os.path.isdir(os.path.join(
+                                        work, "corpus")) else []),
+                   capture_output=True, check=True)
     seeds = {digest(os.path.join(kept, f)) for f in os.listdir(kept)
              if not HASH_NAME.match(f)}
     for f in os.listdir(kept):
@@ -214,6 +220,11 @@ def long_mode(args):
     names = args.names or harness_names()
     workdir = os.path.join(TOP_BUILDDIR, "_build-fuzz-work")
     os.makedirs(workdir, exist_ok=True)
+    if args.minimize:
+        for name in names:
+            merge(name, os.path.join(workdir, name))
+            print("%-9s kept %d" % (name, len(os.listdir(corpus_dir(name)))))
+        return 0
     pending = list(names)
     running = {}
     results = {}
@@ -251,6 +262,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=600)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--merge", action="store_true")
+    ap.add_argument("--minimize", action="store_true",
+                    help="only minimise the kept corpus (no fuzzing)")
     ap.add_argument("names", nargs="*")
     return long_mode(ap.parse_args())
 
