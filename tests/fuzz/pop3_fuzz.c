@@ -174,6 +174,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	t.out = out;
 	/* a pipe, a loopback client or a remote one: passwords in clear
 	 * text are taken from the first two only */
+	/* session_init wants zeroed storage, as a program's static one */
+	memset(&s, 0, sizeof(s));
 	session_init(&s, &conf, -1, -1, (data[0] & 0x10) != 0,
 	    data[0] & 0x20 ? "127.0.0.1" : "192.0.2.1");
 	lineio_set_ops(&s.io, &t_ops, &t);

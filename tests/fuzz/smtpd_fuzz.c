@@ -340,6 +340,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	t.out = out;
 	fuzz_rng_init(&t.rng, data, size);
 	before = __atomic_load_n(&committed, __ATOMIC_SEQ_CST);
+	/* session_init wants zeroed storage, as a program's static one */
+	memset(&s, 0, sizeof(s));
 	session_init(&s, data[0] & 8 ? &small : &conf, -1, -1, data[0] & 1,
 	    data[0] & 2 ? "127.0.0.1" : "192.0.2.1");
 	s.submission = (data[0] & 4) != 0;
