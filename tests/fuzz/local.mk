@@ -129,7 +129,9 @@ tests/fuzz/run-fuzzers.log: fuzz-for-check $(fuzz_harnesses)
 .PHONY: fuzz fuzz-for-check
 
 # Hostile scripted sessions piped into the handlers (the .smtp and .pop3
-# extensions run through tests/sessions/run-session, tests/local.mk).
+# extensions run through tests/sessions/run-session, tests/local.mk);
+# the pop3d ones are hostile-pop3-*: a test's log is named without its
+# extension, so no two sessions may share a base name.
 hostile_session_tests = \
 	tests/sessions/hostile-8bit.smtp \
 	tests/sessions/hostile-auth.smtp \
@@ -146,14 +148,14 @@ hostile_session_tests = \
 	tests/sessions/hostile-size.smtp \
 	tests/sessions/hostile-smuggling.smtp \
 	tests/sessions/hostile-states.smtp \
-	tests/sessions/hostile-8bit.pop3 \
-	tests/sessions/hostile-auth.pop3 \
-	tests/sessions/hostile-close.pop3 \
-	tests/sessions/hostile-empty.pop3 \
-	tests/sessions/hostile-errors.pop3 \
-	tests/sessions/hostile-lines.pop3 \
-	tests/sessions/hostile-nul.pop3 \
-	tests/sessions/hostile-pipelining.pop3
+	tests/sessions/hostile-pop3-8bit.pop3 \
+	tests/sessions/hostile-pop3-auth.pop3 \
+	tests/sessions/hostile-pop3-close.pop3 \
+	tests/sessions/hostile-pop3-empty.pop3 \
+	tests/sessions/hostile-pop3-errors.pop3 \
+	tests/sessions/hostile-pop3-lines.pop3 \
+	tests/sessions/hostile-pop3-nul.pop3 \
+	tests/sessions/hostile-pop3-pipelining.pop3
 TESTS += $(hostile_session_tests)
 
 fuzz_tests = tests/fuzz/run-fuzzers.py
