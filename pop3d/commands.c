@@ -314,9 +314,14 @@ proceed_auth(void *v, char *arg)
 	}
 	if (initial == NULL) {
 		session_reply(s, "+ ");
-		if (lineio_read(&s->io, line, POP3_LINE_MAX, &len, &crlf,
-		    lineio_now() + (int64_t)s->conf->pop3_timeout * 1000) !=
-		    LINEIO_OK) {
+		switch (lineio_read(&s->io, line, POP3_LINE_MAX, &len, &crlf,
+		    lineio_now() + (int64_t)s->conf->pop3_timeout * 1000)) {
+		case LINEIO_OK:
+			break;
+		case LINEIO_TOOLONG:
+			session_error(s, "-ERR Authentication line too long");
+			return;
+		default:
 			s->quit = 1;
 			return;
 		}

@@ -27,10 +27,20 @@ sendmail_read(int fd, int ignore_dots, size_t max, struct buf *msg)
 			continue;
 		if (n < 0)
 			return -1;
-		if (n == 0)
+		if (n == 0) {
+			if (msg->len > linestart &&
+			    msg->data[msg->len - 1] == '\r')
+				msg->data[msg->len - 1] = '\n';
 			return 0;
+		}
 		for (i = 0; i < (size_t)n; i++) {
 			char c = chunk[i];
+			/* a bare CR ends a line: it must never reach SMTP */
+			if (c != '\n' && msg->len > linestart &&
+			    msg->data[msg->len - 1] == '\r') {
+				msg->data[msg->len - 1] = '\n';
+				linestart = msg->len;
+			}
 			if (c == '\n') {
 				/* CRLF from a Windows-minded program: LF */
 				if (msg->len > linestart &&

@@ -33,8 +33,21 @@ read_response(struct smtp_session *s, char *line, size_t max)
 	size_t len;
 	int crlf;
 
-	if (lineio_read(&s->io, line, max, &len, &crlf,
-	    session_deadline(s)) != LINEIO_OK) {
+	switch (lineio_read(&s->io, line, max, &len, &crlf,
+	    session_deadline(s))) {
+	case LINEIO_OK:
+		break;
+	case LINEIO_TOOLONG:
+		/* RFC 4954 4: the exchange ends, the session goes on */
+		session_error(s, "500 5.5.6 Authentication Exchange line is "
+		    "too long");
+		return 1;
+	case LINEIO_TIMEOUT:
+		session_reply(s, "421 4.4.2 %s Timeout, closing connection",
+		    s->conf->hostname);
+		s->quit = 1;
+		return -1;
+	default:
 		s->quit = 1;
 		return -1;
 	}

@@ -209,7 +209,9 @@ submit_stream(struct smtp_session *s)
 				log_info("%s: lost connection in DATA from %s",
 				    s->qid, s->client);
 			s->quit = 1;
-			submit_quit(s);	/* queued drops the half message */
+			/* no QUIT inside a chunk stream: closing is enough,
+			 * queued drops the half message */
+			qclient_close(&s->q);
 			return;
 		}
 		n = data_feed(&dm, lineio_peek(&s->io), lineio_avail(&s->io),

@@ -77,6 +77,7 @@ tests_unit_users_test_LDADD = $(UNIT_LIBS)
 
 session_tests = \
 	tests/sessions/auth-failures.smtp \
+	tests/sessions/auth-long.smtp \
 	tests/sessions/auth.smtp \
 	tests/sessions/basic.smtp \
 	tests/sessions/commands.smtp \

@@ -57,13 +57,18 @@ has_line(const char *p, size_t n, const char *prefix)
 }
 
 /* The reading as it must be: lines end in LF, one CR before it goes,
- * a "." line ends the input (unless -i); an unfinished line stays. */
+ * a bare CR ends a line too, a "." line ends the input (unless -i); an
+ * unfinished line stays. */
 static size_t
 ref_read(const uint8_t *p, size_t n, int ignore_dots, char *out)
 {
 	size_t i, o = 0, line = 0;
 
 	for (i = 0; i < n; i++) {
+		if (p[i] != '\n' && o > line && out[o - 1] == '\r') {
+			out[o - 1] = '\n';
+			line = o;
+		}
 		if (p[i] != '\n') {
 			out[o++] = (char)p[i];
 			continue;
@@ -75,6 +80,8 @@ ref_read(const uint8_t *p, size_t n, int ignore_dots, char *out)
 		out[o++] = '\n';
 		line = o;
 	}
+	if (o > line && out[o - 1] == '\r')
+		out[o - 1] = '\n';
 	return o;
 }
 

@@ -30,6 +30,9 @@ Test(sendmail, read_dots_and_crlf)
 	from_text("a\n.\nafter\n", 1, &m, &rc);
 	cr_expect_str_eq(buf_cstr(&m), "a\n.\nafter\n", "-i: read to EOF");
 	buf_free(&m);
+	from_text("a\rb\r", 0, &m, &rc);
+	cr_expect_str_eq(buf_cstr(&m), "a\nb\n", "a bare CR ends a line");
+	buf_free(&m);
 	from_text("no newline", 0, &m, &rc);
 	cr_expect_str_eq(buf_cstr(&m), "no newline");
 	buf_free(&m);
