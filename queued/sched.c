@@ -43,6 +43,7 @@ struct dest {
 	char			 key[ADDR_DOMAIN_MAX + 3];
 	int			 local;
 	unsigned		 running;
+	int			 alive;		/* a server of it answered */
 	int64_t			 dead_until;
 	char			 dead_reply[ENVELOPE_ERROR_MAX];
 	TAILQ_HEAD(, dentry)	 ready;
@@ -203,10 +204,17 @@ dest_of(const char *addr)
 	return dest_get(at + 1, 0);
 }
 
+/*
+ * A remote destination gets one agent until one of its servers has
+ * answered: a dead one then costs one connection, not one per message
+ * that arrived while the first attempt was under way.
+ */
 static unsigned
 dest_limit(const struct dest *d)
 {
-	return d->local ? LOCAL_AGENTS_MAX : ctx->conf->max_domain_deliveries;
+	if (d->local)
+		return LOCAL_AGENTS_MAX;
+	return d->alive ? ctx->conf->max_domain_deliveries : 1;
 }
 
 static void
@@ -481,8 +489,11 @@ on_done(struct agent *a, int status)
 				str_copy(last, r->error + 2, sizeof(last));
 		}
 	}
-	if (!b->dest->local && !b->spoke && reported && status == 0)
+	if (!b->dest->local && !b->spoke && reported && status == 0) {
+		b->dest->alive = 0;
 		dest_dead(b->dest, last[0] ? last : "no server answered");
+	} else if (b->spoke)
+		b->dest->alive = 1;
 	for (i = 0; i < b->n; i++) {
 		b->msgs[i]->nagents--;
 		finish(b->msgs[i]);
