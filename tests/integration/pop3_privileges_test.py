@@ -40,31 +40,13 @@ for root, dirs, files in os.walk(inst.mail):
         os.chown(n, pw.pw_uid, pw.pw_gid)
 
 
-def uids_of_pop3d():
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % d, "rb") as c:
-                argv = c.read().split(b"\0")
-            if argv[0].endswith(b"pop3d/pop3d") and \
-                    inst.conf_path.encode() in argv:
-                with open("/proc/%s/status" % d) as st:
-                    for line in st:
-                        if line.startswith("Uid:"):
-                            return [int(x) for x in line.split()[1:]]
-        except OSError:
-            continue
-    return None
-
-
 sa = pombo.SocketActivated([pombo.prog("pop3d/pop3d"), "-c", inst.conf_path],
                            inst.env())
 try:
     s = socket.create_connection(("127.0.0.1", sa.port), timeout=10)
     f = s.makefile("rb")
     tap.ok(f.readline().startswith(b"+OK Pombo"), "pop3d greets")
-    tap.eq(uids_of_pop3d(), [pw.pw_uid] * 4,
+    tap.eq(pombo.server_uids(s), [pw.pw_uid] * 4,
            "real, effective, saved and fs uid are %s's" % user)
     s.sendall(b"USER bob@example.test\r\nPASS secret\r\nRETR 1\r\n"
               b"DELE 2\r\nQUIT\r\n")

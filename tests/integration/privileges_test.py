@@ -29,21 +29,7 @@ def uid_of_smtpd(port):
     s = socket.create_connection(("127.0.0.1", port), timeout=10)
     f = s.makefile("rb")
     greeting = f.readline()
-    found = None
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % d, "rb") as c:
-                argv = c.read().split(b"\0")
-            if argv[0].endswith(b"smtpd/smtpd") and \
-                    inst.conf_path.encode() in argv:
-                with open("/proc/%s/status" % d) as st:
-                    for line in st:
-                        if line.startswith("Uid:"):
-                            found = [int(x) for x in line.split()[1:]]
-        except OSError:
-            continue
+    found = pombo.server_uids(s)
     s.sendall(b"EHLO c.test\r\nMAIL FROM:<a@c.test>\r\n"
               b"RCPT TO:<bob@example.test>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n")
     rest = b""

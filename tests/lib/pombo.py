@@ -84,6 +84,38 @@ def wait_for(cond, timeout=10.0, step=0.01):
     return cond()
 
 
+def server_uids(sock):
+    """Real, effective, saved and fs uid of the process serving the
+    client end sock of a TCP connection on loopback: the one holding the
+    server end's socket, found by its inode in /proc/net/tcp. (Scanning
+    for the handler by name could find another one, such as the handler
+    a readiness probe spawned, still starting as root.)"""
+    here, there = sock.getsockname()[1], sock.getpeername()[1]
+    inode = None
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for row in (line.split() for line in f.readlines()[1:]):
+                if int(row[1].split(":")[1], 16) == there and \
+                        int(row[2].split(":")[1], 16) == here:
+                    inode = row[9]
+    if inode is None:
+        return None
+    target = "socket:[%s]" % inode
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir("/proc/%s/fd" % pid)
+            if not any(os.readlink("/proc/%s/fd/%s" % (pid, fd)) == target
+                       for fd in fds):
+                continue
+            with open("/proc/%s/status" % pid) as st:
+                for line in st:
+                    if line.startswith("Uid:"):
+                        return [int(x) for x in line.split()[1:]]
+        except OSError:
+            continue
+    return None
+
+
 class Instance:
     """A config, spool and mail root in a temp folder, and its queued."""
 
