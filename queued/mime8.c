@@ -163,7 +163,8 @@ header_end(struct mime8 *m)
 		size_t end = i;
 		while (end < len && h[end] != '\n')
 			end++;
-		drop = m->encode && strncasecmp(h + i,
+		/* h is not NUL-terminated: compare only within the line */
+		drop = m->encode && end - i >= 26 && strncasecmp(h + i,
 		    "Content-Transfer-Encoding:", 26) == 0;
 		for (;;) {
 			if (!drop && emit(m, h + i, end - i, 1) == -1)
