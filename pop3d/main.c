@@ -17,7 +17,6 @@
 #include <getopt.h>
 #include <malloc.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,10 +26,10 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "handler.h"
 #include "log.h"
 #include "peer.h"
 #include "pop3d.h"
-#include "privdrop.h"
 #include "str.h"
 
 static void
@@ -47,7 +46,6 @@ main(int argc, char *argv[])
 	/* static: the session holds 32 KiB of line buffers */
 	static struct pop3_session s;
 	struct conf conf;
-	struct conf_error err;
 	const char *confpath = NULL;
 	struct peer peer;
 	int ch, implicit_tls = 0;
@@ -77,32 +75,9 @@ main(int argc, char *argv[])
 	 * (glibc raises the threshold after conf_load frees its 1 MiB).
 	 */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-	/* a client that goes away is a write error, not a death */
-	signal(SIGPIPE, SIG_IGN);
-	log_init("pombo/pop3d", 0);
-	if (conf_load(&conf, conf_path(confpath), &err) == -1) {
-		log_warnx("%s", err.msg);
-		printf("-ERR [SYS/TEMP] Service not available: configuration "
-		    "error\r\n");
-		conf_free(&conf);
+	if (handler_start("pombo/pop3d", confpath, "-ERR [SYS/TEMP]", &conf,
+	    &peer) == -1)
 		return 1;
-	}
-	/* as root, become conf.user before reading a byte from the client */
-	if (privdrop(conf.user, err.msg, sizeof(err.msg)) == -1) {
-		log_warnx("%s", err.msg);
-		printf("-ERR [SYS/TEMP] Service not available\r\n");
-		conf_free(&conf);
-		return 1;
-	}
-	peer_identify(0, &peer);
-	if (peer.is_socket) {
-		/* lineio writes a whole response (or a full buffer) at once:
-		 * Nagle could only hold back its last short segment until the
-		 * client's delayed ACK. A Unix socket says EOPNOTSUPP. */
-		int one = 1;
-		(void)setsockopt(1, IPPROTO_TCP, TCP_NODELAY, &one,
-		    sizeof(one));
-	}
 	log_info("connect from %s", peer.addr);
 	session_init(&s, &conf, 0, 1, peer.local, peer.addr);
 	/* RFC 8314: TLS from the first byte, before the greeting */

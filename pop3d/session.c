@@ -39,17 +39,7 @@ session_free(struct pop3_session *s)
 static void
 session_vreply(struct pop3_session *s, const char *fmt, va_list ap)
 {
-	char line[512];
-	int n;
-
-	n = vsnprintf(line, sizeof(line) - 2, fmt, ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof(line) - 3)
-		n = sizeof(line) - 3;
-	line[n++] = '\r';
-	line[n++] = '\n';
-	if (lineio_write(&s->io, line, (size_t)n) == -1)
+	if (lineio_vline(&s->io, 512, fmt, ap) == -1)
 		s->quit = 1;
 }
 

@@ -252,19 +252,33 @@ lineio_puts(struct lineio *io, const char *s)
 	return lineio_write(io, s, strlen(s));
 }
 
+/* One reply line: fmt's text, cut to leave room for the CRLF in max. */
 int
-lineio_printf(struct lineio *io, const char *fmt, ...)
+lineio_vline(struct lineio *io, size_t max, const char *fmt, va_list ap)
 {
-	char buf[2048];
-	va_list ap;
+	char line[2048];
 	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
+	if (max > sizeof(line))
+		max = sizeof(line);
+	n = vsnprintf(line, max - 2, fmt, ap);
 	if (n < 0)
 		return -1;
-	if ((size_t)n >= sizeof(buf))
-		n = sizeof(buf) - 1;	/* callers bound their replies */
-	return lineio_write(io, buf, (size_t)n);
+	if ((size_t)n > max - 3)
+		n = (int)(max - 3);
+	line[n++] = '\r';
+	line[n++] = '\n';
+	return lineio_write(io, line, (size_t)n);
+}
+
+int
+lineio_line(struct lineio *io, size_t max, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = lineio_vline(io, max, fmt, ap);
+	va_end(ap);
+	return rc;
 }

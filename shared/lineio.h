@@ -7,6 +7,7 @@
 #ifndef POMBO_LINEIO_H
 #define POMBO_LINEIO_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -70,8 +71,11 @@ size_t lineio_discard_input(struct lineio *io);
 
 int lineio_write(struct lineio *io, const void *p, size_t n);
 int lineio_puts(struct lineio *io, const char *s);
-int lineio_printf(struct lineio *io, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* One reply line of at most max octets, CRLF included (max >= 3). */
+int lineio_vline(struct lineio *io, size_t max, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+int lineio_line(struct lineio *io, size_t max, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 int lineio_flush(struct lineio *io);
 
 #endif

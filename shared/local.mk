@@ -10,6 +10,7 @@ shared_libpombo_a_SOURCES = \
 	shared/date.c shared/date.h \
 	shared/esmtp.c shared/esmtp.h \
 	shared/fileio.c shared/fileio.h \
+	shared/handler.c shared/handler.h \
 	shared/lineio.c shared/lineio.h \
 	shared/log.c shared/log.h \
 	shared/maildir.c shared/maildir.h \

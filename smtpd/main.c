@@ -21,9 +21,9 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "handler.h"
 #include "log.h"
 #include "peer.h"
-#include "privdrop.h"
 #include "smtpd.h"
 #include "str.h"
 
@@ -41,7 +41,6 @@ main(int argc, char *argv[])
 {
 	static struct smtp_session s;
 	struct conf conf;
-	struct conf_error err;
 	const char *confpath = NULL;
 	struct peer peer;
 	int ch;
@@ -68,23 +67,9 @@ main(int argc, char *argv[])
 			usage();
 		}
 	}
-	signal(SIGPIPE, SIG_IGN);
-	log_init("pombo/smtpd", 0);
-	if (conf_load(&conf, conf_path(confpath), &err) == -1) {
-		log_warnx("%s", err.msg);
-		printf("421 4.3.0 Service not available: configuration "
-		    "error\r\n");
-		conf_free(&conf);
+	if (handler_start("pombo/smtpd", confpath, "421 4.3.0", &conf,
+	    &peer) == -1)
 		return 1;
-	}
-	/* as root, become conf.user before reading a byte from the client */
-	if (privdrop(conf.user, err.msg, sizeof(err.msg)) == -1) {
-		log_warnx("%s", err.msg);
-		printf("421 4.3.0 Service not available\r\n");
-		conf_free(&conf);
-		return 1;
-	}
-	peer_identify(0, &peer);
 	log_info("connect from %s%s", peer.addr, submission ?
 	    " (submission)" : "");
 	/* on a pipe, LF alone ends lines: scripts and sendmail -bs */

@@ -11,8 +11,62 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <sys/types.h>
 
 #include "fuzz.h"
+
+void
+fuzz_transport_init(struct fuzz_transport *t, const uint8_t *data,
+    size_t size, char *out, size_t omax)
+{
+	memset(t, 0, sizeof(*t));
+	t->in = data + 1;
+	t->len = size - 1;
+	t->out = out;
+	t->omax = out ? omax : 0;
+	fuzz_rng_init(&t->rng, data, size);
+}
+
+static ssize_t
+transport_read(void *ctx, void *buf, size_t len)
+{
+	struct fuzz_transport *t = ctx;
+	size_t n;
+
+	if (t->pos == t->len)
+		return 0;
+	n = fuzz_rng_len(&t->rng, t->len - t->pos);
+	if (n > len)
+		n = len;
+	memcpy(buf, t->in + t->pos, n);
+	t->pos += n;
+	return (ssize_t)n;
+}
+
+static ssize_t
+transport_write(void *ctx, const void *buf, size_t len)
+{
+	struct fuzz_transport *t = ctx;
+	size_t n = len;
+
+	if (t->olen + n > t->omax)
+		n = t->omax - t->olen;
+	if (n > 0)
+		memcpy(t->out + t->olen, buf, n);
+	t->olen += n;
+	return (ssize_t)len;
+}
+
+static size_t
+transport_pending(void *ctx)
+{
+	(void)ctx;
+	return 1;
+}
+
+const struct lineio_ops fuzz_transport_ops = {
+	transport_read, transport_write, transport_pending
+};
 
 char *
 fuzz_cstr(const uint8_t *data, size_t size)

@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lineio.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The input as a malloc'd C string of exactly size + 1 bytes (ASan sees
@@ -28,6 +30,22 @@ struct fuzz_rng {
 void fuzz_rng_init(struct fuzz_rng *r, const uint8_t *data, size_t size);
 /* A number in [1, max]. */
 size_t fuzz_rng_len(struct fuzz_rng *r, size_t max);
+
+/* The peer as lineio sees it: the input after its first octet (which
+ * the harnesses read as flags) in pieces of any size, as a network
+ * delivers them, split by a PRNG seeded from the whole input; output
+ * kept in out up to omax octets, or dropped when out is NULL. Its
+ * pending count is never 0, so lineio reads instead of polling. */
+struct fuzz_transport {
+	const uint8_t	*in;
+	size_t		 len, pos;
+	struct fuzz_rng	 rng;
+	char		*out;
+	size_t		 olen, omax;
+};
+void fuzz_transport_init(struct fuzz_transport *t, const uint8_t *data,
+    size_t size, char *out, size_t omax);
+extern const struct lineio_ops fuzz_transport_ops;
 
 void fuzz_fail(const char *file, int line, const char *what)
     __attribute__((noreturn));

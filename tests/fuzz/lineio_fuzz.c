@@ -18,48 +18,12 @@
 #include "fuzz.h"
 #include "lineio.h"
 
-struct transport {
-	const uint8_t	*in;
-	size_t		 len, pos;
-	struct fuzz_rng	 rng;
-};
-
-static ssize_t
-t_read(void *ctx, void *buf, size_t len)
-{
-	struct transport *t = ctx;
-	size_t n;
-
-	if (t->pos == t->len)
-		return 0;
-	n = fuzz_rng_len(&t->rng, t->len - t->pos);
-	if (n > len)
-		n = len;
-	memcpy(buf, t->in + t->pos, n);
-	t->pos += n;
-	return (ssize_t)n;
-}
-
-static ssize_t
-t_write(void *ctx, const void *buf, size_t len)
-{
-	return (ssize_t)len;
-}
-
-static size_t
-t_pending(void *ctx)
-{
-	return 1;
-}
-
-static const struct lineio_ops t_ops = { t_read, t_write, t_pending };
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const size_t maxes[] = { 1022, 510, 253, 2048, 0, 1, 2, 16 };
 	static struct lineio io;
-	struct transport t;
+	struct fuzz_transport t;
 	enum lineio_result r;
 	size_t max, ref = 0, len, n;
 	char *line;
@@ -68,12 +32,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	max = maxes[data[0] & 7];
-	memset(&t, 0, sizeof(t));
-	t.in = data + 1;
-	t.len = size - 1;
-	fuzz_rng_init(&t.rng, data, size);
+	fuzz_transport_init(&t, data, size, NULL, 0);
 	lineio_init(&io, -1, -1);
-	lineio_set_ops(&io, &t_ops, &t);
+	lineio_set_ops(&io, &fuzz_transport_ops, &t);
 	/* exactly max + 1 octets, so ASan sees a write past them */
 	line = malloc(max + 1);
 	for (;;) {

@@ -31,53 +31,6 @@
 
 #define OUT_MAX	(1 << 20)
 
-struct transport {
-	const uint8_t	*in;
-	size_t		 len, pos;
-	struct fuzz_rng	 rng;
-	char		*out;
-	size_t		 olen;
-};
-
-static ssize_t
-t_read(void *ctx, void *buf, size_t len)
-{
-	struct transport *t = ctx;
-	size_t n;
-
-	if (t->pos == t->len)
-		return 0;
-	/* pieces of any size, as a network delivers them */
-	n = fuzz_rng_len(&t->rng, t->len - t->pos);
-	if (n > len)
-		n = len;
-	memcpy(buf, t->in + t->pos, n);
-	t->pos += n;
-	return (ssize_t)n;
-}
-
-static ssize_t
-t_write(void *ctx, const void *buf, size_t len)
-{
-	struct transport *t = ctx;
-	size_t n = len;
-
-	if (t->olen + n > OUT_MAX)
-		n = OUT_MAX - t->olen;
-	memcpy(t->out + t->olen, buf, n);
-	t->olen += n;
-	return (ssize_t)len;
-}
-
-/* never 0: lineio then reads instead of polling a descriptor */
-static size_t
-t_pending(void *ctx)
-{
-	return 1;
-}
-
-static const struct lineio_ops t_ops = { t_read, t_write, t_pending };
-
 /* The stand-in for shared/password.c (not linked into this harness). */
 int
 password_check(const char *hash, const char *password)
@@ -156,29 +109,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static int ready;
 	static struct pop3_session s;
 	static char *out;
-	struct transport t;
+	struct fuzz_transport t;
 	size_t i, status = 0;
 
 	if (size < 1)
 		return 0;
 	if (!ready++)
 		setup();
-	memset(&t, 0, sizeof(t));
-	t.in = data + 1;
-	t.len = size - 1;
-	fuzz_rng_init(&t.rng, data, size);
 	/* one buffer for every run: a fresh MiB each time costs more than
 	 * the session */
 	if (out == NULL && (out = malloc(OUT_MAX)) == NULL)
 		abort();
-	t.out = out;
+	fuzz_transport_init(&t, data, size, out, OUT_MAX);
 	/* a pipe, a loopback client or a remote one: passwords in clear
 	 * text are taken from the first two only */
 	/* session_init wants zeroed storage, as a program's static one */
 	memset(&s, 0, sizeof(s));
 	session_init(&s, &conf, -1, -1, (data[0] & 0x10) != 0,
 	    data[0] & 0x20 ? "127.0.0.1" : "192.0.2.1");
-	lineio_set_ops(&s.io, &t_ops, &t);
+	lineio_set_ops(&s.io, &fuzz_transport_ops, &t);
 	if (data[0] & 1) {
 		fake_mailbox(&s.mb, (data[0] >> 1) & 7);
 		s.state = ST_TRANSACTION;

@@ -18,42 +18,6 @@
 #include "fuzz.h"
 #include "smtpc.h"
 
-struct transport {
-	const uint8_t	*in;
-	size_t		 len, pos;
-	struct fuzz_rng	 rng;
-};
-
-static ssize_t
-t_read(void *ctx, void *buf, size_t len)
-{
-	struct transport *t = ctx;
-	size_t n;
-
-	if (t->pos == t->len)
-		return 0;
-	n = fuzz_rng_len(&t->rng, t->len - t->pos);
-	if (n > len)
-		n = len;
-	memcpy(buf, t->in + t->pos, n);
-	t->pos += n;
-	return (ssize_t)n;
-}
-
-static ssize_t
-t_write(void *ctx, const void *buf, size_t len)
-{
-	return (ssize_t)len;
-}
-
-static size_t
-t_pending(void *ctx)
-{
-	return 1;
-}
-
-static const struct lineio_ops t_ops = { t_read, t_write, t_pending };
-
 /* The reference reader: the next line as lineio gives it, or NULL at
  * the end of the stream or for a line over SMTPC_LINE_MAX. */
 static char *
@@ -97,7 +61,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int devnull = -1;
-	struct transport t;
+	struct fuzz_transport t;
 	struct smtpc c;
 	struct smtpc_reply r;
 	size_t ref = 0, k, i;
@@ -121,14 +85,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(line);
 	}
 	/* whole replies, as the agent reads them */
-	memset(&t, 0, sizeof(t));
-	t.in = data + 1;
-	t.len = size - 1;
-	fuzz_rng_init(&t.rng, data, size);
+	fuzz_transport_init(&t, data, size, NULL, 0);
 	memset(&c, 0, sizeof(c));
 	c.fd = dup(devnull);
 	lineio_init(&c.io, c.fd, c.fd);
-	lineio_set_ops(&c.io, &t_ops, &t);
+	lineio_set_ops(&c.io, &fuzz_transport_ops, &t);
 	for (k = 0;; k++) {
 		char *first;
 		rc = smtpc_read(&c, &r, 1000, (data[0] >> (k % 8)) & 1);

@@ -214,51 +214,6 @@ q_thread(void *arg)
 
 /* ---- the client side ---- */
 
-struct transport {
-	const uint8_t	*in;
-	size_t		 len, pos;
-	struct fuzz_rng	 rng;
-	char		*out;
-	size_t		 olen;
-};
-
-static ssize_t
-t_read(void *ctx, void *buf, size_t len)
-{
-	struct transport *t = ctx;
-	size_t n;
-
-	if (t->pos == t->len)
-		return 0;
-	n = fuzz_rng_len(&t->rng, t->len - t->pos);
-	if (n > len)
-		n = len;
-	memcpy(buf, t->in + t->pos, n);
-	t->pos += n;
-	return (ssize_t)n;
-}
-
-static ssize_t
-t_write(void *ctx, const void *buf, size_t len)
-{
-	struct transport *t = ctx;
-	size_t n = len;
-
-	if (t->olen + n > OUT_MAX)
-		n = OUT_MAX - t->olen;
-	memcpy(t->out + t->olen, buf, n);
-	t->olen += n;
-	return (ssize_t)len;
-}
-
-static size_t
-t_pending(void *ctx)
-{
-	return 1;
-}
-
-static const struct lineio_ops t_ops = { t_read, t_write, t_pending };
-
 int
 password_check(const char *hash, const char *password)
 {
@@ -324,7 +279,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static int ready;
 	static struct smtp_session s;
 	static char *out;
-	struct transport t;
+	struct fuzz_transport t;
 	size_t i, queued_as = 0;
 	int before;
 
@@ -334,18 +289,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	if (out == NULL && (out = malloc(OUT_MAX)) == NULL)
 		abort();
-	memset(&t, 0, sizeof(t));
-	t.in = data + 1;
-	t.len = size - 1;
-	t.out = out;
-	fuzz_rng_init(&t.rng, data, size);
+	fuzz_transport_init(&t, data, size, out, OUT_MAX);
 	before = __atomic_load_n(&committed, __ATOMIC_SEQ_CST);
 	/* session_init wants zeroed storage, as a program's static one */
 	memset(&s, 0, sizeof(s));
 	session_init(&s, data[0] & 8 ? &small : &conf, -1, -1, data[0] & 1,
 	    data[0] & 2 ? "127.0.0.1" : "192.0.2.1");
 	s.submission = (data[0] & 4) != 0;
-	lineio_set_ops(&s.io, &t_ops, &t);
+	lineio_set_ops(&s.io, &fuzz_transport_ops, &t);
 	session_run(&s);
 	FUZZ_ASSERT(t.olen >= 6 && strncmp(t.out, "220 ", 4) == 0);
 	for (i = 0; i < t.olen && t.olen < OUT_MAX; i++) {

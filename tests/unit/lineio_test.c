@@ -61,11 +61,17 @@ Test(lineio, writes_and_discard, .init = setup)
 	char buf[64];
 	ssize_t n;
 
-	cr_assert_eq(lineio_printf(&io, "250 %s\r\n", "ok"), 0);
+	cr_assert_eq(lineio_line(&io, 512, "250 %s", "ok"), 0);
 	cr_assert_eq(lineio_flush(&io), 0);
 	n = read(sv[1], buf, sizeof(buf));
 	cr_expect_eq(n, 8);
 	cr_expect(memcmp(buf, "250 ok\r\n", 8) == 0);
+	/* a line too long is cut, its CRLF kept */
+	cr_assert_eq(lineio_line(&io, 8, "%s", "abcdefghij"), 0);
+	cr_assert_eq(lineio_flush(&io), 0);
+	n = read(sv[1], buf, sizeof(buf));
+	cr_expect_eq(n, 7);
+	cr_expect(memcmp(buf, "abcde\r\n", 7) == 0);
 	send_str("pipelined junk\r\n");
 	cr_assert_eq(lineio_fill(&io, lineio_now() + 1000), LINEIO_OK);
 	cr_expect(lineio_has_input(&io));

@@ -1,0 +1,51 @@
+/*
+ * handler: the common start of the per-connection programs. The order
+ * is the point: nothing is read from the client before the drop.
+ */
+#include "config.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+
+#include "handler.h"
+#include "log.h"
+#include "privdrop.h"
+
+int
+handler_start(const char *ident, const char *confpath, const char *refusal,
+    struct conf *conf, struct peer *peer)
+{
+	struct conf_error err;
+	int one = 1;
+
+	/* a client that goes away is a write error, not a death */
+	signal(SIGPIPE, SIG_IGN);
+	log_init(ident, 0);
+	if (conf_load(conf, conf_path(confpath), &err) == -1) {
+		log_warnx("%s", err.msg);
+		printf("%s Service not available: configuration error\r\n",
+		    refusal);
+		conf_free(conf);
+		return -1;
+	}
+	/* as root, become conf->user before reading a byte from the client */
+	if (privdrop(conf->user, err.msg, sizeof(err.msg)) == -1) {
+		log_warnx("%s", err.msg);
+		printf("%s Service not available\r\n", refusal);
+		conf_free(conf);
+		return -1;
+	}
+	peer_identify(0, peer);
+	/*
+	 * lineio writes a whole reply (or a full buffer) at once: Nagle
+	 * could only hold back the last short segment until the client's
+	 * delayed ACK. A Unix socket says EOPNOTSUPP.
+	 */
+	if (peer->is_socket)
+		(void)setsockopt(1, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
+	return 0;
+}
