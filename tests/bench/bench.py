@@ -600,6 +600,7 @@ def fig_cost(ctx, rnd, out, state):
         ns.bind(nsock)
         ns.settimeout(120)
         try:
+            logged = len(Q.log())
             t0 = time.monotonic()
             Q.start_queued(notify_socket=nsock, timeout=120)
             t_accept = time.monotonic() - t0
@@ -610,6 +611,13 @@ def fig_cost(ctx, rnd, out, state):
                 if "READY=1" in msg:
                     t_ready = time.monotonic() - t0
                     break
+            # queued is ready before it has read the whole queue (it
+            # loads it in steps meanwhile): the memory counts once all
+            # of it is in, which its log says
+            t_loaded = None
+            if benchlib.wait_for(lambda: "queue loaded:" in Q.log()[logged:], 120,
+                        0.005):
+                t_loaded = time.monotonic() - t0
             mem = benchlib.memory(Q.queued.pid)
             hwm, rss = mem.get("hwm"), mem.get("rss")
             n = Q.queue_count()
@@ -619,12 +627,13 @@ def fig_cost(ctx, rnd, out, state):
         k = "cold" if cold else "warm"
         out.setdefault("queued_ready_s_" + k, []).append(t_ready)
         out.setdefault("queued_accept_s_" + k, []).append(t_accept)
+        out.setdefault("queued_loaded_s_" + k, []).append(t_loaded)
         out.setdefault("queued_hwm_kb", []).append(hwm)
         out.setdefault("queued_rss_kb", []).append(rss)
         out.setdefault("queued_private_kb", []).append(mem.get("private"))
         log("queued %s start with %d messages: READY=1 %.3fs, accepting "
-            "%.3fs, VmHWM %s kB, VmRSS %s kB" % (k, n, t_ready or -1,
-                                                 t_accept, hwm, rss))
+            "%.3fs, loaded %.3fs, VmHWM %s kB, VmRSS %s kB" % (
+                k, n, t_ready or -1, t_accept, t_loaded or -1, hwm, rss))
 
 
 # ---------------------------------------------------------------- report
@@ -711,13 +720,19 @@ def build_report(R):
         add("  same, Pombo cold vs Dovecot cold (ms)",
             g("pombo_cold", "login_list_ms"),
             g("dovecot_cold", "login_list_ms"), " ms")
-        add("POP3 RETR of all, Pombo cold vs Dovecot warm (msg/s)",
-            g("pombo_cold", "retr_rate"), g("dovecot_warm", "retr_rate"),
+        # RETR reads every message file: compared in the same state of
+        # the page cache (the cold one is the disk's figure as much as
+        # the server's)
+        add("POP3 RETR of all, both warm (msg/s)",
+            g("pombo_warm", "retr_rate"), g("dovecot_warm", "retr_rate"),
             "", ">= Dovecot", lambda a, b, r: r is not None and r >= 1)
-        add("  same, Pombo warm vs Dovecot warm (msg/s)",
-            g("pombo_warm", "retr_rate"), g("dovecot_warm", "retr_rate"), "")
-        add("  same (MB/s), Pombo cold vs Dovecot warm",
-            g("pombo_cold", "retr_mb_s"), g("dovecot_warm", "retr_mb_s"), "")
+        add("  same, both cold (msg/s)",
+            g("pombo_cold", "retr_rate"), g("dovecot_cold", "retr_rate"),
+            "", ">= Dovecot", lambda a, b, r: r is not None and r >= 1)
+        add("  same, Pombo cold vs Dovecot warm (msg/s)",
+            g("pombo_cold", "retr_rate"), g("dovecot_warm", "retr_rate"), "")
+        add("  same (MB/s), both warm",
+            g("pombo_warm", "retr_mb_s"), g("dovecot_warm", "retr_mb_s"), "")
         add("pop3d peak RSS, Pombo vs Dovecot's pop3 (kB)",
             s_of([r["hwm_kb"] for r in p.get("pombo_cold", []) +
                   p.get("pombo_warm", [])]),
@@ -730,6 +745,8 @@ def build_report(R):
             " kB")
     if "cost" in F:
         c = F["cost"]
+        under_2s = lambda a, b, r: a["median"] is not None and \
+            a["median"] < 2  # noqa
         for size in (4096, 102400):
             add("one smtpd peak RSS, %d KB message (kB)" % (size // 1024),
                 s_of(c.get("smtpd_kb_%d" % size)),
@@ -738,7 +755,8 @@ def build_report(R):
             add("  smtpd private memory (USS), %d KB message (kB)" % (
                 size // 1024), s_of(c.get("smtpd_private_kb_%d" % size)),
                 s_of(c.get("postfix_smtpd_private_kb_%d" % size)), " kB")
-        add("queued peak RSS with %d messages (kB)" % R["queue_messages"],
+        add("queued peak RSS with %d messages, all loaded (kB)" %
+            R["queue_messages"],
             s_of(c.get("queued_hwm_kb")), None, " kB", "< 64 MB",
             lambda a, b, r: a["max"] < 65536)
         add("  queued private memory (USS) with them (kB)",
@@ -746,9 +764,12 @@ def build_report(R):
         for k in ("warm", "cold"):
             add("queued start to READY=1, %d messages, %s cache (s)" % (
                 R["queue_messages"], k), s_of(c.get("queued_ready_s_" + k)),
-                None, " s", "< 2 s", lambda a, b, r: a["median"] < 2)
+                None, " s", "< 2 s", under_2s)
             add("queued start to socket accepting, %s cache (s)" % k,
                 s_of(c.get("queued_accept_s_" + k)), None, " s")
+            add("queued start to whole queue loaded, %s cache (s)" % k,
+                s_of(c.get("queued_loaded_s_" + k)), None, " s", "< 2 s",
+                under_2s)
     md = ["# Pombo benchmark results", "",
           "Run %s on %s (%s, %d cores, kernel %s); %d rounds; "
           "Pombo at %s." % (R["date"], R["host"], R["cpu"], R["cores"],
