@@ -12,6 +12,7 @@ queued_libqueued_a_SOURCES = \
 	queued/local.c queued/local.h \
 	queued/mime8.c queued/mime8.h \
 	queued/policy.c queued/policy.h \
+	queued/prefetch.c queued/prefetch.h \
 	queued/qtool.c queued/qtool.h \
 	queued/queue.c queued/queue.h \
 	queued/recipients.c queued/recipients.h \

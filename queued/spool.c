@@ -18,6 +18,7 @@
 
 #include "fileio.h"
 #include "log.h"
+#include "prefetch.h"
 #include "spool.h"
 
 #define SPOOL_HEADER_MAX	(8 * 1024 * 1024)
@@ -487,6 +488,7 @@ struct spool_scan {
 	char		(*states)[QID_LEN + 1];
 	size_t		  nstates;
 	DIR		 *d;
+	struct prefetch	 *pf;		/* warms the files ahead of d */
 	char		  last[QID_LEN + 1];
 };
 
@@ -508,6 +510,7 @@ spool_scan_start(struct spool *sp)
 		return NULL;
 	}
 	rewinddir(sc->d);
+	sc->pf = prefetch_start(sp->queue);
 	return sc;
 }
 
@@ -581,6 +584,7 @@ spool_scan_step(struct spool_scan *sc, size_t n,
 void
 spool_scan_end(struct spool_scan *sc)
 {
+	prefetch_stop(sc->pf);
 	qid_seed(sc->last);
 	closedir(sc->d);
 	free(sc->states);

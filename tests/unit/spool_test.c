@@ -163,3 +163,35 @@ Test(spool, removed_files_are_reused, .init = setup)
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	cr_expect_eq(system(cmd), 0);
 }
+
+/* Many files: the prefetch threads race the scan through queue/, and
+ * the scan still loads each message once, and quarantines what it must;
+ * a scan ended early stops them too. */
+Test(spool, scan_many, .init = setup)
+{
+	struct spool sp;
+	struct spool_scan *sc;
+	char qid[QID_LEN + 1], text[256], cmd[600];
+	int i;
+
+	cr_assert_eq(spool_open(&sp, dir), 0);
+	for (i = 0; i < 3000; i++) {
+		snprintf(qid, sizeof(qid), "01k177h5%04d", i);
+		snprintf(text, sizeof(text), "POMBO-QUEUE 1\nid %s\ntime 1\n"
+		    "client SMTP local x.test\nfrom <>\nrcpt <a@b.test>\n"
+		    "data\nhello\n", qid);
+		write_file("queue", qid, i % 1000 == 7 ? "junk\n" : text);
+	}
+	nloaded = 0;
+	cr_assert_eq(spool_scan(&sp, on_load, NULL), 0);
+	cr_expect_eq(nloaded, 2997);
+	cr_expect(exists("quarantine", "01k177h51007"));
+	nloaded = 0;
+	cr_assert_not_null(sc = spool_scan_start(&sp));
+	cr_expect_eq(spool_scan_step(sc, 10, on_load, NULL), 1);
+	spool_scan_end(sc);
+	cr_expect_eq(nloaded, 10);
+	spool_close(&sp);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_expect_eq(system(cmd), 0);
+}
