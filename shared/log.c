@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -16,11 +18,30 @@ static int log_stderr;
 static int log_debugging;
 static const char *log_ident = "pombo";
 
+/*
+ * Is stderr the journal (systemd's JOURNAL_STREAM names its device and
+ * inode)? Then syslog already reaches it: a second copy of every line
+ * would only double the journal.
+ */
+static int
+stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 ||
+	    fstat(STDERR_FILENO, &st) == -1)
+		return 0;
+	return (unsigned long long)st.st_dev == dev &&
+	    (unsigned long long)st.st_ino == ino;
+}
+
 void
 log_init(const char *ident, int to_stderr)
 {
 	log_ident = ident;
-	log_stderr = to_stderr;
+	log_stderr = to_stderr && !stderr_is_journal();
 	openlog(ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
 }
 

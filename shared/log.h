@@ -10,7 +10,8 @@
 
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
 
-/* to_stderr: also copy every line to stderr (queued -d, command-line tools). */
+/* to_stderr: also copy every line to stderr (queued, command-line tools),
+ * unless stderr is the journal, which syslog reaches anyway. */
 void log_init(const char *ident, int to_stderr);
 void log_set_debug(int on);
 

@@ -94,6 +94,28 @@ try:
     tap.eq(r.stdout, b"421 4.3.0 Service not available: configuration "
            b"error\r\n", "smtpd tells its client 421, not a stack trace")
     tap.eq(r.stderr, b"", "and writes nothing to stderr")
+
+    # 4. under systemd, stderr is the journal (JOURNAL_STREAM names it):
+    # syslog reaches it already, so queued does not write each line twice
+    errpath = os.path.join(inst.dir, "stderr")
+    for journal in (False, True):
+        with open(errpath, "wb") as err:
+            st = os.fstat(err.fileno())
+            env = dict(os.environ)
+            env.pop("JOURNAL_STREAM", None)
+            if journal:
+                env["JOURNAL_STREAM"] = "%d:%d" % (st.st_dev, st.st_ino)
+            r = subprocess.run([pombo.prog("queued/queued"), "-c",
+                                inst.conf_path], stderr=err, env=env,
+                               timeout=10)
+        with open(errpath) as f:
+            text = f.read()
+        if journal:
+            tap.eq(text, "", "stderr is the journal: nothing written twice")
+        else:
+            tap.ok("max_recipients" in text, "stderr a file: the error "
+                   "is written there too", text)
+        tap.ok(r.returncode != 0, "and queued still refuses the config")
 finally:
     inst.cleanup()
 tap.done()
