@@ -1,17 +1,15 @@
 /*
- * prefetch: the threads share one directory stream, in the same order
- * as the scan's own (both read the folder from its start), so they stay
- * ahead of it as long as they read faster together than it does alone.
- * They only read: what a file says is the scan's business.
+ * prefetch: the threads take the names in the scan's order from one
+ * shared index, so together they stay ahead of it as long as they read
+ * faster than it does alone. They only read: what a file says is the
+ * scan's business.
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include "prefetch.h"
@@ -20,43 +18,39 @@
 #define PREFETCH_BYTES		4096	/* a queue file's head, as a rule */
 
 struct prefetch {
-	pthread_mutex_t	 lock;
-	DIR		*d;
-	int		 dfd;
-	int		 stop;		/* under lock */
-	int		 nthreads;
-	pthread_t	 threads[PREFETCH_THREADS];
+	pthread_mutex_t	  lock;
+	char		(*names)[QID_LEN + 1];
+	size_t		  n, next;	/* under lock */
+	int		  stop;		/* under lock */
+	int		  folder;
+	int		  nthreads;
+	pthread_t	  threads[PREFETCH_THREADS];
 };
 
-/* The next name, or 0 at the end or when told to stop. */
-static int
-next_name(struct prefetch *pf, char *name, size_t len)
+/* The next name, or NULL at the end or when told to stop. */
+static const char *
+next_name(struct prefetch *pf)
 {
-	struct dirent *de;
-	int more = 0;
+	const char *name = NULL;
 
 	pthread_mutex_lock(&pf->lock);
-	while (!pf->stop && (de = readdir(pf->d)) != NULL) {
-		if (de->d_name[0] == '.' || strlen(de->d_name) >= len)
-			continue;
-		strcpy(name, de->d_name);
-		more = 1;
-		break;
-	}
+	if (!pf->stop && pf->next < pf->n)
+		name = pf->names[pf->next++];
 	pthread_mutex_unlock(&pf->lock);
-	return more;
+	return name;
 }
 
 static void *
 prefetch_main(void *arg)
 {
 	struct prefetch *pf = arg;
-	char name[256], buf[PREFETCH_BYTES];
+	const char *name;
+	char buf[PREFETCH_BYTES];
 	int fd;
 
-	while (next_name(pf, name, sizeof(name))) {
-		fd = openat(pf->dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-		    O_NONBLOCK);
+	while ((name = next_name(pf)) != NULL) {
+		fd = openat(pf->folder, name, O_RDONLY | O_CLOEXEC |
+		    O_NOFOLLOW | O_NONBLOCK);
 		if (fd == -1)
 			continue;	/* gone already, or not a file */
 		(void)pread(fd, buf, sizeof(buf), 0);
@@ -66,23 +60,17 @@ prefetch_main(void *arg)
 }
 
 struct prefetch *
-prefetch_start(int folder)
+prefetch_start(int folder, char (*names)[QID_LEN + 1], size_t n)
 {
 	struct prefetch *pf;
 	sigset_t all, old;
-	int fd;
 
-	if ((pf = calloc(1, sizeof(*pf))) == NULL)
+	if (n == 0 || (pf = calloc(1, sizeof(*pf))) == NULL)
 		return NULL;
 	pthread_mutex_init(&pf->lock, NULL);
-	if ((fd = openat(folder, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
-	    -1 || (pf->d = fdopendir(fd)) == NULL) {
-		if (fd != -1)
-			close(fd);
-		free(pf);
-		return NULL;
-	}
-	pf->dfd = dirfd(pf->d);
+	pf->names = names;
+	pf->n = n;
+	pf->folder = folder;
 	/* the threads take no signal: those are for the event loop */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -110,7 +98,6 @@ prefetch_stop(struct prefetch *pf)
 	pthread_mutex_unlock(&pf->lock);
 	for (i = 0; i < pf->nthreads; i++)
 		pthread_join(pf->threads[i], NULL);
-	closedir(pf->d);
 	pthread_mutex_destroy(&pf->lock);
 	free(pf);
 }

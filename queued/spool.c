@@ -448,10 +448,11 @@ qid_cmp(const void *a, const void *b)
 }
 
 /*
- * The names in state/, sorted: one readdir instead of an openat per
- * message, most of which have no state (it matters on a cold start).
+ * The queue ids in one folder of the spool; anything else in queue/ is
+ * set aside (quarantine), elsewhere skipped. NULL with *n 0 if empty.
  */
-static char (*state_names(struct spool *sp, size_t *n))[QID_LEN + 1]
+static char (*list_qids(struct spool *sp, int dirfd, int set_aside,
+    size_t *n))[QID_LEN + 1]
 {
 	char (*v)[QID_LEN + 1] = NULL, (*nv)[QID_LEN + 1];
 	size_t cap = 0;
@@ -460,57 +461,66 @@ static char (*state_names(struct spool *sp, size_t *n))[QID_LEN + 1]
 	int dfd;
 
 	*n = 0;
-	if ((dfd = dup(sp->state)) == -1 || (d = fdopendir(dfd)) == NULL) {
+	if ((dfd = dup(dirfd)) == -1 || (d = fdopendir(dfd)) == NULL) {
 		if (dfd != -1)
 			close(dfd);
 		return NULL;
 	}
 	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
-		if (!qid_valid(de->d_name))
+		if (de->d_name[0] == '.')
 			continue;
+		if (!qid_valid(de->d_name)) {
+			if (set_aside)
+				spool_quarantine(sp, de->d_name,
+				    "not a queue id");
+			continue;
+		}
 		if (*n == cap) {
 			cap = cap ? cap * 2 : 256;
 			if ((nv = realloc(v, cap * sizeof(*v))) == NULL)
-				fatal("state_names");
+				fatal("spool: listing");
 			v = nv;
 		}
 		memcpy(v[(*n)++], de->d_name, QID_LEN + 1);
 	}
 	closedir(d);
-	if (*n)
-		qsort(v, *n, sizeof(*v), qid_cmp);
 	return v;
 }
 
+/*
+ * A scan works on the names queue/ had when it started: messages that
+ * arrive (or are delivered and removed) while it loads in steps are the
+ * loop's already, and must not be loaded a second time. The names in
+ * state/ are read once too, sorted: a lookup instead of an openat per
+ * message, most of which have no state (it matters on a cold start).
+ */
 struct spool_scan {
 	struct spool	 *sp;
+	char		(*names)[QID_LEN + 1];
+	size_t		  nnames, next;
 	char		(*states)[QID_LEN + 1];
 	size_t		  nstates;
-	DIR		 *d;
-	struct prefetch	 *pf;		/* warms the files ahead of d */
-	char		  last[QID_LEN + 1];
+	struct prefetch	 *pf;		/* warms the files ahead of next */
 };
 
 struct spool_scan *
 spool_scan_start(struct spool *sp)
 {
 	struct spool_scan *sc;
-	int dfd;
+	size_t i;
 
 	if ((sc = calloc(1, sizeof(*sc))) == NULL)
 		return NULL;
 	sc->sp = sp;
-	sc->states = state_names(sp, &sc->nstates);
-	if ((dfd = dup(sp->queue)) == -1 || (sc->d = fdopendir(dfd)) == NULL) {
-		if (dfd != -1)
-			close(dfd);
-		free(sc->states);
-		free(sc);
-		return NULL;
-	}
-	rewinddir(sc->d);
-	sc->pf = prefetch_start(sp->queue);
+	sc->names = list_qids(sp, sp->queue, 1, &sc->nnames);
+	sc->states = list_qids(sp, sp->state, 0, &sc->nstates);
+	if (sc->nstates)
+		qsort(sc->states, sc->nstates, sizeof(*sc->states), qid_cmp);
+	/* new ids come after every queued one, even if the clock went back */
+	for (i = 0; i < sc->nnames; i++)
+		qid_seed(sc->names[i]);
+	sc->pf = prefetch_start(sp->queue, sc->names, sc->nnames);
 	return sc;
 }
 
@@ -524,10 +534,6 @@ load_one(struct spool_scan *sc, const char *name)
 	char err[128];
 	int fd;
 
-	if (!qid_valid(name)) {
-		spool_quarantine(sp, name, "not a queue id");
-		return NULL;
-	}
 	if ((e = malloc(sizeof(*e))) == NULL)
 		fatal("spool scan");
 	fd = openat(sp->queue, name, O_RDONLY | O_CLOEXEC);
@@ -565,28 +571,22 @@ int
 spool_scan_step(struct spool_scan *sc, size_t n,
     void (*cb)(void *, struct envelope *), void *ctx)
 {
-	struct dirent *de;
 	struct envelope *e;
 
-	while (n > 0 && (de = readdir(sc->d)) != NULL) {
-		if (de->d_name[0] == '.')
+	while (n > 0 && sc->next < sc->nnames) {
+		if ((e = load_one(sc, sc->names[sc->next++])) == NULL)
 			continue;
-		if ((e = load_one(sc, de->d_name)) == NULL)
-			continue;
-		if (strcmp(e->qid, sc->last) > 0)
-			memcpy(sc->last, e->qid, sizeof(sc->last));
 		cb(ctx, e);
 		n--;
 	}
-	return n > 0 ? 0 : 1;
+	return sc->next < sc->nnames;
 }
 
 void
 spool_scan_end(struct spool_scan *sc)
 {
 	prefetch_stop(sc->pf);
-	qid_seed(sc->last);
-	closedir(sc->d);
+	free(sc->names);
 	free(sc->states);
 	free(sc);
 }
