@@ -329,8 +329,7 @@ batch_commit(struct batch *b, struct buf *out)
 }
 
 void
-local_deliver(int spoolfd, const struct job *j, struct buf *out,
-    int (*flush)(struct buf *))
+local_deliver(int spoolfd, const struct job *j, struct buf *out)
 {
 	static struct batch b;
 	struct local_scan s;
@@ -360,5 +359,4 @@ local_deliver(int spoolfd, const struct job *j, struct buf *out,
 		close(fd);
 	}
 	batch_commit(&b, out);
-	flush(out);
 }

@@ -27,9 +27,8 @@ void local_scan_free(struct local_scan *s);
 
 /*
  * Deliver every recipient of every message of the job; results go to
- * out, one line each, and out to flush once the files are durable.
+ * out, one line each, once the files they report are durable.
  */
-void local_deliver(int spoolfd, const struct job *j, struct buf *out,
-    int (*flush)(struct buf *));
+void local_deliver(int spoolfd, const struct job *j, struct buf *out);
 
 #endif

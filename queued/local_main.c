@@ -21,14 +21,6 @@
 
 #define SPOOL_FD 3
 
-static int
-flush_out(struct buf *b)
-{
-	if (job_flush_results(1, b) == -1)
-		fatal("write results");
-	return 0;
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -42,7 +34,9 @@ main(int argc, char *argv[])
 		return EX_SOFTWARE;
 	}
 	buf_init(&out, 64 * 1024 * 1024);
-	local_deliver(SPOOL_FD, &j, &out, flush_out);
+	local_deliver(SPOOL_FD, &j, &out);
+	if (job_flush_results(1, &out) == -1)
+		fatal("write results");
 	buf_free(&out);
 	job_free(&j);
 	return EX_OK;
