@@ -6,4 +6,4 @@ smtpd_libsmtpd_a_SOURCES = \
 
 pkglibexec_PROGRAMS += smtpd/smtpd
 smtpd_smtpd_SOURCES = smtpd/main.c
-smtpd_smtpd_LDADD = smtpd/libsmtpd.a shared/libpassword.a shared/libpombo.a 
+smtpd_smtpd_LDADD = smtpd/libsmtpd.a shared/libpassword.a shared/libpombo.a

@@ -30,6 +30,10 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "lib"))
+from pombo import Tap  # noqa: E402
+
 TOP_BUILDDIR = os.environ.get("top_builddir") or os.getcwd()
 TOP_SRCDIR = os.environ.get("top_srcdir") or TOP_BUILDDIR
 FUZZ_DIR = os.path.join(TOP_SRCDIR, "tests", "fuzz")
@@ -46,29 +50,6 @@ def harness_names():
 
 def corpus_dir(name):
     return os.path.join(FUZZ_DIR, "corpus", name)
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, name, diag=None):
-        self.n += 1
-        self.failed += not cond
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, name))
-        if not cond and diag:
-            for line in str(diag).splitlines()[-60:]:
-                print("# " + line)
-        sys.stdout.flush()
-
-    def skip(self, name, why):
-        self.n += 1
-        print("ok %d - %s # SKIP %s" % (self.n, name, why))
-
-    def done(self):
-        print("1..%d" % self.n)
-        return 1 if self.failed else 0
 
 
 def report(text):
@@ -172,8 +153,9 @@ def check_mode():
             p, _ = libfuzzer(name, seconds, os.path.join(tmp, name))
             rc, text, crash = finish(p, None)
             s = stats(text)
-            diag = (report(text) or text[-3000:]) + "\n" + "\n".join(
-                show_input(c) for c in crash)
+            # the input first: Tap shows the head of a long diagnosis
+            diag = "\n".join(show_input(c) for c in crash) + "\n" + (
+                report(text) or text[-3000:])
             tap.ok(rc == 0 and not crash,
                    "%s: libFuzzer %ds, %s runs, cov %s ft %s" % (
                        name, round(time.time() - start),

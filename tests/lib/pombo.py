@@ -75,6 +75,16 @@ def free_port():
     return port
 
 
+def accepts(path):
+    """Does something accept connections on the Unix socket at path?"""
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(path)
+        return True
+    except OSError:
+        return False
+
+
 def wait_for(cond, timeout=10.0, step=0.01):
     end = time.time() + timeout
     while time.time() < end:
@@ -188,13 +198,7 @@ class Instance:
     def ready(self):
         if self.queued is not None and self.queued.poll() is not None:
             raise RuntimeError("queued exited: " + self.log())
-        try:
-            s = socket.socket(socket.AF_UNIX)
-            s.connect(self.sock)
-            s.close()
-            return True
-        except OSError:
-            return False
+        return accepts(self.sock)
 
     def handler_errors(self):
         """What the handlers wrote to stderr (nothing, if all is well)."""
