@@ -253,6 +253,17 @@ def fig_outbound(ctx, rnd, out):
     filled through HOLD, released by postsuper -H ALL + postqueue -f."""
     n = ctx.scale(2000, 100)
     sink = peers.Sink(ctx.procs, os.path.join(ctx.base))
+
+    def drained(who, key, queue_count, c0, t0):
+        """Wait for an empty queue and all n at the sink; note the rate."""
+        ok = benchlib.wait_for(lambda: queue_count() == 0 and
+                               sink.count() - c0 >= n, 300, 0.005)
+        secs = time.monotonic() - t0
+        got = sink.count() - c0
+        log("outbound %s: %d msgs in %.2fs (%d at the sink) %s" % (
+            who, n, secs, got, "" if ok else "TIMEOUT"))
+        out.setdefault(key, []).append(got / secs if ok else None)
+
     try:
         P = peers.Pombo(ctx.procs, ctx.base, "out-pombo-%d" % rnd, conf={
             "dns_servers": "%s:53" % ctx.dns.ip,
@@ -268,13 +279,7 @@ def fig_outbound(ctx, rnd, out):
             P.write_conf(hold_deliveries="no")
             c0 = sink.count()
             t0 = P.start_queued()
-            ok = benchlib.wait_for(lambda: P.queue_count() == 0 and
-                                   sink.count() - c0 >= n, 300, 0.005)
-            secs = time.monotonic() - t0
-            got = sink.count() - c0
-            log("outbound pombo: %d msgs in %.2fs (%d at the sink) %s" % (
-                n, secs, got, "" if ok else "TIMEOUT"))
-            out.setdefault("pombo", []).append(got / secs if ok else None)
+            drained("pombo", "pombo", P.queue_count, c0, t0)
         finally:
             P.cleanup()
         F = peers.Postfix(ctx.procs, ctx.base, "out-postfix-%d" % rnd, {
@@ -292,13 +297,7 @@ def fig_outbound(ctx, rnd, out):
             t0 = time.monotonic()
             F.cmd("postsuper", "-H", "ALL")
             F.cmd("postqueue", "-f")
-            ok = benchlib.wait_for(lambda: F.queued_count() == 0 and
-                                   sink.count() - c0 >= n, 300, 0.005)
-            secs = time.monotonic() - t0
-            got = sink.count() - c0
-            log("outbound postfix: %d msgs in %.2fs (%d at the sink) %s" % (
-                n, secs, got, "" if ok else "TIMEOUT"))
-            out.setdefault("peer", []).append(got / secs if ok else None)
+            drained("postfix", "peer", F.queued_count, c0, t0)
         finally:
             F.cleanup()
     finally:
