@@ -1,7 +1,8 @@
 # pop3d: the POP3 handler (RFC 1939); logic in a library the tests link.
 noinst_LIBRARIES += pop3d/libpop3d.a
 pop3d_libpop3d_a_SOURCES = \
-	pop3d/auth.c pop3d/commands.c pop3d/mailbox.c pop3d/mailbox.h \
+	pop3d/auth.c pop3d/commands.c pop3d/dirscan.c pop3d/dirscan.h \
+	pop3d/mailbox.c pop3d/mailbox.h \
 	pop3d/pop3d.h pop3d/session.c pop3d/stls.c pop3d/transfer.c \
 	pop3d/transfer.h
 
@@ -17,12 +18,14 @@ dist_man_MANS += pop3d/pop3d.8
 # Session files are named pop3-*: a test's .log and .trs drop the
 # extension, so basic.pop3 and basic.smtp would share one log.
 pop3_unit_tests = \
-	tests/unit/pop3_mailbox_test tests/unit/pop3_session_test \
+	tests/unit/pop3_dirscan_test tests/unit/pop3_mailbox_test tests/unit/pop3_session_test \
 	tests/unit/pop3_transfer_test
 check_PROGRAMS += $(pop3_unit_tests)
 TESTS += $(pop3_unit_tests)
 POP3_UNIT_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/pop3d
 POP3_UNIT_LIBS = pop3d/libpop3d.a $(UNIT_LIBS) shared/libpassword.a
+tests_unit_pop3_dirscan_test_CFLAGS = $(POP3_UNIT_CFLAGS)
+tests_unit_pop3_dirscan_test_LDADD = $(POP3_UNIT_LIBS)
 tests_unit_pop3_mailbox_test_CFLAGS = $(POP3_UNIT_CFLAGS)
 tests_unit_pop3_mailbox_test_LDADD = $(POP3_UNIT_LIBS)
 tests_unit_pop3_session_test_CFLAGS = $(POP3_UNIT_CFLAGS)

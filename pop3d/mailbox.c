@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "dirscan.h"
 #include "log.h"
 #include "mailbox.h"
 #include "maildir.h"
@@ -117,52 +118,44 @@ size_foreign(int dfd, const char *name, uint64_t *size)
 	return rc;
 }
 
+struct scan_ctx {
+	struct mailbox	*mb;
+	int		 dfd;
+	unsigned	 flags;
+};
+
+/* One entry of new/ or cur/ (dirscan calls it one reader at a time). */
+static int
+scan_entry(void *arg, const char *name, unsigned char type)
+{
+	struct scan_ctx *c = arg;
+	struct maildir_info info;
+	uint64_t size;
+
+	/* Maildir: names starting with '.' are not messages */
+	if (name[0] == '.')
+		return 0;
+	if (type != DT_REG && type != DT_UNKNOWN)
+		return 0;
+	if (maildir_parse_name(name, &info) == -1) {
+		log_debug("not a Maildir name, skipped: %.80s", name);
+		return 0;
+	}
+	if (info.has_wsize)
+		size = info.wsize;
+	else if (size_foreign(c->dfd, name, &size) == -1) {
+		/* gone since readdir, or unreadable: not a message */
+		log_debug("cannot size %.80s, skipped", name);
+		return 0;
+	}
+	return add_msg(c->mb, name, strlen(name), size, c->flags);
+}
+
 static int
 scan_dir(struct mailbox *mb, int dfd, unsigned flags)
 {
-	struct maildir_info info;
-	struct dirent *de;
-	uint64_t size;
-	DIR *d;
-	int fd, rc = 0;
-
-	/* fdopendir takes the descriptor: give it a copy, keep ours */
-	if ((fd = dup(dfd)) == -1)
-		return -1;
-	if ((d = fdopendir(fd)) == NULL) {
-		close(fd);
-		return -1;
-	}
-	errno = 0;
-	while ((de = readdir(d)) != NULL) {
-		/* Maildir: names starting with '.' are not messages */
-		if (de->d_name[0] == '.')
-			continue;
-		if (de->d_type != DT_REG && de->d_type != DT_UNKNOWN)
-			continue;
-		if (maildir_parse_name(de->d_name, &info) == -1) {
-			log_debug("not a Maildir name, skipped: %.80s",
-			    de->d_name);
-			continue;
-		}
-		if (info.has_wsize)
-			size = info.wsize;
-		else if (size_foreign(dfd, de->d_name, &size) == -1) {
-			/* gone since readdir, or unreadable: not a message */
-			log_debug("cannot size %.80s, skipped", de->d_name);
-			continue;
-		}
-		if (add_msg(mb, de->d_name, strlen(de->d_name), size,
-		    flags) == -1) {
-			rc = -1;
-			break;
-		}
-		errno = 0;
-	}
-	if (de == NULL && errno != 0)
-		rc = -1;
-	closedir(d);
-	return rc;
+	struct scan_ctx c = { mb, dfd, flags };
+	return dirscan(dfd, scan_entry, &c) == -1 ? -1 : 0;
 }
 
 static int

@@ -75,6 +75,12 @@ main(int argc, char *argv[])
 	 * (glibc raises the threshold after conf_load frees its 1 MiB).
 	 */
 	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	/*
+	 * One arena: the Maildir scan's reader threads (dirscan.c) grow the
+	 * same tables, and each would get an arena of its own, 64 MB of
+	 * address space, for one scan.
+	 */
+	mallopt(M_ARENA_MAX, 1);
 	if (handler_start("pombo/pop3d", confpath, "-ERR [SYS/TEMP]", &conf,
 	    &peer) == -1)
 		return 1;

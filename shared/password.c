@@ -1,9 +1,10 @@
 /*
  * password: crypt_r with its 32 KiB struct crypt_data on the heap (not
  * the stack of a small handler), and a comparison that looks at every
- * byte whatever the first difference. libcrypt is loaded when the first
- * password is checked: most SMTP sessions never log in, and a handler
- * is exec'd per connection.
+ * byte whatever the first difference. libcrypt is loaded for each check
+ * and unloaded after it: most SMTP sessions never log in, a handler is
+ * exec'd per connection, and a POP3 session checks one password and then
+ * reads a whole Maildir, better without libcrypt's pages still mapped.
  */
 #include "config.h"
 
@@ -30,31 +31,31 @@ equal_ct(const char *a, const char *b)
 	return d == 0;
 }
 
-static __typeof__(&crypt_r) p_crypt_r;
-
 int
 password_check(const char *hash, const char *password)
 {
+	__typeof__(&crypt_r) p_crypt_r;
 	struct crypt_data *cd;
 	const char *h = hash, *out;
 	void *lib;
-	int ok;
+	int ok = 0;
 
-	if (p_crypt_r == NULL) {
-		if ((lib = dlopen("libcrypt.so.1", RTLD_NOW | RTLD_LOCAL)) == NULL ||
-		    (p_crypt_r = (__typeof__(&crypt_r))dlsym(lib, "crypt_r")) ==
-		    NULL) {
-			log_warnx("cannot load libcrypt.so.1: %s", dlerror());
-			return 0;	/* no check is a failed check */
-		}
+	if ((lib = dlopen("libcrypt.so.1", RTLD_NOW | RTLD_LOCAL)) == NULL ||
+	    (p_crypt_r = (__typeof__(&crypt_r))dlsym(lib, "crypt_r")) == NULL) {
+		log_warnx("cannot load libcrypt.so.1: %s", dlerror());
+		if (lib != NULL)
+			dlclose(lib);
+		return 0;	/* no check is a failed check */
 	}
 	if (h == NULL || h[0] == '\0' || h[0] == '*' || h[0] == '!')
 		h = dummy_hash;
-	if ((cd = calloc(1, sizeof(*cd))) == NULL)
-		return 0;
-	out = p_crypt_r(password, h, cd);
-	ok = out != NULL && out[0] != '*' && equal_ct(out, h) && h == hash;
-	explicit_bzero(cd, sizeof(*cd));
-	free(cd);
+	if ((cd = calloc(1, sizeof(*cd))) != NULL) {
+		out = p_crypt_r(password, h, cd);
+		ok = out != NULL && out[0] != '*' && equal_ct(out, h) &&
+		    h == hash;
+		explicit_bzero(cd, sizeof(*cd));
+		free(cd);
+	}
+	dlclose(lib);
 	return ok;
 }
