@@ -10,8 +10,8 @@
  *
  * That meaning of positions is checked, never assumed: a directory is
  * split only if it is on ext4, large, and its first read shows "." and
- * then ".." at the position of hash 2 (what an indexed directory gives;
- * an unindexed one gives ".." its byte offset). Anything else is read
+ * then the position of hash 2, where an indexed directory has ".." (an
+ * unindexed one gives ".." its byte offset). Anything else is read
  * from start to end by one reader, like any directory.
  *
  * A reader takes an entry if its position lies in its range. The
@@ -147,22 +147,23 @@ read_range(void *arg)
 	return NULL;
 }
 
-/* Does this directory's first read show ext4's hash positions? */
+/*
+ * Does this directory's first read show ext4's hash positions? The buffer
+ * holds "." alone: its d_off is the position of "..". A larger one would
+ * go on to the first name, and ext4 reads every block of a directory
+ * whose names were all removed looking for one.
+ */
 static int
 hash_positions(int fd)
 {
-	char buf[1024] __attribute__((aligned(8)));
-	struct dirent64 *d;
+	struct dirent64 d;
 	ssize_t n;
-	int ok = 0;
+	int ok;
 
-	n = getdents64(fd, buf, sizeof(buf));
-	d = (struct dirent64 *)buf;
-	if (n > 0 && strcmp(d->d_name, ".") == 0 &&
-	    (uint64_t)d->d_off == POS_DOTDOT && d->d_reclen < n) {
-		d = (struct dirent64 *)(buf + d->d_reclen);
-		ok = strcmp(d->d_name, "..") == 0;
-	}
+	/* 24: the record of a 1-octet name (19 + 2, to a multiple of 8) */
+	n = getdents64(fd, &d, 24);
+	ok = n == 24 && strcmp(d.d_name, ".") == 0 &&
+	    (uint64_t)d.d_off == POS_DOTDOT;
 	if (lseek(fd, 0, SEEK_SET) == -1)
 		return -1;
 	return ok;
