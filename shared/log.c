@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -35,6 +36,26 @@ stderr_is_journal(void)
 		return 0;
 	return (unsigned long long)st.st_dev == dev &&
 	    (unsigned long long)st.st_ino == ino;
+}
+
+/*
+ * With no syslog socket (a container, a test box), glibc's syslog tries
+ * to connect for every line: socket, connect, close, a third of a
+ * handler's system calls a message. Look for the socket once a second
+ * instead, per thread (queued logs from more than one).
+ */
+static int
+syslog_there(void)
+{
+	static _Thread_local time_t checked;
+	static _Thread_local int there;
+	time_t now = time(NULL);
+
+	if (now != checked) {
+		checked = now;
+		there = access(_PATH_LOG, F_OK) == 0;
+	}
+	return there;
 }
 
 void
@@ -64,7 +85,8 @@ log_emit(int pri, const char *fmt, va_list ap, int with_errno)
 	if (with_errno && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s",
 		    strerror(saved));
-	syslog(pri, "%s", msg);
+	if (syslog_there())
+		syslog(pri, "%s", msg);
 	if (log_stderr)
 		fprintf(stderr, "%s: %s\n", log_ident, msg);
 	errno = saved;
