@@ -248,6 +248,8 @@ proceed_data(void *v, char *arg)
 		return;
 	}
 	session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	/* out now: the client sends while queued makes the queue file */
+	lineio_flush(&s->io);
 	submit_stream(s);
 }
 

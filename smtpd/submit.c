@@ -1,9 +1,9 @@
 /*
  * submit: smtpd's side of the handler -> queue protocol. The connection
  * opens at the first MAIL; the version and HELO lines ride along with it,
- * so a transaction costs one round trip per command. The message is
- * streamed in chunks as the DATA machine produces them; the client hears
- * 250 only when queued says the message is on disk.
+ * so a transaction costs one round trip per command, and DATA none.
+ * The message is streamed in chunks as the DATA machine produces them;
+ * the client hears 250 only when queued says the message is on disk.
  */
 #include "config.h"
 
@@ -64,31 +64,49 @@ submit_rcpt(struct smtp_session *s, const char *arg, char *reply, size_t len)
 	return qclient_cmd(&s->q, reply, len, "RCPT %s", line);
 }
 
+/*
+ * DATA goes to queued without waiting for its answer: the client hears
+ * 354 at once, and queued makes the queue file while the client sends
+ * the message. submit_stream reads queued's answer before the first
+ * chunk; if it refused, the message is read and dropped, and its reply
+ * comes after the data (RFC 5321 4.2.5: a transaction may fail there).
+ */
 int
 submit_data(struct smtp_session *s, char *reply, size_t len)
+{
+	if (qclient_send(&s->q, "DATA") == -1 ||
+	    lineio_flush(&s->q.io) == -1) {
+		qclient_close(&s->q);
+		str_copy(reply, "451 4.3.0 Queue unavailable, try again later",
+		    len);
+		return 451;
+	}
+	return 354;
+}
+
+/* queued's answer to DATA: "354 <queue-id> ...", the message's name */
+static int
+submit_data_reply(struct smtp_session *s, char *reply, size_t len)
 {
 	const char *text;
 	int code;
 
-	code = qclient_cmd(&s->q, reply, len, "DATA");
+	code = qclient_reply(&s->q, reply, len);
 	if (code != 354)
-		return code;
-	/* "354 <queue-id> ...": the id names the message from now on */
+		return code == -1 ? 451 : code;
 	if (qproto_parse_reply(reply, &text) != 354 ||
 	    strlen(text) < QID_LEN || (text[QID_LEN] != ' ' &&
-	    text[QID_LEN] != '\0')) {
-		str_copy(reply, "451 4.3.0 Queue protocol error", len);
-		submit_quit(s);
-		return 451;
-	}
+	    text[QID_LEN] != '\0'))
+		goto bad;
 	memcpy(s->qid, text, QID_LEN);
 	s->qid[QID_LEN] = '\0';
-	if (!qid_valid(s->qid)) {
-		str_copy(reply, "451 4.3.0 Queue protocol error", len);
-		submit_quit(s);
-		return 451;
-	}
+	if (!qid_valid(s->qid))
+		goto bad;
 	return 354;
+bad:
+	str_copy(reply, "451 4.3.0 Queue protocol error", len);
+	submit_quit(s);
+	return 451;
 }
 
 int
@@ -181,14 +199,18 @@ submit_stream(struct smtp_session *s)
 {
 	struct data_machine dm;
 	char out[LINEIO_INSZ], reply[QCLIENT_REPLY_MAX];
+	char refusal[QCLIENT_REPLY_MAX];
 	enum lineio_result r;
 	int64_t start = lineio_now(), idle, total;
 	uint64_t received = 0;
 	size_t n, olen;
-	int code;
+	int code, refused;
 
 	data_init(&dm, s->local, s->conf->max_message_size);
-	if (submit_received(s) == -1)
+	refused = submit_data_reply(s, refusal, sizeof(refusal)) != 354;
+	if (refused)
+		log_info("queue refused DATA from %s: %s", s->client, refusal);
+	else if (submit_received(s) == -1)
 		log_warnx("%s: queue gone before data", s->qid);
 	while (dm.state != DS_END) {
 		/*
@@ -201,13 +223,13 @@ submit_stream(struct smtp_session *s)
 		r = lineio_fill(&s->io, idle < total ? idle : total);
 		if (r != LINEIO_OK) {
 			if (r == LINEIO_TIMEOUT) {
-				log_info("%s: timeout in DATA from %s", s->qid,
-				    s->client);
+				log_info("%s: timeout in DATA from %s",
+				    refused ? "-" : s->qid, s->client);
 				session_reply(s, "421 4.4.2 %s Timeout, closing "
 				    "connection", s->conf->hostname);
 			} else
 				log_info("%s: lost connection in DATA from %s",
-				    s->qid, s->client);
+				    refused ? "-" : s->qid, s->client);
 			s->quit = 1;
 			/* no QUIT inside a chunk stream: closing is enough,
 			 * queued drops the half message */
@@ -218,14 +240,22 @@ submit_stream(struct smtp_session *s)
 		    out, &olen);
 		lineio_consume(&s->io, n);
 		received += n;
-		if (olen > 0 && qclient_chunk(&s->q, out, olen) == -1)
+		if (!refused && olen > 0 &&
+		    qclient_chunk(&s->q, out, olen) == -1)
 			log_warnx("%s: queue gone during data", s->qid);
 	}
 	if (dm.errors) {
-		log_info("%s: rejected from %s: data errors %#x", s->qid,
-		    s->client, dm.errors);
-		qclient_cmd(&s->q, reply, sizeof(reply), "ABORT");
+		log_info("%s: rejected from %s: data errors %#x",
+		    refused ? "-" : s->qid, s->client, dm.errors);
+		if (refused)
+			submit_rset(s);
+		else
+			qclient_cmd(&s->q, reply, sizeof(reply), "ABORT");
 		submit_reject(s, dm.first_error);
+	} else if (refused) {
+		/* queued kept the envelope: end its transaction too */
+		submit_rset(s);
+		session_reply(s, "%s", refusal);
 	} else {
 		code = qclient_cmd(&s->q, reply, sizeof(reply), "0");
 		session_reply(s, "%s", reply);

@@ -1,7 +1,9 @@
 """A full or failing spool: 452 4.3.1 at MAIL below min_free_space, 451
-4.3.0 when a write or an fsync fails later, never 250; nothing half
-written stays behind; acceptance resumes by itself once space returns.
-The spool is a 4 MB tmpfs; an fsync failure is injected with strace."""
+4.3.0 when a write or an fsync fails later, or when no queue file can be
+made (no inodes left: smtpd said 354 without waiting for queued, so the
+451 comes after the data), never 250; nothing half written stays behind;
+acceptance resumes by itself once space returns. The spool is a 4 MB
+tmpfs; an fsync failure is injected with strace."""
 import os
 import re
 import subprocess
@@ -63,6 +65,56 @@ try:
         out = session(inst, b"after the failure")
         tap.ok(b"250 2.0.0 Ok: queued as" in out,
                "the next message is accepted")
+        inst.check_clean(tap)
+finally:
+    inst.stop()
+    if mounted:
+        subprocess.run(["umount", inst.spool])
+    inst.cleanup()
+
+# no inode left for a queue file: queued refuses DATA, smtpd (which has
+# said 354 already) reads the message, drops it and answers 451 after it;
+# the next transaction of the same session is in step with queued
+inst = pombo.Instance()
+mounted = False
+try:
+    os.makedirs(inst.spool)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o",
+                        "size=4m,nr_inodes=200", "tmpfs", inst.spool],
+                       capture_output=True)
+    mounted = r.returncode == 0
+    if not mounted:
+        tap.skip("inode-starved spool", "cannot mount tmpfs: " +
+                 r.stderr.decode().strip())
+    else:
+        inst.start()
+        fill = os.path.join(inst.spool, "fill")
+        os.mkdir(fill)
+        n = 0
+        try:
+            while n < 1000:
+                open(os.path.join(fill, str(n)), "w").close()
+                n += 1
+        except OSError:
+            pass
+        tap.ok(n < 1000, "the spool's inodes are used up (%d files)" % n)
+        out = inst.smtpd(b"EHLO c.test\nMAIL FROM:<a@c.test>\n"
+                         b"RCPT TO:<b@example.test>\nDATA\nfirst\n.\n"
+                         b"MAIL FROM:<a@c.test>\nRCPT TO:<b@example.test>\n"
+                         b"DATA\nsecond\n.\nQUIT\n")
+        rs = [x[:9] for x in replies(out) if x[3:4] == " "]
+        tap.eq(rs[2:], ["250 2.1.0", "250 2.1.5", "354 End d",
+                        "451 4.3.0", "250 2.1.0", "250 2.1.5", "354 End d",
+                        "451 4.3.0", "221 2.0.0"],
+               "354, then 451 4.3.0 after the data; the next transaction "
+               "goes on in step")
+        tap.ok(b"Cannot create queue file" in out, "saying why")
+        tap.eq(inst.queue_files(), [], "nothing queued")
+        for x in os.listdir(fill):
+            os.unlink(os.path.join(fill, x))
+        out = session(inst, b"inodes again")
+        tap.ok(b"250 2.0.0 Ok: queued as" in out,
+               "accepted again once inodes are free")
         inst.check_clean(tap)
 finally:
     inst.stop()
