@@ -38,6 +38,41 @@ emit(struct data_machine *dm, char c, char *out, size_t *o)
 	out[(*o)++] = c;
 }
 
+/*
+ * The octets of a line up to its CR or LF, in one go: a message is
+ * mostly these, and emit() one octet at a time was most of smtpd's own
+ * CPU for a large one. Same effect as emit() for each: the header line
+ * kept, the line and the size counted, nothing out after an error.
+ */
+static size_t
+emit_run(struct data_machine *dm, const char *in, size_t len, char *out,
+    size_t *o)
+{
+	size_t n = 0, k;
+
+	while (n < len && in[n] != '\r' && in[n] != '\n')
+		n++;
+	if (dm->in_header && dm->linelen < sizeof(dm->head)) {
+		k = sizeof(dm->head) - dm->linelen;
+		memcpy(dm->head + dm->linelen, in, n < k ? n : k);
+	}
+	dm->linelen += n;
+	if (dm->errors)
+		return n;
+	if (dm->size + n > dm->max_size) {
+		k = dm->max_size > dm->size ? dm->max_size - dm->size : 0;
+		memcpy(out + *o, in, k);
+		*o += k;
+		dm->size = dm->max_size + 1;
+		data_error(dm, DATA_ERR_TOO_BIG);
+		return n;
+	}
+	memcpy(out + *o, in, n);
+	*o += n;
+	dm->size += n;
+	return n;
+}
+
 /* A line ended: emit LF and look at the header line just finished. */
 static void
 end_line(struct data_machine *dm, char *out, size_t *o)
@@ -95,7 +130,8 @@ data_feed(struct data_machine *dm, const char *in, size_t len, char *out,
 				else
 					bare(dm, DATA_ERR_BARE_LF);
 			} else {
-				emit(dm, c, out, &o);
+				/* the loop's i++ takes the run's last octet */
+				i += emit_run(dm, in + i, len - i, out, &o) - 1;
 				dm->state = DS_TEXT;
 			}
 			break;
