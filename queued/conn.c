@@ -55,6 +55,7 @@ struct conn {
 	struct mail_args	 mail;
 	struct txn		*txn;
 	int			 msgfd;
+	int			 msg_reused;	/* msgfd: a file of free/ */
 	uint64_t		 size;
 	int			 write_failed;
 	long			 chunk_left;
@@ -336,7 +337,7 @@ do_data(struct conn *c)
 	/* a clock gone backwards could hit an old id: try the next */
 	for (i = 0; i < 5; i++) {
 		qid_new(e->qid);
-		c->msgfd = spool_create(ctx->spool, e->qid);
+		c->msgfd = spool_create(ctx->spool, e->qid, &c->msg_reused);
 		if (c->msgfd != -1 || errno != EEXIST)
 			break;
 	}
@@ -384,7 +385,8 @@ do_end_of_data(struct conn *c)
 	}
 	t->env.size = c->size;
 	/* a reused file may be longer than this message */
-	if (spool_set_length(c->msgfd, t->env.data_off + c->size) == -1) {
+	if (c->msg_reused &&
+	    spool_set_length(c->msgfd, t->env.data_off + c->size) == -1) {
 		log_warn("%s: cannot set the queue file's length", t->env.qid);
 		conn_reset(c);
 		conn_reply(c, "451 4.3.0 Error writing the queue file");

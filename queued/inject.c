@@ -22,7 +22,7 @@ inject_message(struct spool *sp, const char *hostname, const char *rcpt,
 	struct buf hdr;
 	char arg[QPROTO_LINE_MAX];
 	struct qmsg *m = NULL;
-	int fd = -1;
+	int fd = -1, reused = 0;
 
 	envelope_init(&e);
 	buf_init(&hdr, 1024 * 1024);
@@ -39,10 +39,11 @@ inject_message(struct spool *sp, const char *hostname, const char *rcpt,
 	}
 	e.data_off = hdr.len;
 	e.size = len;
-	if ((fd = spool_create(sp, e.qid)) == -1 ||
+	if ((fd = spool_create(sp, e.qid, &reused)) == -1 ||
 	    fileio_write_all(fd, hdr.data, hdr.len) == -1 ||
 	    fileio_write_all(fd, content, len) == -1 ||
-	    spool_set_length(fd, hdr.len + len) == -1 || fdatasync(fd) == -1 ||
+	    (reused && spool_set_length(fd, hdr.len + len) == -1) ||
+	    fdatasync(fd) == -1 ||
 	    close(fd) == -1 || (fd = -1, spool_publish(sp, e.qid)) == -1 ||
 	    spool_sync_queue(sp) == -1) {
 		log_warn("%s: cannot queue a notification to <%s>", e.qid, rcpt);

@@ -156,11 +156,12 @@ spool_close(struct spool *sp)
 }
 
 int
-spool_create(struct spool *sp, const char *qid)
+spool_create(struct spool *sp, const char *qid, int *reused)
 {
 	char name[QID_LEN + 1];
 	int fd;
 
+	*reused = 1;
 	while (free_pop(name)) {
 		/* NOREPLACE: an existing incoming/<qid> is a collision */
 		if (renameat2(sp->free, name, sp->incoming, qid,
@@ -174,6 +175,7 @@ spool_create(struct spool *sp, const char *qid)
 			return fd;
 		unlinkat(sp->incoming, qid, 0);
 	}
+	*reused = 0;
 	return openat(sp->incoming, qid,
 	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 }

@@ -32,10 +32,10 @@ void spool_close(struct spool *sp);
 
 /*
  * incoming/<qid>, exclusive; returns the fd. The file may be a reused one
- * with old bytes in it: the writer sets its length (spool_set_length)
- * before it is synced.
+ * with old bytes in it (then *reused is 1): the writer sets its length
+ * (spool_set_length) before it is synced.
  */
-int spool_create(struct spool *sp, const char *qid);
+int spool_create(struct spool *sp, const char *qid, int *reused);
 int spool_set_length(int fd, uint64_t length);
 void spool_discard(struct spool *sp, const char *qid, int fd);
 /* Move incoming/<qid> to queue/<qid>; durable only after spool_sync_queue. */

@@ -1,6 +1,7 @@
 /* spool: files move through incoming/ and queue/; leftovers are swept. */
 #include <criterion/criterion.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -97,12 +98,14 @@ Test(spool, create_publish_remove, .init = setup)
 	struct spool sp;
 	struct envelope e;
 	char cmd[600];
-	int fd;
+	int fd, reused;
 
 	cr_assert_eq(spool_open(&sp, dir), 0);
-	fd = spool_create(&sp, "01k177h582jc");
+	fd = spool_create(&sp, "01k177h582jc", &reused);
 	cr_assert(fd != -1);
-	cr_expect_eq(spool_create(&sp, "01k177h582jc"), -1, "exclusive");
+	cr_expect_eq(reused, 0, "a new file");
+	cr_expect_eq(spool_create(&sp, "01k177h582jc", &reused), -1,
+	    "exclusive");
 	cr_assert_eq(write(fd, GOOD, strlen(GOOD)), (ssize_t)strlen(GOOD));
 	close(fd);
 	cr_expect(exists("incoming", "01k177h582jc"));
@@ -129,11 +132,11 @@ Test(spool, removed_files_are_reused, .init = setup)
 	struct envelope e;
 	char cmd[600], path[512], back[64];
 	struct stat st1, st2;
-	int fd, i;
+	int fd, i, reused;
 
 	cr_assert_eq(spool_open(&sp, dir), 0);
 	cr_assert_eq(spool_janitor_start(&sp), 0);
-	fd = spool_create(&sp, "01k177h582jc");
+	fd = spool_create(&sp, "01k177h582jc", &reused);
 	cr_assert(fd != -1);
 	cr_assert_eq(write(fd, "a long old message body\n", 24), 24);
 	close(fd);
@@ -148,8 +151,9 @@ Test(spool, removed_files_are_reused, .init = setup)
 	cr_expect(exists("free", "01k177h582jc"), "the file went to free/");
 	cr_expect_not(exists("queue", "01k177h582jc"));
 
-	fd = spool_create(&sp, "01k177h582jd");
+	fd = spool_create(&sp, "01k177h582jd", &reused);
 	cr_assert(fd != -1);
+	cr_expect_eq(reused, 1, "said to be reused");
 	cr_expect_not(exists("free", "01k177h582jc"), "and was taken back");
 	snprintf(path, sizeof(path), "%s/incoming/01k177h582jd", dir);
 	cr_assert_eq(stat(path, &st2), 0);
