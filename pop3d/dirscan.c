@@ -18,7 +18,10 @@
  * position of an entry is the d_off of the one before it, so the first
  * entry after an lseek has none known: it is kept aside, and it belongs
  * to the range unless the next reader's first entry is the same one
- * (then this range was empty and the lseek landed in the next).
+ * (then this range was empty and the lseek landed in the next). That
+ * is exact for a directory left alone; one that gains names during the
+ * scan can make a reader's first entry differ from the next one's
+ * though both lie in the next range, and then a name comes twice.
  */
 #include "config.h"
 
@@ -40,7 +43,8 @@
 #define READERS_MAX	16
 #define SPLIT_MIN	(64 * 1024)	/* directory size worth a split */
 #define READER_SPAN	(32 * 1024)	/* at least this much a reader */
-#define READER_STACK	(64 * 1024)
+/* callbacks open and size foreign files (24 KB of buffers), and log */
+#define READER_STACK	(256 * 1024)
 #define BUF_SIZE	4096
 #define POS_DOTDOT	(UINT64_C(1) << 32)	/* hash 2, minor 0 */
 #define POS_SPACE	(UINT64_C(1) << 63)	/* all hash positions */
@@ -80,7 +84,10 @@ scan_unlock(struct scan *s)
 		pthread_mutex_unlock(&s->lock);
 }
 
-/* Under the lock: hand one entry on, unless the scan failed already. */
+/*
+ * Under the lock: hand one entry on, unless the scan failed already. The
+ * lock also covers the callback's own work (sizing a foreign file): rare.
+ */
 static void
 emit(struct scan *s, const char *name, unsigned char type)
 {
@@ -183,8 +190,10 @@ readers_for(int fd)
 	if (fstat(fd, &st) == -1 || st.st_size < SPLIT_MIN ||
 	    fstatfs(fd, &fs) == -1 || fs.f_type != EXT4_SUPER_MAGIC)
 		return 1;
-	if ((ok = hash_positions(fd)) != 1)
-		return ok;	/* -1: the lseek back failed */
+	if ((ok = hash_positions(fd)) == -1)
+		return -1;	/* the lseek back failed */
+	if (ok == 0)
+		return 1;	/* not indexed: byte offsets */
 	k = st.st_size / READER_SPAN;
 	return k > READERS_MAX ? READERS_MAX : (int)k;
 }

@@ -18,8 +18,8 @@ dist_man_MANS += pop3d/pop3d.8
 # Session files are named pop3-*: a test's .log and .trs drop the
 # extension, so basic.pop3 and basic.smtp would share one log.
 pop3_unit_tests = \
-	tests/unit/pop3_dirscan_test tests/unit/pop3_mailbox_test tests/unit/pop3_session_test \
-	tests/unit/pop3_transfer_test
+	tests/unit/pop3_dirscan_test tests/unit/pop3_mailbox_test \
+	tests/unit/pop3_session_test tests/unit/pop3_transfer_test
 check_PROGRAMS += $(pop3_unit_tests)
 TESTS += $(pop3_unit_tests)
 POP3_UNIT_CFLAGS = $(UNIT_CFLAGS) -I$(top_srcdir)/pop3d

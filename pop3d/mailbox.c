@@ -162,9 +162,30 @@ static int
 msg_cmp(const void *a, const void *b, void *arena)
 {
 	const struct mailbox_msg *ma = a, *mb = b;
+	int c;
 
-	return strcmp((const char *)arena + ma->name,
+	c = strcmp((const char *)arena + ma->name,
 	    (const char *)arena + mb->name);
+	if (c == 0)
+		c = (int)(ma->flags & MSG_CUR) - (int)(mb->flags & MSG_CUR);
+	return c;
+}
+
+/* dirscan can give a name twice while mail arrives: keep one (sorted) */
+static void
+drop_repeats(struct mailbox *mb)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < mb->n; i++) {
+		if (n > 0 && msg_cmp(&mb->msg[n - 1], &mb->msg[i],
+		    mb->arena) == 0) {
+			mb->total_size -= mb->msg[i].size;
+			continue;
+		}
+		mb->msg[n++] = mb->msg[i];
+	}
+	mb->n = n;
 }
 
 /* new/ or cur/; missing is empty (a Maildir being created). */
@@ -218,8 +239,10 @@ mailbox_open(struct mailbox *mb, const char *path)
 		goto fail;
 	}
 	/* names begin with the delivery time: name order is arrival order */
-	if (mb->n > 1)
+	if (mb->n > 1) {
 		qsort_r(mb->msg, mb->n, sizeof(*mb->msg), msg_cmp, mb->arena);
+		drop_repeats(mb);
+	}
 	return MAILBOX_OK;
 fail:
 	mailbox_close(mb);

@@ -42,7 +42,9 @@ stderr_is_journal(void)
  * With no syslog socket (a container, a test box), glibc's syslog tries
  * to connect for every line: socket, connect, close, a third of a
  * handler's system calls a message. Look for the socket once a second
- * instead, per thread (queued logs from more than one).
+ * instead, per thread (queued logs from more than one). The price: for
+ * up to a second after a syslog daemon (re)creates the socket, lines go
+ * only where stderr goes.
  */
 static int
 syslog_there(void)

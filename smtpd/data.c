@@ -130,7 +130,7 @@ data_feed(struct data_machine *dm, const char *in, size_t len, char *out,
 				else
 					bare(dm, DATA_ERR_BARE_LF);
 			} else {
-				/* the loop's i++ takes the run's last octet */
+				/* c is in the run (n >= 1): i++ takes its last */
 				i += emit_run(dm, in + i, len - i, out, &o) - 1;
 				dm->state = DS_TEXT;
 			}

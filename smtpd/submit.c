@@ -92,9 +92,12 @@ submit_data_reply(struct smtp_session *s, char *reply, size_t len)
 	int code;
 
 	code = qclient_reply(&s->q, reply, len);
-	if (code != 354)
-		return code == -1 ? 451 : code;
-	if (qproto_parse_reply(reply, &text) != 354 ||
+	if (code == -1)
+		return 451;
+	if (code >= 400)
+		return code;
+	/* anything else but 354 must not become the reply after the data */
+	if (code != 354 || qproto_parse_reply(reply, &text) != 354 ||
 	    strlen(text) < QID_LEN || (text[QID_LEN] != ' ' &&
 	    text[QID_LEN] != '\0'))
 		goto bad;
@@ -201,15 +204,18 @@ submit_stream(struct smtp_session *s)
 	char out[LINEIO_INSZ], reply[QCLIENT_REPLY_MAX];
 	char refusal[QCLIENT_REPLY_MAX];
 	enum lineio_result r;
-	int64_t start = lineio_now(), idle, total;
+	int64_t start, idle, total;
 	uint64_t received = 0;
 	size_t n, olen;
 	int code, refused;
 
 	data_init(&dm, s->local, s->conf->max_message_size);
 	refused = submit_data_reply(s, refusal, sizeof(refusal)) != 354;
+	/* the client's time starts now, not while queued was answering */
+	start = lineio_now();
 	if (refused)
-		log_info("queue refused DATA from %s: %s", s->client, refusal);
+		log_info("queue refused DATA from %s: %.*s", s->client,
+		    (int)strcspn(refusal, "\r\n"), refusal);
 	else if (submit_received(s) == -1)
 		log_warnx("%s: queue gone before data", s->qid);
 	while (dm.state != DS_END) {
