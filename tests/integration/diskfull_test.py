@@ -4,6 +4,7 @@ made (no inodes left: smtpd said 354 without waiting for queued, so the
 451 comes after the data), never 250; nothing half written stays behind;
 acceptance resumes by itself once space returns. The spool is a 4 MB
 tmpfs; an fsync failure is injected with strace."""
+import contextlib
 import os
 import re
 import subprocess
@@ -25,17 +26,28 @@ def replies(out):
     return [l for l in out.decode().split("\r\n") if l[:1] in "2345"]
 
 
-inst = pombo.Instance({"min_free_space": "1M"})
-mounted = False
-try:
+@contextlib.contextmanager
+def spool_on_tmpfs(inst, options, what):
+    """inst, its spool a tmpfs mounted with options; yields whether it
+    could be mounted (else the checks are skipped); stops and removes
+    inst at the end."""
     os.makedirs(inst.spool)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs",
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs",
                         inst.spool], capture_output=True)
-    mounted = r.returncode == 0
-    if not mounted:
-        tap.skip("tmpfs spool", "cannot mount tmpfs: " +
-                 r.stderr.decode().strip())
-    else:
+    if r.returncode != 0:
+        tap.skip(what, "cannot mount tmpfs: " + r.stderr.decode().strip())
+    try:
+        yield r.returncode == 0
+    finally:
+        inst.stop()
+        if r.returncode == 0:
+            subprocess.run(["umount", inst.spool])
+        inst.cleanup()
+
+
+inst = pombo.Instance({"min_free_space": "1M"})
+with spool_on_tmpfs(inst, "size=4m", "tmpfs spool") as mounted:
+    if mounted:
         inst.start()
         out = session(inst, b"small")
         tap.ok(b"250 2.0.0 Ok: queued as" in out, "a small message fits")
@@ -66,27 +78,14 @@ try:
         tap.ok(b"250 2.0.0 Ok: queued as" in out,
                "the next message is accepted")
         inst.check_clean(tap)
-finally:
-    inst.stop()
-    if mounted:
-        subprocess.run(["umount", inst.spool])
-    inst.cleanup()
 
 # no inode left for a queue file: queued refuses DATA, smtpd (which has
 # said 354 already) reads the message, drops it and answers 451 after it;
 # the next transaction of the same session is in step with queued
 inst = pombo.Instance()
-mounted = False
-try:
-    os.makedirs(inst.spool)
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o",
-                        "size=4m,nr_inodes=200", "tmpfs", inst.spool],
-                       capture_output=True)
-    mounted = r.returncode == 0
-    if not mounted:
-        tap.skip("inode-starved spool", "cannot mount tmpfs: " +
-                 r.stderr.decode().strip())
-    else:
+with spool_on_tmpfs(inst, "size=4m,nr_inodes=200",
+                    "inode-starved spool") as mounted:
+    if mounted:
         inst.start()
         fill = os.path.join(inst.spool, "fill")
         os.mkdir(fill)
@@ -116,11 +115,6 @@ try:
         tap.ok(b"250 2.0.0 Ok: queued as" in out,
                "accepted again once inodes are free")
         inst.check_clean(tap)
-finally:
-    inst.stop()
-    if mounted:
-        subprocess.run(["umount", inst.spool])
-    inst.cleanup()
 
 # an fsync that fails: the first fdatasync of queued returns EIO
 inst = pombo.Instance()
