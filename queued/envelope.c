@@ -217,15 +217,6 @@ envelope_format_state(const struct envelope *e, struct buf *out)
 	    e->flags & ENV_WARNED ? " warned" : "");
 }
 
-static int
-text_valid(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 32 || *s == 127)
-			return 0;
-	return 1;
-}
-
 int
 envelope_parse_state(struct envelope *e, const char *text, size_t len,
     char *err, size_t errlen)
@@ -249,7 +240,7 @@ envelope_parse_state(struct envelope *e, const char *text, size_t len,
 		memcpy(line, text + pos, n);
 		line[n] = '\0';
 		pos += n + 1;
-		if (!text_valid(line)) {
+		if (!str_printable(line)) {
 			str_copy(err, "bad state line", errlen);
 			return -1;
 		}

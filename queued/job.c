@@ -50,15 +50,6 @@ job_has_flag(const struct job_msg *m, const char *flag)
 	return 0;
 }
 
-static int
-printable(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 32 || *s == 127)
-			return 0;
-	return 1;
-}
-
 /* Next space-separated word of *p into a new string; NULL at the end. */
 static char *
 word(char **p)
@@ -110,7 +101,7 @@ job_parse(struct job *j, const char *text, size_t len, char *err,
 		memcpy(line, text + pos, n);
 		line[n] = '\0';
 		pos += n + 1;
-		if (!printable(line) && strncmp(line, "rcpt ", 5) != 0)
+		if (!str_printable(line) && strncmp(line, "rcpt ", 5) != 0)
 			BAD("control characters");
 		if (state == 2)
 			BAD("data after end");
@@ -203,7 +194,7 @@ job_parse(struct job *j, const char *text, size_t len, char *err,
 			if (w == NULL || *w == '\0')
 				BAD("bad address");
 			/* addresses may be UTF-8 (SMTPUTF8), never controls */
-			if (!printable(w) || !printable(p))
+			if (!str_printable(w) || !str_printable(p))
 				BAD("control characters");
 			if ((nr->addr = strdup(w)) == NULL ||
 			    (nr->extra = strdup(p)) == NULL)
@@ -225,7 +216,7 @@ job_result_parse(const char *line, struct job_result *r)
 	char buf[JOB_LINE_MAX], *p, *w;
 
 	memset(r, 0, sizeof(*r));
-	if (str_copy(buf, line, sizeof(buf)) == -1 || !printable(buf))
+	if (str_copy(buf, line, sizeof(buf)) == -1 || !str_printable(buf))
 		return -1;
 	p = buf;
 	if ((w = word(&p)) == NULL || !qid_valid(w))
@@ -265,13 +256,10 @@ result_format(struct buf *out, const char *qid, unsigned index,
     const char *st, const char *mta, const char *reply)
 {
 	char clean[JOB_REPLY_MAX + 1];
-	size_t i;
 
 	/* a remote reply may hold anything: keep it one printable line */
 	str_copy(clean, reply, sizeof(clean));
-	for (i = 0; clean[i]; i++)
-		if ((unsigned char)clean[i] < 32 || clean[i] == 127)
-			clean[i] = ' ';
+	str_unctrl(clean);
 	return buf_printf(out, "%s %u %s %s %s\n", qid, index, st,
 	    mta && *mta ? mta : "-", clean);
 }

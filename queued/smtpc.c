@@ -154,7 +154,6 @@ smtpc_read(struct smtpc *c, struct smtpc_reply *r, unsigned timeout_ms,
 			return -1;
 		}
 		if (first) {
-			size_t i;
 			r->code = code;
 			str_copy(r->text, line, sizeof(r->text));
 			/*
@@ -167,10 +166,7 @@ smtpc_read(struct smtpc *c, struct smtpc_reply *r, unsigned timeout_ms,
 				r->text[4] = '\0';
 			r->text[3] = ' ';
 			/* keep the text printable, one line */
-			for (i = 0; r->text[i]; i++)
-				if ((unsigned char)r->text[i] < 32 ||
-				    r->text[i] == 127)
-					r->text[i] = ' ';
+			str_unctrl(r->text);
 			first = 0;
 		} else if (ehlo && len > 4)
 			c->ext |= smtpc_parse_ehlo(line + 4, &c->size_limit);

@@ -41,13 +41,8 @@ qproto_parse_cmd(const char *line, struct qcmd *out)
 {
 	size_t i, vlen, len = strlen(line);
 
-	if (len == 0 || len > QPROTO_LINE_MAX)
+	if (len == 0 || len > QPROTO_LINE_MAX || !str_printable(line))
 		return -1;
-	for (i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)line[i];
-		if (c < 32 || c == 127)
-			return -1;
-	}
 	vlen = strcspn(line, " ");
 	for (i = 0; i < sizeof(qverbs) / sizeof(qverbs[0]); i++) {
 		if (strlen(qverbs[i].name) != vlen ||

@@ -72,6 +72,29 @@ str_trim(char *s)
 	return s;
 }
 
+static int
+is_ctrl(char c)
+{
+	return (unsigned char)c < 32 || c == 127;
+}
+
+int
+str_printable(const char *s)
+{
+	for (; *s; s++)
+		if (is_ctrl(*s))
+			return 0;
+	return 1;
+}
+
+void
+str_unctrl(char *s)
+{
+	for (; *s; s++)
+		if (is_ctrl(*s))
+			*s = ' ';
+}
+
 void
 buf_init(struct buf *b, size_t max)
 {

@@ -20,6 +20,10 @@ const char *str_prefix(const char *s, const char *prefix);
 void str_lower(char *s);
 /* Trim ASCII whitespace in place at both ends; returns the start. */
 char *str_trim(char *s);
+/* No control character (C0 or DEL): fit for one line of a protocol or file. */
+int str_printable(const char *s);
+/* Turn every control character into a space, in place. */
+void str_unctrl(char *s);
 
 /* A growable byte buffer that never exceeds max. */
 struct buf {

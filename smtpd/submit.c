@@ -116,14 +116,11 @@ int
 submit_verify(struct smtp_session *s, const char *verb, const char *arg,
     char *reply, size_t len)
 {
-	size_t i;
-
 	/* the argument goes on one protocol line: printable only */
-	for (i = 0; arg[i]; i++)
-		if ((unsigned char)arg[i] < 32 || arg[i] == 127) {
-			str_copy(reply, "501 5.5.4 Bad argument", len);
-			return 501;
-		}
+	if (!str_printable(arg)) {
+		str_copy(reply, "501 5.5.4 Bad argument", len);
+		return 501;
+	}
 	if (submit_open(s) == -1) {
 		str_copy(reply, "451 4.3.0 Queue unavailable, try again later",
 		    len);

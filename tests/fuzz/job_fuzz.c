@@ -14,15 +14,6 @@
 #include "fuzz.h"
 #include "job.h"
 
-static int
-printable(const char *s)
-{
-	for (; *s; s++)
-		if ((unsigned char)*s < 32 || *s == 127)
-			return 0;
-	return 1;
-}
-
 static void
 fuzz_job(const char *text, size_t len)
 {
@@ -41,13 +32,13 @@ fuzz_job(const char *text, size_t len)
 		const struct job_msg *m = &j.msgs[i];
 		FUZZ_ASSERT(qid_valid(m->qid));
 		FUZZ_ASSERT(m->from[0] == '<' &&
-		    m->from[strlen(m->from) - 1] == '>' && printable(m->from));
-		FUZZ_ASSERT(printable(m->flags));
+		    m->from[strlen(m->from) - 1] == '>' && str_printable(m->from));
+		FUZZ_ASSERT(str_printable(m->flags));
 		for (k = 0; k < m->nrcpt; k++) {
 			FUZZ_ASSERT(m->rcpts[k].index <= JOB_MAX_RCPTS);
 			FUZZ_ASSERT(m->rcpts[k].addr[0] != '\0');
-			FUZZ_ASSERT(printable(m->rcpts[k].addr) &&
-			    printable(m->rcpts[k].extra));
+			FUZZ_ASSERT(str_printable(m->rcpts[k].addr) &&
+			    str_printable(m->rcpts[k].extra));
 			FUZZ_ASSERT(strchr(m->rcpts[k].addr, ' ') == NULL);
 		}
 		total += m->nrcpt;
@@ -70,7 +61,7 @@ fuzz_result(const char *line)
 	    r.status == STATUS_PERM);
 	FUZZ_ASSERT(!r.relayed || r.status == STATUS_OK);
 	FUZZ_ASSERT(strlen(r.reply) >= 3 && strlen(r.reply) <= JOB_REPLY_MAX);
-	FUZZ_ASSERT(printable(r.reply) && printable(r.mta));
+	FUZZ_ASSERT(str_printable(r.reply) && str_printable(r.mta));
 	buf_init(&b, 1 << 16);
 	if (r.relayed)
 		FUZZ_ASSERT(job_result_format_relayed(&b, r.qid, r.index, r.mta,

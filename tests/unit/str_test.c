@@ -33,3 +33,16 @@ Test(str, buf_max)
 	cr_expect_str_eq(buf_cstr(&b), "012");
 	buf_free(&b);
 }
+
+Test(str, printable_and_unctrl)
+{
+	char b[] = "a\tb\rc\x7f" "d\x01";
+
+	cr_expect(str_printable("plain text, even 8-bit \xc3\xa9"));
+	cr_expect(str_printable(""));
+	cr_expect_not(str_printable("tab\there"));
+	cr_expect_not(str_printable("line\n"));
+	cr_expect_not(str_printable("del\x7f"));
+	str_unctrl(b);
+	cr_expect_str_eq(b, "a b c d ");
+}
