@@ -27,6 +27,19 @@ fuzz_transport_init(struct fuzz_transport *t, const uint8_t *data,
 	fuzz_rng_init(&t->rng, data, size);
 }
 
+void
+fuzz_transport_session(struct fuzz_transport *t, const uint8_t *data,
+    size_t size)
+{
+	static char *out;
+
+	/* one buffer for every run: a fresh MiB each time costs more than
+	 * the session */
+	if (out == NULL && (out = malloc(FUZZ_SESSION_OUT)) == NULL)
+		abort();
+	fuzz_transport_init(t, data, size, out, FUZZ_SESSION_OUT);
+}
+
 static ssize_t
 transport_read(void *ctx, void *buf, size_t len)
 {

@@ -46,6 +46,11 @@ struct fuzz_transport {
 void fuzz_transport_init(struct fuzz_transport *t, const uint8_t *data,
     size_t size, char *out, size_t omax);
 extern const struct lineio_ops fuzz_transport_ops;
+/* The same for a whole session: its replies kept, up to 1 MiB (a run
+ * whose output reaches that is not checked line by line). */
+#define FUZZ_SESSION_OUT	(1 << 20)
+void fuzz_transport_session(struct fuzz_transport *t, const uint8_t *data,
+    size_t size);
 
 void fuzz_fail(const char *file, int line, const char *what)
     __attribute__((noreturn));

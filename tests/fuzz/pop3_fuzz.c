@@ -29,7 +29,6 @@
 #include "pop3d.h"
 #include "str.h"
 
-#define OUT_MAX	(1 << 20)
 
 /* The stand-in for shared/password.c (not linked into this harness). */
 int
@@ -108,7 +107,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
 	static struct pop3_session s;
-	static char *out;
 	struct fuzz_transport t;
 	size_t i, status = 0;
 
@@ -116,11 +114,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (!ready++)
 		setup();
-	/* one buffer for every run: a fresh MiB each time costs more than
-	 * the session */
-	if (out == NULL && (out = malloc(OUT_MAX)) == NULL)
-		abort();
-	fuzz_transport_init(&t, data, size, out, OUT_MAX);
+	fuzz_transport_session(&t, data, size);
 	/* a pipe, a loopback client or a remote one: passwords in clear
 	 * text are taken from the first two only */
 	/* session_init wants zeroed storage, as a program's static one */
@@ -137,7 +131,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	session_free(&s);
 	/* every line ends in CRLF; no CR or LF elsewhere */
 	FUZZ_ASSERT(t.olen >= 29);	/* the greeting, at least */
-	for (i = 0; i < t.olen && t.olen < OUT_MAX; i++) {
+	for (i = 0; i < t.olen && t.olen < FUZZ_SESSION_OUT; i++) {
 		if (t.out[i] == '\r')
 			FUZZ_ASSERT(i + 1 < t.olen && t.out[i + 1] == '\n');
 		if (t.out[i] == '\n')
@@ -147,7 +141,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    strncmp(t.out + i, "-ERR", 4) == 0;
 	}
 	FUZZ_ASSERT(strncmp(t.out, "+OK Pombo POP3 server ready\r\n", 29) == 0);
-	if (t.olen < OUT_MAX)
+	if (t.olen < FUZZ_SESSION_OUT)
 		FUZZ_ASSERT(status <= 1 + count_lines(t.in, t.len));
 	return 0;
 }

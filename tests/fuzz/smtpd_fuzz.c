@@ -38,7 +38,6 @@
 #include "smtpd.h"
 #include "str.h"
 
-#define OUT_MAX		(1 << 20)
 #define MSG_MAX		(1 << 20)
 
 /* ---- the fake queued ---- */
@@ -278,7 +277,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static int ready;
 	static struct smtp_session s;
-	static char *out;
 	struct fuzz_transport t;
 	size_t i, queued_as = 0;
 	int before;
@@ -287,9 +285,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (!ready++)
 		setup();
-	if (out == NULL && (out = malloc(OUT_MAX)) == NULL)
-		abort();
-	fuzz_transport_init(&t, data, size, out, OUT_MAX);
+	fuzz_transport_session(&t, data, size);
 	before = __atomic_load_n(&committed, __ATOMIC_SEQ_CST);
 	/* session_init wants zeroed storage, as a program's static one */
 	memset(&s, 0, sizeof(s));
@@ -299,7 +295,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lineio_set_ops(&s.io, &fuzz_transport_ops, &t);
 	session_run(&s);
 	FUZZ_ASSERT(t.olen >= 6 && strncmp(t.out, "220 ", 4) == 0);
-	for (i = 0; i < t.olen && t.olen < OUT_MAX; i++) {
+	for (i = 0; i < t.olen && t.olen < FUZZ_SESSION_OUT; i++) {
 		if (t.out[i] == '\r')
 			FUZZ_ASSERT(i + 1 < t.olen && t.out[i + 1] == '\n');
 		if (t.out[i] == '\n')
@@ -315,7 +311,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		queued_as += t.olen - i > 26 &&
 		    strncmp(t.out + i, "250 2.0.0 Ok: queued as ", 24) == 0;
 	}
-	if (t.olen < OUT_MAX)
+	if (t.olen < FUZZ_SESSION_OUT)
 		FUZZ_ASSERT((int)queued_as == __atomic_load_n(&committed,
 		    __ATOMIC_SEQ_CST) - before);
 	return 0;
