@@ -161,7 +161,6 @@ spool_create(struct spool *sp, const char *qid, int *reused)
 	char name[QID_LEN + 1];
 	int fd;
 
-	*reused = 1;
 	while (free_pop(name)) {
 		/* NOREPLACE: an existing incoming/<qid> is a collision */
 		if (renameat2(sp->free, name, sp->incoming, qid,
@@ -171,8 +170,10 @@ spool_create(struct spool *sp, const char *qid, int *reused)
 			continue;	/* gone meanwhile: take another */
 		}
 		fd = openat(sp->incoming, qid, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd != -1)
+		if (fd != -1) {
+			*reused = 1;
 			return fd;
+		}
 		unlinkat(sp->incoming, qid, 0);
 	}
 	*reused = 0;
