@@ -210,10 +210,11 @@ submit_stream(struct smtp_session *s)
 	refused = submit_data_reply(s, refusal, sizeof(refusal)) != 354;
 	/* the client's time starts now, not while queued was answering */
 	start = lineio_now();
-	if (refused)
+	if (refused) {
+		str_copy(s->qid, "-", sizeof(s->qid));	/* no message */
 		log_info("queue refused DATA from %s: %.*s", s->client,
 		    (int)strcspn(refusal, "\r\n"), refusal);
-	else if (submit_received(s) == -1)
+	} else if (submit_received(s) == -1)
 		log_warnx("%s: queue gone before data", s->qid);
 	while (dm.state != DS_END) {
 		/*
@@ -227,12 +228,12 @@ submit_stream(struct smtp_session *s)
 		if (r != LINEIO_OK) {
 			if (r == LINEIO_TIMEOUT) {
 				log_info("%s: timeout in DATA from %s",
-				    refused ? "-" : s->qid, s->client);
+				    s->qid, s->client);
 				session_reply(s, "421 4.4.2 %s Timeout, closing "
 				    "connection", s->conf->hostname);
 			} else
 				log_info("%s: lost connection in DATA from %s",
-				    refused ? "-" : s->qid, s->client);
+				    s->qid, s->client);
 			s->quit = 1;
 			/* no QUIT inside a chunk stream: closing is enough,
 			 * queued drops the half message */
@@ -247,19 +248,18 @@ submit_stream(struct smtp_session *s)
 		    qclient_chunk(&s->q, out, olen) == -1)
 			log_warnx("%s: queue gone during data", s->qid);
 	}
+	/* a refused DATA left queued its envelope: end that transaction */
+	if (refused)
+		submit_rset(s);
 	if (dm.errors) {
 		log_info("%s: rejected from %s: data errors %#x",
-		    refused ? "-" : s->qid, s->client, dm.errors);
-		if (refused)
-			submit_rset(s);
-		else
+		    s->qid, s->client, dm.errors);
+		if (!refused)
 			qclient_cmd(&s->q, reply, sizeof(reply), "ABORT");
 		submit_reject(s, dm.first_error);
-	} else if (refused) {
-		/* queued kept the envelope: end its transaction too */
-		submit_rset(s);
+	} else if (refused)
 		session_reply(s, "%s", refusal);
-	} else {
+	else {
 		code = qclient_cmd(&s->q, reply, sizeof(reply), "0");
 		session_reply(s, "%s", reply);
 		if (code < 200 || code >= 300)
