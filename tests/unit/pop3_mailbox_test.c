@@ -120,6 +120,28 @@ Test(pop3_mailbox, scan_sizes_and_order, .init = setup, .fini = teardown)
 	mailbox_close(&mb);
 }
 
+/*
+ * Repeats of a name are dropped (a parallel read can give one twice
+ * while mail arrives), but one name in new/ and in cur/ is two files:
+ * both are messages, new/'s first.
+ */
+Test(pop3_mailbox, same_name_in_new_and_cur, .init = setup,
+    .fini = teardown)
+{
+	struct mailbox mb;
+
+	put("new", "1700000001.a,S=1,W=2", "x\n");
+	put("cur", "1700000001.a,S=1,W=2", "y\n");
+	put("new", "1700000002.b,S=1,W=2", "z\n");
+	cr_assert_eq(mailbox_open(&mb, md), MAILBOX_OK);
+	cr_assert_eq(mb.n, 3);
+	cr_expect_eq(mailbox_size(&mb), 6);
+	cr_expect(!(mb.msg[0].flags & MSG_CUR));
+	cr_expect(mb.msg[1].flags & MSG_CUR);
+	cr_expect_str_eq(mailbox_name(&mb, 2), "1700000002.b,S=1,W=2");
+	mailbox_close(&mb);
+}
+
 Test(pop3_mailbox, one_session_at_a_time, .init = setup, .fini = teardown)
 {
 	struct mailbox a, b;
