@@ -35,7 +35,7 @@ import peers  # noqa: E402
 from benchlib import log, summary  # noqa: E402
 
 PACKAGES = ["postfix", "dovecot-pop3d", "dnsmasq-base", "systemd",
-            "openssl"]
+            "openssl", "musl-tools"]
 DOMAIN = peers.DOMAIN
 
 
@@ -87,7 +87,13 @@ def fig_accept(ctx, rnd, out):
     measured on Pombo, then on Postfix. Pombo: hold_deliveries = yes.
     Postfix: smtpd_recipient_restrictions = check_client_access
     static:HOLD, so cleanup fsyncs the queue file, puts it in hold/ and
-    nothing is delivered (the analogue of hold_deliveries)."""
+    nothing is delivered (the analogue of hold_deliveries).
+
+    With one message a session, more runs measure the ceiling:
+    tests/bench/nullsmtpd, which answers and stores nothing, under the
+    same spawner, linked as smtpd is and then statically with musl (what
+    the C library's start costs); its count file has one octet per
+    message it took."""
     P = peers.Pombo(ctx.procs, ctx.base, "accept-pombo-%d" % rnd)
     F = peers.Postfix(ctx.procs, ctx.base, "accept-postfix-%d" % rnd, {
         "smtpd_recipient_restrictions":
@@ -96,22 +102,35 @@ def fig_accept(ctx, rnd, out):
     try:
         P.start_queued()
         pport, _ = P.listen("smtpd/smtpd")
+        ceilings = []
+        for who, prog in (("ceiling", "tests/bench/nullsmtpd"),
+                          ("ceiling_musl", ctx.nullsmtpd_musl)):
+            if prog:
+                count_file = os.path.join(P.dir, who + ".count")
+                open(count_file, "w").close()
+                port, _ = P.listen(prog, [count_file])
+                ceilings.append((who, port, lambda f=count_file:
+                                 os.path.getsize(f)))
         F.start()
         # warm-up: first execs, Postfix's first smtpd/cleanup processes
         smtp_source(pport, 5, 50)
         smtp_source(F.port, 5, 50)
+        for _, port, _ in ceilings:
+            smtp_source(port, 5, 50)
         for name, conc, per, size, count in ACCEPT_CONFIGS:
             count = ctx.scale(count, conc * per)
-            for who, port, counter in (
-                    ("pombo", pport, P.queue_count),
+            runs = [("pombo", pport, P.queue_count),
                     ("peer", F.port, lambda: F.queued_count(
-                        ["incoming", "hold"]))):
+                        ["incoming", "hold"]))]
+            if per == 1:
+                runs += ceilings
+            for who, port, counter in runs:
                 n0 = counter()
                 secs = smtp_source(port, conc, count, per, size)
                 n = counter() - n0
                 rate = n / secs
                 out.setdefault(name, {}).setdefault(who, []).append(rate)
-                log("accept %-30s %-5s %6d msgs %6.2fs %8.1f/s" % (
+                log("accept %-30s %-12s %6d msgs %6.2fs %8.1f/s" % (
                     name, who, n, secs, rate))
     finally:
         P.cleanup()
@@ -688,6 +707,12 @@ def build_report(R):
                 check = lambda p, q, r: r is not None and r >= 1.2  # noqa
             add("SMTP accept " + name + " (msg/s)", s_of(d["pombo"]),
                 s_of(d["peer"]), "", target, check)
+            if d.get("ceiling"):
+                add("  ceiling: nullsmtpd, stores nothing, same spawner "
+                    "(msg/s)", s_of(d["ceiling"]), s_of(d["peer"]), "")
+            if d.get("ceiling_musl"):
+                add("  ceiling: same, linked statically with musl (msg/s)",
+                    s_of(d["ceiling_musl"]), s_of(d["peer"]), "")
     if "e2e" in F:
         e = F["e2e"]
         for key, label in (("median", "median"), ("p99", "p99")):
@@ -804,6 +829,24 @@ class Ctx:
     pass
 
 
+def build_nullsmtpd_musl(base):
+    """tests/bench/nullsmtpd.c linked statically with musl-gcc, into
+    base; None (and the row left out) if that fails."""
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "nullsmtpd.c")
+    out = os.path.join(base, "nullsmtpd-musl")
+    try:
+        r = subprocess.run(["musl-gcc", "-static", "-O2", "-o", out, src],
+                           capture_output=True, text=True, timeout=120)
+    except OSError as e:
+        log("nullsmtpd with musl: %s" % e)
+        return None
+    if r.returncode != 0:
+        log("nullsmtpd with musl: %s" % r.stderr[-500:])
+        return None
+    return out
+
+
 def smtpd_spawn_rate(seconds=2.0):
     """Spawn rate of the real handler: smtpd/smtpd -c conf with stdin at
     EOF (it greets, reads EOF, exits)."""
@@ -866,9 +909,12 @@ def main():
     ctx.e2e_secs = args.e2e_secs
     ctx.pop_messages = max(100, int(POP_MESSAGES * min(1, args.scale)))
     ctx.queue_messages = args.queue_messages
+    ctx.nullsmtpd_musl = None
     ctx.base = tempfile.mkdtemp(prefix="pombo-bench-",
                                 dir=os.environ.get("BENCH_DIR"))
     os.chmod(ctx.base, 0o755)
+    if "accept" in figs:
+        ctx.nullsmtpd_musl = build_nullsmtpd_musl(ctx.base)
     top = os.path.abspath(os.path.join(os.path.dirname(__file__), "..",
                                        ".."))
     commit = subprocess.run(["git", "-C", top, "describe", "--always",

@@ -6,8 +6,13 @@ bench_files = tests/bench/bench.py tests/bench/benchlib.py \
 	tests/bench/peers.py tests/bench/README.md
 EXTRA_DIST += $(bench_files) tests/bench/local.mk
 
+# the ceiling for one message a session: a handler that stores nothing,
+# built only by `make bench`
+EXTRA_PROGRAMS += tests/bench/nullsmtpd
+tests_bench_nullsmtpd_SOURCES = tests/bench/nullsmtpd.c
+
 .PHONY: bench
-bench: all
+bench: all tests/bench/nullsmtpd$(EXEEXT)
 	top_builddir=$(abs_top_builddir) top_srcdir=$(abs_top_srcdir) \
 	    $(PYTHON3) $(top_srcdir)/tests/bench/bench.py \
 	    --out $(abs_top_builddir)/tests/bench

@@ -120,14 +120,17 @@ class Pombo:
             self.procs.stop(self.queued, timeout=30)
             self.queued = None
 
-    def listen(self, handler):
+    def listen(self, handler, args=None):
         """systemd-socket-activate spawning handler ('smtpd/smtpd' or
-        'pop3d/pop3d') per connection on 127.0.0.1:<free port>."""
+        'pop3d/pop3d') per connection on 127.0.0.1:<free port>, with
+        "-c <our config>" unless other args are given."""
         port = benchlib.free_port()
+        if args is None:
+            args = ["-c", self.conf_path]
         p = self.procs.popen(
             ["systemd-socket-activate", "--inetd", "--accept", "-l",
-             "127.0.0.1:%d" % port, benchlib.pombo.prog(handler), "-c",
-             self.conf_path], env=self.env())
+             "127.0.0.1:%d" % port, benchlib.pombo.prog(handler)] + args,
+            env=self.env())
         # a probe connection: one handler that sees EOF at once
         if not wait_for(lambda: can_connect("127.0.0.1", port), 10):
             raise RuntimeError("systemd-socket-activate did not listen")
