@@ -80,15 +80,17 @@ static void
 sync_batch(struct commit_job *batch)
 {
 	struct commit_job *j;
-	int n = 0;
+	int i, n = 0;
 
 	for (j = batch; j; j = j->next)
 		n++;
 	pthread_mutex_lock(&sync_lock);
 	sync_next = batch;
 	sync_left = n;
-	if (n > 1)
-		pthread_cond_broadcast(&sync_start);
+	/* wake only the helpers that will find a file: a woken helper
+	 * that finds none costs two context switches for nothing */
+	for (i = 1; i < n && i <= nsyncers; i++)
+		pthread_cond_signal(&sync_start);
 	sync_some();
 	while (sync_left > 0)
 		pthread_cond_wait(&sync_end, &sync_lock);
