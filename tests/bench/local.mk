@@ -1,7 +1,8 @@
 # Benchmark: Pombo against Postfix and Dovecot on this machine, in the
 # same run (tests/bench/README.md). `make bench` only: not part of check.
-# It needs root; it installs postfix, dovecot-pop3d and dnsmasq-base if
-# they are missing. BENCH_ROUNDS, BENCH_ONLY, BENCH_SCALE tune it.
+# It needs root; it installs postfix, dovecot-pop3d, dnsmasq-base and
+# musl-tools (for a ceiling row) if they are missing. BENCH_ROUNDS,
+# BENCH_ONLY, BENCH_SCALE tune it.
 bench_files = tests/bench/bench.py tests/bench/benchlib.py \
 	tests/bench/peers.py tests/bench/README.md
 EXTRA_DIST += $(bench_files) tests/bench/local.mk
@@ -10,6 +11,7 @@ EXTRA_DIST += $(bench_files) tests/bench/local.mk
 # built only by `make bench`
 EXTRA_PROGRAMS += tests/bench/nullsmtpd
 tests_bench_nullsmtpd_SOURCES = tests/bench/nullsmtpd.c
+CLEANFILES += tests/bench/nullsmtpd$(EXEEXT)
 
 .PHONY: bench
 bench: all tests/bench/nullsmtpd$(EXEEXT)
