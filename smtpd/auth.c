@@ -80,6 +80,9 @@ verify(struct smtp_session *s, const char *user, const char *pass)
 	case LOGIN_OK:
 		str_copy(s->auth_user, addr, sizeof(s->auth_user));
 		log_info("%s: authenticated as %s", s->client, s->auth_user);
+		/* a queue connection opened before (MAIL then RSET) knows
+		 * the client without it: the next one says auth= */
+		submit_quit(s);
 		session_reply(s, "235 2.7.0 Authentication successful");
 		return;
 	case LOGIN_FAIL:

@@ -78,7 +78,7 @@ tests_unit_users_test_LDADD = $(UNIT_LIBS)
 session_tests = \
 	tests/sessions/auth-failures.smtp \
 	tests/sessions/auth-long.smtp \
-	tests/sessions/auth.smtp \
+	tests/sessions/auth.smtp tests/sessions/auth-after-mail.smtp \
 	tests/sessions/basic.smtp \
 	tests/sessions/commands.smtp \
 	tests/sessions/data-timeout.smtp \
