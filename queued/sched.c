@@ -45,6 +45,7 @@ struct dest {
 	unsigned		 running;
 	int			 alive;		/* a server of it answered */
 	int64_t			 dead_until;
+	/* why it is dead, as a recipient's error: "<mta> <reply>" */
 	char			 dead_reply[ENVELOPE_ERROR_MAX];
 	TAILQ_HEAD(, dentry)	 ready;
 	int			 in_work;
@@ -331,7 +332,12 @@ sched_flush(struct qmsg *m)
 void
 sched_forget(struct qmsg *m)
 {
-	/* its queue entries are skipped when they come up */
+	size_t i;
+
+	/* its entries in ready lists are skipped when they come up: no
+	 * recipient is ready any more (take_batch takes only those) */
+	for (i = 0; i < m->env.nrcpt; i++)
+		m->env.rcpts[i].ready = 0;
 	heap_remove(m);
 	timer_arm();
 }
@@ -486,12 +492,13 @@ on_done(struct agent *a, int status)
 			else
 				reported = 1;
 			if (r->error && last[0] == '\0')
-				str_copy(last, r->error + 2, sizeof(last));
+				str_copy(last, r->error, sizeof(last));
 		}
 	}
 	if (!b->dest->local && !b->spoke && reported && status == 0) {
 		b->dest->alive = 0;
-		dest_dead(b->dest, last[0] ? last : "no server answered");
+		dest_dead(b->dest, last[0] ? last :
+		    "- 451 4.4.1 No server answered");
 	} else if (b->spoke)
 		b->dest->alive = 1;
 	for (i = 0; i < b->n; i++) {

@@ -115,6 +115,7 @@ integration_tests = \
 	tests/integration/privileges_test.py \
 	tests/integration/remote_delivery_test.py \
 	tests/integration/retry_test.py \
+	tests/integration/sched_test.py \
 	tests/integration/sendmail_test.py \
 	tests/integration/smtp_clients_test.py \
 	tests/integration/startup_test.py \
