@@ -249,6 +249,9 @@ recipients_load(const struct conf *c, char *err, size_t errlen)
 /*
  * Called before each lookup; looks at the files at most once a second.
  * A file that fails to parse keeps the old table in use, and says why.
+ * So does a file that is empty or missing while the old table was not:
+ * that is most often a file caught while an editor rewrites it, and
+ * taking it would bounce local mail for good meanwhile.
  */
 void
 recipients_refresh(void)
@@ -265,25 +268,37 @@ recipients_refresh(void)
 	mtime_of(rc_conf->users_file, &ts);
 	if (memcmp(&ts, &rc_users_mtime, sizeof(ts)) != 0) {
 		rc_users_mtime = ts;
-		if (users_load(&nu, rc_conf->users_file, err, sizeof(err)) == 0) {
+		if (users_load(&nu, rc_conf->users_file, err, sizeof(err)) == -1)
+			log_warnx("%s (keeping the old users)", err);
+		else if (nu.n == 0 && rc_users.n > 0) {
+			users_free(&nu);
+			log_warnx("%s has no users now (keeping the %zu old "
+			    "ones; restart queued to take an empty list)",
+			    rc_conf->users_file, rc_users.n);
+		} else {
 			users_free(&rc_users);
 			rc_users = nu;
 			log_info("reloaded %s: %zu users", rc_conf->users_file,
 			    nu.n);
-		} else
-			log_warnx("%s (keeping the old users)", err);
+		}
 	}
 	mtime_of(rc_conf->aliases_file, &ts);
 	if (memcmp(&ts, &rc_aliases_mtime, sizeof(ts)) != 0) {
 		rc_aliases_mtime = ts;
 		if (aliases_load(&na, rc_conf->aliases_file, err,
-		    sizeof(err)) == 0) {
+		    sizeof(err)) == -1)
+			log_warnx("%s (keeping the old aliases)", err);
+		else if (na.n == 0 && rc_aliases.n > 0) {
+			aliases_free(&na);
+			log_warnx("%s has no aliases now (keeping the %zu old "
+			    "ones; restart queued to take an empty list)",
+			    rc_conf->aliases_file, rc_aliases.n);
+		} else {
 			aliases_free(&rc_aliases);
 			rc_aliases = na;
 			log_info("reloaded %s: %zu aliases",
 			    rc_conf->aliases_file, na.n);
-		} else
-			log_warnx("%s (keeping the old aliases)", err);
+		}
 	}
 }
 

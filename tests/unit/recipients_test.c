@@ -1,6 +1,9 @@
 /* recipients: users, aliases, sub-addressing, postmaster, loops. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "recipients.h"
 
@@ -122,4 +125,80 @@ Test(recipients, maildir, .init = setup, .fini = teardown)
 	cr_expect_str_eq(path, "/srv/mail/mx.test/postmaster");
 	cr_expect_eq(resolve_maildir(&c, &u, "ghost@example.test", path,
 	    sizeof(path)), -1);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f, "%s", path);
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+}
+
+/* recipients_refresh looks at the files at most once a second. */
+static void
+refresh_after_a_second(void)
+{
+	sleep(1);
+	recipients_refresh();
+}
+
+/*
+ * An editor rewriting the users or aliases file leaves it empty for a
+ * moment: the old tables stay until it has entries again.
+ */
+Test(recipients, reload_keeps_tables_when_the_file_is_empty)
+{
+	char dir[] = "/tmp/pombo-recipients-XXXXXX", users[64], aliases[64];
+	char text[256], err[256];
+	struct conf rc;
+	struct conf_error ce;
+
+	cr_assert_not_null(mkdtemp(dir));
+	snprintf(users, sizeof(users), "%s/users", dir);
+	snprintf(aliases, sizeof(aliases), "%s/aliases", dir);
+	write_file(users, "bob@example.test:x\n");
+	write_file(aliases, "root: bob\n");
+	snprintf(text, sizeof(text), "hostname = mx.test\n"
+	    "local_domains = example.test\nusers_file = %s\n"
+	    "aliases_file = %s\n", users, aliases);
+	conf_defaults(&rc);
+	cr_assert_eq(conf_parse(&rc, text, strlen(text), "t", &ce), 0, "%s",
+	    ce.msg);
+	cr_assert_eq(recipients_load(&rc, err, sizeof(err)), 0, "%s", err);
+
+	write_file(users, "");
+	write_file(aliases, "");
+	refresh_after_a_second();
+	cr_expect_not_null(users_find(recipients_users(), "bob@example.test"),
+	    "an emptied users file keeps the old users");
+	cr_expect_not_null(aliases_find(recipients_aliases(), "root",
+	    "example.test"), "an emptied aliases file keeps the old aliases");
+
+	unlink(users);
+	refresh_after_a_second();
+	cr_expect_not_null(users_find(recipients_users(), "bob@example.test"),
+	    "a removed users file keeps the old users");
+
+	write_file(users, "alice@example.test:x\n");
+	write_file(aliases, "root: alice\n");
+	refresh_after_a_second();
+	cr_expect_not_null(users_find(recipients_users(),
+	    "alice@example.test"), "a file with users again is taken");
+	cr_expect_null(users_find(recipients_users(), "bob@example.test"),
+	    "and replaces the old users");
+	{
+	const struct alias *al = aliases_find(recipients_aliases(), "root",
+	    "example.test");
+
+	cr_assert_not_null(al);
+	cr_expect_str_eq(al->targets[0], "alice", "aliases again are taken");
+	}
+
+	unlink(users);
+	unlink(aliases);
+	rmdir(dir);
+	conf_free(&rc);
 }
