@@ -167,6 +167,7 @@ check_mail(void *v, char *arg)
 		session_reply(s, "552 5.3.4 Message size exceeds fixed limit "
 		    "of %llu octets",
 		    (unsigned long long)s->conf->max_message_size);
+		session_junk(s);
 		return -1;
 	}
 	return 0;
@@ -184,7 +185,8 @@ proceed_mail(void *v, char *arg)
 	if (code >= 200 && code < 300) {
 		s->state = ST_MAIL;
 		s->nrcpt = 0;
-	}
+	} else
+		session_junk(s);
 }
 
 static int
@@ -199,6 +201,8 @@ check_rcpt(void *v, char *arg)
 		return -1;
 	}
 	if (s->nrcpt >= s->conf->max_recipients) {
+		/* not junk: a client sending a long list is told to send
+		 * the rest in another transaction (RFC 5321 4.5.3.1.10) */
 		session_reply(s, "452 4.5.3 Too many recipients");
 		return -1;
 	}
@@ -219,8 +223,10 @@ proceed_rcpt(void *v, char *arg)
 	if (code >= 200 && code < 300) {
 		s->nrcpt++;
 		s->state = ST_RCPT;
-	} else
+	} else {
 		log_info("%s rejected RCPT %.300s: %s", s->client, arg, reply);
+		session_junk(s);
+	}
 }
 
 static int
@@ -400,12 +406,8 @@ commands_dispatch(struct smtp_session *s, char *line, size_t len)
 		session_error(s, "500 5.5.2 Line too long (512 octets at most)");
 		return;
 	}
-	if (is_junk(c) && ++s->junk > SMTP_JUNK_MAX) {
-		session_reply(s, "421 4.7.0 %s Too many commands without mail, "
-		    "closing connection", s->conf->hostname);
-		s->quit = 1;
+	if (is_junk(c) && session_junk(s) == -1)
 		return;
-	}
 	if (!(c->states & s->state)) {
 		session_error(s, "%s", s->state == ST_CONNECTED ?
 		    "503 5.5.1 Send HELO/EHLO first" : c->badseq);

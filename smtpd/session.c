@@ -69,6 +69,25 @@ session_error(struct smtp_session *s, const char *fmt, ...)
 	}
 }
 
+/*
+ * A command that moved no mail: NOOP, RSET and the like, or a MAIL or
+ * RCPT that was refused. After SMTP_JUNK_MAX of them since the last
+ * message, close: the client holds a slot for nothing, or tries
+ * addresses (RCPT says which exist) for ever. -1 when closing.
+ */
+int
+session_junk(struct smtp_session *s)
+{
+	if (++s->junk <= SMTP_JUNK_MAX)
+		return 0;
+	log_info("too many commands without mail from %s, closing",
+	    s->client);
+	session_reply(s, "421 4.7.0 %s Too many commands without mail, "
+	    "closing connection", s->conf->hostname);
+	s->quit = 1;
+	return -1;
+}
+
 void
 session_reset(struct smtp_session *s)
 {

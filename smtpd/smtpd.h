@@ -68,6 +68,7 @@ void session_reply(struct smtp_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void session_error(struct smtp_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+int session_junk(struct smtp_session *s);
 void session_reset(struct smtp_session *s);
 int64_t session_deadline(const struct smtp_session *s);
 

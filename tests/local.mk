@@ -85,7 +85,7 @@ session_tests = \
 	tests/sessions/errors.smtp \
 	tests/sessions/helo.smtp \
 	tests/sessions/hops.smtp \
-	tests/sessions/junk.smtp \
+	tests/sessions/junk.smtp tests/sessions/hostile-harvest.smtp \
 	tests/sessions/longline.smtp \
 	tests/sessions/params.smtp \
 	tests/sessions/paths.smtp \
