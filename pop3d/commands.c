@@ -299,7 +299,7 @@ static void
 proceed_auth(void *v, char *arg)
 {
 	S(v);
-	char line[POP3_LINE_MAX + 1], dec[LOGIN_SASL_MAX];
+	char line[LOGIN_SASL_LINE_MAX + 1], dec[LOGIN_SASL_MAX];
 	char addr[ADDR_MAX + 1], path[PATH_MAX];
 	const char *initial, *user, *pass;
 	size_t len;
@@ -314,8 +314,10 @@ proceed_auth(void *v, char *arg)
 	}
 	if (initial == NULL) {
 		session_reply(s, "+ ");
-		switch (lineio_read(&s->io, line, POP3_LINE_MAX, &len, &crlf,
-		    lineio_now() + (int64_t)s->conf->pop3_timeout * 1000)) {
+		/* RFC 5034 4: the 255-octet line limit is not for responses */
+		switch (lineio_read(&s->io, line, LOGIN_SASL_LINE_MAX, &len,
+		    &crlf, lineio_now() +
+		    (int64_t)s->conf->pop3_timeout * 1000)) {
 		case LINEIO_OK:
 			break;
 		case LINEIO_TOOLONG:

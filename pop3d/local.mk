@@ -36,6 +36,7 @@ tests_unit_pop3_transfer_test_LDADD = $(POP3_UNIT_LIBS)
 pop3_session_tests = \
 	tests/sessions/pop3-auth-domains.pop3 \
 	tests/sessions/pop3-auth-failures.pop3 \
+	tests/sessions/pop3-auth-long.pop3 \
 	tests/sessions/pop3-auth.pop3 \
 	tests/sessions/pop3-bad-users.pop3 \
 	tests/sessions/pop3-basic.pop3 \

@@ -13,6 +13,12 @@
 #include "users.h"
 
 #define LOGIN_SASL_MAX	1024	/* a decoded SASL response */
+/*
+ * A SASL response line, base64: RFC 4616 2 allows 255 octets each for
+ * authzid, authcid and password, 767 with the two NULs, 1024 encoded.
+ * The command line limits do not apply to it (RFC 5034 4, RFC 4954 4).
+ */
+#define LOGIN_SASL_LINE_MAX	1024
 
 enum login_result {
 	LOGIN_OK = 0,

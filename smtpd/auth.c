@@ -16,7 +16,7 @@
 #include "smtpd.h"
 #include "str.h"
 
-#define AUTH_LINE_MAX	SMTP_PARAM_LINE_MAX
+#define AUTH_LINE_MAX	LOGIN_SASL_LINE_MAX
 #define AUTH_DECODED_MAX LOGIN_SASL_MAX
 
 int
