@@ -34,6 +34,7 @@ tests_unit_pop3_transfer_test_CFLAGS = $(POP3_UNIT_CFLAGS)
 tests_unit_pop3_transfer_test_LDADD = $(POP3_UNIT_LIBS)
 
 pop3_session_tests = \
+	tests/sessions/pop3-auth-authzid.pop3 \
 	tests/sessions/pop3-auth-domains.pop3 \
 	tests/sessions/pop3-auth-failures.pop3 \
 	tests/sessions/pop3-auth-long.pop3 \

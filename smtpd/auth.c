@@ -68,12 +68,15 @@ decode(const char *b64, char *out, size_t *len)
 	return 0;
 }
 
+/* authz: whom PLAIN's authzid names, "" for the user itself */
 static void
-verify(struct smtp_session *s, const char *user, const char *pass)
+verify(struct smtp_session *s, const char *authz, const char *user,
+    const char *pass)
 {
 	char addr[ADDR_MAX + 1], name[80];
 
-	switch (login_check(s->conf, user, pass, addr, sizeof(addr), NULL, 0)) {
+	switch (login_check_as(s->conf, authz, user, pass, addr, sizeof(addr),
+	    NULL, 0)) {
 	case LOGIN_TEMP:
 		session_reply(s, "454 4.7.0 Temporary authentication failure");
 		return;
@@ -81,6 +84,13 @@ verify(struct smtp_session *s, const char *user, const char *pass)
 		str_copy(s->auth_user, addr, sizeof(s->auth_user));
 		log_info("%s: authenticated as %s", s->client, s->auth_user);
 		session_reply(s, "235 2.7.0 Authentication successful");
+		return;
+	case LOGIN_AUTHZ:
+		/* RFC 4954 4, RFC 4616 2: not a decoding error, so not 501 */
+		log_warnx("%s: %s may not act as another user", s->client,
+		    addr);
+		session_error(s, "535 5.7.8 Not authorized to act as that "
+		    "user");
 		return;
 	case LOGIN_FAIL:
 		break;
@@ -102,7 +112,7 @@ static void
 auth_plain(struct smtp_session *s, const char *initial)
 {
 	char line[AUTH_LINE_MAX + 1], dec[LOGIN_SASL_MAX];
-	const char *user, *pass;
+	const char *authz, *user, *pass;
 
 	if (initial == NULL) {
 		session_reply(s, "334 ");
@@ -111,11 +121,11 @@ auth_plain(struct smtp_session *s, const char *initial)
 		initial = line;
 	}
 	if (login_sasl_plain(strcmp(initial, "=") == 0 ? "" : initial, dec,
-	    sizeof(dec), &user, &pass) == -1) {
+	    sizeof(dec), &authz, &user, &pass) == -1) {
 		session_error(s, "501 5.5.2 Cannot decode the AUTH PLAIN response");
 		return;
 	}
-	verify(s, user, pass);
+	verify(s, authz, user, pass);
 	explicit_bzero(dec, sizeof(dec));
 }
 
@@ -143,7 +153,7 @@ auth_login(struct smtp_session *s, const char *initial)
 		session_error(s, "501 5.5.2 Cannot decode the password");
 		return;
 	}
-	verify(s, user, pass);
+	verify(s, "", user, pass);
 	explicit_bzero(pass, sizeof(pass));
 	explicit_bzero(line, sizeof(line));
 }
