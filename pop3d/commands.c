@@ -234,6 +234,12 @@ login_result(struct pop3_session *s, enum login_result r, const char *addr,
 	case LOGIN_FAIL:
 		login_failed(s);
 		return;
+	case LOGIN_AUTHZ:
+		/* RFC 4616 2: authenticated, but no acting for someone else */
+		log_info("%s from %s: authzid refused", addr, s->client);
+		session_error(s, "-ERR [AUTH] Not authorized to act as that "
+		    "user");
+		return;
 	case LOGIN_OK:
 		break;
 	}
@@ -299,9 +305,9 @@ static void
 proceed_auth(void *v, char *arg)
 {
 	S(v);
-	char line[POP3_LINE_MAX + 1], dec[LOGIN_SASL_MAX];
+	char line[LOGIN_SASL_LINE_MAX + 1], dec[LOGIN_SASL_MAX];
 	char addr[ADDR_MAX + 1], path[PATH_MAX];
-	const char *initial, *user, *pass;
+	const char *initial, *authz, *user, *pass;
 	size_t len;
 	int crlf;
 
@@ -314,8 +320,10 @@ proceed_auth(void *v, char *arg)
 	}
 	if (initial == NULL) {
 		session_reply(s, "+ ");
-		switch (lineio_read(&s->io, line, POP3_LINE_MAX, &len, &crlf,
-		    lineio_now() + (int64_t)s->conf->pop3_timeout * 1000)) {
+		/* RFC 5034 4: the 255-octet line limit is not for responses */
+		switch (lineio_read(&s->io, line, LOGIN_SASL_LINE_MAX, &len,
+		    &crlf, lineio_now() +
+		    (int64_t)s->conf->pop3_timeout * 1000)) {
 		case LINEIO_OK:
 			break;
 		case LINEIO_TOOLONG:
@@ -332,13 +340,13 @@ proceed_auth(void *v, char *arg)
 		initial = line;
 	}
 	if (login_sasl_plain(strcmp(initial, "=") == 0 ? "" : initial, dec,
-	    sizeof(dec), &user, &pass) == -1) {
+	    sizeof(dec), &authz, &user, &pass) == -1) {
 		session_error(s, "-ERR Cannot decode the AUTH PLAIN response");
 		return;
 	}
 	str_copy(s->user, user, sizeof(s->user));
-	login_result(s, login_check(s->conf, user, pass, addr, sizeof(addr),
-	    path, sizeof(path)), addr, path);
+	login_result(s, login_check_as(s->conf, authz, user, pass, addr,
+	    sizeof(addr), path, sizeof(path)), addr, path);
 	explicit_bzero(dec, sizeof(dec));
 	explicit_bzero(line, sizeof(line));
 	explicit_bzero(s->io.in, s->io.ipos);

@@ -34,8 +34,10 @@ tests_unit_pop3_transfer_test_CFLAGS = $(POP3_UNIT_CFLAGS)
 tests_unit_pop3_transfer_test_LDADD = $(POP3_UNIT_LIBS)
 
 pop3_session_tests = \
+	tests/sessions/pop3-auth-authzid.pop3 \
 	tests/sessions/pop3-auth-domains.pop3 \
 	tests/sessions/pop3-auth-failures.pop3 \
+	tests/sessions/pop3-auth-long.pop3 \
 	tests/sessions/pop3-auth.pop3 \
 	tests/sessions/pop3-bad-users.pop3 \
 	tests/sessions/pop3-basic.pop3 \
@@ -60,6 +62,7 @@ TESTS += $(pop3_session_tests)
 pop3_integration_tests = tests/integration/pop3_clients_test.py \
 	tests/integration/pop3_delivery_test.py \
 	tests/integration/pop3_privileges_test.py \
+	tests/integration/pop3_renamed_test.py \
 	tests/integration/pop3_tls_test.py
 TESTS += $(pop3_integration_tests)
 

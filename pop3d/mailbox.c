@@ -354,23 +354,132 @@ move(int from, const char *name, int to, const char *newname)
 	return renameat(from, name, to, newname);
 }
 
+/*
+ * A deleted message that was not under the name the scan saw: another
+ * reader (an IMAP server) moved it from new/ to cur/ or changed its
+ * flags. The Maildir spec makes the part before ':' its unique name.
+ */
+struct gone {
+	const char	*name;		/* as scanned (in the arena) */
+	size_t		 ulen;		/* its unique part */
+	int		 settled;	/* removed, failed, or kept */
+};
+
+struct gone_ctx {
+	struct gone	*g;		/* sorted by unique part */
+	size_t		 n;
+	int		 dfd;		/* the folder being scanned */
+	size_t		 failed;
+};
+
+static int
+gone_cmp(const void *a, const void *b)
+{
+	const struct gone *ga = a, *gb = b;
+	int c;
+
+	c = memcmp(ga->name, gb->name, ga->ulen < gb->ulen ? ga->ulen :
+	    gb->ulen);
+	if (c != 0)
+		return c;
+	return (ga->ulen > gb->ulen) - (ga->ulen < gb->ulen);
+}
+
+static struct gone *
+gone_find(struct gone_ctx *c, const char *name)
+{
+	struct gone key;
+
+	key.name = name;
+	key.ulen = strcspn(name, ":");
+	return bsearch(&key, c->g, c->n, sizeof(*c->g), gone_cmp);
+}
+
+/* One entry of new/ or cur/: a missing message under its new name? */
+static int
+gone_entry(void *arg, const char *name, unsigned char type)
+{
+	struct gone_ctx *c = arg;
+	struct gone *g;
+
+	if (name[0] == '.' || (g = gone_find(c, name)) == NULL || g->settled)
+		return 0;
+	g->settled = 1;
+	/* removed by someone else between readdir and now: also gone */
+	if (unlinkat(c->dfd, name, 0) == -1 && errno != ENOENT) {
+		log_warn("unlink %s", name);
+		c->failed++;
+	}
+	return 0;
+}
+
+/*
+ * Remove the n deleted messages of g wherever they are now, with one
+ * scan of cur/ (moved there, or new flags) and, if one was in cur/
+ * already, one of new/. One found nowhere is gone: what DELE wanted.
+ * Returns how many could not be removed.
+ */
+static size_t
+remove_renamed(struct mailbox *mb, struct gone *g, size_t n, int from_cur)
+{
+	struct gone_ctx c = { g, n, -1, 0 };
+	struct gone *k;
+	size_t i;
+
+	qsort(g, n, sizeof(*g), gone_cmp);
+	/*
+	 * A message the session keeps may share the unique name (listed
+	 * twice, caught mid-move at the scan): never remove that one.
+	 */
+	for (i = 0; i < mb->n; i++)
+		if (!(mb->msg[i].flags & MSG_DELETED) &&
+		    (k = gone_find(&c, mailbox_name(mb, i))) != NULL)
+			k->settled = 1;
+	if ((c.dfd = mb->curfd) != -1 && dirscan(c.dfd, gone_entry, &c) == -1)
+		goto fail;
+	if (from_cur && (c.dfd = mb->newfd) != -1 &&
+	    dirscan(c.dfd, gone_entry, &c) == -1)
+		goto fail;
+	return c.failed;
+fail:
+	/* not knowing where they are, say they were not removed */
+	log_warn("scan for renamed messages");
+	for (i = 0; i < n; i++)
+		c.failed += !g[i].settled;
+	return c.failed;
+}
+
 size_t
 mailbox_update(struct mailbox *mb)
 {
 	char seen[MAILDIR_NAME_MAX + 1];
-	size_t i, failed = 0;
+	size_t i, failed = 0, ngone = 0;
+	struct gone *gone = NULL;
+	int dfd, gone_cur = 0;
 	const char *name;
-	int dfd;
 
 	for (i = 0; i < mb->n; i++) {
 		name = mailbox_name(mb, i);
 		dfd = mb->msg[i].flags & MSG_CUR ? mb->curfd : mb->newfd;
 		if (mb->msg[i].flags & MSG_DELETED) {
-			/* gone already (another reader) is what we wanted */
-			if (unlinkat(dfd, name, 0) == -1 && errno != ENOENT) {
+			if (unlinkat(dfd, name, 0) == 0)
+				continue;
+			if (errno != ENOENT) {
 				log_warn("unlink %s", name);
 				failed++;
+				continue;
 			}
+			/* at most ndeleted of them: one allocation */
+			if (gone == NULL)
+				gone = calloc(mb->ndeleted, sizeof(*gone));
+			if (gone == NULL) {
+				log_warn("looking for %s", name);
+				failed++;
+				continue;
+			}
+			gone[ngone].name = name;
+			gone[ngone++].ulen = strcspn(name, ":");
+			gone_cur |= (mb->msg[i].flags & MSG_CUR) != 0;
 			continue;
 		}
 		if (!(mb->msg[i].flags & MSG_RETRIEVED))
@@ -390,5 +499,8 @@ mailbox_update(struct mailbox *mb)
 		if (move(dfd, name, mb->curfd, seen) == -1)
 			log_warn("rename %s to cur/%s", name, seen);
 	}
+	if (ngone > 0)
+		failed += remove_renamed(mb, gone, ngone, gone_cur);
+	free(gone);
 	return failed;
 }

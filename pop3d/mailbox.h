@@ -73,6 +73,8 @@ int mailbox_open_msg(const struct mailbox *mb, size_t i);
 /*
  * RFC 1939 6: unlink deleted messages; move retrieved ones from new/
  * to cur/ with the S (seen) flag, and add S to retrieved ones in cur/.
+ * A deleted message another reader renamed since the scan is found by
+ * its unique name (before ':') and removed; one found nowhere is gone.
  * Returns the number of deleted messages that could not be removed.
  */
 size_t mailbox_update(struct mailbox *mb);

@@ -12,12 +12,19 @@
 #include "addr.h"
 #include "conf.h"
 #include "lineio.h"
+#include "login.h"
 #include "mailbox.h"
 #include "tls.h"
 #include "users.h"
 
 /* RFC 2449 4: a command is at most 255 octets with its CRLF */
 #define POP3_LINE_MAX	253
+/*
+ * RFC 5034 4 asks clients to keep AUTH with its initial response within
+ * that too, but a longer one is read rather than refused: a SASL response
+ * may need LOGIN_SASL_LINE_MAX octets.
+ */
+#define POP3_AUTH_LINE_MAX	(sizeof("AUTH PLAIN ") - 1 + LOGIN_SASL_LINE_MAX)
 
 /* Session states (RFC 1939 3): a bit each, for the command table. */
 enum {

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 #include "pop3d.h"
@@ -74,15 +75,21 @@ session_error(struct pop3_session *s, const char *fmt, ...)
 void
 session_run(struct pop3_session *s)
 {
-	char line[POP3_LINE_MAX + 1];
+	char line[POP3_AUTH_LINE_MAX + 1];
 	enum lineio_result r;
 	size_t len;
 	int crlf;
 
 	session_reply(s, "+OK Pombo POP3 server ready");
 	while (!s->quit) {
-		r = lineio_read(&s->io, line, POP3_LINE_MAX, &len, &crlf,
+		r = lineio_read(&s->io, line, POP3_AUTH_LINE_MAX, &len, &crlf,
 		    lineio_now() + (int64_t)s->conf->pop3_timeout * 1000);
+		/* only AUTH may carry more: a SASL initial response */
+		if (r == LINEIO_OK && len > POP3_LINE_MAX &&
+		    strncasecmp(line, "AUTH ", 5) != 0) {
+			explicit_bzero(line, sizeof(line));
+			r = LINEIO_TOOLONG;
+		}
 		switch (r) {
 		case LINEIO_OK:
 			/* RFC 1939 3 wants CRLF; a bare LF is taken too */

@@ -77,10 +77,19 @@ enum login_result
 login_check(const struct conf *conf, const char *name, const char *password,
     char *addr, size_t addrlen, char *path, size_t pathlen)
 {
+	return login_check_as(conf, "", name, password, addr, addrlen, path,
+	    pathlen);
+}
+
+enum login_result
+login_check_as(const struct conf *conf, const char *authzid,
+    const char *name, const char *password, char *addr, size_t addrlen,
+    char *path, size_t pathlen)
+{
 	char hash[USERS_HASH_MAX + 1], err[512];
-	const struct user *user;
+	const struct user *user, *as;
 	struct users users;
-	int ok;
+	int ok, same = 1;
 
 	if (users_load(&users, conf->users_file, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
@@ -88,6 +97,14 @@ login_check(const struct conf *conf, const char *name, const char *password,
 	}
 	user = login_resolve(conf, &users, name);
 	hash[0] = '\0';
+	/*
+	 * Both names resolve as logins do, so "bob" may act for
+	 * bob@example.test and the other way round (RFC 4616 2).
+	 */
+	if (user != NULL && authzid[0] != '\0') {
+		as = login_resolve(conf, &users, authzid);
+		same = as != NULL && strcasecmp(as->addr, user->addr) == 0;
+	}
 	if (user != NULL) {
 		str_copy(hash, user->hash, sizeof(hash));
 		str_copy(addr, user->addr, addrlen);
@@ -102,12 +119,15 @@ login_check(const struct conf *conf, const char *name, const char *password,
 	/* an unknown user is checked against a dummy hash of the same cost */
 	ok = password_check(user != NULL ? hash : NULL, password);
 	explicit_bzero(hash, sizeof(hash));
-	return ok && user != NULL ? LOGIN_OK : LOGIN_FAIL;
+	if (!ok || user == NULL)
+		return LOGIN_FAIL;
+	/* said only to who knows the password: it tells nothing new */
+	return same ? LOGIN_OK : LOGIN_AUTHZ;
 }
 
 int
 login_sasl_plain(const char *b64, char *buf, size_t buflen,
-    const char **authcid, const char **password)
+    const char **authzid, const char **authcid, const char **password)
 {
 	const char *authz, *authc, *pass;
 	size_t len;
@@ -127,8 +147,7 @@ login_sasl_plain(const char *b64, char *buf, size_t buflen,
 	if (memchr(pass, '\0', len - (size_t)(pass - buf)) != NULL ||
 	    *authc == '\0' || *pass == '\0')
 		return -1;
-	if (*authz && strcasecmp(authz, authc) != 0)
-		return -1;	/* no acting for someone else */
+	*authzid = authz;
 	*authcid = authc;
 	*password = pass;
 	return 0;

@@ -13,11 +13,18 @@
 #include "users.h"
 
 #define LOGIN_SASL_MAX	1024	/* a decoded SASL response */
+/*
+ * A SASL response line, base64: RFC 4616 2 allows 255 octets each for
+ * authzid, authcid and password, 767 with the two NULs, 1024 encoded.
+ * The command line limits do not apply to it (RFC 5034 4, RFC 4954 4).
+ */
+#define LOGIN_SASL_LINE_MAX	1024
 
 enum login_result {
 	LOGIN_OK = 0,
 	LOGIN_FAIL,	/* unknown user or wrong password: never say which */
 	LOGIN_TEMP,	/* the users file cannot be read */
+	LOGIN_AUTHZ,	/* right password, but the authzid is someone else */
 };
 
 /* 127.0.0.0/8 or ::1 */
@@ -37,12 +44,20 @@ enum login_result login_check(const struct conf *conf, const char *name,
     const char *password, char *addr, size_t addrlen, char *path,
     size_t pathlen);
 /*
+ * login_check for a SASL login that may name whom it acts for (RFC 4616
+ * 2): an authzid that is empty or resolves to the same user is the user;
+ * any other gives LOGIN_AUTHZ, and only when the password is right.
+ */
+enum login_result login_check_as(const struct conf *conf, const char *authzid,
+    const char *name, const char *password, char *addr, size_t addrlen,
+    char *path, size_t pathlen);
+/*
  * Decode an AUTH PLAIN response (base64 of authzid NUL authcid NUL
- * passwd) into buf; the three point into buf. -1 if malformed, or if
- * the authzid names someone other than the authcid.
+ * passwd) into buf; the three point into buf, authzid "" if none. -1 if
+ * malformed; whom the authzid names is login_check_as's question.
  */
 int login_sasl_plain(const char *b64, char *buf, size_t buflen,
-    const char **authcid, const char **password);
+    const char **authzid, const char **authcid, const char **password);
 /* Client text made safe for a log line: printable ASCII only. */
 void login_log_safe(char *dst, size_t len, const char *src);
 

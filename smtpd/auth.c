@@ -16,7 +16,7 @@
 #include "smtpd.h"
 #include "str.h"
 
-#define AUTH_LINE_MAX	SMTP_PARAM_LINE_MAX
+#define AUTH_LINE_MAX	LOGIN_SASL_LINE_MAX
 #define AUTH_DECODED_MAX LOGIN_SASL_MAX
 
 int
@@ -68,12 +68,15 @@ decode(const char *b64, char *out, size_t *len)
 	return 0;
 }
 
+/* authz: whom PLAIN's authzid names, "" for the user itself */
 static void
-verify(struct smtp_session *s, const char *user, const char *pass)
+verify(struct smtp_session *s, const char *authz, const char *user,
+    const char *pass)
 {
 	char addr[ADDR_MAX + 1], name[80];
 
-	switch (login_check(s->conf, user, pass, addr, sizeof(addr), NULL, 0)) {
+	switch (login_check_as(s->conf, authz, user, pass, addr, sizeof(addr),
+	    NULL, 0)) {
 	case LOGIN_TEMP:
 		session_reply(s, "454 4.7.0 Temporary authentication failure");
 		return;
@@ -84,6 +87,13 @@ verify(struct smtp_session *s, const char *user, const char *pass)
 		 * the client without it: the next one says auth= */
 		submit_quit(s);
 		session_reply(s, "235 2.7.0 Authentication successful");
+		return;
+	case LOGIN_AUTHZ:
+		/* RFC 4954 4, RFC 4616 2: not a decoding error, so not 501 */
+		log_warnx("%s: %s may not act as another user", s->client,
+		    addr);
+		session_error(s, "535 5.7.8 Not authorized to act as that "
+		    "user");
 		return;
 	case LOGIN_FAIL:
 		break;
@@ -105,7 +115,7 @@ static void
 auth_plain(struct smtp_session *s, const char *initial)
 {
 	char line[AUTH_LINE_MAX + 1], dec[LOGIN_SASL_MAX];
-	const char *user, *pass;
+	const char *authz, *user, *pass;
 
 	if (initial == NULL) {
 		session_reply(s, "334 ");
@@ -114,11 +124,11 @@ auth_plain(struct smtp_session *s, const char *initial)
 		initial = line;
 	}
 	if (login_sasl_plain(strcmp(initial, "=") == 0 ? "" : initial, dec,
-	    sizeof(dec), &user, &pass) == -1) {
+	    sizeof(dec), &authz, &user, &pass) == -1) {
 		session_error(s, "501 5.5.2 Cannot decode the AUTH PLAIN response");
 		return;
 	}
-	verify(s, user, pass);
+	verify(s, authz, user, pass);
 	explicit_bzero(dec, sizeof(dec));
 }
 
@@ -146,7 +156,7 @@ auth_login(struct smtp_session *s, const char *initial)
 		session_error(s, "501 5.5.2 Cannot decode the password");
 		return;
 	}
-	verify(s, user, pass);
+	verify(s, "", user, pass);
 	explicit_bzero(pass, sizeof(pass));
 	explicit_bzero(line, sizeof(line));
 }

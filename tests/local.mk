@@ -76,6 +76,8 @@ tests_unit_users_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_users_test_LDADD = $(UNIT_LIBS)
 
 session_tests = \
+	tests/sessions/auth-authzid-bare.smtp \
+	tests/sessions/auth-authzid.smtp \
 	tests/sessions/auth-failures.smtp \
 	tests/sessions/auth-long.smtp \
 	tests/sessions/auth.smtp tests/sessions/auth-after-mail.smtp \

@@ -6,13 +6,12 @@
  * Invariants: a decoding fits its buffer and is 3/4 of the text less
  * the padding; what is encoded decodes back to the same octets; a PLAIN
  * message accepted has a non-empty authcid and password, no NUL in them,
- * and an authzid that is empty or the authcid.
+ * and an authzid (maybe empty) at the start of the buffer.
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "base64.h"
 #include "fuzz.h"
@@ -22,15 +21,17 @@ static void
 check_plain(const char *b64)
 {
 	char buf[LOGIN_SASL_MAX];
-	const char *user = NULL, *pass = NULL;
+	const char *authz = NULL, *user = NULL, *pass = NULL;
 
-	if (login_sasl_plain(b64, buf, sizeof(buf), &user, &pass) == -1)
+	if (login_sasl_plain(b64, buf, sizeof(buf), &authz, &user,
+	    &pass) == -1)
 		return;
+	FUZZ_ASSERT(authz == buf);
 	FUZZ_ASSERT(user > buf && user < buf + sizeof(buf));
 	FUZZ_ASSERT(pass > user && pass < buf + sizeof(buf));
 	FUZZ_ASSERT(user[0] != '\0' && pass[0] != '\0');
 	FUZZ_ASSERT(user[-1] == '\0' && pass[-1] == '\0');
-	FUZZ_ASSERT(buf[0] == '\0' || strcasecmp(buf, user) == 0);
+	FUZZ_ASSERT(strlen(authz) < (size_t)(user - buf));
 }
 
 int

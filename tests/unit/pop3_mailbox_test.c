@@ -279,6 +279,78 @@ Test(pop3_mailbox, update_failures, .init = setup, .fini = teardown)
 	cr_expect(exists("new", "3.c,S=1,W=2"));
 }
 
+/* Renames by another reader (an IMAP server) between the scan and UPDATE. */
+static void
+rename_in(const char *from, const char *name, const char *to,
+    const char *newname)
+{
+	char a[1024], b[1024];
+
+	snprintf(a, sizeof(a), "%s/%s/%s", md, from, name);
+	snprintf(b, sizeof(b), "%s/%s/%s", md, to, newname);
+	cr_assert_eq(rename(a, b), 0, "%s", a);
+}
+
+Test(pop3_mailbox, update_renamed, .init = setup, .fini = teardown)
+{
+	struct mailbox mb;
+	char path[1024];
+
+	put("new", "1.a,S=1,W=2", "a\n");		/* DELE, moved to cur/ */
+	put("cur", "2.b,S=1,W=2:2,S", "b\n");	/* DELE, flags changed */
+	put("cur", "3.c,S=1,W=2:2,S", "c\n");	/* DELE, back to new/ */
+	put("new", "4.d,S=1,W=2", "d\n");		/* DELE, gone for good */
+	put("new", "5.e,S=1,W=2", "e\n");		/* kept */
+	put("new", "6.f,S=1,W=2", "f\n");		/* DELE, gone... */
+	put("cur", "6.f,S=1,W=2:2,S", "f\n");	/* ...but kept listed */
+	cr_assert_eq(mailbox_open(&mb, md), MAILBOX_OK);
+	cr_assert_eq(mb.n, 7);
+	mailbox_delete(&mb, 0);
+	mailbox_delete(&mb, 1);
+	mailbox_delete(&mb, 2);
+	mailbox_delete(&mb, 3);
+	mailbox_delete(&mb, 5);
+	rename_in("new", "1.a,S=1,W=2", "cur", "1.a,S=1,W=2:2,S");
+	rename_in("cur", "2.b,S=1,W=2:2,S", "cur", "2.b,S=1,W=2:2,RS");
+	rename_in("cur", "3.c,S=1,W=2:2,S", "new", "3.c,S=1,W=2");
+	snprintf(path, sizeof(path), "%s/new/4.d,S=1,W=2", md);
+	cr_assert_eq(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/new/6.f,S=1,W=2", md);
+	cr_assert_eq(unlink(path), 0);
+	/* same start, another unique name: not the message */
+	put("cur", "1.a,S=1,W=22:2,S", "x\n");
+	cr_expect_eq(mailbox_update(&mb), 0);
+	mailbox_close(&mb);
+	cr_expect(!exists("cur", "1.a,S=1,W=2:2,S"));
+	cr_expect(!exists("cur", "2.b,S=1,W=2:2,RS"));
+	cr_expect(!exists("new", "3.c,S=1,W=2"));
+	cr_expect(exists("cur", "1.a,S=1,W=22:2,S"));
+	cr_expect(exists("new", "5.e,S=1,W=2"));
+	cr_expect(exists("cur", "6.f,S=1,W=2:2,S"));
+	cr_expect_eq(count("new"), 1);
+	cr_expect_eq(count("cur"), 2);
+}
+
+Test(pop3_mailbox, update_renamed_failure, .init = setup, .fini = teardown)
+{
+	struct mailbox mb;
+	char path[1024];
+
+	put("new", "1.a,S=1,W=2", "a\n");
+	put("new", "2.b,S=1,W=2", "b\n");
+	cr_assert_eq(mailbox_open(&mb, md), MAILBOX_OK);
+	mailbox_delete(&mb, 0);
+	mailbox_delete(&mb, 1);
+	/* 1 is found in cur/ as something unlink cannot remove */
+	snprintf(path, sizeof(path), "%s/new/1.a,S=1,W=2", md);
+	cr_assert_eq(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/cur/1.a,S=1,W=2:2,S", md);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	cr_expect_eq(mailbox_update(&mb), 1);
+	mailbox_close(&mb);
+	cr_expect_eq(count("new"), 0);
+}
+
 Test(pop3_mailbox, open_msg, .init = setup, .fini = teardown)
 {
 	struct mailbox mb;
