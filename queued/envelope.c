@@ -213,6 +213,10 @@ envelope_format_state(const struct envelope *e, struct buf *out)
 		    r->error ? r->error : "") == -1)
 			return -1;
 	}
+	for (i = 0; i < e->nrcpt; i++)
+		if (e->rcpts[i].notify && buf_printf(out, "notify %zu %c\n", i,
+		    e->rcpts[i].notify) == -1)
+			return -1;
 	return buf_printf(out, "flags%s%s\n", e->flags & ENV_HOLD ? " hold" : "",
 	    e->flags & ENV_WARNED ? " warned" : "");
 }
@@ -251,6 +255,18 @@ envelope_parse_state(struct envelope *e, const char *text, size_t len,
 				e->flags |= ENV_HOLD;
 			if (strstr(line, " warned"))
 				e->flags |= ENV_WARNED;
+			continue;
+		}
+		if (strncmp(line, "notify ", 7) == 0) {
+			/* a notification owed but not yet queued */
+			if (!isdigit((unsigned char)line[7]))
+				goto bad;
+			idx = strtoul(line + 7, &end, 10);
+			if (*end != ' ' || idx >= e->nrcpt ||
+			    strchr("fdrw", end[1]) == NULL || end[1] == '\0' ||
+			    end[2] != '\0')
+				goto bad;
+			e->rcpts[idx].notify = end[1];
 			continue;
 		}
 		if (strncmp(line, "rcpt ", 5) != 0 || !isdigit((unsigned char)line[5]))

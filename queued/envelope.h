@@ -39,10 +39,11 @@ struct rcpt {
 	uint32_t	 attempts;
 	int64_t		 next;		/* next attempt, unix seconds */
 	char		*error;		/* last error, NULL if none */
+	int		 notify;	/* a DSN is owed, not yet queued: 'f'ailed,
+					   'd'elivered, 'r'elayed, 'w' delayed */
 	/* in memory only */
 	int		 inflight;	/* in an agent's job now */
 	int		 ready;		/* waiting in its destination's queue */
-	int		 notify;	/* a DSN is owed: 'f'ailed, 'd'elivered */
 	struct dest	*dest;		/* where it goes (scheduler) */
 };
 

@@ -90,6 +90,8 @@ Test(envelope, state_round_trip)
 	e.rcpts[1].attempts = 3;
 	e.rcpts[1].next = 1795752534;
 	e.rcpts[1].error = strdup("451 4.2.0 mailbox busy");
+	e.rcpts[0].notify = 'r';
+	e.rcpts[1].notify = 'w';
 	e.flags = ENV_HOLD;
 	buf_init(&b, 1 << 20);
 	cr_assert_eq(envelope_format_state(&e, &b), 0);
@@ -101,10 +103,44 @@ Test(envelope, state_round_trip)
 	cr_expect_eq(e2.rcpts[1].next, 1795752534);
 	cr_expect_str_eq(e2.rcpts[1].error, "451 4.2.0 mailbox busy");
 	cr_expect_eq(e2.flags, ENV_HOLD);
+	cr_expect_eq(e2.rcpts[0].notify, 'r', "an owed notice survives");
+	cr_expect_eq(e2.rcpts[1].notify, 'w');
 	cr_expect_eq(envelope_pending(&e2), 1);
 	cr_expect_eq(envelope_parse_state(&e2, "POMBO-STATE 1\nrcpt 7 d 1 0\n",
 	    27, err, sizeof(err)), -1, "index out of range");
 	buf_free(&b);
 	envelope_free(&e);
 	envelope_free(&e2);
+}
+
+Test(envelope, state_owed_notices)
+{
+	static const char *bad[] = {
+		"POMBO-STATE 1\nnotify 2 f\n",	/* no such recipient */
+		"POMBO-STATE 1\nnotify 0 x\n",
+		"POMBO-STATE 1\nnotify 0 \n",
+		"POMBO-STATE 1\nnotify 0 ff\n",
+		"POMBO-STATE 1\nnotify x f\n",
+	};
+	struct envelope e;
+	const char *p;
+	char err[128];
+	size_t i;
+
+	cr_assert_eq(envelope_parse(&e, header, sizeof(header) - 1, err,
+	    sizeof(err)), 0);
+	/* a state file from before owed notices were recorded */
+	p = "POMBO-STATE 1\nrcpt 1 f 1 0 - 550 5.1.1 unknown\nflags\n";
+	cr_expect_eq(envelope_parse_state(&e, p, strlen(p), err, sizeof(err)),
+	    0, "%s", err);
+	cr_expect_eq(e.rcpts[1].state, RS_FAILED);
+	cr_expect_eq(e.rcpts[1].notify, 0);
+	p = "POMBO-STATE 1\nrcpt 1 f 1 0 - 550 5.1.1 unknown\nnotify 1 f\n";
+	cr_expect_eq(envelope_parse_state(&e, p, strlen(p), err, sizeof(err)),
+	    0, "%s", err);
+	cr_expect_eq(e.rcpts[1].notify, RS_FAILED);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(envelope_parse_state(&e, bad[i], strlen(bad[i]),
+		    err, sizeof(err)), -1, "case %zu", i);
+	envelope_free(&e);
 }
