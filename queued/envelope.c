@@ -115,6 +115,9 @@ envelope_format(const struct envelope *e, struct buf *out)
 		if (buf_printf(out, "rcpt <%s>%s\n", e->rcpts[i].addr,
 		    e->rcpts[i].params) == -1)
 			return -1;
+	if ((e->flags & ENV_DOUBLE) &&
+	    buf_addstr(out, "flags double-bounce\n") == -1)
+		return -1;
 	return buf_addstr(out, "data\n");
 }
 
@@ -141,7 +144,7 @@ envelope_parse(struct envelope *e, const char *text, size_t len, char *err,
 {
 	char line[QPROTO_LINE_MAX + 16];
 	size_t pos, n;
-	int have_id = 0, have_time = 0;
+	int have_id = 0, have_time = 0, have_flags = 0;
 
 	envelope_init(e);
 	n = strlen(ENVELOPE_MAGIC);
@@ -185,6 +188,11 @@ envelope_parse(struct envelope *e, const char *text, size_t len, char *err,
 		} else if (strncmp(line, "rcpt ", 5) == 0) {
 			if (envelope_add_rcpt(e, line + 5) == -1)
 				FAIL("bad rcpt line");
+		} else if (strncmp(line, "flags ", 6) == 0) {
+			/* the one flag there is; an unknown one is refused */
+			if (have_flags++ || strcmp(line + 6, "double-bounce") != 0)
+				FAIL("bad flags line");
+			e->flags |= ENV_DOUBLE;
 		} else
 			FAIL("unknown header line");
 	}
@@ -250,7 +258,8 @@ envelope_parse_state(struct envelope *e, const char *text, size_t len,
 		}
 		if (strncmp(line, "flags", 5) == 0 &&
 		    (line[5] == '\0' || line[5] == ' ')) {
-			e->flags &= ENV_STATE;
+			/* the queue file's flags stay */
+			e->flags &= ~(unsigned)(ENV_HOLD | ENV_WARNED);
 			if (strstr(line, " hold"))
 				e->flags |= ENV_HOLD;
 			if (strstr(line, " warned"))

@@ -28,6 +28,8 @@ enum {
 	ENV_HOLD	= 1 << 0,	/* an admin held it: no deliveries */
 	ENV_WARNED	= 1 << 1,	/* the delay notice was sent */
 	ENV_STATE	= 1 << 2,	/* state/<qid> exists (in memory only) */
+	ENV_DOUBLE	= 1 << 3,	/* a double bounce: never bounced (queue
+					   file, "flags double-bounce") */
 };
 
 struct dest;

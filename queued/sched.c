@@ -13,7 +13,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -608,6 +607,7 @@ notify(struct qmsg *m, enum bounce_kind kind, char state)
 	const char *p;
 	size_t i, n = 0;
 	int full, rc = 0;
+	unsigned flags = 0;
 
 	if ((br = calloc(e->nrcpt, sizeof(*br))) == NULL ||
 	    (orcpt = calloc(e->nrcpt, sizeof(*orcpt))) == NULL ||
@@ -637,18 +637,20 @@ notify(struct qmsg *m, enum bounce_kind kind, char state)
 	if (n == 0)
 		goto done;
 	if (e->from[0] == '\0') {
-		/* a bounce that bounces goes to the postmaster, once */
+		/*
+		 * A bounce that bounces goes to the postmaster, once. The
+		 * double bounce is marked, not known by its address: the
+		 * postmaster's aliases may send it anywhere.
+		 */
 		if (state != RS_FAILED)
 			goto done;
-		for (i = 0; i < e->nrcpt; i++)
-			if (strncasecmp(e->rcpts[i].addr, "postmaster@", 11) == 0)
-				break;
-		if (i < e->nrcpt) {
-			log_warnx("%s: undeliverable notification to the "
-			    "postmaster, discarded", e->qid);
+		if (e->flags & ENV_DOUBLE) {
+			log_warnx("%s: undeliverable double bounce, discarded",
+			    e->qid);
 			goto done;
 		}
 		str_fmt(to, sizeof(to), "postmaster@%s", ctx->conf->hostname);
+		flags = ENV_DOUBLE;
 	} else
 		str_copy(to, e->from, sizeof(to));
 	memset(&bi, 0, sizeof(bi));
@@ -672,8 +674,8 @@ notify(struct qmsg *m, enum bounce_kind kind, char state)
 	bi.full = full;
 	buf_init(&msg, ctx->conf->max_message_size + 1024 * 1024);
 	if (bounce_format(&bi, time(NULL), &msg) == 0) {
-		struct qmsg *bm = inject_message(ctx->spool, ctx->conf->hostname,
-		    to, msg.data, msg.len);
+		struct qmsg *bm = inject_message(ctx->spool, ctx->conf, to,
+		    flags, msg.data, msg.len);
 		if (bm != NULL) {
 			log_info("%s: sender %s notification: %s", e->qid,
 			    notify_name(kind), bm->env.qid);

@@ -3,7 +3,10 @@ queued (the spool is full) keeps the original message and the owed
 notice, in memory and in its state file across a restart, and is tried
 again every retry_interval until it is queued; only then does the
 original go. The spool is a 2 MB tmpfs, filled while the relay peer
-(slow to greet) is about to answer 550."""
+(slow to greet) is about to answer 550. A notification to a local
+address goes through the aliases like mail from outside; a double bounce
+goes to the postmaster's alias, and one that fails is not bounced
+again, wherever the alias sent it."""
 import os
 import re
 import subprocess
@@ -130,5 +133,59 @@ finally:
     A.stop()
     if mounted:
         subprocess.run(["umount", A.spool])
+    A.cleanup()
+
+# --- notifications go through the aliases ------------------------------
+P = pombo.free_port()
+peer = Peer("127.0.0.1", P, "mx.far.test",
+            replies={"RCPT": "550 5.1.1 unknown"})
+A = pombo.Instance({"hold_deliveries": "no",
+                    "relayhost": "[127.0.0.1]:%d" % P,
+                    "delay_warning": "0"}, name="pombo-notify")
+aliases = os.path.join(A.dir, "aliases")
+with open(aliases, "w") as f:
+    f.write("root: alice\npostmaster: bob@example.test\n")
+try:
+    A.start()
+    # a bounce to an aliased sender reaches the alias's target
+    qid = send(A, b"root@example.test", b"nobody@far.test",
+               b"Subject: from root\n\nhi")
+    tap.ok(pombo.wait_for(lambda: mailbox(A, "alice"), 10),
+           "a bounce to root@ reaches alice through the aliases",
+           A.log()[-2000:])
+    tap.ok(not os.path.exists(os.path.join(A.mail, "example.test", "root")),
+           "no mailbox named root")
+    tap.ok("No such mailbox" not in A.log(), "the bounce did not fail")
+    # a failed bounce reaches the postmaster's alias's target
+    qid = send(A, b"", b"nobody2@far.test", b"Subject: a bounce\n\nhi")
+    tap.ok(pombo.wait_for(lambda: mailbox(A, "bob"), 10),
+           "a double bounce reaches the postmaster alias's target",
+           A.log()[-2000:])
+    tap.eq(mailbox(A, "postmaster", "mx.test"), [],
+           "and not the alias's own mailbox")
+    tap.ok(mailbox(A, "bob") and "nobody2@far.test" in mailbox(A, "bob")[0],
+           "it is about the failed bounce")
+    # the postmaster's alias is remote, and refuses: the double bounce is
+    # recognised by its mark, not by a postmaster@ recipient, and dropped
+    time.sleep(1.1)     # a new mtime for the aliases file
+    with open(aliases, "w") as f:
+        f.write("root: alice\npostmaster: pm@far.test\n")
+    n = A.log().count("double bounce to")
+    qid = send(A, b"", b"nobody3@far.test", b"Subject: again\n\nhi")
+    tap.ok(pombo.wait_for(lambda: "undeliverable double bounce, discarded"
+                          in A.log(), 10),
+           "a failing double bounce is discarded", A.log()[-2000:])
+    time.sleep(2)
+    tap.eq(A.log().count("double bounce to") - n, 1,
+           "it is not bounced again")
+    want = "RCPT TO:<pm@far.test> ORCPT=rfc822;postmaster@mx.test"
+    tap.ok(want in peer.commands,
+           "it went where the alias says, with its ORCPT",
+           peer.commands[-10:])
+    tap.ok(pombo.wait_for(lambda: not A.queue_files(), 5),
+           "nothing left in the queue", A.queue_files())
+    A.check_clean(tap)
+finally:
+    peer.stop()
     A.cleanup()
 tap.done()

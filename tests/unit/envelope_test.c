@@ -65,6 +65,11 @@ Test(envelope, corrupt_headers)
 		    "from <>\nrcpt <a@b.test>\ndata\n",
 		"POMBO-QUEUE 1\nid 01k177h582jc\nid 01k177h582jc\ntime 1\n"
 		    "client SMTP local x\nfrom <>\nrcpt <a@b.test>\ndata\n",
+		"POMBO-QUEUE 1\nid 01k177h582jc\ntime 1\nclient SMTP local x\n"
+		    "from <>\nrcpt <a@b.test>\nflags bounce-twice\ndata\n",
+		"POMBO-QUEUE 1\nid 01k177h582jc\ntime 1\nclient SMTP local x\n"
+		    "from <>\nrcpt <a@b.test>\nflags double-bounce\n"
+		    "flags double-bounce\ndata\n",
 	};
 	struct envelope e;
 	char err[128];
@@ -142,5 +147,35 @@ Test(envelope, state_owed_notices)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_expect_eq(envelope_parse_state(&e, bad[i], strlen(bad[i]),
 		    err, sizeof(err)), -1, "case %zu", i);
+	envelope_free(&e);
+}
+
+/* A double bounce is marked in its queue file, and a state file's
+ * flags do not unmark it. */
+Test(envelope, double_bounce_mark)
+{
+	static const char text[] =
+	    "POMBO-QUEUE 1\nid 01k177h582jc\ntime 1\nclient LOCAL local mx.test\n"
+	    "from <>\nrcpt <pm@far.test> ORCPT=rfc822;postmaster@mx.test\n"
+	    "flags double-bounce\ndata\nhi\n";
+	struct envelope e;
+	struct buf b;
+	char err[128];
+
+	cr_assert_eq(envelope_parse(&e, text, sizeof(text) - 1, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect(e.flags & ENV_DOUBLE);
+	buf_init(&b, 1 << 20);
+	cr_assert_eq(envelope_format(&e, &b), 0);
+	cr_expect_eq(b.len, e.data_off);
+	cr_expect(memcmp(b.data, text, b.len) == 0);
+	cr_assert_eq(envelope_parse_state(&e, "POMBO-STATE 1\nflags hold\n",
+	    25, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(e.flags, ENV_DOUBLE | ENV_HOLD);
+	buf_free(&b);
+	envelope_free(&e);
+	cr_assert_eq(envelope_parse(&e, header, sizeof(header) - 1, err,
+	    sizeof(err)), 0);
+	cr_expect_eq(e.flags & ENV_DOUBLE, 0, "no mark, no flags line");
 	envelope_free(&e);
 }
