@@ -115,6 +115,9 @@ envelope_format(const struct envelope *e, struct buf *out)
 		if (buf_printf(out, "rcpt <%s>%s\n", e->rcpts[i].addr,
 		    e->rcpts[i].params) == -1)
 			return -1;
+	if ((e->flags & ENV_DOUBLE) &&
+	    buf_addstr(out, "flags double-bounce\n") == -1)
+		return -1;
 	return buf_addstr(out, "data\n");
 }
 
@@ -141,7 +144,7 @@ envelope_parse(struct envelope *e, const char *text, size_t len, char *err,
 {
 	char line[QPROTO_LINE_MAX + 16];
 	size_t pos, n;
-	int have_id = 0, have_time = 0;
+	int have_id = 0, have_time = 0, have_flags = 0;
 
 	envelope_init(e);
 	n = strlen(ENVELOPE_MAGIC);
@@ -185,6 +188,11 @@ envelope_parse(struct envelope *e, const char *text, size_t len, char *err,
 		} else if (strncmp(line, "rcpt ", 5) == 0) {
 			if (envelope_add_rcpt(e, line + 5) == -1)
 				FAIL("bad rcpt line");
+		} else if (strncmp(line, "flags ", 6) == 0) {
+			/* the one flag there is; an unknown one is refused */
+			if (have_flags++ || strcmp(line + 6, "double-bounce") != 0)
+				FAIL("bad flags line");
+			e->flags |= ENV_DOUBLE;
 		} else
 			FAIL("unknown header line");
 	}
@@ -213,6 +221,10 @@ envelope_format_state(const struct envelope *e, struct buf *out)
 		    r->error ? r->error : "") == -1)
 			return -1;
 	}
+	for (i = 0; i < e->nrcpt; i++)
+		if (e->rcpts[i].notify && buf_printf(out, "notify %zu %c\n", i,
+		    e->rcpts[i].notify) == -1)
+			return -1;
 	return buf_printf(out, "flags%s%s\n", e->flags & ENV_HOLD ? " hold" : "",
 	    e->flags & ENV_WARNED ? " warned" : "");
 }
@@ -246,11 +258,24 @@ envelope_parse_state(struct envelope *e, const char *text, size_t len,
 		}
 		if (strncmp(line, "flags", 5) == 0 &&
 		    (line[5] == '\0' || line[5] == ' ')) {
-			e->flags &= ENV_STATE;
+			/* the queue file's flags stay */
+			e->flags &= ~(unsigned)(ENV_HOLD | ENV_WARNED);
 			if (strstr(line, " hold"))
 				e->flags |= ENV_HOLD;
 			if (strstr(line, " warned"))
 				e->flags |= ENV_WARNED;
+			continue;
+		}
+		if (strncmp(line, "notify ", 7) == 0) {
+			/* a notification owed but not yet queued */
+			if (!isdigit((unsigned char)line[7]))
+				goto bad;
+			idx = strtoul(line + 7, &end, 10);
+			if (*end != ' ' || idx >= e->nrcpt ||
+			    strchr("fdrw", end[1]) == NULL || end[1] == '\0' ||
+			    end[2] != '\0')
+				goto bad;
+			e->rcpts[idx].notify = end[1];
 			continue;
 		}
 		if (strncmp(line, "rcpt ", 5) != 0 || !isdigit((unsigned char)line[5]))

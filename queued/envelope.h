@@ -28,6 +28,8 @@ enum {
 	ENV_HOLD	= 1 << 0,	/* an admin held it: no deliveries */
 	ENV_WARNED	= 1 << 1,	/* the delay notice was sent */
 	ENV_STATE	= 1 << 2,	/* state/<qid> exists (in memory only) */
+	ENV_DOUBLE	= 1 << 3,	/* a double bounce: never bounced (queue
+					   file, "flags double-bounce") */
 };
 
 struct dest;
@@ -39,10 +41,11 @@ struct rcpt {
 	uint32_t	 attempts;
 	int64_t		 next;		/* next attempt, unix seconds */
 	char		*error;		/* last error, NULL if none */
+	int		 notify;	/* a DSN is owed, not yet queued: 'f'ailed,
+					   'd'elivered, 'r'elayed, 'w' delayed */
 	/* in memory only */
 	int		 inflight;	/* in an agent's job now */
 	int		 ready;		/* waiting in its destination's queue */
-	int		 notify;	/* a DSN is owed: 'f'ailed, 'd'elivered */
 	struct dest	*dest;		/* where it goes (scheduler) */
 };
 

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -13,10 +14,50 @@
 #include "fileio.h"
 #include "log.h"
 #include "qproto.h"
+#include "recipients.h"
+
+/*
+ * A notification to a local address goes where mail to it from outside
+ * goes: through users and aliases, as at RCPT, each target remembering
+ * the address it came from (ORCPT, RFC 3461 4.2). An address that does
+ * not resolve is kept as it is: the local agent fails it, and the
+ * failure reaches the postmaster.
+ */
+static int
+add_rcpts(struct envelope *e, const struct conf *c, const char *rcpt)
+{
+	char arg[QPROTO_LINE_MAX], xorig[ESMTP_ORCPT_MAX + 1];
+	struct resolve_out out;
+	enum resolve_result rr;
+	size_t i;
+	int rc = 0;
+
+	recipients_refresh();
+	rr = resolve(c, recipients_users(), recipients_aliases(), rcpt, &out);
+	if (rr != RESOLVE_OK) {
+		log_warnx("%s: notification to <%s>, which is %s", e->qid, rcpt,
+		    rr == RESOLVE_LOOP ? "an alias loop" : "nobody here");
+		if (str_fmt(arg, sizeof(arg), "<%s>", rcpt) == -1)
+			return -1;
+		return envelope_add_rcpt(e, arg);
+	}
+	for (i = 0; rc == 0 && i < out.n; i++) {
+		xorig[0] = '\0';
+		if (strcasecmp(out.v[i].addr, rcpt) != 0 &&
+		    esmtp_xtext_encode(rcpt, xorig, sizeof(xorig)) == -1)
+			xorig[0] = '\0';
+		if (str_fmt(arg, sizeof(arg), "<%s>%s%s", out.v[i].addr,
+		    xorig[0] ? " ORCPT=rfc822;" : "", xorig) == -1 ||
+		    envelope_add_rcpt(e, arg) == -1)
+			rc = -1;
+	}
+	resolve_free(&out);
+	return rc;
+}
 
 struct qmsg *
-inject_message(struct spool *sp, const char *hostname, const char *rcpt,
-    const char *content, size_t len)
+inject_message(struct spool *sp, const struct conf *c, const char *rcpt,
+    unsigned flags, const char *content, size_t len)
 {
 	struct envelope e;
 	struct buf hdr;
@@ -28,10 +69,10 @@ inject_message(struct spool *sp, const char *hostname, const char *rcpt,
 	buf_init(&hdr, 1024 * 1024);
 	qid_new(e.qid);
 	e.time = time(NULL);
-	if (str_fmt(arg, sizeof(arg), "<%s>", rcpt) == -1 ||
-	    envelope_set_from(&e, "<>") == -1 ||
-	    envelope_add_rcpt(&e, arg) == -1 ||
-	    str_fmt(arg, sizeof(arg), "LOCAL local %s", hostname) == -1 ||
+	e.flags = flags & ENV_DOUBLE;
+	if (envelope_set_from(&e, "<>") == -1 ||
+	    add_rcpts(&e, c, rcpt) == -1 ||
+	    str_fmt(arg, sizeof(arg), "LOCAL local %s", c->hostname) == -1 ||
 	    (e.client = strdup(arg)) == NULL ||
 	    envelope_format(&e, &hdr) == -1) {
 		log_warnx("cannot make a notification to <%s>", rcpt);
@@ -51,8 +92,9 @@ inject_message(struct spool *sp, const char *hostname, const char *rcpt,
 		spool_unpublish(sp, e.qid);
 		goto out;
 	}
-	log_info("%s: from=<> size=%zu nrcpt=1 (notification to <%s>)",
-	    e.qid, len, rcpt);
+	log_info("%s: from=<> size=%zu nrcpt=%zu (%s to <%s>)", e.qid, len,
+	    e.nrcpt, (e.flags & ENV_DOUBLE) ? "double bounce" : "notification",
+	    rcpt);
 	m = queue_add(&e);
 out:
 	buf_free(&hdr);

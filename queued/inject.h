@@ -8,11 +8,15 @@
 
 #include <stddef.h>
 
+#include "conf.h"
 #include "queue.h"
 #include "spool.h"
 
-/* From <> to rcpt; returns the new message, or NULL (logged). */
-struct qmsg *inject_message(struct spool *sp, const char *hostname,
-    const char *rcpt, const char *content, size_t len);
+/*
+ * From <> to rcpt, expanded as mail to it at RCPT would be; flags may be
+ * ENV_DOUBLE. Returns the new message, or NULL (logged).
+ */
+struct qmsg *inject_message(struct spool *sp, const struct conf *c,
+    const char *rcpt, unsigned flags, const char *content, size_t len);
 
 #endif

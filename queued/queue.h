@@ -16,6 +16,7 @@ struct qmsg {
 	unsigned		 nagents;	/* agents holding some recipients */
 	int			 recovered;	/* loaded at start-up */
 	int64_t			 due;		/* next attempt; INT64_MAX: none */
+	int64_t			 notify_next;	/* next try of owed DSNs */
 	size_t			 heap_idx;	/* in the scheduler's heap */
 	TAILQ_ENTRY(qmsg)	 entry;
 	struct qmsg		*hnext;		/* queue id hash chain */

@@ -13,7 +13,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -72,6 +71,7 @@ static char local_prog[PATH_MAX], remote_prog[PATH_MAX];
 static void dispatch(void);
 static void finish(struct qmsg *m);
 static void consider(struct qmsg *m);
+static int notify_owed(const struct qmsg *m);
 /* ---- the heap of deferred messages ---- */
 
 static void
@@ -271,6 +271,10 @@ consider(struct qmsg *m)
 			dest_push(r->dest, e->qid);
 		r->ready = 1;
 	}
+	/* a notification not yet queued: try again (while no agent has
+	 * the message; the agent's end tries anyway) */
+	if (m->nagents == 0 && notify_owed(m) && m->notify_next < m->due)
+		m->due = m->notify_next;
 	heap_set(m);
 }
 
@@ -315,6 +319,7 @@ sched_flush(struct qmsg *m)
 	TAILQ_FOREACH(q, queue_all(), entry) {
 		if (m != NULL && q != m)
 			continue;
+		q->notify_next = 0;	/* owed notifications too */
 		for (i = 0; i < q->env.nrcpt; i++) {
 			struct rcpt *r = &q->env.rcpts[i];
 			if (r->state == RS_QUEUED && !r->inflight) {
@@ -350,7 +355,10 @@ on_timer(sd_event_source *s, uint64_t usec, void *ud)
 	while (heap_n > 0 && heap[0]->due <= now) {
 		struct qmsg *m = heap[0];
 		heap_remove(m);
-		consider(m);
+		if (m->nagents == 0 && notify_owed(m) && m->notify_next <= now)
+			finish(m);
+		else
+			consider(m);
 	}
 	dispatch();
 	timer_arm();
@@ -546,7 +554,55 @@ read_original(struct qmsg *m, int full, size_t *len)
 	return buf;
 }
 
+/* Is the recipient's owed notice one of this kind? */
+static int
+notify_is(const struct rcpt *r, char state)
+{
+	if (state == RS_DELIVERED)
+		return r->notify == RS_DELIVERED || r->notify == 'r';
+	/* a delay notice is moot once the recipient is done */
+	if (state == 'w' && r->notify == 'w' && r->state != RS_QUEUED)
+		return 0;
+	return r->notify == state;
+}
+
+/* A notice was queued or is not to be sent: nothing owed of this kind. */
 static void
+notify_done(struct qmsg *m, char state)
+{
+	size_t i;
+
+	for (i = 0; i < m->env.nrcpt; i++) {
+		struct rcpt *r = &m->env.rcpts[i];
+		if (notify_is(r, state) || (state == 'w' && r->notify == 'w'))
+			r->notify = 0;
+	}
+}
+
+static int
+notify_owed(const struct qmsg *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->env.nrcpt; i++)
+		if (m->env.rcpts[i].notify)
+			return 1;
+	return 0;
+}
+
+static const char *
+notify_name(enum bounce_kind kind)
+{
+	return kind == BOUNCE_FAILED ? "non-delivery" :
+	    kind == BOUNCE_DELAYED ? "delay" : "delivery";
+}
+
+/*
+ * Queue the notice of one kind the recipients are owed. Returns -1 if it
+ * could not be queued (a full spool, an I/O error): the recipients keep
+ * owing it, so the message stays, and the state file says so.
+ */
+static int
 notify(struct qmsg *m, enum bounce_kind kind, char state)
 {
 	struct envelope *e = &m->env;
@@ -557,7 +613,8 @@ notify(struct qmsg *m, enum bounce_kind kind, char state)
 	char (*orcpt)[ESMTP_ORCPT_MAX + 16], (*mta)[ADDR_DOMAIN_MAX + 1];
 	const char *p;
 	size_t i, n = 0;
-	int full;
+	int full, rc = 0;
+	unsigned flags = 0;
 
 	if ((br = calloc(e->nrcpt, sizeof(*br))) == NULL ||
 	    (orcpt = calloc(e->nrcpt, sizeof(*orcpt))) == NULL ||
@@ -565,14 +622,12 @@ notify(struct qmsg *m, enum bounce_kind kind, char state)
 		fatal("notify");
 	for (i = 0; i < e->nrcpt; i++) {
 		struct rcpt *r = &e->rcpts[i];
-		int relayed = state == RS_DELIVERED && r->notify == 'r';
-		if (r->notify != state && !relayed)
+		if (!notify_is(r, state))
 			continue;
-		r->notify = 0;
-		br[n].relayed = relayed;
 		if (state == RS_FAILED && !(rcpt_notify(r) == 0 ||
 		    (rcpt_notify(r) & NOTIFY_FAILURE)))
 			continue;	/* NOTIFY=NEVER or without FAILURE */
+		br[n].relayed = r->notify == 'r';
 		br[n].addr = r->addr;
 		if (rcpt_orcpt(r, orcpt[i], sizeof(orcpt[i])) == 0)
 			br[n].orcpt = orcpt[i];
@@ -587,20 +642,22 @@ notify(struct qmsg *m, enum bounce_kind kind, char state)
 		n++;
 	}
 	if (n == 0)
-		goto out;
+		goto done;
 	if (e->from[0] == '\0') {
-		/* a bounce that bounces goes to the postmaster, once */
+		/*
+		 * A bounce that bounces goes to the postmaster, once. The
+		 * double bounce is marked, not known by its address: the
+		 * postmaster's aliases may send it anywhere.
+		 */
 		if (state != RS_FAILED)
-			goto out;
-		for (i = 0; i < e->nrcpt; i++)
-			if (strncasecmp(e->rcpts[i].addr, "postmaster@", 11) == 0)
-				break;
-		if (i < e->nrcpt) {
-			log_warnx("%s: undeliverable notification to the "
-			    "postmaster, discarded", e->qid);
-			goto out;
+			goto done;
+		if (e->flags & ENV_DOUBLE) {
+			log_warnx("%s: undeliverable double bounce, discarded",
+			    e->qid);
+			goto done;
 		}
 		str_fmt(to, sizeof(to), "postmaster@%s", ctx->conf->hostname);
+		flags = ENV_DOUBLE;
 	} else
 		str_copy(to, e->from, sizeof(to));
 	memset(&bi, 0, sizeof(bi));
@@ -624,23 +681,34 @@ notify(struct qmsg *m, enum bounce_kind kind, char state)
 	bi.full = full;
 	buf_init(&msg, ctx->conf->max_message_size + 1024 * 1024);
 	if (bounce_format(&bi, time(NULL), &msg) == 0) {
-		struct qmsg *bm = inject_message(ctx->spool, ctx->conf->hostname,
-		    to, msg.data, msg.len);
+		struct qmsg *bm = inject_message(ctx->spool, ctx->conf, to,
+		    flags, msg.data, msg.len);
 		if (bm != NULL) {
 			log_info("%s: sender %s notification: %s", e->qid,
-			    kind == BOUNCE_FAILED ? "non-delivery" :
-			    kind == BOUNCE_DELAYED ? "delay" : "delivery",
-			    bm->env.qid);
+			    notify_name(kind), bm->env.qid);
 			consider(bm);
-		}
+		} else
+			rc = -1;
+	} else {
+		log_warnx("%s: cannot make the %s notification to <%s>",
+		    e->qid, notify_name(kind), to);
+		rc = -1;
 	}
 	buf_free(&msg);
 	if (bi.original_len || bi.original[0])
 		free((char *)bi.original);
+	if (rc == -1) {
+		log_warnx("%s: %s notification to <%s> not queued; the message "
+		    "is kept until it is", e->qid, notify_name(kind), to);
+		goto out;
+	}
+done:
+	notify_done(m, state);
 out:
 	free(br);
 	free(orcpt);
 	free(mta);
+	return rc;
 }
 
 /* Owed a delay notice? Once per message, after delay_warning. */
@@ -650,7 +718,6 @@ maybe_warn(struct qmsg *m)
 	struct envelope *e = &m->env;
 	int64_t now = time(NULL);
 	size_t i;
-	int any = 0;
 
 	if (ctx->conf->delay_warning == 0 || (e->flags & ENV_WARNED) ||
 	    now < e->time + (int64_t)ctx->conf->delay_warning ||
@@ -660,24 +727,41 @@ maybe_warn(struct qmsg *m)
 		struct rcpt *r = &e->rcpts[i];
 		unsigned nt = rcpt_notify(r);
 		if (r->state == RS_QUEUED && r->attempts > 0 &&
-		    (nt == 0 || (nt & NOTIFY_DELAY))) {
+		    (nt == 0 || (nt & NOTIFY_DELAY)) && r->notify == 0)
 			r->notify = 'w';
-			any = 1;
-		}
 	}
 	e->flags |= ENV_WARNED;
-	if (any)
-		notify(m, BOUNCE_DELAYED, 'w');
 }
 
-/* After an agent: DSNs, then the state on disk, then what next. */
+/*
+ * After an agent, or when owed notifications are due: DSNs, then the
+ * state on disk, then what next. A notification that cannot be queued
+ * keeps the message (and the notice owed, in its state file) until a
+ * later try, a retry interval on, queues it: mail is never lost to a
+ * full spool.
+ */
 static void
 finish(struct qmsg *m)
 {
-	notify(m, BOUNCE_FAILED, RS_FAILED);
-	notify(m, BOUNCE_DELIVERED, RS_DELIVERED);
+	int64_t now = time(NULL);
+	int failed = 0;
+
 	maybe_warn(m);
-	if (m->nagents == 0 && envelope_pending(&m->env) == 0) {
+	if (notify_owed(m) && m->notify_next <= now) {
+		if (notify(m, BOUNCE_FAILED, RS_FAILED) == -1)
+			failed = 1;
+		if (notify(m, BOUNCE_DELIVERED, RS_DELIVERED) == -1)
+			failed = 1;
+		if (notify(m, BOUNCE_DELAYED, 'w') == -1)
+			failed = 1;
+		if (failed) {
+			m->notify_next = now + ctx->conf->retry_interval;
+			log_warnx("%s: next try of its notifications in %us",
+			    m->env.qid, ctx->conf->retry_interval);
+		}
+	}
+	if (m->nagents == 0 && envelope_pending(&m->env) == 0 &&
+	    !notify_owed(m)) {
 		spool_remove_later(ctx->spool, &m->env);
 		log_info("%s: removed", m->env.qid);
 		sched_forget(m);

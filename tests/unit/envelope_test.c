@@ -65,6 +65,11 @@ Test(envelope, corrupt_headers)
 		    "from <>\nrcpt <a@b.test>\ndata\n",
 		"POMBO-QUEUE 1\nid 01k177h582jc\nid 01k177h582jc\ntime 1\n"
 		    "client SMTP local x\nfrom <>\nrcpt <a@b.test>\ndata\n",
+		"POMBO-QUEUE 1\nid 01k177h582jc\ntime 1\nclient SMTP local x\n"
+		    "from <>\nrcpt <a@b.test>\nflags bounce-twice\ndata\n",
+		"POMBO-QUEUE 1\nid 01k177h582jc\ntime 1\nclient SMTP local x\n"
+		    "from <>\nrcpt <a@b.test>\nflags double-bounce\n"
+		    "flags double-bounce\ndata\n",
 	};
 	struct envelope e;
 	char err[128];
@@ -90,6 +95,8 @@ Test(envelope, state_round_trip)
 	e.rcpts[1].attempts = 3;
 	e.rcpts[1].next = 1795752534;
 	e.rcpts[1].error = strdup("451 4.2.0 mailbox busy");
+	e.rcpts[0].notify = 'r';
+	e.rcpts[1].notify = 'w';
 	e.flags = ENV_HOLD;
 	buf_init(&b, 1 << 20);
 	cr_assert_eq(envelope_format_state(&e, &b), 0);
@@ -101,10 +108,74 @@ Test(envelope, state_round_trip)
 	cr_expect_eq(e2.rcpts[1].next, 1795752534);
 	cr_expect_str_eq(e2.rcpts[1].error, "451 4.2.0 mailbox busy");
 	cr_expect_eq(e2.flags, ENV_HOLD);
+	cr_expect_eq(e2.rcpts[0].notify, 'r', "an owed notice survives");
+	cr_expect_eq(e2.rcpts[1].notify, 'w');
 	cr_expect_eq(envelope_pending(&e2), 1);
 	cr_expect_eq(envelope_parse_state(&e2, "POMBO-STATE 1\nrcpt 7 d 1 0\n",
 	    27, err, sizeof(err)), -1, "index out of range");
 	buf_free(&b);
 	envelope_free(&e);
 	envelope_free(&e2);
+}
+
+Test(envelope, state_owed_notices)
+{
+	static const char *bad[] = {
+		"POMBO-STATE 1\nnotify 2 f\n",	/* no such recipient */
+		"POMBO-STATE 1\nnotify 0 x\n",
+		"POMBO-STATE 1\nnotify 0 \n",
+		"POMBO-STATE 1\nnotify 0 ff\n",
+		"POMBO-STATE 1\nnotify x f\n",
+	};
+	struct envelope e;
+	const char *p;
+	char err[128];
+	size_t i;
+
+	cr_assert_eq(envelope_parse(&e, header, sizeof(header) - 1, err,
+	    sizeof(err)), 0);
+	/* a state file from before owed notices were recorded */
+	p = "POMBO-STATE 1\nrcpt 1 f 1 0 - 550 5.1.1 unknown\nflags\n";
+	cr_expect_eq(envelope_parse_state(&e, p, strlen(p), err, sizeof(err)),
+	    0, "%s", err);
+	cr_expect_eq(e.rcpts[1].state, RS_FAILED);
+	cr_expect_eq(e.rcpts[1].notify, 0);
+	p = "POMBO-STATE 1\nrcpt 1 f 1 0 - 550 5.1.1 unknown\nnotify 1 f\n";
+	cr_expect_eq(envelope_parse_state(&e, p, strlen(p), err, sizeof(err)),
+	    0, "%s", err);
+	cr_expect_eq(e.rcpts[1].notify, RS_FAILED);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(envelope_parse_state(&e, bad[i], strlen(bad[i]),
+		    err, sizeof(err)), -1, "case %zu", i);
+	envelope_free(&e);
+}
+
+/* A double bounce is marked in its queue file, and a state file's
+ * flags do not unmark it. */
+Test(envelope, double_bounce_mark)
+{
+	static const char text[] =
+	    "POMBO-QUEUE 1\nid 01k177h582jc\ntime 1\nclient LOCAL local mx.test\n"
+	    "from <>\nrcpt <pm@far.test> ORCPT=rfc822;postmaster@mx.test\n"
+	    "flags double-bounce\ndata\nhi\n";
+	struct envelope e;
+	struct buf b;
+	char err[128];
+
+	cr_assert_eq(envelope_parse(&e, text, sizeof(text) - 1, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect(e.flags & ENV_DOUBLE);
+	buf_init(&b, 1 << 20);
+	cr_assert_eq(envelope_format(&e, &b), 0);
+	cr_expect_eq(b.len, e.data_off);
+	cr_expect(memcmp(b.data, text, b.len) == 0);
+	cr_assert_eq(envelope_parse_state(&e, "POMBO-STATE 1\nflags hold\n",
+	    25, err, sizeof(err)), 0, "%s", err);
+	cr_expect_eq(e.flags, ENV_DOUBLE | ENV_HOLD);
+	buf_free(&b);
+	envelope_free(&e);
+	cr_assert_eq(envelope_parse(&e, header, sizeof(header) - 1, err,
+	    sizeof(err)), 0);
+	cr_expect_eq(e.flags & ENV_DOUBLE, 0, "no mark, no flags line");
+	envelope_free(&e);
 }
