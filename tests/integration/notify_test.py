@@ -21,12 +21,8 @@ tap = pombo.Tap()
 
 
 def mailbox(inst, user, domain="example.test"):
-    d = os.path.join(inst.mail, domain, user, "new")
-    out = []
-    for n in sorted(os.listdir(d)) if os.path.isdir(d) else []:
-        with open(os.path.join(d, n), "rb") as f:
-            out.append(f.read().decode("utf-8", "replace"))
-    return out
+    return [m.decode("utf-8", "replace") for m in
+            inst.delivered(user, domain)]
 
 
 def send(inst, sender, rcpt, body, mail_params=b""):

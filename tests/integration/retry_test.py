@@ -58,12 +58,7 @@ def send(rcpts, body=b"Subject: test\r\n\r\nhello\r\n",
 
 
 def mailbox(user, domain="example.test"):
-    d = os.path.join(A.mail, domain, user, "new")
-    out = []
-    for n in sorted(os.listdir(d)) if os.path.isdir(d) else []:
-        with open(os.path.join(d, n), "rb") as f:
-            out.append(f.read().decode("utf-8", "replace"))
-    return out
+    return [m.decode("utf-8", "replace") for m in A.delivered(user, domain)]
 
 
 def notices(user, kind):

@@ -26,12 +26,7 @@ def sendmail(args, data=b"", env=None, use_conf=True):
 
 
 def mailbox(user):
-    d = os.path.join(inst.mail, "example.test", user, "new")
-    out = []
-    for n in sorted(os.listdir(d)) if os.path.isdir(d) else []:
-        with open(os.path.join(d, n), "rb") as f:
-            out.append(f.read())
-    return out
+    return inst.delivered(user)
 
 
 try:

@@ -273,6 +273,15 @@ class Instance:
             os.kill(pid, signal.SIGKILL)
         shutil.rmtree(self.dir, ignore_errors=True)
 
+    def delivered(self, user, domain="example.test"):
+        """The messages in a user's Maildir/new, oldest name first."""
+        d = os.path.join(self.mail, domain, user, "new")
+        out = []
+        for n in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+            with open(os.path.join(d, n), "rb") as f:
+                out.append(f.read())
+        return out
+
     def queue_files(self):
         d = os.path.join(self.spool, "queue")
         return sorted(os.listdir(d)) if os.path.isdir(d) else []
