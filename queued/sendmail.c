@@ -1,7 +1,8 @@
 /*
- * sendmail: the header is the part up to the first empty line (or all of
- * a message that has none); fields are matched by name at the start of a
- * line, continuation lines belong to the field above them.
+ * sendmail: the header is the part up to the first empty line, or up to
+ * the first line that is not a field (then the body gets the empty line
+ * it lacked); fields are matched by name at the start of a line,
+ * continuation lines belong to the field above them.
  */
 #include "config.h"
 
@@ -60,23 +61,50 @@ sendmail_read(int fd, int ignore_dots, size_t max, struct buf *msg)
 	}
 }
 
-/* Length of the header part (up to and with the empty line's LF). */
+/*
+ * Is this line a header field, "name:" (RFC 5322 2.2: the name is
+ * printable US-ASCII but ':'), or the obsolete "name WSP :" (4.5.3)?
+ */
+static int
+is_field(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && p[i] > ' ' && p[i] < 127 && p[i] != ':')
+		i++;
+	if (i == 0)
+		return 0;
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	return i < n && p[i] == ':';
+}
+
+/*
+ * Length of the header part (with the LF of its last line); *body is
+ * where the body starts. The header ends at the empty line, or at the
+ * first line that is neither a field nor a continuation: "echo hi |
+ * sendmail bob" has no header at all, and its text must stay the body
+ * (Postfix and Sendmail read it the same way).
+ */
 static size_t
 header_len(const char *p, size_t len, size_t *body)
 {
-	size_t i;
+	size_t i = 0, end;
 
-	if (len > 0 && p[0] == '\n') {
-		*body = 1;
-		return 0;
-	}
-	for (i = 0; i + 1 < len; i++)
-		if (p[i] == '\n' && p[i + 1] == '\n') {
-			*body = i + 2;
-			return i + 1;
+	while (i < len) {
+		for (end = i; end < len && p[end] != '\n'; end++)
+			;
+		if (end == i) {
+			*body = i + 1;
+			return i;
 		}
-	*body = len;
-	return len;
+		if (!is_field(p + i, end - i) &&
+		    (i == 0 || (p[i] != ' ' && p[i] != '\t')))
+			break;
+		i = end < len ? end + 1 : len;
+	}
+	*body = i;
+	return i;
 }
 
 /* Does the header have a field of this name? */
@@ -125,9 +153,16 @@ sendmail_fix_header(const struct buf *msg, const struct sendmail_opts *o,
 		}
 		i = end + 1;
 	}
-	/* the empty line and the body, as they were */
+	/*
+	 * The empty line and the body, as they were; a body that no empty
+	 * line introduced gets one, or it would read as more header.
+	 */
 	if (body > hl)
 		rc |= buf_add(out, h + hl, msg->len - hl);
+	else if (body < msg->len) {
+		rc |= buf_addc(out, '\n');
+		rc |= buf_add(out, h + body, msg->len - body);
+	}
 	return rc ? -1 : 0;
 }
 

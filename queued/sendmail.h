@@ -28,7 +28,9 @@ struct sendmail_opts {
 int sendmail_read(int fd, int ignore_dots, size_t max, struct buf *msg);
 /*
  * Complete the header: add missing Date:, Message-ID:, From:; drop Bcc:
- * when drop_bcc. The result goes to out.
+ * when drop_bcc. The header ends at the empty line or at the first line
+ * that is not a field; the body is kept as it was, after an empty line.
+ * The result goes to out.
  */
 int sendmail_fix_header(const struct buf *msg, const struct sendmail_opts *o,
     int drop_bcc, struct buf *out);

@@ -30,17 +30,31 @@ take(const char *addr, void *ctx)
 	return 0;
 }
 
-/* Where the body starts: after the first empty line, else the end. */
+/*
+ * Where the body starts: after the first empty line, or at the first line
+ * that is neither a field ("name:" or "name WSP :") nor a continuation.
+ */
 static size_t
 body_start(const char *p, size_t n)
 {
-	size_t i;
+	size_t i = 0, end, k;
 
-	if (n > 0 && p[0] == '\n')
-		return 1;
-	for (i = 0; i + 1 < n; i++)
-		if (p[i] == '\n' && p[i + 1] == '\n')
-			return i + 2;
+	while (i < n) {
+		for (end = i; end < n && p[end] != '\n'; end++)
+			;
+		if (end == i)
+			return i + 1;
+		for (k = i; k < end && p[k] > ' ' && p[k] < 127 &&
+		    p[k] != ':'; k++)
+			;
+		if (k > i)
+			while (k < end && (p[k] == ' ' || p[k] == '\t'))
+				k++;
+		if (!(k > i && k < end && p[k] == ':') &&
+		    (i == 0 || (p[i] != ' ' && p[i] != '\t')))
+			return i;
+		i = end < n ? end + 1 : n;
+	}
 	return n;
 }
 

@@ -69,6 +69,17 @@ try:
                b"never read" not in mailbox("carol")[1],
                "a lone dot ends the input")
 
+    # "echo text | sendmail user": no header; the text stays the body
+    r = sendmail(["dave@example.test"], b"just text\nTo: not a field\n")
+    tap.eq(r.returncode, 0, "a message without a header")
+    tap.ok(pombo.wait_for(lambda: len(mailbox("dave")) == 2, 5), "sent")
+    if len(mailbox("dave")) == 2:
+        # an empty line, not a lenient reader, must end the header
+        tap.ok(mailbox("dave")[1].endswith(b"\n\njust text\n"
+                                           b"To: not a field\n"),
+               "its text is the body, after the completed header",
+               mailbox("dave")[1])
+
     r = sendmail(["-X", "/tmp/log", "bob@example.test"], b"x\n")
     tap.eq(r.returncode, 64, "an unknown option: EX_USAGE")
     tap.ok(b"unknown option -X" in r.stderr, "and says which", r.stderr)

@@ -68,6 +68,48 @@ Test(sendmail, fix_header)
 	buf_free(&out);
 }
 
+/*
+ * "echo hi | sendmail bob": no header at all, or a header that a text
+ * line ends without the empty line; the text stays the body.
+ */
+Test(sendmail, fix_header_no_empty_line)
+{
+	static const struct {
+		const char	*in, *want;
+	} t[] = {
+		{ "hello there\nBcc: x@x.test\n", "\nhello there\nBcc: x@x.test\n" },
+		{ "Subject: s\nhello\n", "Subject: s\n\nhello\n" },
+		{ "Subject: s\n cont\nno colon here\n",
+		  "Subject: s\n cont\n\nno colon here\n" },
+		{ " indented first\n", "\n indented first\n" },
+		{ "From foo@x.test Mon Jan  1\nx\n",
+		  "\nFrom foo@x.test Mon Jan  1\nx\n" },
+		{ "Subject : obsolete\n\nb\n", "Subject : obsolete\n\nb\n" },
+		{ "Subject: s\n", "Subject: s\n" },
+		{ "", "" },
+	};
+	struct sendmail_opts o = { "mx.test", "u@mx.test", "<u@mx.test>",
+	    "abc", 1795751098 };
+	struct buf in, out;
+	const char *s, *rest;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		buf_init(&in, 4096);
+		buf_init(&out, 4096);
+		buf_addstr(&in, t[i].in);
+		cr_assert_eq(sendmail_fix_header(&in, &o, 1, &out), 0);
+		s = buf_cstr(&out);
+		/* what follows the three fields added first */
+		rest = strstr(s, "From: <u@mx.test>\n");
+		cr_assert_not_null(rest, "%s", s);
+		rest += strlen("From: <u@mx.test>\n");
+		cr_expect_str_eq(rest, t[i].want, "case %zu: %s", i, s);
+		buf_free(&in);
+		buf_free(&out);
+	}
+}
+
 static char got[1024];
 static int
 collect(const char *a, void *ctx)
@@ -89,5 +131,12 @@ Test(sendmail, header_rcpts)
 	cr_expect_eq(sendmail_header_rcpts(&in, collect, NULL, err,
 	    sizeof(err)), 4);
 	cr_expect_str_eq(got, "a@x.test b@x.test c@x.test d@x.test");
+	buf_reset(&in);
+	/* a text line ends the header: a To: after it is body */
+	buf_addstr(&in, "To: a@x.test\nhello\nTo: f@x.test\n");
+	got[0] = '\0';
+	cr_expect_eq(sendmail_header_rcpts(&in, collect, NULL, err,
+	    sizeof(err)), 1);
+	cr_expect_str_eq(got, "a@x.test");
 	buf_free(&in);
 }
