@@ -167,8 +167,17 @@ sendmail_fix_header(const struct buf *msg, const struct sendmail_opts *o,
 }
 
 int
-sendmail_header_rcpts(const struct buf *msg, int (*cb)(const char *, void *),
-    void *ctx, char *err, size_t errlen)
+sendmail_qualify(const char *addr, const char *domain, char *out,
+    size_t len)
+{
+	if (strchr(addr, '@') != NULL)
+		return str_copy(out, addr, len);
+	return str_fmt(out, len, "%s@%s", addr, domain) == -1 ? -1 : 0;
+}
+
+int
+sendmail_header_rcpts(const struct buf *msg, const char *domain,
+    int (*cb)(const char *, void *), void *ctx, char *err, size_t errlen)
 {
 	const char *h = msg->data ? msg->data : "";
 	size_t body, hl = header_len(h, msg->len, &body), i = 0, end;
@@ -195,8 +204,8 @@ sendmail_header_rcpts(const struct buf *msg, int (*cb)(const char *, void *),
 				buf_addc(&field, ' ');
 				buf_add(&field, h + i, end - i);
 			}
-			n = rfc5322_addresses(buf_cstr(&field), cb, ctx, err,
-			    errlen);
+			n = rfc5322_addresses_in(buf_cstr(&field), domain, cb,
+			    ctx, err, errlen);
 			if (n < 0) {
 				buf_free(&field);
 				return -1;

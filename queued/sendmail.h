@@ -34,8 +34,18 @@ int sendmail_read(int fd, int ignore_dots, size_t max, struct buf *msg);
  */
 int sendmail_fix_header(const struct buf *msg, const struct sendmail_opts *o,
     int drop_bcc, struct buf *out);
-/* Recipients of To:, Cc: and Bcc: for -t; cb as in rfc5322_addresses. */
-int sendmail_header_rcpts(const struct buf *msg, int (*cb)(const char *,
-    void *), void *ctx, char *err, size_t errlen);
+/*
+ * Recipients of To:, Cc: and Bcc: for -t; cb as in rfc5322_addresses.
+ * An address without a domain ("To: root") gets domain, if not NULL.
+ */
+int sendmail_header_rcpts(const struct buf *msg, const char *domain,
+    int (*cb)(const char *, void *), void *ctx, char *err, size_t errlen);
+/*
+ * A recipient or sender as given on the command line, into out: a user
+ * name alone ("root", as cron and mail(1) pass it) becomes user@domain.
+ * Returns -1 if it does not fit.
+ */
+int sendmail_qualify(const char *addr, const char *domain, char *out,
+    size_t len);
 
 #endif

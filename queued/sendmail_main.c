@@ -39,8 +39,9 @@
 #define MAX_RCPTS 10000
 
 struct rcpts {
-	char	*v[MAX_RCPTS];
-	size_t	 n;
+	char		*v[MAX_RCPTS];
+	size_t		 n;
+	const char	*domain;	/* of a user name given alone */
 };
 
 static const char *prog = "pombo-sendmail";
@@ -87,17 +88,24 @@ add_rcpt(const char *addr, void *ctx)
 	return 0;
 }
 
-/* Command-line recipients may be comma-separated lists too. */
+/*
+ * Command-line recipients may be comma-separated lists too, and a user
+ * name alone is a user of this host: cron mails "root" or the crontab's
+ * owner, mail(1) whoever its user typed.
+ */
 static void
 add_arg_rcpts(const char *arg, struct rcpts *r)
 {
-	char copy[4096], *tok, *save = NULL;
+	char copy[4096], addr[ADDR_MAX + 1], *tok, *save = NULL;
 
 	if (str_copy(copy, arg, sizeof(copy)) == -1)
 		die(EX_DATAERR, "recipient list too long");
 	for (tok = strtok_r(copy, ", ", &save); tok; tok = strtok_r(NULL, ", ",
-	    &save))
-		add_rcpt(tok, r);
+	    &save)) {
+		if (sendmail_qualify(tok, r->domain, addr, sizeof(addr)) == -1)
+			die(EX_DATAERR, "'%s' is not an address", tok);
+		add_rcpt(addr, r);
+	}
 }
 
 /* The helper programs live beside us in the build, or in libexec. */
@@ -215,7 +223,7 @@ main(int argc, char *argv[])
 	struct buf msg, fixed;
 	struct sendmail_opts so;
 	const char *confpath = NULL, *fullname = NULL, *notify = NULL;
-	const char *base, *ret = NULL, *envid = NULL;
+	const char *base, *ret = NULL, *envid = NULL, *fopt = NULL;
 	char sender[ADDR_MAX + 1] = "", from[ADDR_MAX + 300], params[256] = "";
 	char qidhint[QID_LEN + 16], errbuf[256];
 	int i, from_header = 0, ignore_dots = 0, verbose = 0, null_sender = 0;
@@ -249,9 +257,8 @@ main(int argc, char *argv[])
 			const char *v = optval(argc, argv, &i, o);
 			if (strcmp(v, "<>") == 0 || *v == '\0')
 				null_sender = 1;
-			else if (str_copy(sender, v, sizeof(sender)) == -1 ||
-			    addr_parse_mailbox(sender, ADDR_UTF8_OK, &a) == -1)
-				die(EX_USAGE, "'%s' is not an address", v);
+			else
+				fopt = v;	/* checked with the config */
 		} else if (strncmp(o, "-F", 2) == 0)
 			fullname = optval(argc, argv, &i, o);
 		else if (strncmp(o, "-C", 2) == 0)
@@ -300,6 +307,12 @@ main(int argc, char *argv[])
 	}
 	if (conf_load(&conf, conf_path(confpath), &err) == -1)
 		die(EX_CONFIG, "%s", err.msg);
+	/* -f root, like a recipient root, is root of this host */
+	if (fopt && !null_sender && (sendmail_qualify(fopt, conf.hostname,
+	    sender, sizeof(sender)) == -1 ||
+	    addr_parse_mailbox(sender, ADDR_UTF8_OK, &a) == -1))
+		die(EX_USAGE, "'%s' is not an address", fopt);
+	r.domain = conf.hostname;
 	for (; i < argc; i++)
 		add_arg_rcpts(argv[i], &r);
 	buf_init(&msg, conf.max_message_size);
@@ -310,7 +323,7 @@ main(int argc, char *argv[])
 		die(EX_DATAERR, "message larger than max_message_size (%llu)",
 		    (unsigned long long)conf.max_message_size);
 	}
-	if (from_header && sendmail_header_rcpts(&msg, add_rcpt, &r, errbuf,
+	if (from_header && sendmail_header_rcpts(&msg, conf.hostname, add_rcpt, &r, errbuf,
 	    sizeof(errbuf)) == -1)
 		die(EX_DATAERR, "recipients in the header: %s", errbuf);
 	if (r.n == 0)

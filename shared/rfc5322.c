@@ -109,6 +109,13 @@ int
 rfc5322_addresses(const char *value, int (*cb)(const char *, void *),
     void *ctx, char *err, size_t errlen)
 {
+	return rfc5322_addresses_in(value, NULL, cb, ctx, err, errlen);
+}
+
+int
+rfc5322_addresses_in(const char *value, const char *domain,
+    int (*cb)(const char *, void *), void *ctx, char *err, size_t errlen)
+{
 	char addr[ADDR_MAX + 1];
 	struct addr a;
 	size_t i, start = 0, n = strlen(value);
@@ -160,6 +167,13 @@ rfc5322_addresses(const char *value, int (*cb)(const char *, void *),
 		start = i + 1;
 		if (addr[0] == '\0')
 			continue;	/* empty group, trailing comma */
+		/* "To: root", as cron writes it: a local user of domain */
+		if (domain && strchr(addr, '@') == NULL &&
+		    str_fmt(addr + strlen(addr), sizeof(addr) - strlen(addr),
+		    "@%s", domain) == -1) {
+			str_fmt(err, errlen, "'%.100s' is too long", addr);
+			return -1;
+		}
 		if (addr_parse_mailbox(addr, ADDR_UTF8_OK, &a) == -1) {
 			str_fmt(err, errlen, "'%.100s' is not an address", addr);
 			return -1;

@@ -18,5 +18,12 @@
  */
 int rfc5322_addresses(const char *value, int (*cb)(const char *addr,
     void *ctx), void *ctx, char *err, size_t errlen);
+/*
+ * The same, but an address without a domain ("root") is taken as
+ * local-part@domain, as sendmail does for local programs' headers.
+ */
+int rfc5322_addresses_in(const char *value, const char *domain,
+    int (*cb)(const char *addr, void *ctx), void *ctx, char *err,
+    size_t errlen);
 
 #endif

@@ -125,7 +125,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(msg.len == ref_read(data + 1, size - 1, ignore_dots, ref));
 	FUZZ_ASSERT(msg.len == 0 || memcmp(msg.data, ref, msg.len) == 0);
 	/* -t: the recipients */
-	rc = sendmail_header_rcpts(&msg, take, &count, err, sizeof(err));
+	rc = sendmail_header_rcpts(&msg, "mx.test", take, &count, err,
+	    sizeof(err));
 	FUZZ_ASSERT(rc == -1 || rc == count);
 	/* the completed header, and the body as it was */
 	buf_init(&out, 1 << 22);

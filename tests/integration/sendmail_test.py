@@ -80,6 +80,25 @@ try:
                "its text is the body, after the completed header",
                mailbox("dave")[1])
 
+    # cron: "sendmail -FCronDaemon -i -B8BITMIME -oem root" and a
+    # "To: root" header; a user name alone is a user of this host
+    with open(os.path.join(inst.dir, "aliases"), "w") as f:
+        f.write("root: carol@example.test\n")
+    time.sleep(1.1)     # queued rereads the aliases when they change
+    n = len(mailbox("carol"))
+    r = sendmail(["-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"],
+                 b"From: root (Cron Daemon)\nTo: root\nSubject: Cron\n\n"
+                 b"output\n")
+    tap.ok(r.returncode == 0, "cron's call, to root alone", r.stderr)
+    r = sendmail(["-t", "-f", "root"], b"To: root\nSubject: t\n\nx\n")
+    tap.ok(r.returncode == 0, "-t with To: root, and -f root", r.stderr)
+    tap.ok(pombo.wait_for(lambda: len(mailbox("carol")) == n + 2, 5),
+           "both reach root's alias")
+    if len(mailbox("carol")) == n + 2:
+        tap.ok(b"Return-Path: <root@mx.test>" in mailbox("carol")[-1] or
+               b"Return-Path: <root@mx.test>" in mailbox("carol")[-2],
+               "-f root is root of the host name")
+
     r = sendmail(["-X", "/tmp/log", "bob@example.test"], b"x\n")
     tap.eq(r.returncode, 64, "an unknown option: EX_USAGE")
     tap.ok(b"unknown option -X" in r.stderr, "and says which", r.stderr)
@@ -88,7 +107,7 @@ try:
     r = sendmail(["nobody@example.test"], b"Subject: x\n\nx\n")
     tap.eq(r.returncode, 67, "an unknown local user: EX_NOUSER")
     tap.ok(b"550 5.1.1" in r.stderr, "with the reason", r.stderr)
-    r = sendmail(["not an address"], b"x\n")
+    r = sendmail(["bob@@example.test"], b"x\n")
     tap.eq(r.returncode, 65, "a bad address: EX_DATAERR")
 
     r = sendmail(["bob@example.test"], b"Subject: env\n\nx\n",

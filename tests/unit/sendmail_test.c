@@ -128,15 +128,39 @@ Test(sendmail, header_rcpts)
 	buf_addstr(&in, "To: A <a@x.test>,\n\tb@x.test\nCc: c@x.test\n"
 	    "Bcc: d@x.test\nX-To: e@x.test\n\nTo: f@x.test\n");
 	got[0] = '\0';
-	cr_expect_eq(sendmail_header_rcpts(&in, collect, NULL, err,
+	cr_expect_eq(sendmail_header_rcpts(&in, NULL, collect, NULL, err,
 	    sizeof(err)), 4);
 	cr_expect_str_eq(got, "a@x.test b@x.test c@x.test d@x.test");
 	buf_reset(&in);
 	/* a text line ends the header: a To: after it is body */
 	buf_addstr(&in, "To: a@x.test\nhello\nTo: f@x.test\n");
 	got[0] = '\0';
-	cr_expect_eq(sendmail_header_rcpts(&in, collect, NULL, err,
+	cr_expect_eq(sendmail_header_rcpts(&in, NULL, collect, NULL, err,
 	    sizeof(err)), 1);
 	cr_expect_str_eq(got, "a@x.test");
 	buf_free(&in);
+}
+
+/* cron writes "To: root" and passes "root": a user of this host. */
+Test(sendmail, user_names_alone)
+{
+	struct buf in;
+	char err[128], out[64];
+
+	buf_init(&in, 4096);
+	buf_addstr(&in, "To: root, Bob <bob>\nCc: c@x.test\n\n");
+	got[0] = '\0';
+	cr_expect_eq(sendmail_header_rcpts(&in, "mx.test", collect, NULL, err,
+	    sizeof(err)), 3, "%s", err);
+	cr_expect_str_eq(got, "root@mx.test bob@mx.test c@x.test");
+	got[0] = '\0';
+	cr_expect_eq(sendmail_header_rcpts(&in, NULL, collect, NULL, err,
+	    sizeof(err)), -1, "no domain: not an address");
+	buf_free(&in);
+	cr_expect_eq(sendmail_qualify("root", "mx.test", out, sizeof(out)), 0);
+	cr_expect_str_eq(out, "root@mx.test");
+	cr_expect_eq(sendmail_qualify("a@x.test", "mx.test", out, sizeof(out)),
+	    0);
+	cr_expect_str_eq(out, "a@x.test");
+	cr_expect_eq(sendmail_qualify("root", "mx.test", out, 8), -1);
 }
