@@ -289,7 +289,21 @@ main(int argc, char *argv[])
 		    strcmp(o, "-odd") == 0 || strcmp(o, "-ob") == 0 ||
 		    strncmp(o, "-L", 2) == 0)
 			continue;
-		else {
+		/*
+		 * Flags grouped the getopt way, "-ti" or "-it" (PHP and
+		 * shell scripts write them so; Sendmail and Postfix take
+		 * them): each letter is the option alone.
+		 */
+		else if (o[1] != '\0' && o[strspn(o + 1, "tivmnU") + 1] ==
+		    '\0') {
+			for (o++; *o; o++)
+				if (*o == 't')
+					from_header = 1;
+				else if (*o == 'i')
+					ignore_dots = 1;
+				else if (*o == 'v')
+					verbose = 1;
+		} else {
 			fprintf(stderr, "%s: unknown option %s\n", prog, o);
 			usage();
 		}

@@ -99,6 +99,15 @@ try:
                b"Return-Path: <root@mx.test>" in mailbox("carol")[-2],
                "-f root is root of the host name")
 
+    # flags grouped the getopt way, as scripts and PHP configs write them
+    n = len(mailbox("bob"))
+    r = sendmail(["-ti"], b"To: bob@example.test\nSubject: g\n\n.\nend\n")
+    tap.ok(r.returncode == 0, "-ti: grouped flags", r.stderr)
+    tap.ok(pombo.wait_for(lambda: len(mailbox("bob")) == n + 1, 5) and
+           mailbox("bob")[-1].endswith(b"\n.\nend\n"), "as -t -i")
+    r = sendmail(["-itx", "bob@example.test"], b"x\n")
+    tap.eq(r.returncode, 64, "a group with an unknown letter: EX_USAGE")
+
     r = sendmail(["-X", "/tmp/log", "bob@example.test"], b"x\n")
     tap.eq(r.returncode, 64, "an unknown option: EX_USAGE")
     tap.ok(b"unknown option -X" in r.stderr, "and says which", r.stderr)
