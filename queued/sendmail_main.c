@@ -151,55 +151,95 @@ default_sender(const struct conf *c, char *sender, size_t slen, char *from,
 		str_fmt(from, flen, "<%s>", sender[0] ? sender : "");
 }
 
+/*
+ * One transaction on q: MAIL, the recipients from *next on, the message.
+ * A "452 too many recipients" ends the list: those from there on go in
+ * the next transaction (RFC 5321 4.5.3.1.10). Other refusals are counted,
+ * a 5xx in *rejected, a 4xx in *deferred; *next is left at the first
+ * recipient not tried yet. Dies if the queue fails the message itself.
+ */
+static void
+submit_txn(struct qclient *q, const struct conf *c, const char *sender,
+    const struct rcpts *r, size_t *next, const struct buf *msg,
+    const char *mail_params, const char *notify, int verbose,
+    size_t *rejected, size_t *deferred)
+{
+	char reply[QCLIENT_REPLY_MAX], hdr[512], date[64];
+	size_t off, n, accepted = 0;
+	int code;
+
+	code = qclient_cmd(q, reply, sizeof(reply), "MAIL <%s> SIZE=%zu%s%s",
+	    sender, msg->len, mime8_has_8bit(msg->data ? msg->data : "",
+	    msg->len) ? " BODY=8BITMIME" : "", mail_params);
+	if (code != 250)
+		die(code >= 500 ? EX_DATAERR : EX_TEMPFAIL, "%s", reply);
+	for (; *next < r->n; ++*next) {
+		code = qclient_cmd(q, reply, sizeof(reply), "RCPT <%s>%s%s",
+		    r->v[*next], notify ? " NOTIFY=" : "", notify ? notify : "");
+		if (code < 0)
+			die(EX_TEMPFAIL, "%s", reply);
+		if (code == 452 && accepted > 0)
+			break;		/* the rest in another transaction */
+		if (code == 250) {
+			accepted++;
+			continue;
+		}
+		fprintf(stderr, "%s: <%s>: %s\n", prog, r->v[*next], reply);
+		if (code >= 500)
+			(*rejected)++;
+		else
+			(*deferred)++;
+	}
+	if (accepted == 0) {
+		qclient_cmd(q, reply, sizeof(reply), "RSET");
+		return;
+	}
+	if (qclient_cmd(q, reply, sizeof(reply), "DATA") != 354)
+		die(EX_TEMPFAIL, "%s", reply);
+	date_rfc5322(time(NULL), date, sizeof(date));
+	n = (size_t)snprintf(hdr, sizeof(hdr), "Received: by %s (Pombo "
+	    "sendmail, uid %u);\n\t%s\n", c->hostname, (unsigned)getuid(), date);
+	qclient_chunk(q, hdr, n);
+	for (off = 0; off < msg->len; off += n) {
+		n = msg->len - off > 65536 ? 65536 : msg->len - off;
+		qclient_chunk(q, msg->data + off, n);
+	}
+	code = qclient_cmd(q, reply, sizeof(reply), "0");
+	if (code != 250)
+		die(code >= 500 ? EX_DATAERR : EX_TEMPFAIL, "%s", reply);
+	log_info("uid %u: from=<%s> nrcpt=%zu size=%zu: %s", (unsigned)getuid(),
+	    sender, accepted, msg->len, reply);
+	if (verbose)
+		fprintf(stderr, "%s: %s\n", prog, reply);
+}
+
+/*
+ * Queue the message for every recipient, in as many transactions as
+ * queued's max_recipients asks. A recipient refused for now makes the
+ * exit "try again later" (75), even if others were queued: a caller
+ * that resends duplicates mail for those, one that gives up loses it.
+ */
 static int
 submit(const struct conf *c, const char *sender, struct rcpts *r,
     const struct buf *msg, const char *mail_params, const char *notify,
     int verbose)
 {
 	struct qclient q;
-	char reply[QCLIENT_REPLY_MAX], hdr[512], date[64];
-	size_t i, off, n, rejected = 0;
-	int code;
+	size_t next = 0, rejected = 0, deferred = 0;
 
 	if (qclient_open(&q, c->queue_socket, 300000) == -1)
 		die(EX_TEMPFAIL, "cannot reach queued at %s: %s",
 		    c->queue_socket, strerror(errno));
 	qclient_send(&q, "HELO LOCAL local %s", c->hostname);
-	code = qclient_cmd(&q, reply, sizeof(reply), "MAIL <%s> SIZE=%zu%s%s",
-	    sender, msg->len, mime8_has_8bit(msg->data ? msg->data : "",
-	    msg->len) ? " BODY=8BITMIME" : "", mail_params);
-	if (code != 250)
-		die(code >= 500 ? EX_DATAERR : EX_TEMPFAIL, "%s", reply);
-	for (i = 0; i < r->n; i++) {
-		code = qclient_cmd(&q, reply, sizeof(reply), "RCPT <%s>%s%s",
-		    r->v[i], notify ? " NOTIFY=" : "", notify ? notify : "");
-		if (code < 0)
-			die(EX_TEMPFAIL, "%s", reply);
-		if (code != 250) {
-			fprintf(stderr, "%s: <%s>: %s\n", prog, r->v[i], reply);
-			rejected++;
-		}
-	}
+	while (next < r->n)
+		submit_txn(&q, c, sender, r, &next, msg, mail_params, notify,
+		    verbose, &rejected, &deferred);
+	qclient_close(&q);
+	if (deferred > 0)
+		die(EX_TEMPFAIL, "%zu recipients could not be queued for now",
+		    deferred);
 	if (rejected == r->n)
 		die(EX_NOUSER, "no recipient was accepted");
-	if (qclient_cmd(&q, reply, sizeof(reply), "DATA") != 354)
-		die(EX_TEMPFAIL, "%s", reply);
-	date_rfc5322(time(NULL), date, sizeof(date));
-	n = (size_t)snprintf(hdr, sizeof(hdr), "Received: by %s (Pombo "
-	    "sendmail, uid %u);\n\t%s\n", c->hostname, (unsigned)getuid(), date);
-	qclient_chunk(&q, hdr, n);
-	for (off = 0; off < msg->len; off += n) {
-		n = msg->len - off > 65536 ? 65536 : msg->len - off;
-		qclient_chunk(&q, msg->data + off, n);
-	}
-	code = qclient_cmd(&q, reply, sizeof(reply), "0");
-	qclient_close(&q);
-	if (code != 250)
-		die(code >= 500 ? EX_DATAERR : EX_TEMPFAIL, "%s", reply);
-	log_info("uid %u: from=<%s> nrcpt=%zu size=%zu: %s", (unsigned)getuid(),
-	    sender, r->n - rejected, msg->len, reply);
-	if (verbose)
-		fprintf(stderr, "%s: %s\n", prog, reply);
 	return rejected ? EX_NOUSER : EX_OK;
 }
 

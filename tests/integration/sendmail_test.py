@@ -156,6 +156,28 @@ try:
         tap.eq(r.returncode, 75, "queued down: EX_TEMPFAIL")
     finally:
         hold.cleanup()
+
+    # more recipients than queued takes in one transaction: the rest go
+    # in the next ones, none is dropped (it was: 452, then exit 67)
+    few = pombo.Instance({"hold_deliveries": "no",
+                          "max_recipients": "100"}, name="pombo-few")
+    few.start()
+    try:
+        N = 130
+        rcpts = ["r%d@example.test" % i for i in range(N)]
+        r = subprocess.run([SM, "-C", few.conf_path] + rcpts,
+                           input=b"Subject: many\n\nto many\n",
+                           capture_output=True, timeout=30)
+        tap.eq(r.returncode, 0, "130 recipients, 100 a transaction: exit 0")
+        tap.ok(pombo.wait_for(lambda: all(
+            few.delivered("r%d" % i) for i in range(N)), 20),
+            "every one of the 130 gets the message",
+            [i for i in range(N) if not few.delivered("r%d" % i)])
+        tap.eq(sum(len(few.delivered("r%d" % i)) for i in range(N)), N,
+               "once each")
+    finally:
+        few.check_clean(tap)
+        few.cleanup()
 finally:
     inst.check_clean(tap)
     inst.cleanup()
