@@ -44,7 +44,7 @@ struct rcpt {
 	int		 notify;	/* a DSN is owed, not yet queued: 'f'ailed,
 					   'd'elivered, 'r'elayed, 'w' delayed */
 	/* in memory only */
-	int		 inflight;	/* in an agent's job now */
+	unsigned	 inflight;	/* its agent job's serial, 0 if none */
 	int		 ready;		/* waiting in its destination's queue */
 	struct dest	*dest;		/* where it goes (scheduler) */
 };

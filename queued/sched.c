@@ -53,13 +53,17 @@ struct dest {
 };
 
 struct batch {
+	unsigned	  serial;	/* in its recipients' inflight */
 	struct dest	 *dest;
 	struct qmsg	**msgs;
 	size_t		  n;
 	int		  spoke;	/* a server said something */
+	int		  reported;	/* the agent gave a result */
+	char		  last[ENVELOPE_ERROR_MAX];	/* its first error */
 };
 
 static struct queued_ctx *ctx;
+static unsigned batch_serial;
 static struct qmsg **heap;
 static size_t heap_n, heap_cap;
 static struct dest *dests[DEST_BUCKETS];
@@ -441,8 +445,7 @@ on_result(struct agent *a, const struct job_result *res)
 	struct qmsg *m = batch_find(b, res->qid);
 
 	if (m == NULL || res->index >= m->env.nrcpt ||
-	    !m->env.rcpts[res->index].inflight ||
-	    m->env.rcpts[res->index].dest != b->dest) {
+	    m->env.rcpts[res->index].inflight != b->serial) {
 		log_warnx("agent reported on %s/%u, which it was not given",
 		    res->qid, res->index);
 		return;
@@ -451,6 +454,10 @@ on_result(struct agent *a, const struct job_result *res)
 		b->spoke = 1;
 	apply(m, &m->env.rcpts[res->index], res->status, res->mta, res->reply,
 	    res->relayed);
+	b->reported = 1;
+	if (b->last[0] == '\0' && m->env.rcpts[res->index].error)
+		str_copy(b->last, m->env.rcpts[res->index].error,
+		    sizeof(b->last));
 }
 
 /*
@@ -484,28 +491,20 @@ static void
 on_done(struct agent *a, int status)
 {
 	struct batch *b = agent_ctx(a);
-	char last[ENVELOPE_ERROR_MAX] = "";
 	size_t i, k;
-	int reported = 0;
 
+	/* only this job's recipients: another job of the same message and
+	 * destination may still be running */
 	for (i = 0; i < b->n; i++) {
 		struct qmsg *m = b->msgs[i];
-		for (k = 0; k < m->env.nrcpt; k++) {
-			struct rcpt *r = &m->env.rcpts[k];
-			if (r->dest != b->dest)
-				continue;
-			if (r->inflight)
-				apply(m, r, STATUS_TEMP, NULL,
+		for (k = 0; k < m->env.nrcpt; k++)
+			if (m->env.rcpts[k].inflight == b->serial)
+				apply(m, &m->env.rcpts[k], STATUS_TEMP, NULL,
 				    "451 4.3.0 Delivery agent failed", 0);
-			else
-				reported = 1;
-			if (r->error && last[0] == '\0')
-				str_copy(last, r->error, sizeof(last));
-		}
 	}
-	if (!b->dest->local && !b->spoke && reported && status == 0) {
+	if (!b->dest->local && !b->spoke && b->reported && status == 0) {
 		b->dest->alive = 0;
-		dest_dead(b->dest, last[0] ? last :
+		dest_dead(b->dest, b->last[0] ? b->last :
 		    "- 451 4.4.1 No server answered");
 	} else if (b->spoke)
 		b->dest->alive = 1;
@@ -815,6 +814,9 @@ take_batch(struct dest *d, struct buf *job)
 	    (b->msgs = calloc(max, sizeof(*b->msgs))) == NULL)
 		fatal("take_batch");
 	b->dest = d;
+	/* never 0, which means "in no job" */
+	if ((b->serial = ++batch_serial) == 0)
+		b->serial = ++batch_serial;
 	job_header(job, d);
 	if (d->local)
 		recipients_refresh();
@@ -837,7 +839,7 @@ take_batch(struct dest *d, struct buf *job)
 			if (!r->ready || r->dest != d)
 				continue;
 			r->ready = 0;
-			r->inflight = 1;
+			r->inflight = b->serial;
 			if (!d->local) {
 				buf_printf(job, "rcpt %zu %s%s\n", i, r->addr,
 				    r->params);
@@ -897,8 +899,7 @@ dispatch(void)
 		for (i = 0; i < b->n; i++) {
 			struct qmsg *q = b->msgs[i];
 			for (k = 0; k < q->env.nrcpt; k++)
-				if (q->env.rcpts[k].inflight &&
-				    q->env.rcpts[k].dest == d)
+				if (q->env.rcpts[k].inflight == b->serial)
 					apply(q, &q->env.rcpts[k], STATUS_TEMP,
 					    NULL, "451 4.3.0 Cannot run the "
 					    "delivery agent", 0);
