@@ -78,8 +78,14 @@ print_list(struct qclient *q)
 				    nmsg ? "\n" : "", qid, (long long)now - t,
 				    size, state, from);
 			if (json) {
-				from[strlen(from) - 1] = '\0';
-				json_str(from + 1);
+				/* "<sender>" without its brackets */
+				size_t fl = strlen(from);
+				if (fl >= 2 && from[0] == '<' &&
+				    from[fl - 1] == '>') {
+					from[fl - 1] = '\0';
+					json_str(from + 1);
+				} else
+					json_str(from);
 				printf(", \"recipients\": [");
 			}
 			nmsg++;

@@ -3,6 +3,7 @@ for a free agent of its destination is not delivered (pombo-queue hold);
 and recipients deferred without a try because their destination is dead
 (no server answered for a whole batch) keep a well-formed error, "<mta>
 <reply>", in their state file and in the delay notice made from it."""
+import json
 import os
 import re
 import subprocess
@@ -57,6 +58,15 @@ try:
     tap.eq(got, [["<first@far.test>"]],
            "the held message is not delivered when the agent frees up")
     tap.ok(second in A.queue_files(), "the held message stays queued")
+    r = queue_tool(A, "--json", "list")
+    try:
+        listed = {m["id"]: m for m in json.loads(r.stdout)}
+    except ValueError:
+        listed = {}
+    tap.ok(second in listed and listed[second]["state"] == "held" and
+           listed[second]["sender"] == "alice@example.test",
+           "pombo-queue --json list: the held message, its sender without "
+           "brackets", r.stdout)
     r = queue_tool(A, "release", second)
     tap.ok(r.returncode == 0, "pombo-queue release succeeds", r.stderr)
     tap.ok(pombo.wait_for(lambda: len(peer.messages) >= 2, 15),
