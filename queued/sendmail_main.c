@@ -243,6 +243,19 @@ submit(const struct conf *c, const char *sender, struct rcpts *r,
 	return rejected ? EX_NOUSER : EX_OK;
 }
 
+/* "<a@b>" becomes "a@b" in place; anything else is left as it is. */
+static char *
+strip_brackets(char *s)
+{
+	size_t n = strlen(s);
+
+	if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
+		memmove(s, s + 1, n - 2);
+		s[n - 2] = '\0';
+	}
+	return s;
+}
+
 /* The value of an option: "-fvalue" or "-f value". */
 static const char *
 optval(int argc, char *argv[], int *i, const char *opt)
@@ -265,6 +278,7 @@ main(int argc, char *argv[])
 	const char *confpath = NULL, *fullname = NULL, *notify = NULL;
 	const char *base, *ret = NULL, *envid = NULL, *fopt = NULL;
 	char sender[ADDR_MAX + 1] = "", from[ADDR_MAX + 300], params[256] = "";
+	char fbuf[ADDR_MAX + 3];
 	char qidhint[QID_LEN + 16], errbuf[256];
 	int i, from_header = 0, ignore_dots = 0, verbose = 0, null_sender = 0;
 	enum { M_SEND, M_SMTP, M_LIST, M_FLUSH } mode = M_SEND;
@@ -361,9 +375,11 @@ main(int argc, char *argv[])
 	}
 	if (conf_load(&conf, conf_path(confpath), &err) == -1)
 		die(EX_CONFIG, "%s", err.msg);
-	/* -f root, like a recipient root, is root of this host */
-	if (fopt && !null_sender && (sendmail_qualify(fopt, conf.hostname,
-	    sender, sizeof(sender)) == -1 ||
+	/* -f root, like a recipient root, is root of this host; "-f <a@b>"
+	 * is a@b, as Postfix takes it */
+	if (fopt && !null_sender && (str_copy(fbuf, fopt, sizeof(fbuf)) == -1 ||
+	    sendmail_qualify(strip_brackets(fbuf), conf.hostname, sender,
+	    sizeof(sender)) == -1 ||
 	    addr_parse_mailbox(sender, ADDR_UTF8_OK, &a) == -1))
 		die(EX_USAGE, "'%s' is not an address", fopt);
 	r.domain = conf.hostname;

@@ -99,6 +99,15 @@ try:
                b"Return-Path: <root@mx.test>" in mailbox("carol")[-2],
                "-f root is root of the host name")
 
+    # -f with angle brackets, as some scripts quote it (Postfix takes it)
+    n = len(mailbox("dave"))
+    r = sendmail(["-f", "<alice@example.test>", "dave@example.test"],
+                 b"Subject: brackets\n\nx\n")
+    tap.ok(r.returncode == 0, "-f <alice@example.test> is taken", r.stderr)
+    tap.ok(pombo.wait_for(lambda: len(mailbox("dave")) == n + 1, 5) and
+           b"Return-Path: <alice@example.test>" in mailbox("dave")[-1],
+           "with alice as the sender")
+
     # flags grouped the getopt way, as scripts and PHP configs write them
     n = len(mailbox("bob"))
     r = sendmail(["-ti"], b"To: bob@example.test\nSubject: g\n\n.\nend\n")
