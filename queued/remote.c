@@ -112,7 +112,7 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 	struct dns_mx mx[DNS_MAX_MX];
 	struct dns_addr addrs[DNS_MAX_ADDRS];
 	char host[ADDR_DOMAIN_MAX + 3], reply[SMTPC_TEXT_MAX];
-	size_t nmx = 0, na, i, k;
+	size_t nmx = 0, nuse, na, i, k;
 	unsigned port = rc->port;
 	enum dns_result r;
 	int any_temp = 0;
@@ -164,10 +164,20 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 			nmx = 1;
 		}
 	}
-	for (i = 0; i < nmx; i++) {
-		/* an MX naming this host ends the list: we are that MX */
+	/*
+	 * RFC 5321 5.1: when this host is one of the MX, it discards itself
+	 * and every MX of equal or greater preference. Cutting the list only
+	 * where our name falls after the shuffle of equal preferences would
+	 * hand the mail to a peer of our own rank, which may hand it back.
+	 */
+	for (i = 0; i < nmx; i++)
 		if (strcasecmp(mx[i].host, st->j->host) == 0)
 			break;
+	nuse = nmx;
+	if (i < nmx)
+		for (nuse = 0; nuse < nmx && mx[nuse].pref < mx[i].pref; nuse++)
+			;
+	for (i = 0; i < nuse; i++) {
 		if (mx[i].host[0] == '\0')
 			continue;
 		r = dns_addrs(mx[i].host, port, addrs, &na);
@@ -181,7 +191,7 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 	}
 	if (*nt > 0)
 		return 0;
-	if (i < nmx) {
+	if (nuse < nmx) {
 		str_fmt(reply, sizeof(reply), "554 5.4.6 Mail for %s loops "
 		    "back to myself", rc->domain);
 		report_rest(st, STATUS_PERM, NULL, reply);

@@ -1,10 +1,11 @@
 """Remote delivery through DNS on a local dnsmasq: MX preference and
 fallback, implicit MX, null MX and NXDOMAIN, 4xx deferral and flush, 5xx
 bounces with RFC 3464 fields, a connection dropped inside DATA, 8-bit to
-quoted-printable for a peer without 8BITMIME, SMTPUTF8 refusal, loops,
-dead-host memory, several messages over one connection, delivery into a
-second Pombo instance and into Python's aiosmtpd (an independent
-implementation). Every server binds a 127.0.0.x address."""
+quoted-printable for a peer without 8BITMIME, SMTPUTF8 refusal, loops
+(also through an MX of this host's own preference), dead-host memory,
+several messages over one connection, delivery into a second Pombo
+instance and into Python's aiosmtpd (an independent implementation).
+Every server binds a 127.0.0.x address."""
 import email
 import email.policy
 import os
@@ -42,6 +43,14 @@ opts += ["--mx-host=backup.test,mx1.backup.test,10",
          "--host-record=amx.test,127.0.0.5",
          "--dns-rr=nullmx.test,15,000000",
          "--mx-host=loop.test,mx.test,10",
+         # this host (mx.test) among three peers of the same preference
+         "--mx-host=eqloop.test,mx.test,10",
+         "--mx-host=eqloop.test,mx1.eqloop.test,10",
+         "--mx-host=eqloop.test,mx2.eqloop.test,10",
+         "--mx-host=eqloop.test,mx3.eqloop.test,10",
+         "--host-record=mx1.eqloop.test,127.0.0.13",
+         "--host-record=mx2.eqloop.test,127.0.0.13",
+         "--host-record=mx3.eqloop.test,127.0.0.13",
          "--server=/servfail.test/127.0.0.1#%d" % servfail.port]
 dns = pombo.Dnsmasq(opts, dns_dir)
 
@@ -56,6 +65,7 @@ peers = {
     "drop": Peer("127.0.0.8", P, "mx.drop.test", drop_in_data=True),
     "seven": Peer("127.0.0.9", P, "mx.seven.test",
                   ext=["PIPELINING", "SIZE 10000000"]),
+    "eq": Peer("127.0.0.13", P, "mx1.eqloop.test"),
     "dead": Peer("127.0.0.10", P, "mx.dead.test",
                  replies={"GREETING": "421 4.3.2 closing, go away"}),
 }
@@ -263,6 +273,18 @@ try:
            "mail for a domain whose MX is this host bounces")
     tap.ok(bounces() and "loops back to myself" in bounces()[-1] and
            "Status: 5.4.6" in bounces()[-1], "as a loop (5.4.6)")
+
+    # RFC 5321 5.1: an MX of this host's own preference is discarded
+    # with it; one of them first in the shuffle must not get the mail
+    # (equal-preference peers would pass it back and forth)
+    for i in range(3):
+        nb = len(bounces())
+        send(["e%d@eqloop.test" % i])
+        pombo.wait_for(lambda: len(bounces()) > nb, 10)
+    tap.eq(peers["eq"].connections, 0,
+           "no mail to an MX of the same preference as this host")
+    tap.ok(bounces() and "loops back to myself" in bounces()[-1],
+           "it bounces as a loop", bounces()[-1][-1500:] if bounces() else "")
 
     # a dead host: one attempt, not one per message
     for i in range(5):
