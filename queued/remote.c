@@ -434,8 +434,18 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 		}
 		if (smtpc_read(c, &r, st->rc->timeout_ms, 0) < 0)
 			goto lost;
-		if (nok == 0)
-			goto out;	/* DATA got 503/554: nothing to send */
+		if (nok == 0) {
+			/*
+			 * RFC 2920 3.1: a server may take the DATA even so;
+			 * the message it opened ends with a lone dot, or
+			 * the next commands would be read as its text.
+			 */
+			if (r.code == 354) {
+				smtpc_send(c, ".");
+				smtpc_read(c, &r, st->rc->timeout_ms, 0);
+			}
+			goto out;	/* nothing to send */
+		}
 	} else {
 		if (mr.code >= 300 || nok == 0)
 			goto out;

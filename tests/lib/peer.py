@@ -1,6 +1,7 @@
 """A scriptable SMTP server for the remote-delivery tests: it binds one
 loopback address, records every connection and transaction, and can be
-told to answer 4xx/5xx at any step, drop the connection inside DATA, or
+told to answer 4xx/5xx at any step, drop the connection inside DATA,
+answer 354 to a DATA without valid recipients (RFC 2920 3.1 lets it), or
 leave out extensions (8BITMIME, SMTPUTF8, PIPELINING, DSN). It is the
 misbehaving peer; aiosmtpd and Pombo itself are the well-behaved ones."""
 import socket
@@ -9,12 +10,13 @@ import threading
 
 class Peer:
     def __init__(self, addr, port, name="peer.test", ext=None, replies=None,
-                 drop_in_data=False, greeting_delay=0):
+                 drop_in_data=False, greeting_delay=0, data_always=False):
         self.addr, self.port, self.name = addr, port, name
         self.ext = ["PIPELINING", "8BITMIME", "SMTPUTF8", "DSN",
                     "SIZE 10000000"] if ext is None else ext
         self.replies = dict(replies or {})   # "RCPT": "550 5.1.1 no"
         self.drop_in_data = drop_in_data
+        self.data_always = data_always  # 354 even without recipients
         self.greeting_delay = greeting_delay
         self.connections = 0
         self.messages = []    # dicts: mail, rcpts, data (bytes)
@@ -94,7 +96,7 @@ class Peer:
                     if r[0] == "2":
                         rcpts.append(cmd[8:])
                 elif verb == "DATA":
-                    if mail is None or not rcpts:
+                    if (mail is None or not rcpts) and not self.data_always:
                         f.write(b"554 5.5.1 no valid recipients\r\n")
                         f.flush()
                         continue
@@ -111,7 +113,12 @@ class Peer:
                         if l == b".\r\n":
                             break
                         data += l[1:] if l.startswith(b".") else l
-                    r = self._reply(f, "END", "250 2.0.0 queued")
+                    if mail is None or not rcpts:
+                        r = "554 5.5.1 no valid recipients"
+                        f.write(r.encode() + b"\r\n")
+                        f.flush()
+                    else:
+                        r = self._reply(f, "END", "250 2.0.0 queued")
                     if r[0] == "2":
                         with self.lock:
                             self.messages.append({"mail": mail,
