@@ -4,7 +4,8 @@
  * it is written; the body then streams. A leaf whose encoding is 7bit,
  * 8bit or absent is quoted-printable-encoded (encoding 7-bit text too is
  * harmless and keeps the machine simple); base64, quoted-printable,
- * binary and message/multipart parts pass unchanged.
+ * binary and multipart parts pass unchanged, and the message in a
+ * message/rfc822 part is converted like the outer one.
  */
 #include "config.h"
 
@@ -130,7 +131,7 @@ header_end(struct mime8 *m)
 	char ct[1024] = "", cte[128] = "", b[MIME8_BOUNDARY_MAX + 1];
 	const char *h = m->header.data ? m->header.data : "";
 	size_t len = m->header.len, i = 0;
-	int has_ct, has_mv, drop;
+	int has_ct, has_mv, drop, embedded;
 
 	has_ct = header_value(h, len, "Content-Type", ct, sizeof(ct)) == 0;
 	has_mv = header_value(h, len, "MIME-Version", b, sizeof(b)) == 0;
@@ -147,6 +148,13 @@ header_end(struct mime8 *m)
 		cte[strcspn(cte, " ;")] = '\0';
 	}
 	m->multipart = has_ct && strncasecmp(ct, "multipart/", 10) == 0;
+	/*
+	 * RFC 2046 5.2.1: a message/rfc822 body may only be 7bit, 8bit or
+	 * binary, so it is not encoded as a whole: the message in it is
+	 * converted entity by entity, like the outer one.
+	 */
+	embedded = has_ct && strncasecmp(ct, "message/rfc822", 14) == 0 &&
+	    (ct[14] == '\0' || ct[14] == ';' || ct[14] == ' ');
 	m->encode = 0;
 	if (m->multipart) {
 		if (find_boundary(ct, b, sizeof(b)) == 0 &&
@@ -185,8 +193,8 @@ header_end(struct mime8 *m)
 			return -1;
 	}
 	buf_reset(&m->header);
-	m->in_header = 0;
-	m->top = 0;
+	m->in_header = embedded;
+	m->top = embedded;	/* it may need its own MIME-Version */
 	return emit(m, "", 0, 1);	/* the blank line */
 }
 
@@ -271,6 +279,17 @@ mime8_line(struct mime8 *m, const char *p, size_t n, int eol)
 
 	if (!m->convert || m->broken)
 		return emit(m, p, n, eol);
+	if (m->in_header && m->depth > 0 && !m->partial && eol &&
+	    is_boundary(m, p, n, &closing)) {
+		/*
+		 * A boundary before the blank line: the entity had no body
+		 * (an empty message/rfc822 part). Its lines pass as they
+		 * came; the next part's header must not join them.
+		 */
+		if (flush_header(m) == -1)
+			return -1;
+		m->in_header = 0;
+	}
 	if (m->in_header) {
 		if (n == 0 && eol && !m->partial)
 			return header_end(m);
@@ -293,6 +312,7 @@ mime8_line(struct mime8 *m, const char *p, size_t n, int eol)
 		m->qp_ws = 0;
 		m->depth = (size_t)d;
 		m->encode = 0;
+		m->top = 0;	/* a part, not a message */
 		if (closing)
 			m->depth--;	/* back in the enclosing body */
 		else

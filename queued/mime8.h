@@ -2,8 +2,8 @@
  * mime8: streams a message out line by line and, for a server without
  * 8BITMIME (RFC 6152 3), turns its 8-bit leaf parts into quoted-printable
  * (RFC 2045 6.7), rewriting their Content-Transfer-Encoding; multipart
- * structure, encoded parts and message/ parts pass unchanged. Used by the
- * remote agent's data writer. Trusts nothing in the message: headers and
+ * structure and encoded parts pass unchanged, message/rfc822 parts are
+ * converted inside. Used by the remote agent's data writer. Trusts nothing in the message: headers and
  * nesting are bounded, and past a bound the rest passes unchanged.
  */
 #ifndef POMBO_MIME8_H

@@ -125,3 +125,97 @@ Test(mime8, has_8bit)
 	cr_expect(mime8_has_8bit("a\0b", 3));
 	cr_expect_not(mime8_has_8bit("plain ascii", 11));
 }
+
+/*
+ * RFC 2046 5.2.1: message/rfc822 admits no encoding but 7bit, 8bit or
+ * binary, so the message inside is converted entity by entity; before,
+ * it passed unchanged and 8-bit octets went to a server without 8BITMIME.
+ */
+Test(mime8, message_rfc822)
+{
+	const char *out = run(
+	    "MIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=b1\n"
+	    "\n"
+	    "--b1\n"
+	    "Content-Type: message/rfc822\n"
+	    "\n"
+	    "Subject: inner\n"
+	    "Content-Type: text/plain; charset=utf-8\n"
+	    "Content-Transfer-Encoding: 8bit\n"
+	    "\n"
+	    "na\xc3\xafve\n"
+	    "--b1--\n", 1);
+
+	cr_expect_str_eq(out,
+	    "MIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=b1\n"
+	    "\n"
+	    "--b1\n"
+	    "Content-Type: message/rfc822\n"
+	    "\n"
+	    "Subject: inner\n"
+	    "Content-Type: text/plain; charset=utf-8\n"
+	    "MIME-Version: 1.0\n"
+	    "Content-Transfer-Encoding: quoted-printable\n"
+	    "\n"
+	    "na=C3=AFve\n"
+	    "--b1--\n");
+	cr_expect_not(mime8_has_8bit(out, strlen(out)));
+}
+
+/* A whole message forwarded as the message itself, with a multipart in it. */
+Test(mime8, message_rfc822_top)
+{
+	const char *out = run(
+	    "Content-Type: Message/RFC822\n"
+	    "\n"
+	    "Content-Type: multipart/alternative; boundary=\"in\"\n"
+	    "\n"
+	    "--in\n"
+	    "\n"
+	    "\xc3\xa9t\xc3\xa9\n"
+	    "--in--\n", 1);
+
+	cr_expect_str_eq(out,
+	    "Content-Type: Message/RFC822\n"
+	    "\n"
+	    "Content-Type: multipart/alternative; boundary=\"in\"\n"
+	    "\n"
+	    "--in\n"
+	    "Content-Transfer-Encoding: quoted-printable\n"
+	    "\n"
+	    "=C3=A9t=C3=A9\n"
+	    "--in--\n");
+}
+
+/* A part cut short by a boundary before its blank line: the boundary
+ * still counts, and the next part's header is its own. */
+Test(mime8, boundary_in_header)
+{
+	const char *out = run(
+	    "Content-Type: multipart/mixed; boundary=b\n"
+	    "\n"
+	    "--b\n"
+	    "Content-Type: message/rfc822\n"
+	    "\n"
+	    "--b\n"
+	    "Content-Type: text/plain\n"
+	    "Content-Transfer-Encoding: 8bit\n"
+	    "\n"
+	    "\xc3\xa9\n"
+	    "--b--\n", 1);
+
+	cr_expect_str_eq(out,
+	    "Content-Type: multipart/mixed; boundary=b\n"
+	    "\n"
+	    "--b\n"
+	    "Content-Type: message/rfc822\n"
+	    "\n"
+	    "--b\n"
+	    "Content-Type: text/plain\n"
+	    "Content-Transfer-Encoding: quoted-printable\n"
+	    "\n"
+	    "=C3=A9\n"
+	    "--b--\n");
+}
