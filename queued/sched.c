@@ -59,6 +59,7 @@ struct batch {
 	size_t		  n;
 	int		  spoke;	/* a server said something */
 	int		  reported;	/* the agent gave a result */
+	int		  final;	/* one was not temporary */
 	char		  last[ENVELOPE_ERROR_MAX];	/* its first error */
 };
 
@@ -455,6 +456,8 @@ on_result(struct agent *a, const struct job_result *res)
 	apply(m, &m->env.rcpts[res->index], res->status, res->mta, res->reply,
 	    res->relayed);
 	b->reported = 1;
+	if (res->status != STATUS_TEMP)
+		b->final = 1;
 	if (b->last[0] == '\0' && m->env.rcpts[res->index].error)
 		str_copy(b->last, m->env.rcpts[res->index].error,
 		    sizeof(b->last));
@@ -502,7 +505,10 @@ on_done(struct agent *a, int status)
 				apply(m, &m->env.rcpts[k], STATUS_TEMP, NULL,
 				    "451 4.3.0 Delivery agent failed", 0);
 	}
-	if (!b->dest->local && !b->spoke && b->reported && status == 0) {
+	/* dead: nobody answered, and for a reason that may pass (an
+	 * NXDOMAIN or a null MX is an answer: what follows bounces too) */
+	if (!b->dest->local && !b->spoke && b->reported && !b->final &&
+	    status == 0) {
 		b->dest->alive = 0;
 		dest_dead(b->dest, b->last[0] ? b->last :
 		    "- 451 4.4.1 No server answered");

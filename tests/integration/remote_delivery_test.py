@@ -180,6 +180,13 @@ try:
     tap.ok(pombo.wait_for(lambda: len(bounces()) > nb, 10),
            "NXDOMAIN bounces at once")
     tap.ok(bounces() and "Status: 5.1.2" in bounces()[-1], "with 5.1.2")
+    # a permanent answer does not make the domain "dead": the next
+    # message to it bounces at once too, it is not deferred
+    nb = len(bounces())
+    send(["z2@nowhere.test"])
+    tap.ok(pombo.wait_for(lambda: len(bounces()) > nb, 10),
+           "the next message to it bounces at once as well",
+           queued_for("z2@nowhere.test"))
 
     # SERVFAIL is temporary
     send(["z@servfail.test"])
