@@ -52,7 +52,8 @@ fd_pending(void *ctx)
 	return 0;
 }
 
-static const struct lineio_ops fd_ops = { fd_read, fd_write, fd_pending };
+static const struct lineio_ops fd_ops = { fd_read, fd_write, fd_pending,
+    NULL };
 
 void
 lineio_init(struct lineio *io, int rfd, int wfd)
@@ -92,6 +93,17 @@ wait_fd(int fd, short events, int64_t deadline)
 	}
 }
 
+/* Wait for what the transport's last EAGAIN needs (dflt: its own). */
+static int
+wait_again(struct lineio *io, short dflt, int64_t deadline)
+{
+	short ev = io->ops->events ? io->ops->events(io->ctx) : dflt;
+
+	if (ev != POLLIN && ev != POLLOUT)
+		ev = dflt;
+	return wait_fd(ev == POLLIN ? io->rfd : io->wfd, ev, deadline);
+}
+
 enum lineio_result
 lineio_fill(struct lineio *io, int64_t deadline)
 {
@@ -117,7 +129,7 @@ lineio_fill(struct lineio *io, int64_t deadline)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN) {
-			r = wait_fd(io->rfd, POLLIN, deadline);
+			r = wait_again(io, POLLIN, deadline);
 			if (r == 0)
 				return LINEIO_TIMEOUT;
 			if (r == -1)
@@ -211,7 +223,7 @@ lineio_flush(struct lineio *io)
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1 && errno == EAGAIN) {
-			if (wait_fd(io->wfd, POLLOUT, deadline) <= 0)
+			if (wait_again(io, POLLOUT, deadline) <= 0)
 				goto fail;
 			continue;
 		}

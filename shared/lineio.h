@@ -19,6 +19,12 @@ struct lineio_ops {
 	ssize_t	(*read)(void *ctx, void *buf, size_t len);
 	ssize_t	(*write)(void *ctx, const void *buf, size_t len);
 	size_t	(*pending)(void *ctx);	/* bytes the transport holds */
+	/*
+	 * After read or write failed with EAGAIN: POLLIN (wait on rfd) or
+	 * POLLOUT (on wfd). TLS may need to write to read and the reverse.
+	 * NULL: a read waits for input, a write for room.
+	 */
+	short	(*events)(void *ctx);
 };
 
 enum lineio_result {

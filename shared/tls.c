@@ -3,7 +3,8 @@
  * (which brings libcrypto), through a table, so no program links
  * OpenSSL. Descriptors are made non-blocking under TLS: a partial record
  * must not block a read past its deadline, so SSL_ERROR_WANT_* become
- * EAGAIN and lineio polls.
+ * EAGAIN and lineio polls the way tls_events names (a read may need to
+ * write, and a write to read).
  */
 #include "config.h"
 
@@ -44,6 +45,7 @@ struct tls {
 	SSL_CTX	*ctx;
 	SSL	*ssl;
 	int	 rfd, wfd;
+	short	 want;		/* POLLIN or POLLOUT, after the last WANT_* */
 };
 
 static int loaded;	/* 0 not tried, 1 ok, -1 failed */
@@ -259,6 +261,19 @@ tls_describe(const struct tls *t, char *buf, size_t len)
 	    c ? p_SSL_CIPHER_get_bits(c, NULL) : 0);
 }
 
+/*
+ * A read may have to write (a TLS 1.3 KeyUpdate answered) and a write
+ * may have to read: lineio asks tls_events which way to poll, or it
+ * would wait for the wrong direction until its deadline.
+ */
+static ssize_t
+tls_again(struct tls *t, int e)
+{
+	t->want = e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN;
+	errno = EAGAIN;
+	return -1;
+}
+
 static ssize_t
 tls_read(void *ctx, void *buf, size_t len)
 {
@@ -269,10 +284,8 @@ tls_read(void *ctx, void *buf, size_t len)
 	if (n > 0)
 		return n;
 	e = p_SSL_get_error(t->ssl, n);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-		errno = EAGAIN;
-		return -1;
-	}
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		return tls_again(t, e);
 	if (e == SSL_ERROR_ZERO_RETURN)
 		return 0;
 	errno = EIO;
@@ -289,10 +302,8 @@ tls_write(void *ctx, const void *buf, size_t len)
 	if (n > 0)
 		return n;
 	e = p_SSL_get_error(t->ssl, n);
-	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
-		errno = EAGAIN;
-		return -1;
-	}
+	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+		return tls_again(t, e);
 	errno = EIO;
 	return -1;
 }
@@ -305,4 +316,13 @@ tls_pending(void *ctx)
 	return (size_t)p_SSL_pending(t->ssl);
 }
 
-const struct lineio_ops tls_lineio_ops = { tls_read, tls_write, tls_pending };
+static short
+tls_events(void *ctx)
+{
+	struct tls *t = ctx;
+
+	return t->want;
+}
+
+const struct lineio_ops tls_lineio_ops = { tls_read, tls_write, tls_pending,
+    tls_events };

@@ -78,7 +78,7 @@ transport_pending(void *ctx)
 }
 
 const struct lineio_ops fuzz_transport_ops = {
-	transport_read, transport_write, transport_pending
+	transport_read, transport_write, transport_pending, NULL
 };
 
 char *

@@ -1,5 +1,8 @@
 /* lineio: bounded lines, bare LF flag, too-long skip, timeout, EOF. */
 #include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -77,4 +80,96 @@ Test(lineio, writes_and_discard, .init = setup)
 	cr_expect(lineio_has_input(&io));
 	cr_expect_eq(lineio_discard_input(&io), 16);
 	cr_expect_eq(lineio_avail(&io), 0);
+}
+
+/*
+ * A transport that must go the other way first, as TLS does when a read
+ * has to answer a KeyUpdate (WANT_WRITE) or a write has to read
+ * (WANT_READ): lineio must poll the direction it names, not its own.
+ */
+static int other_fd, calls;
+static short other_want;
+
+static ssize_t
+other_read(void *ctx, void *buf, size_t len)
+{
+	char c;
+
+	(void)ctx;
+	if (calls++ == 0) {
+		/* the record that asks for the other way is consumed */
+		cr_assert_eq(read(other_fd, &c, 1), 1);
+		other_want = POLLOUT;
+		errno = EAGAIN;
+		return -1;
+	}
+	memcpy(buf, "hello\r\n", 7);
+	return 7;
+}
+
+static ssize_t
+other_write(void *ctx, const void *buf, size_t len)
+{
+	(void)ctx;
+	(void)buf;
+	if (calls++ == 0) {
+		other_want = POLLIN;
+		errno = EAGAIN;
+		return -1;
+	}
+	return (ssize_t)len;
+}
+
+static size_t
+other_pending(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+static short
+other_events(void *ctx)
+{
+	(void)ctx;
+	return other_want;
+}
+
+static const struct lineio_ops other_ops = { other_read, other_write,
+    other_pending, other_events };
+
+Test(lineio, eagain_polls_the_direction_the_transport_names)
+{
+	struct lineio o;
+	int in[2], out[2], fl;
+	char line[16];
+	size_t len;
+	int crlf;
+
+	/* a read that needs to write: rfd runs dry, wfd has room */
+	cr_assert_eq(pipe(in), 0);
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, out), 0);
+	cr_assert_eq(write(in[1], "x", 1), 1);
+	other_fd = in[0];
+	calls = 0;
+	lineio_init(&o, in[0], out[0]);
+	lineio_set_ops(&o, &other_ops, NULL);
+	cr_expect_eq(lineio_read(&o, line, 10, &len, &crlf,
+	    lineio_now() + 300), LINEIO_OK, "WANT_WRITE in a read waited "
+	    "for input");
+	cr_expect_str_eq(line, "hello");
+
+	/* a write that needs to read: wfd is full, rfd has input */
+	cr_assert_eq(pipe(out), 0);
+	fl = fcntl(out[1], F_GETFL);
+	cr_assert_eq(fcntl(out[1], F_SETFL, fl | O_NONBLOCK), 0);
+	while (write(out[1], line, sizeof(line)) > 0)
+		;
+	cr_assert_eq(write(in[1], "y", 1), 1);
+	calls = 0;
+	lineio_init(&o, in[0], out[1]);
+	o.write_timeout_ms = 300;
+	lineio_set_ops(&o, &other_ops, NULL);
+	cr_assert_eq(lineio_puts(&o, "250 ok\r\n"), 0);
+	cr_expect_eq(lineio_flush(&o), 0, "WANT_READ in a write waited for "
+	    "room");
 }
