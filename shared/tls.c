@@ -35,7 +35,8 @@
 	F(SSL_shutdown) F(SSL_get_version) F(SSL_get_current_cipher) \
 	F(SSL_CIPHER_get_name) F(SSL_CIPHER_get_bits) F(SSL_set1_host) \
 	F(SSL_ctrl) F(SSL_get_verify_result) F(ERR_get_error) \
-	F(ERR_error_string_n) F(X509_verify_cert_error_string)
+	F(ERR_error_string_n) F(X509_verify_cert_error_string) \
+	F(SSL_is_init_finished)
 
 #define F(name) static __typeof__(&name) p_##name;
 FNS
@@ -45,6 +46,7 @@ struct tls {
 	SSL_CTX	*ctx;
 	SSL	*ssl;
 	int	 rfd, wfd;
+	int	 fatal;		/* SSL_ERROR_SSL or _SYSCALL seen: no shutdown */
 	short	 want;		/* POLLIN or POLLOUT, after the last WANT_* */
 };
 
@@ -102,6 +104,17 @@ nonblock(int fd)
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
+/*
+ * SSL_shutdown must not be called after a fatal error (SSL_get_error(3)):
+ * remember one, and tls_close then only frees.
+ */
+static void
+tls_failed(struct tls *t, int e)
+{
+	if (e == SSL_ERROR_SSL || e == SSL_ERROR_SYSCALL)
+		t->fatal = 1;
+}
+
 /* Drive a handshake step until done, polling within the deadline. */
 static int
 handshake(struct tls *t, int (*step)(SSL *), int timeout_ms, char *err,
@@ -117,6 +130,7 @@ handshake(struct tls *t, int (*step)(SSL *), int timeout_ms, char *err,
 			return 0;
 		e = p_SSL_get_error(t->ssl, r);
 		if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+			tls_failed(t, e);
 			ssl_error("TLS handshake", err, errlen);
 			return -1;
 		}
@@ -243,7 +257,9 @@ tls_close(struct tls *t)
 	if (t == NULL)
 		return;
 	if (t->ssl) {
-		p_SSL_shutdown(t->ssl);
+		/* a handshake never finished has nothing to shut down */
+		if (!t->fatal && p_SSL_is_init_finished(t->ssl))
+			p_SSL_shutdown(t->ssl);
 		p_SSL_free(t->ssl);
 	}
 	if (t->ctx)
@@ -288,6 +304,7 @@ tls_read(void *ctx, void *buf, size_t len)
 		return tls_again(t, e);
 	if (e == SSL_ERROR_ZERO_RETURN)
 		return 0;
+	tls_failed(t, e);
 	errno = EIO;
 	return -1;
 }
@@ -304,6 +321,7 @@ tls_write(void *ctx, const void *buf, size_t len)
 	e = p_SSL_get_error(t->ssl, n);
 	if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 		return tls_again(t, e);
+	tls_failed(t, e);
 	errno = EIO;
 	return -1;
 }
