@@ -370,8 +370,8 @@ proceed_stls(void *v, char *arg)
 {
 	S(v);
 
-	session_reply(s, "+OK Begin TLS negotiation");
-	if (stls_start(s) == -1)
+	if (stls_start(s, "+OK Begin TLS negotiation",
+	    "-ERR [SYS/TEMP] TLS not available") == -1)
 		s->quit = 1;	/* a failed handshake ends the session */
 }
 

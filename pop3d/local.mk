@@ -50,6 +50,7 @@ pop3_session_tests = \
 	tests/sessions/pop3-numbers.pop3 \
 	tests/sessions/pop3-plaintext-allowed.pop3 \
 	tests/sessions/pop3-plaintext.pop3 \
+	tests/sessions/pop3-stls-nocert.pop3 \
 	tests/sessions/pop3-retr.pop3 \
 	tests/sessions/pop3-states.pop3 \
 	tests/sessions/pop3-timeout.pop3 \

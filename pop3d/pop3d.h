@@ -69,8 +69,14 @@ void commands_dispatch(struct pop3_session *s, char *line);
 
 /* stls.c: STLS (RFC 2595) and implicit TLS (RFC 8314) */
 int stls_offered(const struct pop3_session *s);
-/* Discard pipelined input, shake hands, forget USER. -1: close. */
-int stls_start(struct pop3_session *s);
+/*
+ * Load the certificate and key; if they fail, reply unavail (when not
+ * NULL) and return 1, the session going on in the clear. Else reply
+ * ready (when not NULL), discard pipelined input, shake hands, forget
+ * USER: 0, or -1 to close.
+ */
+int stls_start(struct pop3_session *s, const char *ready,
+    const char *unavail);
 
 /* auth.c */
 /*

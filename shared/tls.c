@@ -171,8 +171,7 @@ tls_new(const SSL_METHOD *method, char *err, size_t errlen)
 }
 
 struct tls *
-tls_server(const char *cert, const char *key, int rfd, int wfd,
-    int timeout_ms, char *err, size_t errlen)
+tls_server_new(const char *cert, const char *key, char *err, size_t errlen)
 {
 	struct tls *t;
 
@@ -192,18 +191,23 @@ tls_server(const char *cert, const char *key, int rfd, int wfd,
 		ssl_error("SSL_new", err, errlen);
 		goto fail;
 	}
+	return t;
+fail:
+	tls_close(t);
+	return NULL;
+}
+
+int
+tls_accept(struct tls *t, int rfd, int wfd, int timeout_ms, char *err,
+    size_t errlen)
+{
 	t->rfd = rfd;
 	t->wfd = wfd;
 	nonblock(rfd);
 	nonblock(wfd);
 	p_SSL_set_rfd(t->ssl, rfd);
 	p_SSL_set_wfd(t->ssl, wfd);
-	if (handshake(t, p_SSL_accept, timeout_ms, err, errlen) == -1)
-		goto fail;
-	return t;
-fail:
-	tls_close(t);
-	return NULL;
+	return handshake(t, p_SSL_accept, timeout_ms, err, errlen);
 }
 
 struct tls *

@@ -23,12 +23,17 @@ enum tls_verify {
 };
 
 /*
- * Server side on rfd/wfd: loads cert and key now (per connection, so a
- * renewed certificate needs no restart) and shakes hands within
- * timeout_ms. NULL with err on failure.
+ * Server side, in two steps so that a certificate or key that cannot be
+ * loaded is known before the client is told to start TLS (it then gets
+ * 454 or -ERR and the session goes on in the clear). tls_server_new
+ * loads cert and key now (per connection, so a renewed certificate needs
+ * no restart): NULL with err on failure. tls_accept shakes hands on
+ * rfd/wfd within timeout_ms: -1 with err on failure; tls_close t then.
  */
-struct tls *tls_server(const char *cert, const char *key, int rfd, int wfd,
-    int timeout_ms, char *err, size_t errlen);
+struct tls *tls_server_new(const char *cert, const char *key, char *err,
+    size_t errlen);
+int tls_accept(struct tls *t, int rfd, int wfd, int timeout_ms, char *err,
+    size_t errlen);
 /* Client side on fd, for host (SNI, and the name to verify). */
 struct tls *tls_client(int fd, const char *host, enum tls_verify v,
     const char *cafile, int timeout_ms, char *err, size_t errlen);

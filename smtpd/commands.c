@@ -117,8 +117,8 @@ proceed_starttls(void *v, char *arg)
 {
 	S(v);
 
-	session_reply(s, "220 2.0.0 Ready to start TLS");
-	if (starttls_start(s) == -1)
+	if (starttls_start(s, "220 2.0.0 Ready to start TLS",
+	    "454 4.7.0 TLS not available due to temporary reason") == -1)
 		s->quit = 1;	/* a failed handshake ends the session */
 }
 

@@ -76,7 +76,8 @@ main(int argc, char *argv[])
 	session_init(&s, &conf, 0, 1, !peer.is_socket, peer.addr);
 	s.submission = submission;
 	/* RFC 8314: TLS from the first byte, before the greeting */
-	if (implicit_tls && (!starttls_offered(&s) || starttls_start(&s) == -1)) {
+	if (implicit_tls && (!starttls_offered(&s) ||
+	    starttls_start(&s, NULL, NULL) != 0)) {
 		log_warnx("%s: implicit TLS failed%s", peer.addr,
 		    starttls_offered(&s) ? "" : ": no tls_cert/tls_key");
 		conf_free(&conf);

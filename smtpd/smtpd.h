@@ -79,8 +79,13 @@ const char *session_proto(const struct smtp_session *s, int utf8);
 
 /* tls: STARTTLS (RFC 3207) and implicit TLS (RFC 8314) */
 int starttls_offered(const struct smtp_session *s);
-/* Handshake now; on failure the session is over. */
-int starttls_start(struct smtp_session *s);
+/*
+ * Load the certificate and key; if they fail, reply unavail (when not
+ * NULL) and return 1: the session goes on in the clear. Else reply ready
+ * (when not NULL) and shake hands: 0, or -1 and the session is over.
+ */
+int starttls_start(struct smtp_session *s, const char *ready,
+    const char *unavail);
 
 /* auth.c: AUTH PLAIN and LOGIN (RFC 4954) */
 int auth_offered(const struct smtp_session *s);

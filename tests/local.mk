@@ -100,6 +100,7 @@ session_tests = \
 	tests/sessions/smuggling-cr.smtp \
 	tests/sessions/smuggling-lf.smtp \
 	tests/sessions/socket-crlf.smtp \
+	tests/sessions/starttls-nocert.smtp \
 	tests/sessions/submission.smtp \
 	tests/sessions/timeout.smtp \
 	tests/sessions/transactions.smtp \
