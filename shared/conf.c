@@ -35,7 +35,7 @@ enum conf_type {
 	CONF_PATH,	/* absolute path */
 	CONF_SIZE,	/* bytes, with k/M/G suffix */
 	CONF_COUNT,	/* unsigned within [min, max] */
-	CONF_DURATION,	/* seconds, with s/m/h/d suffix */
+	CONF_DURATION,	/* seconds, with s/m/h/d suffix, at most max if set */
 	CONF_BOOL,
 	CONF_CHARS,	/* a short set of characters */
 	CONF_HOSTPORTS,	/* list of host[:port] */
@@ -50,10 +50,17 @@ struct conf_key {
 	enum conf_type	 type;
 	size_t		 off;
 	size_t		 size;		/* of the field, for strings */
-	unsigned	 min, max;	/* for counts */
+	unsigned	 min, max;	/* counts; durations (max 0: none) */
 	const char	*def;
 	const char	*doc;
 };
+
+/*
+ * Timeouts become int milliseconds (poll, lineio deadlines): past 24.8
+ * days they would overflow to a deadline already gone (or, for poll, to
+ * none at all). A day is more than any of them needs.
+ */
+#define CONF_DURATION_MAX	86400
 
 #define F(field)	offsetof(struct conf, field), sizeof(((struct conf *)0)->field)
 
@@ -83,11 +90,14 @@ static const struct conf_key conf_keys[] = {
 	  "recipients per message (RFC 5321 requires at least 100)" },
 	{ "max_errors", CONF_COUNT, F(max_errors), 1, 1000, "10",
 	  "bad commands before the session is closed with 421" },
-	{ "smtp_timeout", CONF_DURATION, F(smtp_timeout), 1, 0, "5m",
+	{ "smtp_timeout", CONF_DURATION, F(smtp_timeout), 1,
+	  CONF_DURATION_MAX, "5m",
 	  "idle time allowed for a client command or data block" },
-	{ "pop3_timeout", CONF_DURATION, F(pop3_timeout), 1, 0, "10m",
+	{ "pop3_timeout", CONF_DURATION, F(pop3_timeout), 1,
+	  CONF_DURATION_MAX, "10m",
 	  "idle time allowed for a POP3 client (RFC 1939: at least 10m)" },
-	{ "login_delay", CONF_DURATION, F(login_delay), 0, 0, "2s",
+	{ "login_delay", CONF_DURATION, F(login_delay), 0,
+	  CONF_DURATION_MAX, "2s",
 	  "pause after a failed login or AUTH" },
 	{ "max_login_failures", CONF_COUNT, F(max_login_failures), 1, 100, "3",
 	  "failed logins before the session is closed" },
@@ -113,10 +123,12 @@ static const struct conf_key conf_keys[] = {
 	  "DNS servers (ip[:port] list; default: /etc/resolv.conf)" },
 	{ "remote_port", CONF_COUNT, F(remote_port), 1, 65535, "25",
 	  "TCP port of remote SMTP servers" },
-	{ "remote_timeout", CONF_DURATION, F(remote_timeout), 1, 0, "5m",
+	{ "remote_timeout", CONF_DURATION, F(remote_timeout), 1,
+	  CONF_DURATION_MAX, "5m",
 	  "wait for a remote server's reply (twice that after the data)" },
 	{ "remote_connect_timeout", CONF_DURATION, F(remote_connect_timeout), 1,
-	  0, "30s", "wait for a remote server to accept the connection" },
+	  CONF_DURATION_MAX, "30s",
+	  "wait for a remote server to accept the connection" },
 	{ "relayhost", CONF_HOSTPORT, F(relayhost), 0, 0, "",
 	  "send all remote mail through this smarthost ([host]:port)" },
 	{ "tls_cert", CONF_OPTPATH, F(tls_cert), 0, 0, "",
@@ -515,6 +527,12 @@ conf_set(struct conf *c, const struct conf_key *k, char *v,
 			str_fmt(err->msg, sizeof(err->msg),
 			    "%s: '%.64s' is not a duration (like 30s, 5m, 4h, 2d)%s",
 			    k->name, v, k->min ? " above 0" : "");
+			return -1;
+		}
+		if (k->max && u > k->max) {
+			str_fmt(err->msg, sizeof(err->msg),
+			    "%s: '%.64s' is more than %us", k->name, v,
+			    k->max);
 			return -1;
 		}
 		memcpy(field, &u, sizeof(u));

@@ -78,6 +78,17 @@ static const struct {
 	  "test.conf:1: smtp_timeout: '5x' is not a duration (like 30s, 5m, 4h, 2d) above 0" },
 	{ "smtp_timeout = 0\n",
 	  "test.conf:1: smtp_timeout: '0' is not a duration (like 30s, 5m, 4h, 2d) above 0" },
+	/* int milliseconds: 30d would overflow to a deadline long gone */
+	{ "smtp_timeout = 30d\n",
+	  "test.conf:1: smtp_timeout: '30d' is more than 86400s" },
+	{ "enable_vrfy = no\npop3_timeout = 86401\n",
+	  "test.conf:2: pop3_timeout: '86401' is more than 86400s" },
+	{ "login_delay = 25d\n",
+	  "test.conf:1: login_delay: '25d' is more than 86400s" },
+	{ "remote_timeout = 2d\n",
+	  "test.conf:1: remote_timeout: '2d' is more than 86400s" },
+	{ "remote_connect_timeout = 100d\n",
+	  "test.conf:1: remote_connect_timeout: '100d' is more than 86400s" },
 	{ "max_message_size = big\n",
 	  "test.conf:1: max_message_size: 'big' is not a size (like 35M, 512k, 1000)" },
 	{ "spool_dir = relative\n",
@@ -137,4 +148,19 @@ Test(conf, load_missing_file)
 	cr_expect_eq(conf_load(&c, "/nonexistent/pombo.conf", &err), -1);
 	cr_expect_str_eq(err.msg, "/nonexistent/pombo.conf: No such file or "
 	    "directory");
+}
+
+Test(conf, timeouts_up_to_a_day)
+{
+	struct conf c;
+	struct conf_error err;
+
+	cr_assert_eq(parse(&c, "smtp_timeout = 1d\npop3_timeout = 86400\n"
+	    "remote_timeout = 24h\nqueue_lifetime = 30d\n", &err), 0, "%s",
+	    err.msg);
+	cr_expect_eq(c.smtp_timeout, 86400);
+	cr_expect_eq(c.pop3_timeout, 86400);
+	cr_expect_eq(c.remote_timeout, 86400);
+	cr_expect_eq(c.queue_lifetime, 30 * 86400, "lifetimes stay unbounded");
+	conf_free(&c);
 }
