@@ -1,8 +1,9 @@
 """./bootstrap run as someone trying Pombo meets it: it starts, every
 command it prints under "Try:" works when pasted into another shell
 (another folder, no POMBO_CONF), Ctrl-C (SIGINT to the whole process
-group, as a terminal sends it) stops every program it started, and a
-second run in the same folder starts cleanly.
+group, as a terminal sends it) stops every program it started, a second
+run in the same folder starts cleanly, and a run whose port is taken
+says so and fails instead of claiming to be running.
 
 It runs in a scratch folder and on free ports (POMBO_RUN, POMBO_SMTP_PORT,
 POMBO_POP3_PORT); skipped in a VPATH build (bootstrap builds in the
@@ -181,6 +182,25 @@ try:
         tap.eq(len(f.readlines()), 1, "with the one demo user")
     tap.ok(r.ctrl_c(), "and Ctrl-C stops it", r.text()[-1000:])
 
+    # a port taken (another program, or a run left behind)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", smtp))
+        busy.listen()
+        r = Run(rundir, smtp, pop3)
+        runs.append(r)
+        r.started()
+        try:
+            r.p.wait(20)
+        except subprocess.TimeoutExpired:
+            pass
+        text = r.text()
+        tap.ok(r.p.poll() not in (None, 0) and
+               "Pombo is running" not in text,
+               "with its port taken it fails, not claims to be running",
+               text[-2000:])
+        tap.ok(str(smtp) in text, "and names what failed", text[-2000:])
+        tap.ok(pombo.wait_for(lambda: not r.group(), 10),
+               "leaving nothing running", r.group())
 finally:
     for r in runs:
         if r.p.poll() is None or r.group():
