@@ -59,6 +59,6 @@ AM_DISTCHECK_CONFIGURE_FLAGS = \
 # Tests: systemd-analyze verify and security on every unit, the inetd
 # sample under a real openbsd-inetd, make install into a scratch folder.
 ops_unit_tests = tests/ops/units_test.py tests/ops/inetd_test.py \
-	tests/ops/install_test.py
+	tests/ops/install_test.py tests/ops/bootstrap_test.py
 TESTS += $(ops_unit_tests)
 EXTRA_DIST += $(ops_unit_tests)
