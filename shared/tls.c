@@ -20,6 +20,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "log.h"
 #include "str.h"
 #include "tls.h"
 
@@ -253,6 +254,40 @@ tls_client(int fd, const char *host, enum tls_verify v, const char *cafile,
 fail:
 	tls_close(t);
 	return NULL;
+}
+
+int
+tls_start_session(struct lineio *io, const char *cert, const char *key,
+    const char *ready, const char *unavail, int timeout_ms,
+    const char *client, const char *verb, struct tls **tp)
+{
+	char err[256];
+	struct tls *t;
+	size_t junk;
+
+	if ((t = tls_server_new(cert, key, err, sizeof(err))) == NULL) {
+		log_warnx("%s: TLS not available: %s", client, err);
+		if (unavail && lineio_line(io, 1024, "%s", unavail) == -1)
+			return -1;
+		return 1;
+	}
+	if ((ready && lineio_line(io, 1024, "%s", ready) == -1) ||
+	    lineio_flush(io) == -1) {
+		tls_close(t);
+		return -1;
+	}
+	if ((junk = lineio_discard_input(io)) > 0)
+		log_warnx("%s: %zu octets pipelined after %s discarded",
+		    client, junk, verb);
+	if (tls_accept(t, io->rfd, io->wfd, timeout_ms, err,
+	    sizeof(err)) == -1) {
+		log_warnx("%s: TLS failed: %s", client, err);
+		tls_close(t);
+		return -1;
+	}
+	lineio_set_ops(io, &tls_lineio_ops, t);
+	*tp = t;
+	return 0;
 }
 
 void

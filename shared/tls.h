@@ -34,6 +34,19 @@ struct tls *tls_server_new(const char *cert, const char *key, char *err,
     size_t errlen);
 int tls_accept(struct tls *t, int rfd, int wfd, int timeout_ms, char *err,
     size_t errlen);
+/*
+ * STARTTLS/STLS, or implicit TLS, on a handler's session io. Certificate
+ * and key are loaded first: a client told to go ahead would meet a
+ * closed connection. Then the ready reply (NULL for implicit TLS) goes
+ * out, what the client pipelined after its command is dropped (never
+ * read as TLS: RFC 3207 4, RFC 2595 4), the handshake runs within
+ * timeout_ms, and io reads and writes through *tp. Returns 0; 1 if TLS
+ * is not available (unavail, if any, was replied: go on in the clear);
+ * -1 if the session must end. Failures are logged with client and verb.
+ */
+int tls_start_session(struct lineio *io, const char *cert, const char *key,
+    const char *ready, const char *unavail, int timeout_ms,
+    const char *client, const char *verb, struct tls **tp);
 /* Client side on fd, for host (SNI, and the name to verify). */
 struct tls *tls_client(int fd, const char *host, enum tls_verify v,
     const char *cafile, int timeout_ms, char *err, size_t errlen);

@@ -21,38 +21,13 @@ starttls_offered(const struct smtp_session *s)
 int
 starttls_start(struct smtp_session *s, const char *ready, const char *unavail)
 {
-	char err[256];
-	struct tls *t;
-	size_t junk;
+	int rc;
 
-	/*
-	 * The certificate before the 220: a client told to go ahead would
-	 * meet a closed connection (RFC 3207 4: 454, and go on in the clear).
-	 */
-	if ((t = tls_server_new(s->conf->tls_cert, s->conf->tls_key, err,
-	    sizeof(err))) == NULL) {
-		log_warnx("%s: TLS not available: %s", s->client, err);
-		if (unavail)
-			session_reply(s, "%s", unavail);
-		return 1;
-	}
-	if (ready)
-		session_reply(s, "%s", ready);
-	if (lineio_flush(&s->io) == -1) {
-		tls_close(t);
-		return -1;
-	}
-	if ((junk = lineio_discard_input(&s->io)) > 0)
-		log_warnx("%s: %zu octets pipelined after STARTTLS discarded",
-		    s->client, junk);
-	if (tls_accept(t, s->io.rfd, s->io.wfd,
-	    (int)s->conf->smtp_timeout * 1000, err, sizeof(err)) == -1) {
-		log_warnx("%s: TLS failed: %s", s->client, err);
-		tls_close(t);
-		return -1;
-	}
-	s->tls = t;
-	lineio_set_ops(&s->io, &tls_lineio_ops, s->tls);
+	/* RFC 3207 4: a 454 when TLS is not available, and on in the clear */
+	if ((rc = tls_start_session(&s->io, s->conf->tls_cert,
+	    s->conf->tls_key, ready, unavail, (int)s->conf->smtp_timeout * 1000,
+	    s->client, "STARTTLS", &s->tls)) != 0)
+		return rc;
 	tls_describe(s->tls, s->tls_desc, sizeof(s->tls_desc));
 	log_info("%s: TLS %s", s->client, s->tls_desc);
 	/* RFC 3207 4.2: forget everything learnt before */
