@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -266,31 +265,6 @@ do_mail(struct conn *c, const char *arg)
 	conn_reply(c, "%s", reply);
 }
 
-/* Add one final recipient, carrying the client's parameters. */
-static int
-txn_add_rcpt(struct envelope *e, const char *addr, const char *orig,
-    const struct rcpt_args *r)
-{
-	char arg[QPROTO_LINE_MAX], xorig[ESMTP_ORCPT_MAX + 1], notify[64];
-	size_t i;
-
-	for (i = 0; i < e->nrcpt; i++)
-		if (strcasecmp(e->rcpts[i].addr, addr) == 0)
-			return 0;	/* a duplicate is delivered once */
-	/* an expanded address remembers the one the client gave (RFC 3461) */
-	xorig[0] = '\0';
-	if (r->orcpt[0] == '\0' && strcasecmp(addr, orig) != 0 &&
-	    esmtp_xtext_encode(orig, xorig, sizeof(xorig)) == -1)
-		xorig[0] = '\0';
-	if (str_fmt(arg, sizeof(arg), "<%s>%s%s%s%s", addr,
-	    r->notify ? " NOTIFY=" : "",
-	    r->notify ? esmtp_notify_str(r->notify, notify, sizeof(notify)) : "",
-	    r->orcpt[0] ? " ORCPT=" : xorig[0] ? " ORCPT=rfc822;" : "",
-	    r->orcpt[0] ? r->orcpt : xorig) == -1)
-		return -1;
-	return envelope_add_rcpt(e, arg);
-}
-
 static void
 do_rcpt(struct conn *c, const char *arg)
 {
@@ -314,7 +288,7 @@ do_rcpt(struct conn *c, const char *arg)
 	code = policy_rcpt(ctx->conf, &c->helo, &r, &out, reply, sizeof(reply));
 	addr_format(&r.to, orig, sizeof(orig));
 	for (i = 0; code < 300 && i < out.n; i++)
-		if (txn_add_rcpt(e, out.v[i].addr, orig, &r) == -1) {
+		if (envelope_add_expanded(e, out.v[i].addr, orig, &r) == -1) {
 			str_copy(reply, "451 4.3.0 Cannot add the recipient",
 			    sizeof(reply));
 			break;

@@ -102,6 +102,32 @@ envelope_add_rcpt(struct envelope *e, const char *arg)
 }
 
 int
+envelope_add_expanded(struct envelope *e, const char *addr, const char *orig,
+    const struct rcpt_args *r)
+{
+	static const struct rcpt_args none;
+	char arg[QPROTO_LINE_MAX], xorig[ESMTP_ORCPT_MAX + 1], notify[64];
+	size_t i;
+
+	if (r == NULL)
+		r = &none;
+	for (i = 0; i < e->nrcpt; i++)
+		if (strcasecmp(e->rcpts[i].addr, addr) == 0)
+			return 0;	/* a duplicate is delivered once */
+	xorig[0] = '\0';
+	if (r->orcpt[0] == '\0' && strcasecmp(addr, orig) != 0 &&
+	    esmtp_xtext_encode(orig, xorig, sizeof(xorig)) == -1)
+		xorig[0] = '\0';
+	if (str_fmt(arg, sizeof(arg), "<%s>%s%s%s%s", addr,
+	    r->notify ? " NOTIFY=" : "",
+	    r->notify ? esmtp_notify_str(r->notify, notify, sizeof(notify)) : "",
+	    r->orcpt[0] ? " ORCPT=" : xorig[0] ? " ORCPT=rfc822;" : "",
+	    r->orcpt[0] ? r->orcpt : xorig) == -1)
+		return -1;
+	return envelope_add_rcpt(e, arg);
+}
+
+int
 envelope_format(const struct envelope *e, struct buf *out)
 {
 	size_t i;

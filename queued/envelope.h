@@ -67,6 +67,13 @@ void envelope_free(struct envelope *e);
 /* Parse "<path> params" from MAIL/RCPT into the envelope. 0 or -1. */
 int envelope_set_from(struct envelope *e, const char *arg);
 int envelope_add_rcpt(struct envelope *e, const char *arg);
+/*
+ * Add addr, one address the recipient orig expanded to (aliases), with
+ * the client's RCPT parameters r (NULL: none). An expanded address
+ * remembers orig as its ORCPT (RFC 3461 4.2); a duplicate is added once.
+ */
+int envelope_add_expanded(struct envelope *e, const char *addr,
+    const char *orig, const struct rcpt_args *r);
 
 /* The queue file header, through "data\n". */
 int envelope_format(const struct envelope *e, struct buf *out);

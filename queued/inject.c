@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,7 +25,7 @@
 static int
 add_rcpts(struct envelope *e, const struct conf *c, const char *rcpt)
 {
-	char arg[QPROTO_LINE_MAX], xorig[ESMTP_ORCPT_MAX + 1];
+	char arg[QPROTO_LINE_MAX];
 	struct resolve_out out;
 	enum resolve_result rr;
 	size_t i;
@@ -41,16 +40,8 @@ add_rcpts(struct envelope *e, const struct conf *c, const char *rcpt)
 			return -1;
 		return envelope_add_rcpt(e, arg);
 	}
-	for (i = 0; rc == 0 && i < out.n; i++) {
-		xorig[0] = '\0';
-		if (strcasecmp(out.v[i].addr, rcpt) != 0 &&
-		    esmtp_xtext_encode(rcpt, xorig, sizeof(xorig)) == -1)
-			xorig[0] = '\0';
-		if (str_fmt(arg, sizeof(arg), "<%s>%s%s", out.v[i].addr,
-		    xorig[0] ? " ORCPT=rfc822;" : "", xorig) == -1 ||
-		    envelope_add_rcpt(e, arg) == -1)
-			rc = -1;
-	}
+	for (i = 0; rc == 0 && i < out.n; i++)
+		rc = envelope_add_expanded(e, out.v[i].addr, rcpt, NULL);
 	resolve_free(&out);
 	return rc;
 }
