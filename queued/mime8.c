@@ -131,7 +131,7 @@ header_end(struct mime8 *m)
 	char ct[1024] = "", cte[128] = "", b[MIME8_BOUNDARY_MAX + 1];
 	const char *h = m->header.data ? m->header.data : "";
 	size_t len = m->header.len, i = 0;
-	int has_ct, has_mv, drop, embedded;
+	int has_ct, has_mv, drop, embedded, identity;
 
 	has_ct = header_value(h, len, "Content-Type", ct, sizeof(ct)) == 0;
 	has_mv = header_value(h, len, "MIME-Version", b, sizeof(b)) == 0;
@@ -153,8 +153,12 @@ header_end(struct mime8 *m)
 	 * binary, so it is not encoded as a whole: the message in it is
 	 * converted entity by entity, like the outer one.
 	 */
+	identity = cte[0] == '\0' || strcasecmp(cte, "7bit") == 0 ||
+	    strcasecmp(cte, "8bit") == 0;
+	/* one sent encoded anyway (it happens) is text, not a header */
 	embedded = has_ct && strncasecmp(ct, "message/rfc822", 14) == 0 &&
-	    (ct[14] == '\0' || ct[14] == ';' || ct[14] == ' ');
+	    (ct[14] == '\0' || ct[14] == ';' || ct[14] == ' ') &&
+	    (identity || strcasecmp(cte, "binary") == 0);
 	m->encode = 0;
 	if (m->multipart) {
 		if (find_boundary(ct, b, sizeof(b)) == 0 &&
@@ -163,8 +167,7 @@ header_end(struct mime8 *m)
 		else
 			m->broken = 1;
 	} else if (!(has_ct && strncasecmp(ct, "message/", 8) == 0) &&
-	    (cte[0] == '\0' || strcasecmp(cte, "7bit") == 0 ||
-	    strcasecmp(cte, "8bit") == 0))
+	    identity)
 		m->encode = 1;
 	/* write it, minus the old encoding field when we replace it */
 	while (i < len) {

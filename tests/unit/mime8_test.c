@@ -1,5 +1,6 @@
 /* mime8: 8-bit to quoted-printable for servers without 8BITMIME. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "mime8.h"
@@ -218,4 +219,42 @@ Test(mime8, boundary_in_header)
 	    "\n"
 	    "=C3=A9\n"
 	    "--b--\n");
+}
+
+/*
+ * A message/rfc822 part sent base64-encoded anyway (RFC 2046 forbids it;
+ * it happens) is passed as it is, not read as a header: 70 KB of it used
+ * to fill the header buffer and stop every later conversion.
+ */
+Test(mime8, message_rfc822_encoded)
+{
+	static char in[100 * 1024];
+	const char *out;
+	size_t n = 0;
+	int i;
+
+	n += (size_t)snprintf(in + n, sizeof(in) - n,
+	    "MIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=b1\n"
+	    "\n"
+	    "--b1\n"
+	    "Content-Type: message/rfc822\n"
+	    "Content-Transfer-Encoding: base64\n"
+	    "\n");
+	for (i = 0; i < 1000; i++)
+		n += (size_t)snprintf(in + n, sizeof(in) - n, "%.76s\n",
+		    "U3ViamVjdDogaW5uZXIKCmhlbGxvCg==U3ViamVjdDogaW5uZXIKCmhlbGxv"
+		    "Cg==U3ViamVjdDogaW5uZXIK");
+	snprintf(in + n, sizeof(in) - n,
+	    "--b1\n"
+	    "Content-Type: text/plain; charset=utf-8\n"
+	    "\n"
+	    "na\xc3\xafve\n"
+	    "--b1--\n");
+	out = run(in, 1);
+	cr_expect_not_null(strstr(out, "Content-Transfer-Encoding: base64\n\n"
+	    "U3ViamVjdDogaW5uZXIK"), "the encoded part passes as it is");
+	cr_expect_not_null(strstr(out, "na=C3=AFve"),
+	    "the 8-bit part after it is still converted");
+	cr_expect_null(strstr(out, "na\xc3\xafve"), "no 8-bit octet left");
 }
