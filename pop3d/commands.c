@@ -51,7 +51,7 @@ check_noarg(void *v, char *arg)
 	S(v);
 
 	if (*arg != '\0') {
-		session_error(s, "-ERR Syntax: no arguments allowed");
+		pop3d_session_error(s, "-ERR Syntax: no arguments allowed");
 		return -1;
 	}
 	return 0;
@@ -64,16 +64,16 @@ check_msgno(struct pop3_session *s, const char *arg)
 	uint64_t n;
 
 	if (parse_num(arg, 10, &n) == -1) {
-		session_error(s, "-ERR Invalid message number");
+		pop3d_session_error(s, "-ERR Invalid message number");
 		return -1;
 	}
 	if (n == 0 || n > s->mb.n) {
-		session_reply(s, "-ERR No such message, only %zu in the "
+		pop3d_session_reply(s, "-ERR No such message, only %zu in the "
 		    "mailbox", s->mb.n);
 		return -1;
 	}
 	if (s->mb.msg[n - 1].flags & MSG_DELETED) {
-		session_reply(s, "-ERR Message %" PRIu64 " is deleted", n);
+		pop3d_session_reply(s, "-ERR Message %" PRIu64 " is deleted", n);
 		return -1;
 	}
 	s->msgno = (size_t)(n - 1);
@@ -87,7 +87,7 @@ check_msg(void *v, char *arg)
 	S(v);
 
 	if (*arg == '\0') {
-		session_error(s, "-ERR Syntax: a message number is needed");
+		pop3d_session_error(s, "-ERR Syntax: a message number is needed");
 		return -1;
 	}
 	return check_msgno(s, arg);
@@ -112,12 +112,12 @@ check_top(void *v, char *arg)
 	char *sp = strchr(arg, ' ');
 
 	if (sp == NULL) {
-		session_error(s, "-ERR Syntax: TOP message lines");
+		pop3d_session_error(s, "-ERR Syntax: TOP message lines");
 		return -1;
 	}
 	*sp = '\0';
 	if (parse_num(sp + 1, 19, &s->lines) == -1) {
-		session_error(s, "-ERR Invalid number of lines");
+		pop3d_session_error(s, "-ERR Invalid number of lines");
 		return -1;
 	}
 	return check_msgno(s, arg);
@@ -132,20 +132,20 @@ proceed_capa(void *v, char *arg)
 	 * RFC 2449 6. No APOP: it needs every password in clear text on
 	 * the server. USER only where passwords may travel (RFC 2595 4).
 	 */
-	session_reply(s, "+OK Capability list follows");
-	session_reply(s, "TOP");
-	session_reply(s, "UIDL");
+	pop3d_session_reply(s, "+OK Capability list follows");
+	pop3d_session_reply(s, "TOP");
+	pop3d_session_reply(s, "UIDL");
 	if (s->state == ST_AUTHORIZATION && stls_offered(s))
-		session_reply(s, "STLS");
+		pop3d_session_reply(s, "STLS");
 	if (auth_plaintext_ok(s)) {
-		session_reply(s, "USER");
-		session_reply(s, "SASL PLAIN");
+		pop3d_session_reply(s, "USER");
+		pop3d_session_reply(s, "SASL PLAIN");
 	}
-	session_reply(s, "RESP-CODES");
-	session_reply(s, "PIPELINING");
-	session_reply(s, "AUTH-RESP-CODE");
-	session_reply(s, "IMPLEMENTATION Pombo");
-	session_reply(s, ".");
+	pop3d_session_reply(s, "RESP-CODES");
+	pop3d_session_reply(s, "PIPELINING");
+	pop3d_session_reply(s, "AUTH-RESP-CODE");
+	pop3d_session_reply(s, "IMPLEMENTATION Pombo");
+	pop3d_session_reply(s, ".");
 }
 
 static int
@@ -154,12 +154,12 @@ check_user(void *v, char *arg)
 	S(v);
 
 	if (!auth_plaintext_ok(s)) {
-		session_error(s, "-ERR [AUTH] No logins in clear text: %s",
+		pop3d_session_error(s, "-ERR [AUTH] No logins in clear text: %s",
 		    stls_offered(s) ? "use STLS first" : "TLS needed");
 		return -1;
 	}
 	if (*arg == '\0') {
-		session_error(s, "-ERR Syntax: USER name");
+		pop3d_session_error(s, "-ERR Syntax: USER name");
 		return -1;
 	}
 	return 0;
@@ -173,7 +173,7 @@ proceed_user(void *v, char *arg)
 	/* the same reply for every name: it tells nothing of who exists */
 	str_copy(s->user, arg, sizeof(s->user));
 	s->have_user = 1;
-	session_reply(s, "+OK Send your password");
+	pop3d_session_reply(s, "+OK Send your password");
 }
 
 static int
@@ -182,11 +182,11 @@ check_pass(void *v, char *arg)
 	S(v);
 
 	if (!s->have_user) {
-		session_error(s, "-ERR Send USER first");
+		pop3d_session_error(s, "-ERR Send USER first");
 		return -1;
 	}
 	if (*arg == '\0') {
-		session_error(s, "-ERR Syntax: PASS password");
+		pop3d_session_error(s, "-ERR Syntax: PASS password");
 		return -1;
 	}
 	return 0;
@@ -214,7 +214,7 @@ login_failed(struct pop3_session *s)
 	/* the reply waits, so guessing is slow; flush what came before */
 	lineio_flush(&s->io);
 	delay(s->conf->login_delay);
-	session_reply(s, "-ERR [AUTH] Invalid user name or password");
+	pop3d_session_reply(s, "-ERR [AUTH] Invalid user name or password");
 	if (s->failures >= s->conf->max_login_failures) {
 		log_info("too many failed logins from %s, closing", s->client);
 		s->quit = 1;
@@ -228,7 +228,7 @@ login_result(struct pop3_session *s, enum login_result r, const char *addr,
 {
 	switch (r) {
 	case LOGIN_TEMP:
-		session_reply(s, "-ERR [SYS/TEMP] Cannot check passwords now, "
+		pop3d_session_reply(s, "-ERR [SYS/TEMP] Cannot check passwords now, "
 		    "try again later");
 		return;
 	case LOGIN_FAIL:
@@ -237,7 +237,7 @@ login_result(struct pop3_session *s, enum login_result r, const char *addr,
 	case LOGIN_AUTHZ:
 		/* RFC 4616 2: authenticated, but no acting for someone else */
 		log_info("%s from %s: authzid refused", addr, s->client);
-		session_error(s, "-ERR [AUTH] Not authorized to act as that "
+		pop3d_session_error(s, "-ERR [AUTH] Not authorized to act as that "
 		    "user");
 		return;
 	case LOGIN_OK:
@@ -246,11 +246,11 @@ login_result(struct pop3_session *s, enum login_result r, const char *addr,
 	switch (mailbox_open(&s->mb, path)) {
 	case MAILBOX_INUSE:
 		log_info("%s from %s: mailbox in use", addr, s->client);
-		session_reply(s, "-ERR [IN-USE] Mailbox is locked by another "
+		pop3d_session_reply(s, "-ERR [IN-USE] Mailbox is locked by another "
 		    "session");
 		return;
 	case MAILBOX_ERROR:
-		session_reply(s, "-ERR [SYS/TEMP] Cannot open the mailbox, try "
+		pop3d_session_reply(s, "-ERR [SYS/TEMP] Cannot open the mailbox, try "
 		    "again later");
 		return;
 	case MAILBOX_OK:
@@ -260,7 +260,7 @@ login_result(struct pop3_session *s, enum login_result r, const char *addr,
 	s->state = ST_TRANSACTION;
 	log_info("login %s from %s: %zu messages", s->addr, s->client,
 	    s->mb.n);
-	session_reply(s, "+OK Logged in, %zu messages (%" PRIu64 " octets)",
+	pop3d_session_reply(s, "+OK Logged in, %zu messages (%" PRIu64 " octets)",
 	    mailbox_count(&s->mb), mailbox_size(&s->mb));
 }
 
@@ -289,12 +289,12 @@ check_auth(void *v, char *arg)
 	S(v);
 
 	if (!auth_plaintext_ok(s)) {
-		session_error(s, "-ERR [AUTH] No logins in clear text: %s",
+		pop3d_session_error(s, "-ERR [AUTH] No logins in clear text: %s",
 		    stls_offered(s) ? "use STLS first" : "TLS needed");
 		return -1;
 	}
 	if (*arg == '\0') {
-		session_error(s, "-ERR Syntax: AUTH mechanism");
+		pop3d_session_error(s, "-ERR Syntax: AUTH mechanism");
 		return -1;
 	}
 	return 0;
@@ -315,11 +315,11 @@ proceed_auth(void *v, char *arg)
 	if (initial != NULL)
 		arg[initial++ - arg] = '\0';
 	if (strcasecmp(arg, "PLAIN") != 0) {
-		session_error(s, "-ERR Unrecognized authentication type");
+		pop3d_session_error(s, "-ERR Unrecognized authentication type");
 		return;
 	}
 	if (initial == NULL) {
-		session_reply(s, "+ ");
+		pop3d_session_reply(s, "+ ");
 		/* RFC 5034 4: the 255-octet line limit is not for responses */
 		switch (lineio_read(&s->io, line, LOGIN_SASL_LINE_MAX, &len,
 		    &crlf, lineio_now() +
@@ -327,21 +327,21 @@ proceed_auth(void *v, char *arg)
 		case LINEIO_OK:
 			break;
 		case LINEIO_TOOLONG:
-			session_error(s, "-ERR Authentication line too long");
+			pop3d_session_error(s, "-ERR Authentication line too long");
 			return;
 		default:
 			s->quit = 1;
 			return;
 		}
 		if (strcmp(line, "*") == 0) {
-			session_error(s, "-ERR Authentication cancelled");
+			pop3d_session_error(s, "-ERR Authentication cancelled");
 			return;
 		}
 		initial = line;
 	}
 	if (login_sasl_plain(strcmp(initial, "=") == 0 ? "" : initial, dec,
 	    sizeof(dec), &authz, &user, &pass) == -1) {
-		session_error(s, "-ERR Cannot decode the AUTH PLAIN response");
+		pop3d_session_error(s, "-ERR Cannot decode the AUTH PLAIN response");
 		return;
 	}
 	str_copy(s->user, user, sizeof(s->user));
@@ -358,7 +358,7 @@ check_stls(void *v, char *arg)
 	S(v);
 
 	if (!stls_offered(s)) {
-		session_error(s, s->tls ? "-ERR TLS already active" :
+		pop3d_session_error(s, s->tls ? "-ERR TLS already active" :
 		    "-ERR STLS not available");
 		return -1;
 	}
@@ -380,7 +380,7 @@ check_apop(void *v, char *arg)
 {
 	S(v);
 
-	session_error(s, "-ERR APOP is not offered (it needs clear-text "
+	pop3d_session_error(s, "-ERR APOP is not offered (it needs clear-text "
 	    "passwords on the server); use USER and PASS");
 	return -1;
 }
@@ -393,7 +393,7 @@ proceed_quit(void *v, char *arg)
 
 	s->quit = 1;
 	if (s->state != ST_TRANSACTION) {
-		session_reply(s, "+OK Pombo POP3 server signing off");
+		pop3d_session_reply(s, "+OK Pombo POP3 server signing off");
 		return;
 	}
 	/* RFC 1939 6: only a QUIT in TRANSACTION commits the marks */
@@ -405,10 +405,10 @@ proceed_quit(void *v, char *arg)
 	/* unlock before the reply: a client may reconnect at once */
 	mailbox_close(&s->mb);
 	if (failed)
-		session_reply(s, "-ERR [SYS/TEMP] some deleted messages not "
+		pop3d_session_reply(s, "-ERR [SYS/TEMP] some deleted messages not "
 		    "removed");
 	else
-		session_reply(s, "+OK Pombo POP3 server signing off (%zu "
+		pop3d_session_reply(s, "+OK Pombo POP3 server signing off (%zu "
 		    "messages left)", left);
 }
 
@@ -418,7 +418,7 @@ proceed_stat(void *v, char *arg)
 	S(v);
 
 	/* RFC 1939 5: exactly "+OK count octets" */
-	session_reply(s, "+OK %zu %" PRIu64, mailbox_count(&s->mb),
+	pop3d_session_reply(s, "+OK %zu %" PRIu64, mailbox_count(&s->mb),
 	    mailbox_size(&s->mb));
 }
 
@@ -429,17 +429,17 @@ proceed_list(void *v, char *arg)
 	size_t i;
 
 	if (s->has_msgno) {
-		session_reply(s, "+OK %zu %" PRIu64, s->msgno + 1,
+		pop3d_session_reply(s, "+OK %zu %" PRIu64, s->msgno + 1,
 		    s->mb.msg[s->msgno].size);
 		return;
 	}
-	session_reply(s, "+OK %zu messages (%" PRIu64 " octets)",
+	pop3d_session_reply(s, "+OK %zu messages (%" PRIu64 " octets)",
 	    mailbox_count(&s->mb), mailbox_size(&s->mb));
 	for (i = 0; i < s->mb.n && !s->quit; i++)
 		if (!(s->mb.msg[i].flags & MSG_DELETED))
-			session_reply(s, "%zu %" PRIu64, i + 1,
+			pop3d_session_reply(s, "%zu %" PRIu64, i + 1,
 			    s->mb.msg[i].size);
-	session_reply(s, ".");
+	pop3d_session_reply(s, ".");
 }
 
 static void
@@ -451,17 +451,17 @@ proceed_uidl(void *v, char *arg)
 
 	if (s->has_msgno) {
 		maildir_uidl(mailbox_name(&s->mb, s->msgno), uid);
-		session_reply(s, "+OK %zu %s", s->msgno + 1, uid);
+		pop3d_session_reply(s, "+OK %zu %s", s->msgno + 1, uid);
 		return;
 	}
-	session_reply(s, "+OK Unique-ID listing follows");
+	pop3d_session_reply(s, "+OK Unique-ID listing follows");
 	for (i = 0; i < s->mb.n && !s->quit; i++) {
 		if (s->mb.msg[i].flags & MSG_DELETED)
 			continue;
 		maildir_uidl(mailbox_name(&s->mb, i), uid);
-		session_reply(s, "%zu %s", i + 1, uid);
+		pop3d_session_reply(s, "%zu %s", i + 1, uid);
 	}
-	session_reply(s, ".");
+	pop3d_session_reply(s, ".");
 }
 
 /* RETR and TOP: +OK only once the file is open, then the octets. */
@@ -472,14 +472,14 @@ send_msg(struct pop3_session *s, size_t i, uint64_t lines)
 
 	if ((fd = mailbox_open_msg(&s->mb, i)) == -1) {
 		log_warn("%s: open %s", s->addr, mailbox_name(&s->mb, i));
-		session_reply(s, "-ERR [SYS/TEMP] Cannot read message %zu",
+		pop3d_session_reply(s, "-ERR [SYS/TEMP] Cannot read message %zu",
 		    i + 1);
 		return;
 	}
 	if (lines == TRANSFER_ALL)
-		session_reply(s, "+OK %" PRIu64 " octets", s->mb.msg[i].size);
+		pop3d_session_reply(s, "+OK %" PRIu64 " octets", s->mb.msg[i].size);
 	else
-		session_reply(s, "+OK Top of message follows");
+		pop3d_session_reply(s, "+OK Top of message follows");
 	if (transfer_send(fd, &s->io, lines) == -1) {
 		/* the multi-line response is broken: only closing is left */
 		log_warnx("%s: sending message %zu to %s failed, closing",
@@ -513,7 +513,7 @@ proceed_dele(void *v, char *arg)
 	S(v);
 
 	mailbox_delete(&s->mb, s->msgno);
-	session_reply(s, "+OK Message %zu deleted", s->msgno + 1);
+	pop3d_session_reply(s, "+OK Message %zu deleted", s->msgno + 1);
 }
 
 static void
@@ -521,7 +521,7 @@ proceed_noop(void *v, char *arg)
 {
 	S(v);
 
-	session_reply(s, "+OK");
+	pop3d_session_reply(s, "+OK");
 }
 
 static void
@@ -530,7 +530,7 @@ proceed_rset(void *v, char *arg)
 	S(v);
 
 	mailbox_undelete_all(&s->mb);
-	session_reply(s, "+OK %zu messages (%" PRIu64 " octets)",
+	pop3d_session_reply(s, "+OK %zu messages (%" PRIu64 " octets)",
 	    mailbox_count(&s->mb), mailbox_size(&s->mb));
 }
 
@@ -539,7 +539,7 @@ check_unknown(void *v, char *arg)
 {
 	S(v);
 
-	session_error(s, "-ERR Unknown command");
+	pop3d_session_error(s, "-ERR Unknown command");
 	return -1;
 }
 
@@ -568,14 +568,14 @@ static const struct cmdtab pop3_commands[] = {
 };
 
 void
-commands_dispatch(struct pop3_session *s, char *line)
+pop3d_commands_dispatch(struct pop3_session *s, char *line)
 {
 	const struct cmdtab *c;
 	char *arg;
 
 	c = cmdtab_find(pop3_commands, line, &arg);
 	if (!(c->states & s->state)) {
-		session_error(s, "%s", c->badseq);
+		pop3d_session_error(s, "%s", c->badseq);
 		return;
 	}
 	if (c->check != NULL && c->check(s, arg) == -1)

@@ -85,18 +85,18 @@ main(int argc, char *argv[])
 	    &peer) == -1)
 		return 1;
 	log_info("connect from %s", peer.addr);
-	session_init(&s, &conf, 0, 1, peer.local, peer.addr);
+	pop3d_session_init(&s, &conf, 0, 1, peer.local, peer.addr);
 	/* RFC 8314: TLS from the first byte, before the greeting */
 	if (implicit_tls && (!stls_offered(&s) ||
 	    stls_start(&s, NULL, NULL) != 0)) {
 		log_warnx("%s: implicit TLS failed%s", peer.addr,
 		    stls_offered(&s) ? "" : ": no tls_cert/tls_key");
-		session_free(&s);
+		pop3d_session_free(&s);
 		conf_free(&conf);
 		return 1;
 	}
-	session_run(&s);
-	session_free(&s);
+	pop3d_session_run(&s);
+	pop3d_session_free(&s);
 	conf_free(&conf);
 	return 0;
 }

@@ -55,17 +55,17 @@ struct pop3_session {
 };
 
 /* session.c */
-void session_init(struct pop3_session *s, const struct conf *conf,
+void pop3d_session_init(struct pop3_session *s, const struct conf *conf,
     int rfd, int wfd, int local, const char *client);
-void session_run(struct pop3_session *s);
-void session_free(struct pop3_session *s);
-void session_reply(struct pop3_session *s, const char *fmt, ...)
+void pop3d_session_run(struct pop3_session *s);
+void pop3d_session_free(struct pop3_session *s);
+void pop3d_session_reply(struct pop3_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void session_error(struct pop3_session *s, const char *fmt, ...)
+void pop3d_session_error(struct pop3_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* commands.c */
-void commands_dispatch(struct pop3_session *s, char *line);
+void pop3d_commands_dispatch(struct pop3_session *s, char *line);
 
 /* stls.c: STLS (RFC 2595) and implicit TLS (RFC 8314) */
 int stls_offered(const struct pop3_session *s);

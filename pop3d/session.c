@@ -16,7 +16,7 @@
 #include "str.h"
 
 void
-session_init(struct pop3_session *s, const struct conf *conf, int rfd,
+pop3d_session_init(struct pop3_session *s, const struct conf *conf, int rfd,
     int wfd, int local, const char *client)
 {
 	memset(s, 0, sizeof(*s));
@@ -30,7 +30,7 @@ session_init(struct pop3_session *s, const struct conf *conf, int rfd,
 }
 
 void
-session_free(struct pop3_session *s)
+pop3d_session_free(struct pop3_session *s)
 {
 	mailbox_close(&s->mb);
 	tls_close(s->tls);
@@ -45,7 +45,7 @@ session_vreply(struct pop3_session *s, const char *fmt, va_list ap)
 }
 
 void
-session_reply(struct pop3_session *s, const char *fmt, ...)
+pop3d_session_reply(struct pop3_session *s, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -59,7 +59,7 @@ session_reply(struct pop3_session *s, const char *fmt, ...)
  * and close after max_errors of them, so no client can loop forever.
  */
 void
-session_error(struct pop3_session *s, const char *fmt, ...)
+pop3d_session_error(struct pop3_session *s, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -73,14 +73,14 @@ session_error(struct pop3_session *s, const char *fmt, ...)
 }
 
 void
-session_run(struct pop3_session *s)
+pop3d_session_run(struct pop3_session *s)
 {
 	char line[POP3_AUTH_LINE_MAX + 1];
 	enum lineio_result r;
 	size_t len;
 	int crlf;
 
-	session_reply(s, "+OK Pombo POP3 server ready");
+	pop3d_session_reply(s, "+OK Pombo POP3 server ready");
 	while (!s->quit) {
 		r = lineio_read(&s->io, line, POP3_AUTH_LINE_MAX, &len, &crlf,
 		    lineio_now() + (int64_t)s->conf->pop3_timeout * 1000);
@@ -94,20 +94,20 @@ session_run(struct pop3_session *s)
 		case LINEIO_OK:
 			/* RFC 1939 3 wants CRLF; a bare LF is taken too */
 			if (memchr(line, '\0', len) != NULL)
-				session_error(s, "-ERR NUL in command");
+				pop3d_session_error(s, "-ERR NUL in command");
 			else
-				commands_dispatch(s, line);
+				pop3d_commands_dispatch(s, line);
 			/* the line may have held a password */
 			explicit_bzero(line, sizeof(line));
 			break;
 		case LINEIO_TOOLONG:
-			session_error(s, "-ERR Command line too long (255 "
+			pop3d_session_error(s, "-ERR Command line too long (255 "
 			    "octets at most)");
 			break;
 		case LINEIO_TIMEOUT:
 			log_info("timeout from %s%s%s", s->client,
 			    s->addr[0] ? " user " : "", s->addr);
-			session_reply(s, "-ERR Timeout, closing connection");
+			pop3d_session_reply(s, "-ERR Timeout, closing connection");
 			s->quit = 1;
 			break;
 		case LINEIO_EOF:

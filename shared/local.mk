@@ -8,17 +8,21 @@ shared_libpombo_a_SOURCES = \
 	shared/cmdtab.c shared/cmdtab.h \
 	shared/conf.c shared/conf.h \
 	shared/date.c shared/date.h \
+	shared/envelope.c shared/envelope.h \
 	shared/esmtp.c shared/esmtp.h \
 	shared/fileio.c shared/fileio.h \
 	shared/handler.c shared/handler.h \
+	shared/job.c shared/job.h \
 	shared/lineio.c shared/lineio.h \
 	shared/log.c shared/log.h \
 	shared/maildir.c shared/maildir.h \
+	shared/mime8.c shared/mime8.h \
 	shared/peer.c shared/peer.h \
 	shared/privdrop.c shared/privdrop.h \
 	shared/qclient.c shared/qclient.h \
 	shared/qid.c shared/qid.h \
 	shared/qproto.c shared/qproto.h \
+	shared/qtool.c shared/qtool.h \
 	shared/rfc5322.c shared/rfc5322.h \
 	shared/status.c shared/status.h \
 	shared/str.c shared/str.h \

@@ -39,11 +39,11 @@ read_response(struct smtp_session *s, char *line, size_t max)
 		break;
 	case LINEIO_TOOLONG:
 		/* RFC 4954 4: the exchange ends, the session goes on */
-		session_error(s, "500 5.5.6 Authentication Exchange line is "
+		smtpd_session_error(s, "500 5.5.6 Authentication Exchange line is "
 		    "too long");
 		return 1;
 	case LINEIO_TIMEOUT:
-		session_reply(s, "421 4.4.2 %s Timeout, closing connection",
+		smtpd_session_reply(s, "421 4.4.2 %s Timeout, closing connection",
 		    s->conf->hostname);
 		s->quit = 1;
 		return -1;
@@ -52,7 +52,7 @@ read_response(struct smtp_session *s, char *line, size_t max)
 		return -1;
 	}
 	if (strcmp(line, "*") == 0) {
-		session_error(s, "501 5.0.0 Authentication cancelled");
+		smtpd_session_error(s, "501 5.0.0 Authentication cancelled");
 		return 1;
 	}
 	return 0;
@@ -78,7 +78,7 @@ verify(struct smtp_session *s, const char *authz, const char *user,
 	switch (login_check_as(s->conf, authz, user, pass, addr, sizeof(addr),
 	    NULL, 0)) {
 	case LOGIN_TEMP:
-		session_reply(s, "454 4.7.0 Temporary authentication failure");
+		smtpd_session_reply(s, "454 4.7.0 Temporary authentication failure");
 		return;
 	case LOGIN_OK:
 		str_copy(s->auth_user, addr, sizeof(s->auth_user));
@@ -86,13 +86,13 @@ verify(struct smtp_session *s, const char *authz, const char *user,
 		/* a queue connection opened before (MAIL then RSET) knows
 		 * the client without it: the next one says auth= */
 		submit_quit(s);
-		session_reply(s, "235 2.7.0 Authentication successful");
+		smtpd_session_reply(s, "235 2.7.0 Authentication successful");
 		return;
 	case LOGIN_AUTHZ:
 		/* RFC 4954 4, RFC 4616 2: not a decoding error, so not 501 */
 		log_warnx("%s: %s may not act as another user", s->client,
 		    addr);
-		session_error(s, "535 5.7.8 Not authorized to act as that "
+		smtpd_session_error(s, "535 5.7.8 Not authorized to act as that "
 		    "user");
 		return;
 	case LOGIN_FAIL:
@@ -103,12 +103,12 @@ verify(struct smtp_session *s, const char *authz, const char *user,
 	lineio_flush(&s->io);
 	poll(NULL, 0, (int)s->conf->login_delay * 1000);
 	if (++s->auth_failures >= s->conf->max_login_failures) {
-		session_reply(s, "421 4.7.0 %s Too many authentication failures",
+		smtpd_session_reply(s, "421 4.7.0 %s Too many authentication failures",
 		    s->conf->hostname);
 		s->quit = 1;
 		return;
 	}
-	session_reply(s, "535 5.7.8 Authentication credentials invalid");
+	smtpd_session_reply(s, "535 5.7.8 Authentication credentials invalid");
 }
 
 static void
@@ -118,14 +118,14 @@ auth_plain(struct smtp_session *s, const char *initial)
 	const char *authz, *user, *pass;
 
 	if (initial == NULL) {
-		session_reply(s, "334 ");
+		smtpd_session_reply(s, "334 ");
 		if (read_response(s, line, AUTH_LINE_MAX) != 0)
 			return;
 		initial = line;
 	}
 	if (login_sasl_plain(strcmp(initial, "=") == 0 ? "" : initial, dec,
 	    sizeof(dec), &authz, &user, &pass) == -1) {
-		session_error(s, "501 5.5.2 Cannot decode the AUTH PLAIN response");
+		smtpd_session_error(s, "501 5.5.2 Cannot decode the AUTH PLAIN response");
 		return;
 	}
 	verify(s, authz, user, pass);
@@ -140,20 +140,20 @@ auth_login(struct smtp_session *s, const char *initial)
 	size_t len;
 
 	if (initial == NULL) {
-		session_reply(s, "334 VXNlcm5hbWU6");	/* "Username:" */
+		smtpd_session_reply(s, "334 VXNlcm5hbWU6");	/* "Username:" */
 		if (read_response(s, line, AUTH_LINE_MAX) != 0)
 			return;
 		initial = line;
 	}
 	if (decode(initial, user, &len) == -1 || memchr(user, '\0', len)) {
-		session_error(s, "501 5.5.2 Cannot decode the user name");
+		smtpd_session_error(s, "501 5.5.2 Cannot decode the user name");
 		return;
 	}
-	session_reply(s, "334 UGFzc3dvcmQ6");		/* "Password:" */
+	smtpd_session_reply(s, "334 UGFzc3dvcmQ6");		/* "Password:" */
 	if (read_response(s, line, AUTH_LINE_MAX) != 0)
 		return;
 	if (decode(line, pass, &len) == -1 || memchr(pass, '\0', len)) {
-		session_error(s, "501 5.5.2 Cannot decode the password");
+		smtpd_session_error(s, "501 5.5.2 Cannot decode the password");
 		return;
 	}
 	verify(s, "", user, pass);
@@ -167,11 +167,11 @@ auth_command(struct smtp_session *s, char *arg)
 	char *mech = arg, *initial;
 
 	if (s->auth_user[0]) {
-		session_error(s, "503 5.5.1 Already authenticated");
+		smtpd_session_error(s, "503 5.5.1 Already authenticated");
 		return;
 	}
 	if (!auth_offered(s)) {
-		session_error(s, "538 5.7.11 Encryption required for requested "
+		smtpd_session_error(s, "538 5.7.11 Encryption required for requested "
 		    "authentication mechanism");
 		return;
 	}
@@ -182,7 +182,7 @@ auth_command(struct smtp_session *s, char *arg)
 	else if (strcasecmp(mech, "LOGIN") == 0)
 		auth_login(s, initial);
 	else
-		session_error(s, "504 5.5.4 Unrecognized authentication type");
+		smtpd_session_error(s, "504 5.5.4 Unrecognized authentication type");
 }
 
 int

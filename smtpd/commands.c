@@ -20,7 +20,7 @@ check_noarg(void *v, char *arg)
 	S(v);
 
 	if (*arg != '\0') {
-		session_error(s, "501 5.5.4 Syntax: no parameters allowed");
+		smtpd_session_error(s, "501 5.5.4 Syntax: no parameters allowed");
 		return -1;
 	}
 	return 0;
@@ -32,11 +32,11 @@ check_helo(void *v, char *arg)
 	S(v);
 
 	if (*arg == '\0') {
-		session_error(s, "501 5.5.4 Syntax: EHLO hostname");
+		smtpd_session_error(s, "501 5.5.4 Syntax: EHLO hostname");
 		return -1;
 	}
 	if (strlen(arg) > SMTP_HELO_MAX || !addr_helo_valid(arg, strlen(arg))) {
-		session_error(s, "501 5.5.4 Invalid domain name");
+		smtpd_session_error(s, "501 5.5.4 Invalid domain name");
 		return -1;
 	}
 	return 0;
@@ -62,7 +62,7 @@ proceed_helo(void *v, char *arg)
 	S(v);
 
 	greet(s, arg, 0);
-	session_reply(s, "250 %s", s->conf->hostname);
+	smtpd_session_reply(s, "250 %s", s->conf->hostname);
 }
 
 static void
@@ -71,18 +71,18 @@ proceed_ehlo(void *v, char *arg)
 	S(v);
 
 	greet(s, arg, 1);
-	session_reply(s, "250-%s Hello %s", s->conf->hostname, s->helo);
-	session_reply(s, "250-PIPELINING");
-	session_reply(s, "250-SIZE %llu",
+	smtpd_session_reply(s, "250-%s Hello %s", s->conf->hostname, s->helo);
+	smtpd_session_reply(s, "250-PIPELINING");
+	smtpd_session_reply(s, "250-SIZE %llu",
 	    (unsigned long long)s->conf->max_message_size);
-	session_reply(s, "250-8BITMIME");
-	session_reply(s, "250-ENHANCEDSTATUSCODES");
-	session_reply(s, "250-SMTPUTF8");
+	smtpd_session_reply(s, "250-8BITMIME");
+	smtpd_session_reply(s, "250-ENHANCEDSTATUSCODES");
+	smtpd_session_reply(s, "250-SMTPUTF8");
 	if (starttls_offered(s))
-		session_reply(s, "250-STARTTLS");
+		smtpd_session_reply(s, "250-STARTTLS");
 	if (auth_offered(s) && s->auth_user[0] == '\0')
-		session_reply(s, "250-AUTH PLAIN LOGIN");
-	session_reply(s, "250 DSN");
+		smtpd_session_reply(s, "250-AUTH PLAIN LOGIN");
+	smtpd_session_reply(s, "250 DSN");
 }
 
 const char *
@@ -105,7 +105,7 @@ check_starttls(void *v, char *arg)
 	S(v);
 
 	if (!starttls_offered(s)) {
-		session_error(s, s->tls ? "503 5.5.1 TLS already active" :
+		smtpd_session_error(s, s->tls ? "503 5.5.1 TLS already active" :
 		    "502 5.5.1 STARTTLS not available");
 		return -1;
 	}
@@ -128,7 +128,7 @@ check_auth(void *v, char *arg)
 	S(v);
 
 	if (*arg == '\0') {
-		session_error(s, "501 5.5.4 Syntax: AUTH mechanism");
+		smtpd_session_error(s, "501 5.5.4 Syntax: AUTH mechanism");
 		return -1;
 	}
 	return 0;
@@ -149,22 +149,22 @@ check_mail(void *v, char *arg)
 	struct esmtp_err err;
 
 	if (s->submission && s->auth_user[0] == '\0') {
-		session_error(s, "530 5.7.0 Authentication required");
+		smtpd_session_error(s, "530 5.7.0 Authentication required");
 		return -1;
 	}
 	if (esmtp_parse_mail(arg, s->esmtp, &s->mail, &err) == -1) {
-		session_error(s, "%d %s", err.code, err.msg);
+		smtpd_session_error(s, "%d %s", err.code, err.msg);
 		return -1;
 	}
 	if (s->submission && !auth_owns(s, &s->mail.from)) {
 		char from[ADDR_MAX + 1];
 		addr_format(&s->mail.from, from, sizeof(from));
-		session_error(s, "553 5.7.1 <%s>: Sender address not owned by "
+		smtpd_session_error(s, "553 5.7.1 <%s>: Sender address not owned by "
 		    "user %s", from, s->auth_user);
 		return -1;
 	}
 	if (s->mail.size > s->conf->max_message_size) {
-		session_reply(s, "552 5.3.4 Message size exceeds fixed limit "
+		smtpd_session_reply(s, "552 5.3.4 Message size exceeds fixed limit "
 		    "of %llu octets",
 		    (unsigned long long)s->conf->max_message_size);
 		session_junk(s);
@@ -181,7 +181,7 @@ proceed_mail(void *v, char *arg)
 	int code;
 
 	code = submit_mail(s, reply, sizeof(reply));
-	session_reply(s, "%s", reply);
+	smtpd_session_reply(s, "%s", reply);
 	if (code >= 200 && code < 300) {
 		s->state = ST_MAIL;
 		s->nrcpt = 0;
@@ -197,13 +197,13 @@ check_rcpt(void *v, char *arg)
 	struct esmtp_err err;
 
 	if (esmtp_parse_rcpt(arg, s->esmtp, s->mail.smtputf8, &r, &err) == -1) {
-		session_error(s, "%d %s", err.code, err.msg);
+		smtpd_session_error(s, "%d %s", err.code, err.msg);
 		return -1;
 	}
 	if (s->nrcpt >= s->conf->max_recipients) {
 		/* not junk: a client sending a long list is told to send
 		 * the rest in another transaction (RFC 5321 4.5.3.1.10) */
-		session_reply(s, "452 4.5.3 Too many recipients");
+		smtpd_session_reply(s, "452 4.5.3 Too many recipients");
 		return -1;
 	}
 	if (s->nrcpt == 0)
@@ -219,7 +219,7 @@ proceed_rcpt(void *v, char *arg)
 	int code;
 
 	code = submit_rcpt(s, arg, reply, sizeof(reply));
-	session_reply(s, "%s", reply);
+	smtpd_session_reply(s, "%s", reply);
 	if (code >= 200 && code < 300) {
 		s->nrcpt++;
 		s->state = ST_RCPT;
@@ -237,7 +237,7 @@ check_data(void *v, char *arg)
 	if (check_noarg(v, arg) == -1)
 		return -1;
 	if (s->nrcpt == 0) {
-		session_error(s, "554 5.5.1 No valid recipients");
+		smtpd_session_error(s, "554 5.5.1 No valid recipients");
 		return -1;
 	}
 	return 0;
@@ -250,10 +250,10 @@ proceed_data(void *v, char *arg)
 	char reply[QCLIENT_REPLY_MAX];
 
 	if (submit_data(s, reply, sizeof(reply)) != 354) {
-		session_reply(s, "%s", reply);
+		smtpd_session_reply(s, "%s", reply);
 		return;
 	}
-	session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	smtpd_session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 	/* out now: the client sends while queued makes the queue file */
 	lineio_flush(&s->io);
 	submit_stream(s);
@@ -267,7 +267,7 @@ proceed_rset(void *v, char *arg)
 	if (s->state & (ST_MAIL | ST_RCPT))
 		submit_rset(s);
 	session_reset(s);
-	session_reply(s, "250 2.0.0 Ok");
+	smtpd_session_reply(s, "250 2.0.0 Ok");
 }
 
 static void
@@ -275,7 +275,7 @@ proceed_noop(void *v, char *arg)
 {
 	S(v);
 
-	session_reply(s, "250 2.0.0 Ok");
+	smtpd_session_reply(s, "250 2.0.0 Ok");
 }
 
 static void
@@ -283,7 +283,7 @@ proceed_quit(void *v, char *arg)
 {
 	S(v);
 
-	session_reply(s, "221 2.0.0 %s closing connection", s->conf->hostname);
+	smtpd_session_reply(s, "221 2.0.0 %s closing connection", s->conf->hostname);
 	s->quit = 1;
 }
 
@@ -293,7 +293,7 @@ check_arg(void *v, char *arg)
 	S(v);
 
 	if (*arg == '\0') {
-		session_error(s, "501 5.5.4 Syntax: an argument is required");
+		smtpd_session_error(s, "501 5.5.4 Syntax: an argument is required");
 		return -1;
 	}
 	return 0;
@@ -307,12 +307,12 @@ proceed_vrfy(void *v, char *arg)
 
 	/* RFC 5321 3.5.3: 252 when we will not say (the default) */
 	if (!s->conf->enable_vrfy) {
-		session_reply(s, "252 2.5.2 Cannot VRFY user, but will accept "
+		smtpd_session_reply(s, "252 2.5.2 Cannot VRFY user, but will accept "
 		    "message and attempt delivery");
 		return;
 	}
 	submit_verify(s, "VRFY", arg, reply, sizeof(reply));
-	session_reply(s, "%s", reply);
+	smtpd_session_reply(s, "%s", reply);
 }
 
 static void
@@ -322,11 +322,11 @@ proceed_expn(void *v, char *arg)
 	char reply[QCLIENT_REPLY_MAX];
 
 	if (!s->conf->enable_expn) {
-		session_reply(s, "502 5.5.1 EXPN not available");
+		smtpd_session_reply(s, "502 5.5.1 EXPN not available");
 		return;
 	}
 	submit_verify(s, "EXPN", arg, reply, sizeof(reply));
-	session_reply(s, "%s", reply);
+	smtpd_session_reply(s, "%s", reply);
 }
 
 static void
@@ -334,9 +334,9 @@ proceed_help(void *v, char *arg)
 {
 	S(v);
 
-	session_reply(s, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET "
+	smtpd_session_reply(s, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA RSET "
 	    "NOOP QUIT VRFY EXPN HELP STARTTLS AUTH");
-	session_reply(s, "214 2.0.0 See RFC 5321 (Pombo)");
+	smtpd_session_reply(s, "214 2.0.0 See RFC 5321 (Pombo)");
 }
 
 static void
@@ -344,7 +344,7 @@ proceed_turn(void *v, char *arg)
 {
 	S(v);
 
-	session_error(s, "502 5.5.1 TURN is obsolete (RFC 5321 4.1.1)");
+	smtpd_session_error(s, "502 5.5.1 TURN is obsolete (RFC 5321 4.1.1)");
 }
 
 static void
@@ -352,7 +352,7 @@ proceed_unknown(void *v, char *arg)
 {
 	S(v);
 
-	session_error(s, "500 5.5.2 Command unrecognized");
+	smtpd_session_error(s, "500 5.5.2 Command unrecognized");
 }
 
 static const struct cmdtab smtp_commands[] = {
@@ -391,25 +391,25 @@ is_junk(const struct cmdtab *c)
 }
 
 void
-commands_dispatch(struct smtp_session *s, char *line, size_t len)
+smtpd_commands_dispatch(struct smtp_session *s, char *line, size_t len)
 {
 	const struct cmdtab *c;
 	char *arg;
 
 	if (memchr(line, '\0', len) != NULL) {
-		session_error(s, "500 5.5.2 NUL octet in command");
+		smtpd_session_error(s, "500 5.5.2 NUL octet in command");
 		return;
 	}
 	c = cmdtab_find(smtp_commands, line, &arg);
 	if (len > SMTP_LINE_MAX && c->proceed != proceed_mail &&
 	    c->proceed != proceed_rcpt && c->proceed != proceed_auth) {
-		session_error(s, "500 5.5.2 Line too long (512 octets at most)");
+		smtpd_session_error(s, "500 5.5.2 Line too long (512 octets at most)");
 		return;
 	}
 	if (is_junk(c) && session_junk(s) == -1)
 		return;
 	if (!(c->states & s->state)) {
-		session_error(s, "%s", s->state == ST_CONNECTED ?
+		smtpd_session_error(s, "%s", s->state == ST_CONNECTED ?
 		    "503 5.5.1 Send HELO/EHLO first" : c->badseq);
 		return;
 	}

@@ -73,7 +73,7 @@ main(int argc, char *argv[])
 	log_info("connect from %s%s", peer.addr, submission ?
 	    " (submission)" : "");
 	/* on a pipe, LF alone ends lines: scripts and sendmail -bs */
-	session_init(&s, &conf, 0, 1, !peer.is_socket, peer.addr);
+	smtpd_session_init(&s, &conf, 0, 1, !peer.is_socket, peer.addr);
 	s.submission = submission;
 	/* RFC 8314: TLS from the first byte, before the greeting */
 	if (implicit_tls && (!starttls_offered(&s) ||
@@ -83,7 +83,7 @@ main(int argc, char *argv[])
 		conf_free(&conf);
 		return 1;
 	}
-	session_run(&s);
+	smtpd_session_run(&s);
 	tls_close(s.tls);
 	log_info("disconnect from %s", peer.addr);
 	conf_free(&conf);

@@ -17,7 +17,7 @@
  * touch its 64 KiB of I/O buffers, pages a short session never needs.
  */
 void
-session_init(struct smtp_session *s, const struct conf *conf, int rfd,
+smtpd_session_init(struct smtp_session *s, const struct conf *conf, int rfd,
     int wfd, int local, const char *client)
 {
 	s->conf = conf;
@@ -43,7 +43,7 @@ session_vreply(struct smtp_session *s, const char *fmt, va_list ap)
 }
 
 void
-session_reply(struct smtp_session *s, const char *fmt, ...)
+smtpd_session_reply(struct smtp_session *s, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -54,7 +54,7 @@ session_reply(struct smtp_session *s, const char *fmt, ...)
 
 /* A protocol error: reply, and close after max_errors of them. */
 void
-session_error(struct smtp_session *s, const char *fmt, ...)
+smtpd_session_error(struct smtp_session *s, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -63,7 +63,7 @@ session_error(struct smtp_session *s, const char *fmt, ...)
 	va_end(ap);
 	if (++s->errors >= s->conf->max_errors) {
 		log_info("too many errors from %s, closing", s->client);
-		session_reply(s, "421 4.7.0 %s Too many errors, closing "
+		smtpd_session_reply(s, "421 4.7.0 %s Too many errors, closing "
 		    "connection", s->conf->hostname);
 		s->quit = 1;
 	}
@@ -82,7 +82,7 @@ session_junk(struct smtp_session *s)
 		return 0;
 	log_info("too many commands without mail from %s, closing",
 	    s->client);
-	session_reply(s, "421 4.7.0 %s Too many commands without mail, "
+	smtpd_session_reply(s, "421 4.7.0 %s Too many commands without mail, "
 	    "closing connection", s->conf->hostname);
 	s->quit = 1;
 	return -1;
@@ -100,28 +100,28 @@ session_reset(struct smtp_session *s)
 }
 
 void
-session_run(struct smtp_session *s)
+smtpd_session_run(struct smtp_session *s)
 {
 	char line[SMTP_PARAM_LINE_MAX + 1];
 	enum lineio_result r;
 	size_t len;
 	int crlf;
 
-	session_reply(s, "220 %s ESMTP Pombo", s->conf->hostname);
+	smtpd_session_reply(s, "220 %s ESMTP Pombo", s->conf->hostname);
 	while (!s->quit) {
 		r = lineio_read(&s->io, line, SMTP_PARAM_LINE_MAX, &len,
 		    &crlf, session_deadline(s));
 		switch (r) {
 		case LINEIO_OK:
-			commands_dispatch(s, line, len);
+			smtpd_commands_dispatch(s, line, len);
 			break;
 		case LINEIO_TOOLONG:
-			session_error(s, "500 5.5.2 Line too long (512 octets "
+			smtpd_session_error(s, "500 5.5.2 Line too long (512 octets "
 			    "at most)");
 			break;
 		case LINEIO_TIMEOUT:
 			log_info("timeout from %s", s->client);
-			session_reply(s, "421 4.4.2 %s Timeout, closing "
+			smtpd_session_reply(s, "421 4.4.2 %s Timeout, closing "
 			    "connection", s->conf->hostname);
 			s->quit = 1;
 			break;

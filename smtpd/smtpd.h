@@ -61,19 +61,19 @@ struct smtp_session {
 };
 
 /* session.c */
-void session_init(struct smtp_session *s, const struct conf *conf,
+void smtpd_session_init(struct smtp_session *s, const struct conf *conf,
     int rfd, int wfd, int local, const char *client);
-void session_run(struct smtp_session *s);
-void session_reply(struct smtp_session *s, const char *fmt, ...)
+void smtpd_session_run(struct smtp_session *s);
+void smtpd_session_reply(struct smtp_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-void session_error(struct smtp_session *s, const char *fmt, ...)
+void smtpd_session_error(struct smtp_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int session_junk(struct smtp_session *s);
 void session_reset(struct smtp_session *s);
 int64_t session_deadline(const struct smtp_session *s);
 
 /* commands.c */
-void commands_dispatch(struct smtp_session *s, char *line, size_t len);
+void smtpd_commands_dispatch(struct smtp_session *s, char *line, size_t len);
 /* The protocol name of the session so far (RFC 3848, 6531). */
 const char *session_proto(const struct smtp_session *s, int utf8);
 

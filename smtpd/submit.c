@@ -181,17 +181,17 @@ static void
 submit_reject(struct smtp_session *s, unsigned error)
 {
 	if (error == DATA_ERR_BARE_LF)
-		session_reply(s, "554 5.6.0 Message refused: bare LF in data "
+		smtpd_session_reply(s, "554 5.6.0 Message refused: bare LF in data "
 		    "(RFC 5321 2.3.8)");
 	else if (error == DATA_ERR_BARE_CR)
-		session_reply(s, "554 5.6.0 Message refused: bare CR in data "
+		smtpd_session_reply(s, "554 5.6.0 Message refused: bare CR in data "
 		    "(RFC 5321 2.3.8)");
 	else if (error == DATA_ERR_TOO_BIG)
-		session_reply(s, "552 5.3.4 Message size exceeds fixed limit "
+		smtpd_session_reply(s, "552 5.3.4 Message size exceeds fixed limit "
 		    "of %llu octets",
 		    (unsigned long long)s->conf->max_message_size);
 	else
-		session_reply(s, "554 5.4.6 Too many hops: mail loop?");
+		smtpd_session_reply(s, "554 5.4.6 Too many hops: mail loop?");
 }
 
 void
@@ -229,7 +229,7 @@ submit_stream(struct smtp_session *s)
 			if (r == LINEIO_TIMEOUT) {
 				log_info("%s: timeout in DATA from %s",
 				    s->qid, s->client);
-				session_reply(s, "421 4.4.2 %s Timeout, closing "
+				smtpd_session_reply(s, "421 4.4.2 %s Timeout, closing "
 				    "connection", s->conf->hostname);
 			} else
 				log_info("%s: lost connection in DATA from %s",
@@ -258,10 +258,10 @@ submit_stream(struct smtp_session *s)
 			qclient_cmd(&s->q, reply, sizeof(reply), "ABORT");
 		submit_reject(s, dm.first_error);
 	} else if (refused)
-		session_reply(s, "%s", refusal);
+		smtpd_session_reply(s, "%s", refusal);
 	else {
 		code = qclient_cmd(&s->q, reply, sizeof(reply), "0");
-		session_reply(s, "%s", reply);
+		smtpd_session_reply(s, "%s", reply);
 		if (code < 200 || code >= 300)
 			log_info("%s: not queued: %s", s->qid, reply);
 		else {

@@ -13,8 +13,10 @@ AM_TESTS_ENVIRONMENT = top_builddir='$(abs_top_builddir)'; \
 	top_srcdir='$(abs_top_srcdir)'; export top_builddir top_srcdir;
 
 UNIT_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(CARES_CFLAGS) -I$(top_srcdir)/smtpd \
-	-I$(top_srcdir)/queued $(SYSTEMD_CFLAGS)
-UNIT_LIBS = smtpd/libsmtpd.a queued/libqueued.a shared/libpassword.a \
+	-I$(top_srcdir)/queued/daemon -I$(top_srcdir)/queued/local \
+	-I$(top_srcdir)/queued/remote -I$(top_srcdir)/queued/sendmail $(SYSTEMD_CFLAGS)
+UNIT_LIBS = smtpd/libsmtpd.a queued/daemon/libqueued.a queued/local/liblocal.a \
+	queued/remote/libremote.a queued/sendmail/libsendmail.a shared/libpassword.a \
 	shared/libpombo.a $(CARES_LIBS) $(CRITERION_LIBS) \
 	$(SYSTEMD_LIBS) \
 	-lpthread

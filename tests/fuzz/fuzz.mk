@@ -19,9 +19,11 @@ FUZZ_COMPILE ?= -fsanitize=fuzzer-no-link
 FUZZ_LINK ?= -fsanitize=fuzzer
 OPT ?= -g -O1 -fno-omit-frame-pointer
 
-# -iquote: queued/sched.h must not stand in for <sched.h>
+# -iquote: queued/daemon/sched.h must not stand in for <sched.h>
 CPPFLAGS_ALL = -DHAVE_CONFIG_H -I$(top_builddir) -I$(top_srcdir)/shared \
-	-iquote $(top_srcdir)/smtpd -iquote $(top_srcdir)/queued \
+	-iquote $(top_srcdir)/smtpd -iquote $(top_srcdir)/queued/daemon \
+	-iquote $(top_srcdir)/queued/local -iquote $(top_srcdir)/queued/remote \
+	-iquote $(top_srcdir)/queued/sendmail \
 	-iquote $(top_srcdir)/pop3d -iquote $(top_srcdir)/tests/fuzz \
 	-DPOMBO_SYSCONFDIR='"/etc"' \
 	-DPOMBO_LOCALSTATEDIR='"/var"' -DPOMBO_RUNSTATEDIR='"/run"' \

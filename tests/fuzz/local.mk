@@ -24,11 +24,14 @@ tests_fuzz_libfuzzmain_a_SOURCES = tests/fuzz/driver.c tests/fuzz/fuzz.c \
 	tests/fuzz/fuzz.h
 
 FUZZ_CFLAGS = $(AM_CFLAGS) $(CARES_CFLAGS) $(SYSTEMD_CFLAGS) \
-	-iquote $(top_srcdir)/smtpd -iquote $(top_srcdir)/queued \
+	-iquote $(top_srcdir)/smtpd -iquote $(top_srcdir)/queued/daemon \
+	-iquote $(top_srcdir)/queued/local -iquote $(top_srcdir)/queued/remote \
+	-iquote $(top_srcdir)/queued/sendmail \
 	-iquote $(top_srcdir)/pop3d
 # pop3d before smtpd: both have a session.c, and a harness gets the first
 # that defines what it needs; smtpd_fuzz links without pop3d (fuzz.mk too)
-FUZZ_LIBS_COMMON = queued/libqueued.a shared/libpassword.a \
+FUZZ_LIBS_COMMON = queued/daemon/libqueued.a queued/local/liblocal.a \
+	queued/remote/libremote.a queued/sendmail/libsendmail.a shared/libpassword.a \
 	shared/libpombo.a $(CRYPT_LIBS) $(CARES_LIBS) $(SYSTEMD_LIBS) -lpthread
 FUZZ_LIBS = tests/fuzz/libfuzzmain.a pop3d/libpop3d.a smtpd/libsmtpd.a \
 	$(FUZZ_LIBS_COMMON)
@@ -102,7 +105,9 @@ fuzz_make = $(MAKE) -f $(top_srcdir)/tests/fuzz/fuzz.mk \
 	POMBO_SRCS='$(shared_libpombo_a_SOURCES)' \
 	PASSWORD_SRCS='$(shared_libpassword_a_SOURCES)' \
 	SMTPD_SRCS='$(smtpd_libsmtpd_a_SOURCES)' \
-	QUEUED_SRCS='$(queued_libqueued_a_SOURCES)' \
+	QUEUED_SRCS='$(queued_daemon_libqueued_a_SOURCES) \
+	    $(queued_local_liblocal_a_SOURCES) $(queued_remote_libremote_a_SOURCES) \
+	    $(queued_sendmail_libsendmail_a_SOURCES)' \
 	POP3D_SRCS='$(pop3d_libpop3d_a_SOURCES)' \
 	PKG_CFLAGS='$(CARES_CFLAGS) $(SYSTEMD_CFLAGS)' \
 	PKG_LIBS='$(CRYPT_LIBS) $(CARES_LIBS) $(SYSTEMD_LIBS) -lpthread'

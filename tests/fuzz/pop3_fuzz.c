@@ -117,9 +117,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_transport_session(&t, data, size);
 	/* a pipe, a loopback client or a remote one: passwords in clear
 	 * text are taken from the first two only */
-	/* session_init wants zeroed storage, as a program's static one */
+	/* pop3d_session_init wants zeroed storage, as a program's static one */
 	memset(&s, 0, sizeof(s));
-	session_init(&s, &conf, -1, -1, (data[0] & 0x10) != 0,
+	pop3d_session_init(&s, &conf, -1, -1, (data[0] & 0x10) != 0,
 	    data[0] & 0x20 ? "127.0.0.1" : "192.0.2.1");
 	lineio_set_ops(&s.io, &fuzz_transport_ops, &t);
 	if (data[0] & 1) {
@@ -127,8 +127,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		s.state = ST_TRANSACTION;
 		str_copy(s.addr, "bob@example.test", sizeof(s.addr));
 	}
-	session_run(&s);
-	session_free(&s);
+	pop3d_session_run(&s);
+	pop3d_session_free(&s);
 	/* every line ends in CRLF; no CR or LF elsewhere */
 	FUZZ_ASSERT(t.olen >= 29);	/* the greeting, at least */
 	for (i = 0; i < t.olen && t.olen < FUZZ_SESSION_OUT; i++) {

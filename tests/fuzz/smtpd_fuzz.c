@@ -287,13 +287,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		setup();
 	fuzz_transport_session(&t, data, size);
 	before = __atomic_load_n(&committed, __ATOMIC_SEQ_CST);
-	/* session_init wants zeroed storage, as a program's static one */
+	/* smtpd_session_init wants zeroed storage, as a program's static one */
 	memset(&s, 0, sizeof(s));
-	session_init(&s, data[0] & 8 ? &small : &conf, -1, -1, data[0] & 1,
+	smtpd_session_init(&s, data[0] & 8 ? &small : &conf, -1, -1, data[0] & 1,
 	    data[0] & 2 ? "127.0.0.1" : "192.0.2.1");
 	s.submission = (data[0] & 4) != 0;
 	lineio_set_ops(&s.io, &fuzz_transport_ops, &t);
-	session_run(&s);
+	smtpd_session_run(&s);
 	FUZZ_ASSERT(t.olen >= 6 && strncmp(t.out, "220 ", 4) == 0);
 	for (i = 0; i < t.olen && t.olen < FUZZ_SESSION_OUT; i++) {
 		if (t.out[i] == '\r')

@@ -50,7 +50,7 @@ setup(void)
 	cr_assert_eq(conf_parse(&conf, text, strlen(text), "test", &err), 0,
 	    "%s", err.msg);
 	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	session_init(&s, &conf, sv[0], sv[0], 1, "test");
+	pop3d_session_init(&s, &conf, sv[0], sv[0], 1, "test");
 }
 
 static int
@@ -62,7 +62,7 @@ rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 static void
 teardown(void)
 {
-	session_free(&s);
+	pop3d_session_free(&s);
 	conf_free(&conf);
 	close(sv[0]);
 	close(sv[1]);
@@ -79,7 +79,7 @@ cmd(const char *line)
 	size_t len = 0;
 
 	snprintf(buf, sizeof(buf), "%s", line);
-	commands_dispatch(&s, buf);
+	pop3d_commands_dispatch(&s, buf);
 	cr_assert_eq(lineio_flush(&s.io), 0);
 	while ((n = recv(sv[1], out + len, sizeof(out) - 1 - len,
 	    len ? MSG_DONTWAIT : 0)) > 0)
