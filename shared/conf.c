@@ -82,6 +82,9 @@ static const struct conf_key conf_keys[] = {
 	  POMBO_SYSCONFDIR "/pombo/aliases", "aliases in /etc/aliases format" },
 	{ "queue_socket", CONF_PATH, F(queue_socket), 0, 0,
 	  POMBO_RUNSTATEDIR "/pombo/queue.sock", "queued's Unix socket" },
+	{ "libexec_dir", CONF_PATH, F(libexec_dir), 0, 0, POMBO_LIBEXECDIR,
+	  "where queued finds pombo-local and pombo-remote, and "
+	  "pombo-sendmail -bs finds smtpd" },
 	{ "max_message_size", CONF_SIZE, F(max_message_size), 0, 0, "35M",
 	  "largest message accepted (SIZE)" },
 	{ "min_free_space", CONF_SIZE, F(min_free_space), 0, 0, "100M",

@@ -931,19 +931,12 @@ agent_path(char *out, size_t len, const char *dir, const char *name)
 void
 sched_init(struct queued_ctx *c)
 {
-	char self[PATH_MAX], *slash;
-	ssize_t n;
-
 	ctx = c;
-	/* the agents live beside queued's own executable */
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n <= 0)
-		fatal("readlink /proc/self/exe");
-	self[n] = '\0';
-	if ((slash = strrchr(self, '/')) != NULL)
-		*slash = '\0';
-	agent_path(local_prog, sizeof(local_prog), self, "pombo-local");
-	agent_path(remote_prog, sizeof(remote_prog), self, "pombo-remote");
+	/* in libexec_dir: configure's, or a test's folder of links */
+	agent_path(local_prog, sizeof(local_prog), c->conf->libexec_dir,
+	    "pombo-local");
+	agent_path(remote_prog, sizeof(remote_prog), c->conf->libexec_dir,
+	    "pombo-remote");
 	if (sd_event_add_time(c->event, &timer, CLOCK_REALTIME, UINT64_MAX, 0,
 	    on_timer, NULL) < 0 ||
 	    sd_event_add_defer(c->event, &soon, on_soon, NULL) < 0)

@@ -108,23 +108,14 @@ add_arg_rcpts(const char *arg, struct rcpts *r)
 	}
 }
 
-/* The helper programs live beside us in the build, or in libexec. */
+/* sendmail -bs is smtpd on stdin/stdout, from libexec_dir. */
 static void
-exec_smtpd(const char *confpath)
+exec_smtpd(const struct conf *c, const char *confpath)
 {
-	char self[PATH_MAX], path[PATH_MAX + 32], *slash;
-	ssize_t n;
+	char path[PATH_MAX + 8];
 
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = '\0';
-		if ((slash = strrchr(self, '/')) != NULL)
-			*slash = '\0';
-		if (str_fmt(path, sizeof(path), "%s/../smtpd/smtpd", self) != -1 &&
-		    access(path, X_OK) == 0)
-			execl(path, "smtpd", "-c", confpath, (char *)NULL);
-	}
-	str_fmt(path, sizeof(path), "%s/smtpd", POMBO_LIBEXECDIR);
+	if (str_fmt(path, sizeof(path), "%s/smtpd", c->libexec_dir) == -1)
+		die(EX_CONFIG, "libexec_dir too long");
 	execl(path, "smtpd", "-c", confpath, (char *)NULL);
 	die(EX_UNAVAILABLE, "cannot run %s: %s", path, strerror(errno));
 }
@@ -368,13 +359,13 @@ main(int argc, char *argv[])
 	case M_FLUSH:
 		return qtool_run(confpath, "FLUSH", NULL, 0);
 	case M_SMTP:
-		exec_smtpd(conf_path(confpath));
-		return EX_SOFTWARE;
 	case M_SEND:
 		break;
 	}
 	if (conf_load(&conf, conf_path(confpath), &err) == -1)
 		die(EX_CONFIG, "%s", err.msg);
+	if (mode == M_SMTP)
+		exec_smtpd(&conf, conf_path(confpath));
 	/* -f root, like a recipient root, is root of this host; "-f <a@b>"
 	 * is a@b, as Postfix takes it */
 	if (fopt && !null_sender && (str_copy(fbuf, fopt, sizeof(fbuf)) == -1 ||

@@ -75,6 +75,8 @@ class Pombo:
             "users_file": os.path.join(self.dir, "users"),
             "aliases_file": os.path.join(self.dir, "aliases"),
             "queue_socket": self.sock,
+            "libexec_dir": benchlib.pombo.libexec_links(
+                os.path.join(self.dir, "libexec")),
             "min_free_space": "1M",
             "hold_deliveries": "yes",
             "max_message_size": "10M",

@@ -30,8 +30,7 @@ CPPFLAGS_ALL = -DHAVE_CONFIG_H -I$(top_builddir) -I$(top_srcdir)/shared \
 	-DPOMBO_LIBEXECDIR='"/usr/libexec/pombo"'
 CFLAGS_ALL = $(OPT) $(SANITIZE) $(FUZZ_COMPILE) $(PKG_CFLAGS) -MMD -MP
 
-# one archive per library, linked in this order: pop3d and smtpd both
-# have a session.c, and each harness must get its own handler's
+# one archive per library
 lib_names = pop3d smtpd queued password pombo
 pop3d_srcs = $(filter %.c,$(POP3D_SRCS))
 smtpd_srcs = $(filter %.c,$(SMTPD_SRCS))
@@ -56,15 +55,11 @@ $(OUT)/lib$(1).a: $$(patsubst %.c,$(OUT)/obj/%.o,$$($(1)_srcs))
 endef
 $(foreach l,$(lib_names),$(eval $(call lib_rule,$(l))))
 
-# smtpd's harness must get smtpd's session.c, not pop3d's
-link_libs = $(libs)
-$(OUT)/smtpd_fuzz: link_libs = $(filter-out %/libpop3d.a,$(libs))
-
 $(OUT)/%_fuzz: $(OUT)/obj/tests/fuzz/%_fuzz.o $(OUT)/obj/tests/fuzz/fuzz.o \
     $(libs)
 	@echo "  FUZZLD   $*_fuzz"
 	@$(CC) $(OPT) $(SANITIZE) $(FUZZ_LINK) -o $@ $< \
-	    $(OUT)/obj/tests/fuzz/fuzz.o $(link_libs) $(PKG_LIBS)
+	    $(OUT)/obj/tests/fuzz/fuzz.o $(libs) $(PKG_LIBS)
 
 .PHONY: all
 .SECONDARY:

@@ -28,13 +28,10 @@ FUZZ_CFLAGS = $(AM_CFLAGS) $(CARES_CFLAGS) $(SYSTEMD_CFLAGS) \
 	-iquote $(top_srcdir)/queued/local -iquote $(top_srcdir)/queued/remote \
 	-iquote $(top_srcdir)/queued/sendmail \
 	-iquote $(top_srcdir)/pop3d
-# pop3d before smtpd: both have a session.c, and a harness gets the first
-# that defines what it needs; smtpd_fuzz links without pop3d (fuzz.mk too)
-FUZZ_LIBS_COMMON = queued/daemon/libqueued.a queued/local/liblocal.a \
+FUZZ_LIBS = tests/fuzz/libfuzzmain.a pop3d/libpop3d.a smtpd/libsmtpd.a \
+	queued/daemon/libqueued.a queued/local/liblocal.a \
 	queued/remote/libremote.a queued/sendmail/libsendmail.a shared/libpassword.a \
 	shared/libpombo.a $(CRYPT_LIBS) $(CARES_LIBS) $(SYSTEMD_LIBS) -lpthread
-FUZZ_LIBS = tests/fuzz/libfuzzmain.a pop3d/libpop3d.a smtpd/libsmtpd.a \
-	$(FUZZ_LIBS_COMMON)
 
 tests_fuzz_addr_fuzz_SOURCES = tests/fuzz/addr_fuzz.c
 tests_fuzz_addr_fuzz_CFLAGS = $(FUZZ_CFLAGS)
@@ -86,8 +83,7 @@ tests_fuzz_smtpc_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_smtpc_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_smtpd_fuzz_SOURCES = tests/fuzz/smtpd_fuzz.c
 tests_fuzz_smtpd_fuzz_CFLAGS = $(FUZZ_CFLAGS)
-tests_fuzz_smtpd_fuzz_LDADD = tests/fuzz/libfuzzmain.a smtpd/libsmtpd.a \
-	$(FUZZ_LIBS_COMMON)
+tests_fuzz_smtpd_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_transfer_fuzz_SOURCES = tests/fuzz/transfer_fuzz.c
 tests_fuzz_transfer_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_transfer_fuzz_LDADD = $(FUZZ_LIBS)

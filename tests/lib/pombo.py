@@ -126,6 +126,17 @@ def server_uids(sock):
     return None
 
 
+def libexec_links(folder):
+    """A libexec_dir for a test instance: links to the build's agents and
+    smtpd, laid out as `make install` puts them."""
+    os.makedirs(folder, exist_ok=True)
+    for path in ("queued/pombo-local", "queued/pombo-remote", "smtpd/smtpd"):
+        link = os.path.join(folder, os.path.basename(path))
+        if not os.path.lexists(link):
+            os.symlink(prog(path), link)
+    return folder
+
+
 class Instance:
     """A config, spool and mail root in a temp folder, and its queued."""
 
@@ -159,6 +170,7 @@ class Instance:
             "users_file": os.path.join(self.dir, "users"),
             "aliases_file": os.path.join(self.dir, "aliases"),
             "queue_socket": self.sock,
+            "libexec_dir": libexec_links(os.path.join(self.dir, "libexec")),
             "min_free_space": "1M",
             # acceptance tests look at the queue: deliver nothing unless
             # a test turns it on
