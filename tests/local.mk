@@ -129,6 +129,7 @@ integration_tests = \
 	tests/integration/trust_test.py
 TESTS += $(integration_tests)
 
-EXTRA_DIST += tests/unit/tap-run tests/sessions/run-session tests/lib/pombo.py \
+EXTRA_DIST += tests/README.md tests/unit/tap-run tests/sessions/run-session \
+	tests/lib/pombo.py \
 	tests/lib/peer.py \
 	$(session_tests) $(integration_tests)
