@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,7 @@ struct conf_key {
 	enum conf_type	 type;
 	size_t		 off;
 	size_t		 size;		/* of the field, for strings */
+	size_t		 count_off;	/* lists: of the count beside them */
 	unsigned	 min, max;	/* counts; durations (max 0: none) */
 	const char	*def;
 	const char	*doc;
@@ -62,14 +64,19 @@ struct conf_key {
  */
 #define CONF_DURATION_MAX	86400
 
-#define F(field)	offsetof(struct conf, field), sizeof(((struct conf *)0)->field)
+#define F(field)	offsetof(struct conf, field), \
+			sizeof(((struct conf *)0)->field), 0
+/* a list: the array, and its count named n_<array> */
+#define L(field)	offsetof(struct conf, field), \
+			sizeof(((struct conf *)0)->field), \
+			offsetof(struct conf, n_##field)
 
 static const struct conf_key conf_keys[] = {
 	{ "hostname", CONF_DOMAIN, F(hostname), 0, 0, "",
 	  "this host's name in greetings and Received: (default: gethostname)" },
-	{ "local_domains", CONF_DOMAINS, F(local_domains), 0, 0, "",
+	{ "local_domains", CONF_DOMAINS, L(local_domains), 0, 0, "",
 	  "domains delivered here (list; the host name is always local)" },
-	{ "relay_networks", CONF_CIDRS, F(relay_networks), 0, 0,
+	{ "relay_networks", CONF_CIDRS, L(relay_networks), 0, 0,
 	  "127.0.0.0/8, ::1/128", "clients allowed to relay (CIDR list)" },
 	{ "spool_dir", CONF_PATH, F(spool_dir), 0, 0,
 	  POMBO_LOCALSTATEDIR "/spool/pombo", "queued's spool" },
@@ -122,7 +129,7 @@ static const struct conf_key conf_keys[] = {
 	  "concurrent delivery agents in all" },
 	{ "max_domain_deliveries", CONF_COUNT, F(max_domain_deliveries), 1,
 	  10000, "10", "concurrent remote deliveries per destination domain" },
-	{ "dns_servers", CONF_HOSTPORTS, F(dns_servers), 0, 0, "",
+	{ "dns_servers", CONF_HOSTPORTS, L(dns_servers), 0, 0, "",
 	  "DNS servers (ip[:port] list; default: /etc/resolv.conf)" },
 	{ "remote_port", CONF_COUNT, F(remote_port), 1, 65535, "25",
 	  "TCP port of remote SMTP servers" },
@@ -140,7 +147,7 @@ static const struct conf_key conf_keys[] = {
 	  "PEM private key of tls_cert" },
 	{ "tls_ca_file", CONF_OPTPATH, F(tls_ca_file), 0, 0, "",
 	  "CA certificates for tls_policy verify (default: the system's)" },
-	{ "tls_policy", CONF_POLICIES, F(tls_policy), 0, 0, "",
+	{ "tls_policy", CONF_POLICIES, L(tls_policy), 0, 0, "",
 	  "per destination: domain:none|may|encrypt|verify (default may)" },
 	{ "allow_plaintext_auth", CONF_BOOL, F(allow_plaintext_auth), 0, 0, "no",
 	  "offer AUTH and POP3 logins without TLS to non-local clients" },
@@ -279,6 +286,32 @@ hostport_valid(const char *s)
 	return 1;
 }
 
+/* "key: what is wrong", into err->msg; -1 for the caller to return. */
+static int __attribute__((format(printf, 3, 4)))
+bad(struct conf_error *err, const struct conf_key *k, const char *fmt, ...)
+{
+	char what[sizeof(err->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	str_fmt(err->msg, sizeof(err->msg), "%s: %s", k->name, what);
+	return -1;
+}
+
+#define FIELD(c, k)	((char *)(c) + (k)->off)
+#define COUNT(c, k)	((size_t *)(void *)((char *)(c) + (k)->count_off))
+
+static int
+copy_field(char *field, const struct conf_key *k, const char *v,
+    struct conf_error *err)
+{
+	if (str_copy(field, v, k->size) == -1)
+		return bad(err, k, "longer than %zu bytes", k->size - 1);
+	return 0;
+}
+
 static void
 list_free(char ***list, size_t *n)
 {
@@ -291,32 +324,23 @@ list_free(char ***list, size_t *n)
 	*n = 0;
 }
 
-/* Split a list on commas and blanks; calls item() for each entry. */
-static int
-list_split(char *v, int (*item)(void *ctx, const char *s), void *ctx)
+/* The next entry of a list split on commas and blanks, or NULL. */
+static char *
+list_next(char **p)
 {
-	char *p = v, *start;
+	char *start;
 
-	for (;;) {
-		while (*p == ',' || *p == ' ' || *p == '\t')
-			p++;
-		if (*p == '\0')
-			return 0;
-		start = p;
-		while (*p && *p != ',' && *p != ' ' && *p != '\t')
-			p++;
-		if (*p)
-			*p++ = '\0';
-		if (item(ctx, start) == -1)
-			return -1;
-	}
+	while (**p == ',' || **p == ' ' || **p == '\t')
+		(*p)++;
+	if (**p == '\0')
+		return NULL;
+	start = *p;
+	while (**p && **p != ',' && **p != ' ' && **p != '\t')
+		(*p)++;
+	if (**p)
+		*(*p)++ = '\0';
+	return start;
 }
-
-struct list_ctx {
-	struct conf		*c;
-	const struct conf_key	*k;
-	struct conf_error	*err;
-};
 
 static int
 strlist_push(char ***list, size_t *n, const char *s)
@@ -336,74 +360,224 @@ strlist_push(char ***list, size_t *n, const char *s)
 	return 0;
 }
 
+/* List entries: 0 if s (which they may rewrite) is one. */
 static int
-domain_item(void *vctx, const char *s)
+item_domain(char *s)
 {
-	struct list_ctx *ctx = vctx;
-	char lower[ADDR_DOMAIN_MAX + 1];
-
-	if (!addr_domain_valid(s, strlen(s), 0)) {
-		str_fmt(ctx->err->msg, sizeof(ctx->err->msg),
-		    "%s: '%.64s' is not a domain name", ctx->k->name, s);
+	if (!addr_domain_valid(s, strlen(s), 0))
 		return -1;
-	}
-	str_copy(lower, s, sizeof(lower));
-	str_lower(lower);
-	if (strlist_push(&ctx->c->local_domains, &ctx->c->n_local_domains,
-	    lower) == -1) {
-		str_fmt(ctx->err->msg, sizeof(ctx->err->msg),
-		    "%s: too many entries", ctx->k->name);
-		return -1;
-	}
+	str_lower(s);
 	return 0;
 }
 
 static int
-hostport_item(void *vctx, const char *s)
+item_hostport(char *s)
 {
-	struct list_ctx *ctx = vctx;
-
-	if (!hostport_valid(s)) {
-		str_fmt(ctx->err->msg, sizeof(ctx->err->msg),
-		    "%s: '%.64s' is not host[:port]", ctx->k->name, s);
-		return -1;
-	}
-	if (strlist_push(&ctx->c->dns_servers, &ctx->c->n_dns_servers,
-	    s) == -1) {
-		str_fmt(ctx->err->msg, sizeof(ctx->err->msg),
-		    "%s: too many entries", ctx->k->name);
-		return -1;
-	}
-	return 0;
+	return hostport_valid(s) ? 0 : -1;
 }
 
 static const char *policy_names[] = { "none", "may", "encrypt", "verify" };
 
 static int
-policy_item(void *vctx, const char *s)
+item_policy(char *s)
 {
-	struct list_ctx *ctx = vctx;
 	const char *colon = strrchr(s, ':');
 	size_t i;
 
 	if (colon == NULL || ((colon - s != 1 || s[0] != '*') &&
 	    !addr_domain_valid(s, (size_t)(colon - s), 0)))
-		goto bad;
+		return -1;
 	for (i = 0; i < 4; i++)
 		if (strcmp(colon + 1, policy_names[i]) == 0)
-			break;
-	if (i == 4)
-		goto bad;
-	if (strlist_push(&ctx->c->tls_policy, &ctx->c->n_tls_policy, s) == -1) {
-		str_fmt(ctx->err->msg, sizeof(ctx->err->msg),
-		    "%s: too many entries", ctx->k->name);
-		return -1;
+			return 0;
+	return -1;
+}
+
+/* A list of strings, each checked by item(); replaces the old list. */
+static int
+set_strings(struct conf *c, const struct conf_key *k, char *v,
+    struct conf_error *err, int (*item)(char *), const char *what)
+{
+	char ***list = (char ***)(void *)FIELD(c, k), *s;
+	size_t *n = COUNT(c, k);
+
+	list_free(list, n);
+	while ((s = list_next(&v)) != NULL) {
+		if (item(s) == -1)
+			return bad(err, k, "'%.64s' is not %s", s, what);
+		if (strlist_push(list, n, s) == -1)
+			return bad(err, k, "too many entries");
 	}
 	return 0;
-bad:
-	str_fmt(ctx->err->msg, sizeof(ctx->err->msg), "%s: '%.64s' is not "
-	    "domain:none|may|encrypt|verify", ctx->k->name, s);
-	return -1;
+}
+
+static int
+set_domains(struct conf *c, const struct conf_key *k, char *v,
+    struct conf_error *err)
+{
+	return set_strings(c, k, v, err, item_domain, "a domain name");
+}
+
+static int
+set_hostports(struct conf *c, const struct conf_key *k, char *v,
+    struct conf_error *err)
+{
+	return set_strings(c, k, v, err, item_hostport, "host[:port]");
+}
+
+static int
+set_policies(struct conf *c, const struct conf_key *k, char *v,
+    struct conf_error *err)
+{
+	return set_strings(c, k, v, err, item_policy,
+	    "domain:none|may|encrypt|verify");
+}
+
+static int
+set_cidrs(struct conf *c, const struct conf_key *k, char *v,
+    struct conf_error *err)
+{
+	struct cidr **list = (struct cidr **)(void *)FIELD(c, k), *nl;
+	size_t *n = COUNT(c, k);
+	char *s;
+
+	free(*list);
+	*list = NULL;
+	*n = 0;
+	while ((s = list_next(&v)) != NULL) {
+		if (*n >= CONF_LIST_MAX)
+			return bad(err, k, "too many entries");
+		if ((nl = realloc(*list, (*n + 1) * sizeof(*nl))) == NULL)
+			return bad(err, k, "out of memory");
+		*list = nl;
+		if (cidr_parse(s, &nl[*n]) == -1)
+			return bad(err, k, "'%.64s' is not an address or network",
+			    s);
+		(*n)++;
+	}
+	return 0;
+}
+
+static int
+set_domain(struct conf *c, const struct conf_key *k, char *v,
+    struct conf_error *err)
+{
+	if (*v != '\0' && !addr_domain_valid(v, strlen(v), 0))
+		return bad(err, k, "'%.64s' is not a domain name", v);
+	str_lower(v);
+	return copy_field(FIELD(c, k), k, v, err);
+}
+
+static int
+set_path(struct conf *c, const struct conf_key *k, char *v,
+    struct conf_error *err)
+{
+	if (v[0] != '/')
+		return bad(err, k, "'%.64s' is not an absolute path", v);
+	return copy_field(FIELD(c, k), k, v, err);
+}
+
+static int
+set_optpath(struct conf *c, const struct conf_key *k, char *v,
+    struct conf_error *err)
+{
+	if (*v == '\0') {
+		FIELD(c, k)[0] = '\0';
+		return 0;
+	}
+	return set_path(c, k, v, err);
+}
+
+static int
+set_size(struct conf *c, const struct conf_key *k, char *v,
+    struct conf_error *err)
+{
+	uint64_t sz;
+
+	if (conf_parse_size(v, &sz) == -1)
+		return bad(err, k, "'%.64s' is not a size (like 35M, 512k, 1000)",
+		    v);
+	memcpy(FIELD(c, k), &sz, sizeof(sz));
+	return 0;
+}
+
+static int
+set_count(struct conf *c, const struct conf_key *k, char *v,
+    struct conf_error *err)
+{
+	unsigned long ul;
+	unsigned u;
+	char *end;
+
+	errno = 0;
+	ul = strtoul(v, &end, 10);
+	if (!isdigit((unsigned char)*v) || *end != '\0' || errno ||
+	    ul < k->min || ul > k->max)
+		return bad(err, k, "'%.64s' is not a number from %u to %u", v,
+		    k->min, k->max);
+	u = (unsigned)ul;
+	memcpy(FIELD(c, k), &u, sizeof(u));
+	return 0;
+}
+
+static int
+set_duration(struct conf *c, const struct conf_key *k, char *v,
+    struct conf_error *err)
+{
+	unsigned u;
+
+	if (conf_parse_duration(v, &u) == -1 || u < k->min)
+		return bad(err, k, "'%.64s' is not a duration (like 30s, 5m, "
+		    "4h, 2d)%s", v, k->min ? " above 0" : "");
+	if (k->max && u > k->max)
+		return bad(err, k, "'%.64s' is more than %us", v, k->max);
+	memcpy(FIELD(c, k), &u, sizeof(u));
+	return 0;
+}
+
+static int
+set_bool(struct conf *c, const struct conf_key *k, char *v,
+    struct conf_error *err)
+{
+	if (parse_bool(v, (int *)(void *)FIELD(c, k)) == -1)
+		return bad(err, k, "'%.64s' is not yes or no", v);
+	return 0;
+}
+
+static int
+set_chars(struct conf *c, const struct conf_key *k, char *v,
+    struct conf_error *err)
+{
+	const char *p;
+
+	for (p = v; *p; p++)
+		if (!ispunct((unsigned char)*p) || *p == '@' || *p == '"' ||
+		    *p == '\\')
+			return bad(err, k, "'%.64s' must be punctuation other "
+			    "than @", v);
+	return copy_field(FIELD(c, k), k, v, err);
+}
+
+static int
+set_word(struct conf *c, const struct conf_key *k, char *v,
+    struct conf_error *err)
+{
+	const char *p;
+
+	for (p = v; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_' &&
+		    *p != '.')
+			return bad(err, k, "'%.64s' is not a user name", v);
+	return copy_field(FIELD(c, k), k, v, err);
+}
+
+static int
+set_hostport(struct conf *c, const struct conf_key *k, char *v,
+    struct conf_error *err)
+{
+	if (*v != '\0' && !hostport_valid(v))
+		return bad(err, k, "'%.64s' is not [host]:port", v);
+	return copy_field(FIELD(c, k), k, v, err);
 }
 
 enum tls_policy
@@ -431,184 +605,31 @@ conf_tls_policy_name(enum tls_policy p)
 	return policy_names[p];
 }
 
-static int
-cidr_item(void *vctx, const char *s)
-{
-	struct list_ctx *ctx = vctx;
-	struct conf *c = ctx->c;
-	struct cidr *nl;
-
-	if (c->n_relay_networks >= CONF_LIST_MAX) {
-		str_fmt(ctx->err->msg, sizeof(ctx->err->msg),
-		    "%s: too many entries", ctx->k->name);
-		return -1;
-	}
-	nl = realloc(c->relay_networks,
-	    (c->n_relay_networks + 1) * sizeof(*nl));
-	if (nl == NULL)
-		return -1;
-	c->relay_networks = nl;
-	if (cidr_parse(s, &nl[c->n_relay_networks]) == -1) {
-		str_fmt(ctx->err->msg, sizeof(ctx->err->msg),
-		    "%s: '%.64s' is not an address or network", ctx->k->name, s);
-		return -1;
-	}
-	c->n_relay_networks++;
-	return 0;
-}
+/* One parser per value type: it checks the text and sets the field. */
+static int (*const conf_setters[])(struct conf *, const struct conf_key *,
+    char *, struct conf_error *) = {
+	[CONF_DOMAIN] = set_domain,
+	[CONF_DOMAINS] = set_domains,
+	[CONF_CIDRS] = set_cidrs,
+	[CONF_PATH] = set_path,
+	[CONF_SIZE] = set_size,
+	[CONF_COUNT] = set_count,
+	[CONF_DURATION] = set_duration,
+	[CONF_BOOL] = set_bool,
+	[CONF_CHARS] = set_chars,
+	[CONF_HOSTPORTS] = set_hostports,
+	[CONF_HOSTPORT] = set_hostport,
+	[CONF_OPTPATH] = set_optpath,
+	[CONF_WORD] = set_word,
+	[CONF_POLICIES] = set_policies,
+};
 
 /* Set one key from its value text; err->msg says what is wrong. */
 static int
 conf_set(struct conf *c, const struct conf_key *k, char *v,
     struct conf_error *err)
 {
-	char *field = (char *)c + k->off;
-	struct list_ctx ctx = { c, k, err };
-	unsigned u;
-	uint64_t sz;
-	char *end;
-	unsigned long ul;
-
-	switch (k->type) {
-	case CONF_DOMAIN:
-		if (*v != '\0' && !addr_domain_valid(v, strlen(v), 0)) {
-			str_fmt(err->msg, sizeof(err->msg),
-			    "%s: '%.64s' is not a domain name", k->name, v);
-			return -1;
-		}
-		str_copy(field, v, k->size);
-		str_lower(field);
-		return 0;
-	case CONF_DOMAINS:
-		list_free(&c->local_domains, &c->n_local_domains);
-		return list_split(v, domain_item, &ctx);
-	case CONF_HOSTPORTS:
-		list_free(&c->dns_servers, &c->n_dns_servers);
-		return list_split(v, hostport_item, &ctx);
-	case CONF_CIDRS:
-		free(c->relay_networks);
-		c->relay_networks = NULL;
-		c->n_relay_networks = 0;
-		return list_split(v, cidr_item, &ctx);
-	case CONF_PATH:
-		if (v[0] != '/') {
-			str_fmt(err->msg, sizeof(err->msg),
-			    "%s: '%.64s' is not an absolute path", k->name, v);
-			return -1;
-		}
-		if (str_copy(field, v, k->size) == -1) {
-			str_fmt(err->msg, sizeof(err->msg),
-			    "%s: path longer than %zu bytes", k->name,
-			    k->size - 1);
-			return -1;
-		}
-		return 0;
-	case CONF_SIZE:
-		if (conf_parse_size(v, &sz) == -1) {
-			str_fmt(err->msg, sizeof(err->msg),
-			    "%s: '%.64s' is not a size (like 35M, 512k, 1000)",
-			    k->name, v);
-			return -1;
-		}
-		memcpy(field, &sz, sizeof(sz));
-		return 0;
-	case CONF_COUNT:
-		errno = 0;
-		ul = strtoul(v, &end, 10);
-		if (!isdigit((unsigned char)*v) || *end != '\0' || errno ||
-		    ul < k->min || ul > k->max) {
-			str_fmt(err->msg, sizeof(err->msg),
-			    "%s: '%.64s' is not a number from %u to %u",
-			    k->name, v, k->min, k->max);
-			return -1;
-		}
-		u = (unsigned)ul;
-		memcpy(field, &u, sizeof(u));
-		return 0;
-	case CONF_DURATION:
-		if (conf_parse_duration(v, &u) == -1 || u < k->min) {
-			str_fmt(err->msg, sizeof(err->msg),
-			    "%s: '%.64s' is not a duration (like 30s, 5m, 4h, 2d)%s",
-			    k->name, v, k->min ? " above 0" : "");
-			return -1;
-		}
-		if (k->max && u > k->max) {
-			str_fmt(err->msg, sizeof(err->msg),
-			    "%s: '%.64s' is more than %us", k->name, v,
-			    k->max);
-			return -1;
-		}
-		memcpy(field, &u, sizeof(u));
-		return 0;
-	case CONF_BOOL:
-		if (parse_bool(v, (int *)(void *)field) == -1) {
-			str_fmt(err->msg, sizeof(err->msg),
-			    "%s: '%.64s' is not yes or no", k->name, v);
-			return -1;
-		}
-		return 0;
-	case CONF_CHARS:
-		for (end = v; *end; end++)
-			if (!ispunct((unsigned char)*end) || *end == '@' ||
-			    *end == '"' || *end == '\\') {
-				str_fmt(err->msg, sizeof(err->msg),
-				    "%s: '%.64s' must be punctuation other than @",
-				    k->name, v);
-				return -1;
-			}
-		if (str_copy(field, v, k->size) == -1) {
-			str_fmt(err->msg, sizeof(err->msg), "%s: too long",
-			    k->name);
-			return -1;
-		}
-		return 0;
-	case CONF_OPTPATH:
-		if (*v == '\0') {
-			field[0] = '\0';
-			return 0;
-		}
-		if (v[0] != '/') {
-			str_fmt(err->msg, sizeof(err->msg),
-			    "%s: '%.64s' is not an absolute path", k->name, v);
-			return -1;
-		}
-		if (str_copy(field, v, k->size) == -1) {
-			str_fmt(err->msg, sizeof(err->msg),
-			    "%s: path too long", k->name);
-			return -1;
-		}
-		return 0;
-	case CONF_WORD:
-		for (end = v; *end; end++)
-			if (!isalnum((unsigned char)*end) && *end != '-' &&
-			    *end != '_' && *end != '.') {
-				str_fmt(err->msg, sizeof(err->msg),
-				    "%s: '%.64s' is not a user name", k->name, v);
-				return -1;
-			}
-		if (str_copy(field, v, k->size) == -1) {
-			str_fmt(err->msg, sizeof(err->msg), "%s: too long",
-			    k->name);
-			return -1;
-		}
-		return 0;
-	case CONF_POLICIES:
-		list_free(&c->tls_policy, &c->n_tls_policy);
-		return list_split(v, policy_item, &ctx);
-	case CONF_HOSTPORT:
-		if (*v != '\0' && !hostport_valid(v)) {
-			str_fmt(err->msg, sizeof(err->msg),
-			    "%s: '%.64s' is not [host]:port", k->name, v);
-			return -1;
-		}
-		if (str_copy(field, v, k->size) == -1) {
-			str_fmt(err->msg, sizeof(err->msg), "%s: too long",
-			    k->name);
-			return -1;
-		}
-		return 0;
-	}
-	return -1;
+	return conf_setters[k->type](c, k, v, err);
 }
 
 void
