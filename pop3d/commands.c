@@ -549,22 +549,22 @@ check_unknown(void *v, char *arg)
 #define NOT_YET		"-ERR Not logged in: USER and PASS first"
 
 static const struct cmdtab pop3_commands[] = {
-	{ "CAPA", AUTHZ | TRANS, NULL, check_noarg, proceed_capa },
-	{ "USER", AUTHZ, LOGGED_IN, check_user, proceed_user },
-	{ "PASS", AUTHZ, LOGGED_IN, check_pass, proceed_pass },
-	{ "APOP", AUTHZ, LOGGED_IN, check_apop, NULL },
-	{ "STLS", AUTHZ, LOGGED_IN, check_stls, proceed_stls },
-	{ "AUTH", AUTHZ, LOGGED_IN, check_auth, proceed_auth },
-	{ "QUIT", AUTHZ | TRANS, NULL, check_noarg, proceed_quit },
-	{ "STAT", TRANS, NOT_YET, check_noarg, proceed_stat },
-	{ "LIST", TRANS, NOT_YET, check_optmsg, proceed_list },
-	{ "RETR", TRANS, NOT_YET, check_msg, proceed_retr },
-	{ "DELE", TRANS, NOT_YET, check_msg, proceed_dele },
-	{ "NOOP", TRANS, NOT_YET, check_noarg, proceed_noop },
-	{ "RSET", TRANS, NOT_YET, check_noarg, proceed_rset },
-	{ "TOP", TRANS, NOT_YET, check_top, proceed_top },
-	{ "UIDL", TRANS, NOT_YET, check_optmsg, proceed_uidl },
-	{ NULL, AUTHZ | TRANS, NULL, check_unknown, NULL },
+	{ "CAPA", AUTHZ | TRANS, 0, NULL, check_noarg, proceed_capa },
+	{ "USER", AUTHZ, 0, LOGGED_IN, check_user, proceed_user },
+	{ "PASS", AUTHZ, 0, LOGGED_IN, check_pass, proceed_pass },
+	{ "APOP", AUTHZ, 0, LOGGED_IN, check_apop, NULL },
+	{ "STLS", AUTHZ, 0, LOGGED_IN, check_stls, proceed_stls },
+	{ "AUTH", AUTHZ, 0, LOGGED_IN, check_auth, proceed_auth },
+	{ "QUIT", AUTHZ | TRANS, 0, NULL, check_noarg, proceed_quit },
+	{ "STAT", TRANS, 0, NOT_YET, check_noarg, proceed_stat },
+	{ "LIST", TRANS, 0, NOT_YET, check_optmsg, proceed_list },
+	{ "RETR", TRANS, 0, NOT_YET, check_msg, proceed_retr },
+	{ "DELE", TRANS, 0, NOT_YET, check_msg, proceed_dele },
+	{ "NOOP", TRANS, 0, NOT_YET, check_noarg, proceed_noop },
+	{ "RSET", TRANS, 0, NOT_YET, check_noarg, proceed_rset },
+	{ "TOP", TRANS, 0, NOT_YET, check_top, proceed_top },
+	{ "UIDL", TRANS, 0, NOT_YET, check_optmsg, proceed_uidl },
+	{ NULL, AUTHZ | TRANS, 0, NULL, check_unknown, NULL },
 };
 
 void

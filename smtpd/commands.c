@@ -355,40 +355,35 @@ proceed_unknown(void *v, char *arg)
 	smtpd_session_error(s, "500 5.5.2 Command unrecognized");
 }
 
+/* CMD_JUNK: moves no mail forward (Postfix's junk commands) */
 static const struct cmdtab smtp_commands[] = {
-	{ "HELO", ST_ANY, NULL, check_helo, proceed_helo },
-	{ "EHLO", ST_ANY, NULL, check_helo, proceed_ehlo },
-	{ "MAIL", ST_GREETED,
+	{ "HELO", ST_ANY, CMD_JUNK, NULL, check_helo, proceed_helo },
+	{ "EHLO", ST_ANY, CMD_JUNK, NULL, check_helo, proceed_ehlo },
+	/* parameters (RFC 1870, 3461) and SASL responses lengthen these */
+	{ "MAIL", ST_GREETED, CMD_LONG,
 	  "503 5.5.1 Nested MAIL command",
 	  check_mail, proceed_mail },
-	{ "RCPT", ST_MAIL | ST_RCPT, "503 5.5.1 Need MAIL before RCPT",
+	{ "RCPT", ST_MAIL | ST_RCPT, CMD_LONG,
+	  "503 5.5.1 Need MAIL before RCPT",
 	  check_rcpt, proceed_rcpt },
-	{ "DATA", ST_MAIL | ST_RCPT, "503 5.5.1 Need MAIL and RCPT before DATA",
+	{ "DATA", ST_MAIL | ST_RCPT, 0,
+	  "503 5.5.1 Need MAIL and RCPT before DATA",
 	  check_data, proceed_data },
-	{ "RSET", ST_ANY, NULL, check_noarg, proceed_rset },
-	{ "NOOP", ST_ANY, NULL, NULL, proceed_noop },
-	{ "QUIT", ST_ANY, NULL, check_noarg, proceed_quit },
-	{ "VRFY", ST_ANY, NULL, check_arg, proceed_vrfy },
-	{ "EXPN", ST_ANY, NULL, check_arg, proceed_expn },
-	{ "HELP", ST_ANY, NULL, NULL, proceed_help },
-	{ "TURN", ST_ANY, NULL, NULL, proceed_turn },
-	{ "STARTTLS", ST_CONNECTED | ST_GREETED,
+	{ "RSET", ST_ANY, CMD_JUNK, NULL, check_noarg, proceed_rset },
+	{ "NOOP", ST_ANY, CMD_JUNK, NULL, NULL, proceed_noop },
+	{ "QUIT", ST_ANY, 0, NULL, check_noarg, proceed_quit },
+	{ "VRFY", ST_ANY, CMD_JUNK, NULL, check_arg, proceed_vrfy },
+	{ "EXPN", ST_ANY, CMD_JUNK, NULL, check_arg, proceed_expn },
+	{ "HELP", ST_ANY, CMD_JUNK, NULL, NULL, proceed_help },
+	{ "TURN", ST_ANY, 0, NULL, NULL, proceed_turn },
+	{ "STARTTLS", ST_CONNECTED | ST_GREETED, 0,
 	  "503 5.5.1 STARTTLS inside a transaction", check_starttls,
 	  proceed_starttls },
-	{ "AUTH", ST_GREETED, "503 5.5.1 AUTH needs EHLO and no transaction",
+	{ "AUTH", ST_GREETED, CMD_LONG,
+	  "503 5.5.1 AUTH needs EHLO and no transaction",
 	  check_auth, proceed_auth },
-	{ NULL, ST_ANY, NULL, NULL, proceed_unknown },
+	{ NULL, ST_ANY, 0, NULL, NULL, proceed_unknown },
 };
-
-/* Commands that move no mail forward (Postfix's junk commands). */
-static int
-is_junk(const struct cmdtab *c)
-{
-	return c->proceed == proceed_noop || c->proceed == proceed_rset ||
-	    c->proceed == proceed_vrfy || c->proceed == proceed_expn ||
-	    c->proceed == proceed_help || c->proceed == proceed_helo ||
-	    c->proceed == proceed_ehlo;
-}
 
 void
 smtpd_commands_dispatch(struct smtp_session *s, char *line, size_t len)
@@ -401,12 +396,11 @@ smtpd_commands_dispatch(struct smtp_session *s, char *line, size_t len)
 		return;
 	}
 	c = cmdtab_find(smtp_commands, line, &arg);
-	if (len > SMTP_LINE_MAX && c->proceed != proceed_mail &&
-	    c->proceed != proceed_rcpt && c->proceed != proceed_auth) {
+	if (len > SMTP_LINE_MAX && !(c->flags & CMD_LONG)) {
 		smtpd_session_error(s, "500 5.5.2 Line too long (512 octets at most)");
 		return;
 	}
-	if (is_junk(c) && session_junk(s) == -1)
+	if ((c->flags & CMD_JUNK) && session_junk(s) == -1)
 		return;
 	if (!(c->states & s->state)) {
 		smtpd_session_error(s, "%s", s->state == ST_CONNECTED ?
