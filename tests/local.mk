@@ -96,7 +96,7 @@ session_tests = \
 	tests/sessions/relay-allowed.smtp \
 	tests/sessions/relay.smtp \
 	tests/sessions/sequence.smtp \
-	tests/sessions/size.smtp \
+	tests/sessions/size.smtp tests/sessions/size-crlf.smtp \
 	tests/sessions/smuggling-cr.smtp \
 	tests/sessions/smuggling-lf.smtp \
 	tests/sessions/socket-crlf.smtp \
