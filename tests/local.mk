@@ -124,6 +124,7 @@ integration_tests = \
 	tests/integration/sendmail_test.py \
 	tests/integration/smtp_clients_test.py \
 	tests/integration/startup_test.py \
+	tests/integration/tls_ciphers_test.py \
 	tests/integration/tls_test.py \
 	tests/integration/trust_test.py
 TESTS += $(integration_tests)
