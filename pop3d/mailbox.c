@@ -4,6 +4,8 @@
  * message's RFC 1939 size into its name (,W=), so 10,000 messages cost
  * two readdir loops and no open or stat. All names live in one arena
  * and the table is 16 octets a message, so a session stays small.
+ * Another writer's file (an IMAP APPEND) is read once to size it, the
+ * way RETR would send it: LIST and RETR must agree (RFC 1939 5).
  */
 #include "config.h"
 
@@ -100,8 +102,10 @@ add_msg(struct mailbox *mb, const char *name, size_t len, uint64_t size,
 }
 
 /*
- * A file without ,W= was not delivered by our local agent: open it (never
- * following a symlink, never blocking on a FIFO) and count its octets.
+ * A file our local agent did not name: open it (never following a
+ * symlink, never blocking on a FIFO) and count its octets as RETR sends
+ * them. A ,W= of another writer is not enough: Dovecot's counts no CRLF
+ * for a last line without one, which RETR adds (LIST said 78, RETR 80).
  */
 static int
 size_foreign(int dfd, const char *name, uint64_t *size)
@@ -141,7 +145,7 @@ scan_entry(void *arg, const char *name, unsigned char type)
 		log_debug("not a Maildir name, skipped: %.80s", name);
 		return 0;
 	}
-	if (info.has_wsize)
+	if (info.ours)
 		size = info.wsize;
 	else if (size_foreign(c->dfd, name, &size) == -1) {
 		/* gone since readdir, or unreadable: not a message */
