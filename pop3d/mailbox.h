@@ -68,8 +68,13 @@ uint64_t mailbox_size(const struct mailbox *mb);
 void mailbox_delete(struct mailbox *mb, size_t i);
 void mailbox_undelete_all(struct mailbox *mb);
 
-/* Open message i (0-based) for reading: a regular file, or -1. */
-int mailbox_open_msg(const struct mailbox *mb, size_t i);
+/*
+ * Open message i (0-based) for reading: a regular file, or -1. A message
+ * another reader renamed since the scan (new/ to cur/, new flags) is
+ * found by its unique name; the table then takes the names every message
+ * has now (one scan of cur/ and new/ for all).
+ */
+int mailbox_open_msg(struct mailbox *mb, size_t i);
 
 /*
  * RFC 1939 6: unlink deleted messages; move retrieved ones from new/

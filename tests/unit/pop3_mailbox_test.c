@@ -96,7 +96,7 @@ Test(pop3_mailbox, scan_sizes_and_order, .init = setup, .fini = teardown)
 	struct mailbox mb;
 	char path[1024];
 
-	/* our agent's W= is believed: the content is deliberately another size */
+	/* our agent's W= is believed: the content is another size */
 	put("new", OURS3, "short\n");
 	put("cur", "1700000001.a.mx.test,S=2,W=3:2,S", "a\n");
 	/* no W=: read, LF counted as CRLF, a final CRLF added */
@@ -402,6 +402,77 @@ Test(pop3_mailbox, foreign_wsize, .init = setup, .fini = teardown)
 	close(fd);
 	cr_expect_eq(sent, mb.msg[0].size);
 	cr_expect_eq(mailbox_size(&mb), 56);
+	mailbox_close(&mb);
+}
+
+/*
+ * RETR and TOP of a message another reader renamed during the session
+ * (Dovecot moves new/ to cur/ at SELECT, renames when flags change): it
+ * is found by its unique name, and the table takes the new name.
+ */
+Test(pop3_mailbox, open_renamed, .init = setup, .fini = teardown)
+{
+	struct mailbox mb;
+	char buf[16];
+	ssize_t n;
+	int fd;
+
+	put("new", "1.a,S=2,W=3", "a\n");
+	put("new", "2.b,S=2,W=3", "b\n");
+	put("new", "3.c,S=2,W=3", "c\n");
+	put("cur", "4.d,S=2,W=3:2,", "d\n");
+	cr_assert_eq(mailbox_open(&mb, md), MAILBOX_OK);
+	cr_assert_eq(mb.n, 4);
+	rename_in("new", "2.b,S=2,W=3", "cur", "2.b,S=2,W=3:2,");
+	rename_in("new", "3.c,S=2,W=3", "cur", "3.c,S=2,W=3:2,F");
+	rename_in("cur", "4.d,S=2,W=3:2,", "cur", "4.d,S=2,W=3:2,RS");
+	/* same start, another unique name: not the message */
+	put("cur", "2.b,S=2,W=33:2,", "x\n");
+	cr_assert((fd = mailbox_open_msg(&mb, 1)) != -1, "moved to cur/");
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	cr_expect(n == 2 && memcmp(buf, "b\n", 2) == 0);
+	cr_expect_str_eq(mailbox_name(&mb, 1), "2.b,S=2,W=3:2,");
+	cr_expect(mb.msg[1].flags & MSG_CUR);
+	/* one scan found the others too: no scan a message */
+	cr_expect_str_eq(mailbox_name(&mb, 2), "3.c,S=2,W=3:2,F");
+	cr_expect(mb.msg[2].flags & MSG_CUR);
+	cr_expect_str_eq(mailbox_name(&mb, 0), "1.a,S=2,W=3");
+	cr_assert((fd = mailbox_open_msg(&mb, 2)) != -1, "moved, flagged");
+	close(fd);
+	cr_assert((fd = mailbox_open_msg(&mb, 3)) != -1, "new flags in cur/");
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	cr_expect(n == 2 && memcmp(buf, "d\n", 2) == 0);
+	cr_expect_str_eq(mailbox_name(&mb, 3), "4.d,S=2,W=3:2,RS");
+	/* the table has the new names: the next open goes straight there */
+	rename_in("cur", "2.b,S=2,W=3:2,", "cur", "2.b,S=2,W=3:2,S");
+	cr_assert((fd = mailbox_open_msg(&mb, 1)) != -1, "renamed twice");
+	close(fd);
+	cr_expect_str_eq(mailbox_name(&mb, 1), "2.b,S=2,W=3:2,S");
+	mb.msg[2].flags |= MSG_RETRIEVED;
+	mailbox_delete(&mb, 3);
+	cr_expect_eq(mailbox_update(&mb), 0);
+	mailbox_close(&mb);
+	cr_expect(exists("cur", "3.c,S=2,W=3:2,FS"), "RETR'd: seen");
+	cr_expect(!exists("cur", "4.d,S=2,W=3:2,RS"), "DELE'd: removed");
+	cr_expect(exists("cur", "2.b,S=2,W=33:2,"));
+	cr_expect(exists("new", "1.a,S=2,W=3"));
+}
+
+/* Gone for good (another reader expunged it): -1, nothing else opened. */
+Test(pop3_mailbox, open_gone, .init = setup, .fini = teardown)
+{
+	struct mailbox mb;
+	char path[1024];
+
+	put("new", "1.a,S=2,W=3", "a\n");
+	put("cur", "1.ab,S=2,W=3:2,S", "x\n");
+	cr_assert_eq(mailbox_open(&mb, md), MAILBOX_OK);
+	snprintf(path, sizeof(path), "%s/new/1.a,S=2,W=3", md);
+	cr_assert_eq(unlink(path), 0);
+	cr_expect_eq(mailbox_open_msg(&mb, 0), -1);
+	cr_expect_str_eq(mailbox_name(&mb, 0), "1.a,S=2,W=3");
 	mailbox_close(&mb);
 }
 
