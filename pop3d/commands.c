@@ -8,7 +8,6 @@
 #include "config.h"
 
 #include <inttypes.h>
-#include <poll.h>
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
@@ -192,18 +191,8 @@ check_pass(void *v, char *arg)
 	return 0;
 }
 
-/* The pause after a failed login: poll, not sleep(3) and SIGALRM. */
 static void
-delay(unsigned seconds)
-{
-	int64_t end = lineio_now() + (int64_t)seconds * 1000, left;
-
-	while ((left = end - lineio_now()) > 0)
-		poll(NULL, 0, left > 60000 ? 60000 : (int)left);
-}
-
-static void
-login_failed(struct pop3_session *s)
+login_failed(struct pop3_session *s, int64_t start)
 {
 	char name[80];
 
@@ -213,7 +202,7 @@ login_failed(struct pop3_session *s)
 	    s->failures, s->conf->max_login_failures);
 	/* the reply waits, so guessing is slow; flush what came before */
 	lineio_flush(&s->io);
-	delay(s->conf->login_delay);
+	login_fail_wait(start, s->conf->login_delay);
 	pop3d_session_reply(s, "-ERR [AUTH] Invalid user name or password");
 	if (s->failures >= s->conf->max_login_failures) {
 		log_info("too many failed logins from %s, closing", s->client);
@@ -221,10 +210,13 @@ login_failed(struct pop3_session *s)
 	}
 }
 
-/* After a login attempt (PASS or AUTH): into the mailbox, or not. */
+/*
+ * After a login attempt (PASS or AUTH) that began at start (lineio_now()
+ * before the check): into the mailbox, or not.
+ */
 static void
 login_result(struct pop3_session *s, enum login_result r, const char *addr,
-    const char *path)
+    const char *path, int64_t start)
 {
 	switch (r) {
 	case LOGIN_TEMP:
@@ -232,7 +224,7 @@ login_result(struct pop3_session *s, enum login_result r, const char *addr,
 		    "try again later");
 		return;
 	case LOGIN_FAIL:
-		login_failed(s);
+		login_failed(s, start);
 		return;
 	case LOGIN_AUTHZ:
 		/* RFC 4616 2: authenticated, but no acting for someone else */
@@ -270,6 +262,7 @@ proceed_pass(void *v, char *arg)
 	S(v);
 	char addr[ADDR_MAX + 1], path[PATH_MAX];
 	enum login_result r;
+	int64_t start = lineio_now();
 
 	r = login_check(s->conf, s->user, arg, addr, sizeof(addr), path,
 	    sizeof(path));
@@ -280,7 +273,7 @@ proceed_pass(void *v, char *arg)
 	explicit_bzero(arg, strlen(arg));
 	explicit_bzero(s->io.in, s->io.ipos);
 	s->have_user = 0;
-	login_result(s, r, addr, path);
+	login_result(s, r, addr, path, start);
 }
 
 static int
@@ -309,6 +302,7 @@ proceed_auth(void *v, char *arg)
 	char addr[ADDR_MAX + 1], path[PATH_MAX];
 	const char *initial, *authz, *user, *pass;
 	size_t len;
+	int64_t start;
 	int crlf;
 
 	initial = strchr(arg, ' ');
@@ -345,8 +339,9 @@ proceed_auth(void *v, char *arg)
 		return;
 	}
 	str_copy(s->user, user, sizeof(s->user));
+	start = lineio_now();
 	login_result(s, login_check_as(s->conf, authz, user, pass, addr,
-	    sizeof(addr), path, sizeof(path)), addr, path);
+	    sizeof(addr), path, sizeof(path)), addr, path, start);
 	explicit_bzero(dec, sizeof(dec));
 	explicit_bzero(line, sizeof(line));
 	explicit_bzero(s->io.in, s->io.ipos);

@@ -62,6 +62,7 @@ TESTS += $(pop3_session_tests)
 
 pop3_integration_tests = tests/integration/pop3_clients_test.py \
 	tests/integration/pop3_delivery_test.py \
+	tests/integration/pop3_dovecot_test.py \
 	tests/integration/pop3_privileges_test.py \
 	tests/integration/pop3_renamed_test.py \
 	tests/integration/pop3_tls_test.py

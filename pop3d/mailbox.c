@@ -4,6 +4,8 @@
  * message's RFC 1939 size into its name (,W=), so 10,000 messages cost
  * two readdir loops and no open or stat. All names live in one arena
  * and the table is 16 octets a message, so a session stays small.
+ * Another writer's file (an IMAP APPEND) is read once to size it, the
+ * way RETR would send it: LIST and RETR must agree (RFC 1939 5).
  */
 #include "config.h"
 
@@ -100,8 +102,10 @@ add_msg(struct mailbox *mb, const char *name, size_t len, uint64_t size,
 }
 
 /*
- * A file without ,W= was not delivered by our local agent: open it (never
- * following a symlink, never blocking on a FIFO) and count its octets.
+ * A file our local agent did not name: open it (never following a
+ * symlink, never blocking on a FIFO) and count its octets as RETR sends
+ * them. A ,W= of another writer is not enough: Dovecot's counts no CRLF
+ * for a last line without one, which RETR adds (LIST said 78, RETR 80).
  */
 static int
 size_foreign(int dfd, const char *name, uint64_t *size)
@@ -141,7 +145,7 @@ scan_entry(void *arg, const char *name, unsigned char type)
 		log_debug("not a Maildir name, skipped: %.80s", name);
 		return 0;
 	}
-	if (info.has_wsize)
+	if (info.ours)
 		size = info.wsize;
 	else if (size_foreign(c->dfd, name, &size) == -1) {
 		/* gone since readdir, or unreadable: not a message */
@@ -283,25 +287,6 @@ mailbox_undelete_all(struct mailbox *mb)
 }
 
 int
-mailbox_open_msg(const struct mailbox *mb, size_t i)
-{
-	int dfd = mb->msg[i].flags & MSG_CUR ? mb->curfd : mb->newfd;
-	struct stat st;
-	int fd;
-
-	fd = openat(dfd, mailbox_name(mb, i),
-	    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd == -1)
-		return -1;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		errno = EINVAL;
-		return -1;
-	}
-	return fd;
-}
-
-int
 mailbox_seen_name(const char *name, char *out, size_t len)
 {
 	const char *colon = strchr(name, ':'), *flags;
@@ -355,21 +340,40 @@ move(int from, const char *name, int to, const char *newname)
 }
 
 /*
- * A deleted message that was not under the name the scan saw: another
- * reader (an IMAP server) moved it from new/ to cur/ or changed its
- * flags. The Maildir spec makes the part before ':' its unique name.
+ * A message that is not under the name the scan saw: another reader (an
+ * IMAP server) moved it from new/ to cur/ or changed its flags. The
+ * Maildir spec makes the part before ':' its unique name; one lookup
+ * finds messages by it, for RETR and TOP (relocate) and UPDATE (the
+ * deleted ones, remove_renamed).
  */
 struct gone {
 	const char	*name;		/* as scanned (in the arena) */
 	size_t		 ulen;		/* its unique part */
-	int		 settled;	/* removed, failed, or kept */
+	size_t		 msg;		/* relocate: its index in the table */
+	int		 settled;	/* found, or not to be looked for */
+};
+
+/* relocate: message msg is now name (at off in the names buffer) */
+struct moved {
+	size_t		 msg;
+	size_t		 off;
+	int		 cur;
 };
 
 struct gone_ctx {
+	struct mailbox	*mb;
 	struct gone	*g;		/* sorted by unique part */
 	size_t		 n;
 	int		 dfd;		/* the folder being scanned */
-	size_t		 failed;
+	/* what to do with a message found under name in dfd */
+	void		(*found)(struct gone_ctx *, struct gone *,
+			    const char *);
+	size_t		 failed;	/* remove_renamed: not removed */
+	struct moved	*moved;		/* relocate: the new names */
+	size_t		 nmoved, moved_cap;
+	char		*names;
+	size_t		 names_len, names_cap;
+	int		 nomem;
 };
 
 static int
@@ -405,27 +409,187 @@ gone_entry(void *arg, const char *name, unsigned char type)
 	if (name[0] == '.' || (g = gone_find(c, name)) == NULL || g->settled)
 		return 0;
 	g->settled = 1;
+	c->found(c, g, name);
+	return 0;
+}
+
+/*
+ * Look for the messages of c (sorted) wherever they are now: one scan of
+ * cur/ (moved there, or new flags) and, if also_new, one of new/ (moved
+ * back, which readers hardly do). Calls c->found for each found; -1 if a
+ * folder cannot be read.
+ */
+static int
+gone_lookup(struct mailbox *mb, struct gone_ctx *c, int also_new)
+{
+	c->mb = mb;
+	if ((c->dfd = mb->curfd) != -1 && dirscan(c->dfd, gone_entry, c) == -1)
+		return -1;
+	if (also_new && (c->dfd = mb->newfd) != -1 &&
+	    dirscan(c->dfd, gone_entry, c) == -1)
+		return -1;
+	return 0;
+}
+
+/* relocate: note a message found under another name or in another folder */
+static void
+note_moved(struct gone_ctx *c, struct gone *g, const char *name)
+{
+	struct mailbox_msg *m = &c->mb->msg[g->msg];
+	int cur = c->dfd == c->mb->curfd;
+	size_t len = strlen(name);
+	void *p;
+
+	if (cur == ((m->flags & MSG_CUR) != 0) && strcmp(name, g->name) == 0)
+		return;		/* where the table says */
+	p = c->moved;
+	if (grow(&p, &c->moved_cap, c->nmoved + 1, sizeof(*c->moved)) == -1) {
+		c->nomem = 1;
+		return;
+	}
+	c->moved = p;
+	p = c->names;
+	if (grow(&p, &c->names_cap, c->names_len + len + 1, 1) == -1) {
+		c->nomem = 1;
+		return;
+	}
+	c->names = p;
+	memcpy(c->names + c->names_len, name, len + 1);
+	c->moved[c->nmoved].msg = g->msg;
+	c->moved[c->nmoved].off = c->names_len;
+	c->moved[c->nmoved++].cur = cur;
+	c->names_len += len + 1;
+}
+
+/*
+ * Find every message of the table where it is now, once a RETR or TOP
+ * found one gone: one scan of cur/ and new/ maps each file to its
+ * message by unique name, and the table takes the new names. So the
+ * next RETR, and UPDATE, go straight to the file, and a client reading
+ * all of a mailbox an IMAP client just opened costs one scan, not one a
+ * message. A unique name the table has twice (a file caught mid-move by
+ * the scan) is left as it is: two entries must never name one file, or
+ * UPDATE could remove what the other keeps. -1 if the scan failed.
+ */
+static int
+relocate(struct mailbox *mb)
+{
+	struct gone_ctx c;
+	struct gone *g;
+	size_t i, len;
+	int rc = -1;
+	void *p;
+
+	if ((g = calloc(mb->n, sizeof(*g))) == NULL)
+		return -1;
+	for (i = 0; i < mb->n; i++) {
+		g[i].name = mailbox_name(mb, i);
+		g[i].ulen = strcspn(g[i].name, ":");
+		g[i].msg = i;
+	}
+	qsort(g, mb->n, sizeof(*g), gone_cmp);
+	for (i = 1; i < mb->n; i++)
+		if (gone_cmp(&g[i - 1], &g[i]) == 0)
+			g[i - 1].settled = g[i].settled = 1;
+	memset(&c, 0, sizeof(c));
+	c.g = g;
+	c.n = mb->n;
+	c.found = note_moved;
+	if (gone_lookup(mb, &c, 1) == -1 || c.nomem)
+		goto done;
+	/* the arena grows only now: the scan compared names in it */
+	for (i = 0; i < c.nmoved; i++) {
+		len = strlen(c.names + c.moved[i].off);
+		if (mb->arena_len + len + 1 > UINT32_MAX)
+			goto done;
+		p = mb->arena;
+		if (grow(&p, &mb->arena_cap, mb->arena_len + len + 1, 1) == -1)
+			goto done;
+		mb->arena = p;
+		memcpy(mb->arena + mb->arena_len, c.names + c.moved[i].off,
+		    len + 1);
+		mb->msg[c.moved[i].msg].name = (uint32_t)mb->arena_len;
+		mb->arena_len += len + 1;
+		mb->msg[c.moved[i].msg].flags &= ~(uint32_t)MSG_CUR;
+		if (c.moved[i].cur)
+			mb->msg[c.moved[i].msg].flags |= MSG_CUR;
+	}
+	rc = 0;
+done:
+	free(c.moved);
+	free(c.names);
+	free(g);
+	return rc;
+}
+
+/* The regular file name in dfd, or -1. */
+static int
+open_regular(int dfd, const char *name)
+{
+	struct stat st;
+	int fd;
+
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+int
+mailbox_open_msg(struct mailbox *mb, size_t i)
+{
+	uint32_t name = mb->msg[i].name;
+	int fd;
+
+	if ((fd = open_regular(mb->msg[i].flags & MSG_CUR ? mb->curfd :
+	    mb->newfd, mailbox_name(mb, i))) != -1 || errno != ENOENT)
+		return fd;
+	/* renamed since the scan (or the last lookup): where is it now? */
+	if (relocate(mb) == -1) {
+		log_warn("looking for renamed messages");
+		errno = ENOENT;
+		return -1;
+	}
+	if (mb->msg[i].name == name) {
+		errno = ENOENT;		/* found nowhere: gone */
+		return -1;
+	}
+	return open_regular(mb->msg[i].flags & MSG_CUR ? mb->curfd :
+	    mb->newfd, mailbox_name(mb, i));
+}
+
+static void
+unlink_found(struct gone_ctx *c, struct gone *g, const char *name)
+{
+	(void)g;
 	/* removed by someone else between readdir and now: also gone */
 	if (unlinkat(c->dfd, name, 0) == -1 && errno != ENOENT) {
 		log_warn("unlink %s", name);
 		c->failed++;
 	}
-	return 0;
 }
 
 /*
- * Remove the n deleted messages of g wherever they are now, with one
- * scan of cur/ (moved there, or new flags) and, if one was in cur/
- * already, one of new/. One found nowhere is gone: what DELE wanted.
- * Returns how many could not be removed.
+ * Remove the n deleted messages of g wherever they are now. One found
+ * nowhere is gone: what DELE wanted. Returns how many could not be
+ * removed.
  */
 static size_t
 remove_renamed(struct mailbox *mb, struct gone *g, size_t n, int from_cur)
 {
-	struct gone_ctx c = { g, n, -1, 0 };
+	struct gone_ctx c;
 	struct gone *k;
 	size_t i;
 
+	memset(&c, 0, sizeof(c));
+	c.g = g;
+	c.n = n;
+	c.found = unlink_found;
 	qsort(g, n, sizeof(*g), gone_cmp);
 	/*
 	 * A message the session keeps may share the unique name (listed
@@ -435,17 +599,12 @@ remove_renamed(struct mailbox *mb, struct gone *g, size_t n, int from_cur)
 		if (!(mb->msg[i].flags & MSG_DELETED) &&
 		    (k = gone_find(&c, mailbox_name(mb, i))) != NULL)
 			k->settled = 1;
-	if ((c.dfd = mb->curfd) != -1 && dirscan(c.dfd, gone_entry, &c) == -1)
-		goto fail;
-	if (from_cur && (c.dfd = mb->newfd) != -1 &&
-	    dirscan(c.dfd, gone_entry, &c) == -1)
-		goto fail;
-	return c.failed;
-fail:
-	/* not knowing where they are, say they were not removed */
-	log_warn("scan for renamed messages");
-	for (i = 0; i < n; i++)
-		c.failed += !g[i].settled;
+	if (gone_lookup(mb, &c, from_cur) == -1) {
+		/* not knowing where they are, say they were not removed */
+		log_warn("scan for renamed messages");
+		for (i = 0; i < n; i++)
+			c.failed += !g[i].settled;
+	}
 	return c.failed;
 }
 

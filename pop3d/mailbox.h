@@ -3,7 +3,7 @@
  * that keeps one session per mailbox, the scan of new/ and cur/ at login,
  * message numbers and sizes, and the UPDATE state's unlinks and moves.
  * Used by pop3d's commands. Trusts the Maildir path (built from the users
- * file) and the ,W= sizes the local agent wrote into file names; treats
+ * file) and the ,W= sizes in the names the local agent makes; treats
  * every other file name and every file's content as untrusted.
  */
 #ifndef POMBO_POP3D_MAILBOX_H
@@ -48,7 +48,8 @@ enum mailbox_result {
 void mailbox_init(struct mailbox *mb);
 /*
  * Lock and scan the Maildir at path. A missing Maildir is an empty
- * mailbox. Never opens a file whose name carries ,W=.
+ * mailbox. Never opens a file the local agent named (its ,W= is the
+ * size); reads any other to size it.
  */
 enum mailbox_result mailbox_open(struct mailbox *mb, const char *path);
 /* Release everything, lock included, without UPDATE. */
@@ -67,8 +68,13 @@ uint64_t mailbox_size(const struct mailbox *mb);
 void mailbox_delete(struct mailbox *mb, size_t i);
 void mailbox_undelete_all(struct mailbox *mb);
 
-/* Open message i (0-based) for reading: a regular file, or -1. */
-int mailbox_open_msg(const struct mailbox *mb, size_t i);
+/*
+ * Open message i (0-based) for reading: a regular file, or -1. A message
+ * another reader renamed since the scan (new/ to cur/, new flags) is
+ * found by its unique name; the table then takes the names every message
+ * has now (one scan of cur/ and new/ for all).
+ */
+int mailbox_open_msg(struct mailbox *mb, size_t i);
 
 /*
  * RFC 1939 6: unlink deleted messages; move retrieved ones from new/

@@ -108,7 +108,7 @@ static const struct conf_key conf_keys[] = {
 	  "idle time allowed for a POP3 client (RFC 1939: at least 10m)" },
 	{ "login_delay", CONF_DURATION, F(login_delay), 0,
 	  CONF_DURATION_MAX, "2s",
-	  "pause after a failed login or AUTH" },
+	  "a failed login or AUTH is answered this long after it began" },
 	{ "max_login_failures", CONF_COUNT, F(max_login_failures), 1, 100, "3",
 	  "failed logins before the session is closed" },
 	{ "enable_vrfy", CONF_BOOL, F(enable_vrfy), 0, 0, "no",

@@ -8,6 +8,7 @@
 #define POMBO_LOGIN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conf.h"
 #include "users.h"
@@ -36,7 +37,8 @@ int login_loopback(const char *client);
 const struct user *login_resolve(const struct conf *conf,
     const struct users *u, const char *name);
 /*
- * Check name and password; an unknown user costs the same crypt(3). On
+ * Check name and password; an unknown or locked user costs the same
+ * crypt(3), run with another user's hash (see login.c). On
  * success addr is the user's address and, when path is not NULL, path
  * the user's Maildir.
  */
@@ -51,6 +53,13 @@ enum login_result login_check(const struct conf *conf, const char *name,
 enum login_result login_check_as(const struct conf *conf, const char *authzid,
     const char *name, const char *password, char *addr, size_t addrlen,
     char *path, size_t pathlen);
+/*
+ * After a failed login, wait until start (lineio_now() when the attempt
+ * began, before login_check) + delay seconds: the failure is answered at
+ * the same moment whatever the check cost, so its timing cannot tell an
+ * unknown user from a wrong password, nor one hash from another.
+ */
+void login_fail_wait(int64_t start, unsigned delay);
 /*
  * Decode an AUTH PLAIN response (base64 of authzid NUL authcid NUL
  * passwd) into buf; the three point into buf, authzid "" if none. -1 if

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "maildir.h"
+#include "qid.h"
 #include "str.h"
 
 uint64_t
@@ -65,6 +66,29 @@ parse_num(const char *p, const char **end, uint64_t *out)
 	return 0;
 }
 
+/* "<time>.<qid>_<16 hex>.<host>", as maildir_unique makes it, in n octets */
+static int
+unique_is_ours(const char *s, size_t n)
+{
+	char qid[QID_LEN + 1];
+	size_t i = 0, j;
+
+	while (i < n && isdigit((unsigned char)s[i]))
+		i++;
+	if (i == 0 || i > 20 || n - i < 1 + QID_LEN + 1 + 16 + 2 ||
+	    s[i] != '.')
+		return 0;
+	memcpy(qid, s + i + 1, QID_LEN);
+	qid[QID_LEN] = '\0';
+	i += 1 + QID_LEN;
+	if (!qid_valid(qid) || s[i++] != '_')
+		return 0;
+	for (j = 0; j < 16; j++, i++)
+		if (!isdigit((unsigned char)s[i]) && (s[i] < 'a' || s[i] > 'f'))
+			return 0;
+	return s[i] == '.';	/* and a host name, at least one octet */
+}
+
 int
 maildir_parse_name(const char *name, struct maildir_info *out)
 {
@@ -98,6 +122,8 @@ maildir_parse_name(const char *name, struct maildir_info *out)
 		}
 		p += 1 + strcspn(p + 1, ",:");	/* a field we do not know */
 	}
+	out->ours = out->has_size && out->has_wsize &&
+	    unique_is_ours(name, out->baselen);
 	if (colon != NULL) {
 		if (strncmp(colon, ":2,", 3) != 0)
 			return colon[1] == '1' ? 0 : -1;	/* experimental */

@@ -18,6 +18,13 @@ struct maildir_info {
 	uint64_t	size;		/* S= */
 	uint64_t	wsize;		/* W= */
 	int		has_size, has_wsize;
+	/*
+	 * Made by our local agent: the unique part has maildir_unique's
+	 * shape and S= and W= are there. Only then is W= what pop3d sends:
+	 * Dovecot, the other writer of W=, counts no CRLF for a last line
+	 * without one, which pop3d must add (RFC 1939 3).
+	 */
+	int		ours;
 	char		flags[32];	/* after ":2," (the first 31), "" if none */
 };
 
@@ -31,7 +38,11 @@ int maildir_unique(char *buf, size_t len, int64_t time, const char *qid,
 /* "<unique>,S=<size>,W=<wsize>" */
 int maildir_name(char *buf, size_t len, const char *unique, uint64_t size,
     uint64_t wsize);
-/* Parse a file name of new/ or cur/; -1 if it is no Maildir name. */
+/*
+ * Parse a file name of new/ or cur/; -1 if it is no Maildir name. Whose
+ * name it is comes from its shape alone: another reader renaming it keeps
+ * the unique part, and the Maildir's owner could forge it anyway.
+ */
 int maildir_parse_name(const char *name, struct maildir_info *out);
 /* A stable POP3 UIDL for a file name: its unique part, or a hash of it. */
 void maildir_uidl(const char *name, char out[MAILDIR_UIDL_MAX + 1]);

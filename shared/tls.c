@@ -37,11 +37,27 @@
 	F(SSL_CIPHER_get_name) F(SSL_CIPHER_get_bits) F(SSL_set1_host) \
 	F(SSL_ctrl) F(SSL_get_verify_result) F(ERR_get_error) \
 	F(ERR_error_string_n) F(X509_verify_cert_error_string) \
-	F(SSL_is_init_finished)
+	F(SSL_is_init_finished) F(SSL_CTX_set_cipher_list)
 
 #define F(name) static __typeof__(&name) p_##name;
 FNS
 #undef F
+
+/*
+ * The TLS 1.2 suites a server offers: forward secret (ECDHE, DHE) and
+ * AEAD (AES-GCM, ChaCha20-Poly1305) only, in this order, which the server
+ * imposes (SSL_OP_CIPHER_SERVER_PREFERENCE): no static-RSA key exchange
+ * (nothing forward secret), no CBC (Lucky 13, padding oracles); RFC 7525
+ * 4.2 recommends exactly these. Every client of the last ten years has one
+ * (Mozilla's "intermediate" list). TLS 1.3 suites are all AEAD and
+ * forward secret: OpenSSL's defaults stay.
+ */
+#define TLS_SERVER_CIPHERS \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
+	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
+	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
+	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:" \
+	"DHE-RSA-CHACHA20-POLY1305"
 
 struct tls {
 	SSL_CTX	*ctx;
@@ -179,6 +195,13 @@ tls_server_new(const char *cert, const char *key, char *err, size_t errlen)
 	if (tls_load(err, errlen) == -1 ||
 	    (t = tls_new(p_TLS_server_method(), err, errlen)) == NULL)
 		return NULL;
+	if (p_SSL_CTX_set_cipher_list(t->ctx, TLS_SERVER_CIPHERS) != 1) {
+		ssl_error("TLS cipher list", err, errlen);
+		goto fail;
+	}
+	p_SSL_CTX_set_options(t->ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* DHE with the RFC 7919 group that fits the key, not our own */
+	p_SSL_CTX_ctrl(t->ctx, SSL_CTRL_SET_DH_AUTO, 1, NULL);
 	if (p_SSL_CTX_use_certificate_chain_file(t->ctx, cert) != 1) {
 		ssl_error(cert, err, errlen);
 		goto fail;
@@ -218,6 +241,13 @@ tls_client(int fd, const char *host, enum tls_verify v, const char *cafile,
 	struct tls *t;
 	long vr;
 
+	/*
+	 * The client keeps OpenSSL's default suites, CBC and static RSA
+	 * included: its TLS is mostly opportunistic (RFC 7435, RFC 3207), and
+	 * against a peer MTA that has nothing better, such TLS still beats
+	 * the plaintext a refused handshake would fall back to. The peer's
+	 * order decides, as it is its server.
+	 */
 	if (tls_load(err, errlen) == -1 ||
 	    (t = tls_new(p_TLS_client_method(), err, errlen)) == NULL)
 		return NULL;

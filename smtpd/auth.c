@@ -1,12 +1,12 @@
 /*
  * auth: SMTP AUTH (RFC 4954) with PLAIN (RFC 4616) and LOGIN, checked
  * against users_file with crypt(3). Offered under TLS, on a pipe, from
- * loopback, or everywhere with allow_plaintext_auth. A failure costs
- * login_delay and counts; the reply never says whether the user exists.
+ * loopback, or everywhere with allow_plaintext_auth. A failure is answered
+ * login_delay after the check began and counts; neither the reply nor its
+ * timing says whether the user exists.
  */
 #include "config.h"
 
-#include <poll.h>
 #include <string.h>
 #include <strings.h>
 
@@ -74,6 +74,7 @@ verify(struct smtp_session *s, const char *authz, const char *user,
     const char *pass)
 {
 	char addr[ADDR_MAX + 1], name[80];
+	int64_t start = lineio_now();
 
 	switch (login_check_as(s->conf, authz, user, pass, addr, sizeof(addr),
 	    NULL, 0)) {
@@ -101,7 +102,7 @@ verify(struct smtp_session *s, const char *authz, const char *user,
 	login_log_safe(name, sizeof(name), user);
 	log_warnx("%s: authentication failed for %s", s->client, name);
 	lineio_flush(&s->io);
-	poll(NULL, 0, (int)s->conf->login_delay * 1000);
+	login_fail_wait(start, s->conf->login_delay);
 	if (++s->auth_failures >= s->conf->max_login_failures) {
 		smtpd_session_reply(s, "421 4.7.0 %s Too many authentication failures",
 		    s->conf->hostname);

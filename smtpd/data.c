@@ -31,10 +31,13 @@ emit(struct data_machine *dm, char c, char *out, size_t *o)
 	dm->linelen++;
 	if (dm->errors)
 		return;
-	if (++dm->size > dm->max_size) {
+	/* LF is CRLF as transmitted (RFC 1870 3) */
+	dm->wire_size += c == '\n' ? 2 : 1;
+	if (dm->wire_size > dm->max_size) {
 		data_error(dm, DATA_ERR_TOO_BIG);
 		return;
 	}
+	dm->size++;
 	out[(*o)++] = c;
 }
 
@@ -59,17 +62,21 @@ emit_run(struct data_machine *dm, const char *in, size_t len, char *out,
 	dm->linelen += n;
 	if (dm->errors)
 		return n;
-	if (dm->size + n > dm->max_size) {
-		k = dm->max_size > dm->size ? dm->max_size - dm->size : 0;
+	/* no line end in a run: one octet here is one on the wire */
+	if (dm->wire_size + n > dm->max_size) {
+		k = dm->max_size > dm->wire_size ?
+		    dm->max_size - dm->wire_size : 0;
 		memcpy(out + *o, in, k);
 		*o += k;
-		dm->size = dm->max_size + 1;
+		dm->size += k;
+		dm->wire_size = dm->max_size + 1;
 		data_error(dm, DATA_ERR_TOO_BIG);
 		return n;
 	}
 	memcpy(out + *o, in, n);
 	*o += n;
 	dm->size += n;
+	dm->wire_size += n;
 	return n;
 }
 

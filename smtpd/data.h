@@ -36,7 +36,14 @@ struct data_machine {
 	unsigned	errors;
 	unsigned	first_error;	/* the one to report */
 	uint64_t	size;		/* octets of the message, LF form */
-	uint64_t	max_size;
+	/*
+	 * The size RFC 1870 3 limits: the octets the client transmits,
+	 * "including CR-LF pairs" but not the stuffing dots or the final
+	 * dot line. A line end counts 2 even on a pipe, where LF alone ends
+	 * lines: the same message costs the same however it came.
+	 */
+	uint64_t	wire_size;
+	uint64_t	max_size;	/* of wire_size */
 	int		in_header;
 	unsigned	hops;
 	size_t		linelen;	/* octets emitted on this line */

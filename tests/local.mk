@@ -98,7 +98,7 @@ session_tests = \
 	tests/sessions/relay-allowed.smtp \
 	tests/sessions/relay.smtp \
 	tests/sessions/sequence.smtp \
-	tests/sessions/size.smtp \
+	tests/sessions/size.smtp tests/sessions/size-crlf.smtp \
 	tests/sessions/smuggling-cr.smtp \
 	tests/sessions/smuggling-lf.smtp \
 	tests/sessions/socket-crlf.smtp \
@@ -114,6 +114,7 @@ integration_tests = \
 	tests/integration/diskfull_test.py \
 	tests/integration/e2e_test.py \
 	tests/integration/local_agent_test.py \
+	tests/integration/login_timing_test.py \
 	tests/integration/logs_test.py \
 	tests/integration/notify_test.py \
 	tests/integration/local_delivery_test.py \
@@ -125,6 +126,7 @@ integration_tests = \
 	tests/integration/sendmail_test.py \
 	tests/integration/smtp_clients_test.py \
 	tests/integration/startup_test.py \
+	tests/integration/tls_ciphers_test.py \
 	tests/integration/tls_test.py \
 	tests/integration/trust_test.py
 TESTS += $(integration_tests)

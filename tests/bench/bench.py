@@ -342,7 +342,7 @@ def make_maildir(path, n, uid=None):
                "Subject: message %d\nMessage-Id: <%d@client.test>\n\n%s" % (
                    DOMAIN, DOMAIN, i, i, body)).encode()
         wsize = len(msg) + msg.count(b"\n")
-        name = "%d.m%06d_%016x.mx.%s,S=%d,W=%d" % (
+        name = "%d.m%011d_%016x.mx.%s,S=%d,W=%d" % (
             now + i, i, i * 2654435761 % (1 << 64), DOMAIN, len(msg), wsize)
         with open(os.path.join(path, "new", name), "wb") as f:
             f.write(msg)

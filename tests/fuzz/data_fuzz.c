@@ -9,7 +9,8 @@
  *    nothing else: no LF "." CRLF, no CR "." CR (SMTP smuggling);
  *  - bare CR / bare LF are reported exactly when the stream has them;
  *  - an accepted message is the unstuffed LF form, its size and hops
- *    counted right, and the size limit holds.
+ *    counted right, and the size limit holds on the size as sent
+ *    (RFC 1870 3: each line end a CRLF, stuffing dots not counted).
  */
 #include "config.h"
 
@@ -93,8 +94,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_rng rng;
 	const uint8_t *in;
 	char *out, *piece, *want;
-	size_t len, pos = 0, olen = 0, n, o, chunk, end, wantlen;
-	uint64_t max;
+	size_t len, pos = 0, olen = 0, n, o, chunk, end, wantlen, i;
+	uint64_t max, wire;
 	unsigned bare, hops;
 	int lf;
 
@@ -134,15 +135,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(dm.hops == hops);
 		FUZZ_ASSERT(((dm.errors & DATA_ERR_HOPS) != 0) ==
 		    (hops >= DATA_MAX_HOPS));
+		for (wire = wantlen, i = 0; i < wantlen; i++)
+			wire += want[i] == '\n';	/* its CR */
 		if (!(dm.errors & DATA_ERR_HOPS))
 			FUZZ_ASSERT(((dm.errors & DATA_ERR_TOO_BIG) != 0) ==
-			    (wantlen > max));
+			    (wire > max));
 		if (dm.errors == 0) {
 			FUZZ_ASSERT(olen == wantlen && dm.size == wantlen);
+			FUZZ_ASSERT(dm.wire_size == wire);
 			FUZZ_ASSERT(memcmp(out, want, olen) == 0);
 		} else if (dm.first_error == DATA_ERR_TOO_BIG) {
 			/* what came before the limit was passed on */
-			FUZZ_ASSERT(olen == max);
+			FUZZ_ASSERT(olen <= max && olen <= wantlen);
 			FUZZ_ASSERT(memcmp(out, want, olen) == 0);
 		}
 		free(want);

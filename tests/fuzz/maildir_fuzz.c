@@ -49,6 +49,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    strchr(name, '/') == NULL);
 	FUZZ_ASSERT(info.baselen > 0 && info.baselen <= n);
 	FUZZ_ASSERT(strlen(info.flags) < sizeof(info.flags));
+	FUZZ_ASSERT(!info.ours || (info.has_size && info.has_wsize &&
+	    info.baselen >= 32));
 	if (mailbox_seen_name(name, seen, sizeof(seen)) == 0) {
 		FUZZ_ASSERT(strncmp(seen, name, info.baselen) == 0);
 		FUZZ_ASSERT(maildir_parse_name(seen, &info2) == 0);
@@ -57,6 +59,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    strchr(strstr(seen, ":2,"), 'S') != NULL);
 		FUZZ_ASSERT(info2.has_wsize == info.has_wsize &&
 		    info2.wsize == info.wsize);
+		/* another reader's rename keeps whose name it is */
+		FUZZ_ASSERT(info2.ours == info.ours);
 		FUZZ_ASSERT(mailbox_seen_name(seen, seen2, sizeof(seen2)) == 0);
 		FUZZ_ASSERT(strcmp(seen, seen2) == 0);
 	}

@@ -90,15 +90,57 @@ Test(data, table_whole_and_bytewise)
 		}
 }
 
+/*
+ * RFC 1870 3: the size is the octets transmitted after 354, "including
+ * CR-LF pairs", without the stuffing dots and the final dot line.
+ */
 Test(data, size_limit)
 {
 	struct result r;
 
+	run("12345\r\n.\r\n", 10, 0, 7, 0, &r);
+	cr_expect_eq(r.errors, 0, "5 octets and CRLF fit in 7");
 	run("12345\r\n.\r\n", 10, 0, 6, 0, &r);
-	cr_expect_eq(r.errors, 0, "6 octets fit in 6");
-	run("123456\r\n.\r\n", 11, 0, 6, 0, &r);
-	cr_expect_eq(r.errors, DATA_ERR_TOO_BIG);
+	cr_expect_eq(r.errors, DATA_ERR_TOO_BIG, "CRLF counts 2, not 1");
 	cr_expect(r.ended, "the end is still found");
+	run("123456\r\n.\r\n", 11, 0, 6, 1, &r);
+	cr_expect_eq(r.errors, DATA_ERR_TOO_BIG);
+	/* a pipe's LF is a CRLF as transmitted: the same size */
+	run("12345\n.\n", 8, 1, 7, 0, &r);
+	cr_expect_eq(r.errors, 0, "pipe: 7 fit in 7");
+	run("12345\n.\n", 8, 1, 6, 1, &r);
+	cr_expect_eq(r.errors, DATA_ERR_TOO_BIG, "pipe: 7 do not fit in 6");
+	/* the stuffing dot is not counted: ".x" CRLF is 4 */
+	run("..x\r\n.\r\n", 10, 0, 4, 0, &r);
+	cr_expect_eq(r.errors, 0, "stuffing dot not counted");
+	run("..x\r\n.\r\n", 10, 0, 3, 1, &r);
+	cr_expect_eq(r.errors, DATA_ERR_TOO_BIG);
+}
+
+/* The reported case: 1,001,000 octets sent, 1,000,000 once CRLF is LF. */
+Test(data, size_limit_counts_crlf)
+{
+	static char in[1001000 + 3];
+	struct data_machine dm;
+	static char out[sizeof(in)];
+	size_t i, n = 0, o;
+
+	for (i = 0; i < 1000; i++) {
+		memset(in + n, 'x', 999);
+		memcpy(in + n + 999, "\r\n", 2);
+		n += 1001;
+	}
+	memcpy(in + n, ".\r\n", 3);
+	data_init(&dm, 0, 1000000);
+	cr_assert_eq(data_feed(&dm, in, n + 3, out, &o), n + 3);
+	cr_expect_eq(dm.state, DS_END);
+	cr_expect_eq(dm.errors, DATA_ERR_TOO_BIG, "1,001,000 > 1,000,000");
+	data_init(&dm, 0, 1001000);
+	cr_assert_eq(data_feed(&dm, in, n + 3, out, &o), n + 3);
+	cr_expect_eq(dm.errors, 0, "exactly the limit fits");
+	cr_expect_eq(dm.wire_size, 1001000);
+	cr_expect_eq(dm.size, 1000000, "the spool's LF form");
+	cr_expect_eq(o, 1000000);
 }
 
 Test(data, hop_count)

@@ -21,6 +21,7 @@ Test(maildir, names_round_trip)
 	cr_assert_eq(maildir_name(name, sizeof(name), u1, 1234, 1260), 0);
 	cr_assert_eq(maildir_parse_name(name, &mi), 0);
 	cr_expect(mi.has_size && mi.has_wsize);
+	cr_expect(mi.ours, "our local agent's name");
 	cr_expect_eq(mi.size, 1234);
 	cr_expect_eq(mi.wsize, 1260);
 	cr_expect_eq(mi.baselen, strlen(u1));
@@ -61,6 +62,44 @@ Test(maildir, parse_table)
 		cr_expect_eq(mi.size, t[i].s, "%s", t[i].name);
 		cr_expect_eq(mi.wsize, t[i].w, "%s", t[i].name);
 		cr_expect_str_eq(mi.flags, t[i].flags, "%s", t[i].name);
+	}
+}
+
+/*
+ * Only names of maildir_unique's shape with S= and W= are the local
+ * agent's, whose W= pop3d believes; renamed by a reader they still are.
+ */
+Test(maildir, ours)
+{
+	static const struct {
+		const char *name;
+		int ours;
+	} t[] = {
+		{ "1795751098.01k177h582jc_0123456789abcdef.mx.test,S=1,W=2", 1 },
+		{ "1795751098.01k177h582jc_0123456789abcdef.mx.test,S=1,W=2:2,S",
+		  1 },
+		{ "1795751098.01k177h582jc_0123456789abcdef.m,W=2,S=1:2,FS", 1 },
+		/* Dovecot's names, with its S= and W= */
+		{ "1796174243.M668603P20284.vm,S=46,W=48:2,", 0 },
+		{ "1796174243.M668603P20284.vm,S=46,W=48", 0 },
+		{ "1795751098.01k177h582jc_0123456789abcdef.mx.test,W=2", 0 },
+		{ "1795751098.01k177h582jc_0123456789abcdef.mx.test,S=1", 0 },
+		{ "1795751098.01k177h582jc_0123456789abcdef.mx.test", 0 },
+		{ "1795751098.01k177h582jc_0123456789abcdef.,S=1,W=2", 0 },
+		{ "1795751098.01k177h582jc_0123456789ABCDEF.mx,S=1,W=2", 0 },
+		{ "1795751098.01k177h582j_0123456789abcdef.mx,S=1,W=2", 0 },
+		{ "1795751098.01k177h582jcc0123456789abcdef.mx,S=1,W=2", 0 },
+		{ "1795751098.01k177h582ju_0123456789abcdef.mx,S=1,W=2", 0 },
+		{ "x795751098.01k177h582jc_0123456789abcdef.mx,S=1,W=2", 0 },
+		{ "1700000001.a.mx.test,S=14,W=17", 0 },
+	};
+	struct maildir_info mi;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		cr_assert_eq(maildir_parse_name(t[i].name, &mi), 0, "%s",
+		    t[i].name);
+		cr_expect_eq(mi.ours, t[i].ours, "%s", t[i].name);
 	}
 }
 

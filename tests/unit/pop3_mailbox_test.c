@@ -12,6 +12,7 @@
 
 #include "mailbox.h"
 #include "maildir.h"
+#include "transfer.h"
 
 static char dir[] = "/tmp/pombo-mbox-test-XXXXXX";
 static char md[600];
@@ -88,13 +89,15 @@ Test(pop3_mailbox, missing_maildir_is_empty, .init = setup, .fini = teardown)
 	cr_expect(access(md, F_OK) == -1, "no Maildir was made");
 }
 
+#define OURS3	"1700000003.01k177h582jc_0123456789abcdef.mx.test,S=5,W=1000"
+
 Test(pop3_mailbox, scan_sizes_and_order, .init = setup, .fini = teardown)
 {
 	struct mailbox mb;
 	char path[1024];
 
-	/* W= is believed: the content here is deliberately another size */
-	put("new", "1700000003.c.mx.test,S=5,W=1000", "short\n");
+	/* our agent's W= is believed: the content is another size */
+	put("new", OURS3, "short\n");
 	put("cur", "1700000001.a.mx.test,S=2,W=3:2,S", "a\n");
 	/* no W=: read, LF counted as CRLF, a final CRLF added */
 	put("new", "1700000002.b.other", "x\ny");
@@ -107,7 +110,7 @@ Test(pop3_mailbox, scan_sizes_and_order, .init = setup, .fini = teardown)
 	cr_assert_eq(mb.n, 4);
 	cr_expect_str_eq(mailbox_name(&mb, 0), "1700000001.a.mx.test,S=2,W=3:2,S");
 	cr_expect_str_eq(mailbox_name(&mb, 1), "1700000002.b.other");
-	cr_expect_str_eq(mailbox_name(&mb, 2), "1700000003.c.mx.test,S=5,W=1000");
+	cr_expect_str_eq(mailbox_name(&mb, 2), OURS3);
 	cr_expect_str_eq(mailbox_name(&mb, 3), "1700000004.d:2,");
 	cr_expect_eq(mb.msg[0].size, 3);
 	cr_expect_eq(mb.msg[1].size, 6);
@@ -135,7 +138,7 @@ Test(pop3_mailbox, same_name_in_new_and_cur, .init = setup,
 	put("new", "1700000002.b,S=1,W=2", "z\n");
 	cr_assert_eq(mailbox_open(&mb, md), MAILBOX_OK);
 	cr_assert_eq(mb.n, 3);
-	cr_expect_eq(mailbox_size(&mb), 6);
+	cr_expect_eq(mailbox_size(&mb), 9, "not our names: read, 3 each");
 	cr_expect(!(mb.msg[0].flags & MSG_CUR));
 	cr_expect(mb.msg[1].flags & MSG_CUR);
 	cr_expect_str_eq(mailbox_name(&mb, 2), "1700000002.b,S=1,W=2");
@@ -182,10 +185,10 @@ Test(pop3_mailbox, marks, .init = setup, .fini = teardown)
 	mailbox_delete(&mb, 1);
 	mailbox_delete(&mb, 1);
 	cr_expect_eq(mailbox_count(&mb), 1);
-	cr_expect_eq(mailbox_size(&mb), 2);
+	cr_expect_eq(mailbox_size(&mb), 3);
 	mailbox_undelete_all(&mb);
 	cr_expect_eq(mailbox_count(&mb), 2);
-	cr_expect_eq(mailbox_size(&mb), 6);
+	cr_expect_eq(mailbox_size(&mb), 9);
 	mailbox_close(&mb);
 }
 
@@ -371,6 +374,108 @@ Test(pop3_mailbox, open_msg, .init = setup, .fini = teardown)
 	mailbox_close(&mb);
 }
 
+/*
+ * Another writer's W= is not believed: Dovecot's APPEND of a message
+ * without a final newline names it W=48 (its LFs as CRLF), but RETR
+ * sends 50 (the CRLF a last line needs, RFC 1939 3). LIST must say what
+ * RETR sends, so such a file is read like one without W=.
+ */
+Test(pop3_mailbox, foreign_wsize, .init = setup, .fini = teardown)
+{
+	const char *dove = "1796174243.M668603P20284.vm,S=46,W=48:2,";
+	const char *liar = "1796174244.M1P2.vm,S=5,W=999";
+	struct mailbox mb;
+	uint64_t sent;
+	int fd;
+
+	put("cur", dove, "Subject: no newline\n\nlast line without newline");
+	put("new", liar, "tiny\n");
+	cr_assert_eq(mailbox_open(&mb, md), MAILBOX_OK);
+	cr_assert_eq(mb.n, 2);
+	cr_expect_str_eq(mailbox_name(&mb, 0), dove);
+	cr_expect_eq(mb.msg[0].size, 50, "LIST: %llu",
+	    (unsigned long long)mb.msg[0].size);
+	cr_expect_eq(mb.msg[1].size, 6, "a W= that lies is not believed");
+	/* and RETR sends as much */
+	cr_assert((fd = mailbox_open_msg(&mb, 0)) != -1);
+	cr_assert_eq(transfer_size(fd, &sent), 0);
+	close(fd);
+	cr_expect_eq(sent, mb.msg[0].size);
+	cr_expect_eq(mailbox_size(&mb), 56);
+	mailbox_close(&mb);
+}
+
+/*
+ * RETR and TOP of a message another reader renamed during the session
+ * (Dovecot moves new/ to cur/ at SELECT, renames when flags change): it
+ * is found by its unique name, and the table takes the new name.
+ */
+Test(pop3_mailbox, open_renamed, .init = setup, .fini = teardown)
+{
+	struct mailbox mb;
+	char buf[16];
+	ssize_t n;
+	int fd;
+
+	put("new", "1.a,S=2,W=3", "a\n");
+	put("new", "2.b,S=2,W=3", "b\n");
+	put("new", "3.c,S=2,W=3", "c\n");
+	put("cur", "4.d,S=2,W=3:2,", "d\n");
+	cr_assert_eq(mailbox_open(&mb, md), MAILBOX_OK);
+	cr_assert_eq(mb.n, 4);
+	rename_in("new", "2.b,S=2,W=3", "cur", "2.b,S=2,W=3:2,");
+	rename_in("new", "3.c,S=2,W=3", "cur", "3.c,S=2,W=3:2,F");
+	rename_in("cur", "4.d,S=2,W=3:2,", "cur", "4.d,S=2,W=3:2,RS");
+	/* same start, another unique name: not the message */
+	put("cur", "2.b,S=2,W=33:2,", "x\n");
+	cr_assert((fd = mailbox_open_msg(&mb, 1)) != -1, "moved to cur/");
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	cr_expect(n == 2 && memcmp(buf, "b\n", 2) == 0);
+	cr_expect_str_eq(mailbox_name(&mb, 1), "2.b,S=2,W=3:2,");
+	cr_expect(mb.msg[1].flags & MSG_CUR);
+	/* one scan found the others too: no scan a message */
+	cr_expect_str_eq(mailbox_name(&mb, 2), "3.c,S=2,W=3:2,F");
+	cr_expect(mb.msg[2].flags & MSG_CUR);
+	cr_expect_str_eq(mailbox_name(&mb, 0), "1.a,S=2,W=3");
+	cr_assert((fd = mailbox_open_msg(&mb, 2)) != -1, "moved, flagged");
+	close(fd);
+	cr_assert((fd = mailbox_open_msg(&mb, 3)) != -1, "new flags in cur/");
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	cr_expect(n == 2 && memcmp(buf, "d\n", 2) == 0);
+	cr_expect_str_eq(mailbox_name(&mb, 3), "4.d,S=2,W=3:2,RS");
+	/* the table has the new names: the next open goes straight there */
+	rename_in("cur", "2.b,S=2,W=3:2,", "cur", "2.b,S=2,W=3:2,S");
+	cr_assert((fd = mailbox_open_msg(&mb, 1)) != -1, "renamed twice");
+	close(fd);
+	cr_expect_str_eq(mailbox_name(&mb, 1), "2.b,S=2,W=3:2,S");
+	mb.msg[2].flags |= MSG_RETRIEVED;
+	mailbox_delete(&mb, 3);
+	cr_expect_eq(mailbox_update(&mb), 0);
+	mailbox_close(&mb);
+	cr_expect(exists("cur", "3.c,S=2,W=3:2,FS"), "RETR'd: seen");
+	cr_expect(!exists("cur", "4.d,S=2,W=3:2,RS"), "DELE'd: removed");
+	cr_expect(exists("cur", "2.b,S=2,W=33:2,"));
+	cr_expect(exists("new", "1.a,S=2,W=3"));
+}
+
+/* Gone for good (another reader expunged it): -1, nothing else opened. */
+Test(pop3_mailbox, open_gone, .init = setup, .fini = teardown)
+{
+	struct mailbox mb;
+	char path[1024];
+
+	put("new", "1.a,S=2,W=3", "a\n");
+	put("cur", "1.ab,S=2,W=3:2,S", "x\n");
+	cr_assert_eq(mailbox_open(&mb, md), MAILBOX_OK);
+	snprintf(path, sizeof(path), "%s/new/1.a,S=2,W=3", md);
+	cr_assert_eq(unlink(path), 0);
+	cr_expect_eq(mailbox_open_msg(&mb, 0), -1);
+	cr_expect_str_eq(mailbox_name(&mb, 0), "1.a,S=2,W=3");
+	mailbox_close(&mb);
+}
+
 /* A big mailbox: one arena and one table, every name kept in order. */
 Test(pop3_mailbox, many, .init = setup, .fini = teardown)
 {
@@ -379,7 +484,9 @@ Test(pop3_mailbox, many, .init = setup, .fini = teardown)
 	size_t i;
 
 	for (i = 0; i < 3000; i++) {
-		snprintf(name, sizeof(name), "%zu.m%04zu,S=1,W=2",
+		/* our agent's names: sized without opening a file */
+		snprintf(name, sizeof(name),
+		    "%zu.01k177h5%04zu_0123456789abcdef.mx,S=1,W=2",
 		    1700000000 + (i * 7919) % 3000, i);
 		put(i % 2 ? "new" : "cur", name, "x\n");
 	}
