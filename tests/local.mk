@@ -108,6 +108,7 @@ session_tests = \
 TESTS += $(session_tests)
 
 integration_tests = \
+	tests/integration/admin_mail_test.py \
 	tests/integration/crash_test.py \
 	tests/integration/diskfull_test.py \
 	tests/integration/e2e_test.py \
