@@ -8,6 +8,7 @@ queued_libqueued_a_SOURCES = \
 	queued/dns.c queued/dns.h \
 	queued/envelope.c queued/envelope.h \
 	queued/inject.c queued/inject.h \
+	queued/intact.c queued/intact.h \
 	queued/job.c queued/job.h \
 	queued/local.c queued/local.h \
 	queued/mime8.c queued/mime8.h \
