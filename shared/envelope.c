@@ -130,6 +130,7 @@ envelope_add_expanded(struct envelope *e, const char *addr, const char *orig,
 int
 envelope_format(const struct envelope *e, struct buf *out)
 {
+	char digits[ENVELOPE_LENGTH_DIGITS + 1];
 	size_t i;
 
 	if (buf_addstr(out, ENVELOPE_MAGIC) == -1 ||
@@ -144,7 +145,25 @@ envelope_format(const struct envelope *e, struct buf *out)
 	if ((e->flags & ENV_DOUBLE) &&
 	    buf_addstr(out, "flags double-bounce\n") == -1)
 		return -1;
+	/* last, so that its place is known from data_off alone */
+	envelope_length_digits(e->size, digits);
+	if (buf_printf(out, "length %s\n", digits) == -1)
+		return -1;
 	return buf_addstr(out, "data\n");
+}
+
+void
+envelope_length_digits(uint64_t size, char out[ENVELOPE_LENGTH_DIGITS + 1])
+{
+	str_fmt(out, ENVELOPE_LENGTH_DIGITS + 1, "%0*llu",
+	    ENVELOPE_LENGTH_DIGITS, (unsigned long long)size);
+}
+
+uint64_t
+envelope_length_offset(uint64_t data_off)
+{
+	/* "length <digits>\ndata\n" ends at data_off */
+	return data_off - strlen("data\n") - 1 - ENVELOPE_LENGTH_DIGITS;
 }
 
 static int
@@ -170,7 +189,8 @@ envelope_parse(struct envelope *e, const char *text, size_t len, char *err,
 {
 	char line[QPROTO_LINE_MAX + 16];
 	size_t pos, n;
-	int have_id = 0, have_time = 0, have_flags = 0;
+	int have_id = 0, have_time = 0, have_flags = 0, have_length = 0;
+	int64_t length;
 
 	envelope_init(e);
 	n = strlen(ENVELOPE_MAGIC);
@@ -219,6 +239,13 @@ envelope_parse(struct envelope *e, const char *text, size_t len, char *err,
 			if (have_flags++ || strcmp(line + 6, "double-bounce") != 0)
 				FAIL("bad flags line");
 			e->flags |= ENV_DOUBLE;
+		} else if (strncmp(line, "length ", 7) == 0) {
+			/* the message's octets when it was committed: a file
+			 * that no longer has them is not delivered */
+			if (have_length++ || parse_i64(line + 7, &length) == -1)
+				FAIL("bad length line");
+			e->size = (uint64_t)length;
+			e->flags |= ENV_LENGTH;
 		} else
 			FAIL("unknown header line");
 	}

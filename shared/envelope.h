@@ -17,6 +17,9 @@
 #define ENVELOPE_MAGIC		"POMBO-QUEUE 1\n"
 #define ENVELOPE_STATE_MAGIC	"POMBO-STATE 1\n"
 #define ENVELOPE_ERROR_MAX	512
+/* "length" in a queue file: the message's octets, zero-padded so that
+ * the writer can fill it in once the message is in (one pwrite) */
+#define ENVELOPE_LENGTH_DIGITS	18
 
 enum rcpt_state {
 	RS_QUEUED	= 'q',
@@ -30,6 +33,9 @@ enum {
 	ENV_STATE	= 1 << 2,	/* state/<qid> exists (in memory only) */
 	ENV_DOUBLE	= 1 << 3,	/* a double bounce: never bounced (queue
 					   file, "flags double-bounce") */
+	ENV_LENGTH	= 1 << 4,	/* size is the queue file's "length"
+					   line, not what the file had (older
+					   files have none) */
 };
 
 struct dest;
@@ -75,8 +81,18 @@ int envelope_add_rcpt(struct envelope *e, const char *arg);
 int envelope_add_expanded(struct envelope *e, const char *addr,
     const char *orig, const struct rcpt_args *r);
 
-/* The queue file header, through "data\n". */
+/*
+ * The queue file header, through "data\n", with e->size as its length
+ * (0 while the message is still to come: see envelope_length_digits).
+ */
 int envelope_format(const struct envelope *e, struct buf *out);
+/*
+ * The length line's digits for size, and where they are in a queue file
+ * whose message starts at data_off (they come just before "data\n").
+ */
+void envelope_length_digits(uint64_t size,
+    char out[ENVELOPE_LENGTH_DIGITS + 1]);
+uint64_t envelope_length_offset(uint64_t data_off);
 /*
  * Parse a header from text; len may extend into the message. Sets
  * e->data_off. Returns 0, -1 on a malformed header (err says why), or 1

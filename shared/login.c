@@ -40,39 +40,15 @@ login_log_safe(char *dst, size_t len, const char *src)
 	dst[i] = '\0';
 }
 
-/* name@domain, if domain is a new one (hostname may be listed too). */
-static const struct user *
-try_domain(const struct users *u, const char *name, const char *domain,
-    const struct user *found, int *matches)
-{
-	char addr[ADDR_MAX + 1];
-	const struct user *p;
-
-	if (str_fmt(addr, sizeof(addr), "%s@%s", name, domain) == -1)
-		return found;
-	if ((p = users_find(u, addr)) == NULL || p == found)
-		return found;
-	(*matches)++;
-	return p;
-}
-
 const struct user *
 login_resolve(const struct conf *conf, const struct users *u, const char *name)
 {
-	const struct user *found = NULL;
-	int matches = 0;
-	size_t i;
-
 	if (name[0] == '\0' || strlen(name) > ADDR_MAX)
 		return NULL;
 	if (strchr(name, '@') != NULL)
 		return users_find(u, name);
 	/* a bare name is a login only if it means one user, not a guess */
-	for (i = 0; i < conf->n_local_domains; i++)
-		found = try_domain(u, name, conf->local_domains[i], found,
-		    &matches);
-	found = try_domain(u, name, conf->hostname, found, &matches);
-	return matches == 1 ? found : NULL;
+	return users_find_bare(u, conf, name);
 }
 
 enum login_result

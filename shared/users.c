@@ -178,3 +178,37 @@ users_find(const struct users *u, const char *addr)
 		return NULL;
 	return bsearch(&key, u->v, u->n, sizeof(*u->v), user_cmp);
 }
+
+/* name@domain, if domain is a new one (hostname may be listed too). */
+static const struct user *
+try_domain(const struct users *u, const char *name, const char *domain,
+    const struct user *found, int *matches)
+{
+	char addr[ADDR_MAX + 1];
+	const struct user *p;
+
+	if (str_fmt(addr, sizeof(addr), "%s@%s", name, domain) == -1)
+		return found;
+	if ((p = users_find(u, addr)) == NULL || p == found)
+		return found;
+	(*matches)++;
+	return p;
+}
+
+const struct user *
+users_find_bare(const struct users *u, const struct conf *c, const char *name)
+{
+	const struct user *found = NULL;
+	int matches = 0;
+	size_t i;
+
+	if (name[0] == '\0' || strchr(name, '@') != NULL ||
+	    strlen(name) > ADDR_LOCAL_MAX)
+		return NULL;
+	/* a bare name means one user, never a guess between several */
+	for (i = 0; i < c->n_local_domains; i++)
+		found = try_domain(u, name, c->local_domains[i], found,
+		    &matches);
+	found = try_domain(u, name, c->hostname, found, &matches);
+	return matches == 1 ? found : NULL;
+}

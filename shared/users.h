@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "conf.h"
+
 #define USERS_FILE_MAX	(16 * 1024 * 1024)
 #define USERS_HASH_MAX	512
 
@@ -31,6 +33,13 @@ int users_load(struct users *u, const char *path, char *err, size_t errlen);
 void users_free(struct users *u);
 /* Case-insensitive lookup of "local@domain". */
 const struct user *users_find(const struct users *u, const char *addr);
+/*
+ * A bare name (no '@'): the user of that name in the one local domain
+ * (hostname included) that has it; NULL if none has it or several do.
+ * Used for login names and for bare names in mail (queued's resolver).
+ */
+const struct user *users_find_bare(const struct users *u,
+    const struct conf *c, const char *name);
 /* Is s a safe local part for a path: dot-atom without '/', no leading dot. */
 int users_local_safe(const char *s);
 

@@ -24,7 +24,8 @@ UNIT_LIBS = smtpd/libsmtpd.a queued/daemon/libqueued.a queued/local/liblocal.a \
 unit_tests = \
 	tests/unit/addr_test tests/unit/aliases_test tests/unit/bounce_test \
 	tests/unit/cidr_test tests/unit/conf_test tests/unit/data_test \
-	tests/unit/envelope_test tests/unit/esmtp_test tests/unit/job_test \
+	tests/unit/envelope_test tests/unit/esmtp_test tests/unit/intact_test \
+	tests/unit/job_test \
 	tests/unit/lineio_test tests/unit/maildir_test tests/unit/mime8_test \
 	tests/unit/qproto_test \
 	tests/unit/recipients_test tests/unit/retry_test tests/unit/rfc5322_test \
@@ -50,6 +51,8 @@ tests_unit_envelope_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_envelope_test_LDADD = $(UNIT_LIBS)
 tests_unit_esmtp_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_esmtp_test_LDADD = $(UNIT_LIBS)
+tests_unit_intact_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_intact_test_LDADD = $(UNIT_LIBS)
 tests_unit_job_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_job_test_LDADD = $(UNIT_LIBS)
 tests_unit_lineio_test_CFLAGS = $(UNIT_CFLAGS)
@@ -110,7 +113,9 @@ session_tests = \
 TESTS += $(session_tests)
 
 integration_tests = \
+	tests/integration/admin_mail_test.py \
 	tests/integration/crash_test.py \
+	tests/integration/damaged_test.py \
 	tests/integration/diskfull_test.py \
 	tests/integration/e2e_test.py \
 	tests/integration/local_agent_test.py \

@@ -343,6 +343,7 @@ static void
 do_end_of_data(struct conn *c)
 {
 	struct txn *t = c->txn;
+	char digits[ENVELOPE_LENGTH_DIGITS + 1];
 
 	if (c->write_failed || c->size > ctx->conf->max_message_size +
 	    CONN_SLACK) {
@@ -358,9 +359,15 @@ do_end_of_data(struct conn *c)
 		return;
 	}
 	t->env.size = c->size;
-	/* a reused file may be longer than this message */
-	if (c->msg_reused &&
-	    spool_set_length(c->msgfd, t->env.data_off + c->size) == -1) {
+	/* a reused file may be longer than this message; the envelope's
+	 * length, written before the message came, is filled in now (one
+	 * pwrite into a page the header's write left in the cache) */
+	envelope_length_digits(c->size, digits);
+	if ((c->msg_reused &&
+	    spool_set_length(c->msgfd, t->env.data_off + c->size) == -1) ||
+	    pwrite(c->msgfd, digits, ENVELOPE_LENGTH_DIGITS,
+	    (off_t)envelope_length_offset(t->env.data_off)) !=
+	    ENVELOPE_LENGTH_DIGITS) {
 		log_warn("%s: cannot set the queue file's length", t->env.qid);
 		conn_reset(c);
 		conn_reply(c, "451 4.3.0 Error writing the queue file");

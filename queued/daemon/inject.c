@@ -61,6 +61,7 @@ inject_message(struct spool *sp, const struct conf *c, const char *rcpt,
 	qid_new(e.qid);
 	e.time = time(NULL);
 	e.flags = flags & ENV_DOUBLE;
+	e.size = len;		/* the header's length line */
 	if (envelope_set_from(&e, "<>") == -1 ||
 	    add_rcpts(&e, c, rcpt) == -1 ||
 	    str_fmt(arg, sizeof(arg), "LOCAL local %s", c->hostname) == -1 ||
@@ -70,7 +71,6 @@ inject_message(struct spool *sp, const struct conf *c, const char *rcpt,
 		goto out;
 	}
 	e.data_off = hdr.len;
-	e.size = len;
 	if ((fd = spool_create(sp, e.qid, &reused)) == -1 ||
 	    fileio_write_all(fd, hdr.data, hdr.len) == -1 ||
 	    fileio_write_all(fd, content, len) == -1 ||

@@ -2,6 +2,17 @@
  * recipients: depth-first alias expansion. An alias that names itself
  * (directly or through others) delivers to the user of that name if there
  * is one (as sendmail does: "bob: bob, archive"), else it is a loop.
+ *
+ * Bare names: the users are virtual (local@domain), but local programs
+ * (cron, mail(1)) and the aliases file speak of "root" and "alice". Such
+ * a name is qualified with the hostname (pombo-sendmail) or the alias's
+ * domain; at the hostname (or as the target of one of the admin's
+ * aliases) a name that is nobody there is the user of that name in the
+ * one local domain that has it, as a bare login name is. The names
+ * every mail domain must answer to (postmaster, RFC 5321 4.5.1; abuse,
+ * RFC 2142; root and MAILER-DAEMON, by Unix custom) go to the domain's
+ * postmaster when they are nobody, and every postmaster to the
+ * hostname's: one postmaster alias names the admin for all of them.
  */
 #include "config.h"
 
@@ -93,6 +104,61 @@ split(const struct conf *c, const char *addr, char *local, char *base,
 static int is_user(const struct expand *x, const char *local,
     const char *domain);
 
+/* Names every local domain has, whether or not anyone was given them. */
+static int
+is_reserved(const char *base)
+{
+	return strcmp(base, "root") == 0 || strcmp(base, "abuse") == 0 ||
+	    strcmp(base, "mailer-daemon") == 0;
+}
+
+/*
+ * Where "local@domain", which is no user or alias there, may still go: the
+ * user of that name in the one local domain that has it. Only for a
+ * bare name (the hostname's names, an alias's target). 0 if found.
+ */
+static int
+bare_user(const struct expand *x, const char *local, const char *base,
+    char *out, size_t len)
+{
+	const struct user *u;
+
+	if ((u = users_find_bare(x->u, x->c, local)) == NULL &&
+	    (strcmp(local, base) == 0 ||
+	    (u = users_find_bare(x->u, x->c, base)) == NULL))
+		return -1;
+	/* the tag stays: bob+news means bob+news@example.org */
+	return str_fmt(out, len, "%s@%s", local, u->domain) == -1 ? -1 : 0;
+}
+
+/*
+ * A bare alias target: the name in the alias's domain if it is somebody
+ * there; else, for an alias at the hostname or one of the admin's names
+ * (a bare "postmaster:", "root:"...: the host's, whatever the domain),
+ * the one user of that name anywhere, so that "postmaster: alice"
+ * reaches alice@example.org from every domain; else the name in the
+ * alias's domain again (unknown: it bounces). Other domains' aliases
+ * never reach a user of another domain by a bare name, which on a
+ * shared host would be somebody else's customer.
+ */
+static void
+qualify(const struct expand *x, const char *name, const char *domain,
+    int host_wide, char *out, size_t len)
+{
+	char local[ADDR_LOCAL_MAX + 1], base[ADDR_LOCAL_MAX + 1];
+	char dom[ADDR_DOMAIN_MAX + 1], addr[ADDR_MAX + 1];
+
+	str_fmt(out, len, "%s@%s", name, domain);
+	if (!host_wide && strcasecmp(domain, x->c->hostname) != 0)
+		return;
+	if (split(x->c, out, local, base, dom) == -1 ||
+	    is_user(x, local, dom) || is_user(x, base, dom) ||
+	    aliases_find(x->a, base, dom) != NULL)
+		return;
+	if (bare_user(x, local, base, addr, sizeof(addr)) == 0)
+		str_copy(out, addr, len);
+}
+
 static int
 expand(struct expand *x, const char *addr)
 {
@@ -100,7 +166,7 @@ expand(struct expand *x, const char *addr)
 	char domain[ADDR_DOMAIN_MAX + 1], key[ADDR_MAX + 1];
 	char target[ADDR_MAX + 1];
 	const struct alias *al;
-	int i, user;
+	int i, user, admin;
 	size_t t;
 
 	if (split(x->c, addr, local, base, domain) == -1)
@@ -112,6 +178,7 @@ expand(struct expand *x, const char *addr)
 		str_copy(base, local, sizeof(base));
 	str_fmt(key, sizeof(key), "%s@%s", base, domain);
 	user = is_user(x, base, domain);
+	admin = is_reserved(base) || strcmp(base, "postmaster") == 0;
 	al = aliases_find(x->a, base, domain);
 	for (i = 0; al && i < x->depth; i++)
 		if (strcasecmp(x->path[i], key) == 0) {
@@ -131,8 +198,9 @@ expand(struct expand *x, const char *addr)
 			if (strchr(al->targets[t], '@'))
 				str_copy(target, al->targets[t], sizeof(target));
 			else
-				str_fmt(target, sizeof(target), "%s@%s",
-				    al->targets[t], domain);
+				qualify(x, al->targets[t], domain,
+				    admin && strchr(al->name, '@') == NULL,
+				    target, sizeof(target));
 			if (expand(x, target) == -1)
 				return -1;
 		}
@@ -142,6 +210,14 @@ expand(struct expand *x, const char *addr)
 	if (user) {
 		str_fmt(target, sizeof(target), "%s@%s", local, domain);
 		return emit(x, target, 1);
+	}
+	/* the hostname's names are the bare names of local programs */
+	if (strcasecmp(domain, x->c->hostname) == 0 &&
+	    bare_user(x, local, base, target, sizeof(target)) == 0)
+		return expand(x, target);
+	if (is_reserved(base)) {
+		str_fmt(target, sizeof(target), "postmaster@%s", domain);
+		return expand(x, target);
 	}
 	if (strcmp(base, "postmaster") == 0) {
 		/* every local domain's postmaster is this host's */

@@ -1,7 +1,8 @@
 /*
  * recipients: who is local and where mail for them goes: users_file,
- * aliases_file (reloaded when they change), sub-addressing and the
- * always-present postmaster (RFC 5321 4.5.1). Used by queued's policy at
+ * aliases_file (reloaded when they change), sub-addressing, bare names
+ * and the always-present admin names (postmaster, RFC 5321 4.5.1; abuse,
+ * RFC 2142; root, MAILER-DAEMON). Used by queued's policy at
  * RCPT and by the scheduler for Maildir paths; the resolver is a pure
  * function of its tables.
  */

@@ -19,6 +19,7 @@
 #include "agent.h"
 #include "bounce.h"
 #include "inject.h"
+#include "intact.h"
 #include "job.h"
 #include "log.h"
 #include "recipients.h"
@@ -806,6 +807,55 @@ job_header(struct buf *job, const struct dest *d)
 	}
 }
 
+/*
+ * A message whose file is not what was committed (cut short on disk) is
+ * never delivered: it goes to quarantine/, queued forgets it, and the
+ * postmaster gets a notice (SPOOL.md). 1 if m is not to be delivered
+ * now: set aside, or held by another agent until that one is done.
+ */
+static int
+damaged(struct qmsg *m)
+{
+	struct envelope *e = &m->env;
+	struct qmsg *nm;
+	struct buf msg;
+	char why[256], to[ADDR_MAX + 1];
+	int64_t now = time(NULL);
+	size_t i;
+
+	if (intact_check(ctx->spool->queue, e, why, sizeof(why)))
+		return 0;
+	for (i = 0; i < e->nrcpt; i++)
+		if (!e->rcpts[i].inflight)
+			e->rcpts[i].ready = 0;
+	if (m->nagents > 0)
+		return 1;	/* its other agent's end looks again */
+	if (spool_quarantine(ctx->spool, e->qid, why) == -1) {
+		for (i = 0; i < e->nrcpt; i++)
+			if (e->rcpts[i].state == RS_QUEUED)
+				e->rcpts[i].next = now +
+				    ctx->conf->retry_interval;
+		consider(m);
+		return 1;
+	}
+	spool_remove(ctx->spool, e->qid);	/* its state file */
+	str_fmt(to, sizeof(to), "postmaster@%s", ctx->conf->hostname);
+	buf_init(&msg, 1024 * 1024);
+	if (intact_notice(e, ctx->conf->hostname, ctx->conf->spool_dir, why,
+	    now, &msg) == 0 && (nm = inject_message(ctx->spool, ctx->conf, to,
+	    0, msg.data, msg.len)) != NULL) {
+		log_info("%s: postmaster notified: %s", e->qid, nm->env.qid);
+		consider(nm);
+		dispatch_soon();	/* dispatch may be past its queue */
+	} else
+		log_warnx("%s: set aside, but the postmaster could not be told",
+		    e->qid);
+	buf_free(&msg);
+	sched_forget(m);
+	queue_remove(m);
+	return 1;
+}
+
 /* Take up to a batch of messages from d's queue into a job. */
 static struct batch *
 take_batch(struct dest *d, struct buf *job)
@@ -834,7 +884,7 @@ take_batch(struct dest *d, struct buf *job)
 			continue;	/* deleted meanwhile */
 		for (nr = i = 0; i < m->env.nrcpt; i++)
 			nr += m->env.rcpts[i].ready && m->env.rcpts[i].dest == d;
-		if (nr == 0)
+		if (nr == 0 || damaged(m))
 			continue;
 		buf_printf(job, "msg %s %lld %llu %llu <%s>%s%s\n", m->env.qid,
 		    (long long)m->env.time, (unsigned long long)m->env.data_off,

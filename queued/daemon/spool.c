@@ -558,7 +558,9 @@ load_one(struct spool_scan *sc, const char *name)
 		return NULL;
 	}
 	close(fd);
-	e->size = (uint64_t)st.st_size - e->data_off;
+	/* an older file has no length line: it is what the file holds */
+	if (!(e->flags & ENV_LENGTH))
+		e->size = (uint64_t)st.st_size - e->data_off;
 	err[0] = '\0';
 	if (sc->nstates && bsearch(e->qid, sc->states, sc->nstates,
 	    sizeof(*sc->states), qid_cmp) != NULL) {

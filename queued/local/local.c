@@ -350,6 +350,20 @@ local_deliver(int spoolfd, const struct job *j, struct buf *out)
 				close(fd);
 			continue;
 		}
+		if (s.size != m->size) {
+			/* changed since queued looked: it looks again, and
+			 * sets the file aside (never deliver it cut short) */
+			log_warnx("%s: the queued message is %llu octets, not "
+			    "%llu", m->qid, (unsigned long long)s.size,
+			    (unsigned long long)m->size);
+			for (ri = 0; ri < m->nrcpt; ri++)
+				result(out, m->qid, m->rcpts[ri].index,
+				    STATUS_TEMP, "451 4.3.0 The queued message "
+				    "is damaged");
+			local_scan_free(&s);
+			close(fd);
+			continue;
+		}
 		for (ri = 0; ri < m->nrcpt; ri++) {
 			if (b.n == LOCAL_PENDING_MAX || b.ndirs == LOCAL_PENDING_MAX)
 				batch_commit(&b, out);

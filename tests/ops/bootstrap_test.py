@@ -130,10 +130,12 @@ try:
     tries = [t.split("  #")[0].strip() for t in tries if t.strip()]
     by = {}
     for t in tries:
-        for key in ("smtpd", "pombo-queue", "ls ", "poplib", "swaks"):
+        for key in ("smtpd", "pombo-queue", "ls ", "poplib", "swaks",
+                    "pombo-sendmail"):
             if key in t:
                 by[key] = t
-    tap.eq(sorted(by), ["ls ", "pombo-queue", "poplib", "smtpd", "swaks"],
+    tap.eq(sorted(by), ["ls ", "pombo-queue", "pombo-sendmail", "poplib",
+                        "smtpd", "swaks"],
            "it prints how to send, list the queue, read and fetch mail")
     tap.ok(str(smtp) in by.get("swaks", "") and
            str(pop3) in by.get("poplib", ""),
@@ -165,6 +167,12 @@ try:
     tap.ok(res.returncode == 0 and res.stdout.startswith("(1, "),
            "the printed poplib line logs in and sees it",
            res.stdout + res.stderr)
+    # cron's mail to root reaches the demo user, the postmaster alias's
+    res = sh(by.get("pombo-sendmail", "false"))
+    tap.ok(res.returncode == 0, "the printed cron-like pombo-sendmail works",
+           res.stdout + res.stderr)
+    tap.ok(pombo.wait_for(lambda: len(os.listdir(new)) == 2, 20),
+           "and its mail to root reaches demo's Maildir", text[-1000:])
 
     tap.ok(r.ctrl_c(), "Ctrl-C stops every program it started",
            "left: %r\n%s" % (r.group(), r.text()[-1000:]))

@@ -12,6 +12,7 @@ static const char header[] =
     "from <a@b.test> SIZE=100 BODY=8BITMIME\n"
     "rcpt <bob@example.test> NOTIFY=FAILURE\n"
     "rcpt <\"x y\"@example.test>\n"
+    "length 000000000000000012\n"
     "data\n"
     "Subject: hi\n";
 
@@ -32,6 +33,10 @@ Test(envelope, parse_and_format_round_trip)
 	cr_expect_str_eq(e.rcpts[0].params, " NOTIFY=FAILURE");
 	cr_expect_str_eq(e.rcpts[1].addr, "\"x y\"@example.test");
 	cr_expect_eq(e.data_off, sizeof(header) - 1 - strlen("Subject: hi\n"));
+	cr_expect_eq(e.size, 12);
+	cr_expect(e.flags & ENV_LENGTH);
+	cr_expect_eq(envelope_length_offset(e.data_off),
+	    (uint64_t)(strstr(header, "length ") + 7 - header));
 	buf_init(&b, 1 << 20);
 	cr_assert_eq(envelope_format(&e, &b), 0);
 	cr_expect_eq(b.len, e.data_off);
@@ -107,7 +112,7 @@ Test(envelope, state_round_trip)
 	cr_expect_eq(e2.rcpts[1].attempts, 3);
 	cr_expect_eq(e2.rcpts[1].next, 1795752534);
 	cr_expect_str_eq(e2.rcpts[1].error, "451 4.2.0 mailbox busy");
-	cr_expect_eq(e2.flags, ENV_HOLD);
+	cr_expect_eq(e2.flags & ~ENV_LENGTH, ENV_HOLD);
 	cr_expect_eq(e2.rcpts[0].notify, 'r', "an owed notice survives");
 	cr_expect_eq(e2.rcpts[1].notify, 'w');
 	cr_expect_eq(envelope_pending(&e2), 1);
@@ -157,7 +162,7 @@ Test(envelope, double_bounce_mark)
 	static const char text[] =
 	    "POMBO-QUEUE 1\nid 01k177h582jc\ntime 1\nclient LOCAL local mx.test\n"
 	    "from <>\nrcpt <pm@far.test> ORCPT=rfc822;postmaster@mx.test\n"
-	    "flags double-bounce\ndata\nhi\n";
+	    "flags double-bounce\nlength 000000000000000003\ndata\nhi\n";
 	struct envelope e;
 	struct buf b;
 	char err[128];
@@ -171,11 +176,45 @@ Test(envelope, double_bounce_mark)
 	cr_expect(memcmp(b.data, text, b.len) == 0);
 	cr_assert_eq(envelope_parse_state(&e, "POMBO-STATE 1\nflags hold\n",
 	    25, err, sizeof(err)), 0, "%s", err);
-	cr_expect_eq(e.flags, ENV_DOUBLE | ENV_HOLD);
+	cr_expect_eq(e.flags, ENV_DOUBLE | ENV_HOLD | ENV_LENGTH);
 	buf_free(&b);
 	envelope_free(&e);
 	cr_assert_eq(envelope_parse(&e, header, sizeof(header) - 1, err,
 	    sizeof(err)), 0);
 	cr_expect_eq(e.flags & ENV_DOUBLE, 0, "no mark, no flags line");
 	envelope_free(&e);
+}
+
+/*
+ * A queue file from before the length line loads as before: its size is
+ * then what the file holds (the spool sets it), not a recorded length.
+ */
+Test(envelope, older_header_without_length)
+{
+	static const char text[] =
+	    "POMBO-QUEUE 1\nid 01k177h582jc\ntime 1\nclient LOCAL local mx.test\n"
+	    "from <>\nrcpt <a@example.test>\ndata\nhi\n";
+	static const char *bad[] = {
+		"POMBO-QUEUE 1\nid 01k177h582jc\ntime 1\nclient LOCAL local x\n"
+		    "from <>\nrcpt <a@b.test>\nlength \ndata\n",
+		"POMBO-QUEUE 1\nid 01k177h582jc\ntime 1\nclient LOCAL local x\n"
+		    "from <>\nrcpt <a@b.test>\nlength -1\ndata\n",
+		"POMBO-QUEUE 1\nid 01k177h582jc\ntime 1\nclient LOCAL local x\n"
+		    "from <>\nrcpt <a@b.test>\nlength 1\nlength 1\ndata\n",
+		"POMBO-QUEUE 1\nid 01k177h582jc\ntime 1\nclient LOCAL local x\n"
+		    "from <>\nrcpt <a@b.test>\nlength 1234567890123456789\n"
+		    "data\n",
+	};
+	struct envelope e;
+	char err[128];
+	size_t i;
+
+	cr_assert_eq(envelope_parse(&e, text, sizeof(text) - 1, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_expect_eq(e.flags & ENV_LENGTH, 0);
+	cr_expect_eq(e.size, 0);
+	envelope_free(&e);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(envelope_parse(&e, bad[i], strlen(bad[i]), err,
+		    sizeof(err)), -1, "%s", bad[i]);
 }

@@ -16,7 +16,8 @@ setup(void)
 {
 	static const char users[] =
 	    "bob@example.test:x\nalice@example.test:x\n"
-	    "a+b@example.test:x\ncarol@other.test:x\n";
+	    "a+b@example.test:x\ncarol@other.test:x\n"
+	    "dup@example.test:x\ndup@other.test:x\n";
 	static const char aliases[] =
 	    "staff: bob, alice@example.test, ghost, far@remote.test\n"
 	    "bob-and-me: bob, bob-and-me\n"
@@ -24,6 +25,7 @@ setup(void)
 	    "self: self\n"
 	    "bob2: bob\n"
 	    "postmaster@other.test: carol@other.test\n"
+	    "team@mx.test: carol, dup, bob+team, nobody\n"
 	    "nest: l1\nl1: l2\nl2: l3\nl3: l4\nl4: l5\nl5: l6\nl6: l7\n"
 	    "l7: l8\nl8: l9\nl9: l10\nl10: l11\nl11: bob\n";
 	struct conf_error ce;
@@ -98,6 +100,20 @@ Test(recipients, table, .init = setup, .fini = teardown)
 		{ "postmaster@example.test", RESOLVE_OK, "postmaster@mx.test/l" },
 		{ "PostMaster@mx.test", RESOLVE_OK, "postmaster@mx.test/l" },
 		{ "postmaster@other.test", RESOLVE_OK, "carol@other.test/l" },
+		/* the hostname's names: the one user of that name */
+		{ "bob@mx.test", RESOLVE_OK, "bob@example.test/l" },
+		{ "Carol+x@MX.test", RESOLVE_OK, "carol+x@other.test/l" },
+		{ "dup@mx.test", RESOLVE_UNKNOWN, "" },
+		{ "nobody@mx.test", RESOLVE_UNKNOWN, "" },
+		{ "bob@other.test", RESOLVE_UNKNOWN, "" },
+		/* bare targets of an alias at the hostname */
+		{ "team@mx.test", RESOLVE_OK, "carol@other.test/l "
+		  "dup@mx.test/l bob+team@example.test/l nobody@mx.test/l" },
+		/* reserved names go to their domain's postmaster */
+		{ "root@mx.test", RESOLVE_OK, "postmaster@mx.test/l" },
+		{ "abuse@example.test", RESOLVE_OK, "postmaster@mx.test/l" },
+		{ "MAILER-DAEMON@other.test", RESOLVE_OK, "carol@other.test/l" },
+		{ "root+cron@other.test", RESOLVE_OK, "carol@other.test/l" },
 	};
 	enum resolve_result rr;
 	const char *out;
@@ -125,6 +141,38 @@ Test(recipients, maildir, .init = setup, .fini = teardown)
 	cr_expect_str_eq(path, "/srv/mail/mx.test/postmaster");
 	cr_expect_eq(resolve_maildir(&c, &u, "ghost@example.test", path,
 	    sizeof(path)), -1);
+}
+
+/*
+ * "postmaster: alice" with no alice at the hostname: the one alice there
+ * is, for the postmaster of every domain and every reserved name (a
+ * double bounce, cron's mail to root).
+ */
+Test(recipients, postmaster_alias_to_a_bare_user, .init = setup,
+    .fini = teardown)
+{
+	static const char text[] = "postmaster: alice\nabuse: carol\n"
+	    "sales: alice\n";
+	static const char *const t[] = { "postmaster", "postmaster@mx.test",
+	    "root@mx.test", "mailer-daemon@mx.test",
+	    "postmaster@other.test", "root@other.test", "sales@mx.test" };
+	enum resolve_result rr;
+	char err[256];
+	size_t i;
+
+	aliases_free(&a);
+	cr_assert_eq(aliases_parse(&a, text, strlen(text), "a", err,
+	    sizeof(err)), 0, "%s", err);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		cr_expect_str_eq(res(t[i], &rr), "alice@example.test/l", "%s",
+		    t[i]);
+		cr_expect_eq(rr, RESOLVE_OK, "%s", t[i]);
+	}
+	/* the admin's names are the host's; another alias's bare target
+	 * never leaves its domain */
+	cr_expect_str_eq(res("abuse@example.test", &rr), "carol@other.test/l");
+	cr_expect_str_eq(res("abuse@other.test", &rr), "carol@other.test/l");
+	cr_expect_str_eq(res("sales@other.test", &rr), "alice@other.test/l");
 }
 
 static void
