@@ -113,6 +113,7 @@ integration_tests = \
 	tests/integration/crash_test.py \
 	tests/integration/diskfull_test.py \
 	tests/integration/e2e_test.py \
+	tests/integration/hostile_addr_test.py \
 	tests/integration/local_agent_test.py \
 	tests/integration/logs_test.py \
 	tests/integration/notify_test.py \

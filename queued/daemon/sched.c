@@ -813,8 +813,9 @@ take_batch(struct dest *d, struct buf *job)
 	struct batch *b;
 	struct dentry *e;
 	struct qmsg *m;
-	char path[PATH_MAX];
+	char path[PATH_MAX], flags[JOB_LINE_MAX];
 	size_t i, max = d->local ? LOCAL_BATCH : REMOTE_BATCH, nr;
+	int msg_ok;
 
 	if ((b = calloc(1, sizeof(*b))) == NULL ||
 	    (b->msgs = calloc(max, sizeof(*b->msgs))) == NULL)
@@ -836,25 +837,34 @@ take_batch(struct dest *d, struct buf *job)
 			nr += m->env.rcpts[i].ready && m->env.rcpts[i].dest == d;
 		if (nr == 0)
 			continue;
-		buf_printf(job, "msg %s %lld %llu %llu <%s>%s%s\n", m->env.qid,
-		    (long long)m->env.time, (unsigned long long)m->env.data_off,
-		    (unsigned long long)m->env.size, m->env.from,
-		    m->env.from_params, m->recovered ? " recovered" : "");
+		str_fmt(flags, sizeof(flags), "%s%s", m->env.from_params,
+		    m->recovered ? " recovered" : "");
+		/* a line its agent would refuse fails here, alone (it
+		 * would be the same at every retry) */
+		msg_ok = job_format_msg(job, m->env.qid, m->env.time,
+		    m->env.data_off, m->env.size, m->env.from,
+		    flags + strspn(flags, " ")) == 0;
 		for (i = 0; i < m->env.nrcpt; i++) {
 			struct rcpt *r = &m->env.rcpts[i];
+			const char *extra;
 			if (!r->ready || r->dest != d)
 				continue;
 			r->ready = 0;
 			r->inflight = b->serial;
-			if (!d->local) {
-				buf_printf(job, "rcpt %zu %s%s\n", i, r->addr,
-				    r->params);
-				continue;
+			if (!d->local)
+				extra = r->params + strspn(r->params, " ");
+			else {
+				if (resolve_maildir(ctx->conf,
+				    recipients_users(), r->addr, path,
+				    sizeof(path)) == -1)
+					str_copy(path, "-", sizeof(path));
+				extra = path;
 			}
-			if (resolve_maildir(ctx->conf, recipients_users(),
-			    r->addr, path, sizeof(path)) == -1)
-				str_copy(path, "-", sizeof(path));
-			buf_printf(job, "rcpt %zu %s %s\n", i, r->addr, path);
+			if (!msg_ok || job_format_rcpt(job, (unsigned)i,
+			    r->addr, extra) == -1)
+				apply(m, r, STATUS_PERM, NULL, "554 5.3.0 "
+				    "This message cannot be passed to the "
+				    "delivery agent", 0);
 		}
 		m->nagents++;
 		heap_remove(m);
