@@ -384,8 +384,10 @@ commit_done(struct commit_job *job)
 
 	str_copy(qid, t->env.qid, sizeof(qid));
 	if (ok) {
+		char from[ADDR_ENC_MAX + 1];
+		addr_encode(t->env.from, from, sizeof(from));
 		log_info("%s: from=<%s> size=%llu nrcpt=%zu client=%s", qid,
-		    t->env.from, (unsigned long long)t->env.size,
+		    from, (unsigned long long)t->env.size,
 		    t->env.nrcpt, t->env.client);
 		struct qmsg *m = queue_add(&t->env);
 		if (ctx->on_commit)

@@ -398,6 +398,8 @@ static void
 apply(struct qmsg *m, struct rcpt *r, enum status st, const char *mta,
     const char *reply, int relayed)
 {
+	char from[ADDR_ENC_MAX + 1], to[ADDR_ENC_MAX + 1];
+	char text[JOB_REPLY_MAX * 3 + 1];
 	int64_t now = time(NULL);
 	const char *what;
 
@@ -432,11 +434,15 @@ apply(struct qmsg *m, struct rcpt *r, enum status st, const char *mta,
 		break;
 	}
 	/* sender and recipient on one line: one grep answers "what
-	 * happened to the mail from X to Y" */
+	 * happened to the mail from X to Y"; encoded, so that a quoted
+	 * local part cannot write "<", ">" or blanks into it (fake fields) */
+	addr_encode(m->env.from, from, sizeof(from));
+	addr_encode(r->addr, to, sizeof(to));
 	log_info("%s: from=<%s>, to=<%s>, relay=%s, delay=%llds, status=%s (%s)",
-	    m->env.qid, m->env.from, r->addr, mta && *mta ? mta :
+	    m->env.qid, from, to, mta && *mta ? mta :
 	    r->dest && r->dest->local ? "local" : "none",
-	    (long long)(now - m->env.time), what, reply);
+	    (long long)(now - m->env.time), what,
+	    log_text(reply, text, sizeof(text)));
 }
 
 static void
@@ -615,6 +621,7 @@ notify(struct qmsg *m, enum bounce_kind kind, char state)
 	struct bounce_info bi;
 	struct buf msg;
 	char envid[ESMTP_ENVID_MAX + 1] = "", to[ADDR_MAX + 1];
+	char enc[ADDR_ENC_MAX + 1];
 	char (*orcpt)[ESMTP_ORCPT_MAX + 16], (*mta)[ADDR_DOMAIN_MAX + 1];
 	const char *p;
 	size_t i, n = 0;
@@ -695,16 +702,18 @@ notify(struct qmsg *m, enum bounce_kind kind, char state)
 		} else
 			rc = -1;
 	} else {
+		addr_encode(to, enc, sizeof(enc));
 		log_warnx("%s: cannot make the %s notification to <%s>",
-		    e->qid, notify_name(kind), to);
+		    e->qid, notify_name(kind), enc);
 		rc = -1;
 	}
 	buf_free(&msg);
 	if (bi.original_len || bi.original[0])
 		free((char *)bi.original);
 	if (rc == -1) {
+		addr_encode(to, enc, sizeof(enc));
 		log_warnx("%s: %s notification to <%s> not queued; the message "
-		    "is kept until it is", e->qid, notify_name(kind), to);
+		    "is kept until it is", e->qid, notify_name(kind), enc);
 		goto out;
 	}
 done:
