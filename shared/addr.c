@@ -295,6 +295,29 @@ addr_local_canon(const char *local, char *buf, size_t len)
 	return 0;
 }
 
+int
+addr_local_quote(const char *local, char *buf, size_t len)
+{
+	size_t i, o = 0, n = strlen(local);
+
+	if (n > 0 && local_scan(local, 1) == n && local[0] != '"')
+		return str_copy(buf, local, len);	/* a Dot-string */
+	/* RFC 5321 4.1.2: Quoted-string, '"' and '\' as quoted-pairs */
+	if (len < 3)
+		return -1;
+	buf[o++] = '"';
+	for (i = 0; i < n; i++) {
+		if (local[i] == '"' || local[i] == '\\')
+			buf[o++] = '\\';
+		buf[o++] = local[i];
+		if (o + 2 >= len)
+			return -1;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return 0;
+}
+
 /* The octets addr_encode writes as "%XX": structure in the lines. */
 static int
 enc_special(unsigned char c)

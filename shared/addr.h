@@ -43,6 +43,9 @@ int addr_helo_valid(const char *s, size_t len);
 /* The local part without quotes and quoted-pairs, lowercased. */
 int addr_local_canon(const char *local, char *buf, size_t len);
 int addr_utf8_valid(const char *s, size_t len);
+/* The reverse: a canonical local part as a Local-part, quoted if it is
+ * not a Dot-string ("bob+x y" -> "\"bob+x y\""). 0 or -1. */
+int addr_local_quote(const char *local, char *buf, size_t len);
 
 /*
  * An address as one word of a line that other programs split on

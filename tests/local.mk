@@ -94,6 +94,7 @@ session_tests = \
 	tests/sessions/params.smtp \
 	tests/sessions/paths.smtp \
 	tests/sessions/queue-down.smtp \
+	tests/sessions/quoted-recipients.smtp \
 	tests/sessions/recipients.smtp \
 	tests/sessions/relay-allowed.smtp \
 	tests/sessions/relay.smtp \

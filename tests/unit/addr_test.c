@@ -131,6 +131,36 @@ Test(addr, local_canon)
 	cr_expect_eq(addr_local_canon("toolong", buf, 4), -1);
 }
 
+Test(addr, local_quote)
+{
+	static const struct { const char *in, *out; } t[] = {
+		{ "bob", "bob" },
+		{ "bob+tag", "bob+tag" },
+		{ "a.b", "a.b" },
+		{ "ü", "ü" },
+		{ "bob+x y", "\"bob+x y\"" },
+		{ "a..b", "\"a..b\"" },
+		{ ".a", "\".a\"" },
+		{ "john\"doe", "\"john\\\"doe\"" },
+		{ "back\\slash", "\"back\\\\slash\"" },
+		{ "", "\"\"" },
+	};
+	char buf[ADDR_LOCAL_MAX + 3];
+	struct addr a;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		cr_assert_eq(addr_local_quote(t[i].in, buf, sizeof(buf)), 0,
+		    "%s", t[i].in);
+		cr_expect_str_eq(buf, t[i].out);
+	}
+	/* what it makes is a local part again */
+	cr_assert_eq(addr_local_quote("x y>", buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "\"x y>\"");
+	cr_expect_eq(addr_parse_mailbox("\"x y>\"@b.test", 0, &a), 0);
+	cr_expect_eq(addr_local_quote("a b c", buf, 6), -1);
+}
+
 /* The one encoding of an address as a word (shared/addr.h). */
 Test(addr, encode_table)
 {
