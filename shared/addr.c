@@ -294,3 +294,100 @@ addr_local_canon(const char *local, char *buf, size_t len)
 	buf[o] = '\0';
 	return 0;
 }
+
+int
+addr_local_quote(const char *local, char *buf, size_t len)
+{
+	size_t i, o = 0, n = strlen(local);
+
+	if (n > 0 && local_scan(local, 1) == n && local[0] != '"')
+		return str_copy(buf, local, len);	/* a Dot-string */
+	/* RFC 5321 4.1.2: Quoted-string, '"' and '\' as quoted-pairs */
+	if (len < 3)
+		return -1;
+	buf[o++] = '"';
+	for (i = 0; i < n; i++) {
+		if (local[i] == '"' || local[i] == '\\')
+			buf[o++] = '\\';
+		buf[o++] = local[i];
+		if (o + 2 >= len)
+			return -1;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return 0;
+}
+
+/* The octets addr_encode writes as "%XX": structure in the lines. */
+static int
+enc_special(unsigned char c)
+{
+	return c <= ' ' || c == 0x7f || c == '%' || c == '<' || c == '>';
+}
+
+int
+addr_encode(const char *in, char *out, size_t len)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	if (len == 0)
+		return -1;
+	for (; *in; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (!enc_special(c)) {
+			if (o + 1 >= len)
+				goto full;
+			out[o++] = (char)c;
+			continue;
+		}
+		if (o + 3 >= len)
+			goto full;
+		out[o++] = '%';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
+	}
+	out[o] = '\0';
+	return (int)o;
+full:
+	out[o] = '\0';	/* a prefix, for a log line */
+	return -1;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+int
+addr_decode(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+	int hi, lo;
+
+	if (len == 0)
+		return -1;
+	for (; *in; in++) {
+		unsigned char c = (unsigned char)*in;
+		if (c == '%') {
+			if ((hi = hexval(in[1])) == -1 ||
+			    (lo = hexval(in[2])) == -1 || (hi | lo) == 0)
+				return -1;
+			c = (unsigned char)(hi << 4 | lo);
+			in += 2;
+		} else if (enc_special(c))
+			return -1;	/* a blank here was a split word */
+		if (o + 1 >= len)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return (int)o;
+}

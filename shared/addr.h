@@ -43,5 +43,26 @@ int addr_helo_valid(const char *s, size_t len);
 /* The local part without quotes and quoted-pairs, lowercased. */
 int addr_local_canon(const char *local, char *buf, size_t len);
 int addr_utf8_valid(const char *s, size_t len);
+/* The reverse: a canonical local part as a Local-part, quoted if it is
+ * not a Dot-string ("bob+x y" -> "\"bob+x y\""). 0 or -1. */
+int addr_local_quote(const char *local, char *buf, size_t len);
+
+/*
+ * An address as one word of a line that other programs split on
+ * blanks (agent jobs, pombo-queue's listing, log lines): "%XX" (two
+ * upper-case hex digits) for every octet below 0x21, DEL, '%', '<' and
+ * '>'; every other octet, UTF-8 included, stands for itself. A quoted
+ * local part may hold any of those (RFC 5321 4.1.2 qtextSMTP); an
+ * ordinary address has none, so it encodes to itself and files written
+ * before the encoding read the same. The encoded form never holds a
+ * blank, a control, '<' or '>'. Both return the length, or -1 if out
+ * does not fit (encode) or in is not well-formed (decode: a '%' not
+ * followed by two hex digits, an encoded NUL, or an octet that should
+ * have been encoded). A failed encode leaves a terminated prefix in
+ * out (len > 0), good enough for a log line.
+ */
+#define ADDR_ENC_MAX	(ADDR_MAX * 3)
+int addr_encode(const char *in, char *out, size_t len);
+int addr_decode(const char *in, char *out, size_t len);
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * job: strict line parsers; a malformed job is the agent's reason to
- * exit with EX_SOFTWARE (a temporary failure for every recipient), and a
+ * exit with EX_SOFTWARE (a temporary failure for every recipient), a
+ * malformed message or recipient line fails that message alone, and a
  * malformed result line is ignored by queued (the recipient then counts
  * as not reported, i.e. temporarily failed).
  */
@@ -78,15 +79,76 @@ parse_u64(const char *s, uint64_t *out)
 	return *end == '\0' ? 0 : -1;
 }
 
+/*
+ * The words of a "msg" line after "msg <qid> ": the reverse-path is
+ * "<" addr_encode(path) ">", so no address splits the line.
+ */
+static const char *
+msg_line(struct job_msg *m, char *p)
+{
+	char from[ADDR_ENC_MAX + 3], *w;
+	uint64_t v;
+	size_t n;
+	int k;
+
+	if (parse_u64(word(&p), &v) == -1)
+		return "bad time";
+	m->time = (int64_t)v;
+	if (parse_u64(word(&p), &m->data_off) == -1 ||
+	    parse_u64(word(&p), &m->size) == -1)
+		return "bad offset or size";
+	w = word(&p);
+	if (w == NULL || (n = strlen(w)) < 2 || w[0] != '<' || w[n - 1] != '>')
+		return "bad reverse-path";
+	w[n - 1] = '\0';
+	from[0] = '<';
+	if ((k = addr_decode(w + 1, from + 1, sizeof(from) - 2)) == -1 ||
+	    !str_printable(from + 1))
+		return "bad reverse-path";
+	from[k + 1] = '>';	/* two octets were kept for it */
+	from[k + 2] = '\0';
+	if (!str_printable(p))
+		return "control characters";
+	if ((m->from = strdup(from)) == NULL || (m->flags = strdup(p)) == NULL)
+		return "out of memory";
+	return NULL;
+}
+
+/* The words of a "rcpt" line after "rcpt <index> ". */
+static const char *
+rcpt_line(struct job_rcpt *r, char *p)
+{
+	char addr[ADDR_ENC_MAX + 1], *w;
+
+	w = word(&p);
+	/* addresses may be UTF-8 (SMTPUTF8), never controls */
+	if (w == NULL || *w == '\0' || addr_decode(w, addr, sizeof(addr)) <= 0 ||
+	    !str_printable(addr))
+		return "bad address";
+	if (!str_printable(p))
+		return "control characters";
+	if ((r->addr = strdup(addr)) == NULL || (r->extra = strdup(p)) == NULL)
+		return "out of memory";
+	return NULL;
+}
+
 #define BAD(m) do { str_copy(err, (m), errlen); goto fail; } while (0)
 
+/*
+ * A message or recipient line that does not parse fails that message
+ * alone (job_reject_bad reports its recipients): one poison message
+ * must not hold back the rest of the batch. Anything else wrong is a
+ * broken job, refused whole.
+ */
 int
 job_parse(struct job *j, const char *text, size_t len, char *err,
     size_t errlen)
 {
 	char line[JOB_LINE_MAX], *p, *w;
+	const char *why;
 	size_t pos = 0, n, total_rcpts = 0;
 	int state = 0;	/* 0: magic, 1: body, 2: ended */
+	int toolong, per_msg;
 	struct job_msg *m = NULL;
 	uint64_t v;
 
@@ -96,12 +158,22 @@ job_parse(struct job *j, const char *text, size_t len, char *err,
 		if (nl == NULL)
 			BAD("unterminated line");
 		n = (size_t)(nl - (text + pos));
-		if (n >= sizeof(line))
-			BAD("line too long");
+		toolong = n >= sizeof(line);
+		if (toolong)	/* enough to say which message it was */
+			n = sizeof(line) - 1;
 		memcpy(line, text + pos, n);
 		line[n] = '\0';
-		pos += n + 1;
-		if (!str_printable(line) && strncmp(line, "rcpt ", 5) != 0)
+		pos = (size_t)(nl - text) + 1;
+		per_msg = strncmp(line, "msg ", 4) == 0 ||
+		    strncmp(line, "rcpt ", 5) == 0;
+		if (toolong && !per_msg)
+			BAD("line too long");
+		if (memchr(line, '\0', n) != NULL) {
+			if (!per_msg)
+				BAD("control characters");
+			toolong = 1;	/* cut at the NUL: a bad line */
+		}
+		if (!per_msg && !str_printable(line))
 			BAD("control characters");
 		if (state == 2)
 			BAD("data after end");
@@ -162,43 +234,37 @@ job_parse(struct job *j, const char *text, size_t len, char *err,
 			m = &j->msgs[j->nmsg++];
 			memset(m, 0, sizeof(*m));
 			w = word(&p);
+			/* without its id, nobody can be told: a broken job */
 			if (w == NULL || !qid_valid(w))
 				BAD("bad queue id");
 			memcpy(m->qid, w, QID_LEN + 1);
-			if (parse_u64(word(&p), &v) == -1)
-				BAD("bad time");
-			m->time = (int64_t)v;
-			if (parse_u64(word(&p), &m->data_off) == -1 ||
-			    parse_u64(word(&p), &m->size) == -1)
-				BAD("bad offset or size");
-			w = word(&p);
-			if (w == NULL || w[0] != '<' || w[strlen(w) - 1] != '>')
-				BAD("bad reverse-path");
-			if ((m->from = strdup(w)) == NULL ||
-			    (m->flags = strdup(p)) == NULL)
-				BAD("out of memory");
+			why = toolong ? "line too long" : msg_line(m, p);
+			if (why != NULL && strcmp(why, "out of memory") == 0)
+				BAD(why);
+			if (why != NULL && m->bad == NULL)
+				m->bad = why;
 		} else if (strcmp(w, "rcpt") == 0) {
 			struct job_rcpt *nr;
 			if (m == NULL || ++total_rcpts > JOB_MAX_RCPTS)
 				BAD("rcpt without msg, or too many");
+			if (parse_u64(word(&p), &v) == -1 || v > JOB_MAX_RCPTS) {
+				/* cannot be reported; its message fails */
+				if (m->bad == NULL)
+					m->bad = "bad index";
+				continue;
+			}
 			nr = realloc(m->rcpts, (m->nrcpt + 1) * sizeof(*nr));
 			if (nr == NULL)
 				BAD("out of memory");
 			m->rcpts = nr;
 			nr = &m->rcpts[m->nrcpt++];
 			memset(nr, 0, sizeof(*nr));
-			if (parse_u64(word(&p), &v) == -1 || v > JOB_MAX_RCPTS)
-				BAD("bad index");
 			nr->index = (unsigned)v;
-			w = word(&p);
-			if (w == NULL || *w == '\0')
-				BAD("bad address");
-			/* addresses may be UTF-8 (SMTPUTF8), never controls */
-			if (!str_printable(w) || !str_printable(p))
-				BAD("control characters");
-			if ((nr->addr = strdup(w)) == NULL ||
-			    (nr->extra = strdup(p)) == NULL)
-				BAD("out of memory");
+			why = toolong ? "line too long" : rcpt_line(nr, p);
+			if (why != NULL && strcmp(why, "out of memory") == 0)
+				BAD(why);
+			if (why != NULL && m->bad == NULL)
+				m->bad = why;
 		} else
 			BAD("unknown line");
 	}
@@ -208,6 +274,101 @@ job_parse(struct job *j, const char *text, size_t len, char *err,
 fail:
 	job_free(j);
 	return -1;
+}
+
+int
+job_reject_bad(struct job *j, struct buf *out)
+{
+	char reply[JOB_REPLY_MAX + 1];
+	size_t i, k, kept = 0;
+	int n = 0;
+
+	for (i = 0; i < j->nmsg; i++) {
+		struct job_msg *m = &j->msgs[i];
+		if (m->bad == NULL) {
+			j->msgs[kept++] = *m;
+			continue;
+		}
+		/* the same job would be written again at every retry */
+		str_fmt(reply, sizeof(reply), "554 5.3.0 The delivery agent "
+		    "cannot read this message's job (%s)", m->bad);
+		for (k = 0; k < m->nrcpt; k++)
+			job_result_format(out, m->qid, m->rcpts[k].index,
+			    STATUS_PERM, NULL, reply);
+		for (k = 0; k < m->nrcpt; k++) {
+			free(m->rcpts[k].addr);
+			free(m->rcpts[k].extra);
+		}
+		free(m->rcpts);
+		free(m->from);
+		free(m->flags);
+		n++;
+	}
+	j->nmsg = kept;
+	return n;
+}
+
+/* Format a line into a scratch buffer and check it parses as a job
+ * line; only then append it: queued never writes what its agent
+ * would refuse. */
+static int
+job_add_checked(struct buf *out, const char *line, int is_msg)
+{
+	struct job_msg m;
+	struct job_rcpt r;
+	char copy[JOB_LINE_MAX], *p = copy, *w;
+	const char *why;
+	uint64_t v;
+
+	if (str_copy(copy, line, sizeof(copy)) == -1)
+		return -1;
+	memset(&m, 0, sizeof(m));
+	memset(&r, 0, sizeof(r));
+	w = word(&p);
+	(void)w;
+	if (is_msg) {
+		w = word(&p);
+		why = w && qid_valid(w) ? msg_line(&m, p) : "bad queue id";
+		free(m.from);
+		free(m.flags);
+	} else {
+		why = parse_u64(word(&p), &v) == -1 || v > JOB_MAX_RCPTS ?
+		    "bad index" : rcpt_line(&r, p);
+		free(r.addr);
+		free(r.extra);
+	}
+	if (why != NULL)
+		return -1;
+	if (buf_addstr(out, line) == -1 || buf_addstr(out, "\n") == -1)
+		return -1;
+	return 0;
+}
+
+int
+job_format_msg(struct buf *out, const char *qid, int64_t time,
+    uint64_t data_off, uint64_t size, const char *from, const char *flags)
+{
+	char line[JOB_LINE_MAX], enc[ADDR_ENC_MAX + 1];
+
+	if (addr_encode(from, enc, sizeof(enc)) == -1 ||
+	    str_fmt(line, sizeof(line), "msg %s %lld %llu %llu <%s>%s%s", qid,
+	    (long long)time, (unsigned long long)data_off,
+	    (unsigned long long)size, enc, *flags ? " " : "", flags) == -1)
+		return -1;
+	return job_add_checked(out, line, 1);
+}
+
+int
+job_format_rcpt(struct buf *out, unsigned index, const char *addr,
+    const char *extra)
+{
+	char line[JOB_LINE_MAX], enc[ADDR_ENC_MAX + 1];
+
+	if (addr_encode(addr, enc, sizeof(enc)) <= 0 ||
+	    str_fmt(line, sizeof(line), "rcpt %u %s%s%s", index, enc,
+	    *extra ? " " : "", extra) == -1)
+		return -1;
+	return job_add_checked(out, line, 0);
 }
 
 int

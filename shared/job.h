@@ -11,10 +11,19 @@
  *   relay <[host]:port>                 (remote: instead of MX lookup)
  *   port <n> | dns <servers> | timeout <s> | connect-timeout <s>
  *   tls none|may|encrypt|verify | tls-ca <file>
- *   msg <qid> <arrival> <data-offset> <size> <reverse-path> [flags]
+ *   msg <qid> <arrival> <data-offset> <size> <<reverse-path>> [flags]
  *   rcpt <index> <address> [<maildir path> | <RCPT parameters>]
  *   ...
  *   end
+ *
+ * Lines are split at blanks, and a quoted local part may hold blanks,
+ * '>' or anything printable (RFC 5321 4.1.2), so the reverse-path
+ * (inside its brackets) and the address are addr_encode'd (shared/addr.h:
+ * "%XX" for blanks, controls, '%', '<', '>'; an ordinary address is
+ * itself). A msg or rcpt line the agent cannot read fails that message
+ * alone: job_reject_bad answers its recipients, the others are
+ * delivered; the job_format_* writers check each line with the same
+ * parser first, so queued never writes a line its agent refuses.
  *
  * Result: "<qid> <index> ok|relayed|temp|perm <remote-mta or -> <reply>"
  * ("relayed": delivered to a server that takes no DSN request along, so
@@ -52,6 +61,7 @@ struct job_msg {
 	char		*flags;		/* "recovered", "8bit", "smtputf8"... */
 	struct job_rcpt	*rcpts;
 	size_t		 nrcpt;
+	const char	*bad;		/* why a line of it did not parse */
 };
 
 struct job {
@@ -83,6 +93,18 @@ int job_flush_results(int fd, struct buf *out);
 int job_parse(struct job *j, const char *text, size_t len, char *err,
     size_t errlen);
 void job_free(struct job *j);
+/*
+ * Report every recipient of a message whose lines did not parse (a
+ * permanent failure: the same job would come at every retry) into out,
+ * and drop those messages from j. Returns how many.
+ */
+int job_reject_bad(struct job *j, struct buf *out);
+/* queued's writers: 0, or -1 (nothing appended) if the agent would
+ * refuse the line. flags and extra: "" or words without a leading blank. */
+int job_format_msg(struct buf *out, const char *qid, int64_t time,
+    uint64_t data_off, uint64_t size, const char *from, const char *flags);
+int job_format_rcpt(struct buf *out, unsigned index, const char *addr,
+    const char *extra);
 int job_has_flag(const struct job_msg *m, const char *flag);
 
 int job_result_parse(const char *line, struct job_result *r);

@@ -125,3 +125,26 @@ fatalx(const char *fmt, ...)
 	LOG_BODY(LOG_CRIT, 0);
 	exit(1);
 }
+
+const char *
+log_text(const char *in, char *out, size_t len)
+{
+	size_t o = 0;
+
+	if (len == 0)
+		return "";
+	for (; *in; in++) {
+		const char *esc = *in == '<' ? "%3C" : *in == '>' ? "%3E" :
+		    *in == '%' ? "%25" : NULL;
+		size_t n = esc ? 3 : 1;
+		if (o + n >= len)
+			break;
+		if (esc)
+			memcpy(out + o, esc, 3);
+		else
+			out[o] = *in;
+		o += n;
+	}
+	out[o] = '\0';
+	return out;
+}

@@ -15,6 +15,15 @@
 void log_init(const char *ident, int to_stderr);
 void log_set_debug(int on);
 
+/*
+ * Free text in a log line that may echo an address (a server's reply,
+ * "550 5.1.1 <a@b>: unknown"): '<' and '>' written as addr_encode does
+ * ("%3C", "%3E"; '%' as "%25"), so no field "to=<...>" comes from it.
+ * Addresses themselves go through addr_encode. Returns out (truncated
+ * to len - 1 octets).
+ */
+const char *log_text(const char *in, char *out, size_t len);
+
 void log_warn(const char *fmt, ...) PRINTF_LIKE(1, 2);	/* adds strerror(errno) */
 void log_warnx(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void log_info(const char *fmt, ...) PRINTF_LIKE(1, 2);

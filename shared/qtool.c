@@ -41,15 +41,33 @@ state_name(char st)
 	return st == 'd' ? "delivered" : st == 'f' ? "failed" : "queued";
 }
 
+/* "<" addr_encode(address) ">" in place: the address, brackets kept. */
+static void
+bracket_decode(char *s, size_t size)
+{
+	char dec[ADDR_MAX + 1];
+	size_t n = strlen(s);
+
+	if (n < 2 || s[0] != '<' || s[n - 1] != '>')
+		return;
+	s[n - 1] = '\0';
+	if (addr_decode(s + 1, dec, sizeof(dec)) != -1)
+		str_fmt(s, size, "<%s>", dec);
+	else
+		s[n - 1] = '>';
+}
+
 /*
  * "250-msg <qid> <time> <size> <state> <from>" and
- * "250-rcpt <st> <attempts> <next> <addr> [<mta> <error>]" lines.
+ * "250-rcpt <st> <attempts> <next> <addr> [<mta> <error>]" lines; the
+ * addresses are addr_encode'd.
  */
 static int
 print_list(struct qclient *q)
 {
 	char line[QCLIENT_REPLY_MAX * 4];
-	char qid[QID_LEN + 1], state[16], from[ADDR_MAX + 3], addr[ADDR_MAX + 3];
+	char qid[QID_LEN + 1], state[16], from[ADDR_ENC_MAX + 3];
+	char addr[ADDR_ENC_MAX + 3];
 	long long t, next, size;
 	unsigned attempts;
 	char st;
@@ -68,6 +86,7 @@ print_list(struct qclient *q)
 		    sscanf(line + 8, "%12s %lld %lld %15s %n", qid, &t, &size,
 		    state, &n) == 4) {
 			str_copy(from, line + 8 + n, sizeof(from));
+			bracket_decode(from, sizeof(from));
 			if (json)
 				printf("%s\n {\"id\": \"%s\", \"arrival\": %lld, "
 				    "\"age\": %lld, \"size\": %lld, \"state\": "
@@ -101,6 +120,7 @@ print_list(struct qclient *q)
 			if (err && strncmp(err, "- ", 2) == 0)
 				err += 2;
 			str_copy(addr, rest, sizeof(addr));
+			bracket_decode(addr, sizeof(addr));
 			if (json) {
 				addr[strlen(addr) - 1] = '\0';
 				printf("%s\n  {\"address\": ", nrcpt ? "," : "");

@@ -224,7 +224,12 @@ proceed_rcpt(void *v, char *arg)
 		s->nrcpt++;
 		s->state = ST_RCPT;
 	} else {
-		log_info("%s rejected RCPT %.300s: %s", s->client, arg, reply);
+		char enc[ADDR_ENC_MAX + 1], text[QCLIENT_REPLY_MAX * 3];
+		/* encoded: the client's text writes no fields of its own,
+		 * nor does the reply that echoes its address */
+		addr_encode(arg, enc, sizeof(enc));
+		log_info("%s rejected RCPT %.300s: %s", s->client, enc,
+		    log_text(reply, text, sizeof(text)));
 		session_junk(s);
 	}
 }

@@ -265,12 +265,14 @@ submit_stream(struct smtp_session *s)
 		if (code < 200 || code >= 300)
 			log_info("%s: not queued: %s", s->qid, reply);
 		else {
-			char from[ADDR_MAX + 1];
+			char from[ADDR_MAX + 1], enc[ADDR_ENC_MAX + 1];
 			s->junk = 0;	/* mail moved: the count starts over */
 			addr_format(&s->mail.from, from, sizeof(from));
+			/* no fake fields from a quoted local part */
+			addr_encode(from, enc, sizeof(enc));
 			log_info("%s: client=%s helo=%s from=<%s> size=%llu "
 			    "nrcpt=%u proto=%s", s->qid, s->client, s->helo,
-			    from, (unsigned long long)dm.size, s->nrcpt,
+			    enc, (unsigned long long)dm.size, s->nrcpt,
 			    session_proto(s, s->mail.smtputf8));
 		}
 	}

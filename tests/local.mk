@@ -97,6 +97,7 @@ session_tests = \
 	tests/sessions/params.smtp \
 	tests/sessions/paths.smtp \
 	tests/sessions/queue-down.smtp \
+	tests/sessions/quoted-recipients.smtp \
 	tests/sessions/recipients.smtp \
 	tests/sessions/relay-allowed.smtp \
 	tests/sessions/relay.smtp \
@@ -118,6 +119,7 @@ integration_tests = \
 	tests/integration/damaged_test.py \
 	tests/integration/diskfull_test.py \
 	tests/integration/e2e_test.py \
+	tests/integration/hostile_addr_test.py \
 	tests/integration/local_agent_test.py \
 	tests/integration/login_timing_test.py \
 	tests/integration/logs_test.py \

@@ -289,8 +289,18 @@ do_rcpt(struct conn *c, const char *arg)
 	addr_format(&r.to, orig, sizeof(orig));
 	for (i = 0; code < 300 && i < out.n; i++)
 		if (envelope_add_expanded(e, out.v[i].addr, orig, &r) == -1) {
-			str_copy(reply, "451 4.3.0 Cannot add the recipient",
-			    sizeof(reply));
+			struct rcpt_args tr;
+			/* a target that is no address stays one: 5xx; only
+			 * running out of memory may pass */
+			if (str_fmt(line, sizeof(line), "TO:<%s>",
+			    out.v[i].addr) == -1 ||
+			    esmtp_parse_rcpt(line, 1, 1, &tr, &err) == -1)
+				str_fmt(reply, sizeof(reply), "553 5.1.3 <%s>: "
+				    "Cannot deliver to <%.300s>", orig,
+				    out.v[i].addr);
+			else
+				str_copy(reply, "451 4.3.0 Cannot add the "
+				    "recipient", sizeof(reply));
 			break;
 		}
 	resolve_free(&out);
@@ -391,8 +401,10 @@ commit_done(struct commit_job *job)
 
 	str_copy(qid, t->env.qid, sizeof(qid));
 	if (ok) {
+		char from[ADDR_ENC_MAX + 1];
+		addr_encode(t->env.from, from, sizeof(from));
 		log_info("%s: from=<%s> size=%llu nrcpt=%zu client=%s", qid,
-		    t->env.from, (unsigned long long)t->env.size,
+		    from, (unsigned long long)t->env.size,
 		    t->env.nrcpt, t->env.client);
 		struct qmsg *m = queue_add(&t->env);
 		if (ctx->on_commit)

@@ -25,7 +25,7 @@
 static int
 add_rcpts(struct envelope *e, const struct conf *c, const char *rcpt)
 {
-	char arg[QPROTO_LINE_MAX];
+	char arg[QPROTO_LINE_MAX], enc[ADDR_ENC_MAX + 1];
 	struct resolve_out out;
 	enum resolve_result rr;
 	size_t i;
@@ -34,7 +34,8 @@ add_rcpts(struct envelope *e, const struct conf *c, const char *rcpt)
 	recipients_refresh();
 	rr = resolve(c, recipients_users(), recipients_aliases(), rcpt, &out);
 	if (rr != RESOLVE_OK) {
-		log_warnx("%s: notification to <%s>, which is %s", e->qid, rcpt,
+		addr_encode(rcpt, enc, sizeof(enc));	/* no fake fields */
+		log_warnx("%s: notification to <%s>, which is %s", e->qid, enc,
 		    rr == RESOLVE_LOOP ? "an alias loop" : "nobody here");
 		if (str_fmt(arg, sizeof(arg), "<%s>", rcpt) == -1)
 			return -1;
@@ -52,11 +53,12 @@ inject_message(struct spool *sp, const struct conf *c, const char *rcpt,
 {
 	struct envelope e;
 	struct buf hdr;
-	char arg[QPROTO_LINE_MAX];
+	char arg[QPROTO_LINE_MAX], enc[ADDR_ENC_MAX + 1];
 	struct qmsg *m = NULL;
 	int fd = -1, reused = 0;
 
 	envelope_init(&e);
+	addr_encode(rcpt, enc, sizeof(enc));	/* logged: no fake fields */
 	buf_init(&hdr, 1024 * 1024);
 	qid_new(e.qid);
 	e.time = time(NULL);
@@ -67,7 +69,7 @@ inject_message(struct spool *sp, const struct conf *c, const char *rcpt,
 	    str_fmt(arg, sizeof(arg), "LOCAL local %s", c->hostname) == -1 ||
 	    (e.client = strdup(arg)) == NULL ||
 	    envelope_format(&e, &hdr) == -1) {
-		log_warnx("cannot make a notification to <%s>", rcpt);
+		log_warnx("cannot make a notification to <%s>", enc);
 		goto out;
 	}
 	e.data_off = hdr.len;
@@ -78,14 +80,14 @@ inject_message(struct spool *sp, const struct conf *c, const char *rcpt,
 	    fdatasync(fd) == -1 ||
 	    close(fd) == -1 || (fd = -1, spool_publish(sp, e.qid)) == -1 ||
 	    spool_sync_queue(sp) == -1) {
-		log_warn("%s: cannot queue a notification to <%s>", e.qid, rcpt);
+		log_warn("%s: cannot queue a notification to <%s>", e.qid, enc);
 		spool_discard(sp, e.qid, fd);
 		spool_unpublish(sp, e.qid);
 		goto out;
 	}
 	log_info("%s: from=<> size=%zu nrcpt=%zu (%s to <%s>)", e.qid, len,
 	    e.nrcpt, (e.flags & ENV_DOUBLE) ? "double bounce" : "notification",
-	    rcpt);
+	    enc);
 	m = queue_add(&e);
 out:
 	buf_free(&hdr);

@@ -52,7 +52,7 @@ policy_rcpt(const struct conf *c, const struct qhelo *h,
     const struct rcpt_args *r, struct resolve_out *out, char *reply,
     size_t len)
 {
-	char addr[ADDR_MAX + 1];
+	char addr[ADDR_MAX + 1], enc[ADDR_ENC_MAX + 1];
 
 	out->v = NULL;
 	out->n = 0;
@@ -69,8 +69,9 @@ policy_rcpt(const struct conf *c, const struct qhelo *h,
 			    "rejected: User unknown", addr);
 			return 550;
 		case RESOLVE_LOOP:
+			addr_encode(addr, enc, sizeof(enc));	/* no fake fields */
 			log_warnx("alias loop or too many targets for <%s>",
-			    addr);
+			    enc);
 			str_fmt(reply, len, "554 5.4.6 <%s>: Alias loop", addr);
 			return 554;
 		}

@@ -96,17 +96,21 @@ int
 queue_format(const struct qmsg *m, struct buf *out)
 {
 	const struct envelope *e = &m->env;
+	char enc[ADDR_ENC_MAX + 1];
 	size_t i;
 
-	if (buf_printf(out, "250-msg %s %lld %llu %s <%s>\n", e->qid,
+	/* pombo-queue splits these lines at blanks: addresses encoded */
+	if (addr_encode(e->from, enc, sizeof(enc)) == -1 ||
+	    buf_printf(out, "250-msg %s %lld %llu %s <%s>\n", e->qid,
 	    (long long)e->time, (unsigned long long)e->size,
 	    e->flags & ENV_HOLD ? "held" : m->nagents ? "active" : "queued",
-	    e->from) == -1)
+	    enc) == -1)
 		return -1;
 	for (i = 0; i < e->nrcpt; i++) {
 		const struct rcpt *r = &e->rcpts[i];
-		if (buf_printf(out, "250-rcpt %c %u %lld <%s>%s%s\n", r->state,
-		    r->attempts, (long long)r->next, r->addr,
+		if (addr_encode(r->addr, enc, sizeof(enc)) == -1 ||
+		    buf_printf(out, "250-rcpt %c %u %lld <%s>%s%s\n", r->state,
+		    r->attempts, (long long)r->next, enc,
 		    r->error ? " " : "", r->error ? r->error : "") == -1)
 			return -1;
 	}

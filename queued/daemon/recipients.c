@@ -208,7 +208,12 @@ expand(struct expand *x, const char *addr)
 		return 0;
 	}
 	if (user) {
-		str_fmt(target, sizeof(target), "%s@%s", local, domain);
+		char quoted[ADDR_LOCAL_MAX + 3];
+		/* local is unquoted: "bob+x y" must be quoted again to be
+		 * an address (it was refused with a 451) */
+		if (addr_local_quote(local, quoted, sizeof(quoted)) == -1)
+			return 0;
+		str_fmt(target, sizeof(target), "%s@%s", quoted, domain);
 		return emit(x, target, 1);
 	}
 	/* the hostname's names are the bare names of local programs */

@@ -399,6 +399,8 @@ static void
 apply(struct qmsg *m, struct rcpt *r, enum status st, const char *mta,
     const char *reply, int relayed)
 {
+	char from[ADDR_ENC_MAX + 1], to[ADDR_ENC_MAX + 1];
+	char text[JOB_REPLY_MAX * 3 + 1];
 	int64_t now = time(NULL);
 	const char *what;
 
@@ -433,11 +435,15 @@ apply(struct qmsg *m, struct rcpt *r, enum status st, const char *mta,
 		break;
 	}
 	/* sender and recipient on one line: one grep answers "what
-	 * happened to the mail from X to Y" */
+	 * happened to the mail from X to Y"; encoded, so that a quoted
+	 * local part cannot write "<", ">" or blanks into it (fake fields) */
+	addr_encode(m->env.from, from, sizeof(from));
+	addr_encode(r->addr, to, sizeof(to));
 	log_info("%s: from=<%s>, to=<%s>, relay=%s, delay=%llds, status=%s (%s)",
-	    m->env.qid, m->env.from, r->addr, mta && *mta ? mta :
+	    m->env.qid, from, to, mta && *mta ? mta :
 	    r->dest && r->dest->local ? "local" : "none",
-	    (long long)(now - m->env.time), what, reply);
+	    (long long)(now - m->env.time), what,
+	    log_text(reply, text, sizeof(text)));
 }
 
 static void
@@ -616,6 +622,7 @@ notify(struct qmsg *m, enum bounce_kind kind, char state)
 	struct bounce_info bi;
 	struct buf msg;
 	char envid[ESMTP_ENVID_MAX + 1] = "", to[ADDR_MAX + 1];
+	char enc[ADDR_ENC_MAX + 1];
 	char (*orcpt)[ESMTP_ORCPT_MAX + 16], (*mta)[ADDR_DOMAIN_MAX + 1];
 	const char *p;
 	size_t i, n = 0;
@@ -696,16 +703,18 @@ notify(struct qmsg *m, enum bounce_kind kind, char state)
 		} else
 			rc = -1;
 	} else {
+		addr_encode(to, enc, sizeof(enc));
 		log_warnx("%s: cannot make the %s notification to <%s>",
-		    e->qid, notify_name(kind), to);
+		    e->qid, notify_name(kind), enc);
 		rc = -1;
 	}
 	buf_free(&msg);
 	if (bi.original_len || bi.original[0])
 		free((char *)bi.original);
 	if (rc == -1) {
+		addr_encode(to, enc, sizeof(enc));
 		log_warnx("%s: %s notification to <%s> not queued; the message "
-		    "is kept until it is", e->qid, notify_name(kind), to);
+		    "is kept until it is", e->qid, notify_name(kind), enc);
 		goto out;
 	}
 done:
@@ -863,8 +872,9 @@ take_batch(struct dest *d, struct buf *job)
 	struct batch *b;
 	struct dentry *e;
 	struct qmsg *m;
-	char path[PATH_MAX];
+	char path[PATH_MAX], flags[JOB_LINE_MAX];
 	size_t i, max = d->local ? LOCAL_BATCH : REMOTE_BATCH, nr;
+	int msg_ok;
 
 	if ((b = calloc(1, sizeof(*b))) == NULL ||
 	    (b->msgs = calloc(max, sizeof(*b->msgs))) == NULL)
@@ -886,25 +896,34 @@ take_batch(struct dest *d, struct buf *job)
 			nr += m->env.rcpts[i].ready && m->env.rcpts[i].dest == d;
 		if (nr == 0 || damaged(m))
 			continue;
-		buf_printf(job, "msg %s %lld %llu %llu <%s>%s%s\n", m->env.qid,
-		    (long long)m->env.time, (unsigned long long)m->env.data_off,
-		    (unsigned long long)m->env.size, m->env.from,
-		    m->env.from_params, m->recovered ? " recovered" : "");
+		str_fmt(flags, sizeof(flags), "%s%s", m->env.from_params,
+		    m->recovered ? " recovered" : "");
+		/* a line its agent would refuse fails here, alone (it
+		 * would be the same at every retry) */
+		msg_ok = job_format_msg(job, m->env.qid, m->env.time,
+		    m->env.data_off, m->env.size, m->env.from,
+		    flags + strspn(flags, " ")) == 0;
 		for (i = 0; i < m->env.nrcpt; i++) {
 			struct rcpt *r = &m->env.rcpts[i];
+			const char *extra;
 			if (!r->ready || r->dest != d)
 				continue;
 			r->ready = 0;
 			r->inflight = b->serial;
-			if (!d->local) {
-				buf_printf(job, "rcpt %zu %s%s\n", i, r->addr,
-				    r->params);
-				continue;
+			if (!d->local)
+				extra = r->params + strspn(r->params, " ");
+			else {
+				if (resolve_maildir(ctx->conf,
+				    recipients_users(), r->addr, path,
+				    sizeof(path)) == -1)
+					str_copy(path, "-", sizeof(path));
+				extra = path;
 			}
-			if (resolve_maildir(ctx->conf, recipients_users(),
-			    r->addr, path, sizeof(path)) == -1)
-				str_copy(path, "-", sizeof(path));
-			buf_printf(job, "rcpt %zu %s %s\n", i, r->addr, path);
+			if (!msg_ok || job_format_rcpt(job, (unsigned)i,
+			    r->addr, extra) == -1)
+				apply(m, r, STATUS_PERM, NULL, "554 5.3.0 "
+				    "This message cannot be passed to the "
+				    "delivery agent", 0);
 		}
 		m->nagents++;
 		heap_remove(m);

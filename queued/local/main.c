@@ -34,6 +34,9 @@ main(int argc, char *argv[])
 		return EX_SOFTWARE;
 	}
 	buf_init(&out, 64 * 1024 * 1024);
+	/* a message whose lines it cannot read fails alone */
+	if (job_reject_bad(&j, &out) > 0)
+		log_warnx("bad message lines in the job from queued");
 	local_deliver(SPOOL_FD, &j, &out);
 	if (job_flush_results(1, &out) == -1)
 		fatal("write results");

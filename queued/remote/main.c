@@ -63,6 +63,11 @@ main(int argc, char *argv[])
 		return EX_TEMPFAIL;
 	}
 	buf_init(&out, 64 * 1024 * 1024);
+	/* a message whose lines it cannot read fails alone */
+	if (job_reject_bad(&j, &out) > 0) {
+		log_warnx("bad message lines in the job from queued");
+		flush_out(&out);
+	}
 	remote_deliver(&rc, &j, SPOOL_FD, &out, flush_out);
 	flush_out(&out);
 	buf_free(&out);

@@ -156,6 +156,7 @@ submit_txn(struct qclient *q, const struct conf *c, const char *sender,
     size_t *rejected, size_t *deferred)
 {
 	char reply[QCLIENT_REPLY_MAX], hdr[512], date[64];
+	char enc[ADDR_ENC_MAX + 1];
 	size_t off, n, accepted = 0;
 	int code;
 
@@ -198,8 +199,9 @@ submit_txn(struct qclient *q, const struct conf *c, const char *sender,
 	code = qclient_cmd(q, reply, sizeof(reply), "0");
 	if (code != 250)
 		die(code >= 500 ? EX_DATAERR : EX_TEMPFAIL, "%s", reply);
+	addr_encode(sender, enc, sizeof(enc));	/* no fake fields */
 	log_info("uid %u: from=<%s> nrcpt=%zu size=%zu: %s", (unsigned)getuid(),
-	    sender, accepted, msg->len, reply);
+	    enc, accepted, msg->len, reply);
 	if (verbose)
 		fprintf(stderr, "%s: %s\n", prog, reply);
 }

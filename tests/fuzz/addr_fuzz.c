@@ -5,6 +5,9 @@
  * Invariants: parsed parts fit their bounds, nothing 8-bit passes
  * without ADDR_UTF8_OK, and a parsed path formats back into a path that
  * parses to the same parts (what smtpd sends queued must re-validate).
+ * The word encoding of any text decodes to that text and holds no blank,
+ * control, '<' or '>'; a decoded word encodes to a word that decodes
+ * alike.
  */
 #include "config.h"
 
@@ -86,6 +89,39 @@ fuzz_mailbox(const char *s, unsigned flags)
 	FUZZ_ASSERT(addr_parse_mailbox(buf, flags, &b) == 0);
 }
 
+static void
+fuzz_encoding(const char *s)
+{
+	char enc[ADDR_ENC_MAX * 4 + 1], dec[ADDR_ENC_MAX * 4 + 1];
+	char dec2[ADDR_ENC_MAX * 4 + 1];
+	size_t i;
+	int n, m;
+
+	n = addr_encode(s, enc, sizeof(enc));
+	FUZZ_ASSERT(strlen(enc) < sizeof(enc));
+	if (n >= 0) {
+		FUZZ_ASSERT((size_t)n == strlen(enc));
+		for (i = 0; enc[i]; i++)
+			FUZZ_ASSERT((unsigned char)enc[i] > ' ' &&
+			    enc[i] != 127 && enc[i] != '<' && enc[i] != '>');
+		m = addr_decode(enc, dec, sizeof(dec));
+		FUZZ_ASSERT(m >= 0 && strcmp(dec, s) == 0);
+		/* what needs no escape is itself */
+		if (strpbrk(s, " %<>") == NULL && str_printable(s))
+			FUZZ_ASSERT(strcmp(enc, s) == 0);
+	}
+	if ((m = addr_decode(s, dec, sizeof(dec))) >= 0 &&
+	    (size_t)m * 3 < sizeof(enc)) {
+		FUZZ_ASSERT((size_t)m == strlen(dec));
+		FUZZ_ASSERT(addr_encode(dec, enc, sizeof(enc)) >= 0);
+		FUZZ_ASSERT(addr_decode(enc, dec2, sizeof(dec2)) == m);
+		FUZZ_ASSERT(strcmp(dec, dec2) == 0);
+	}
+	/* the bounds: a small buffer truncates, never overflows */
+	n = addr_encode(s, enc, 8);
+	FUZZ_ASSERT(strlen(enc) < 8 && (n == -1 || (size_t)n == strlen(enc)));
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -100,6 +136,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	len = strlen(s);
 	fuzz_path(s, flags);
 	fuzz_mailbox(s, flags);
+	fuzz_encoding(s);
 	if (addr_helo_valid(s, len) && s[0] != '[')
 		FUZZ_ASSERT(!has_8bit(s));
 	if (addr_domain_valid(s, len, 0))

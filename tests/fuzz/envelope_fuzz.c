@@ -4,8 +4,11 @@
  * file must be refused, never half-trusted. The input is a queue file;
  * whatever follows its "data" line is read as a state file too.
  * Invariants: an accepted header formats into one that parses to the
- * same envelope (and length, whose digits are where the writer puts them); an accepted state formats into one that parses to the
- * same per-recipient state; every path and allocation is freed.
+ * same envelope (and length, whose digits are where the writer puts
+ * them); an accepted state formats into one that parses to the same
+ * per-recipient state; every path and allocation is freed. Every
+ * address a queue file may hold (quoted local parts with blanks and
+ * '>' too) goes into an agent job that parses back to that address.
  */
 #include "config.h"
 
@@ -14,6 +17,7 @@
 
 #include "envelope.h"
 #include "fuzz.h"
+#include "job.h"
 
 static int
 str_eq(const char *a, const char *b)
@@ -37,6 +41,35 @@ same_header(const struct envelope *a, const struct envelope *b)
 		FUZZ_ASSERT(str_eq(a->rcpts[i].addr, b->rcpts[i].addr));
 		FUZZ_ASSERT(str_eq(a->rcpts[i].params, b->rcpts[i].params));
 	}
+}
+
+/* The sender and every recipient, through a job and back. */
+static void
+job_round_trip(const struct envelope *e)
+{
+	struct buf b;
+	struct job j;
+	char err[256], from[ADDR_MAX + 3];
+	size_t i;
+
+	buf_init(&b, 1 << 24);
+	buf_addstr(&b, JOB_MAGIC "\n");
+	FUZZ_ASSERT(job_format_msg(&b, e->qid, e->time, 0, 0, e->from,
+	    e->from_params + strspn(e->from_params, " ")) == 0);
+	for (i = 0; i < e->nrcpt; i++)
+		FUZZ_ASSERT(job_format_rcpt(&b, (unsigned)i, e->rcpts[i].addr,
+		    e->rcpts[i].params + strspn(e->rcpts[i].params, " ")) == 0);
+	buf_addstr(&b, "end\n");
+	FUZZ_ASSERT(job_parse(&j, b.data, b.len, err, sizeof(err)) == 0);
+	FUZZ_ASSERT(j.nmsg == 1 && j.msgs[0].bad == NULL);
+	FUZZ_ASSERT(str_fmt(from, sizeof(from), "<%s>", e->from) != -1);
+	FUZZ_ASSERT(strcmp(j.msgs[0].from, from) == 0);
+	FUZZ_ASSERT(j.msgs[0].nrcpt == e->nrcpt);
+	for (i = 0; i < e->nrcpt; i++)
+		FUZZ_ASSERT(strcmp(j.msgs[0].rcpts[i].addr,
+		    e->rcpts[i].addr) == 0);
+	job_free(&j);
+	buf_free(&b);
 }
 
 static void
@@ -114,6 +147,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(memcmp(b.data + envelope_length_offset(e2.data_off) - 7,
 	    "length ", 7) == 0);
 	envelope_free(&e2);
+	job_round_trip(&e);
 	/* what follows, as a state file */
 	fuzz_state(&e, text + e.data_off, size - e.data_off, b.data, b.len);
 	buf_free(&b);

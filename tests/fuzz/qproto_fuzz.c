@@ -5,7 +5,9 @@
  * Invariants: an accepted command has no control octets, a known verb
  * and an argument inside the line without a leading blank; an accepted
  * HELO has a known protocol, a valid name and bounded fields; a chunk
- * length is decimal and bounded; a reply code is 200..599.
+ * length is decimal and bounded; a reply code is 200..599. A MAIL or
+ * RCPT path queued takes (quoted local parts with blanks and '>' too)
+ * goes into an agent job line that parses back to the same address.
  */
 #include "config.h"
 
@@ -14,8 +16,52 @@
 #include <string.h>
 
 #include "addr.h"
+#include "envelope.h"
 #include "fuzz.h"
+#include "job.h"
 #include "qproto.h"
+
+/* What queued would store of a MAIL/RCPT, through a job and back. */
+static void
+path_to_job(const struct qcmd *c)
+{
+	struct envelope e;
+	struct buf b;
+	struct job j;
+	char err[256], from[ADDR_MAX + 3];
+	int ok;
+
+	envelope_init(&e);
+	ok = c->verb == QCMD_MAIL ? envelope_set_from(&e, c->arg) :
+	    envelope_add_rcpt(&e, c->arg);
+	if (ok == -1) {
+		envelope_free(&e);
+		return;
+	}
+	buf_init(&b, 1 << 20);
+	buf_addstr(&b, JOB_MAGIC "\n");
+	if (c->verb == QCMD_MAIL) {
+		FUZZ_ASSERT(job_format_msg(&b, "01k177h582jc", 1, 2, 3, e.from,
+		    e.from_params + strspn(e.from_params, " ")) == 0);
+	} else {
+		FUZZ_ASSERT(job_format_msg(&b, "01k177h582jc", 1, 2, 3, "",
+		    "") == 0);
+		FUZZ_ASSERT(job_format_rcpt(&b, 0, e.rcpts[0].addr,
+		    e.rcpts[0].params + strspn(e.rcpts[0].params, " ")) == 0);
+	}
+	buf_addstr(&b, "end\n");
+	FUZZ_ASSERT(job_parse(&j, b.data, b.len, err, sizeof(err)) == 0);
+	FUZZ_ASSERT(j.nmsg == 1 && j.msgs[0].bad == NULL);
+	if (c->verb == QCMD_MAIL) {
+		FUZZ_ASSERT(str_fmt(from, sizeof(from), "<%s>", e.from) != -1);
+		FUZZ_ASSERT(strcmp(j.msgs[0].from, from) == 0);
+	} else
+		FUZZ_ASSERT(strcmp(j.msgs[0].rcpts[0].addr,
+		    e.rcpts[0].addr) == 0);
+	job_free(&j);
+	buf_free(&b);
+	envelope_free(&e);
+}
 
 static void
 fuzz_cmd(const char *line)
@@ -34,6 +80,8 @@ fuzz_cmd(const char *line)
 		FUZZ_ASSERT(c.arg > line && c.arg <= line + len);
 		FUZZ_ASSERT(c.arg[-1] == ' ' && c.arg[0] != ' ');
 	}
+	if (c.verb == QCMD_MAIL || c.verb == QCMD_RCPT)
+		path_to_job(&c);
 }
 
 static void

@@ -63,6 +63,32 @@ r = run(" recovered")
 tap.eq(files("new"), [], "a recovered job finds it in cur/ too")
 tap.ok(b"Already delivered" in r.stdout, "and says so", r.stdout)
 
+# issue 13: a message whose lines the agent cannot read (here the
+# sender as the old writer split it) fails alone; the others of the job
+# are delivered. It was exit 70 for the whole job, at every retry.
+before = len(files("new")) + len(files("cur"))
+job = ("POMBO-JOB 1\nhost mx.test\n"
+       "msg 01k177h582jc 1795751098 %d %d <\"p q\"@b.test>\n"
+       "rcpt 0 bob@example.test %s\nrcpt 1 carol@example.test %s\n"
+       "msg 01k177h582jc 1795751099 %d %d <\"p%%20q\"@b.test>\n"
+       "rcpt 2 bob+x@example.test %s\nend\n" %
+       (len(header), len(content), mdir, mdir, len(header), len(content),
+        mdir)).encode()
+r = pombo.run_agent("queued/pombo-local", job, queue)
+tap.eq(r.returncode, 0, "a poison message in the job: the agent exits 0")
+out = sorted(r.stdout.decode().splitlines())
+tap.eq(out, ["01k177h582jc 0 perm - 554 5.3.0 The delivery agent cannot "
+             "read this message's job (bad reverse-path)",
+             "01k177h582jc 1 perm - 554 5.3.0 The delivery agent cannot "
+             "read this message's job (bad reverse-path)",
+             "01k177h582jc 2 ok - 250 2.0.0 Delivered to Maildir"],
+       "its recipients fail alone, the other message is delivered")
+tap.eq(len(files("new")) + len(files("cur")), before + 1, "one more file")
+new = [n for n in files("new") if n != name]
+got = open(os.path.join(mdir, "new", new[0]), "rb").read() if new else b""
+tap.ok(got.startswith(b'Return-Path: <"p q"@b.test>\n'),
+       "the encoded sender decoded into Return-Path:", got[:100])
+
 bad = subprocess.run([pombo.prog("queued/pombo-local")], input=b"junk\n",
                      capture_output=True, timeout=30)
 tap.eq(bad.returncode, 70, "a malformed job: EX_SOFTWARE, a temporary "

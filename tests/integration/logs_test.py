@@ -86,6 +86,41 @@ try:
     tap.ok(any("%s: from=<x@sender.test> size=" % qid in l and
                "client=ESMTP local client.test" in l for l in about),
            "the receipt line names size and client", about)
+
+    # issue 13: a quoted local part may hold '>', ', ' and '<' (RFC 5321
+    # 4.1.2); written verbatim, it forged a delivery line to root that
+    # the grep above takes for real. Encoded (%XX), it writes no field.
+    fake = '"x>, to=<root@example.test>, relay=local, status=sent y"@e.test'
+    session = (b"EHLO client.test\nMAIL FROM:<" + fake.encode() +
+               b">\nRCPT TO:<carol@example.test>\n"
+               b"RCPT TO:<\"from=<x@sender.test>, to=<root@example.test>\""
+               b"@example.test>\n"
+               b"DATA\nSubject: fake\n\nhello\n.\nQUIT\n")
+    lines.clear()
+    p = subprocess.run(["unshare", "--mount", "--", "sh", "-c",
+                        'mount --bind "$0" /dev && exec "$@"', devdir,
+                        pombo.prog("smtpd/smtpd"), "-c", inst.conf_path],
+                       input=session, capture_output=True, timeout=30)
+    m = re.search(rb"queued as (\w+)", p.stdout)
+    tap.ok(m is not None, "a sender with '>, ' in quotes: accepted",
+           p.stdout)
+    qid2 = m.group(1).decode() if m else "none"
+    tap.ok(pombo.wait_for(lambda: "%s: removed" % qid2 in inst.log(), 5),
+           "and delivered", inst.log()[-2000:])
+    pombo.wait_for(lambda: sum("disconnect" in l for l in lines) >= 1, 3)
+    every = inst.log().splitlines() + lines
+    tap.eq([l for l in every if "to=<root@" in l or
+            re.search(r"from=<x@sender\.test>.*to=<root@", l)], [],
+           "no log line names root as a recipient")
+    mine = [l for l in every if qid2 in l and "to=<" in l]
+    tap.ok(len(mine) == 1 and mine[0].count(">, ") == 2 and
+           "to=<carol@example.test>, relay=local, " in mine[0],
+           "the delivery line has its own fields only", mine)
+    tap.ok(any('from=<"x%3E,%20to=%3Croot@example.test%3E,%20relay=local,'
+               '%20status=sent%20y"@e.test>, to=<carol@' in l
+               for l in mine), "the sender written %XX-encoded", mine)
+    tap.ok(any("rejected RCPT" in l and "%3C" in l for l in lines),
+           "smtpd's refused RCPT line is encoded too", lines)
 finally:
     stop.set()
     t.join(2)

@@ -130,3 +130,86 @@ Test(addr, local_canon)
 	cr_expect_str_eq(buf, "alice");
 	cr_expect_eq(addr_local_canon("toolong", buf, 4), -1);
 }
+
+Test(addr, local_quote)
+{
+	static const struct { const char *in, *out; } t[] = {
+		{ "bob", "bob" },
+		{ "bob+tag", "bob+tag" },
+		{ "a.b", "a.b" },
+		{ "ü", "ü" },
+		{ "bob+x y", "\"bob+x y\"" },
+		{ "a..b", "\"a..b\"" },
+		{ ".a", "\".a\"" },
+		{ "john\"doe", "\"john\\\"doe\"" },
+		{ "back\\slash", "\"back\\\\slash\"" },
+		{ "", "\"\"" },
+	};
+	char buf[ADDR_LOCAL_MAX + 3];
+	struct addr a;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		cr_assert_eq(addr_local_quote(t[i].in, buf, sizeof(buf)), 0,
+		    "%s", t[i].in);
+		cr_expect_str_eq(buf, t[i].out);
+	}
+	/* what it makes is a local part again */
+	cr_assert_eq(addr_local_quote("x y>", buf, sizeof(buf)), 0);
+	cr_expect_str_eq(buf, "\"x y>\"");
+	cr_expect_eq(addr_parse_mailbox("\"x y>\"@b.test", 0, &a), 0);
+	cr_expect_eq(addr_local_quote("a b c", buf, 6), -1);
+}
+
+/* The one encoding of an address as a word (shared/addr.h). */
+Test(addr, encode_table)
+{
+	static const struct { const char *in, *out; } t[] = {
+		/* ordinary addresses are themselves: old files read alike */
+		{ "bob@example.test", "bob@example.test" },
+		{ "bob+tag@example.test", "bob+tag@example.test" },
+		{ "", "" },
+		{ "ü@bücher.test", "ü@bücher.test" },
+		{ "\"a=b\"@x.test", "\"a=b\"@x.test" },
+		{ "\"p q\"@ext.test", "\"p%20q\"@ext.test" },
+		{ "\"ceo@bank.example> ENVID=INJ RET=HDRS\"@ext.test",
+		  "\"ceo@bank.example%3E%20ENVID=INJ%20RET=HDRS\"@ext.test" },
+		{ "\"x>, to=<root@x>\"@e.test",
+		  "\"x%3E,%20to=%3Croot@x%3E\"@e.test" },
+		{ "\"50%\"@x.test", "\"50%25\"@x.test" },
+		{ "a\tb\r\n\x7f", "a%09b%0D%0A%7F" },
+	};
+	char enc[ADDR_ENC_MAX + 1], dec[ADDR_MAX + 1];
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		cr_assert_eq(addr_encode(t[i].in, enc, sizeof(enc)),
+		    (int)strlen(t[i].out), "%s", t[i].in);
+		cr_expect_str_eq(enc, t[i].out);
+		cr_assert_eq(addr_decode(enc, dec, sizeof(dec)),
+		    (int)strlen(t[i].in));
+		cr_expect_str_eq(dec, t[i].in);
+	}
+	/* lower-case hex is read too */
+	cr_expect_eq(addr_decode("a%3eb", dec, sizeof(dec)), 3);
+	cr_expect_str_eq(dec, "a>b");
+}
+
+Test(addr, encode_bounds_and_bad)
+{
+	static const char *bad[] = {
+		"a b", "a%", "a%4", "a%zz", "%00", "a>b", "<a", "a\nb", "a%%41",
+	};
+	char buf[8];
+	size_t i;
+
+	cr_expect_eq(addr_encode("abcdefg", buf, sizeof(buf)), 7);
+	cr_expect_eq(addr_encode("abcdefgh", buf, sizeof(buf)), -1);
+	cr_expect_eq(addr_encode("abcde f", buf, sizeof(buf)), -1);
+	cr_expect_eq(addr_encode("abc f", buf, sizeof(buf)), 7);
+	cr_expect_eq(addr_decode("abcdefgh", buf, sizeof(buf)), -1);
+	cr_expect_eq(addr_decode("a%20bcdef", buf, sizeof(buf)), 7);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(addr_decode(bad[i], buf, sizeof(buf)), -1, "%s",
+		    bad[i]);
+}

@@ -1,5 +1,6 @@
 /* job: the agent protocol both ways. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "job.h"
@@ -42,11 +43,11 @@ Test(job, bad_jobs)
 		"POMBO-JOB 1\n",
 		"POMBO-JOB 1\nrcpt 0 a@b.test x\nend\n",
 		"POMBO-JOB 1\nmsg ../../etc 1 1 1 <>\nend\n",
-		"POMBO-JOB 1\nmsg 01k177h582jc 1 1 1 a@b\nend\n",
-		"POMBO-JOB 1\nmsg 01k177h582jc x 1 1 <>\nend\n",
 		"POMBO-JOB 1\nend\nmore\n",
 		"POMBO-JOB 1\nbogus\nend\n",
-		"POMBO-JOB 1\nmsg 01k177h582jc 1 1 1 <>\nrcpt 0 a\x01 x\nend\n",
+		"POMBO-JOB 1\nhost a b\nend\n",
+		"POMBO-JOB 1\nhost mx\x01.test\nend\n",
+		"POMBO-JOB 1\nmsg 01k177h582jc 1 1 1 <>\nrcpt 0 a@b\nend",
 		"POMBO-JOB 1\nend",
 	};
 	struct job j;
@@ -80,5 +81,135 @@ Test(job, results)
 	cr_expect_eq(job_result_parse("01k177h582jc 0 ok - ok", &r), -1);
 	cr_expect_eq(job_result_parse("01k177h582jc x ok - 250 ok", &r), -1);
 	cr_expect_eq(job_result_parse("nope 0 ok - 250 ok", &r), -1);
+	buf_free(&b);
+}
+
+/*
+ * A message whose lines cannot be read fails alone: its recipients get
+ * a permanent result, the rest of the batch stays (it was the agent's
+ * exit 70 for the whole batch, at every retry).
+ */
+Test(job, poison_message_fails_alone)
+{
+	static const char text[] =
+	    "POMBO-JOB 1\n"
+	    "host mx.test\n"
+	    "msg 01k177h582ja 1 1 1 <a@b.test>\n"
+	    "rcpt 0 ok@example.test -\n"
+	    /* the old writer's split sender */
+	    "msg 01k177h582jb 1 1 1 <\"p q\"@ext.test>\n"
+	    "rcpt 0 bob@example.test -\n"
+	    "rcpt 1 carol@example.test -\n"
+	    "msg 01k177h582jc x 1 1 <>\n"
+	    "rcpt 3 x@example.test -\n"
+	    "msg 01k177h582jd 1 1 1 <>\n"
+	    "rcpt 0 a\x01 x\n"
+	    "rcpt 1 a%zz@b.test x\n"
+	    "rcpt nope a@b.test x\n"
+	    "msg 01k177h582je 1 1 1 <>\n"
+	    "rcpt 2 dave@example.test -\n"
+	    "end\n";
+	struct job j;
+	struct buf out;
+	char err[128];
+
+	cr_assert_eq(job_parse(&j, text, strlen(text), err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(j.nmsg, 5);
+	cr_expect_null(j.msgs[0].bad);
+	cr_expect_not_null(j.msgs[1].bad);
+	cr_expect_not_null(j.msgs[2].bad);
+	cr_expect_not_null(j.msgs[3].bad);
+	cr_expect_null(j.msgs[4].bad);
+	buf_init(&out, 1 << 16);
+	cr_expect_eq(job_reject_bad(&j, &out), 3);
+	cr_expect_str_eq(buf_cstr(&out),
+	    "01k177h582jb 0 perm - 554 5.3.0 The delivery agent cannot read "
+	    "this message's job (bad reverse-path)\n"
+	    "01k177h582jb 1 perm - 554 5.3.0 The delivery agent cannot read "
+	    "this message's job (bad reverse-path)\n"
+	    "01k177h582jc 3 perm - 554 5.3.0 The delivery agent cannot read "
+	    "this message's job (bad time)\n"
+	    "01k177h582jd 0 perm - 554 5.3.0 The delivery agent cannot read "
+	    "this message's job (bad address)\n"
+	    "01k177h582jd 1 perm - 554 5.3.0 The delivery agent cannot read "
+	    "this message's job (bad address)\n");
+	cr_assert_eq(j.nmsg, 2);
+	cr_expect_str_eq(j.msgs[0].qid, "01k177h582ja");
+	cr_expect_str_eq(j.msgs[1].qid, "01k177h582je");
+	cr_expect_str_eq(j.msgs[1].rcpts[0].addr, "dave@example.test");
+	job_free(&j);
+	buf_free(&out);
+}
+
+/* Hostile addresses through queued's writers and the agent's parser. */
+Test(job, hostile_addresses_round_trip)
+{
+	static const char *addrs[] = {
+		"\"p q\"@ext.test",
+		"\"ceo@bank.example> ENVID=INJ RET=HDRS\"@ext.test",
+		"\"x>, to=<root@x>, relay=local, status=sent (250 ok) y\"@e.test",
+		"\"50%25\"@x.test",
+		"\"\\\" \\\\\"@x.test",
+		"ü@bücher.test",
+		"bob+tag@example.test",
+	};
+	struct buf b;
+	struct job j;
+	char err[128];
+	size_t i;
+
+	buf_init(&b, 1 << 20);
+	buf_addstr(&b, JOB_MAGIC "\nhost mx.test\n");
+	for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		cr_assert_eq(job_format_msg(&b, "01k177h582jc", 1, 2, 3,
+		    addrs[i], "SIZE=3 RET=FULL"), 0);
+		cr_assert_eq(job_format_rcpt(&b, (unsigned)i, addrs[i],
+		    "/srv/mail box/x"), 0);
+	}
+	cr_assert_eq(job_format_msg(&b, "01k177h582jd", 1, 2, 3, "", ""), 0);
+	cr_assert_eq(job_format_rcpt(&b, 9, "a@b.test", ""), 0);
+	buf_addstr(&b, "end\n");
+	cr_assert_eq(job_parse(&j, b.data, b.len, err, sizeof(err)), 0, "%s",
+	    err);
+	cr_assert_eq(j.nmsg, sizeof(addrs) / sizeof(addrs[0]) + 1);
+	for (i = 0; i < sizeof(addrs) / sizeof(addrs[0]); i++) {
+		char from[512];
+		snprintf(from, sizeof(from), "<%s>", addrs[i]);
+		cr_expect_null(j.msgs[i].bad);
+		cr_expect_str_eq(j.msgs[i].from, from);
+		cr_expect_str_eq(j.msgs[i].flags, "SIZE=3 RET=FULL");
+		cr_expect(job_has_flag(&j.msgs[i], "RET=FULL"));
+		cr_expect_not(job_has_flag(&j.msgs[i], "RET=HDRS"));
+		cr_assert_eq(j.msgs[i].nrcpt, 1);
+		cr_expect_eq(j.msgs[i].rcpts[0].index, i);
+		cr_expect_str_eq(j.msgs[i].rcpts[0].addr, addrs[i]);
+		cr_expect_str_eq(j.msgs[i].rcpts[0].extra, "/srv/mail box/x");
+	}
+	cr_expect_str_eq(j.msgs[i].from, "<>");
+	cr_expect_str_eq(j.msgs[i].flags, "");
+	cr_expect_str_eq(j.msgs[i].rcpts[0].extra, "");
+	job_free(&j);
+	buf_free(&b);
+}
+
+/* What the agent would refuse is never written. */
+Test(job, writers_refuse)
+{
+	struct buf b;
+	char big[JOB_LINE_MAX];
+
+	buf_init(&b, 1 << 20);
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cr_expect_eq(job_format_msg(&b, "nope", 1, 2, 3, "a@b", ""), -1);
+	cr_expect_eq(job_format_msg(&b, "01k177h582jc", 1, 2, 3, "a@b",
+	    "x\ny"), -1);
+	cr_expect_eq(job_format_msg(&b, "01k177h582jc", 1, 2, 3, "a@b", big),
+	    -1);
+	cr_expect_eq(job_format_rcpt(&b, 0, "", "x"), -1);
+	cr_expect_eq(job_format_rcpt(&b, 0, "a@b", "x\ry"), -1);
+	cr_expect_eq(job_format_rcpt(&b, 0, "a@b", big), -1);
+	cr_expect_eq(b.len, 0);
 	buf_free(&b);
 }
