@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 
 #include "commit.h"
 #include "conn.h"
+#include "date.h"
 #include "log.h"
 #include "policy.h"
 #include "qproto.h"
@@ -41,6 +41,8 @@ struct txn {
 	struct envelope		 env;
 	struct commit_job	 job;
 	struct conn		*conn;	/* NULL once the client has gone */
+	uid_t			 uid;	/* a local program's, for the log */
+	int			 stamped;
 };
 
 struct conn {
@@ -208,25 +210,16 @@ is_admin(const struct conn *c)
 
 /*
  * Who may speak for a network client (its address, its AUTH, its TLS):
- * the admin's uids and the handlers' user. Anyone else on the socket is
- * a local program: it may submit, as "local", and nothing more.
+ * the admin's uids and the handlers' user (handler_user). Anyone else on
+ * the socket is a local program: it may submit, as "local", and nothing
+ * more. No handler user configured means nobody else: the socket is
+ * open to every local user, so trust must fail closed.
  */
 static int
 is_handler(const struct conn *c)
 {
-	static uid_t handler = (uid_t)-1;
-	static int looked;
-	struct passwd *pw;
-
-	if (is_admin(c))
-		return 1;
-	if (!looked && ctx->conf->user[0]) {
-		if ((pw = getpwnam(ctx->conf->user)) != NULL)
-			handler = pw->pw_uid;
-		looked = 1;
-	}
-	/* no handler user configured: every process is the same user */
-	return ctx->conf->user[0] == '\0' || c->uid == handler;
+	return is_admin(c) || (ctx->handler_uid != (uid_t)-1 &&
+	    c->uid == ctx->handler_uid);
 }
 
 static void
@@ -297,6 +290,27 @@ do_rcpt(struct conn *c, const char *arg)
 	conn_reply(c, "%s", reply);
 }
 
+static void chunk_write(struct conn *c, const char *p, size_t n);
+
+/*
+ * A local program's message carries a trace line (RFC 5321 4.4) that
+ * queued writes, naming the uid the kernel gave (SO_PEERCRED): whatever
+ * the program wrote itself, the real sender can be found.
+ */
+static void
+stamp_uid(struct conn *c)
+{
+	char date[64], line[512];
+	int n;
+
+	date_rfc5322(time(NULL), date, sizeof(date));
+	n = str_fmt(line, sizeof(line), "Received: by %s (Pombo queued, from "
+	    "uid %u)\n\tid %s;\n\t%s\n", ctx->conf->hostname,
+	    (unsigned)c->uid, c->txn->env.qid, date);
+	if (n > 0)
+		chunk_write(c, line, (size_t)n);
+}
+
 static void
 do_data(struct conn *c)
 {
@@ -335,6 +349,10 @@ do_data(struct conn *c)
 	buf_free(&hdr);
 	c->size = 0;
 	c->write_failed = 0;
+	c->txn->uid = c->uid;
+	c->txn->stamped = !is_handler(c);
+	if (c->txn->stamped)
+		stamp_uid(c);
 	c->state = CS_CHUNK;
 	conn_reply(c, "354 %s Send the message in chunks", e->qid);
 }
@@ -384,9 +402,15 @@ commit_done(struct commit_job *job)
 
 	str_copy(qid, t->env.qid, sizeof(qid));
 	if (ok) {
-		log_info("%s: from=<%s> size=%llu nrcpt=%zu client=%s", qid,
-		    t->env.from, (unsigned long long)t->env.size,
-		    t->env.nrcpt, t->env.client);
+		if (t->stamped)
+			log_info("%s: from=<%s> size=%llu nrcpt=%zu client=%s "
+			    "uid=%u", qid, t->env.from,
+			    (unsigned long long)t->env.size, t->env.nrcpt,
+			    t->env.client, (unsigned)t->uid);
+		else
+			log_info("%s: from=<%s> size=%llu nrcpt=%zu client=%s",
+			    qid, t->env.from, (unsigned long long)t->env.size,
+			    t->env.nrcpt, t->env.client);
 		struct qmsg *m = queue_add(&t->env);
 		if (ctx->on_commit)
 			ctx->on_commit(ctx, m);
@@ -530,8 +554,18 @@ conn_line(struct conn *c, char *line)
 		}
 		if (!is_handler(c) && (strcmp(c->helo.client, "local") != 0 ||
 		    c->helo.auth[0] || c->helo.tls[0])) {
-			conn_violation(c, "only the mail handlers speak for "
-			    "network clients");
+			/*
+			 * Not taken as local either: a handler under a user
+			 * queued does not know would make every Internet
+			 * client a local sender, who may relay. Temporary
+			 * (RFC 3463 X.3.5): the admin can fix it.
+			 */
+			log_warnx("uid %u may not speak for network clients "
+			    "(not handler_user, root or queued's own user): "
+			    "refused", (unsigned)c->uid);
+			conn_reply(c, "451 4.3.5 Only the mail handlers speak "
+			    "for network clients");
+			c->closing = 1;
 			break;
 		}
 		free(c->helo_arg);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -228,6 +229,30 @@ on_admin(struct queued_ctx *c, int verb, const char *arg, char *reply,
 	}
 }
 
+/*
+ * The handlers' uid (handler_user): a name set in the file must exist;
+ * the default (pombo-smtpd, as units/sysusers.d makes it) may be
+ * missing, and then only root and queued's own user are handlers.
+ */
+static uid_t
+handler_uid(const struct conf *c, const char *path)
+{
+	struct passwd *pw;
+
+	if (c->handler_user[0] == '\0')
+		return (uid_t)-1;
+	errno = 0;
+	if ((pw = getpwnam(c->handler_user)) != NULL)
+		return pw->pw_uid;
+	if (c->handler_user_line)
+		fatalx("%s:%u: handler_user: %s: %s", path,
+		    c->handler_user_line, c->handler_user, errno ?
+		    strerror(errno) : "no such user");
+	log_info("no user %s (handler_user): only root and uid %u speak for "
+	    "network clients", c->handler_user, (unsigned)geteuid());
+	return (uid_t)-1;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -257,6 +282,7 @@ main(int argc, char *argv[])
 	log_set_debug(debug);
 	if (conf_load(&conf, conf_path(confpath), &err) == -1)
 		fatalx("%s", err.msg);
+	ctx.handler_uid = handler_uid(&conf, conf_path(confpath));
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	if (recipients_load(&conf, err.msg, sizeof(err.msg)) == -1)

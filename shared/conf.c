@@ -143,6 +143,9 @@ static const struct conf_key conf_keys[] = {
 	  "offer AUTH and POP3 logins without TLS to non-local clients" },
 	{ "user", CONF_WORD, F(user), 0, 0, "",
 	  "smtpd and pop3d started as root become this user" },
+	{ "handler_user", CONF_WORD, F(handler_user), 0, 0, "pombo-smtpd",
+	  "smtpd's user: queued takes its word for a client's address, AUTH "
+	  "and TLS" },
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -697,6 +700,9 @@ conf_parse(struct conf *c, const char *text, size_t len, const char *fname,
 			    fname, lineno, why);
 			return -1;
 		}
+		/* queued resolves it at start: an error names this line */
+		if (k->off == offsetof(struct conf, handler_user))
+			c->handler_user_line = (unsigned)lineno;
 	}
 	return 0;
 }
