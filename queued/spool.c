@@ -183,19 +183,45 @@ free_pop(char name[QID_LEN + 1])
 	return ok;
 }
 
+/*
+ * A file goes to free/ empty: the text of a delivered or deleted message
+ * must not stay readable there, nor its blocks counted against
+ * min_free_space. Anything that cannot be emptied is removed.
+ */
+static int
+free_empty(struct spool *sp, const char *name)
+{
+	int fd, rc;
+
+	if ((fd = open_own(sp->free, name, O_WRONLY)) < 0)
+		rc = -1;
+	else {
+		rc = ftruncate(fd, 0);
+		close(fd);
+	}
+	if (rc == -1) {
+		log_warn("spool: cannot empty free/%s", name);
+		unlinkat(sp->free, name, 0);
+	}
+	return rc;
+}
+
 /* At start: keep the free files we can reuse, in the list. */
 static int
 free_wanted(struct spool *sp, const char *name)
 {
 	struct stat st;
 
-	if (!qid_valid(name))
+	if (!qid_valid(name) ||
+	    fstatat(sp->free, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return 0;
-	if (fstatat(sp->free, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    !own_file(&st)) {
+	if (!own_file(&st)) {
 		quarantine_from(sp, sp->free, "free", name, NOT_OWN);
 		return 1;	/* gone from free/ already */
 	}
+	/* a crash between the rename and the truncation, or an old spool */
+	if (st.st_size > 0 && free_empty(sp, name) == -1)
+		return 1;	/* removed */
 	return free_push(name) == 0;
 }
 
@@ -382,6 +408,10 @@ recycle(struct spool *sp, const char *qid)
 	if (fstatat(sp->queue, qid, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    own_file(&st) && st.st_size <= SPOOL_FREE_SIZE_MAX &&
 	    renameat2(sp->queue, qid, sp->free, qid, RENAME_NOREPLACE) == 0) {
+		/* renamed first: a crash in between leaves it in free/,
+		 * emptied at start, never a truncated queue file */
+		if (free_empty(sp, qid) == -1)
+			return;
 		if (free_push(qid) == 0)
 			return;
 		unlinkat(sp->free, qid, 0);	/* the list is full */

@@ -123,6 +123,7 @@ integration_tests = \
 	tests/integration/sendmail_test.py \
 	tests/integration/smtp_clients_test.py \
 	tests/integration/spool_files_test.py \
+	tests/integration/spool_free_test.py \
 	tests/integration/startup_test.py \
 	tests/integration/tls_test.py \
 	tests/integration/trust_test.py
