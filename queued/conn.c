@@ -17,6 +17,7 @@
 #include "commit.h"
 #include "conn.h"
 #include "date.h"
+#include "listener.h"
 #include "log.h"
 #include "policy.h"
 #include "qproto.h"
@@ -57,6 +58,7 @@ struct conn {
 	struct txn		*txn;
 	int			 msgfd;
 	int			 msg_reused;	/* msgfd: a file of free/ */
+	int			 counted;	/* in its uid's connections */
 	uint64_t		 size;
 	int			 write_failed;
 	long			 chunk_left;
@@ -67,6 +69,19 @@ struct conn {
 
 static struct queued_ctx *ctx;
 static unsigned nconns;
+
+/*
+ * Connections per local user (max_uid_connections), the way Postfix's
+ * anvil counts them per client: a user who opens the socket in a loop
+ * gets a 421, not every descriptor queued has. The trusted uids are
+ * bounded only by the listener's ceiling: smtpd opens one per session.
+ */
+struct uidcount {
+	uid_t		uid;
+	unsigned	n;
+};
+static struct uidcount	*uids;
+static size_t		 nuids, uids_cap;
 
 static void conn_process(struct conn *c);
 static void commit_done(struct commit_job *job);
@@ -109,6 +124,80 @@ conn_txn_abort(struct conn *c)
 	c->txn = NULL;
 }
 
+static int uid_trusted(uid_t uid);
+
+static struct uidcount *
+uid_find(uid_t uid)
+{
+	size_t i;
+
+	for (i = 0; i < nuids; i++)
+		if (uids[i].uid == uid)
+			return &uids[i];
+	return NULL;
+}
+
+/* Count one more connection of uid; -1 if it has its share already. */
+static int
+uid_take(uid_t uid)
+{
+	struct uidcount *u, *nu;
+
+	if ((u = uid_find(uid)) != NULL) {
+		if (u->n >= ctx->conf->max_uid_connections)
+			return -1;
+		u->n++;
+		return 0;
+	}
+	if (nuids == uids_cap) {
+		uids_cap = uids_cap ? uids_cap * 2 : 16;
+		if ((nu = realloc(uids, uids_cap * sizeof(*nu))) == NULL) {
+			uids_cap = nuids;
+			return -1;
+		}
+		uids = nu;
+	}
+	uids[nuids].uid = uid;
+	uids[nuids++].n = 1;
+	return 0;
+}
+
+static void
+uid_release(uid_t uid)
+{
+	struct uidcount *u;
+
+	if ((u = uid_find(uid)) != NULL && --u->n == 0)
+		*u = uids[--nuids];
+}
+
+/* Over its share: told so at once (the client's first read), logged at
+ * most once a minute however fast it tries again. */
+static void
+conn_refuse(int fd, uid_t uid)
+{
+	static time_t last_log;
+	static unsigned unlogged;
+	char line[128];
+	time_t now = time(NULL);
+	int n;
+
+	n = str_fmt(line, sizeof(line), "421 4.7.0 Too many connections from "
+	    "uid %u, try again later\n", (unsigned)uid);
+	if (n > 0)
+		(void)send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+	if (last_log == 0 || now - last_log >= 60) {
+		log_warnx("uid %u: more than %u connections "
+		    "(max_uid_connections), refused (%u more refusals since "
+		    "the last such line)", (unsigned)uid,
+		    ctx->conf->max_uid_connections, unlogged);
+		last_log = now;
+		unlogged = 0;
+	} else
+		unlogged++;
+}
+
 static void
 conn_free(struct conn *c)
 {
@@ -118,8 +207,11 @@ conn_free(struct conn *c)
 	buf_free(&c->out);
 	free(c->helo_arg);
 	free(c->in);
+	if (c->counted)
+		uid_release(c->uid);
 	free(c);
 	nconns--;
+	listener_resume();
 }
 
 static void
@@ -216,10 +308,16 @@ is_admin(const struct conn *c)
  * open to every local user, so trust must fail closed.
  */
 static int
+uid_trusted(uid_t uid)
+{
+	return uid == 0 || uid == geteuid() ||
+	    (ctx->handler_uid != (uid_t)-1 && uid == ctx->handler_uid);
+}
+
+static int
 is_handler(const struct conn *c)
 {
-	return is_admin(c) || (ctx->handler_uid != (uid_t)-1 &&
-	    c->uid == ctx->handler_uid);
+	return uid_trusted(c->uid);
 }
 
 static void
@@ -727,27 +825,40 @@ conn_accept(int fd)
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct conn *c;
+	uid_t uid = (uid_t)-1;
+	int counted = 0;
 
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+		uid = cred.uid;
+	if (!uid_trusted(uid)) {
+		if (uid_take(uid) == -1) {
+			conn_refuse(fd, uid);
+			return;
+		}
+		counted = 1;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->in = malloc(CONN_INSZ)) == NULL) {
 		log_warn("accept: out of memory");
 		free(c);
-		close(fd);
-		return;
+		goto fail;
 	}
 	c->fd = fd;
 	c->msgfd = -1;
 	c->state = CS_VERSION;
-	c->uid = (uid_t)-1;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
-		c->uid = cred.uid;
+	c->uid = uid;
+	c->counted = counted;
 	buf_init(&c->out, CONN_OUT_MAX);
 	if (sd_event_add_io(ctx->event, &c->src, fd, EPOLLIN, conn_io, c) < 0) {
 		log_warnx("accept: cannot watch the connection");
 		free(c->in);
 		free(c);
-		close(fd);
-		return;
+		goto fail;
 	}
 	nconns++;
+	return;
+fail:
+	if (counted)
+		uid_release(uid);
+	close(fd);
 }

@@ -9,6 +9,7 @@ queued_libqueued_a_SOURCES = \
 	queued/envelope.c queued/envelope.h \
 	queued/inject.c queued/inject.h \
 	queued/job.c queued/job.h \
+	queued/listener.c queued/listener.h \
 	queued/local.c queued/local.h \
 	queued/mime8.c queued/mime8.h \
 	queued/policy.c queued/policy.h \

@@ -28,6 +28,7 @@
 #include "conf.h"
 #include "commit.h"
 #include "conn.h"
+#include "listener.h"
 #include "log.h"
 #include "qproto.h"
 #include "queue.h"
@@ -108,23 +109,6 @@ listen_socket(const struct conf *c)
 	bound_here = 1;
 	log_info("listening on %s", c->queue_socket);
 	return fd;
-}
-
-static int
-on_accept(sd_event_source *s, int fd, uint32_t revents, void *ud)
-{
-	int cfd;
-
-	for (;;) {
-		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (cfd == -1) {
-			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED)
-				log_warn("accept");
-			return 0;
-		}
-		conn_accept(cfd);
-	}
 }
 
 static struct spool_scan *scan;
@@ -304,7 +288,7 @@ main(int argc, char *argv[])
 		fatalx("sd_event_default");
 	sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL);
 	sd_event_add_signal(event, NULL, SIGINT, NULL, NULL);
-	if (sd_event_add_io(event, NULL, lfd, EPOLLIN, on_accept, NULL) < 0)
+	if (listener_start(event, lfd, &conf) == -1)
 		fatalx("cannot watch the listening socket");
 	sd_event_set_watchdog(event, 1);
 

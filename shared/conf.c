@@ -146,6 +146,9 @@ static const struct conf_key conf_keys[] = {
 	{ "handler_user", CONF_WORD, F(handler_user), 0, 0, "pombo-smtpd",
 	  "smtpd's user: queued takes its word for a client's address, AUTH "
 	  "and TLS" },
+	{ "max_uid_connections", CONF_COUNT, F(max_uid_connections), 1,
+	  1000000, "32", "connections to queued's socket per local user "
+	  "(root, queued's and handler_user are not counted)" },
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))

@@ -112,6 +112,7 @@ integration_tests = \
 	tests/integration/diskfull_test.py \
 	tests/integration/e2e_test.py \
 	tests/integration/local_agent_test.py \
+	tests/integration/limits_test.py \
 	tests/integration/logs_test.py \
 	tests/integration/notify_test.py \
 	tests/integration/local_delivery_test.py \
