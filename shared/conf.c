@@ -153,6 +153,12 @@ static const struct conf_key conf_keys[] = {
 	  "offer AUTH and POP3 logins without TLS to non-local clients" },
 	{ "user", CONF_WORD, F(user), 0, 0, "",
 	  "smtpd and pop3d started as root become this user" },
+	{ "handler_user", CONF_WORD, F(handler_user), 0, 0, "pombo-smtpd",
+	  "smtpd's user: queued takes its word for a client's address, AUTH "
+	  "and TLS" },
+	{ "max_uid_connections", CONF_COUNT, F(max_uid_connections), 1,
+	  1000000, "32", "connections to queued's socket per local user "
+	  "(root, queued's and handler_user are not counted)" },
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -721,6 +727,9 @@ conf_parse(struct conf *c, const char *text, size_t len, const char *fname,
 			    fname, lineno, why);
 			return -1;
 		}
+		/* queued resolves it at start: an error names this line */
+		if (k->off == offsetof(struct conf, handler_user))
+			c->handler_user_line = (unsigned)lineno;
 	}
 	return 0;
 }

@@ -58,6 +58,9 @@ struct conf {
 	size_t		 n_tls_policy;
 	int		 allow_plaintext_auth;
 	char		 user[64];		/* handlers drop to it */
+	char		 handler_user[64];	/* smtpd's: speaks for clients */
+	unsigned	 handler_user_line;	/* where it was set; 0: default */
+	unsigned	 max_uid_connections;	/* per local user on the socket */
 };
 
 struct conf_error {

@@ -121,6 +121,7 @@ integration_tests = \
 	tests/integration/e2e_test.py \
 	tests/integration/hostile_addr_test.py \
 	tests/integration/local_agent_test.py \
+	tests/integration/limits_test.py \
 	tests/integration/login_timing_test.py \
 	tests/integration/logs_test.py \
 	tests/integration/notify_test.py \
@@ -132,6 +133,8 @@ integration_tests = \
 	tests/integration/sched_test.py \
 	tests/integration/sendmail_test.py \
 	tests/integration/smtp_clients_test.py \
+	tests/integration/spool_files_test.py \
+	tests/integration/spool_free_test.py \
 	tests/integration/startup_test.py \
 	tests/integration/tls_ciphers_test.py \
 	tests/integration/tls_test.py \

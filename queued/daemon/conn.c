@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,8 @@
 
 #include "commit.h"
 #include "conn.h"
+#include "date.h"
+#include "listener.h"
 #include "log.h"
 #include "policy.h"
 #include "qproto.h"
@@ -41,6 +42,8 @@ struct txn {
 	struct envelope		 env;
 	struct commit_job	 job;
 	struct conn		*conn;	/* NULL once the client has gone */
+	uid_t			 uid;	/* a local program's, for the log */
+	int			 stamped;
 };
 
 struct conn {
@@ -55,6 +58,7 @@ struct conn {
 	struct txn		*txn;
 	int			 msgfd;
 	int			 msg_reused;	/* msgfd: a file of free/ */
+	int			 counted;	/* in its uid's connections */
 	uint64_t		 size;
 	int			 write_failed;
 	long			 chunk_left;
@@ -65,6 +69,19 @@ struct conn {
 
 static struct queued_ctx *ctx;
 static unsigned nconns;
+
+/*
+ * Connections per local user (max_uid_connections), the way Postfix's
+ * anvil counts them per client: a user who opens the socket in a loop
+ * gets a 421, not every descriptor queued has. The trusted uids are
+ * bounded only by the listener's ceiling: smtpd opens one per session.
+ */
+struct uidcount {
+	uid_t		uid;
+	unsigned	n;
+};
+static struct uidcount	*uids;
+static size_t		 nuids, uids_cap;
 
 static void conn_process(struct conn *c);
 static void commit_done(struct commit_job *job);
@@ -107,6 +124,80 @@ conn_txn_abort(struct conn *c)
 	c->txn = NULL;
 }
 
+static int uid_trusted(uid_t uid);
+
+static struct uidcount *
+uid_find(uid_t uid)
+{
+	size_t i;
+
+	for (i = 0; i < nuids; i++)
+		if (uids[i].uid == uid)
+			return &uids[i];
+	return NULL;
+}
+
+/* Count one more connection of uid; -1 if it has its share already. */
+static int
+uid_take(uid_t uid)
+{
+	struct uidcount *u, *nu;
+
+	if ((u = uid_find(uid)) != NULL) {
+		if (u->n >= ctx->conf->max_uid_connections)
+			return -1;
+		u->n++;
+		return 0;
+	}
+	if (nuids == uids_cap) {
+		uids_cap = uids_cap ? uids_cap * 2 : 16;
+		if ((nu = realloc(uids, uids_cap * sizeof(*nu))) == NULL) {
+			uids_cap = nuids;
+			return -1;
+		}
+		uids = nu;
+	}
+	uids[nuids].uid = uid;
+	uids[nuids++].n = 1;
+	return 0;
+}
+
+static void
+uid_release(uid_t uid)
+{
+	struct uidcount *u;
+
+	if ((u = uid_find(uid)) != NULL && --u->n == 0)
+		*u = uids[--nuids];
+}
+
+/* Over its share: told so at once (the client's first read), logged at
+ * most once a minute however fast it tries again. */
+static void
+conn_refuse(int fd, uid_t uid)
+{
+	static time_t last_log;
+	static unsigned unlogged;
+	char line[128];
+	time_t now = time(NULL);
+	int n;
+
+	n = str_fmt(line, sizeof(line), "421 4.7.0 Too many connections from "
+	    "uid %u, try again later\n", (unsigned)uid);
+	if (n > 0)
+		(void)send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+	if (last_log == 0 || now - last_log >= 60) {
+		log_warnx("uid %u: more than %u connections "
+		    "(max_uid_connections), refused (%u more refusals since "
+		    "the last such line)", (unsigned)uid,
+		    ctx->conf->max_uid_connections, unlogged);
+		last_log = now;
+		unlogged = 0;
+	} else
+		unlogged++;
+}
+
 static void
 conn_free(struct conn *c)
 {
@@ -116,8 +207,11 @@ conn_free(struct conn *c)
 	buf_free(&c->out);
 	free(c->helo_arg);
 	free(c->in);
+	if (c->counted)
+		uid_release(c->uid);
 	free(c);
 	nconns--;
+	listener_resume();
 }
 
 static void
@@ -208,25 +302,22 @@ is_admin(const struct conn *c)
 
 /*
  * Who may speak for a network client (its address, its AUTH, its TLS):
- * the admin's uids and the handlers' user. Anyone else on the socket is
- * a local program: it may submit, as "local", and nothing more.
+ * the admin's uids and the handlers' user (handler_user). Anyone else on
+ * the socket is a local program: it may submit, as "local", and nothing
+ * more. No handler user configured means nobody else: the socket is
+ * open to every local user, so trust must fail closed.
  */
+static int
+uid_trusted(uid_t uid)
+{
+	return uid == 0 || uid == geteuid() ||
+	    (ctx->handler_uid != (uid_t)-1 && uid == ctx->handler_uid);
+}
+
 static int
 is_handler(const struct conn *c)
 {
-	static uid_t handler = (uid_t)-1;
-	static int looked;
-	struct passwd *pw;
-
-	if (is_admin(c))
-		return 1;
-	if (!looked && ctx->conf->user[0]) {
-		if ((pw = getpwnam(ctx->conf->user)) != NULL)
-			handler = pw->pw_uid;
-		looked = 1;
-	}
-	/* no handler user configured: every process is the same user */
-	return ctx->conf->user[0] == '\0' || c->uid == handler;
+	return uid_trusted(c->uid);
 }
 
 static void
@@ -307,6 +398,27 @@ do_rcpt(struct conn *c, const char *arg)
 	conn_reply(c, "%s", reply);
 }
 
+static void chunk_write(struct conn *c, const char *p, size_t n);
+
+/*
+ * A local program's message carries a trace line (RFC 5321 4.4) that
+ * queued writes, naming the uid the kernel gave (SO_PEERCRED): whatever
+ * the program wrote itself, the real sender can be found.
+ */
+static void
+stamp_uid(struct conn *c)
+{
+	char date[64], line[512];
+	int n;
+
+	date_rfc5322(time(NULL), date, sizeof(date));
+	n = str_fmt(line, sizeof(line), "Received: by %s (Pombo queued, from "
+	    "uid %u)\n\tid %s;\n\t%s\n", ctx->conf->hostname,
+	    (unsigned)c->uid, c->txn->env.qid, date);
+	if (n > 0)
+		chunk_write(c, line, (size_t)n);
+}
+
 static void
 do_data(struct conn *c)
 {
@@ -345,6 +457,10 @@ do_data(struct conn *c)
 	buf_free(&hdr);
 	c->size = 0;
 	c->write_failed = 0;
+	c->txn->uid = c->uid;
+	c->txn->stamped = !is_handler(c);
+	if (c->txn->stamped)
+		stamp_uid(c);
 	c->state = CS_CHUNK;
 	conn_reply(c, "354 %s Send the message in chunks", e->qid);
 }
@@ -401,11 +517,13 @@ commit_done(struct commit_job *job)
 
 	str_copy(qid, t->env.qid, sizeof(qid));
 	if (ok) {
-		char from[ADDR_ENC_MAX + 1];
+		char from[ADDR_ENC_MAX + 1], uid[24] = "";
 		addr_encode(t->env.from, from, sizeof(from));
-		log_info("%s: from=<%s> size=%llu nrcpt=%zu client=%s", qid,
-		    from, (unsigned long long)t->env.size,
-		    t->env.nrcpt, t->env.client);
+		if (t->stamped)
+			str_fmt(uid, sizeof(uid), " uid=%u", (unsigned)t->uid);
+		log_info("%s: from=<%s> size=%llu nrcpt=%zu client=%s%s", qid,
+		    from, (unsigned long long)t->env.size, t->env.nrcpt,
+		    t->env.client, uid);
 		struct qmsg *m = queue_add(&t->env);
 		if (ctx->on_commit)
 			ctx->on_commit(ctx, m);
@@ -549,8 +667,18 @@ conn_line(struct conn *c, char *line)
 		}
 		if (!is_handler(c) && (strcmp(c->helo.client, "local") != 0 ||
 		    c->helo.auth[0] || c->helo.tls[0])) {
-			conn_violation(c, "only the mail handlers speak for "
-			    "network clients");
+			/*
+			 * Not taken as local either: a handler under a user
+			 * queued does not know would make every Internet
+			 * client a local sender, who may relay. Temporary
+			 * (RFC 3463 X.3.5): the admin can fix it.
+			 */
+			log_warnx("uid %u may not speak for network clients "
+			    "(not handler_user, root or queued's own user): "
+			    "refused", (unsigned)c->uid);
+			conn_reply(c, "451 4.3.5 Only the mail handlers speak "
+			    "for network clients");
+			c->closing = 1;
 			break;
 		}
 		free(c->helo_arg);
@@ -712,27 +840,40 @@ conn_accept(int fd)
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct conn *c;
+	uid_t uid = (uid_t)-1;
+	int counted = 0;
 
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
+		uid = cred.uid;
+	if (!uid_trusted(uid)) {
+		if (uid_take(uid) == -1) {
+			conn_refuse(fd, uid);
+			return;
+		}
+		counted = 1;
+	}
 	if ((c = calloc(1, sizeof(*c))) == NULL ||
 	    (c->in = malloc(CONN_INSZ)) == NULL) {
 		log_warn("accept: out of memory");
 		free(c);
-		close(fd);
-		return;
+		goto fail;
 	}
 	c->fd = fd;
 	c->msgfd = -1;
 	c->state = CS_VERSION;
-	c->uid = (uid_t)-1;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0)
-		c->uid = cred.uid;
+	c->uid = uid;
+	c->counted = counted;
 	buf_init(&c->out, CONN_OUT_MAX);
 	if (sd_event_add_io(ctx->event, &c->src, fd, EPOLLIN, conn_io, c) < 0) {
 		log_warnx("accept: cannot watch the connection");
 		free(c->in);
 		free(c);
-		close(fd);
-		return;
+		goto fail;
 	}
 	nconns++;
+	return;
+fail:
+	if (counted)
+		uid_release(uid);
+	close(fd);
 }

@@ -7,6 +7,8 @@
 #ifndef POMBO_CONN_H
 #define POMBO_CONN_H
 
+#include <sys/types.h>
+
 #include <systemd/sd-event.h>
 
 #include "conf.h"
@@ -17,6 +19,8 @@ struct queued_ctx {
 	struct conf	*conf;
 	struct spool	*spool;
 	sd_event	*event;
+	/* handler_user's uid, resolved at start; (uid_t)-1 if none */
+	uid_t		 handler_uid;
 	/* called when a message was committed (scheduling) */
 	void		(*on_commit)(struct queued_ctx *, struct qmsg *m);
 	/* admin commands (FLUSH, DELETE, ...) answer through this */

@@ -7,6 +7,7 @@ queued_daemon_libqueued_a_SOURCES = \
 	queued/daemon/conn.c queued/daemon/conn.h \
 	queued/daemon/inject.c queued/daemon/inject.h \
 	queued/daemon/intact.c queued/daemon/intact.h \
+	queued/daemon/listener.c queued/daemon/listener.h \
 	queued/daemon/policy.c queued/daemon/policy.h \
 	queued/daemon/prefetch.c queued/daemon/prefetch.h \
 	queued/daemon/queue.c queued/daemon/queue.h \

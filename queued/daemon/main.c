@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #include "conf.h"
 #include "commit.h"
 #include "conn.h"
+#include "listener.h"
 #include "log.h"
 #include "qproto.h"
 #include "queue.h"
@@ -107,23 +109,6 @@ listen_socket(const struct conf *c)
 	bound_here = 1;
 	log_info("listening on %s", c->queue_socket);
 	return fd;
-}
-
-static int
-on_accept(sd_event_source *s, int fd, uint32_t revents, void *ud)
-{
-	int cfd;
-
-	for (;;) {
-		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (cfd == -1) {
-			if (errno != EAGAIN && errno != EINTR &&
-			    errno != ECONNABORTED)
-				log_warn("accept");
-			return 0;
-		}
-		conn_accept(cfd);
-	}
 }
 
 static struct spool_scan *scan;
@@ -228,6 +213,30 @@ on_admin(struct queued_ctx *c, int verb, const char *arg, char *reply,
 	}
 }
 
+/*
+ * The handlers' uid (handler_user): a name set in the file must exist;
+ * the default (pombo-smtpd, as units/sysusers.d makes it) may be
+ * missing, and then only root and queued's own user are handlers.
+ */
+static uid_t
+handler_uid(const struct conf *c, const char *path)
+{
+	struct passwd *pw;
+
+	if (c->handler_user[0] == '\0')
+		return (uid_t)-1;
+	errno = 0;
+	if ((pw = getpwnam(c->handler_user)) != NULL)
+		return pw->pw_uid;
+	if (c->handler_user_line)
+		fatalx("%s:%u: handler_user: %s: %s", path,
+		    c->handler_user_line, c->handler_user, errno ?
+		    strerror(errno) : "no such user");
+	log_info("no user %s (handler_user): only root and uid %u speak for "
+	    "network clients", c->handler_user, (unsigned)geteuid());
+	return (uid_t)-1;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -257,6 +266,7 @@ main(int argc, char *argv[])
 	log_set_debug(debug);
 	if (conf_load(&conf, conf_path(confpath), &err) == -1)
 		fatalx("%s", err.msg);
+	ctx.handler_uid = handler_uid(&conf, conf_path(confpath));
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	if (recipients_load(&conf, err.msg, sizeof(err.msg)) == -1)
@@ -278,7 +288,7 @@ main(int argc, char *argv[])
 		fatalx("sd_event_default");
 	sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL);
 	sd_event_add_signal(event, NULL, SIGINT, NULL, NULL);
-	if (sd_event_add_io(event, NULL, lfd, EPOLLIN, on_accept, NULL) < 0)
+	if (listener_start(event, lfd, &conf) == -1)
 		fatalx("cannot watch the listening socket");
 	sd_event_set_watchdog(event, 1);
 

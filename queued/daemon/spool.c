@@ -35,6 +35,74 @@ open_subdir(int dirfd, const char *name)
 	return fd;
 }
 
+/*
+ * Only regular files of queued's own user are ever read or reused: a
+ * FIFO would block open() and read() for good (and with them the loop,
+ * and SIGTERM), a device or a link would read something else. The
+ * fstatat refuses them before any open; O_NONBLOCK and O_NOFOLLOW make
+ * the open harmless if the name changed meanwhile, and fstat checks
+ * what was opened. Returns -2 for such a file, which the caller sets
+ * aside (quarantine).
+ */
+static int
+own_file(const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && st->st_uid == geteuid();
+}
+
+static int
+open_own(int dirfd, const char *name, int flags)
+{
+	struct stat st;
+	int fd;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !own_file(&st))
+		return -2;
+	fd = openat(dirfd, name, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return errno == ELOOP || errno == ENXIO || errno == EISDIR ||
+		    errno == ENODEV ? -2 : -1;
+	if (fstat(fd, &st) == -1 || !own_file(&st)) {
+		close(fd);
+		return -2;
+	}
+	/* a regular file ignores O_NONBLOCK; clear it all the same */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Set a file aside in quarantine/: a queue file keeps its name, others
+ * are named after their folder ("state.<qid>", "free.<name>") so they
+ * do not take the place of the message's own.
+ */
+static int
+quarantine_from(struct spool *sp, int dirfd, const char *folder,
+    const char *name, const char *why)
+{
+	char to[QID_LEN + 64];
+
+	if (dirfd == sp->queue) {
+		str_copy(to, name, sizeof(to));
+		log_warnx("spool: quarantined %s: %s", name, why);
+	} else {
+		str_fmt(to, sizeof(to), "%s.%.*s", folder, (int)QID_LEN + 16,
+		    name);
+		log_warnx("spool: quarantined %s/%s: %s", folder, name, why);
+	}
+	if (renameat(dirfd, name, sp->quarantine, to) == -1) {
+		log_warn("spool: cannot quarantine %s/%s", folder, name);
+		return -1;
+	}
+	return 0;
+}
+
+#define NOT_OWN	"not a regular file of queued's user"
+
 /* Remove every entry of a folder for which keep() is false. */
 static void
 sweep(int dirfd, const char *what, int (*keep)(struct spool *, const char *),
@@ -115,11 +183,46 @@ free_pop(char name[QID_LEN + 1])
 	return ok;
 }
 
+/*
+ * A file goes to free/ empty: the text of a delivered or deleted message
+ * must not stay readable there, nor its blocks counted against
+ * min_free_space. Anything that cannot be emptied is removed.
+ */
+static int
+free_empty(struct spool *sp, const char *name)
+{
+	int fd, rc;
+
+	if ((fd = open_own(sp->free, name, O_WRONLY)) < 0)
+		rc = -1;
+	else {
+		rc = ftruncate(fd, 0);
+		close(fd);
+	}
+	if (rc == -1) {
+		log_warn("spool: cannot empty free/%s", name);
+		unlinkat(sp->free, name, 0);
+	}
+	return rc;
+}
+
 /* At start: keep the free files we can reuse, in the list. */
 static int
 free_wanted(struct spool *sp, const char *name)
 {
-	return qid_valid(name) && free_push(name) == 0;
+	struct stat st;
+
+	if (!qid_valid(name) ||
+	    fstatat(sp->free, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return 0;
+	if (!own_file(&st)) {
+		quarantine_from(sp, sp->free, "free", name, NOT_OWN);
+		return 1;	/* gone from free/ already */
+	}
+	/* a crash between the rename and the truncation, or an old spool */
+	if (st.st_size > 0 && free_empty(sp, name) == -1)
+		return 1;	/* removed */
+	return free_push(name) == 0;
 }
 
 int
@@ -159,9 +262,15 @@ int
 spool_create(struct spool *sp, const char *qid, int *reused)
 {
 	char name[QID_LEN + 1];
+	struct stat st;
 	int fd;
 
 	while (free_pop(name)) {
+		if (fstatat(sp->free, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !own_file(&st)) {
+			quarantine_from(sp, sp->free, "free", name, NOT_OWN);
+			continue;
+		}
 		/* NOREPLACE: an existing incoming/<qid> is a collision */
 		if (renameat2(sp->free, name, sp->incoming, qid,
 		    RENAME_NOREPLACE) == -1) {
@@ -169,11 +278,15 @@ spool_create(struct spool *sp, const char *qid, int *reused)
 				return -1;
 			continue;	/* gone meanwhile: take another */
 		}
-		fd = openat(sp->incoming, qid, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd != -1) {
+		fd = open_own(sp->incoming, qid, O_WRONLY);
+		if (fd >= 0) {
 			*reused = 1;
 			return fd;
 		}
+		/* replaced between the check and the rename */
+		if (fd == -2 && quarantine_from(sp, sp->incoming, "incoming",
+		    qid, NOT_OWN) == 0)
+			continue;
 		unlinkat(sp->incoming, qid, 0);
 	}
 	*reused = 0;
@@ -218,7 +331,13 @@ spool_sync_queue(struct spool *sp)
 int
 spool_open_message(struct spool *sp, const char *qid)
 {
-	return openat(sp->queue, qid, O_RDONLY | O_CLOEXEC);
+	int fd = open_own(sp->queue, qid, O_RDONLY);
+
+	if (fd == -2) {
+		fd = -1;
+		errno = EINVAL;		/* replaced since it was loaded */
+	}
+	return fd;
 }
 
 int
@@ -232,8 +351,11 @@ spool_write_state(struct spool *sp, struct envelope *e)
 	str_fmt(tmp, sizeof(tmp), "%s.tmp", e->qid);
 	if (envelope_format_state(e, &b) == -1)
 		goto out;
-	fd = openat(sp->state, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-	    0600);
+	/* whatever has the name goes (a FIFO there would block the open) */
+	if (unlinkat(sp->state, tmp, 0) == -1 && errno != ENOENT)
+		goto out;
+	fd = openat(sp->state, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
 	if (fd == -1)
 		goto out;
 	if (fileio_write_all(fd, b.data, b.len) == -1 || fdatasync(fd) == -1) {
@@ -284,8 +406,12 @@ recycle(struct spool *sp, const char *qid)
 	struct stat st;
 
 	if (fstatat(sp->queue, qid, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    S_ISREG(st.st_mode) && st.st_size <= SPOOL_FREE_SIZE_MAX &&
+	    own_file(&st) && st.st_size <= SPOOL_FREE_SIZE_MAX &&
 	    renameat2(sp->queue, qid, sp->free, qid, RENAME_NOREPLACE) == 0) {
+		/* renamed first: a crash in between leaves it in free/,
+		 * emptied at start, never a truncated queue file */
+		if (free_empty(sp, qid) == -1)
+			return;
 		if (free_push(qid) == 0)
 			return;
 		unlinkat(sp->free, qid, 0);	/* the list is full */
@@ -378,12 +504,7 @@ spool_remove_later(struct spool *sp, const struct envelope *e)
 int
 spool_quarantine(struct spool *sp, const char *name, const char *why)
 {
-	log_warnx("spool: quarantined %s: %s", name, why);
-	if (renameat(sp->queue, name, sp->quarantine, name) == -1) {
-		log_warn("spool: cannot quarantine %s", name);
-		return -1;
-	}
-	return 0;
+	return quarantine_from(sp, sp->queue, "queue", name, why);
 }
 
 int
@@ -430,7 +551,12 @@ load_state(struct spool *sp, struct envelope *e, char *err, size_t errlen)
 	size_t len = 0;
 	int fd, rc;
 
-	if ((fd = openat(sp->state, e->qid, O_RDONLY | O_CLOEXEC)) == -1)
+	if ((fd = open_own(sp->state, e->qid, O_RDONLY)) == -2) {
+		quarantine_from(sp, sp->state, "state", e->qid, NOT_OWN);
+		str_copy(err, NOT_OWN, errlen);
+		return -1;
+	}
+	if (fd == -1)
 		return errno == ENOENT ? 0 : -1;
 	if ((text = malloc(SPOOL_STATE_MAX)) == NULL) {
 		close(fd);
@@ -539,7 +665,11 @@ load_one(struct spool_scan *sc, const char *name)
 
 	if ((e = malloc(sizeof(*e))) == NULL)
 		fatal("spool scan");
-	fd = openat(sp->queue, name, O_RDONLY | O_CLOEXEC);
+	if ((fd = open_own(sp->queue, name, O_RDONLY)) == -2) {
+		spool_quarantine(sp, name, NOT_OWN);
+		free(e);
+		return NULL;
+	}
 	if (fd == -1 || fstat(fd, &st) == -1) {
 		log_warn("spool: %s", name);
 		if (fd != -1)

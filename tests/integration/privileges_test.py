@@ -19,7 +19,8 @@ if os.geteuid() != 0:
 
 user = "nobody"
 uid = pwd.getpwnam(user).pw_uid
-inst = pombo.Instance({"user": user}).start()
+# queued takes the word of that user (handler_user) for its clients
+inst = pombo.Instance({"user": user, "handler_user": user}).start()
 # the queue socket must be reachable by the unprivileged handler
 os.chmod(inst.dir, 0o755)
 

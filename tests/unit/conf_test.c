@@ -164,3 +164,25 @@ Test(conf, timeouts_up_to_a_day)
 	cr_expect_eq(c.queue_lifetime, 30 * 86400, "lifetimes stay unbounded");
 	conf_free(&c);
 }
+
+/* queued resolves handler_user at start and names the line it came from */
+Test(conf, handler_user_and_its_line)
+{
+	struct conf_error err;
+	struct conf c;
+
+	conf_defaults(&c);
+	cr_expect_str_eq(c.handler_user, "pombo-smtpd");
+	cr_expect_eq(c.handler_user_line, 0, "the default has no line");
+	cr_expect_eq(c.max_uid_connections, 32);
+	conf_free(&c);
+	cr_assert_eq(parse(&c, "# x\nhostname = a.test\nhandler_user = "
+	    "mail-in\nmax_uid_connections = 5\n", &err), 0, "%s", err.msg);
+	cr_expect_str_eq(c.handler_user, "mail-in");
+	cr_expect_eq(c.handler_user_line, 3);
+	cr_expect_eq(c.max_uid_connections, 5);
+	conf_free(&c);
+	cr_expect_eq(parse(&c, "max_uid_connections = 0\n", &err), -1,
+	    "at least one connection");
+	conf_free(&c);
+}

@@ -150,6 +150,14 @@ Test(spool, removed_files_are_reused, .init = setup)
 		usleep(10000);
 	cr_expect(exists("free", "01k177h582jc"), "the file went to free/");
 	cr_expect_not(exists("queue", "01k177h582jc"));
+	/* emptied: nothing of the old message stays readable there */
+	snprintf(path, sizeof(path), "%s/free/01k177h582jc", dir);
+	for (i = 0; i < 200 && (stat(path, &st2) == -1 || st2.st_size != 0);
+	    i++)
+		usleep(10000);
+	cr_expect_eq(stat(path, &st2), 0);
+	cr_expect_eq(st2.st_size, 0, "and emptied there");
+	cr_expect_eq(st2.st_blocks, 0, "its blocks freed");
 
 	fd = spool_create(&sp, "01k177h582jd", &reused);
 	cr_assert(fd != -1);
