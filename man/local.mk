@@ -13,8 +13,3 @@ man/pombo.conf.sample: man/print-sample-conf$(EXEEXT)
 	man/print-sample-conf$(EXEEXT) > $@.tmp && mv -f $@.tmp $@
 nodist_doc_DATA = man/pombo.conf.sample
 CLEANFILES += man/pombo.conf.sample
-
-# Test: every page formats without a warning, and pombo.conf.5 documents
-# every key of the sample (and each program's man page its options).
-TESTS += tests/ops/man_test.py
-EXTRA_DIST += tests/ops/man_test.py tests/ops/ops.py

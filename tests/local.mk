@@ -1,5 +1,6 @@
-# Tests: Criterion unit tests, scripted sessions, integration tests; all
-# speak TAP through automake's tap-driver, one result line per check.
+# Every test of make check is registered here (tests/README.md says
+# which kind goes where); all speak TAP through automake's tap-driver,
+# one result line per check.
 TEST_EXTENSIONS = .smtp .pop3 .py
 LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
 LOG_COMPILER = $(top_srcdir)/tests/unit/tap-run
@@ -12,97 +13,121 @@ PY_LOG_COMPILER = $(PYTHON3)
 AM_TESTS_ENVIRONMENT = top_builddir='$(abs_top_builddir)'; \
 	top_srcdir='$(abs_top_srcdir)'; export top_builddir top_srcdir;
 
-UNIT_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(CARES_CFLAGS) -I$(top_srcdir)/smtpd \
-	-I$(top_srcdir)/queued/daemon -I$(top_srcdir)/queued/local \
-	-I$(top_srcdir)/queued/remote -I$(top_srcdir)/queued/sendmail $(SYSTEMD_CFLAGS)
-UNIT_LIBS = smtpd/libsmtpd.a queued/daemon/libqueued.a queued/local/liblocal.a \
-	queued/remote/libremote.a queued/sendmail/libsendmail.a shared/libpassword.a \
-	shared/libpombo.a $(CARES_LIBS) $(CRITERION_LIBS) \
-	$(SYSTEMD_LIBS) \
-	-lpthread
+# Unit tests: a Criterion program per module. Test programs see every
+# folder's headers (AM_CPPFLAGS) and link every library: the default
+# LDADD, which each installed program overrides with its own.
+LDADD = smtpd/libsmtpd.a pop3d/libpop3d.a queued/daemon/libqueued.a \
+	queued/local/liblocal.a queued/remote/libremote.a \
+	queued/sendmail/libsendmail.a shared/libpassword.a shared/libpombo.a \
+	$(CRYPT_LIBS) $(CARES_LIBS) $(CRITERION_LIBS) $(SYSTEMD_LIBS) -lpthread
 
 unit_tests = \
-	tests/unit/addr_test tests/unit/aliases_test tests/unit/bounce_test \
-	tests/unit/cidr_test tests/unit/conf_test tests/unit/data_test \
-	tests/unit/envelope_test tests/unit/esmtp_test tests/unit/intact_test \
+	tests/unit/addr_test \
+	tests/unit/aliases_test \
+	tests/unit/bounce_test \
+	tests/unit/cidr_test \
+	tests/unit/conf_test \
+	tests/unit/data_test \
+	tests/unit/envelope_test \
+	tests/unit/esmtp_test \
+	tests/unit/intact_test \
 	tests/unit/job_test \
-	tests/unit/lineio_test tests/unit/maildir_test tests/unit/mime8_test \
+	tests/unit/lineio_test \
+	tests/unit/maildir_test \
+	tests/unit/mime8_test \
+	tests/unit/pop3_dirscan_test \
+	tests/unit/pop3_mailbox_test \
+	tests/unit/pop3_session_test \
+	tests/unit/pop3_transfer_test \
 	tests/unit/qproto_test \
-	tests/unit/recipients_test tests/unit/retry_test tests/unit/rfc5322_test \
-	tests/unit/sendmail_test tests/unit/smtpc_test \
+	tests/unit/recipients_test \
+	tests/unit/retry_test \
+	tests/unit/rfc5322_test \
+	tests/unit/sendmail_test \
+	tests/unit/smtpc_test \
 	tests/unit/spool_test \
-	tests/unit/str_test tests/unit/users_test
+	tests/unit/str_test \
+	tests/unit/users_test
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
 
-tests_unit_addr_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_addr_test_LDADD = $(UNIT_LIBS)
-tests_unit_aliases_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_aliases_test_LDADD = $(UNIT_LIBS)
-tests_unit_bounce_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_bounce_test_LDADD = $(UNIT_LIBS)
-tests_unit_cidr_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_cidr_test_LDADD = $(UNIT_LIBS)
-tests_unit_conf_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_conf_test_LDADD = $(UNIT_LIBS)
-tests_unit_data_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_data_test_LDADD = $(UNIT_LIBS)
-tests_unit_envelope_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_envelope_test_LDADD = $(UNIT_LIBS)
-tests_unit_esmtp_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_esmtp_test_LDADD = $(UNIT_LIBS)
-tests_unit_intact_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_intact_test_LDADD = $(UNIT_LIBS)
-tests_unit_job_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_job_test_LDADD = $(UNIT_LIBS)
-tests_unit_lineio_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_lineio_test_LDADD = $(UNIT_LIBS)
-tests_unit_maildir_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_maildir_test_LDADD = $(UNIT_LIBS)
-tests_unit_mime8_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_mime8_test_LDADD = $(UNIT_LIBS)
-tests_unit_qproto_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_qproto_test_LDADD = $(UNIT_LIBS)
-tests_unit_recipients_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_recipients_test_LDADD = $(UNIT_LIBS)
-tests_unit_retry_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_retry_test_LDADD = $(UNIT_LIBS)
-tests_unit_rfc5322_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_rfc5322_test_LDADD = $(UNIT_LIBS)
-tests_unit_sendmail_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_sendmail_test_LDADD = $(UNIT_LIBS)
-tests_unit_smtpc_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_smtpc_test_LDADD = $(UNIT_LIBS)
-tests_unit_spool_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_spool_test_LDADD = $(UNIT_LIBS)
-tests_unit_str_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_str_test_LDADD = $(UNIT_LIBS)
-tests_unit_users_test_CFLAGS = $(UNIT_CFLAGS)
-tests_unit_users_test_LDADD = $(UNIT_LIBS)
-
+# Scripted sessions piped into smtpd (.smtp) and pop3d (.pop3), by
+# tests/sessions/run-session; hostile-* ones are input meant to break
+# the handler. A log is named without the extension: no two sessions
+# may share a base name (so pop3d's are pop3-*).
 session_tests = \
+	tests/sessions/auth-after-mail.smtp \
 	tests/sessions/auth-authzid-bare.smtp \
 	tests/sessions/auth-authzid.smtp \
 	tests/sessions/auth-failures.smtp \
 	tests/sessions/auth-long.smtp \
-	tests/sessions/auth.smtp tests/sessions/auth-after-mail.smtp \
+	tests/sessions/auth.smtp \
 	tests/sessions/basic.smtp \
 	tests/sessions/commands.smtp \
 	tests/sessions/data-timeout.smtp \
 	tests/sessions/errors.smtp \
 	tests/sessions/helo.smtp \
 	tests/sessions/hops.smtp \
-	tests/sessions/junk.smtp tests/sessions/hostile-harvest.smtp \
+	tests/sessions/hostile-8bit.smtp \
+	tests/sessions/hostile-auth.smtp \
+	tests/sessions/hostile-close-command.smtp \
+	tests/sessions/hostile-close-data-pipe.smtp \
+	tests/sessions/hostile-close-data.smtp \
+	tests/sessions/hostile-cr-commands.smtp \
+	tests/sessions/hostile-data-pipe.smtp \
+	tests/sessions/hostile-empty.smtp \
+	tests/sessions/hostile-errors.smtp \
+	tests/sessions/hostile-harvest.smtp \
+	tests/sessions/hostile-longline.smtp \
+	tests/sessions/hostile-nul.smtp \
+	tests/sessions/hostile-pipelining.smtp \
+	tests/sessions/hostile-pop3-8bit.pop3 \
+	tests/sessions/hostile-pop3-auth.pop3 \
+	tests/sessions/hostile-pop3-close.pop3 \
+	tests/sessions/hostile-pop3-empty.pop3 \
+	tests/sessions/hostile-pop3-errors.pop3 \
+	tests/sessions/hostile-pop3-lines.pop3 \
+	tests/sessions/hostile-pop3-nul.pop3 \
+	tests/sessions/hostile-pop3-pipelining.pop3 \
+	tests/sessions/hostile-size.smtp \
+	tests/sessions/hostile-smuggling.smtp \
+	tests/sessions/hostile-states.smtp \
+	tests/sessions/junk.smtp \
 	tests/sessions/longline.smtp \
 	tests/sessions/params.smtp \
 	tests/sessions/paths.smtp \
+	tests/sessions/pop3-auth-authzid.pop3 \
+	tests/sessions/pop3-auth-domains.pop3 \
+	tests/sessions/pop3-auth-failures.pop3 \
+	tests/sessions/pop3-auth-long.pop3 \
+	tests/sessions/pop3-auth.pop3 \
+	tests/sessions/pop3-bad-users.pop3 \
+	tests/sessions/pop3-basic.pop3 \
+	tests/sessions/pop3-config-error.pop3 \
+	tests/sessions/pop3-drop.pop3 \
+	tests/sessions/pop3-empty.pop3 \
+	tests/sessions/pop3-foreign.pop3 \
+	tests/sessions/pop3-inuse.pop3 \
+	tests/sessions/pop3-longline.pop3 \
+	tests/sessions/pop3-numbers.pop3 \
+	tests/sessions/pop3-plaintext-allowed.pop3 \
+	tests/sessions/pop3-plaintext.pop3 \
+	tests/sessions/pop3-retr.pop3 \
+	tests/sessions/pop3-sasl.pop3 \
+	tests/sessions/pop3-states.pop3 \
+	tests/sessions/pop3-stls-nocert.pop3 \
+	tests/sessions/pop3-timeout.pop3 \
+	tests/sessions/pop3-unreadable.pop3 \
+	tests/sessions/pop3-update.pop3 \
+	tests/sessions/pop3-usage.pop3 \
 	tests/sessions/queue-down.smtp \
 	tests/sessions/quoted-recipients.smtp \
 	tests/sessions/recipients.smtp \
 	tests/sessions/relay-allowed.smtp \
 	tests/sessions/relay.smtp \
 	tests/sessions/sequence.smtp \
-	tests/sessions/size.smtp tests/sessions/size-crlf.smtp \
+	tests/sessions/size-crlf.smtp \
+	tests/sessions/size.smtp \
 	tests/sessions/smuggling-cr.smtp \
 	tests/sessions/smuggling-lf.smtp \
 	tests/sessions/socket-crlf.smtp \
@@ -113,6 +138,7 @@ session_tests = \
 	tests/sessions/vrfy-expn.smtp
 TESTS += $(session_tests)
 
+# The programs together with real clients and peers, on loopback.
 integration_tests = \
 	tests/integration/admin_mail_test.py \
 	tests/integration/crash_test.py \
@@ -120,13 +146,19 @@ integration_tests = \
 	tests/integration/diskfull_test.py \
 	tests/integration/e2e_test.py \
 	tests/integration/hostile_addr_test.py \
-	tests/integration/local_agent_test.py \
 	tests/integration/limits_test.py \
+	tests/integration/local_agent_test.py \
+	tests/integration/local_delivery_test.py \
 	tests/integration/login_timing_test.py \
 	tests/integration/logs_test.py \
 	tests/integration/notify_test.py \
-	tests/integration/local_delivery_test.py \
 	tests/integration/order_test.py \
+	tests/integration/pop3_clients_test.py \
+	tests/integration/pop3_delivery_test.py \
+	tests/integration/pop3_dovecot_test.py \
+	tests/integration/pop3_privileges_test.py \
+	tests/integration/pop3_renamed_test.py \
+	tests/integration/pop3_tls_test.py \
 	tests/integration/privileges_test.py \
 	tests/integration/remote_delivery_test.py \
 	tests/integration/retry_test.py \
@@ -141,7 +173,21 @@ integration_tests = \
 	tests/integration/trust_test.py
 TESTS += $(integration_tests)
 
+# What an admin does: units under systemd-analyze, the inetd sample
+# under a real openbsd-inetd, make install into a scratch folder, the
+# man pages, ./bootstrap.
+ops_tests = \
+	tests/ops/bootstrap_test.py \
+	tests/ops/inetd_test.py \
+	tests/ops/install_test.py \
+	tests/ops/man_test.py \
+	tests/ops/units_test.py
+TESTS += $(ops_tests)
+
+# A short libFuzzer run of every harness (tests/fuzz/local.mk builds them).
+fuzz_tests = tests/fuzz/run-fuzzers.py
+TESTS += $(fuzz_tests)
+
 EXTRA_DIST += tests/README.md tests/unit/tap-run tests/sessions/run-session \
-	tests/lib/pombo.py \
-	tests/lib/peer.py \
-	$(session_tests) $(integration_tests)
+	tests/lib/pombo.py tests/lib/peer.py tests/ops/ops.py \
+	$(session_tests) $(integration_tests) $(ops_tests) $(fuzz_tests)

@@ -11,6 +11,7 @@ EXTRA_DIST += $(bench_files) tests/bench/local.mk
 # built only by `make bench`
 EXTRA_PROGRAMS += tests/bench/nullsmtpd
 tests_bench_nullsmtpd_SOURCES = tests/bench/nullsmtpd.c
+tests_bench_nullsmtpd_LDADD =
 CLEANFILES += tests/bench/nullsmtpd$(EXEEXT)
 
 .PHONY: bench

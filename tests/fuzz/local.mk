@@ -23,72 +23,48 @@ noinst_LIBRARIES += tests/fuzz/libfuzzmain.a
 tests_fuzz_libfuzzmain_a_SOURCES = tests/fuzz/driver.c tests/fuzz/fuzz.c \
 	tests/fuzz/fuzz.h
 
-FUZZ_CFLAGS = $(AM_CFLAGS) $(CARES_CFLAGS) $(SYSTEMD_CFLAGS) \
-	-iquote $(top_srcdir)/smtpd -iquote $(top_srcdir)/queued/daemon \
-	-iquote $(top_srcdir)/queued/local -iquote $(top_srcdir)/queued/remote \
-	-iquote $(top_srcdir)/queued/sendmail \
-	-iquote $(top_srcdir)/pop3d
 FUZZ_LIBS = tests/fuzz/libfuzzmain.a pop3d/libpop3d.a smtpd/libsmtpd.a \
 	queued/daemon/libqueued.a queued/local/liblocal.a \
 	queued/remote/libremote.a queued/sendmail/libsendmail.a shared/libpassword.a \
 	shared/libpombo.a $(CRYPT_LIBS) $(CARES_LIBS) $(SYSTEMD_LIBS) -lpthread
 
 tests_fuzz_addr_fuzz_SOURCES = tests/fuzz/addr_fuzz.c
-tests_fuzz_addr_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_addr_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_aliases_fuzz_SOURCES = tests/fuzz/aliases_fuzz.c
-tests_fuzz_aliases_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_aliases_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_auth_fuzz_SOURCES = tests/fuzz/auth_fuzz.c
-tests_fuzz_auth_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_auth_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_conf_fuzz_SOURCES = tests/fuzz/conf_fuzz.c
-tests_fuzz_conf_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_conf_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_data_fuzz_SOURCES = tests/fuzz/data_fuzz.c
-tests_fuzz_data_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_data_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_envelope_fuzz_SOURCES = tests/fuzz/envelope_fuzz.c
-tests_fuzz_envelope_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_envelope_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_esmtp_fuzz_SOURCES = tests/fuzz/esmtp_fuzz.c
-tests_fuzz_esmtp_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_esmtp_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_job_fuzz_SOURCES = tests/fuzz/job_fuzz.c
-tests_fuzz_job_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_job_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_lineio_fuzz_SOURCES = tests/fuzz/lineio_fuzz.c
-tests_fuzz_lineio_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_lineio_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_maildir_fuzz_SOURCES = tests/fuzz/maildir_fuzz.c
-tests_fuzz_maildir_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_maildir_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_mime8_fuzz_SOURCES = tests/fuzz/mime8_fuzz.c
-tests_fuzz_mime8_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_mime8_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_pop3_fuzz_SOURCES = tests/fuzz/pop3_fuzz.c
-tests_fuzz_pop3_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_pop3_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_qproto_fuzz_SOURCES = tests/fuzz/qproto_fuzz.c
-tests_fuzz_qproto_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_qproto_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_rfc5322_fuzz_SOURCES = tests/fuzz/rfc5322_fuzz.c
-tests_fuzz_rfc5322_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_rfc5322_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_sendmail_fuzz_SOURCES = tests/fuzz/sendmail_fuzz.c
-tests_fuzz_sendmail_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_sendmail_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_smtpc_fuzz_SOURCES = tests/fuzz/smtpc_fuzz.c
-tests_fuzz_smtpc_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_smtpc_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_smtpd_fuzz_SOURCES = tests/fuzz/smtpd_fuzz.c
-tests_fuzz_smtpd_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_smtpd_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_transfer_fuzz_SOURCES = tests/fuzz/transfer_fuzz.c
-tests_fuzz_transfer_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_transfer_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_users_fuzz_SOURCES = tests/fuzz/users_fuzz.c
-tests_fuzz_users_fuzz_CFLAGS = $(FUZZ_CFLAGS)
 tests_fuzz_users_fuzz_LDADD = $(FUZZ_LIBS)
 
 # The libFuzzer build: clang-14 by default; FUZZ_OUT is relative to the
@@ -129,41 +105,8 @@ fuzz-for-check: config.h
 tests/fuzz/run-fuzzers.log: fuzz-for-check $(fuzz_harnesses)
 .PHONY: fuzz fuzz-for-check
 
-# Hostile scripted sessions piped into the handlers (the .smtp and .pop3
-# extensions run through tests/sessions/run-session, tests/local.mk);
-# the pop3d ones are hostile-pop3-*: a test's log is named without its
-# extension, so no two sessions may share a base name.
-hostile_session_tests = \
-	tests/sessions/hostile-8bit.smtp \
-	tests/sessions/hostile-auth.smtp \
-	tests/sessions/hostile-close-command.smtp \
-	tests/sessions/hostile-close-data-pipe.smtp \
-	tests/sessions/hostile-close-data.smtp \
-	tests/sessions/hostile-cr-commands.smtp \
-	tests/sessions/hostile-data-pipe.smtp \
-	tests/sessions/hostile-empty.smtp \
-	tests/sessions/hostile-errors.smtp \
-	tests/sessions/hostile-longline.smtp \
-	tests/sessions/hostile-nul.smtp \
-	tests/sessions/hostile-pipelining.smtp \
-	tests/sessions/hostile-size.smtp \
-	tests/sessions/hostile-smuggling.smtp \
-	tests/sessions/hostile-states.smtp \
-	tests/sessions/hostile-pop3-8bit.pop3 \
-	tests/sessions/hostile-pop3-auth.pop3 \
-	tests/sessions/hostile-pop3-close.pop3 \
-	tests/sessions/hostile-pop3-empty.pop3 \
-	tests/sessions/hostile-pop3-errors.pop3 \
-	tests/sessions/hostile-pop3-lines.pop3 \
-	tests/sessions/hostile-pop3-nul.pop3 \
-	tests/sessions/hostile-pop3-pipelining.pop3
-TESTS += $(hostile_session_tests)
 
-fuzz_tests = tests/fuzz/run-fuzzers.py
-TESTS += $(fuzz_tests)
-
-EXTRA_DIST += tests/fuzz/README.md tests/fuzz/fuzz.mk tests/fuzz/corpus \
-	$(fuzz_tests) $(hostile_session_tests)
+EXTRA_DIST += tests/fuzz/README.md tests/fuzz/fuzz.mk tests/fuzz/corpus
 
 clean-local: clean-fuzz
 clean-fuzz:
