@@ -71,6 +71,9 @@ static struct dest *dests[DEST_BUCKETS];
 static TAILQ_HEAD(, dest) work = TAILQ_HEAD_INITIALIZER(work);
 static sd_event_source *timer;
 static sd_event_source *soon;	/* dispatch after the current events */
+static sd_event_source *record;	/* write the states results changed */
+static char (*dirty)[QID_LEN + 1];
+static size_t ndirty, dirty_cap;
 static char local_prog[PATH_MAX], remote_prog[PATH_MAX];
 
 static void dispatch(void);
@@ -284,7 +287,7 @@ consider(struct qmsg *m)
 }
 
 /*
- * Starting an agent (posix_spawn) holds the loop until the child has
+ * Starting an agent (vfork) holds the loop until the child has
  * exec'd: never do it before the replies of this round are out, or every
  * 250 waits for a spawn. So new messages are dispatched from a deferred
  * event, after the commits' replies.
@@ -306,6 +309,13 @@ on_soon(sd_event_source *s, void *ud)
 void
 sched_add(struct qmsg *m)
 {
+	/* every recipient done before a crash (its results were recorded
+	 * as they came): only the removal is left */
+	if (m->nagents == 0 && envelope_pending(&m->env) == 0 &&
+	    !notify_owed(m)) {
+		finish(m);
+		return;
+	}
 	consider(m);
 	dispatch_soon();
 }
@@ -439,6 +449,53 @@ apply(struct qmsg *m, struct rcpt *r, enum status st, const char *mta,
 	    (long long)(now - m->env.time), what, reply);
 }
 
+/*
+ * A remote agent delivers a batch of up to REMOTE_BATCH messages and
+ * reports each as it goes: its results reach the state files soon after
+ * they are read (from a deferred event, so the results of one read share
+ * the fsync of state/), not when the agent is done. A queued that dies
+ * meanwhile (its agents die with it) then sends again at most the
+ * message under way, not the batch (at least once, SPOOL.md). Local
+ * delivery does not need it: its repeats are no-ops.
+ */
+static void
+record_later(struct qmsg *m)
+{
+	char (*nd)[QID_LEN + 1];
+
+	if (m->state_dirty)
+		return;
+	if (ndirty == dirty_cap) {
+		dirty_cap = dirty_cap ? dirty_cap * 2 : 256;
+		if ((nd = realloc(dirty, dirty_cap * sizeof(*nd))) == NULL)
+			fatal("record_later");
+		dirty = nd;
+	}
+	memcpy(dirty[ndirty++], m->env.qid, sizeof(dirty[0]));
+	m->state_dirty = 1;
+	sd_event_source_set_enabled(record, SD_EVENT_ONESHOT);
+}
+
+static int
+on_record(sd_event_source *s, void *ud)
+{
+	struct qmsg *m;
+	size_t i, n = 0;
+
+	for (i = 0; i < ndirty; i++) {
+		/* finished (state written, or removed) meanwhile: skip */
+		if ((m = queue_find(dirty[i])) == NULL || !m->state_dirty)
+			continue;
+		m->state_dirty = 0;
+		if (spool_write_state_nosync(ctx->spool, &m->env) == 0)
+			n++;
+	}
+	ndirty = 0;
+	if (n > 0 && spool_sync_state(ctx->spool) == -1)
+		log_warn("cannot sync the state folder");
+	return 0;
+}
+
 static void
 on_result(struct agent *a, const struct job_result *res)
 {
@@ -461,6 +518,8 @@ on_result(struct agent *a, const struct job_result *res)
 	if (b->last[0] == '\0' && m->env.rcpts[res->index].error)
 		str_copy(b->last, m->env.rcpts[res->index].error,
 		    sizeof(b->last));
+	if (!b->dest->local)
+		record_later(m);
 }
 
 /*
@@ -751,6 +810,7 @@ finish(struct qmsg *m)
 	int64_t now = time(NULL);
 	int failed = 0;
 
+	m->state_dirty = 0;	/* written or removed here */
 	maybe_warn(m);
 	if (notify_owed(m) && m->notify_next <= now) {
 		if (notify(m, BOUNCE_FAILED, RS_FAILED) == -1)
@@ -946,14 +1006,17 @@ sched_init(struct queued_ctx *c)
 	agent_path(remote_prog, sizeof(remote_prog), self, "pombo-remote");
 	if (sd_event_add_time(c->event, &timer, CLOCK_REALTIME, UINT64_MAX, 0,
 	    on_timer, NULL) < 0 ||
-	    sd_event_add_defer(c->event, &soon, on_soon, NULL) < 0)
+	    sd_event_add_defer(c->event, &soon, on_soon, NULL) < 0 ||
+	    sd_event_add_defer(c->event, &record, on_record, NULL) < 0)
 		fatalx("scheduler timer");
 	sd_event_source_set_enabled(timer, SD_EVENT_OFF);
 	sd_event_source_set_enabled(soon, SD_EVENT_OFF);
+	sd_event_source_set_enabled(record, SD_EVENT_OFF);
 }
 
 void
 sched_stop(void)
 {
+	on_record(NULL, NULL);	/* results read, not yet on disk */
 	agent_kill_all();
 }

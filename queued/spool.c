@@ -24,6 +24,8 @@
 #define SPOOL_HEADER_MAX	(8 * 1024 * 1024)
 #define SPOOL_STATE_MAX		(4 * 1024 * 1024)
 
+static int write_state(struct spool *sp, struct envelope *e, int sync_dir);
+
 static int
 open_subdir(int dirfd, const char *name)
 {
@@ -224,6 +226,24 @@ spool_open_message(struct spool *sp, const char *qid)
 int
 spool_write_state(struct spool *sp, struct envelope *e)
 {
+	return write_state(sp, e, 1);
+}
+
+int
+spool_write_state_nosync(struct spool *sp, struct envelope *e)
+{
+	return write_state(sp, e, 0);
+}
+
+int
+spool_sync_state(struct spool *sp)
+{
+	return fsync(sp->state);
+}
+
+static int
+write_state(struct spool *sp, struct envelope *e, int sync_dir)
+{
 	char tmp[QID_LEN + 8];
 	struct buf b;
 	int fd, rc = -1;
@@ -243,7 +263,7 @@ spool_write_state(struct spool *sp, struct envelope *e)
 	}
 	close(fd);
 	if (renameat(sp->state, tmp, sp->state, e->qid) == -1 ||
-	    fsync(sp->state) == -1)
+	    (sync_dir && fsync(sp->state) == -1))
 		goto out;
 	e->flags |= ENV_STATE;
 	rc = 0;

@@ -46,6 +46,12 @@ int spool_sync_queue(struct spool *sp);
 int spool_open_message(struct spool *sp, const char *qid);
 /* Write e's state file (and note in e that it has one). */
 int spool_write_state(struct spool *sp, struct envelope *e);
+/*
+ * The same without the fsync of state/, so that several states written
+ * together share one: the renames are durable after spool_sync_state.
+ */
+int spool_write_state_nosync(struct spool *sp, struct envelope *e);
+int spool_sync_state(struct spool *sp);
 int spool_remove(struct spool *sp, const char *qid);
 /*
  * The same, done by a background thread: on a disk whose unlinks are
