@@ -555,14 +555,27 @@ on_done(struct agent *a, int status)
 	struct batch *b = agent_ctx(a);
 	size_t i, k;
 
-	/* only this job's recipients: another job of the same message and
-	 * destination may still be running */
+	/*
+	 * only this job's recipients: another job of the same message and
+	 * destination may still be running. An agent that ended well and
+	 * reported on some of its batch did not try the rest (a remote one
+	 * whose connections kept dropping): no attempt is counted, they
+	 * are due again at once. The batch got somewhere, so this ends.
+	 */
 	for (i = 0; i < b->n; i++) {
 		struct qmsg *m = b->msgs[i];
-		for (k = 0; k < m->env.nrcpt; k++)
-			if (m->env.rcpts[k].inflight == b->serial)
-				apply(m, &m->env.rcpts[k], STATUS_TEMP, NULL,
+		for (k = 0; k < m->env.nrcpt; k++) {
+			struct rcpt *r = &m->env.rcpts[k];
+			if (r->inflight != b->serial)
+				continue;
+			if (status == 0 && b->reported) {
+				r->inflight = 0;
+				log_info("%s: to=<%s>, not tried by its agent, "
+				    "due again", m->env.qid, r->addr);
+			} else
+				apply(m, r, STATUS_TEMP, NULL,
 				    "451 4.3.0 Delivery agent failed", 0);
+		}
 	}
 	/* dead: nobody answered, and for a reason that may pass (an
 	 * NXDOMAIN or a null MX is an answer: what follows bounces too) */

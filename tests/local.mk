@@ -117,6 +117,7 @@ integration_tests = \
 	tests/integration/local_delivery_test.py \
 	tests/integration/order_test.py \
 	tests/integration/privileges_test.py \
+	tests/integration/remote_batch_test.py \
 	tests/integration/remote_crash_test.py \
 	tests/integration/remote_delivery_test.py \
 	tests/integration/retry_test.py \

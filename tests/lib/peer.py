@@ -5,7 +5,8 @@ answer 354 to a DATA without valid recipients (RFC 2920 3.1 lets it), or
 leave out extensions (8BITMIME, SMTPUTF8, PIPELINING, DSN). It is the
 misbehaving peer; aiosmtpd and Pombo itself are the well-behaved ones.
 end_delay(n) and drop_after_dot(n) take the ordinal (from 1) of a
-message's final dot: seconds to wait before the reply to it, and whether
+message's final dot: seconds to wait before the reply to it (end_delay is
+called once, before the reply: a test may act there), and whether
 to drop the connection instead of replying (the message then goes to
 dropped, not messages)."""
 import socket
@@ -125,9 +126,10 @@ class Peer:
                     with self.lock:
                         self.dots += 1
                         n = self.dots
-                    if self.end_delay and self.end_delay(n):
+                    delay = self.end_delay(n) if self.end_delay else 0
+                    if delay:
                         import time
-                        time.sleep(self.end_delay(n))
+                        time.sleep(delay)
                     if self.drop_after_dot and self.drop_after_dot(n):
                         with self.lock:
                             self.dropped.append({"mail": mail,
