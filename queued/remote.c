@@ -353,7 +353,7 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 	char params[512], reply[SMTPC_TEXT_MAX + 1];
 	char *accepted;
 	size_t ri, nok = 0;
-	int pipelining = (c->ext & EXT_PIPELINING) != 0, fd, to7bit = 0;
+	int pipelining = (c->ext & EXT_PIPELINING) != 0, fd, to7bit = 0, sent;
 
 	if ((fd = msg_open(st, mi)) == -1) {
 		for (ri = 0; ri < m->nrcpt; ri++)
@@ -460,8 +460,19 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 				    STATUS_TEMP, t->host, r.text);
 		goto out;
 	}
-	if (smtpc_send_message(c, fd, m->data_off, m->size, to7bit) == -1 ||
-	    smtpc_read(c, &r, st->rc->timeout_ms * 2, 0) < 0) {
+	if ((sent = smtpc_send_message(c, fd, m->data_off, m->size,
+	    to7bit)) == -2) {
+		/* the connection is closed, the server never saw a dot: the
+		 * message stays queued, the batch goes on over a new one */
+		for (ri = 0; ri < m->nrcpt; ri++)
+			if (accepted[ri])
+				report(st, mi, ri, STATUS_TEMP, NULL,
+				    "451 4.3.0 Cannot read the queued message "
+				    "(shorter than its envelope says, or a read "
+				    "error); not sent");
+		goto out;
+	}
+	if (sent == -1 || smtpc_read(c, &r, st->rc->timeout_ms * 2, 0) < 0) {
 		/* the server may have the message or not: try again later,
 		 * here or elsewhere (RFC 5321 6.1 allows the duplicate) */
 		for (ri = 0; ri < m->nrcpt; ri++)

@@ -119,4 +119,52 @@ finally:
     A.cleanup()
     peer.stop()
 
+# -- queue files that shrank: not sent truncated; the rest goes on. The
+# batch's order is the spool's: when the first message's dot arrives, the
+# big messages not yet sent are cut short, and the small ones must still
+# be delivered after them.
+port = pombo.free_port()
+big = b"".join(b"line %06d of a big message\n" % i for i in range(8000))
+bodies = [b"small\n", big, big, b"small\n"]
+cut = []
+
+
+def shrink(n):
+    """At the first dot: truncate the big messages not being received."""
+    if n != 1:
+        return 0
+    rcpt = [c for c in peer.commands if c.startswith("RCPT TO:")][-1]
+    first = int(re.search(r"<r(\d+)@", rcpt).group(1))
+    for i in (1, 2):
+        if i != first:
+            path = os.path.join(A.spool, "queue", qids[i])
+            with open(path, "rb") as f:
+                data = f.read()
+            os.truncate(path, data.index(b"\ndata\n") + 6 + 1000)
+            cut.append("m%d" % i)
+    return 0.2
+
+
+peer = Peer("127.0.0.1", port, "mx.far.test", end_delay=shrink)
+A, qids = batch(peer, 4, "pombo-rshrink", bodies)
+try:
+    A.start()
+    tap.ok(pombo.wait_for(lambda: {"m0", "m3"} <= set(subjects(
+        peer.messages)), 10), "the small messages are delivered at once",
+        (cut, subjects(peer.messages)))
+    got = subjects(peer.messages)
+    tap.ok(cut and not set(cut) & set(got),
+           "the truncated messages are not delivered", (cut, got))
+    tap.ok(all(m["data"].endswith(b"small\r\n") or
+               m["data"].endswith(big.replace(b"\n", b"\r\n"))
+               for m in peer.messages), "what was delivered is whole")
+    tap.ok(not any(b"RSET" in m["data"] or b"MAIL FROM" in m["data"]
+                   for m in peer.messages), "no command went into a body")
+    tap.ok(pombo.wait_for(lambda: queue_list(A).count(
+        "Cannot read the queued message") == len(cut), 5),
+        "they stay queued, with the reason", queue_list(A))
+    A.check_clean(tap)
+finally:
+    A.cleanup()
+    peer.stop()
 tap.done()
