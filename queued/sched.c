@@ -32,6 +32,8 @@
 #define REMOTE_TIMEOUT		3600
 #define DEST_BUCKETS		4096
 #define BOUNCE_ORIGINAL_MAX	(64 * 1024)
+#define DESTS_MAX		1024	/* dead destinations kept on disk */
+#define DESTS_MAGIC		"POMBO-DESTS 1"
 
 struct dentry {
 	char			qid[QID_LEN + 1];
@@ -241,6 +243,113 @@ dest_push(struct dest *d, const char *qid)
 	}
 }
 
+/*
+ * Dead destinations are kept in the spool's dests file (SPOOL.md), so a
+ * restart does not try at once, message by message, what was found dead
+ * a moment before. Written whenever the set grows or a flush empties it:
+ * that is rare, once per retry interval per dead destination at most.
+ */
+static void
+dests_save(void)
+{
+	struct buf b;
+	struct dest *d;
+	int64_t now = time(NULL);
+	size_t h, n = 0;
+	char reply[ENVELOPE_ERROR_MAX];
+
+	buf_init(&b, DESTS_MAX * (sizeof(d->key) + ENVELOPE_ERROR_MAX + 32));
+	buf_printf(&b, "%s\n", DESTS_MAGIC);
+	for (h = 0; h < DEST_BUCKETS && n < DESTS_MAX; h++)
+		for (d = dests[h]; d && n < DESTS_MAX; d = d->hnext) {
+			if (d->local || d->dead_until <= now)
+				continue;
+			str_copy(reply, d->dead_reply[0] ? d->dead_reply : "-",
+			    sizeof(reply));
+			str_unctrl(reply);
+			buf_printf(&b, "dead %s %lld %s\n", d->key,
+			    (long long)d->dead_until, reply);
+			n++;
+		}
+	if (spool_write_dests(ctx->spool, &b) == -1)
+		log_warn("cannot write the dead destinations");
+	buf_free(&b);
+}
+
+/* One "dead <key> <until> <reply>" line; 0, or -1 if it is not one. */
+static int
+dests_line(char *line, int64_t now)
+{
+	char *key, *until, *reply, *end;
+	long long t;
+	struct dest *d;
+
+	if (strncmp(line, "dead ", 5) != 0)
+		return -1;
+	key = line + 5;
+	if ((until = strchr(key, ' ')) == NULL)
+		return -1;
+	*until++ = '\0';
+	if ((reply = strchr(until, ' ')) == NULL)
+		return -1;
+	*reply++ = '\0';
+	t = strtoll(until, &end, 10);
+	if (*key == '\0' || strlen(key) >= sizeof(d->key) ||
+	    strcmp(key, "local") == 0 || *until == '\0' || *end != '\0' ||
+	    t < 0 || *reply == '\0' || strlen(reply) >= ENVELOPE_ERROR_MAX)
+		return -1;
+	if (t <= now)
+		return 0;	/* alive again */
+	d = dest_get(key, 0);
+	/* a clock set back, a shorter retry_interval: never more than one */
+	d->dead_until = t - now > ctx->conf->retry_interval ?
+	    now + ctx->conf->retry_interval : t;
+	d->alive = 0;
+	str_copy(d->dead_reply, reply, sizeof(d->dead_reply));
+	return 0;
+}
+
+/*
+ * At start: a missing file means none is dead; one that does not parse
+ * is ignored (logged): a dead destination then costs one connection.
+ */
+static void
+dests_load(void)
+{
+	struct buf b;
+	int64_t now = time(NULL);
+	char *p, *nl;
+	size_t n = 0, h;
+	struct dest *d;
+	int rc;
+
+	buf_init(&b, DESTS_MAX * (sizeof(d->key) + ENVELOPE_ERROR_MAX + 32));
+	if ((rc = spool_read_dests(ctx->spool, &b)) != 0) {
+		if (rc == -1)
+			log_warn("cannot read the dead destinations");
+		buf_free(&b);
+		return;
+	}
+	if ((p = (char *)buf_cstr(&b)) == NULL ||
+	    strncmp(p, DESTS_MAGIC "\n", sizeof(DESTS_MAGIC)) != 0)
+		goto bad;
+	for (p += sizeof(DESTS_MAGIC); *p; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL || ++n > DESTS_MAX)
+			goto bad;
+		*nl = '\0';
+		if (dests_line(p, now) == -1)
+			goto bad;
+	}
+	buf_free(&b);
+	return;
+bad:
+	log_warnx("%s/dests does not parse: ignored", ctx->spool->path);
+	for (h = 0; h < DEST_BUCKETS; h++)
+		for (d = dests[h]; d; d = d->hnext)
+			d->dead_until = 0;
+	buf_free(&b);
+}
+
 /* ---- deciding what is due ---- */
 
 /* Look at m again: queue its due recipients, or wait for the next one. */
@@ -327,10 +436,14 @@ sched_flush(struct qmsg *m)
 	size_t i, b;
 	struct dest *d;
 
+	int forgot = 0;
+
 	/* a flush also forgets which destinations were dead */
 	for (b = 0; m == NULL && b < DEST_BUCKETS; b++)
-		for (d = dests[b]; d; d = d->hnext)
+		for (d = dests[b]; d; d = d->hnext) {
+			forgot |= d->dead_until != 0;
 			d->dead_until = 0;
+		}
 	TAILQ_FOREACH(q, queue_all(), entry) {
 		if (m != NULL && q != m)
 			continue;
@@ -339,12 +452,16 @@ sched_flush(struct qmsg *m)
 			struct rcpt *r = &q->env.rcpts[i];
 			if (r->state == RS_QUEUED && !r->inflight) {
 				r->next = 0;
-				if (r->dest && m != NULL)
+				if (r->dest && m != NULL) {
+					forgot |= r->dest->dead_until != 0;
 					r->dest->dead_until = 0;
+				}
 			}
 		}
 		consider(q);
 	}
+	if (forgot)
+		dests_save();
 	dispatch();
 	timer_arm();
 }
@@ -537,6 +654,7 @@ dest_dead(struct dest *d, const char *error)
 	str_copy(d->dead_reply, error, sizeof(d->dead_reply));
 	log_info("%s: no server answered; no attempts for %us", d->key,
 	    ctx->conf->retry_interval);
+	dests_save();
 	while ((e = TAILQ_FIRST(&d->ready)) != NULL) {
 		TAILQ_REMOVE(&d->ready, e, entry);
 		if ((m = queue_find(e->qid)) != NULL) {
@@ -1025,6 +1143,7 @@ sched_init(struct queued_ctx *c)
 	sd_event_source_set_enabled(timer, SD_EVENT_OFF);
 	sd_event_source_set_enabled(soon, SD_EVENT_OFF);
 	sd_event_source_set_enabled(record, SD_EVENT_OFF);
+	dests_load();
 }
 
 void

@@ -54,6 +54,12 @@ int spool_write_state_nosync(struct spool *sp, struct envelope *e);
 int spool_sync_state(struct spool *sp);
 int spool_remove(struct spool *sp, const char *qid);
 /*
+ * The dead destinations' file (dests), written whole and atomically;
+ * read: 0, 1 if there is none, -1 (errno; a file too big for b too).
+ */
+int spool_write_dests(struct spool *sp, const struct buf *b);
+int spool_read_dests(struct spool *sp, struct buf *b);
+/*
  * The same, done by a background thread: on a disk whose unlinks are
  * slow (synchronous discard) the loop must not wait for them. A crash
  * before it happens only delivers the message again (at least once).
