@@ -572,8 +572,9 @@ apply(struct qmsg *m, struct rcpt *r, enum status st, const char *mta,
  * they are read (from a deferred event, so the results of one read share
  * the fsync of state/), not when the agent is done. A queued that dies
  * meanwhile (its agents die with it) then sends again at most the
- * message under way, not the batch (at least once, SPOOL.md). Local
- * delivery does not need it: its repeats are no-ops.
+ * message under way, not the batch (at least once, SPOOL.md). Only a
+ * delivery or a failure needs it: a deferral lost to a crash is only
+ * tried again. Local delivery does not: its repeats are no-ops.
  */
 static void
 record_later(struct qmsg *m)
@@ -635,7 +636,8 @@ on_result(struct agent *a, const struct job_result *res)
 	if (b->last[0] == '\0' && m->env.rcpts[res->index].error)
 		str_copy(b->last, m->env.rcpts[res->index].error,
 		    sizeof(b->last));
-	if (!b->dest->local)
+	/* a deferral not yet on disk costs only an attempt made again */
+	if (!b->dest->local && res->status != STATUS_TEMP)
 		record_later(m);
 }
 
