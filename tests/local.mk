@@ -143,6 +143,7 @@ integration_tests = \
 	tests/integration/admin_mail_test.py \
 	tests/integration/crash_test.py \
 	tests/integration/damaged_test.py \
+	tests/integration/dead_dest_test.py \
 	tests/integration/diskfull_test.py \
 	tests/integration/e2e_test.py \
 	tests/integration/hostile_addr_test.py \
@@ -160,6 +161,8 @@ integration_tests = \
 	tests/integration/pop3_renamed_test.py \
 	tests/integration/pop3_tls_test.py \
 	tests/integration/privileges_test.py \
+	tests/integration/remote_batch_test.py \
+	tests/integration/remote_crash_test.py \
 	tests/integration/remote_delivery_test.py \
 	tests/integration/retry_test.py \
 	tests/integration/sched_test.py \

@@ -1,18 +1,21 @@
 /*
- * agent: posix_spawn with the pipes wired to fds 0/1 and queue/ to 3;
+ * agent: vfork and exec with the pipes wired to fds 0/1 and queue/ to 3;
  * the job is written as the pipe takes it, results are read line by line,
  * and the agent is done when both its exit and its EOF have been seen.
  * An agent that outlives its timeout is killed; what it did not report
- * counts as a temporary failure for the scheduler.
+ * counts as a temporary failure for the scheduler. An agent never
+ * outlives queued: nobody would record what it delivers, and the next
+ * queued would send its whole batch again.
  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -161,14 +164,72 @@ on_timeout(sd_event_source *s, uint64_t usec, void *ud)
 	return 0;
 }
 
+/*
+ * The child of vfork: it shares queued's memory until execve, so it only
+ * makes system calls and reports a failure through *err. The kernel kills
+ * it when queued dies (PR_SET_PDEATHSIG, sent when the thread that
+ * forked ends: the loop's, which ends only with queued; SIGKILL, which
+ * no agent can block or delay); getppid closes the race with a queued
+ * that died before the prctl.
+ */
+static void __attribute__((noreturn))
+spawn_child(const char *prog, char *const argv[], pid_t parent, int in,
+    int out, int spoolfd, const sigset_t *mask, volatile int *err)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		goto fail;
+	if (getppid() != parent) {
+		errno = ESRCH;
+		goto fail;
+	}
+	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 ||
+	    (spoolfd == 3 ? fcntl(3, F_SETFD, 0) : dup2(spoolfd, 3)) == -1)
+		goto fail;
+	/* the agent starts with no signal blocked: agent_kill_all's SIGTERM
+	 * must reach it */
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	execve(prog, argv, environ);
+fail:
+	*err = errno;
+	_exit(127);
+}
+
+/*
+ * Start prog; its pid, or -1 with errno set. vfork, not fork: copying the
+ * page tables of a queued that holds a big queue would hold the loop. No
+ * signal may run a handler in the child, which shares our memory.
+ */
+static pid_t
+spawn(const char *prog, int in, int out, int spoolfd)
+{
+	char *argv[] = { (char *)prog, NULL };
+	sigset_t all, old, none;
+	volatile int err = 0;
+	pid_t parent = getpid(), pid;
+
+	sigfillset(&all);
+	sigemptyset(&none);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pid = vfork();
+	if (pid == 0)
+		spawn_child(prog, argv, parent, in, out, spoolfd, &none, &err);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (pid == -1)
+		return -1;
+	if (err != 0) {
+		waitpid(pid, NULL, 0);
+		errno = err;
+		return -1;
+	}
+	return pid;
+}
+
 struct agent *
 agent_spawn(sd_event *e, const char *prog, int spoolfd, struct buf *job,
     unsigned timeout_s, const struct agent_ops *ops, void *ctx)
 {
-	posix_spawn_file_actions_t fa;
 	struct agent *a;
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
-	char *argv[] = { (char *)prog, NULL };
 	uint64_t now;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
@@ -177,13 +238,7 @@ agent_spawn(sd_event *e, const char *prog, int spoolfd, struct buf *job,
 		log_warn("agent pipes");
 		goto fail;
 	}
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, spoolfd, 3);
-	errno = posix_spawn(&a->pid, prog, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	if (errno != 0) {
+	if ((a->pid = spawn(prog, in[0], out[1], spoolfd)) == -1) {
 		log_warn("cannot run %s", prog);
 		goto fail;
 	}

@@ -15,6 +15,7 @@ struct qmsg {
 	struct envelope		 env;
 	unsigned		 nagents;	/* agents holding some recipients */
 	int			 recovered;	/* loaded at start-up */
+	int			 state_dirty;	/* results not yet on disk */
 	int64_t			 due;		/* next attempt; INT64_MAX: none */
 	int64_t			 notify_next;	/* next try of owed DSNs */
 	size_t			 heap_idx;	/* in the scheduler's heap */

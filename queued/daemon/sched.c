@@ -33,6 +33,8 @@
 #define REMOTE_TIMEOUT		3600
 #define DEST_BUCKETS		4096
 #define BOUNCE_ORIGINAL_MAX	(64 * 1024)
+#define DESTS_MAX		1024	/* dead destinations kept on disk */
+#define DESTS_MAGIC		"POMBO-DESTS 1"
 
 struct dentry {
 	char			qid[QID_LEN + 1];
@@ -72,6 +74,9 @@ static struct dest *dests[DEST_BUCKETS];
 static TAILQ_HEAD(, dest) work = TAILQ_HEAD_INITIALIZER(work);
 static sd_event_source *timer;
 static sd_event_source *soon;	/* dispatch after the current events */
+static sd_event_source *record;	/* write the states results changed */
+static char (*dirty)[QID_LEN + 1];
+static size_t ndirty, dirty_cap;
 static char local_prog[PATH_MAX], remote_prog[PATH_MAX];
 
 static void dispatch(void);
@@ -239,6 +244,113 @@ dest_push(struct dest *d, const char *qid)
 	}
 }
 
+/*
+ * Dead destinations are kept in the spool's dests file (SPOOL.md), so a
+ * restart does not try at once, message by message, what was found dead
+ * a moment before. Written whenever the set grows or a flush empties it:
+ * that is rare, once per retry interval per dead destination at most.
+ */
+static void
+dests_save(void)
+{
+	struct buf b;
+	struct dest *d;
+	int64_t now = time(NULL);
+	size_t h, n = 0;
+	char reply[ENVELOPE_ERROR_MAX];
+
+	buf_init(&b, DESTS_MAX * (sizeof(d->key) + ENVELOPE_ERROR_MAX + 32));
+	buf_printf(&b, "%s\n", DESTS_MAGIC);
+	for (h = 0; h < DEST_BUCKETS && n < DESTS_MAX; h++)
+		for (d = dests[h]; d && n < DESTS_MAX; d = d->hnext) {
+			if (d->local || d->dead_until <= now)
+				continue;
+			str_copy(reply, d->dead_reply[0] ? d->dead_reply : "-",
+			    sizeof(reply));
+			str_unctrl(reply);
+			buf_printf(&b, "dead %s %lld %s\n", d->key,
+			    (long long)d->dead_until, reply);
+			n++;
+		}
+	if (spool_write_dests(ctx->spool, &b) == -1)
+		log_warn("cannot write the dead destinations");
+	buf_free(&b);
+}
+
+/* One "dead <key> <until> <reply>" line; 0, or -1 if it is not one. */
+static int
+dests_line(char *line, int64_t now)
+{
+	char *key, *until, *reply, *end;
+	long long t;
+	struct dest *d;
+
+	if (strncmp(line, "dead ", 5) != 0)
+		return -1;
+	key = line + 5;
+	if ((until = strchr(key, ' ')) == NULL)
+		return -1;
+	*until++ = '\0';
+	if ((reply = strchr(until, ' ')) == NULL)
+		return -1;
+	*reply++ = '\0';
+	t = strtoll(until, &end, 10);
+	if (*key == '\0' || strlen(key) >= sizeof(d->key) ||
+	    strcmp(key, "local") == 0 || *until == '\0' || *end != '\0' ||
+	    t < 0 || *reply == '\0' || strlen(reply) >= ENVELOPE_ERROR_MAX)
+		return -1;
+	if (t <= now)
+		return 0;	/* alive again */
+	d = dest_get(key, 0);
+	/* a clock set back, a shorter retry_interval: never more than one */
+	d->dead_until = t - now > ctx->conf->retry_interval ?
+	    now + ctx->conf->retry_interval : t;
+	d->alive = 0;
+	str_copy(d->dead_reply, reply, sizeof(d->dead_reply));
+	return 0;
+}
+
+/*
+ * At start: a missing file means none is dead; one that does not parse
+ * is ignored (logged): a dead destination then costs one connection.
+ */
+static void
+dests_load(void)
+{
+	struct buf b;
+	int64_t now = time(NULL);
+	char *p, *nl;
+	size_t n = 0, h;
+	struct dest *d;
+	int rc;
+
+	buf_init(&b, DESTS_MAX * (sizeof(d->key) + ENVELOPE_ERROR_MAX + 32));
+	if ((rc = spool_read_dests(ctx->spool, &b)) != 0) {
+		if (rc == -1)
+			log_warn("cannot read the dead destinations");
+		buf_free(&b);
+		return;
+	}
+	if ((p = (char *)buf_cstr(&b)) == NULL ||
+	    strncmp(p, DESTS_MAGIC "\n", sizeof(DESTS_MAGIC)) != 0)
+		goto bad;
+	for (p += sizeof(DESTS_MAGIC); *p; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL || ++n > DESTS_MAX)
+			goto bad;
+		*nl = '\0';
+		if (dests_line(p, now) == -1)
+			goto bad;
+	}
+	buf_free(&b);
+	return;
+bad:
+	log_warnx("%s/dests does not parse: ignored", ctx->spool->path);
+	for (h = 0; h < DEST_BUCKETS; h++)
+		for (d = dests[h]; d; d = d->hnext)
+			d->dead_until = 0;
+	buf_free(&b);
+}
+
 /* ---- deciding what is due ---- */
 
 /* Look at m again: queue its due recipients, or wait for the next one. */
@@ -285,7 +397,7 @@ consider(struct qmsg *m)
 }
 
 /*
- * Starting an agent (posix_spawn) holds the loop until the child has
+ * Starting an agent (vfork) holds the loop until the child has
  * exec'd: never do it before the replies of this round are out, or every
  * 250 waits for a spawn. So new messages are dispatched from a deferred
  * event, after the commits' replies.
@@ -307,6 +419,13 @@ on_soon(sd_event_source *s, void *ud)
 void
 sched_add(struct qmsg *m)
 {
+	/* every recipient done before a crash (its results were recorded
+	 * as they came): only the removal is left */
+	if (m->nagents == 0 && envelope_pending(&m->env) == 0 &&
+	    !notify_owed(m)) {
+		finish(m);
+		return;
+	}
 	consider(m);
 	dispatch_soon();
 }
@@ -318,10 +437,14 @@ sched_flush(struct qmsg *m)
 	size_t i, b;
 	struct dest *d;
 
+	int forgot = 0;
+
 	/* a flush also forgets which destinations were dead */
 	for (b = 0; m == NULL && b < DEST_BUCKETS; b++)
-		for (d = dests[b]; d; d = d->hnext)
+		for (d = dests[b]; d; d = d->hnext) {
+			forgot |= d->dead_until != 0;
 			d->dead_until = 0;
+		}
 	TAILQ_FOREACH(q, queue_all(), entry) {
 		if (m != NULL && q != m)
 			continue;
@@ -330,12 +453,16 @@ sched_flush(struct qmsg *m)
 			struct rcpt *r = &q->env.rcpts[i];
 			if (r->state == RS_QUEUED && !r->inflight) {
 				r->next = 0;
-				if (r->dest && m != NULL)
+				if (r->dest && m != NULL) {
+					forgot |= r->dest->dead_until != 0;
 					r->dest->dead_until = 0;
+				}
 			}
 		}
 		consider(q);
 	}
+	if (forgot)
+		dests_save();
 	dispatch();
 	timer_arm();
 }
@@ -446,6 +573,54 @@ apply(struct qmsg *m, struct rcpt *r, enum status st, const char *mta,
 	    log_text(reply, text, sizeof(text)));
 }
 
+/*
+ * A remote agent delivers a batch of up to REMOTE_BATCH messages and
+ * reports each as it goes: its results reach the state files soon after
+ * they are read (from a deferred event, so the results of one read share
+ * the fsync of state/), not when the agent is done. A queued that dies
+ * meanwhile (its agents die with it) then sends again at most the
+ * message under way, not the batch (at least once, SPOOL.md). Only a
+ * delivery or a failure needs it: a deferral lost to a crash is only
+ * tried again. Local delivery does not: its repeats are no-ops.
+ */
+static void
+record_later(struct qmsg *m)
+{
+	char (*nd)[QID_LEN + 1];
+
+	if (m->state_dirty)
+		return;
+	if (ndirty == dirty_cap) {
+		dirty_cap = dirty_cap ? dirty_cap * 2 : 256;
+		if ((nd = realloc(dirty, dirty_cap * sizeof(*nd))) == NULL)
+			fatal("record_later");
+		dirty = nd;
+	}
+	memcpy(dirty[ndirty++], m->env.qid, sizeof(dirty[0]));
+	m->state_dirty = 1;
+	sd_event_source_set_enabled(record, SD_EVENT_ONESHOT);
+}
+
+static int
+on_record(sd_event_source *s, void *ud)
+{
+	struct qmsg *m;
+	size_t i, n = 0;
+
+	for (i = 0; i < ndirty; i++) {
+		/* finished (state written, or removed) meanwhile: skip */
+		if ((m = queue_find(dirty[i])) == NULL || !m->state_dirty)
+			continue;
+		m->state_dirty = 0;
+		if (spool_write_state_nosync(ctx->spool, &m->env) == 0)
+			n++;
+	}
+	ndirty = 0;
+	if (n > 0 && spool_sync_state(ctx->spool) == -1)
+		log_warn("cannot sync the state folder");
+	return 0;
+}
+
 static void
 on_result(struct agent *a, const struct job_result *res)
 {
@@ -468,6 +643,9 @@ on_result(struct agent *a, const struct job_result *res)
 	if (b->last[0] == '\0' && m->env.rcpts[res->index].error)
 		str_copy(b->last, m->env.rcpts[res->index].error,
 		    sizeof(b->last));
+	/* a deferral not yet on disk costs only an attempt made again */
+	if (!b->dest->local && res->status != STATUS_TEMP)
+		record_later(m);
 }
 
 /*
@@ -485,6 +663,7 @@ dest_dead(struct dest *d, const char *error)
 	str_copy(d->dead_reply, error, sizeof(d->dead_reply));
 	log_info("%s: no server answered; no attempts for %us", d->key,
 	    ctx->conf->retry_interval);
+	dests_save();
 	while ((e = TAILQ_FIRST(&d->ready)) != NULL) {
 		TAILQ_REMOVE(&d->ready, e, entry);
 		if ((m = queue_find(e->qid)) != NULL) {
@@ -503,14 +682,27 @@ on_done(struct agent *a, int status)
 	struct batch *b = agent_ctx(a);
 	size_t i, k;
 
-	/* only this job's recipients: another job of the same message and
-	 * destination may still be running */
+	/*
+	 * only this job's recipients: another job of the same message and
+	 * destination may still be running. An agent that ended well and
+	 * reported on some of its batch did not try the rest (a remote one
+	 * whose connections kept dropping): no attempt is counted, they
+	 * are due again at once. The batch got somewhere, so this ends.
+	 */
 	for (i = 0; i < b->n; i++) {
 		struct qmsg *m = b->msgs[i];
-		for (k = 0; k < m->env.nrcpt; k++)
-			if (m->env.rcpts[k].inflight == b->serial)
-				apply(m, &m->env.rcpts[k], STATUS_TEMP, NULL,
+		for (k = 0; k < m->env.nrcpt; k++) {
+			struct rcpt *r = &m->env.rcpts[k];
+			if (r->inflight != b->serial)
+				continue;
+			if (status == 0 && b->reported) {
+				r->inflight = 0;
+				log_info("%s: to=<%s>, not tried by its agent, "
+				    "due again", m->env.qid, r->addr);
+			} else
+				apply(m, r, STATUS_TEMP, NULL,
 				    "451 4.3.0 Delivery agent failed", 0);
+		}
 	}
 	/* dead: nobody answered, and for a reason that may pass (an
 	 * NXDOMAIN or a null MX is an answer: what follows bounces too) */
@@ -761,6 +953,7 @@ finish(struct qmsg *m)
 	int64_t now = time(NULL);
 	int failed = 0;
 
+	m->state_dirty = 0;	/* written or removed here */
 	maybe_warn(m);
 	if (notify_owed(m) && m->notify_next <= now) {
 		if (notify(m, BOUNCE_FAILED, RS_FAILED) == -1)
@@ -1008,14 +1201,18 @@ sched_init(struct queued_ctx *c)
 	    "pombo-remote");
 	if (sd_event_add_time(c->event, &timer, CLOCK_REALTIME, UINT64_MAX, 0,
 	    on_timer, NULL) < 0 ||
-	    sd_event_add_defer(c->event, &soon, on_soon, NULL) < 0)
+	    sd_event_add_defer(c->event, &soon, on_soon, NULL) < 0 ||
+	    sd_event_add_defer(c->event, &record, on_record, NULL) < 0)
 		fatalx("scheduler timer");
 	sd_event_source_set_enabled(timer, SD_EVENT_OFF);
 	sd_event_source_set_enabled(soon, SD_EVENT_OFF);
+	sd_event_source_set_enabled(record, SD_EVENT_OFF);
+	dests_load();
 }
 
 void
 sched_stop(void)
 {
+	on_record(NULL, NULL);	/* results read, not yet on disk */
 	agent_kill_all();
 }

@@ -24,6 +24,8 @@
 #define SPOOL_HEADER_MAX	(8 * 1024 * 1024)
 #define SPOOL_STATE_MAX		(4 * 1024 * 1024)
 
+static int write_state(struct spool *sp, struct envelope *e, int sync_dir);
+
 static int
 open_subdir(int dirfd, const char *name)
 {
@@ -241,6 +243,8 @@ spool_open(struct spool *sp, const char *path)
 	    (sp->quarantine = open_subdir(sp->dirfd, "quarantine")) == -1 ||
 	    (sp->free = open_subdir(sp->dirfd, "free")) == -1)
 		return -1;
+	/* a crash while writing dests: the old one stands */
+	unlinkat(sp->dirfd, "dests.tmp", 0);
 	sweep(sp->incoming, "incoming", NULL, sp);
 	sweep(sp->state, "state", state_wanted, sp);
 	sweep(sp->free, "free", free_wanted, sp);
@@ -343,6 +347,24 @@ spool_open_message(struct spool *sp, const char *qid)
 int
 spool_write_state(struct spool *sp, struct envelope *e)
 {
+	return write_state(sp, e, 1);
+}
+
+int
+spool_write_state_nosync(struct spool *sp, struct envelope *e)
+{
+	return write_state(sp, e, 0);
+}
+
+int
+spool_sync_state(struct spool *sp)
+{
+	return fsync(sp->state);
+}
+
+static int
+write_state(struct spool *sp, struct envelope *e, int sync_dir)
+{
 	char tmp[QID_LEN + 8];
 	struct buf b;
 	int fd, rc = -1;
@@ -365,7 +387,7 @@ spool_write_state(struct spool *sp, struct envelope *e)
 	}
 	close(fd);
 	if (renameat(sp->state, tmp, sp->state, e->qid) == -1 ||
-	    fsync(sp->state) == -1)
+	    (sync_dir && fsync(sp->state) == -1))
 		goto out;
 	e->flags |= ENV_STATE;
 	rc = 0;
@@ -737,4 +759,50 @@ spool_scan(struct spool *sp, void (*cb)(void *, struct envelope *), void *ctx)
 		;
 	spool_scan_end(sc);
 	return 0;
+}
+
+/*
+ * dests: the scheduler's memory of dead destinations (SPOOL.md), one
+ * small file replaced whole: dests.tmp, fdatasync, rename, fsync.
+ */
+int
+spool_write_dests(struct spool *sp, const struct buf *b)
+{
+	int fd;
+
+	fd = openat(sp->dirfd, "dests.tmp", O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1)
+		return -1;
+	if (fileio_write_all(fd, b->data, b->len) == -1 || fdatasync(fd) == -1) {
+		close(fd);
+		unlinkat(sp->dirfd, "dests.tmp", 0);
+		return -1;
+	}
+	close(fd);
+	if (renameat(sp->dirfd, "dests.tmp", sp->dirfd, "dests") == -1 ||
+	    fsync(sp->dirfd) == -1)
+		return -1;
+	return 0;
+}
+
+int
+spool_read_dests(struct spool *sp, struct buf *b)
+{
+	struct stat st;
+	int fd, rc;
+
+	/* only a regular file: a FIFO must not hang the start */
+	fd = openat(sp->dirfd, "dests", O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK);
+	if (fd == -1)
+		return errno == ENOENT ? 1 : -1;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	rc = fileio_read_fd(fd, b);
+	close(fd);
+	return rc == 0 ? 0 : -1;
 }

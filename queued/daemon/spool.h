@@ -46,7 +46,19 @@ int spool_sync_queue(struct spool *sp);
 int spool_open_message(struct spool *sp, const char *qid);
 /* Write e's state file (and note in e that it has one). */
 int spool_write_state(struct spool *sp, struct envelope *e);
+/*
+ * The same without the fsync of state/, so that several states written
+ * together share one: the renames are durable after spool_sync_state.
+ */
+int spool_write_state_nosync(struct spool *sp, struct envelope *e);
+int spool_sync_state(struct spool *sp);
 int spool_remove(struct spool *sp, const char *qid);
+/*
+ * The dead destinations' file (dests), written whole and atomically;
+ * read: 0, 1 if there is none, -1 (errno; a file too big for b too).
+ */
+int spool_write_dests(struct spool *sp, const struct buf *b);
+int spool_read_dests(struct spool *sp, struct buf *b);
 /*
  * The same, done by a background thread: on a disk whose unlinks are
  * slow (synchronous discard) the loop must not wait for them. A crash

@@ -353,7 +353,7 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 	char params[512], reply[SMTPC_TEXT_MAX + 1];
 	char *accepted;
 	size_t ri, nok = 0;
-	int pipelining = (c->ext & EXT_PIPELINING) != 0, fd, to7bit = 0;
+	int pipelining = (c->ext & EXT_PIPELINING) != 0, fd, to7bit = 0, sent;
 
 	if ((fd = msg_open(st, mi)) == -1) {
 		for (ri = 0; ri < m->nrcpt; ri++)
@@ -460,14 +460,26 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 				    STATUS_TEMP, t->host, r.text);
 		goto out;
 	}
-	if (smtpc_send_message(c, fd, m->data_off, m->size, to7bit) == -1 ||
-	    smtpc_read(c, &r, st->rc->timeout_ms * 2, 0) < 0) {
+	if ((sent = smtpc_send_message(c, fd, m->data_off, m->size,
+	    to7bit)) == -2) {
+		/* the connection is closed, the server never saw a dot: the
+		 * message stays queued, the batch goes on over a new one */
+		for (ri = 0; ri < m->nrcpt; ri++)
+			if (accepted[ri])
+				report(st, mi, ri, STATUS_TEMP, NULL,
+				    "451 4.3.0 Cannot read the queued message "
+				    "(shorter than its envelope says, or a read "
+				    "error); not sent");
+		goto out;
+	}
+	if (sent == -1 || smtpc_read(c, &r, st->rc->timeout_ms * 2, 0) < 0) {
 		/* the server may have the message or not: try again later,
 		 * here or elsewhere (RFC 5321 6.1 allows the duplicate) */
 		for (ri = 0; ri < m->nrcpt; ri++)
 			if (accepted[ri])
 				report(st, mi, ri, STATUS_TEMP, t->host,
 				    "451 4.4.2 Connection lost after DATA");
+		smtpc_close(c);
 		goto out;
 	}
 	for (ri = 0; ri < m->nrcpt; ri++) {
@@ -502,6 +514,54 @@ msg_done(const struct rstate *st, size_t mi)
 	return 1;
 }
 
+/*
+ * Connect to t and greet it (in the clear if TLS broke under
+ * "may"). 0 when it is ready for mail, 1 when every recipient has been
+ * reported (a loop), -1 to go on to the next target.
+ */
+static int
+open_target(struct rstate *st, struct smtpc *c, const struct target *t)
+{
+	const struct remote_conf *rc = st->rc;
+	char err[256];
+	int rc_h;
+
+	if (smtpc_connect(c, &t->addr, rc->connect_ms, rc->timeout_ms, err,
+	    sizeof(err)) == -1) {
+		str_fmt(st->last_err, sizeof(st->last_err), "%s (%s)", t->host,
+		    err);
+		log_info("%s", st->last_err);
+		return -1;
+	}
+	rc_h = hello(st, c, t, 1);
+	if (rc_h == -2) {
+		/* TLS failed under "may": this server, in the clear */
+		smtpc_close(c);
+		if (smtpc_connect(c, &t->addr, rc->connect_ms, rc->timeout_ms,
+		    err, sizeof(err)) == -1)
+			return -1;
+		rc_h = hello(st, c, t, 0);
+	}
+	if (rc_h != 0) {
+		smtpc_close(c);
+		return rc_h > 0 ? 1 : -1;
+	}
+	if (c->tls)
+		log_info("%s: TLS %s", t->host, c->tls_desc);
+	return 0;
+}
+
+/*
+ * A connection that drops after it has decided some messages is opened
+ * again for the rest, a few times per batch; one that decided nothing
+ * sends the rest to the next host. What no connection tried at all, once
+ * a server has answered, is not reported: queued takes it back without
+ * counting an attempt. When no server answered at all, every message is
+ * deferred with the last error (queued then leaves the destination alone
+ * for a while).
+ */
+#define RECONNECTS_MAX	5
+
 void
 remote_deliver(const struct remote_conf *rc, const struct job *j,
     int spoolfd, struct buf *out, int (*flush)(struct buf *))
@@ -509,9 +569,9 @@ remote_deliver(const struct remote_conf *rc, const struct job *j,
 	struct target *t;
 	struct rstate st;
 	struct smtpc c;
-	char err[256], reply[SMTPC_TEXT_MAX + 64];
-	size_t nt = 0, ti, mi, pending;
-	int first, rc_h;
+	char reply[SMTPC_TEXT_MAX + 64], *tried;
+	size_t nt = 0, ti, mi, ri, pending;
+	int first, progress, answered = 0, reconnects = 0, rc_o;
 
 	memset(&st, 0, sizeof(st));
 	st.rc = rc;
@@ -520,6 +580,7 @@ remote_deliver(const struct remote_conf *rc, const struct job *j,
 	st.out = out;
 	st.flush = flush;
 	if ((st.rdone = calloc(j->nmsg ? j->nmsg : 1, sizeof(*st.rdone))) == NULL ||
+	    (tried = calloc(j->nmsg ? j->nmsg : 1, 1)) == NULL ||
 	    (t = calloc(MAX_TARGETS, sizeof(*t))) == NULL)
 		fatal("remote");
 	for (mi = 0; mi < j->nmsg; mi++)
@@ -528,42 +589,28 @@ remote_deliver(const struct remote_conf *rc, const struct job *j,
 	str_copy(st.last_err, "no server answered", sizeof(st.last_err));
 	if (find_targets(&st, t, &nt) == -1)
 		goto done;
-	for (ti = 0; ti < nt; ti++) {
+	for (ti = 0; ti < nt; ) {
 		for (pending = mi = 0; mi < j->nmsg; mi++)
 			pending += !msg_done(&st, mi);
 		if (pending == 0)
 			break;
-		if (smtpc_connect(&c, &t[ti].addr, rc->connect_ms,
-		    rc->timeout_ms, err, sizeof(err)) == -1) {
-			str_fmt(st.last_err, sizeof(st.last_err), "%s (%s)",
-			    t[ti].host, err);
-			log_info("%s", st.last_err);
+		if ((rc_o = open_target(&st, &c, &t[ti])) == 1)
+			break;	/* a loop: every recipient reported */
+		if (rc_o == -1) {
+			ti++;
 			continue;
 		}
-		rc_h = hello(&st, &c, &t[ti], 1);
-		if (rc_h == -2) {
-			/* TLS failed under "may": this server, in the clear */
-			smtpc_close(&c);
-			if (smtpc_connect(&c, &t[ti].addr, rc->connect_ms,
-			    rc->timeout_ms, err, sizeof(err)) == -1)
-				continue;
-			rc_h = hello(&st, &c, &t[ti], 0);
-		}
-		if (rc_h != 0) {
-			smtpc_close(&c);
-			if (rc_h > 0)
-				break;	/* a loop: every recipient reported */
-			continue;
-		}
-		if (c.tls)
-			log_info("%s: TLS %s", t[ti].host, c.tls_desc);
+		answered = 1;
 		first = 1;
+		progress = 0;
 		for (mi = 0; mi < j->nmsg && c.fd != -1; mi++) {
 			if (msg_done(&st, mi))
 				continue;
+			tried[mi] = 1;
 			if (transaction(&st, &c, &t[ti], mi, first) == -1)
 				break;
 			first = 0;
+			progress = 1;
 			flush(out);
 		}
 		if (c.fd != -1) {
@@ -571,14 +618,27 @@ remote_deliver(const struct remote_conf *rc, const struct job *j,
 			lineio_flush(&c.io);
 		}
 		smtpc_close(&c);
+		/* the connection dropped: this host again if it got
+		 * somewhere, else the next one */
+		if (!progress || reconnects >= RECONNECTS_MAX)
+			ti++;
+		else {
+			reconnects++;
+			log_info("%s: connection lost, connecting again for "
+			    "the rest of the batch", t[ti].host);
+		}
 	}
 done:
 	str_fmt(reply, sizeof(reply), "451 4.4.1 No server took the message: "
 	    "%s", st.last_err);
-	report_rest(&st, STATUS_TEMP, NULL, reply);
+	for (mi = 0; mi < j->nmsg; mi++)
+		if (tried[mi] || !answered)
+			for (ri = 0; ri < j->msgs[mi].nrcpt; ri++)
+				report(&st, mi, ri, STATUS_TEMP, NULL, reply);
 	flush(out);
 	for (mi = 0; mi < j->nmsg; mi++)
 		free(st.rdone[mi]);
 	free(st.rdone);
+	free(tried);
 	free(t);
 }

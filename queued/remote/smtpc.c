@@ -232,8 +232,16 @@ smtpc_send_message(struct smtpc *c, int fd, uint64_t off, uint64_t size,
 	while (done < size) {
 		n = pread(fd, buf, size - done < sizeof(buf) ?
 		    (size_t)(size - done) : sizeof(buf), (off_t)(off + done));
-		if (n <= 0)
-			return -1;
+		if (n <= 0) {
+			/*
+			 * A file shorter than its envelope says, or a read
+			 * error: no final dot, or the server would take a
+			 * truncated message; and the connection goes, or
+			 * the next command would be read as the message.
+			 */
+			smtpc_close(c);
+			return -2;
+		}
 		done += (uint64_t)n;
 		for (i = 0; i < (size_t)n; i++) {
 			if (buf[i] == '\n') {

@@ -59,7 +59,8 @@ int smtpc_send(struct smtpc *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Send a queued message (LF form) as SMTP data: CRLF, dot-stuffing,
  * the final CRLF "." CRLF. Converts 8-bit text to quoted-printable when
- * to7bit is set. */
+ * to7bit is set. 0; -1 if the connection failed; -2 if the message could
+ * not be read whole: the connection is then closed, without the dot. */
 int smtpc_send_message(struct smtpc *c, int fd, uint64_t off, uint64_t size,
     int to7bit);
 

@@ -3,14 +3,20 @@ loopback address, records every connection and transaction, and can be
 told to answer 4xx/5xx at any step, drop the connection inside DATA,
 answer 354 to a DATA without valid recipients (RFC 2920 3.1 lets it), or
 leave out extensions (8BITMIME, SMTPUTF8, PIPELINING, DSN). It is the
-misbehaving peer; aiosmtpd and Pombo itself are the well-behaved ones."""
+misbehaving peer; aiosmtpd and Pombo itself are the well-behaved ones.
+end_delay(n) and drop_after_dot(n) take the ordinal (from 1) of a
+message's final dot: seconds to wait before the reply to it (end_delay is
+called once, before the reply: a test may act there), and whether
+to drop the connection instead of replying (the message then goes to
+dropped, not messages)."""
 import socket
 import threading
 
 
 class Peer:
     def __init__(self, addr, port, name="peer.test", ext=None, replies=None,
-                 drop_in_data=False, greeting_delay=0, data_always=False):
+                 drop_in_data=False, greeting_delay=0, data_always=False,
+                 end_delay=None, drop_after_dot=None):
         self.addr, self.port, self.name = addr, port, name
         self.ext = ["PIPELINING", "8BITMIME", "SMTPUTF8", "DSN",
                     "SIZE 10000000"] if ext is None else ext
@@ -18,6 +24,10 @@ class Peer:
         self.drop_in_data = drop_in_data
         self.data_always = data_always  # 354 even without recipients
         self.greeting_delay = greeting_delay
+        self.end_delay = end_delay
+        self.drop_after_dot = drop_after_dot
+        self.dots = 0         # final dots received
+        self.dropped = []     # messages whose dot got no reply
         self.connections = 0
         self.messages = []    # dicts: mail, rcpts, data (bytes)
         self.commands = []
@@ -113,6 +123,20 @@ class Peer:
                         if l == b".\r\n":
                             break
                         data += l[1:] if l.startswith(b".") else l
+                    with self.lock:
+                        self.dots += 1
+                        n = self.dots
+                    delay = self.end_delay(n) if self.end_delay else 0
+                    if delay:
+                        import time
+                        time.sleep(delay)
+                    if self.drop_after_dot and self.drop_after_dot(n):
+                        with self.lock:
+                            self.dropped.append({"mail": mail,
+                                                 "rcpts": list(rcpts),
+                                                 "data": data})
+                        conn.shutdown(socket.SHUT_RDWR)
+                        return
                     if mail is None or not rcpts:
                         r = "554 5.5.1 no valid recipients"
                         f.write(r.encode() + b"\r\n")

@@ -1,6 +1,12 @@
-/* smtpc and dns: reply lines, EHLO keywords, MX ordering. */
+/* smtpc and dns: reply lines, EHLO keywords, MX ordering, a message
+ * that cannot be read whole. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "dns.h"
 #include "smtpc.h"
@@ -52,6 +58,70 @@ static unsigned
 fake_rand(void)
 {
 	return seq++;
+}
+
+/* Everything the server side of a socketpair got, up to EOF or 2 s. */
+static size_t
+drain(int fd, char *buf, size_t len)
+{
+	struct timeval tv = { 2, 0 };
+	size_t n = 0;
+	ssize_t r;
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	while (n < len - 1 && (r = read(fd, buf + n, len - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	return n;
+}
+
+/*
+ * A queue file shorter than its envelope says (it shrank after it was
+ * queued): no final dot may go out, or the server would take a truncated
+ * message, and the connection must be closed, or the next command would
+ * be read as the message's text.
+ */
+Test(smtpc, short_read_closes_without_dot)
+{
+	static char got[1 << 20];
+	char path[] = "/tmp/smtpc_test.XXXXXX";
+	char path2[] = "/tmp/smtpc_test.XXXXXX";
+	struct smtpc c;
+	int sv[2], fd;
+	size_t i;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	cr_assert((fd = mkstemp(path)) != -1);
+	unlink(path);
+	for (i = 0; i < 2000; i++)
+		cr_assert_eq(write(fd, "a line of the message\n", 22), 22);
+	memset(&c, 0, sizeof(c));
+	c.fd = sv[0];
+	lineio_init(&c.io, sv[0], sv[0]);
+	c.io.write_timeout_ms = 5000;
+	/* the envelope says 100 octets more than the file has */
+	cr_expect_eq(smtpc_send_message(&c, fd, 0, 2000 * 22 + 100, 0), -2);
+	cr_expect_eq(c.fd, -1, "the connection is closed");
+	drain(sv[1], got, sizeof(got));
+	cr_expect(strstr(got, "\r\n.\r\n") == NULL, "no final dot was sent");
+	close(sv[1]);
+	close(fd);
+
+	/* the whole file: the dot goes out */
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	cr_assert((fd = mkstemp(path2)) != -1);
+	unlink(path2);
+	cr_assert_eq(write(fd, "one\n.two\n", 9), 9);
+	memset(&c, 0, sizeof(c));
+	c.fd = sv[0];
+	lineio_init(&c.io, sv[0], sv[0]);
+	c.io.write_timeout_ms = 5000;
+	cr_expect_eq(smtpc_send_message(&c, fd, 0, 9, 0), 0);
+	smtpc_close(&c);
+	drain(sv[1], got, sizeof(got));
+	cr_expect_str_eq(got, "one\r\n..two\r\n.\r\n");
+	close(sv[1]);
+	close(fd);
 }
 
 Test(dns, mx_sorting)
