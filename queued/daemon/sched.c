@@ -696,9 +696,11 @@ on_done(struct agent *a, int status)
 			if (r->inflight != b->serial)
 				continue;
 			if (status == 0 && b->reported) {
+				char to[ADDR_ENC_MAX + 1];
 				r->inflight = 0;
+				addr_encode(r->addr, to, sizeof(to));
 				log_info("%s: to=<%s>, not tried by its agent, "
-				    "due again", m->env.qid, r->addr);
+				    "due again", m->env.qid, to);
 			} else
 				apply(m, r, STATUS_TEMP, NULL,
 				    "451 4.3.0 Delivery agent failed", 0);
