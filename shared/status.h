@@ -1,7 +1,9 @@
 /*
  * status: the three outcomes of everything Pombo does: OK, TEMP, PERM.
- * Used by the agents (exit codes), queued (scheduling) and the handlers
- * (reply codes); one table maps between the forms.
+ * Used by the agents (result lines, a server's reply class) and queued
+ * (scheduling). An agent's exit status says nothing of a recipient: one
+ * it did not report on, because it died or for any other reason, is a
+ * temporary failure (queued/daemon/sched.c).
  */
 #ifndef POMBO_STATUS_H
 #define POMBO_STATUS_H
@@ -13,8 +15,6 @@ enum status {
 };
 
 enum status status_from_reply(int code);	/* 2xx/3xx, 4xx, 5xx */
-enum status status_from_exit(int exitcode);
-int status_to_exit(enum status);		/* sysexits.h */
 const char *status_name(enum status);		/* "ok", "temp", "perm" */
 int status_parse(const char *name, enum status *out);
 

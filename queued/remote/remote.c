@@ -340,6 +340,43 @@ mail_params(const struct job_msg *m, const struct smtpc *c, char *buf,
 }
 
 /*
+ * The answer for recipient ri: MAIL's reply mr, then its RCPT's r. A
+ * refusal is reported; 1 if the server took the recipient.
+ */
+static int
+rcpt_decided(struct rstate *st, size_t mi, size_t ri, const char *host,
+    const struct smtpc_reply *mr, const struct smtpc_reply *r)
+{
+	const struct smtpc_reply *no = mr->code >= 300 ? mr :
+	    r->code < 200 || r->code >= 300 ? r : NULL;
+
+	if (no != NULL)
+		report(st, mi, ri, status_from_reply(no->code), host, no->text);
+	return no == NULL;
+}
+
+/*
+ * The reply to command k of a transaction (0 RSET, 1 MAIL, 2 + i the
+ * RCPT of recipient i): MAIL's is kept in mr, each RCPT's decides its
+ * recipient. 0, or -1 if the connection is lost.
+ */
+static int
+take_reply(struct rstate *st, struct smtpc *c, const struct target *t,
+    size_t mi, size_t k, struct smtpc_reply *mr, char *accepted, size_t *nok)
+{
+	struct smtpc_reply r;
+
+	if (smtpc_read(c, k == 1 ? mr : &r, st->rc->timeout_ms, 0) < 0)
+		return -1;
+	if (k >= 2) {
+		accepted[k - 2] = (char)rcpt_decided(st, mi, k - 2, t->host, mr,
+		    &r);
+		*nok += (size_t)accepted[k - 2];
+	}
+	return 0;
+}
+
+/*
  * One transaction. Returns 0 when the message was decided (every
  * recipient reported), -1 when the connection broke before any server
  * decision (the message may go to the next host).
@@ -352,7 +389,7 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 	struct smtpc_reply r, mr;
 	char params[512], reply[SMTPC_TEXT_MAX + 1];
 	char *accepted;
-	size_t ri, nok = 0;
+	size_t ri, k, nok = 0;
 	int pipelining = (c->ext & EXT_PIPELINING) != 0, fd, to7bit = 0, sent;
 
 	if ((fd = msg_open(st, mi)) == -1) {
@@ -383,55 +420,40 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 	if ((accepted = calloc(m->nrcpt ? m->nrcpt : 1, 1)) == NULL)
 		fatal("transaction");
 	mail_params(m, c, params, sizeof(params));
-	if (!first)
-		smtpc_send(c, "RSET");
-	smtpc_send(c, "MAIL FROM:%s%s", m->from, params);
-	if (!pipelining) {
-		if (!first && smtpc_read(c, &r, st->rc->timeout_ms, 0) < 0)
+	/*
+	 * One pass of commands: RSET (but on a new connection), MAIL, each
+	 * RCPT. Without PIPELINING each reply is taken after its command;
+	 * with it, after DATA, which ends the group (RFC 2920 3.1).
+	 */
+	for (k = first ? 1 : 0; k < 2 + m->nrcpt; k++) {
+		if (k == 0)
+			smtpc_send(c, "RSET");
+		else if (k == 1)
+			smtpc_send(c, "MAIL FROM:%s%s", m->from, params);
+		else {
+			const char *ps = m->rcpts[k - 2].extra;
+			smtpc_send(c, "RCPT TO:<%s>%s%s", m->rcpts[k - 2].addr,
+			    (c->ext & EXT_DSN) && *ps ? " " : "",
+			    (c->ext & EXT_DSN) ? ps : "");
+		}
+		if (pipelining)
+			continue;
+		if (take_reply(st, c, t, mi, k, &mr, accepted, &nok) == -1)
 			goto lost;
-		if (smtpc_read(c, &mr, st->rc->timeout_ms, 0) < 0)
-			goto lost;
-	}
-	for (ri = 0; ri < m->nrcpt; ri++) {
-		const char *ps = m->rcpts[ri].extra;
-		smtpc_send(c, "RCPT TO:<%s>%s%s", m->rcpts[ri].addr,
-		    (c->ext & EXT_DSN) && *ps ? " " : "",
-		    (c->ext & EXT_DSN) ? ps : "");
-		if (!pipelining) {
-			if (smtpc_read(c, &r, st->rc->timeout_ms, 0) < 0)
-				goto lost;
-			accepted[ri] = r.code >= 200 && r.code < 300;
-			if (mr.code >= 300)
-				report(st, mi, ri, mr.code >= 500 ? STATUS_PERM :
-				    STATUS_TEMP, t->host, mr.text);
-			else if (!accepted[ri])
-				report(st, mi, ri, r.code >= 500 ? STATUS_PERM :
-				    STATUS_TEMP, t->host, r.text);
-			else
-				nok++;
+		if (k == 1 && mr.code >= 300) {
+			/* no RCPT after a refused MAIL: its answer is theirs */
+			for (ri = 0; ri < m->nrcpt; ri++)
+				report(st, mi, ri, status_from_reply(mr.code),
+				    t->host, mr.text);
+			break;
 		}
 	}
 	if (pipelining) {
-		/* RFC 2920: DATA ends the group; read every reply in order */
 		smtpc_send(c, "DATA");
-		if (!first && smtpc_read(c, &r, st->rc->timeout_ms, 0) < 0)
-			goto lost;
-		if (smtpc_read(c, &mr, st->rc->timeout_ms, 0) < 0)
-			goto lost;
-		for (ri = 0; ri < m->nrcpt; ri++) {
-			if (smtpc_read(c, &r, st->rc->timeout_ms, 0) < 0)
+		for (k = first ? 1 : 0; k < 2 + m->nrcpt; k++)
+			if (take_reply(st, c, t, mi, k, &mr, accepted,
+			    &nok) == -1)
 				goto lost;
-			accepted[ri] = mr.code < 300 && r.code >= 200 &&
-			    r.code < 300;
-			if (mr.code >= 300)
-				report(st, mi, ri, mr.code >= 500 ? STATUS_PERM :
-				    STATUS_TEMP, t->host, mr.text);
-			else if (!accepted[ri])
-				report(st, mi, ri, r.code >= 500 ? STATUS_PERM :
-				    STATUS_TEMP, t->host, r.text);
-			else
-				nok++;
-		}
 		if (smtpc_read(c, &r, st->rc->timeout_ms, 0) < 0)
 			goto lost;
 		if (nok == 0) {
@@ -447,8 +469,8 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 			goto out;	/* nothing to send */
 		}
 	} else {
-		if (mr.code >= 300 || nok == 0)
-			goto out;
+		if (nok == 0)
+			goto out;	/* MAIL or every RCPT refused */
 		smtpc_send(c, "DATA");
 		if (smtpc_read(c, &r, st->rc->timeout_ms, 0) < 0)
 			goto lost;
@@ -456,8 +478,8 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 	if (r.code != 354) {
 		for (ri = 0; ri < m->nrcpt; ri++)
 			if (accepted[ri])
-				report(st, mi, ri, r.code >= 500 ? STATUS_PERM :
-				    STATUS_TEMP, t->host, r.text);
+				report(st, mi, ri, status_from_reply(r.code),
+				    t->host, r.text);
 		goto out;
 	}
 	if ((sent = smtpc_send_message(c, fd, m->data_off, m->size,
@@ -488,8 +510,8 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 		if (r.code >= 200 && r.code < 300)
 			report_ok(st, mi, ri, c, t->host, r.text);
 		else
-			report(st, mi, ri, r.code >= 500 ? STATUS_PERM :
-			    STATUS_TEMP, t->host, r.text);
+			report(st, mi, ri, status_from_reply(r.code), t->host,
+			    r.text);
 	}
 out:
 	free(accepted);

@@ -33,6 +33,8 @@ MX = {  # domain: (mx name, address)
     "aio.test": ("mx.aio.test", "127.0.0.11"),
     "b.test": ("mx.b.test", "127.0.0.12"),
     "dot.test": ("mx.dot.test", "127.0.0.14"),
+    "plain.test": ("mx.plain.test", "127.0.0.15"),
+    "nomail.test": ("mx.nomail.test", "127.0.0.16"),
 }
 servfail = pombo.ServfailDNS()
 opts = []
@@ -70,6 +72,11 @@ peers = {
     "eq": Peer("127.0.0.13", P, "mx1.eqloop.test"),
     "dot": Peer("127.0.0.14", P, "mx.dot.test", data_always=True,
                 replies={"RCPT": "451 4.7.1 greylisted, try later"}),
+    # no PIPELINING: a reply after each command
+    "plain": Peer("127.0.0.15", P, "mx.plain.test", ext=["8BITMIME"],
+                  replies={"RCPT no@plain.test": "550 5.1.1 no such user"}),
+    "nomail": Peer("127.0.0.16", P, "mx.nomail.test", ext=["8BITMIME"],
+                   replies={"MAIL": "550 5.7.1 sender refused here"}),
     "dead": Peer("127.0.0.10", P, "mx.dead.test",
                  replies={"GREETING": "421 4.3.2 closing, go away"}),
 }
@@ -233,6 +240,35 @@ try:
     tap.ok(pombo.wait_for(lambda: any("nobody@dot.test" in b
                                       for b in bounces()), 10),
            "the refused recipient bounces")
+
+    # without PIPELINING: each recipient's own answer; after a refused
+    # MAIL no RCPT is sent, and every recipient has MAIL's answer
+    nb = len(bounces())
+    send(["yes@plain.test", "no@plain.test", "also@plain.test"],
+         b"Subject: plain\r\n\r\nbody\r\n")
+    tap.ok(pombo.wait_for(lambda: len(peers["plain"].messages) == 1 and
+                          len(bounces()) > nb, 10),
+           "a server without PIPELINING takes the accepted recipients")
+    if peers["plain"].messages:
+        tap.eq(sorted(peers["plain"].messages[0]["rcpts"]),
+               ["<also@plain.test>", "<yes@plain.test>"],
+               "its refused recipient is not among them")
+    tap.ok(len(bounces()) > nb and "Final-Recipient: rfc822; no@plain.test"
+           in bounces()[-1] and "yes@plain.test" not in
+           bounces()[-1].split("text/rfc822-headers")[0],
+           "and bounces alone", bounces()[-1][-1500:] if bounces() else "")
+    nb = len(bounces())
+    send(["a@nomail.test", "b@nomail.test"],
+         b"Subject: nomail\r\n\r\nbody\r\n")
+    tap.ok(pombo.wait_for(lambda: len(bounces()) > nb, 10),
+           "a refused MAIL without PIPELINING bounces")
+    tap.ok(len(bounces()) > nb and all(
+        "<%s@nomail.test>: mx.nomail.test said: 550 5.7.1 sender refused "
+        "here" % u in bounces()[-1] for u in "ab"),
+        "each recipient with MAIL's answer",
+        bounces()[-1][-1500:] if bounces() else "")
+    tap.eq([c for c in peers["nomail"].commands if c.startswith("RCPT")], [],
+           "and no RCPT follows the refused MAIL")
 
     # 5xx: a bounce with the DSN fields
     nb = len(bounces())
