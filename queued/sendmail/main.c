@@ -260,32 +260,23 @@ optval(int argc, char *argv[], int *i, const char *opt)
 	return argv[++*i];
 }
 
-int
-main(int argc, char *argv[])
-{
-	static struct rcpts r;
-	struct conf conf;
-	struct conf_error err;
-	struct buf msg, fixed;
-	struct sendmail_opts so;
-	const char *confpath = NULL, *fullname = NULL, *notify = NULL;
-	const char *base, *ret = NULL, *envid = NULL, *fopt = NULL;
-	char sender[ADDR_MAX + 1] = "", from[ADDR_MAX + 300], params[256] = "";
-	char fbuf[ADDR_MAX + 3];
-	char qidhint[QID_LEN + 16], errbuf[256];
-	int i, from_header = 0, ignore_dots = 0, verbose = 0, null_sender = 0;
-	enum { M_SEND, M_SMTP, M_LIST, M_FLUSH } mode = M_SEND;
-	struct addr a;
+/* What the command line asks for. */
+struct options {
+	enum { M_SEND, M_SMTP, M_LIST, M_FLUSH } mode;
+	int		 from_header;	/* -t */
+	int		 ignore_dots;	/* -i, -oi */
+	int		 verbose;	/* -v */
+	int		 null_sender;	/* -f <> */
+	const char	*fopt;		/* -f, checked with the config */
+	const char	*confpath, *fullname, *notify, *ret, *envid;
+};
 
-	base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
-	log_init("pombo/sendmail", 0);
-	if (strcmp(base, "mailq") == 0)
-		mode = M_LIST;
-	if (strcmp(base, "newaliases") == 0) {
-		printf("%s: the aliases file needs no database: queued reads "
-		    "it when it changes\n", base);
-		return EX_OK;
-	}
+/* Parse the options; returns the index of the first recipient. */
+static int
+parse_options(int argc, char *argv[], struct options *op)
+{
+	int i;
+
 	for (i = 1; i < argc; i++) {
 		const char *o = argv[i];
 		if (o[0] != '-')
@@ -295,37 +286,37 @@ main(int argc, char *argv[])
 			break;
 		}
 		if (strcmp(o, "-t") == 0)
-			from_header = 1;
+			op->from_header = 1;
 		else if (strcmp(o, "-i") == 0 || strcmp(o, "-oi") == 0)
-			ignore_dots = 1;
+			op->ignore_dots = 1;
 		else if (strcmp(o, "-v") == 0)
-			verbose = 1;
+			op->verbose = 1;
 		else if (strncmp(o, "-f", 2) == 0 || strncmp(o, "-r", 2) == 0) {
 			const char *v = optval(argc, argv, &i, o);
 			if (strcmp(v, "<>") == 0 || *v == '\0')
-				null_sender = 1;
+				op->null_sender = 1;
 			else
-				fopt = v;	/* checked with the config */
+				op->fopt = v;
 		} else if (strncmp(o, "-F", 2) == 0)
-			fullname = optval(argc, argv, &i, o);
+			op->fullname = optval(argc, argv, &i, o);
 		else if (strncmp(o, "-C", 2) == 0)
-			confpath = optval(argc, argv, &i, o);
+			op->confpath = optval(argc, argv, &i, o);
 		else if (strncmp(o, "-N", 2) == 0)
-			notify = optval(argc, argv, &i, o);
+			op->notify = optval(argc, argv, &i, o);
 		else if (strncmp(o, "-R", 2) == 0)
-			ret = optval(argc, argv, &i, o);
+			op->ret = optval(argc, argv, &i, o);
 		else if (strncmp(o, "-V", 2) == 0)
-			envid = optval(argc, argv, &i, o);
+			op->envid = optval(argc, argv, &i, o);
 		else if (strncmp(o, "-B", 2) == 0)
 			(void)optval(argc, argv, &i, o);	/* we look ourselves */
 		else if (strcmp(o, "-bs") == 0)
-			mode = M_SMTP;
+			op->mode = M_SMTP;
 		else if (strcmp(o, "-bp") == 0)
-			mode = M_LIST;
+			op->mode = M_LIST;
 		else if (strcmp(o, "-bm") == 0)
-			mode = M_SEND;
+			op->mode = M_SEND;
 		else if (strncmp(o, "-q", 2) == 0)
-			mode = M_FLUSH;
+			op->mode = M_FLUSH;
 		/* no-ops that callers habitually pass */
 		else if (strcmp(o, "-U") == 0 || strcmp(o, "-m") == 0 ||
 		    strcmp(o, "-n") == 0 || strcmp(o, "-om") == 0 ||
@@ -345,74 +336,115 @@ main(int argc, char *argv[])
 		    '\0') {
 			for (o++; *o; o++)
 				if (*o == 't')
-					from_header = 1;
+					op->from_header = 1;
 				else if (*o == 'i')
-					ignore_dots = 1;
+					op->ignore_dots = 1;
 				else if (*o == 'v')
-					verbose = 1;
+					op->verbose = 1;
 		} else {
 			fprintf(stderr, "%s: unknown option %s\n", prog, o);
 			usage();
 		}
 	}
-	switch (mode) {
-	case M_LIST:
-		return qtool_run(confpath, "LIST", NULL, 0);
-	case M_FLUSH:
-		return qtool_run(confpath, "FLUSH", NULL, 0);
-	case M_SMTP:
-	case M_SEND:
-		break;
-	}
-	if (conf_load(&conf, conf_path(confpath), &err) == -1)
-		die(EX_CONFIG, "%s", err.msg);
-	if (mode == M_SMTP)
-		exec_smtpd(&conf, conf_path(confpath));
-	/* -f root, like a recipient root, is root of this host; "-f <a@b>"
-	 * is a@b, as Postfix takes it */
-	if (fopt && !null_sender && (str_copy(fbuf, fopt, sizeof(fbuf)) == -1 ||
-	    sendmail_qualify(strip_brackets(fbuf), conf.hostname, sender,
-	    sizeof(sender)) == -1 ||
-	    addr_parse_mailbox(sender, ADDR_UTF8_OK, &a) == -1))
-		die(EX_USAGE, "'%s' is not an address", fopt);
-	r.domain = conf.hostname;
-	for (; i < argc; i++)
-		add_arg_rcpts(argv[i], &r);
-	buf_init(&msg, conf.max_message_size);
-	switch (sendmail_read(0, ignore_dots, conf.max_message_size, &msg)) {
+	return i;
+}
+
+/* The message on stdin, its recipients from -t, its header completed. */
+static void
+read_message(const struct conf *conf, const struct options *op,
+    const char *sender, const char *from, struct rcpts *r, struct buf *fixed)
+{
+	struct sendmail_opts so;
+	struct buf msg;
+	char qidhint[QID_LEN + 16], errbuf[256];
+
+	buf_init(&msg, conf->max_message_size);
+	switch (sendmail_read(0, op->ignore_dots, conf->max_message_size,
+	    &msg)) {
 	case -1:
 		die(EX_IOERR, "cannot read the message: %s", strerror(errno));
 	case -2:
 		die(EX_DATAERR, "message larger than max_message_size (%llu)",
-		    (unsigned long long)conf.max_message_size);
+		    (unsigned long long)conf->max_message_size);
 	}
-	if (from_header && sendmail_header_rcpts(&msg, conf.hostname, add_rcpt, &r, errbuf,
-	    sizeof(errbuf)) == -1)
+	if (op->from_header && sendmail_header_rcpts(&msg, conf->hostname,
+	    add_rcpt, r, errbuf, sizeof(errbuf)) == -1)
 		die(EX_DATAERR, "recipients in the header: %s", errbuf);
-	if (r.n == 0)
+	if (r->n == 0)
 		die(EX_USAGE, "no recipients (give them as arguments, or -t)");
-	default_sender(&conf, sender, sizeof(sender), from, sizeof(from),
-	    fullname);
-	if (null_sender)
-		sender[0] = '\0';
 	qid_new(qidhint);
 	memset(&so, 0, sizeof(so));
-	so.hostname = conf.hostname;
+	so.hostname = conf->hostname;
 	so.sender = sender;
 	so.from = from;
 	so.qid_hint = qidhint;
 	so.now = time(NULL);
-	buf_init(&fixed, conf.max_message_size + 4096);
-	if (sendmail_fix_header(&msg, &so, 1, &fixed) == -1)
+	buf_init(fixed, conf->max_message_size + 4096);
+	if (sendmail_fix_header(&msg, &so, 1, fixed) == -1)
 		die(EX_DATAERR, "message too large");
-	if (ret)
-		str_fmt(params + strlen(params), sizeof(params) - strlen(params),
-		    " RET=%s", ret);
-	if (envid)
-		str_fmt(params + strlen(params), sizeof(params) - strlen(params),
-		    " ENVID=%s", envid);
-	i = submit(&conf, sender, &r, &fixed, params, notify, verbose);
 	buf_free(&msg);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static struct rcpts r;
+	struct options op = { .mode = M_SEND };
+	struct conf conf;
+	struct conf_error err;
+	struct buf fixed;
+	const char *base;
+	char sender[ADDR_MAX + 1] = "", from[ADDR_MAX + 300], params[256] = "";
+	char fbuf[ADDR_MAX + 3];
+	int i;
+	struct addr a;
+
+	base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	log_init("pombo/sendmail", 0);
+	if (strcmp(base, "mailq") == 0)
+		op.mode = M_LIST;
+	if (strcmp(base, "newaliases") == 0) {
+		printf("%s: the aliases file needs no database: queued reads "
+		    "it when it changes\n", base);
+		return EX_OK;
+	}
+	i = parse_options(argc, argv, &op);
+	switch (op.mode) {
+	case M_LIST:
+		return qtool_run(op.confpath, "LIST", NULL, 0);
+	case M_FLUSH:
+		return qtool_run(op.confpath, "FLUSH", NULL, 0);
+	case M_SMTP:
+	case M_SEND:
+		break;
+	}
+	if (conf_load(&conf, conf_path(op.confpath), &err) == -1)
+		die(EX_CONFIG, "%s", err.msg);
+	if (op.mode == M_SMTP)
+		exec_smtpd(&conf, conf_path(op.confpath));
+	/* -f root, like a recipient root, is root of this host; "-f <a@b>"
+	 * is a@b, as Postfix takes it */
+	if (op.fopt && !op.null_sender &&
+	    (str_copy(fbuf, op.fopt, sizeof(fbuf)) == -1 ||
+	    sendmail_qualify(strip_brackets(fbuf), conf.hostname, sender,
+	    sizeof(sender)) == -1 ||
+	    addr_parse_mailbox(sender, ADDR_UTF8_OK, &a) == -1))
+		die(EX_USAGE, "'%s' is not an address", op.fopt);
+	r.domain = conf.hostname;
+	for (; i < argc; i++)
+		add_arg_rcpts(argv[i], &r);
+	default_sender(&conf, sender, sizeof(sender), from, sizeof(from),
+	    op.fullname);
+	if (op.null_sender)
+		sender[0] = '\0';
+	read_message(&conf, &op, sender, from, &r, &fixed);
+	if (op.ret)
+		str_fmt(params + strlen(params), sizeof(params) - strlen(params),
+		    " RET=%s", op.ret);
+	if (op.envid)
+		str_fmt(params + strlen(params), sizeof(params) - strlen(params),
+		    " ENVID=%s", op.envid);
+	i = submit(&conf, sender, &r, &fixed, params, op.notify, op.verbose);
 	buf_free(&fixed);
 	conf_free(&conf);
 	return i;
