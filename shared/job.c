@@ -132,6 +132,109 @@ rcpt_line(struct job_rcpt *r, char *p)
 	return NULL;
 }
 
+/* A line of the job's head (host, dest, ...): NULL, or what is wrong. */
+static const char *
+head_line(struct job *j, const char *w, char *p)
+{
+	uint64_t v;
+
+	if (strcmp(w, "host") == 0) {
+		if (!addr_domain_valid(p, strlen(p), 0))
+			return "bad host";
+		str_copy(j->host, p, sizeof(j->host));
+	} else if (strcmp(w, "dest") == 0) {
+		if (!addr_domain_valid(p, strlen(p), 1) &&
+		    !(p[0] == '[' && p[strlen(p) - 1] == ']'))
+			return "bad destination";
+		str_copy(j->dest, p, sizeof(j->dest));
+	} else if (strcmp(w, "relay") == 0) {
+		if (*p == '\0' || str_copy(j->relay, p,
+		    sizeof(j->relay)) == -1 || strchr(p, ' '))
+			return "bad relay";
+	} else if (strcmp(w, "tls") == 0) {
+		if (strcmp(p, "none") && strcmp(p, "may") &&
+		    strcmp(p, "encrypt") && strcmp(p, "verify"))
+			return "bad tls policy";
+		str_copy(j->tls, p, sizeof(j->tls));
+	} else if (strcmp(w, "tls-ca") == 0) {
+		if (p[0] != '/' || str_copy(j->tls_ca, p,
+		    sizeof(j->tls_ca)) == -1)
+			return "bad tls-ca";
+	} else if (strcmp(w, "dns") == 0) {
+		if (str_copy(j->dns, p, sizeof(j->dns)) == -1 ||
+		    strchr(p, ' '))
+			return "bad dns servers";
+	} else if (strcmp(w, "port") == 0 || strcmp(w, "timeout") == 0 ||
+	    strcmp(w, "connect-timeout") == 0) {
+		unsigned *f = w[0] == 'p' ? &j->port : w[0] == 't' ?
+		    &j->timeout : &j->connect_timeout;
+		if (parse_u64(p, &v) == -1 || v == 0 || v > 86400 ||
+		    (f == &j->port && v > 65535))
+			return "bad number";
+		*f = (unsigned)v;
+	} else
+		return "unknown line";
+	return NULL;
+}
+
+/*
+ * A msg line (p after "msg "): a new message in j. A line that does not
+ * parse marks the message bad; NULL, or what breaks the whole job.
+ */
+static const char *
+add_msg(struct job *j, char *p, int toolong)
+{
+	struct job_msg *nm, *m;
+	const char *why;
+	char *w;
+
+	if (j->nmsg >= JOB_MAX_MSGS)
+		return "too many messages";
+	if ((nm = realloc(j->msgs, (j->nmsg + 1) * sizeof(*nm))) == NULL)
+		return "out of memory";
+	j->msgs = nm;
+	m = &j->msgs[j->nmsg++];
+	memset(m, 0, sizeof(*m));
+	/* without its id, nobody can be told: a broken job */
+	if ((w = word(&p)) == NULL || !qid_valid(w))
+		return "bad queue id";
+	memcpy(m->qid, w, QID_LEN + 1);
+	why = toolong ? "line too long" : msg_line(m, p);
+	if (why != NULL && strcmp(why, "out of memory") == 0)
+		return why;
+	if (why != NULL && m->bad == NULL)
+		m->bad = why;
+	return NULL;
+}
+
+/* A rcpt line of message m, as add_msg. */
+static const char *
+add_rcpt(struct job_msg *m, char *p, int toolong)
+{
+	struct job_rcpt *nr;
+	const char *why;
+	uint64_t v;
+
+	if (parse_u64(word(&p), &v) == -1 || v > JOB_MAX_RCPTS) {
+		/* cannot be reported; its message fails */
+		if (m->bad == NULL)
+			m->bad = "bad index";
+		return NULL;
+	}
+	if ((nr = realloc(m->rcpts, (m->nrcpt + 1) * sizeof(*nr))) == NULL)
+		return "out of memory";
+	m->rcpts = nr;
+	nr = &m->rcpts[m->nrcpt++];
+	memset(nr, 0, sizeof(*nr));
+	nr->index = (unsigned)v;
+	why = toolong ? "line too long" : rcpt_line(nr, p);
+	if (why != NULL && strcmp(why, "out of memory") == 0)
+		return why;
+	if (why != NULL && m->bad == NULL)
+		m->bad = why;
+	return NULL;
+}
+
 #define BAD(m) do { str_copy(err, (m), errlen); goto fail; } while (0)
 
 /*
@@ -149,8 +252,6 @@ job_parse(struct job *j, const char *text, size_t len, char *err,
 	size_t pos = 0, n, total_rcpts = 0;
 	int state = 0;	/* 0: magic, 1: body, 2: ended */
 	int toolong, per_msg;
-	struct job_msg *m = NULL;
-	uint64_t v;
 
 	memset(j, 0, sizeof(*j));
 	while (pos < len) {
@@ -184,89 +285,21 @@ job_parse(struct job *j, const char *text, size_t len, char *err,
 			continue;
 		}
 		p = line;
-		w = word(&p);
-		if (w == NULL)
+		if ((w = word(&p)) == NULL)
 			BAD("empty line");
 		if (strcmp(w, "end") == 0 && *p == '\0') {
 			state = 2;
-		} else if (strcmp(w, "host") == 0) {
-			if (!addr_domain_valid(p, strlen(p), 0))
-				BAD("bad host");
-			str_copy(j->host, p, sizeof(j->host));
-		} else if (strcmp(w, "dest") == 0) {
-			if (!addr_domain_valid(p, strlen(p), 1) &&
-			    !(p[0] == '[' && p[strlen(p) - 1] == ']'))
-				BAD("bad destination");
-			str_copy(j->dest, p, sizeof(j->dest));
-		} else if (strcmp(w, "relay") == 0) {
-			if (*p == '\0' || str_copy(j->relay, p,
-			    sizeof(j->relay)) == -1 || strchr(p, ' '))
-				BAD("bad relay");
-		} else if (strcmp(w, "tls") == 0) {
-			if (strcmp(p, "none") && strcmp(p, "may") &&
-			    strcmp(p, "encrypt") && strcmp(p, "verify"))
-				BAD("bad tls policy");
-			str_copy(j->tls, p, sizeof(j->tls));
-		} else if (strcmp(w, "tls-ca") == 0) {
-			if (p[0] != '/' || str_copy(j->tls_ca, p,
-			    sizeof(j->tls_ca)) == -1)
-				BAD("bad tls-ca");
-		} else if (strcmp(w, "dns") == 0) {
-			if (str_copy(j->dns, p, sizeof(j->dns)) == -1 ||
-			    strchr(p, ' '))
-				BAD("bad dns servers");
-		} else if (strcmp(w, "port") == 0 || strcmp(w, "timeout") == 0 ||
-		    strcmp(w, "connect-timeout") == 0) {
-			unsigned *f = w[0] == 'p' ? &j->port : w[0] == 't' ?
-			    &j->timeout : &j->connect_timeout;
-			if (parse_u64(p, &v) == -1 || v == 0 || v > 86400 ||
-			    (f == &j->port && v > 65535))
-				BAD("bad number");
-			*f = (unsigned)v;
-		} else if (strcmp(w, "msg") == 0) {
-			struct job_msg *nm;
-			if (j->nmsg >= JOB_MAX_MSGS)
-				BAD("too many messages");
-			nm = realloc(j->msgs, (j->nmsg + 1) * sizeof(*nm));
-			if (nm == NULL)
-				BAD("out of memory");
-			j->msgs = nm;
-			m = &j->msgs[j->nmsg++];
-			memset(m, 0, sizeof(*m));
-			w = word(&p);
-			/* without its id, nobody can be told: a broken job */
-			if (w == NULL || !qid_valid(w))
-				BAD("bad queue id");
-			memcpy(m->qid, w, QID_LEN + 1);
-			why = toolong ? "line too long" : msg_line(m, p);
-			if (why != NULL && strcmp(why, "out of memory") == 0)
-				BAD(why);
-			if (why != NULL && m->bad == NULL)
-				m->bad = why;
-		} else if (strcmp(w, "rcpt") == 0) {
-			struct job_rcpt *nr;
-			if (m == NULL || ++total_rcpts > JOB_MAX_RCPTS)
-				BAD("rcpt without msg, or too many");
-			if (parse_u64(word(&p), &v) == -1 || v > JOB_MAX_RCPTS) {
-				/* cannot be reported; its message fails */
-				if (m->bad == NULL)
-					m->bad = "bad index";
-				continue;
-			}
-			nr = realloc(m->rcpts, (m->nrcpt + 1) * sizeof(*nr));
-			if (nr == NULL)
-				BAD("out of memory");
-			m->rcpts = nr;
-			nr = &m->rcpts[m->nrcpt++];
-			memset(nr, 0, sizeof(*nr));
-			nr->index = (unsigned)v;
-			why = toolong ? "line too long" : rcpt_line(nr, p);
-			if (why != NULL && strcmp(why, "out of memory") == 0)
-				BAD(why);
-			if (why != NULL && m->bad == NULL)
-				m->bad = why;
-		} else
-			BAD("unknown line");
+			why = NULL;
+		} else if (strcmp(w, "msg") == 0)
+			why = add_msg(j, p, toolong);
+		else if (strcmp(w, "rcpt") == 0)
+			why = j->nmsg == 0 || ++total_rcpts > JOB_MAX_RCPTS ?
+			    "rcpt without msg, or too many" :
+			    add_rcpt(&j->msgs[j->nmsg - 1], p, toolong);
+		else
+			why = head_line(j, w, p);
+		if (why != NULL)
+			BAD(why);
 	}
 	if (state != 2)
 		BAD("no end line");
