@@ -57,8 +57,11 @@ AM_DISTCHECK_CONFIGURE_FLAGS = \
 	--with-tmpfilesdir=$$dc_install_base/$(tmpfilesdir)
 
 # Tests: systemd-analyze verify and security on every unit, the inetd
-# sample under a real openbsd-inetd, make install into a scratch folder.
+# sample under a real openbsd-inetd, make install into a scratch folder,
+# and the units under a real systemd: README.md's steps in a Debian 12
+# container booted by systemd-nspawn (skipped without root or a mirror).
 ops_unit_tests = tests/ops/units_test.py tests/ops/inetd_test.py \
-	tests/ops/install_test.py tests/ops/bootstrap_test.py
+	tests/ops/install_test.py tests/ops/bootstrap_test.py \
+	tests/ops/nspawn_test.py
 TESTS += $(ops_unit_tests)
 EXTRA_DIST += $(ops_unit_tests)
