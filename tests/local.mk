@@ -11,7 +11,8 @@ POP3_LOG_COMPILER = $(PYTHON3) $(top_srcdir)/tests/sessions/run-session
 PY_LOG_DRIVER = $(LOG_DRIVER)
 PY_LOG_COMPILER = $(PYTHON3)
 AM_TESTS_ENVIRONMENT = top_builddir='$(abs_top_builddir)'; \
-	top_srcdir='$(abs_top_srcdir)'; export top_builddir top_srcdir;
+	top_srcdir='$(abs_top_srcdir)'; san_cflags='$(SAN_CFLAGS)'; \
+	export top_builddir top_srcdir san_cflags;
 
 # Unit tests: a Criterion program per module. Test programs see every
 # folder's headers (AM_CPPFLAGS) and link every library: the default
@@ -178,12 +179,14 @@ TESTS += $(integration_tests)
 
 # What an admin does: units under systemd-analyze, the inetd sample
 # under a real openbsd-inetd, make install into a scratch folder, the
-# man pages, ./bootstrap.
+# man pages, ./bootstrap, and README.md's deployment steps in a Debian 12
+# container booted by systemd-nspawn (skipped without root or a mirror).
 ops_tests = \
 	tests/ops/bootstrap_test.py \
 	tests/ops/inetd_test.py \
 	tests/ops/install_test.py \
 	tests/ops/man_test.py \
+	tests/ops/nspawn_test.py \
 	tests/ops/units_test.py
 TESTS += $(ops_tests)
 
