@@ -616,36 +616,96 @@ do_verify(struct conn *c, const char *arg, int expand)
 	resolve_free(&out);
 }
 
+/* The first line: the protocol's version. */
+static void
+do_version(struct conn *c, const char *line)
+{
+	if (strcmp(line, "POMBO 1") != 0) {
+		conn_violation(c, "unsupported version, this is POMBO 1");
+		return;
+	}
+	c->state = CS_HELO;
+	conn_reply(c, "250 2.0.0 Pombo queue protocol 1");
+}
+
+/* A chunk's length line in DATA: its bytes follow; 0 ends, -2 drops. */
+static void
+do_chunk_header(struct conn *c, const char *line)
+{
+	long n = qproto_parse_chunk(line);
+
+	if (n == -1) {
+		conn_violation(c, "bad chunk header");
+	} else if (n == -2) {
+		conn_reset(c);
+		conn_reply(c, "250 2.0.0 Message dropped");
+	} else if (n == 0) {
+		do_end_of_data(c);
+	} else {
+		c->chunk_left = n;
+		c->state = CS_CHUNKDATA;
+	}
+}
+
+/* HELO: who the client is, believed from the handlers alone. */
+static void
+do_helo(struct conn *c, const char *arg)
+{
+	if (qproto_parse_helo(arg, &c->helo) == -1) {
+		conn_violation(c, "bad HELO");
+		return;
+	}
+	if (!is_handler(c) && (strcmp(c->helo.client, "local") != 0 ||
+	    c->helo.auth[0] || c->helo.tls[0])) {
+		/*
+		 * Not taken as local either: a handler under a user queued
+		 * does not know would make every Internet client a local
+		 * sender, who may relay. Temporary (RFC 3463 X.3.5): the
+		 * admin can fix it.
+		 */
+		log_warnx("uid %u may not speak for network clients (not "
+		    "handler_user, root or queued's own user): refused",
+		    (unsigned)c->uid);
+		conn_reply(c, "451 4.3.5 Only the mail handlers speak for "
+		    "network clients");
+		c->closing = 1;
+		return;
+	}
+	free(c->helo_arg);
+	if ((c->helo_arg = strdup(arg)) == NULL)
+		fatal("strdup");
+	c->state = CS_READY;
+	conn_reply(c, "250 2.0.0 Ok");
+}
+
+/* The admin's commands (the queue shows who mails whom: LIST, SHOW,
+ * FLUSH, DELETE...); is_admin holds. */
+static void
+do_admin(struct conn *c, const struct qcmd *cmd)
+{
+	char reply[512];
+
+	if (cmd->verb == QCMD_LIST || cmd->verb == QCMD_SHOW)
+		do_list(c, cmd->arg);
+	else if (ctx->on_admin == NULL ||
+	    ctx->on_admin(ctx, cmd->verb, cmd->arg, reply,
+	    sizeof(reply)) == -1)
+		conn_reply(c, "502 5.5.1 Not implemented");
+	else
+		conn_reply(c, "%s", reply);
+}
+
 static void
 conn_line(struct conn *c, char *line)
 {
 	struct qcmd cmd;
-	char reply[512];
-	long n;
 
 	if (c->state == CS_VERSION) {
-		if (strcmp(line, "POMBO 1") != 0) {
-			conn_violation(c, "unsupported version, this is "
-			    "POMBO 1");
-			return;
-		}
-		c->state = CS_HELO;
-		conn_reply(c, "250 2.0.0 Pombo queue protocol 1");
+		do_version(c, line);
 		return;
 	}
 	if (c->state == CS_CHUNK) {
-		n = qproto_parse_chunk(line);
-		if (n == -1) {
-			conn_violation(c, "bad chunk header");
-		} else if (n == -2) {
-			conn_reset(c);
-			conn_reply(c, "250 2.0.0 Message dropped");
-		} else if (n == 0) {
-			do_end_of_data(c);
-		} else {
-			c->chunk_left = n;
-			c->state = CS_CHUNKDATA;
-		}
+		do_chunk_header(c, line);
 		return;
 	}
 	if (qproto_parse_cmd(line, &cmd) == -1) {
@@ -657,35 +717,10 @@ conn_line(struct conn *c, char *line)
 		conn_violation(c, "version sent twice");
 		break;
 	case QCMD_HELO:
-		if (c->state != CS_HELO && c->state != CS_READY) {
+		if (c->state != CS_HELO && c->state != CS_READY)
 			conn_violation(c, "HELO inside a transaction");
-			break;
-		}
-		if (qproto_parse_helo(cmd.arg, &c->helo) == -1) {
-			conn_violation(c, "bad HELO");
-			break;
-		}
-		if (!is_handler(c) && (strcmp(c->helo.client, "local") != 0 ||
-		    c->helo.auth[0] || c->helo.tls[0])) {
-			/*
-			 * Not taken as local either: a handler under a user
-			 * queued does not know would make every Internet
-			 * client a local sender, who may relay. Temporary
-			 * (RFC 3463 X.3.5): the admin can fix it.
-			 */
-			log_warnx("uid %u may not speak for network clients "
-			    "(not handler_user, root or queued's own user): "
-			    "refused", (unsigned)c->uid);
-			conn_reply(c, "451 4.3.5 Only the mail handlers speak "
-			    "for network clients");
-			c->closing = 1;
-			break;
-		}
-		free(c->helo_arg);
-		if ((c->helo_arg = strdup(cmd.arg)) == NULL)
-			fatal("strdup");
-		c->state = CS_READY;
-		conn_reply(c, "250 2.0.0 Ok");
+		else
+			do_helo(c, cmd.arg);
 		break;
 	case QCMD_MAIL:
 		if (c->state != CS_READY)
@@ -722,31 +757,13 @@ conn_line(struct conn *c, char *line)
 		else
 			do_verify(c, cmd.arg, cmd.verb == QCMD_EXPN);
 		break;
-	case QCMD_LIST:
-	case QCMD_SHOW:
-		/* the queue shows who mails whom: the admin's business */
+	default:
 		if (c->state != CS_HELO && c->state != CS_READY)
 			conn_violation(c, "command out of sequence");
 		else if (!is_admin(c))
 			conn_reply(c, "550 5.7.1 Permission denied");
 		else
-			do_list(c, cmd.arg);
-		break;
-	default:
-		if (c->state != CS_HELO && c->state != CS_READY) {
-			conn_violation(c, "command out of sequence");
-			break;
-		}
-		if (!is_admin(c)) {
-			conn_reply(c, "550 5.7.1 Permission denied");
-			break;
-		}
-		if (ctx->on_admin == NULL ||
-		    ctx->on_admin(ctx, cmd.verb, cmd.arg, reply,
-		    sizeof(reply)) == -1)
-			conn_reply(c, "502 5.5.1 Not implemented");
-		else
-			conn_reply(c, "%s", reply);
+			do_admin(c, &cmd);
 		break;
 	}
 }
