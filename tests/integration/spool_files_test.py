@@ -108,7 +108,10 @@ try:
                                             20),
            "new mail is accepted and delivered")
 
-    # while running: every recycled file in free/ becomes a FIFO
+    # while running: every recycled file in free/ becomes a FIFO, once
+    # every delivered message's file is there (one arriving after the
+    # list would be reused instead of a FIFO)
+    pombo.wait_for(lambda: not os.listdir(folder("queue")), 20)
     pombo.wait_for(lambda: len(os.listdir(folder("free"))) >= 1, 10)
     names = os.listdir(folder("free"))
     for n in names:
