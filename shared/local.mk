@@ -34,3 +34,8 @@ shared_libpombo_a_SOURCES = \
 noinst_LIBRARIES += shared/libpassword.a
 shared_libpassword_a_SOURCES = shared/login.c shared/login.h \
 	shared/password.c shared/password.h
+
+# DKIM keys (OpenSSL): a library of their own, so that only the
+# programs that read keys link libcrypto
+noinst_LIBRARIES += shared/libdkim.a
+shared_libdkim_a_SOURCES = shared/dkimkey.c shared/dkimkey.h
