@@ -31,6 +31,7 @@ job_free(struct job *j)
 		free(m->flags);
 	}
 	free(j->msgs);
+	free(j->dkim);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -151,6 +152,25 @@ job_parse(struct job *j, const char *text, size_t len, char *err,
 			    (f == &j->port && v > 65535))
 				BAD("bad number");
 			*f = (unsigned)v;
+		} else if (strcmp(w, "dkim") == 0) {
+			struct job_dkim *nd;
+			char *dom = word(&p), *sel = word(&p);
+			if (j->ndkim >= JOB_MAX_DKIM)
+				BAD("too many dkim keys");
+			if (dom == NULL || sel == NULL ||
+			    !addr_domain_valid(dom, strlen(dom), 0) ||
+			    !addr_domain_valid(sel, strlen(sel), 0) ||
+			    p[0] != '/' || strchr(p, ' '))
+				BAD("bad dkim key");
+			nd = realloc(j->dkim, (j->ndkim + 1) * sizeof(*nd));
+			if (nd == NULL)
+				BAD("out of memory");
+			j->dkim = nd;
+			nd = &j->dkim[j->ndkim++];
+			str_copy(nd->domain, dom, sizeof(nd->domain));
+			str_copy(nd->selector, sel, sizeof(nd->selector));
+			if (str_copy(nd->keyfile, p, sizeof(nd->keyfile)) == -1)
+				BAD("bad dkim key");
 		} else if (strcmp(w, "msg") == 0) {
 			struct job_msg *nm;
 			if (j->nmsg >= JOB_MAX_MSGS)

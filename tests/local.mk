@@ -112,6 +112,7 @@ TESTS += $(session_tests)
 integration_tests = \
 	tests/integration/crash_test.py \
 	tests/integration/diskfull_test.py \
+	tests/integration/dkim_test.py \
 	tests/integration/e2e_test.py \
 	tests/integration/local_agent_test.py \
 	tests/integration/logs_test.py \

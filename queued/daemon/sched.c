@@ -21,6 +21,7 @@
 #include "inject.h"
 #include "job.h"
 #include "log.h"
+#include "policy.h"
 #include "recipients.h"
 #include "retry.h"
 #include "sched.h"
@@ -798,6 +799,13 @@ job_header(struct buf *job, const struct dest *d)
 	    c->relayhost[0] ? "relayhost" : d->key)));
 	if (c->tls_ca_file[0])
 		buf_printf(job, "tls-ca %s\n", c->tls_ca_file);
+	/* the keys the agent signs with; queued checked them at start */
+	for (i = 0; i < c->n_dkim_keys; i++) {
+		char dom[ADDR_DOMAIN_MAX + 1], sel[ADDR_DOMAIN_MAX + 1];
+		const char *file = conf_dkim_key(c->dkim_keys[i], dom,
+		    sizeof(dom), sel, sizeof(sel));
+		buf_printf(job, "dkim %s %s %s\n", dom, sel, file);
+	}
 	if (c->n_dns_servers) {
 		buf_addstr(job, "dns ");
 		for (i = 0; i < c->n_dns_servers; i++)
@@ -836,10 +844,13 @@ take_batch(struct dest *d, struct buf *job)
 			nr += m->env.rcpts[i].ready && m->env.rcpts[i].dest == d;
 		if (nr == 0)
 			continue;
-		buf_printf(job, "msg %s %lld %llu %llu <%s>%s%s\n", m->env.qid,
-		    (long long)m->env.time, (unsigned long long)m->env.data_off,
+		buf_printf(job, "msg %s %lld %llu %llu <%s>%s%s%s\n",
+		    m->env.qid, (long long)m->env.time,
+		    (unsigned long long)m->env.data_off,
 		    (unsigned long long)m->env.size, m->env.from,
-		    m->env.from_params, m->recovered ? " recovered" : "");
+		    m->env.from_params, m->recovered ? " recovered" : "",
+		    !d->local && policy_dkim_sign(ctx->conf, m->env.client) ?
+		    " dkim" : "");
 		for (i = 0; i < m->env.nrcpt; i++) {
 			struct rcpt *r = &m->env.rcpts[i];
 			if (!r->ready || r->dest != d)

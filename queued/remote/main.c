@@ -4,7 +4,8 @@
  * relayhost, and the DNS servers) and queue/ on fd 3; it writes one
  * result line per recipient on stdout.
  *
- * Runs as: queued's user. May touch: nothing on disk; reads queue/.
+ * Runs as: queued's user. May touch: nothing on disk; reads queue/ and
+ * the DKIM key files the job names.
  * Trusts: its job; nothing from DNS or the network.
  */
 #include "config.h"
@@ -16,10 +17,12 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "dkimsign.h"
 #include "dns.h"
 #include "job.h"
 #include "log.h"
 #include "remote.h"
+#include "str.h"
 
 #define SPOOL_FD 3
 
@@ -27,6 +30,46 @@ static int
 flush_out(struct buf *b)
 {
 	return job_flush_results(1, b);
+}
+
+/*
+ * The job's DKIM keys, loaded once for the whole batch when a message
+ * is to be signed. queued checked them at start; one unreadable now
+ * (replaced meanwhile) defers the batch rather than send unsigned.
+ */
+static int
+load_keys(const struct job *j, struct dkimsign **out, struct buf *res)
+{
+	struct dkimsign *s;
+	char why[256], reply[512];
+	size_t i, k;
+
+	*out = NULL;
+	for (i = 0; i < j->nmsg; i++)
+		if (job_has_flag(&j->msgs[i], "dkim"))
+			break;
+	if (i == j->nmsg || j->ndkim == 0)
+		return 0;
+	if ((s = dkimsign_new()) == NULL) {
+		str_copy(why, "libopendkim did not start", sizeof(why));
+		goto fail;
+	}
+	for (k = 0; k < j->ndkim; k++)
+		if (dkimsign_add_key(s, j->dkim[k].domain, j->dkim[k].selector,
+		    j->dkim[k].keyfile, why, sizeof(why)) == -1) {
+			log_warnx("DKIM key %s: %s", j->dkim[k].keyfile, why);
+			dkimsign_free(s);
+			goto fail;
+		}
+	*out = s;
+	return 0;
+fail:
+	str_fmt(reply, sizeof(reply), "451 4.3.5 DKIM key unusable: %s", why);
+	for (i = 0; i < j->nmsg; i++)
+		for (k = 0; k < j->msgs[i].nrcpt; k++)
+			job_result_format(res, j->msgs[i].qid,
+			    j->msgs[i].rcpts[k].index, STATUS_TEMP, NULL, reply);
+	return -1;
 }
 
 int
@@ -63,9 +106,11 @@ main(int argc, char *argv[])
 		return EX_TEMPFAIL;
 	}
 	buf_init(&out, 64 * 1024 * 1024);
-	remote_deliver(&rc, &j, SPOOL_FD, &out, flush_out);
+	if (load_keys(&j, &rc.signer, &out) == 0)
+		remote_deliver(&rc, &j, SPOOL_FD, &out, flush_out);
 	flush_out(&out);
 	buf_free(&out);
+	dkimsign_free(rc.signer);
 	dns_done();
 	job_free(&j);
 	return EX_OK;

@@ -37,7 +37,31 @@ struct rstate {
 	char			*done;		/* per message: all reported */
 	char			**rdone;	/* per recipient */
 	char			 last_err[SMTPC_TEXT_MAX + 1];
+	struct buf		 sig;		/* DKIM-Signature fields */
 };
+
+/*
+ * queued's "dkim" word marks its own users' mail: sign it as it will go
+ * to this server (converted or not), or leave st->sig empty. -1 when
+ * it should be signed and cannot be (it waits for another try).
+ */
+static int
+sign_msg(struct rstate *st, const struct job_msg *m, int fd, int to7bit)
+{
+	char why[256];
+	int rc;
+
+	buf_reset(&st->sig);
+	if (st->rc->signer == NULL || !job_has_flag(m, "dkim"))
+		return 0;
+	rc = dkimsign_message(st->rc->signer, m->qid, fd, m->data_off,
+	    m->size, to7bit, &st->sig, why, sizeof(why));
+	if (rc == -1)
+		log_warnx("%s: DKIM signing failed: %s", m->qid, why);
+	else if (rc == 0)
+		log_debug("%s: not signed: %s", m->qid, why);
+	return rc == -1 ? -1 : 0;
+}
 
 static void
 report(struct rstate *st, size_t mi, size_t ri, enum status s,
@@ -380,6 +404,13 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 	}
 	if (!(c->ext & EXT_8BITMIME) && msg_8bit(fd, m->data_off, m->size))
 		to7bit = 1;	/* RFC 6152 3: convert, do not send 8-bit */
+	if (sign_msg(st, m, fd, to7bit) == -1) {
+		for (ri = 0; ri < m->nrcpt; ri++)
+			report(st, mi, ri, STATUS_TEMP, NULL,
+			    "451 4.3.0 Cannot DKIM-sign the message");
+		close(fd);
+		return 0;
+	}
 	if ((accepted = calloc(m->nrcpt ? m->nrcpt : 1, 1)) == NULL)
 		fatal("transaction");
 	mail_params(m, c, params, sizeof(params));
@@ -460,7 +491,8 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 				    STATUS_TEMP, t->host, r.text);
 		goto out;
 	}
-	if (smtpc_send_message(c, fd, m->data_off, m->size, to7bit) == -1 ||
+	if (smtpc_send_message(c, fd, m->data_off, m->size, to7bit,
+	    st->sig.data, st->sig.len) == -1 ||
 	    smtpc_read(c, &r, st->rc->timeout_ms * 2, 0) < 0) {
 		/* the server may have the message or not: try again later,
 		 * here or elsewhere (RFC 5321 6.1 allows the duplicate) */
@@ -519,6 +551,7 @@ remote_deliver(const struct remote_conf *rc, const struct job *j,
 	st.spoolfd = spoolfd;
 	st.out = out;
 	st.flush = flush;
+	buf_init(&st.sig, 64 * 1024);
 	if ((st.rdone = calloc(j->nmsg ? j->nmsg : 1, sizeof(*st.rdone))) == NULL ||
 	    (t = calloc(MAX_TARGETS, sizeof(*t))) == NULL)
 		fatal("remote");
@@ -580,5 +613,6 @@ done:
 	for (mi = 0; mi < j->nmsg; mi++)
 		free(st.rdone[mi]);
 	free(st.rdone);
+	buf_free(&st.sig);
 	free(t);
 }

@@ -59,8 +59,9 @@ int smtpc_send(struct smtpc *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Send a queued message (LF form) as SMTP data: CRLF, dot-stuffing,
  * the final CRLF "." CRLF. Converts 8-bit text to quoted-printable when
- * to7bit is set. */
+ * to7bit is set. prefix (CRLF line ends, prefixlen octets; may be 0)
+ * goes first: header fields made for this copy, such as DKIM-Signature. */
 int smtpc_send_message(struct smtpc *c, int fd, uint64_t off, uint64_t size,
-    int to7bit);
+    int to7bit, const char *prefix, size_t prefixlen);
 
 #endif
