@@ -8,6 +8,7 @@ shared_libpombo_a_SOURCES = \
 	shared/cmdtab.c shared/cmdtab.h \
 	shared/conf.c shared/conf.h \
 	shared/date.c shared/date.h \
+	shared/dkimrec.c shared/dkimrec.h \
 	shared/envelope.c shared/envelope.h \
 	shared/esmtp.c shared/esmtp.h \
 	shared/fileio.c shared/fileio.h \

@@ -24,6 +24,7 @@ UNIT_LIBS = smtpd/libsmtpd.a queued/daemon/libqueued.a queued/local/liblocal.a \
 unit_tests = \
 	tests/unit/addr_test tests/unit/aliases_test tests/unit/bounce_test \
 	tests/unit/cidr_test tests/unit/conf_test tests/unit/data_test \
+	tests/unit/dkim_test \
 	tests/unit/envelope_test tests/unit/esmtp_test tests/unit/job_test \
 	tests/unit/lineio_test tests/unit/maildir_test tests/unit/mime8_test \
 	tests/unit/qproto_test \
@@ -46,6 +47,9 @@ tests_unit_conf_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_conf_test_LDADD = $(UNIT_LIBS)
 tests_unit_data_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_data_test_LDADD = $(UNIT_LIBS)
+tests_unit_dkim_test_CFLAGS = $(UNIT_CFLAGS)
+tests_unit_dkim_test_LDADD = shared/libdkim.a $(UNIT_LIBS) $(OPENDKIM_LIBS) \
+	$(LIBCRYPTO_LIBS)
 tests_unit_envelope_test_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_envelope_test_LDADD = $(UNIT_LIBS)
 tests_unit_esmtp_test_CFLAGS = $(UNIT_CFLAGS)
@@ -113,6 +117,7 @@ integration_tests = \
 	tests/integration/crash_test.py \
 	tests/integration/diskfull_test.py \
 	tests/integration/dkim_test.py \
+	tests/integration/dkim_tool_test.py \
 	tests/integration/e2e_test.py \
 	tests/integration/local_agent_test.py \
 	tests/integration/logs_test.py \
