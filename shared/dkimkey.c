@@ -62,9 +62,9 @@ dkimkey_load(struct dkimkey *k, const char *path, char *err, size_t errlen)
 		k->alg = DKIMKEY_RSA;
 		k->bits = (unsigned)EVP_PKEY_get_bits(pk);
 		if (k->bits < DKIMKEY_RSA_MIN) {
-			str_fmt(err, errlen, "an RSA key of %u bits (DKIM needs "
-			    "at least %u, RFC 8301 3.2)", k->bits,
-			    DKIMKEY_RSA_MIN);
+			str_fmt(err, errlen, "an RSA key of %u bits (Pombo signs "
+			    "with at least %u, as RFC 8301 3.2 advises)",
+			    k->bits, DKIMKEY_RSA_MIN);
 			EVP_PKEY_free(pk);
 			buf_free(&b);
 			return -1;

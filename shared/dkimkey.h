@@ -13,7 +13,7 @@
 #include "addr.h"
 
 #define DKIMKEY_FILE_MAX	(64 * 1024)
-#define DKIMKEY_RSA_MIN		2048	/* RFC 8301 3.2: 1024 is no longer safe */
+#define DKIMKEY_RSA_MIN		2048	/* RFC 8301 3.2: "SHOULD" be 2048 */
 #define DKIMKEY_PUB_MAX		1024	/* base64 of a 4096-bit RSA key fits */
 
 enum dkimkey_alg { DKIMKEY_ED25519, DKIMKEY_RSA };

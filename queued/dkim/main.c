@@ -151,7 +151,7 @@ keygen(const struct conf *c, const char *confpath, const char *dir,
 	}
 	printf(";\n; SPF (RFC 7208), suggested: the domain's MX hosts send "
 	    "its mail\n");
-	print_txt(domain, "v=spf1 mx ~all");
+	print_txt(domain, "v=spf1 mx -all");
 	printf(";\n; DMARC (RFC 7489), suggested: start with p=none and "
 	    "read the reports,\n; then p=quarantine or p=reject\n");
 	str_fmt(name, sizeof(name), "_dmarc.%s", domain);
