@@ -72,7 +72,8 @@ int
 dkimsign_add_key(struct dkimsign *s, const char *domain, const char *selector,
     const char *path, char *err, size_t errlen)
 {
-	struct dkimkey *nk;
+	struct dkimkey *nk, *k;
+	int rc;
 
 	if (s->nkeys >= DKIMSIGN_KEYS_MAX) {
 		str_copy(err, "too many keys", errlen);
@@ -83,17 +84,17 @@ dkimsign_add_key(struct dkimsign *s, const char *domain, const char *selector,
 		return -1;
 	}
 	s->keys = nk;
-	if (dkimkey_load(&nk[s->nkeys], path, err, errlen) == -1)
-		return -1;
-	if (str_copy(nk[s->nkeys].domain, domain, sizeof(nk->domain)) == -1 ||
-	    str_copy(nk[s->nkeys].selector, selector,
-	    sizeof(nk->selector)) == -1) {
-		dkimkey_free(&nk[s->nkeys]);
+	k = &nk[s->nkeys];
+	/* a key that fails stays, without its PEM: its domain's mail waits */
+	rc = dkimkey_load(k, path, err, errlen);
+	if (str_copy(k->domain, domain, sizeof(k->domain)) == -1 ||
+	    str_copy(k->selector, selector, sizeof(k->selector)) == -1) {
+		dkimkey_free(k);
 		str_copy(err, "domain or selector too long", errlen);
 		return -1;
 	}
 	s->nkeys++;
-	return 0;
+	return rc;
 }
 
 size_t
@@ -240,6 +241,12 @@ header_done(struct sign_ctx *c)
 		const struct dkimkey *k = &c->s->keys[i];
 		if (strcmp(k->domain, domain) != 0)
 			continue;
+		if (k->pem == NULL) {
+			str_fmt(c->why, c->whylen, "the key %s of %s could not "
+			    "be loaded", k->selector, domain);
+			c->failed = 1;
+			return -1;
+		}
 		c->d[c->nd] = dkim_sign(c->s->lib, (const unsigned char *)c->id,
 		    NULL, (dkim_sigkey_t)k->pem, (const unsigned char *)
 		    k->selector, (const unsigned char *)k->domain,

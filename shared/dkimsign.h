@@ -25,7 +25,11 @@ struct dkimsign;
 
 /* A signer without keys; NULL if libopendkim cannot start. */
 struct dkimsign *dkimsign_new(void);
-/* Load and check a key (dkimkey_load); 0, or -1 with err. */
+/*
+ * Load and check a key (dkimkey_load); 0, or -1 with err. A key that
+ * cannot be loaded is remembered: its domain's mail is not signed with
+ * the others alone, dkimsign_message fails for it.
+ */
 int dkimsign_add_key(struct dkimsign *s, const char *domain,
     const char *selector, const char *path, char *err, size_t errlen);
 size_t dkimsign_nkeys(const struct dkimsign *s);

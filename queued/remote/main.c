@@ -34,42 +34,32 @@ flush_out(struct buf *b)
 
 /*
  * The job's DKIM keys, loaded once for the whole batch when a message
- * is to be signed. queued checked them at start; one unreadable now
- * (replaced meanwhile) defers the batch rather than send unsigned.
+ * is to be signed. queued checked them at start; one unusable now
+ * (removed or replaced meanwhile) defers its domain's mail rather than
+ * send it unsigned; the rest goes.
  */
-static int
-load_keys(const struct job *j, struct dkimsign **out, struct buf *res)
+static struct dkimsign *
+load_keys(const struct job *j)
 {
 	struct dkimsign *s;
-	char why[256], reply[512];
+	char why[256];
 	size_t i, k;
 
-	*out = NULL;
 	for (i = 0; i < j->nmsg; i++)
 		if (job_has_flag(&j->msgs[i], "dkim"))
 			break;
 	if (i == j->nmsg || j->ndkim == 0)
-		return 0;
+		return NULL;
+	/* libopendkim cannot start: no signer, so nothing waits on it */
 	if ((s = dkimsign_new()) == NULL) {
-		str_copy(why, "libopendkim did not start", sizeof(why));
-		goto fail;
+		log_warnx("libopendkim did not start: mail goes unsigned");
+		return NULL;
 	}
 	for (k = 0; k < j->ndkim; k++)
 		if (dkimsign_add_key(s, j->dkim[k].domain, j->dkim[k].selector,
-		    j->dkim[k].keyfile, why, sizeof(why)) == -1) {
+		    j->dkim[k].keyfile, why, sizeof(why)) == -1)
 			log_warnx("DKIM key %s: %s", j->dkim[k].keyfile, why);
-			dkimsign_free(s);
-			goto fail;
-		}
-	*out = s;
-	return 0;
-fail:
-	str_fmt(reply, sizeof(reply), "451 4.3.5 DKIM key unusable: %s", why);
-	for (i = 0; i < j->nmsg; i++)
-		for (k = 0; k < j->msgs[i].nrcpt; k++)
-			job_result_format(res, j->msgs[i].qid,
-			    j->msgs[i].rcpts[k].index, STATUS_TEMP, NULL, reply);
-	return -1;
+	return s;
 }
 
 int
@@ -105,9 +95,9 @@ main(int argc, char *argv[])
 		log_warnx("cannot set up DNS");
 		return EX_TEMPFAIL;
 	}
+	rc.signer = load_keys(&j);
 	buf_init(&out, 64 * 1024 * 1024);
-	if (load_keys(&j, &rc.signer, &out) == 0)
-		remote_deliver(&rc, &j, SPOOL_FD, &out, flush_out);
+	remote_deliver(&rc, &j, SPOOL_FD, &out, flush_out);
 	flush_out(&out);
 	buf_free(&out);
 	dkimsign_free(rc.signer);

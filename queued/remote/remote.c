@@ -42,20 +42,21 @@ struct rstate {
 
 /*
  * queued's "dkim" word marks its own users' mail: sign it as it will go
- * to this server (converted or not), or leave st->sig empty. -1 when
- * it should be signed and cannot be (it waits for another try).
+ * to this server (converted or not), or leave st->sig empty. -1 (why
+ * says it) when it should be signed and cannot be: it waits for
+ * another try rather than leave unsigned.
  */
 static int
-sign_msg(struct rstate *st, const struct job_msg *m, int fd, int to7bit)
+sign_msg(struct rstate *st, const struct job_msg *m, int fd, int to7bit,
+    char *why, size_t whylen)
 {
-	char why[256];
 	int rc;
 
 	buf_reset(&st->sig);
 	if (st->rc->signer == NULL || !job_has_flag(m, "dkim"))
 		return 0;
 	rc = dkimsign_message(st->rc->signer, m->qid, fd, m->data_off,
-	    m->size, to7bit, &st->sig, why, sizeof(why));
+	    m->size, to7bit, &st->sig, why, whylen);
 	if (rc == -1)
 		log_warnx("%s: DKIM signing failed: %s", m->qid, why);
 	else if (rc == 0)
@@ -374,7 +375,7 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 {
 	const struct job_msg *m = &st->j->msgs[mi];
 	struct smtpc_reply r, mr;
-	char params[512], reply[SMTPC_TEXT_MAX + 1];
+	char params[512], reply[SMTPC_TEXT_MAX + 1], why[256];
 	char *accepted;
 	size_t ri, nok = 0;
 	int pipelining = (c->ext & EXT_PIPELINING) != 0, fd, to7bit = 0;
@@ -404,10 +405,13 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 	}
 	if (!(c->ext & EXT_8BITMIME) && msg_8bit(fd, m->data_off, m->size))
 		to7bit = 1;	/* RFC 6152 3: convert, do not send 8-bit */
-	if (sign_msg(st, m, fd, to7bit) == -1) {
+	if (sign_msg(st, m, fd, to7bit, why, sizeof(why)) == -1) {
+		str_fmt(reply, sizeof(reply), "451 4.3.5 Cannot DKIM-sign "
+		    "the message: %s", why);
+		/* the server answered: naming it keeps the host from
+		 * being taken for dead (other mail to it may go) */
 		for (ri = 0; ri < m->nrcpt; ri++)
-			report(st, mi, ri, STATUS_TEMP, NULL,
-			    "451 4.3.0 Cannot DKIM-sign the message");
+			report(st, mi, ri, STATUS_TEMP, t->host, reply);
 		close(fd);
 		return 0;
 	}

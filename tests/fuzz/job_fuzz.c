@@ -3,8 +3,9 @@
  * its stdin, and the result lines queued reads back from an agent, which
  * it trusts no more than a network peer. The input is a job; each of its
  * lines is also tried as a result line.
- * Invariants: an accepted job is bounded and its strings printable; an
- * accepted result formats into a line that parses to the same result.
+ * Invariants: an accepted job is bounded and its strings printable (its
+ * DKIM key paths absolute); an accepted result formats into a line that
+ * parses to the same result.
  */
 #include "config.h"
 
@@ -45,6 +46,12 @@ fuzz_job(const char *text, size_t len)
 		(void)job_has_flag(m, "8bit");
 	}
 	FUZZ_ASSERT(total <= JOB_MAX_RCPTS);
+	/* DKIM keys: names checked, an absolute path without blanks */
+	FUZZ_ASSERT(j.ndkim <= JOB_MAX_DKIM);
+	for (i = 0; i < j.ndkim; i++)
+		FUZZ_ASSERT(j.dkim[i].domain[0] && j.dkim[i].selector[0] &&
+		    j.dkim[i].keyfile[0] == '/' &&
+		    strchr(j.dkim[i].keyfile, ' ') == NULL);
 	job_free(&j);
 }
 

@@ -245,6 +245,39 @@ try:
                     "ec_paramgen_curve:P-256")
     start_fails("example.test:e:" + ec, ec + ": a EC key",
                 "a key of another type stops queued at start")
+    start_fails("example.test:d:" + work, work + ": ",
+                "an unreadable key (a folder) stops queued at start")
+
+    # a key gone after the start: the message waits, never goes unsigned
+    gone = os.path.join(work, "gone.pem")
+    with open(ed_key, "rb") as f, open(gone, "wb") as g:
+        g.write(f.read())
+    C = pombo.Instance(dict(conf, dkim_keys="example.test:ed:" + gone),
+                       name="pombo-dkim-gone").start()
+    try:
+        os.unlink(gone)
+
+        def inject(subject, frm):
+            subprocess.run([pombo.prog("queued/pombo-sendmail"), "-C",
+                            C.conf_path, "-f", frm, "far@eight.test"],
+                           input=message(subject, frm=frm)
+                           .replace(b"\r\n", b"\n"),
+                           capture_output=True, timeout=30)
+        # mail of a domain without a key needs none: it goes
+        inject("key gone other", "x@other.test")
+        tap.ok(received(eight, "key gone other") is not None,
+               "a key gone since the start: other domains' mail goes")
+        inject("key gone", "alice@example.test")
+        pombo.wait_for(lambda: "Cannot DKIM-sign" in C.log(), 20)
+        tap.ok("451 4.3.5 Cannot DKIM-sign the message: the key ed of "
+               "example.test could not be loaded" in C.log() and
+               len(C.queue_files()) == 1 and
+               not any(b"Subject: key gone\r\n" in m["data"]
+                       for m in eight.messages),
+               "and its own domain's mail waits (451 4.3.5), never "
+               "unsigned", C.log()[-2000:])
+    finally:
+        C.cleanup()
     A.check_clean(tap)
 finally:
     smtpd.stop()
