@@ -24,6 +24,22 @@ import dkim  # noqa: E402  python3-dkim (dkimpy), with python3-nacl
 tap = pombo.Tap()
 P = pombo.free_port()
 work = tempfile.mkdtemp(prefix="pombo-dkim-")
+# libopendkim 2.11 (Debian's 2.11.0~beta2) never frees the BIO and the
+# EVP_PKEY it makes when it loads an Ed25519 key at dkim_eom: about 200
+# octets per Ed25519 signature, gone when pombo-remote exits (one run
+# per batch). Its own leak, not ours: LeakSanitizer is told so, for the
+# sanitizer build; every other leak still fails the test.
+supp = os.path.join(work, "lsan.supp")
+with open(supp, "w") as f:
+    f.write("leak:dkim_privkey_load\n")
+os.environ["LSAN_OPTIONS"] = ":".join(
+    filter(None, [os.environ.get("LSAN_OPTIONS"), "suppressions=" + supp,
+                  "print_suppressions=0"]))
+# libcrypto has no frame pointers: without the slow unwinder the leak's
+# stack stops there and never names dkim_privkey_load
+os.environ["ASAN_OPTIONS"] = ":".join(
+    filter(None, [os.environ.get("ASAN_OPTIONS"),
+                  "fast_unwind_on_malloc=0"]))
 
 
 def openssl(*args):
