@@ -44,6 +44,7 @@ enum conf_type {
 	CONF_OPTPATH,	/* absolute path, or empty */
 	CONF_WORD,	/* a user name or similar token, or empty */
 	CONF_POLICIES,	/* list of domain:policy */
+	CONF_DKIMKEYS,	/* list of domain:selector:/key/file */
 };
 
 struct conf_key {
@@ -159,6 +160,9 @@ static const struct conf_key conf_keys[] = {
 	{ "max_uid_connections", CONF_COUNT, F(max_uid_connections), 1,
 	  1000000, "32", "connections to queued's socket per local user "
 	  "(root, queued's and handler_user are not counted)" },
+	{ "dkim_keys", CONF_DKIMKEYS, L(dkim_keys), 0, 0, "",
+	  "DKIM signing keys: domain:selector:/path/to/key.pem, ... "
+	  "(Ed25519 or RSA >= 2048; see pombo-dkim keygen)" },
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -399,6 +403,39 @@ item_policy(char *s)
 	return -1;
 }
 
+/*
+ * domain:selector:/key/file. The selector is RFC 6376 3.1's
+ * sub-domain *("." sub-domain); the path absolute and without blanks
+ * (the list splits on them). Whether the file holds a usable key is
+ * queued's check at start (the handlers must not read the key).
+ */
+static int
+item_dkimkey(char *s)
+{
+	char *c1 = strchr(s, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+
+	if (c1 == NULL || c2 == NULL ||
+	    !addr_domain_valid(s, (size_t)(c1 - s), 0) ||
+	    !addr_domain_valid(c1 + 1, (size_t)(c2 - c1 - 1), 0) ||
+	    c2[1] != '/' || strlen(c2 + 1) >= PATH_MAX)
+		return -1;
+	/* domain and selector are case-insensitive: store them lowercased */
+	for (; s < c2; s++)
+		*s = (char)tolower((unsigned char)*s);
+	return 0;
+}
+
+const char *
+conf_dkim_key(const char *entry, char *domain, size_t dlen, char *selector,
+    size_t slen)
+{
+	const char *c1 = strchr(entry, ':'), *c2 = strchr(c1 + 1, ':');
+
+	str_fmt(domain, dlen, "%.*s", (int)(c1 - entry), entry);
+	str_fmt(selector, slen, "%.*s", (int)(c2 - c1 - 1), c1 + 1);
+	return c2 + 1;
+}
+
 /* A list of strings, each checked by item(); replaces the old list. */
 static int
 set_strings(struct conf *c, const struct conf_key *k, char *v,
@@ -437,6 +474,14 @@ set_policies(struct conf *c, const struct conf_key *k, char *v,
 {
 	return set_strings(c, k, v, err, item_policy,
 	    "domain:none|may|encrypt|verify");
+}
+
+static int
+set_dkimkeys(struct conf *c, const struct conf_key *k, char *v,
+    struct conf_error *err)
+{
+	return set_strings(c, k, v, err, item_dkimkey,
+	    "domain:selector:/absolute/key/file");
 }
 
 static int
@@ -628,6 +673,7 @@ static int (*const conf_setters[])(struct conf *, const struct conf_key *,
 	[CONF_OPTPATH] = set_optpath,
 	[CONF_WORD] = set_word,
 	[CONF_POLICIES] = set_policies,
+	[CONF_DKIMKEYS] = set_dkimkeys,
 };
 
 /* Set one key from its value text; err->msg says what is wrong. */
@@ -730,6 +776,9 @@ conf_parse(struct conf *c, const char *text, size_t len, const char *fname,
 		/* queued resolves it at start: an error names this line */
 		if (k->off == offsetof(struct conf, handler_user))
 			c->handler_user_line = (unsigned)lineno;
+		/* queued reads the key files later, naming this line */
+		if (k->type == CONF_DKIMKEYS)
+			c->dkim_keys_line = lineno;
 	}
 	return 0;
 }
@@ -765,6 +814,7 @@ conf_free(struct conf *c)
 	list_free(&c->local_domains, &c->n_local_domains);
 	list_free(&c->dns_servers, &c->n_dns_servers);
 	list_free(&c->tls_policy, &c->n_tls_policy);
+	list_free(&c->dkim_keys, &c->n_dkim_keys);
 	free(c->relay_networks);
 	c->relay_networks = NULL;
 	c->n_relay_networks = 0;

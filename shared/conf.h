@@ -57,6 +57,9 @@ struct conf {
 	char		**tls_policy;		/* "domain:policy" */
 	size_t		 n_tls_policy;
 	int		 allow_plaintext_auth;
+	char		**dkim_keys;		/* "domain:selector:keyfile" */
+	size_t		 n_dkim_keys;
+	size_t		 dkim_keys_line;	/* where it was set; 0: default */
 	char		 user[64];		/* handlers drop to it */
 	char		 handler_user[64];	/* smtpd's: speaks for clients */
 	unsigned	 handler_user_line;	/* where it was set; 0: default */
@@ -84,6 +87,13 @@ enum tls_policy { TLS_POLICY_NONE, TLS_POLICY_MAY, TLS_POLICY_ENCRYPT,
 /* The remote agent's TLS policy for a destination (default: may). */
 enum tls_policy conf_tls_policy(const struct conf *c, const char *domain);
 const char *conf_tls_policy_name(enum tls_policy p);
+
+/*
+ * The three parts of a dkim_keys entry (as checked by the parser): the
+ * domain and selector into the buffers, the key file's path returned.
+ */
+const char *conf_dkim_key(const char *entry, char *domain, size_t dlen,
+    char *selector, size_t slen);
 
 /* Value parsers, exported for tests and for the tools. */
 int conf_parse_duration(const char *s, unsigned *out);

@@ -32,6 +32,7 @@ job_free(struct job *j)
 		free(m->flags);
 	}
 	free(j->msgs);
+	free(j->dkim);
 	memset(j, 0, sizeof(*j));
 }
 
@@ -132,12 +133,39 @@ rcpt_line(struct job_rcpt *r, char *p)
 	return NULL;
 }
 
+/* A dkim line (p after "dkim "): a signing key of the remote agent. */
+static const char *
+add_dkim(struct job *j, char *p)
+{
+	struct job_dkim *nd;
+	char *dom = word(&p), *sel = word(&p);
+
+	if (j->ndkim >= JOB_MAX_DKIM)
+		return "too many dkim keys";
+	if (dom == NULL || sel == NULL ||
+	    !addr_domain_valid(dom, strlen(dom), 0) ||
+	    !addr_domain_valid(sel, strlen(sel), 0) ||
+	    p[0] != '/' || strchr(p, ' '))
+		return "bad dkim key";
+	if ((nd = realloc(j->dkim, (j->ndkim + 1) * sizeof(*nd))) == NULL)
+		return "out of memory";
+	j->dkim = nd;
+	nd = &j->dkim[j->ndkim++];
+	str_copy(nd->domain, dom, sizeof(nd->domain));
+	str_copy(nd->selector, sel, sizeof(nd->selector));
+	if (str_copy(nd->keyfile, p, sizeof(nd->keyfile)) == -1)
+		return "bad dkim key";
+	return NULL;
+}
+
 /* A line of the job's head (host, dest, ...): NULL, or what is wrong. */
 static const char *
 head_line(struct job *j, const char *w, char *p)
 {
 	uint64_t v;
 
+	if (strcmp(w, "dkim") == 0)
+		return add_dkim(j, p);
 	if (strcmp(w, "host") == 0) {
 		if (!addr_domain_valid(p, strlen(p), 0))
 			return "bad host";

@@ -11,6 +11,7 @@
  *   relay <[host]:port>                 (remote: instead of MX lookup)
  *   port <n> | dns <servers> | timeout <s> | connect-timeout <s>
  *   tls none|may|encrypt|verify | tls-ca <file>
+ *   dkim <domain> <selector> <key file>  (remote: one line per key)
  *   msg <qid> <arrival> <data-offset> <size> <<reverse-path>> [flags]
  *   rcpt <index> <address> [<maildir path> | <RCPT parameters>]
  *   ...
@@ -24,6 +25,11 @@
  * alone: job_reject_bad answers its recipients, the others are
  * delivered; the job_format_* writers check each line with the same
  * parser first, so queued never writes a line its agent refuses.
+ *
+ * The msg flags are the MAIL parameters, "recovered" (it may have been
+ * delivered already), and "dkim": queued's word that the message is
+ * its own users' (authenticated, local, relay_networks), to be signed
+ * with a key of its From: domain, if the dkim lines hold one.
  *
  * Result: "<qid> <index> ok|relayed|temp|perm <remote-mta or -> <reply>"
  * ("relayed": delivered to a server that takes no DSN request along, so
@@ -64,6 +70,14 @@ struct job_msg {
 	const char	*bad;		/* why a line of it did not parse */
 };
 
+struct job_dkim {
+	char		 domain[ADDR_DOMAIN_MAX + 1];
+	char		 selector[ADDR_DOMAIN_MAX + 1];
+	char		 keyfile[4096];
+};
+
+#define JOB_MAX_DKIM	1024
+
 struct job {
 	char		 host[ADDR_DOMAIN_MAX + 1];
 	char		 dest[ADDR_DOMAIN_MAX + 1];
@@ -74,6 +88,8 @@ struct job {
 	char		 tls_ca[4096];
 	struct job_msg	*msgs;
 	size_t		 nmsg;
+	struct job_dkim	*dkim;
+	size_t		 ndkim;
 };
 
 struct job_result {

@@ -8,6 +8,7 @@ shared_libpombo_a_SOURCES = \
 	shared/cmdtab.c shared/cmdtab.h \
 	shared/conf.c shared/conf.h \
 	shared/date.c shared/date.h \
+	shared/dkimrec.c shared/dkimrec.h \
 	shared/envelope.c shared/envelope.h \
 	shared/esmtp.c shared/esmtp.h \
 	shared/fileio.c shared/fileio.h \
@@ -34,3 +35,10 @@ shared_libpombo_a_SOURCES = \
 noinst_LIBRARIES += shared/libpassword.a
 shared_libpassword_a_SOURCES = shared/login.c shared/login.h \
 	shared/password.c shared/password.h
+
+# DKIM keys (OpenSSL) and signing (libopendkim): a library of their own,
+# linked by queued (the key check alone), pombo-remote and pombo-dkim
+noinst_LIBRARIES += shared/libdkim.a
+shared_libdkim_a_SOURCES = shared/dkimkey.c shared/dkimkey.h \
+	shared/dkimsign.c shared/dkimsign.h
+shared_libdkim_a_CFLAGS = $(AM_CFLAGS) $(OPENDKIM_CFLAGS)

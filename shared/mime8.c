@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "mime8.h"
 
@@ -338,5 +339,49 @@ mime8_finish(struct mime8 *m)
 	else if (m->encode && (m->qp_col > 0 || m->qp_ws))
 		rc = qp_piece(m, "", 0, 1);
 	buf_free(&m->header);
+	return rc;
+}
+
+int
+mime8_stream(int fd, uint64_t off, uint64_t size, int convert,
+    mime8_out out, void *arg)
+{
+	struct mime8 m;
+	char buf[65536], line[1001];
+	size_t linelen = 0, i;
+	uint64_t done = 0;
+	ssize_t n;
+	int rc = -1;
+
+	mime8_init(&m, convert, out, arg);
+	while (done < size) {
+		n = pread(fd, buf, size - done < sizeof(buf) ?
+		    (size_t)(size - done) : sizeof(buf), (off_t)(off + done));
+		if (n <= 0) {
+			rc = -2;	/* shorter than said, or unreadable */
+			goto out;
+		}
+		done += (uint64_t)n;
+		for (i = 0; i < (size_t)n; i++) {
+			if (buf[i] == '\n') {
+				if (mime8_line(&m, line, linelen, 1) == -1)
+					goto out;
+				linelen = 0;
+				continue;
+			}
+			line[linelen++] = buf[i];
+			/* a long line goes out in pieces, unbroken */
+			if (linelen == sizeof(line)) {
+				if (mime8_line(&m, line, linelen, 0) == -1)
+					goto out;
+				linelen = 0;
+			}
+		}
+	}
+	if (linelen > 0 && mime8_line(&m, line, linelen, 1) == -1)
+		goto out;
+	return mime8_finish(&m);
+out:
+	buf_free(&m.header);
 	return rc;
 }

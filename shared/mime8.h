@@ -10,6 +10,7 @@
 #define POMBO_MIME8_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "str.h"
 
@@ -41,6 +42,14 @@ void mime8_init(struct mime8 *m, int convert, mime8_out out, void *arg);
 /* A line (or a piece of one: eol = 0) of the message, without its LF. */
 int mime8_line(struct mime8 *m, const char *p, size_t n, int eol);
 int mime8_finish(struct mime8 *m);
+/*
+ * The message at [off, off + size) of fd (a queue file: LF line ends)
+ * through a mime8 to out: what the remote agent sends, and what its
+ * DKIM signer reads, so both see the same octets. 0; -1 if out failed;
+ * -2 if the message could not be read whole (a file shorter than size).
+ */
+int mime8_stream(int fd, uint64_t off, uint64_t size, int convert,
+    mime8_out out, void *arg);
 /* Any octet >= 0x80 (or NUL) in p? */
 int mime8_has_8bit(const char *p, size_t n);
 

@@ -29,6 +29,7 @@ unit_tests = \
 	tests/unit/cidr_test \
 	tests/unit/conf_test \
 	tests/unit/data_test \
+	tests/unit/dkim_test \
 	tests/unit/envelope_test \
 	tests/unit/esmtp_test \
 	tests/unit/intact_test \
@@ -51,6 +52,9 @@ unit_tests = \
 	tests/unit/users_test
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
+# signing: libopendkim, which only pombo-remote links otherwise
+tests_unit_dkim_test_LDADD = shared/libdkim.a $(LDADD) $(OPENDKIM_LIBS) \
+	$(LIBCRYPTO_LIBS)
 
 # Scripted sessions piped into smtpd (.smtp) and pop3d (.pop3), by
 # tests/sessions/run-session; hostile-* ones are input meant to break
@@ -146,6 +150,8 @@ integration_tests = \
 	tests/integration/damaged_test.py \
 	tests/integration/dead_dest_test.py \
 	tests/integration/diskfull_test.py \
+	tests/integration/dkim_test.py \
+	tests/integration/dkim_tool_test.py \
 	tests/integration/e2e_test.py \
 	tests/integration/hostile_addr_test.py \
 	tests/integration/limits_test.py \

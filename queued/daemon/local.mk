@@ -20,6 +20,6 @@ queued_daemon_libqueued_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)
 pkglibexec_PROGRAMS += queued/queued
 queued_queued_SOURCES = queued/daemon/main.c
 queued_queued_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)
-queued_queued_LDADD = queued/daemon/libqueued.a shared/libpombo.a \
-	$(SYSTEMD_LIBS) -lpthread
+queued_queued_LDADD = queued/daemon/libqueued.a shared/libdkim.a \
+	shared/libpombo.a $(SYSTEMD_LIBS) $(LIBCRYPTO_LIBS) -lpthread
 EXTRA_DIST += queued/SPOOL.md

@@ -28,6 +28,7 @@
 #include "conf.h"
 #include "commit.h"
 #include "conn.h"
+#include "dkimkey.h"
 #include "listener.h"
 #include "log.h"
 #include "qproto.h"
@@ -38,6 +39,36 @@
 #include "str.h"
 
 static int bound_here;
+
+/*
+ * Every dkim_keys file is read and checked here, as queued's user (the
+ * one pombo-remote signs as): a missing, unreadable or weak key stops
+ * the start, naming the config line, never a message at send time.
+ */
+static void
+check_dkim_keys(const struct conf *c, const char *path)
+{
+	char dom[ADDR_DOMAIN_MAX + 1], sel[ADDR_DOMAIN_MAX + 1], why[256];
+	struct dkimkey k;
+	const char *file;
+	size_t i, j, same;
+
+	for (i = 0; i < c->n_dkim_keys; i++) {
+		file = conf_dkim_key(c->dkim_keys[i], dom, sizeof(dom), sel,
+		    sizeof(sel));
+		if (dkimkey_load(&k, file, why, sizeof(why)) == -1)
+			fatalx("%s:%zu: dkim_keys: %s: %s", path,
+			    c->dkim_keys_line, file, why);
+		dkimkey_free(&k);
+		for (same = 1, j = 0; j < i; j++)
+			same += strncmp(c->dkim_keys[j], dom, strlen(dom)) == 0 &&
+			    c->dkim_keys[j][strlen(dom)] == ':';
+		/* pombo-remote signs with at most 4 keys per message */
+		if (same > 4)
+			fatalx("%s:%zu: dkim_keys: more than 4 keys for %s",
+			    path, c->dkim_keys_line, dom);
+	}
+}
 
 static void
 usage(void)
@@ -267,6 +298,7 @@ main(int argc, char *argv[])
 	if (conf_load(&conf, conf_path(confpath), &err) == -1)
 		fatalx("%s", err.msg);
 	ctx.handler_uid = handler_uid(&conf, conf_path(confpath));
+	check_dkim_keys(&conf, conf_path(confpath));
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
 	if (recipients_load(&conf, err.msg, sizeof(err.msg)) == -1)

@@ -27,5 +27,12 @@ int policy_rcpt(const struct conf *c, const struct qhelo *h,
     size_t len);
 /* May this session send to other domains? */
 int policy_may_relay(const struct conf *c, const struct qhelo *h);
+/*
+ * Is a queued message our own users' mail, to be DKIM-signed when it
+ * leaves? client is its envelope's client line (the queue protocol's
+ * HELO): authenticated, local or from relay_networks, as for relaying.
+ * Mail from the Internet (forwarded by an alias) is not.
+ */
+int policy_dkim_sign(const struct conf *c, const char *client);
 
 #endif

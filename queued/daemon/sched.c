@@ -22,6 +22,7 @@
 #include "intact.h"
 #include "job.h"
 #include "log.h"
+#include "policy.h"
 #include "recipients.h"
 #include "retry.h"
 #include "sched.h"
@@ -1003,6 +1004,13 @@ job_header(struct buf *job, const struct dest *d)
 	    c->relayhost[0] ? "relayhost" : d->key)));
 	if (c->tls_ca_file[0])
 		buf_printf(job, "tls-ca %s\n", c->tls_ca_file);
+	/* the keys the agent signs with; queued checked them at start */
+	for (i = 0; i < c->n_dkim_keys; i++) {
+		char dom[ADDR_DOMAIN_MAX + 1], sel[ADDR_DOMAIN_MAX + 1];
+		const char *file = conf_dkim_key(c->dkim_keys[i], dom,
+		    sizeof(dom), sel, sizeof(sel));
+		buf_printf(job, "dkim %s %s %s\n", dom, sel, file);
+	}
 	if (c->n_dns_servers) {
 		buf_addstr(job, "dns ");
 		for (i = 0; i < c->n_dns_servers; i++)
@@ -1091,8 +1099,11 @@ take_batch(struct dest *d, struct buf *job)
 			nr += m->env.rcpts[i].ready && m->env.rcpts[i].dest == d;
 		if (nr == 0 || damaged(m))
 			continue;
-		str_fmt(flags, sizeof(flags), "%s%s", m->env.from_params,
-		    m->recovered ? " recovered" : "");
+		/* "dkim": our users' mail, signed as it leaves (job.h) */
+		str_fmt(flags, sizeof(flags), "%s%s%s", m->env.from_params,
+		    m->recovered ? " recovered" : "",
+		    !d->local && policy_dkim_sign(ctx->conf, m->env.client) ?
+		    " dkim" : "");
 		/* a line its agent would refuse fails here, alone (it
 		 * would be the same at every retry) */
 		msg_ok = job_format_msg(job, m->env.qid, m->env.time,

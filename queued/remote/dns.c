@@ -262,3 +262,62 @@ dns_addrs(const char *host, unsigned port, struct dns_addr *out, size_t *n)
 	*n = q.n;
 	return q.result;
 }
+
+struct txt_query {
+	int			done;
+	enum dns_result		result;
+	char			**out;
+	size_t			n;
+};
+
+static void
+txt_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct txt_query *q = arg;
+	struct ares_txt_ext *txt = NULL, *t;
+	struct buf b;
+	int skip = 0;
+
+	q->done = 1;
+	q->result = from_status(status);
+	if (status != ARES_SUCCESS)
+		return;
+	if (ares_parse_txt_reply_ext(abuf, alen, &txt) != ARES_SUCCESS) {
+		q->result = DNS_TEMP;
+		return;
+	}
+	buf_init(&b, DNS_TXT_MAX);
+	for (t = txt; ; t = t->next) {
+		/* a record ends where the next starts, or at the list's end */
+		if ((t == NULL || t->record_start) && b.len > 0 && !skip &&
+		    q->n < DNS_MAX_TXT && buf_addc(&b, '\0') == 0 &&
+		    (q->out[q->n] = strdup(b.data)) != NULL)
+			q->n++;
+		if (t == NULL)
+			break;
+		if (t->record_start) {
+			skip = 0;
+			buf_reset(&b);
+		}
+		if (memchr(t->txt, '\0', t->length) != NULL ||
+		    buf_add(&b, t->txt, t->length) == -1)
+			skip = 1;
+	}
+	buf_free(&b);
+	ares_free_data(txt);
+	if (q->n == 0)
+		q->result = DNS_NODATA;
+}
+
+enum dns_result
+dns_txt(const char *name, char **out, size_t *n)
+{
+	struct txt_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.out = out;
+	ares_query(channel, name, 1 /* C_IN */, 16 /* T_TXT */, txt_cb, &q);
+	wait_for(&q.done);
+	*n = q.n;
+	return q.result;
+}

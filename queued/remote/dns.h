@@ -42,6 +42,15 @@ enum dns_result dns_mx(const char *domain, struct dns_mx *out, size_t *n);
 /* A and AAAA of host, IPv6 first as the resolver sorts them. */
 enum dns_result dns_addrs(const char *host, unsigned port,
     struct dns_addr *out, size_t *n);
+#define DNS_MAX_TXT	16
+#define DNS_TXT_MAX	4096	/* one record, its strings joined */
+
+/*
+ * TXT records of name, each record's strings joined into one text (RFC
+ * 6376 3.6.2.2, RFC 7208 3.3); records with NUL octets or longer than
+ * DNS_TXT_MAX are left out. The caller frees out[0..n-1].
+ */
+enum dns_result dns_txt(const char *name, char **out, size_t *n);
 /* The null MX of RFC 7505: one record, preference 0, target ".". */
 int dns_is_null_mx(const struct dns_mx *mx, size_t n);
 /* Sort by preference, shuffle ties: pure but for the random source. */

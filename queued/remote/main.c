@@ -4,7 +4,8 @@
  * relayhost, and the DNS servers) and queue/ on fd 3; it writes one
  * result line per recipient on stdout.
  *
- * Runs as: queued's user. May touch: nothing on disk; reads queue/.
+ * Runs as: queued's user. May touch: nothing on disk; reads queue/ and
+ * the DKIM key files the job names.
  * Trusts: its job; nothing from DNS or the network.
  */
 #include "config.h"
@@ -16,10 +17,12 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "dkimsign.h"
 #include "dns.h"
 #include "job.h"
 #include "log.h"
 #include "remote.h"
+#include "str.h"
 
 #define SPOOL_FD 3
 
@@ -27,6 +30,36 @@ static int
 flush_out(struct buf *b)
 {
 	return job_flush_results(1, b);
+}
+
+/*
+ * The job's DKIM keys, loaded once for the whole batch when a message
+ * is to be signed. queued checked them at start; one unusable now
+ * (removed or replaced meanwhile) defers its domain's mail rather than
+ * send it unsigned; the rest goes.
+ */
+static struct dkimsign *
+load_keys(const struct job *j)
+{
+	struct dkimsign *s;
+	char why[256];
+	size_t i, k;
+
+	for (i = 0; i < j->nmsg; i++)
+		if (job_has_flag(&j->msgs[i], "dkim"))
+			break;
+	if (i == j->nmsg || j->ndkim == 0)
+		return NULL;
+	/* libopendkim cannot start: no signer, so nothing waits on it */
+	if ((s = dkimsign_new()) == NULL) {
+		log_warnx("libopendkim did not start: mail goes unsigned");
+		return NULL;
+	}
+	for (k = 0; k < j->ndkim; k++)
+		if (dkimsign_add_key(s, j->dkim[k].domain, j->dkim[k].selector,
+		    j->dkim[k].keyfile, why, sizeof(why)) == -1)
+			log_warnx("DKIM key %s: %s", j->dkim[k].keyfile, why);
+	return s;
 }
 
 int
@@ -62,6 +95,7 @@ main(int argc, char *argv[])
 		log_warnx("cannot set up DNS");
 		return EX_TEMPFAIL;
 	}
+	rc.signer = load_keys(&j);
 	buf_init(&out, 64 * 1024 * 1024);
 	/* a message whose lines it cannot read fails alone */
 	if (job_reject_bad(&j, &out) > 0) {
@@ -71,6 +105,7 @@ main(int argc, char *argv[])
 	remote_deliver(&rc, &j, SPOOL_FD, &out, flush_out);
 	flush_out(&out);
 	buf_free(&out);
+	dkimsign_free(rc.signer);
 	dns_done();
 	job_free(&j);
 	return EX_OK;

@@ -37,7 +37,32 @@ struct rstate {
 	char			*done;		/* per message: all reported */
 	char			**rdone;	/* per recipient */
 	char			 last_err[SMTPC_TEXT_MAX + 1];
+	struct buf		 sig;		/* DKIM-Signature fields */
 };
+
+/*
+ * queued's "dkim" word marks its own users' mail: sign it as it will go
+ * to this server (converted or not), or leave st->sig empty. -1 (why
+ * says it) when it should be signed and cannot be: it waits for
+ * another try rather than leave unsigned.
+ */
+static int
+sign_msg(struct rstate *st, const struct job_msg *m, int fd, int to7bit,
+    char *why, size_t whylen)
+{
+	int rc;
+
+	buf_reset(&st->sig);
+	if (st->rc->signer == NULL || !job_has_flag(m, "dkim"))
+		return 0;
+	rc = dkimsign_message(st->rc->signer, m->qid, fd, m->data_off,
+	    m->size, to7bit, &st->sig, why, whylen);
+	if (rc == -1)
+		log_warnx("%s: DKIM signing failed: %s", m->qid, why);
+	else if (rc == 0)
+		log_debug("%s: not signed: %s", m->qid, why);
+	return rc == -1 ? -1 : 0;
+}
 
 static void
 report(struct rstate *st, size_t mi, size_t ri, enum status s,
@@ -387,7 +412,7 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 {
 	const struct job_msg *m = &st->j->msgs[mi];
 	struct smtpc_reply r, mr;
-	char params[512], reply[SMTPC_TEXT_MAX + 1];
+	char params[512], reply[SMTPC_TEXT_MAX + 1], why[256];
 	char *accepted;
 	size_t ri, k, nok = 0;
 	int pipelining = (c->ext & EXT_PIPELINING) != 0, fd, to7bit = 0, sent;
@@ -417,6 +442,16 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 	}
 	if (!(c->ext & EXT_8BITMIME) && msg_8bit(fd, m->data_off, m->size))
 		to7bit = 1;	/* RFC 6152 3: convert, do not send 8-bit */
+	if (sign_msg(st, m, fd, to7bit, why, sizeof(why)) == -1) {
+		str_fmt(reply, sizeof(reply), "451 4.3.5 Cannot DKIM-sign "
+		    "the message: %s", why);
+		/* the server answered: naming it keeps the host from
+		 * being taken for dead (other mail to it may go) */
+		for (ri = 0; ri < m->nrcpt; ri++)
+			report(st, mi, ri, STATUS_TEMP, t->host, reply);
+		close(fd);
+		return 0;
+	}
 	if ((accepted = calloc(m->nrcpt ? m->nrcpt : 1, 1)) == NULL)
 		fatal("transaction");
 	mail_params(m, c, params, sizeof(params));
@@ -482,8 +517,8 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 				    t->host, r.text);
 		goto out;
 	}
-	if ((sent = smtpc_send_message(c, fd, m->data_off, m->size,
-	    to7bit)) == -2) {
+	if ((sent = smtpc_send_message(c, fd, m->data_off, m->size, to7bit,
+	    st->sig.data, st->sig.len)) == -2) {
 		/* the connection is closed, the server never saw a dot: the
 		 * message stays queued, the batch goes on over a new one */
 		for (ri = 0; ri < m->nrcpt; ri++)
@@ -601,6 +636,7 @@ remote_deliver(const struct remote_conf *rc, const struct job *j,
 	st.spoolfd = spoolfd;
 	st.out = out;
 	st.flush = flush;
+	buf_init(&st.sig, 64 * 1024);
 	if ((st.rdone = calloc(j->nmsg ? j->nmsg : 1, sizeof(*st.rdone))) == NULL ||
 	    (tried = calloc(j->nmsg ? j->nmsg : 1, 1)) == NULL ||
 	    (t = calloc(MAX_TARGETS, sizeof(*t))) == NULL)
@@ -662,5 +698,6 @@ done:
 		free(st.rdone[mi]);
 	free(st.rdone);
 	free(tried);
+	buf_free(&st.sig);
 	free(t);
 }

@@ -9,6 +9,7 @@
 #define POMBO_REMOTE_H
 
 #include "conf.h"
+#include "dkimsign.h"
 #include "job.h"
 #include "str.h"
 
@@ -20,6 +21,7 @@ struct remote_conf {
 	unsigned	 timeout_ms;	/* per reply (RFC 5321 4.5.3.2 scale) */
 	enum tls_policy	 tls;
 	const char	*tls_ca;	/* NULL: the system's CAs */
+	struct dkimsign	*signer;	/* NULL: sign nothing */
 };
 
 /* Deliver every message of j; results go to out as they are known. */

@@ -219,50 +219,26 @@ data_out(void *arg, const char *p, size_t n, int eol)
 
 int
 smtpc_send_message(struct smtpc *c, int fd, uint64_t off, uint64_t size,
-    int to7bit)
+    int to7bit, const char *prefix, size_t prefixlen)
 {
-	struct mime8 m;
 	struct data_out d = { c, 1 };
-	char buf[65536], line[1001];
-	size_t linelen = 0, i;
-	uint64_t done = 0;
-	ssize_t n;
 
-	mime8_init(&m, to7bit, data_out, &d);
-	while (done < size) {
-		n = pread(fd, buf, size - done < sizeof(buf) ?
-		    (size_t)(size - done) : sizeof(buf), (off_t)(off + done));
-		if (n <= 0) {
-			/*
-			 * A file shorter than its envelope says, or a read
-			 * error: no final dot, or the server would take a
-			 * truncated message; and the connection goes, or
-			 * the next command would be read as the message.
-			 */
-			smtpc_close(c);
-			return -2;
-		}
-		done += (uint64_t)n;
-		for (i = 0; i < (size_t)n; i++) {
-			if (buf[i] == '\n') {
-				if (mime8_line(&m, line, linelen, 1) == -1)
-					return -1;
-				linelen = 0;
-				continue;
-			}
-			line[linelen++] = buf[i];
-			/* a long line goes out in pieces, unbroken */
-			if (linelen == sizeof(line)) {
-				if (mime8_line(&m, line, linelen, 0) == -1)
-					return -1;
-				linelen = 0;
-			}
-		}
+	/* header fields made for this copy (DKIM-Signature), CRLF ends */
+	if (prefixlen > 0 && lineio_write(&c->io, prefix, prefixlen) == -1)
+		return -1;
+	switch (mime8_stream(fd, off, size, to7bit, data_out, &d)) {
+	case -2:
+		/*
+		 * A file shorter than its envelope says, or a read error:
+		 * no final dot, or the server would take a truncated
+		 * message; and the connection goes, or the next command
+		 * would be read as the message.
+		 */
+		smtpc_close(c);
+		return -2;
+	case -1:
+		return -1;
 	}
-	if (linelen > 0 && mime8_line(&m, line, linelen, 1) == -1)
-		return -1;
-	if (mime8_finish(&m) == -1)
-		return -1;
 	if (lineio_write(&c->io, ".\r\n", 3) == -1)
 		return -1;
 	return lineio_flush(&c->io);

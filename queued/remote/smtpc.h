@@ -59,9 +59,11 @@ int smtpc_send(struct smtpc *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Send a queued message (LF form) as SMTP data: CRLF, dot-stuffing,
  * the final CRLF "." CRLF. Converts 8-bit text to quoted-printable when
- * to7bit is set. 0; -1 if the connection failed; -2 if the message could
- * not be read whole: the connection is then closed, without the dot. */
+ * to7bit is set. prefix (CRLF line ends, prefixlen octets; may be 0)
+ * goes first: header fields made for this copy, such as DKIM-Signature.
+ * 0; -1 if the connection failed; -2 if the message could not be read
+ * whole: the connection is then closed, without the dot. */
 int smtpc_send_message(struct smtpc *c, int fd, uint64_t off, uint64_t size,
-    int to7bit);
+    int to7bit, const char *prefix, size_t prefixlen);
 
 #endif

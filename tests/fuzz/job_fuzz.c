@@ -3,12 +3,13 @@
  * its stdin, and the result lines queued reads back from an agent, which
  * it trusts no more than a network peer. The input is a job; each of its
  * lines is also tried as a result line.
- * Invariants: an accepted job is bounded and its strings printable; a
- * message with a line it cannot read is marked bad, and job_reject_bad
- * answers each of its recipients with a result line that parses, and
- * drops it; every good message written again with queued's writers
- * (addresses encoded) parses to the same message; an accepted result
- * formats into a line that parses to the same result.
+ * Invariants: an accepted job is bounded and its strings printable (its
+ * DKIM key paths absolute); a message with a line it cannot read is
+ * marked bad, and job_reject_bad answers each of its recipients with a
+ * result line that parses, and drops it; every good message written
+ * again with queued's writers (addresses encoded) parses to the same
+ * message; an accepted result formats into a line that parses to the
+ * same result.
  */
 #include "config.h"
 
@@ -106,6 +107,12 @@ fuzz_job(const char *text, size_t len)
 		rewrite(m);
 	}
 	FUZZ_ASSERT(total <= JOB_MAX_RCPTS);
+	/* DKIM keys: names checked, an absolute path without blanks */
+	FUZZ_ASSERT(j.ndkim <= JOB_MAX_DKIM);
+	for (i = 0; i < j.ndkim; i++)
+		FUZZ_ASSERT(j.dkim[i].domain[0] && j.dkim[i].selector[0] &&
+		    j.dkim[i].keyfile[0] == '/' &&
+		    strchr(j.dkim[i].keyfile, ' ') == NULL);
 	job_free(&j);
 }
 

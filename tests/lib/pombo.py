@@ -130,7 +130,8 @@ def libexec_links(folder):
     """A libexec_dir for a test instance: links to the build's agents and
     smtpd, laid out as `make install` puts them."""
     os.makedirs(folder, exist_ok=True)
-    for path in ("queued/pombo-local", "queued/pombo-remote", "smtpd/smtpd"):
+    for path in ("queued/pombo-local", "queued/pombo-remote", "smtpd/smtpd",
+                 "queued/pombo-dkim"):
         link = os.path.join(folder, os.path.basename(path))
         if not os.path.lexists(link):
             os.symlink(prog(path), link)

@@ -11,7 +11,8 @@ import ops
 
 tap = ops.pombo.Tap()
 PAGES = ["man/smtpd.8", "man/queued.8", "man/pombo-sendmail.8",
-         "man/pombo-queue.8", "man/pombo.conf.5", "pop3d/pop3d.8"]
+         "man/pombo-queue.8", "man/pombo-dkim.8", "man/pombo.conf.5",
+         "pop3d/pop3d.8"]
 
 
 def page(name):
@@ -62,6 +63,7 @@ USAGE = [
     ("smtpd/smtpd", ["--bogus"], "man/smtpd.8"),
     ("queued/queued", ["-Z"], "man/queued.8"),
     ("queued/pombo-queue", [], "man/pombo-queue.8"),
+    ("queued/pombo-dkim", [], "man/pombo-dkim.8"),
     ("queued/pombo-sendmail", ["-Z"], "man/pombo-sendmail.8"),
     ("pop3d/pop3d", ["-Z"], "pop3d/pop3d.8"),
 ]

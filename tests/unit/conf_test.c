@@ -103,6 +103,14 @@ static const struct {
 	  "test.conf:2: 'hostname' is set twice" },
 	{ "relayhost = [a.test]:99999\n",
 	  "test.conf:1: relayhost: '[a.test]:99999' is not [host]:port" },
+	{ "dkim_keys = a.test:sel:key.pem\n",
+	  "test.conf:1: dkim_keys: 'a.test:sel:key.pem' is not domain:selector:/absolute/key/file" },
+	{ "dkim_keys = a.test:/k.pem\n",
+	  "test.conf:1: dkim_keys: 'a.test:/k.pem' is not domain:selector:/absolute/key/file" },
+	{ "dkim_keys = a..test:s:/k.pem\n",
+	  "test.conf:1: dkim_keys: 'a..test:s:/k.pem' is not domain:selector:/absolute/key/file" },
+	{ "dkim_keys = a.test:s_1:/k.pem\n",
+	  "test.conf:1: dkim_keys: 'a.test:s_1:/k.pem' is not domain:selector:/absolute/key/file" },
 };
 
 Test(conf, errors_name_file_and_line)
@@ -116,6 +124,30 @@ Test(conf, errors_name_file_and_line)
 		cr_expect_str_eq(err.msg, bad[i].msg);
 		conf_free(&c);
 	}
+}
+
+/* queued checks the key files later and names this line */
+Test(conf, dkim_keys)
+{
+	struct conf c;
+	struct conf_error err;
+	char dom[256], sel[64];
+
+	cr_assert_eq(parse(&c, "hostname = a.test\n\n"
+	    "dkim_keys = A.Test:Sel.2026:/etc/pombo/A.pem, "
+	    "a.test:r:/k/rsa.pem\n", &err), 0, "%s", err.msg);
+	cr_assert_eq(c.n_dkim_keys, 2);
+	cr_expect_eq(c.dkim_keys_line, 3);
+	cr_expect_str_eq(c.dkim_keys[0], "a.test:sel.2026:/etc/pombo/A.pem");
+	cr_expect_str_eq(conf_dkim_key(c.dkim_keys[1], dom, sizeof(dom), sel,
+	    sizeof(sel)), "/k/rsa.pem");
+	cr_expect_str_eq(dom, "a.test");
+	cr_expect_str_eq(sel, "r");
+	conf_free(&c);
+	conf_defaults(&c);
+	cr_expect_eq(c.n_dkim_keys, 0);
+	cr_expect_eq(c.dkim_keys_line, 0);
+	conf_free(&c);
 }
 
 Test(conf, durations_and_sizes)

@@ -213,3 +213,39 @@ Test(job, writers_refuse)
 	cr_expect_eq(b.len, 0);
 	buf_free(&b);
 }
+
+/* the keys the remote agent signs with, and queued's "dkim" word */
+Test(job, dkim_lines)
+{
+	static const char text[] =
+	    "POMBO-JOB 1\n"
+	    "host mx.test\n"
+	    "dest remote.test\n"
+	    "dkim a.test sel-ed /etc/pombo/a.test.sel-ed.pem\n"
+	    "dkim a.test sel-rsa /etc/pombo/a.test.sel-rsa.pem\n"
+	    "msg 01k177h582jc 1795751098 180 42 <a@a.test> BODY=8BITMIME dkim\n"
+	    "rcpt 0 bob@remote.test\n"
+	    "end\n";
+	static const char *bad[] = {
+		"POMBO-JOB 1\ndkim a.test sel\nend\n",
+		"POMBO-JOB 1\ndkim a.test sel rel/key.pem\nend\n",
+		"POMBO-JOB 1\ndkim a..test sel /k.pem\nend\n",
+		"POMBO-JOB 1\ndkim a.test s_1 /k.pem\nend\n",
+		"POMBO-JOB 1\ndkim a.test sel /k.pem x\nend\n",
+	};
+	struct job j;
+	char err[128];
+	size_t i;
+
+	cr_assert_eq(job_parse(&j, text, strlen(text), err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(j.ndkim, 2);
+	cr_expect_str_eq(j.dkim[1].domain, "a.test");
+	cr_expect_str_eq(j.dkim[1].selector, "sel-rsa");
+	cr_expect_str_eq(j.dkim[1].keyfile, "/etc/pombo/a.test.sel-rsa.pem");
+	cr_expect(job_has_flag(&j.msgs[0], "dkim"));
+	job_free(&j);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(job_parse(&j, bad[i], strlen(bad[i]), err,
+		    sizeof(err)), -1, "case %zu", i);
+}

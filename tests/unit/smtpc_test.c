@@ -100,7 +100,8 @@ Test(smtpc, short_read_closes_without_dot)
 	lineio_init(&c.io, sv[0], sv[0]);
 	c.io.write_timeout_ms = 5000;
 	/* the envelope says 100 octets more than the file has */
-	cr_expect_eq(smtpc_send_message(&c, fd, 0, 2000 * 22 + 100, 0), -2);
+	cr_expect_eq(smtpc_send_message(&c, fd, 0, 2000 * 22 + 100, 0, NULL,
+	    0), -2);
 	cr_expect_eq(c.fd, -1, "the connection is closed");
 	drain(sv[1], got, sizeof(got));
 	cr_expect(strstr(got, "\r\n.\r\n") == NULL, "no final dot was sent");
@@ -116,7 +117,7 @@ Test(smtpc, short_read_closes_without_dot)
 	c.fd = sv[0];
 	lineio_init(&c.io, sv[0], sv[0]);
 	c.io.write_timeout_ms = 5000;
-	cr_expect_eq(smtpc_send_message(&c, fd, 0, 9, 0), 0);
+	cr_expect_eq(smtpc_send_message(&c, fd, 0, 9, 0, NULL, 0), 0);
 	smtpc_close(&c);
 	drain(sv[1], got, sizeof(got));
 	cr_expect_str_eq(got, "one\r\n..two\r\n.\r\n");
