@@ -16,13 +16,6 @@ from peer import Peer  # noqa: E402
 tap = pombo.Tap()
 
 
-def set_conf(inst, key, value):
-    inst.settings[key] = value
-    with open(inst.conf_path, "w") as f:
-        for k, v in inst.settings.items():
-            if v is not None:
-                f.write("%s = %s\n" % (k, v))
-
 
 def read(path):
     try:
@@ -90,7 +83,7 @@ try:
     with open(dests, "w") as f:
         f.write("POMBO-DESTS 1\ndead relayhost %d - 421 4.3.2 earlier\n"
                 % (time.time() + 10 * 86400))
-    set_conf(A, "retry_interval", "3s")
+    A.set_conf(retry_interval="3s")
     A.start()
     # the queued messages wait for their own retry (1h): a new one
     A.smtpd(b"EHLO c.test\n" + message(6) + b"QUIT\n")

@@ -17,13 +17,6 @@ from peer import Peer  # noqa: E402
 tap = pombo.Tap()
 
 
-def set_conf(inst, key, value):
-    inst.settings[key] = value
-    with open(inst.conf_path, "w") as f:
-        for k, v in inst.settings.items():
-            if v is not None:
-                f.write("%s = %s\n" % (k, v))
-
 
 def queue_list(inst):
     return subprocess.run([pombo.prog("queued/pombo-queue"), "-c",
@@ -70,7 +63,7 @@ def batch(peer, n, name, bodies=None):
     qids = [q.decode() for q in re.findall(rb"queued as (\w+)", out)]
     tap.eq(len(qids), n, "%s: %d messages queued" % (name, n))
     inst.stop()
-    set_conf(inst, "hold_deliveries", "no")
+    inst.set_conf(hold_deliveries="no")
     return inst, qids
 
 

@@ -17,13 +17,6 @@ N = 30
 KILLS = 2
 
 
-def set_conf(inst, key, value):
-    inst.settings[key] = value
-    with open(inst.conf_path, "w") as f:
-        for k, v in inst.settings.items():
-            if v is not None:
-                f.write("%s = %s\n" % (k, v))
-
 
 def agents_of(pid):
     """The pombo-remote children of a process."""
@@ -79,7 +72,7 @@ try:
            "%d messages queued while deliveries are held" % N)
     # one batch: every message is loaded at start and due at once
     A.stop()
-    set_conf(A, "hold_deliveries", "no")
+    A.set_conf(hold_deliveries="no")
     A.start()
     killed_agents = []
     for k in range(KILLS):

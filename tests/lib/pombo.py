@@ -179,16 +179,22 @@ class Instance:
         }
         settings.update(conf or {})
         self.settings = settings
-        with open(self.conf_path, "w") as f:
-            for k, v in settings.items():
-                if v is not None:
-                    f.write("%s = %s\n" % (k, v))
+        self.set_conf()
         if users is None:
             users = ["%s@example.test" % u for u in self.USERS]
         with open(os.path.join(self.dir, "users"), "w") as f:
             for u in users:
                 f.write("%s:%s\n" % (u, self.password_hash()))
         open(os.path.join(self.dir, "aliases"), "w").close()
+
+    def set_conf(self, **changes):
+        """Write pombo.conf: the settings, with these changes (queued
+        reads it at its next start)."""
+        self.settings.update(changes)
+        with open(self.conf_path, "w") as f:
+            for k, v in self.settings.items():
+                if v is not None:
+                    f.write("%s = %s\n" % (k, v))
 
     def env(self):
         e = dict(os.environ)
