@@ -145,6 +145,7 @@ integration_tests = \
 	tests/integration/crash_test.py \
 	tests/integration/damaged_test.py \
 	tests/integration/dead_dest_test.py \
+	tests/integration/dests_fifo_test.py \
 	tests/integration/diskfull_test.py \
 	tests/integration/e2e_test.py \
 	tests/integration/hostile_addr_test.py \

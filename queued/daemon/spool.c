@@ -770,7 +770,11 @@ spool_write_dests(struct spool *sp, const struct buf *b)
 {
 	int fd;
 
-	fd = openat(sp->dirfd, "dests.tmp", O_WRONLY | O_CREAT | O_TRUNC |
+	/* whatever has the name goes (a FIFO there would block the open),
+	 * as for a state file */
+	if (unlinkat(sp->dirfd, "dests.tmp", 0) == -1 && errno != ENOENT)
+		return -1;
+	fd = openat(sp->dirfd, "dests.tmp", O_WRONLY | O_CREAT | O_EXCL |
 	    O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd == -1)
 		return -1;
