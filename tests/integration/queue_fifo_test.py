@@ -1,10 +1,11 @@
-"""A queue file replaced by a FIFO (or anything not a regular file) while
-queued runs is never handed to an agent: it goes to quarantine/ at its
+"""A queue file replaced by a FIFO (or anything not a regular file of
+queued's user) while queued runs is never handed to an agent: it goes to quarantine/ at its
 delivery attempt, and the mail of the same batch is delivered. (The
 length check took a file it could not size for intact, and pombo-local
 blocked in open() on the FIFO until its timeout, ten minutes, holding
 its whole batch.)"""
 import os
+import pwd
 import subprocess
 import sys
 
@@ -40,8 +41,9 @@ try:
     inst.start()
     a = send("bob@example.test", "fifo")
     b = send("bob@example.test", "other")
-    tap.ok(a and b, "two messages queued")
-    for q in (a, b):
+    c = send("bob@example.test", "foreign")
+    tap.ok(a and b and c, "three messages queued")
+    for q in (a, b, c):
         queue_cmd("hold", q)
     inst.stop()
     with open(inst.conf_path) as f:
@@ -54,7 +56,11 @@ try:
     path = os.path.join(inst.spool, "queue", a)
     os.unlink(path)
     os.mkfifo(path, 0o600)
-    for q in (a, b):
+    # and c's is another user's
+    nobody = pwd.getpwnam("nobody")
+    os.chown(os.path.join(inst.spool, "queue", c), nobody.pw_uid,
+             nobody.pw_gid)
+    for q in (a, b, c):
         queue_cmd("release", q)
     quarantine = os.path.join(inst.spool, "quarantine")
     tap.ok(pombo.wait_for(lambda: a in os.listdir(quarantine), 15),
@@ -62,6 +68,9 @@ try:
     tap.ok(pombo.wait_for(lambda: got("bob", "other"), 15),
            "the other message is delivered", inst.log()[-3000:])
     tap.ok(not got("bob", "fifo"), "nothing is delivered from the FIFO")
+    tap.ok(pombo.wait_for(lambda: c in os.listdir(quarantine), 15),
+           "another user's file goes there too", inst.log()[-3000:])
+    tap.ok(not got("bob", "foreign"), "and is not delivered")
     inst.check_clean(tap)
 finally:
     inst.cleanup()
