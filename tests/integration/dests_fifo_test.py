@@ -1,8 +1,10 @@
 """A FIFO where queued writes its dead destinations (spool/dests.tmp) must
 not hang it: the file is replaced, never opened as it is (a FIFO opened
 for writing without O_NONBLOCK blocked queued's loop for good, SIGTERM
-included, the way one in queue/ or state/ did)."""
+included, the way one in queue/ or state/ did). And a dests file that is
+not queued's own is not believed, like any file of the spool."""
 import os
+import pwd
 import signal
 import subprocess
 import sys
@@ -43,6 +45,22 @@ try:
     p = A.queued
     A.kill(signal.SIGTERM)
     tap.eq(p.returncode, 0, "and queued stops on SIGTERM")
+
+    # another user's dests file, pausing the relayhost for a day
+    dests = os.path.join(A.spool, "dests")
+    os.unlink(dests)
+    with open(dests, "w") as f:
+        f.write("POMBO-DESTS 1\ndead relayhost %d - 421 4.3.2 forged\n"
+                % (time.time() + 86400))
+    nobody = pwd.getpwnam("nobody")
+    os.chown(dests, nobody.pw_uid, nobody.pw_gid)
+    before = peer.connections
+    A.start()
+    A.smtpd(b"EHLO c.test\n" + message(2) + b"QUIT\n")
+    tap.ok(pombo.wait_for(lambda: peer.connections > before, 10),
+           "another user's dests file is not believed: a connection",
+           A.log()[-2000:])
+    A.stop()
 finally:
     if os.path.exists(tmp) and not os.path.isfile(tmp):
         os.unlink(tmp)
