@@ -149,6 +149,7 @@ integration_tests = \
 	tests/integration/crash_test.py \
 	tests/integration/damaged_test.py \
 	tests/integration/dead_dest_test.py \
+	tests/integration/dests_fifo_test.py \
 	tests/integration/diskfull_test.py \
 	tests/integration/dkim_test.py \
 	tests/integration/dkim_tool_test.py \
@@ -168,6 +169,7 @@ integration_tests = \
 	tests/integration/pop3_renamed_test.py \
 	tests/integration/pop3_tls_test.py \
 	tests/integration/privileges_test.py \
+	tests/integration/queue_fifo_test.py \
 	tests/integration/remote_batch_test.py \
 	tests/integration/remote_crash_test.py \
 	tests/integration/remote_delivery_test.py \

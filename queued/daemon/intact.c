@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "date.h"
 #include "intact.h"
@@ -20,9 +21,15 @@ intact_check(int queuefd, const struct envelope *e, char *why, size_t len)
 	struct stat st;
 	uint64_t want = e->data_off + e->size;
 
-	if (fstatat(queuefd, e->qid, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-	    !S_ISREG(st.st_mode))
-		return 1;
+	if (fstatat(queuefd, e->qid, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return 1;	/* gone: its agent says so */
+	/* replaced (a FIFO would block the agent's open for good), or
+	 * not queued's: what the spool reads at start (SPOOL.md) */
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		str_copy(why, "the queue file is not a regular file of "
+		    "queued's user any more", len);
+		return 0;
+	}
 	if ((uint64_t)st.st_size == want)
 		return 1;
 	str_fmt(why, len, "the queue file is %llu octets, %llu when it was "

@@ -18,8 +18,9 @@
 
 /*
  * 0 if queue/<qid> (queuefd is the queue/ folder) no longer holds the
- * message e was committed with, why saying how; 1 if it does, or if
- * that cannot be told (the file cannot be looked at: the agent says).
+ * message e was committed with (or is no regular file of queued's user
+ * any more), why saying how; 1 if it does, or if that cannot be told
+ * (the file cannot be looked at: the agent says).
  */
 int intact_check(int queuefd, const struct envelope *e, char *why,
     size_t len);

@@ -122,13 +122,17 @@ bare_user(const struct expand *x, const char *local, const char *base,
     char *out, size_t len)
 {
 	const struct user *u;
+	char quoted[ADDR_LOCAL_MAX + 3];
 
 	if ((u = users_find_bare(x->u, x->c, local)) == NULL &&
 	    (strcmp(local, base) == 0 ||
 	    (u = users_find_bare(x->u, x->c, base)) == NULL))
 		return -1;
-	/* the tag stays: bob+news means bob+news@example.org */
-	return str_fmt(out, len, "%s@%s", local, u->domain) == -1 ? -1 : 0;
+	/* the tag stays: bob+news means bob+news@example.org; local is
+	 * unquoted, "bob+x y" quoted again to be an address */
+	if (addr_local_quote(local, quoted, sizeof(quoted)) == -1)
+		return -1;
+	return str_fmt(out, len, "%s@%s", quoted, u->domain) == -1 ? -1 : 0;
 }
 
 /*

@@ -770,7 +770,11 @@ spool_write_dests(struct spool *sp, const struct buf *b)
 {
 	int fd;
 
-	fd = openat(sp->dirfd, "dests.tmp", O_WRONLY | O_CREAT | O_TRUNC |
+	/* whatever has the name goes (a FIFO there would block the open),
+	 * as for a state file */
+	if (unlinkat(sp->dirfd, "dests.tmp", 0) == -1 && errno != ENOENT)
+		return -1;
+	fd = openat(sp->dirfd, "dests.tmp", O_WRONLY | O_CREAT | O_EXCL |
 	    O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd == -1)
 		return -1;
@@ -792,12 +796,13 @@ spool_read_dests(struct spool *sp, struct buf *b)
 	struct stat st;
 	int fd, rc;
 
-	/* only a regular file: a FIFO must not hang the start */
+	/* only a regular file of queued's user, as elsewhere in the spool:
+	 * a FIFO must not hang the start, nor anyone else pause mail */
 	fd = openat(sp->dirfd, "dests", O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK);
 	if (fd == -1)
 		return errno == ENOENT ? 1 : -1;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) == -1 || !own_file(&st)) {
 		close(fd);
 		errno = EINVAL;
 		return -1;
