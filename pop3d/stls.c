@@ -24,8 +24,9 @@ stls_start(struct pop3_session *s, const char *ready, const char *unavail)
 	int rc;
 
 	if ((rc = tls_start_session(&s->io, s->conf->tls_cert,
-	    s->conf->tls_key, ready, unavail, (int)s->conf->pop3_timeout * 1000,
-	    s->client, "STLS", &s->tls)) != 0)
+	    s->conf->tls_key, 0, ready, unavail,
+	    (int)s->conf->pop3_timeout * 1000, s->client, "STLS",
+	    &s->tls)) != 0)
 		return rc;
 	tls_describe(s->tls, desc, sizeof(desc));
 	log_info("%s: TLS %s", s->client, desc);

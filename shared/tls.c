@@ -58,6 +58,20 @@ FNS
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
 	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:" \
 	"DHE-RSA-CHACHA20-POLY1305"
+/*
+ * An MX (smtpd on port 25) is reached by other MTAs with opportunistic
+ * STARTTLS: one that knows none of the above would send in the clear.
+ * For them, after the above and only when nothing above is shared, the
+ * forward-secret CBC suites (Windows Server 2008 R2's schannel has no
+ * GCM). Still no static-RSA key exchange.
+ */
+#define TLS_MX_CIPHERS TLS_SERVER_CIPHERS ":" \
+	"ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256:" \
+	"ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:" \
+	"ECDHE-ECDSA-AES256-SHA384:ECDHE-RSA-AES256-SHA384:" \
+	"ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA:" \
+	"DHE-RSA-AES128-SHA256:DHE-RSA-AES128-SHA:" \
+	"DHE-RSA-AES256-SHA256:DHE-RSA-AES256-SHA"
 
 struct tls {
 	SSL_CTX	*ctx;
@@ -188,14 +202,16 @@ tls_new(const SSL_METHOD *method, char *err, size_t errlen)
 }
 
 struct tls *
-tls_server_new(const char *cert, const char *key, char *err, size_t errlen)
+tls_server_new(const char *cert, const char *key, int mx, char *err,
+    size_t errlen)
 {
 	struct tls *t;
 
 	if (tls_load(err, errlen) == -1 ||
 	    (t = tls_new(p_TLS_server_method(), err, errlen)) == NULL)
 		return NULL;
-	if (p_SSL_CTX_set_cipher_list(t->ctx, TLS_SERVER_CIPHERS) != 1) {
+	if (p_SSL_CTX_set_cipher_list(t->ctx, mx ? TLS_MX_CIPHERS :
+	    TLS_SERVER_CIPHERS) != 1) {
 		ssl_error("TLS cipher list", err, errlen);
 		goto fail;
 	}
@@ -288,14 +304,14 @@ fail:
 
 int
 tls_start_session(struct lineio *io, const char *cert, const char *key,
-    const char *ready, const char *unavail, int timeout_ms,
+    int mx, const char *ready, const char *unavail, int timeout_ms,
     const char *client, const char *verb, struct tls **tp)
 {
 	char err[256];
 	struct tls *t;
 	size_t junk;
 
-	if ((t = tls_server_new(cert, key, err, sizeof(err))) == NULL) {
+	if ((t = tls_server_new(cert, key, mx, err, sizeof(err))) == NULL) {
 		log_warnx("%s: TLS not available: %s", client, err);
 		if (unavail && lineio_line(io, 1024, "%s", unavail) == -1)
 			return -1;

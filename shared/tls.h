@@ -27,11 +27,13 @@ enum tls_verify {
  * loaded is known before the client is told to start TLS (it then gets
  * 454 or -ERR and the session goes on in the clear). tls_server_new
  * loads cert and key now (per connection, so a renewed certificate needs
- * no restart): NULL with err on failure. tls_accept shakes hands on
- * rfd/wfd within timeout_ms: -1 with err on failure; tls_close t then.
+ * no restart): NULL with err on failure. mx: an MX's port 25, where
+ * MTAs start TLS opportunistically, adds forward-secret CBC suites after
+ * the AEAD ones (shared/tls.c). tls_accept shakes hands on rfd/wfd
+ * within timeout_ms: -1 with err on failure; tls_close t then.
  */
-struct tls *tls_server_new(const char *cert, const char *key, char *err,
-    size_t errlen);
+struct tls *tls_server_new(const char *cert, const char *key, int mx,
+    char *err, size_t errlen);
 int tls_accept(struct tls *t, int rfd, int wfd, int timeout_ms, char *err,
     size_t errlen);
 /*
@@ -45,7 +47,7 @@ int tls_accept(struct tls *t, int rfd, int wfd, int timeout_ms, char *err,
  * -1 if the session must end. Failures are logged with client and verb.
  */
 int tls_start_session(struct lineio *io, const char *cert, const char *key,
-    const char *ready, const char *unavail, int timeout_ms,
+    int mx, const char *ready, const char *unavail, int timeout_ms,
     const char *client, const char *verb, struct tls **tp);
 /* Client side on fd, for host (SNI, and the name to verify). */
 struct tls *tls_client(int fd, const char *host, enum tls_verify v,

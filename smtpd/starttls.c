@@ -25,7 +25,7 @@ starttls_start(struct smtp_session *s, const char *ready, const char *unavail)
 
 	/* RFC 3207 4: a 454 when TLS is not available, and on in the clear */
 	if ((rc = tls_start_session(&s->io, s->conf->tls_cert,
-	    s->conf->tls_key, ready, unavail, (int)s->conf->smtp_timeout * 1000,
+	    s->conf->tls_key, !s->submission, ready, unavail, (int)s->conf->smtp_timeout * 1000,
 	    s->client, "STARTTLS", &s->tls)) != 0)
 		return rc;
 	tls_describe(s->tls, s->tls_desc, sizeof(s->tls_desc));

@@ -1,8 +1,11 @@
 """The TLS 1.2 suites the handlers offer, tried with a real client
-(openssl s_client) on smtpd's STARTTLS and implicit TLS (465) and
-pop3d's STLS and implicit TLS (995), with an RSA certificate: static-RSA
-key exchange and CBC suites are refused, ECDHE and DHE with AES-GCM work,
-the server's order wins over the client's, and TLS 1.3 still works."""
+(openssl s_client) on smtpd's STARTTLS (submission, and an MX's port 25)
+and implicit TLS (465) and pop3d's STLS and implicit TLS (995), with an
+RSA certificate: static-RSA key exchange is refused everywhere, CBC
+suites everywhere but on port 25 (opportunistic: a forward-secret CBC
+suite beats plaintext, and comes after every AEAD one), ECDHE and DHE
+with AES-GCM work, the server's order wins over the client's, and TLS 1.3
+still works."""
 import os
 import re
 import subprocess
@@ -24,9 +27,12 @@ inst = pombo.Instance({"tls_cert": cert, "tls_key": key})
 SMTPD = [pombo.prog("smtpd/smtpd"), "-c", inst.conf_path]
 POP3D = [pombo.prog("pop3d/pop3d"), "-c", inst.conf_path]
 servers = {
-    "smtpd STARTTLS": (pombo.SocketActivated(SMTPD, inst.env()), "smtp"),
-    "smtpd implicit TLS": (pombo.SocketActivated(SMTPD + ["--implicit-tls"],
-                                                 inst.env()), None),
+    "smtpd STARTTLS (MX)": (pombo.SocketActivated(SMTPD, inst.env()),
+                            "smtp"),
+    "smtpd STARTTLS (submission)": (pombo.SocketActivated(
+        SMTPD + ["--submission"], inst.env()), "smtp"),
+    "smtpd implicit TLS": (pombo.SocketActivated(
+        SMTPD + ["--submission", "--implicit-tls"], inst.env()), None),
     "pop3d STLS": (pombo.SocketActivated(POP3D, inst.env()), "pop3"),
     "pop3d implicit TLS": (pombo.SocketActivated(POP3D + ["--implicit-tls"],
                                                  inst.env()), None),
@@ -50,10 +56,21 @@ def s_client(port, starttls, *args):
 
 try:
     for name, (srv, starttls) in servers.items():
-        for refused in ("AES128-SHA256", "AES256-GCM-SHA384", "AES128-SHA",
-                        "ECDHE-RSA-AES128-SHA256", "DHE-RSA-AES256-SHA256"):
+        mx = name.endswith("(MX)")
+        for refused in ("AES128-SHA256", "AES256-GCM-SHA384", "AES128-SHA"):
             got = s_client(srv.port, starttls, "-tls1_2", "-cipher", refused)
             tap.eq(got, None, "%s: TLS 1.2 %s is refused" % (name, refused))
+        for cbc in ("ECDHE-RSA-AES128-SHA256", "DHE-RSA-AES256-SHA256",
+                    "ECDHE-RSA-AES256-SHA"):
+            got = s_client(srv.port, starttls, "-tls1_2", "-cipher", cbc)
+            tap.eq(got, cbc if mx else None, "%s: TLS 1.2 %s is %s" %
+                   (name, cbc, "taken" if mx else "refused"))
+        if mx:
+            # a CBC suite only when the client has no AEAD one
+            got = s_client(srv.port, starttls, "-tls1_2", "-cipher",
+                           "ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES128-GCM-SHA256")
+            tap.eq(got, "ECDHE-RSA-AES128-GCM-SHA256",
+                   "%s: AEAD before CBC, whatever the client's order" % name)
         for ok in ("ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384",
                    "ECDHE-RSA-CHACHA20-POLY1305", "DHE-RSA-AES128-GCM-SHA256"):
             got = s_client(srv.port, starttls, "-tls1_2", "-cipher", ok)
