@@ -55,7 +55,7 @@ inject_message(struct spool *sp, const struct conf *c, const char *rcpt,
 	struct buf hdr;
 	char arg[QPROTO_LINE_MAX], enc[ADDR_ENC_MAX + 1];
 	struct qmsg *m = NULL;
-	int fd = -1, reused = 0;
+	int fd = -1, reused = 0, closed;
 
 	envelope_init(&e);
 	addr_encode(rcpt, enc, sizeof(enc));	/* logged: no fake fields */
@@ -77,18 +77,24 @@ inject_message(struct spool *sp, const struct conf *c, const char *rcpt,
 	    fileio_write_all(fd, hdr.data, hdr.len) == -1 ||
 	    fileio_write_all(fd, content, len) == -1 ||
 	    (reused && spool_set_length(fd, hdr.len + len) == -1) ||
-	    fdatasync(fd) == -1 ||
-	    close(fd) == -1 || (fd = -1, spool_publish(sp, e.qid)) == -1 ||
-	    spool_sync_queue(sp) == -1) {
-		log_warn("%s: cannot queue a notification to <%s>", e.qid, enc);
-		spool_discard(sp, e.qid, fd);
-		spool_unpublish(sp, e.qid);
-		goto out;
-	}
+	    fdatasync(fd) == -1)
+		goto fail;
+	/* the descriptor is gone even when close fails: never twice (another
+	 * thread may have it by then) */
+	closed = close(fd);
+	fd = -1;
+	if (closed == -1 || spool_publish(sp, e.qid) == -1 ||
+	    spool_sync_queue(sp) == -1)
+		goto fail;
 	log_info("%s: from=<> size=%zu nrcpt=%zu (%s to <%s>)", e.qid, len,
 	    e.nrcpt, (e.flags & ENV_DOUBLE) ? "double bounce" : "notification",
 	    enc);
 	m = queue_add(&e);
+	goto out;
+fail:
+	log_warn("%s: cannot queue a notification to <%s>", e.qid, enc);
+	spool_discard(sp, e.qid, fd);
+	spool_unpublish(sp, e.qid);
 out:
 	buf_free(&hdr);
 	envelope_free(&e);
