@@ -497,6 +497,11 @@ relocate(struct mailbox *mb)
 	c.found = note_moved;
 	if (gone_lookup(mb, &c, 1) == -1 || c.nomem)
 		goto done;
+	/* found nowhere: expunged, and no later RETR scans for it again
+	 * (a client fetching a mailbox IMAP emptied would scan per message) */
+	for (i = 0; i < mb->n; i++)
+		if (!g[i].settled)
+			mb->msg[g[i].msg].flags |= MSG_GONE;
 	/* the arena grows only now: the scan compared names in it */
 	for (i = 0; i < c.nmoved; i++) {
 		len = strlen(c.names + c.moved[i].off);
@@ -546,6 +551,10 @@ mailbox_open_msg(struct mailbox *mb, size_t i)
 	uint32_t name = mb->msg[i].name;
 	int fd;
 
+	if (mb->msg[i].flags & MSG_GONE) {
+		errno = ENOENT;
+		return -1;
+	}
 	if ((fd = open_regular(mb->msg[i].flags & MSG_CUR ? mb->curfd :
 	    mb->newfd, mailbox_name(mb, i))) != -1 || errno != ENOENT)
 		return fd;

@@ -20,6 +20,7 @@ enum {
 	MSG_CUR		= 1 << 0,	/* in cur/, else in new/ */
 	MSG_DELETED	= 1 << 1,	/* DELE'd in this session */
 	MSG_RETRIEVED	= 1 << 2,	/* RETR'd: seen, moved at UPDATE */
+	MSG_GONE	= 1 << 3,	/* found nowhere: expunged by another reader */
 };
 
 struct mailbox_msg {

@@ -1,6 +1,7 @@
 /* pop3 mailbox: scan, sizes from names, order, lock, marks, UPDATE. */
 #define _GNU_SOURCE	/* nftw, mkdtemp, rand_r */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -473,6 +474,30 @@ Test(pop3_mailbox, open_gone, .init = setup, .fini = teardown)
 	cr_assert_eq(unlink(path), 0);
 	cr_expect_eq(mailbox_open_msg(&mb, 0), -1);
 	cr_expect_str_eq(mailbox_name(&mb, 0), "1.a,S=2,W=3");
+	mailbox_close(&mb);
+}
+
+/*
+ * Every message expunged by another reader: the first RETR scans once and
+ * marks them all gone; the next ones scan no more (seen here by a file of
+ * the same unique name that appears after the scan and is not found).
+ */
+Test(pop3_mailbox, gone_scanned_once, .init = setup, .fini = teardown)
+{
+	struct mailbox mb;
+	char path[1024];
+
+	put("new", "1.a,S=2,W=3", "a\n");
+	put("new", "2.b,S=2,W=3", "b\n");
+	cr_assert_eq(mailbox_open(&mb, md), MAILBOX_OK);
+	snprintf(path, sizeof(path), "%s/new/1.a,S=2,W=3", md);
+	cr_assert_eq(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/new/2.b,S=2,W=3", md);
+	cr_assert_eq(unlink(path), 0);
+	cr_expect_eq(mailbox_open_msg(&mb, 0), -1);
+	put("cur", "2.b,S=2,W=3:2,S", "b\n");
+	cr_expect_eq(mailbox_open_msg(&mb, 1), -1, "no second scan");
+	cr_expect_eq(errno, ENOENT);
 	mailbox_close(&mb);
 }
 
