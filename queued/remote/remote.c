@@ -109,24 +109,34 @@ msg_open(const struct rstate *st, size_t mi)
 	return openat(st->spoolfd, st->j->msgs[mi].qid, O_RDONLY | O_CLOEXEC);
 }
 
-/* Does the message hold any 8-bit octet? Decides the QP conversion. */
+/*
+ * One read of the message: does it hold an 8-bit octet (it decides the QP
+ * conversion), and how many lines has it (each gets a CR on the wire,
+ * and RFC 1870 counts them)?
+ */
 static int
-msg_8bit(int fd, uint64_t off, uint64_t size)
+msg_scan(int fd, uint64_t off, uint64_t size, uint64_t *lines)
 {
 	char buf[65536];
+	const char *p, *end;
 	uint64_t done = 0;
 	ssize_t n;
+	int eightbit = 0;
 
+	*lines = 0;
 	while (done < size) {
 		n = pread(fd, buf, size - done < sizeof(buf) ?
 		    (size_t)(size - done) : sizeof(buf), (off_t)(off + done));
 		if (n <= 0)
-			return 0;
-		if (mime8_has_8bit(buf, (size_t)n))
-			return 1;
+			break;
+		if (!eightbit)
+			eightbit = mime8_has_8bit(buf, (size_t)n);
+		for (p = buf, end = buf + n;
+		    (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+			(*lines)++;
 		done += (uint64_t)n;
 	}
-	return 0;
+	return eightbit;
 }
 
 /* Host names and addresses to try, best first. */
@@ -333,10 +343,10 @@ hello(struct rstate *st, struct smtpc *c, const struct target *t,
 	return use_tls ? starttls(st, c, t) : 0;
 }
 
-/* The MAIL parameters this server can take. */
+/* The MAIL parameters this server can take; wire: the size as sent. */
 static void
-mail_params(const struct job_msg *m, const struct smtpc *c, char *buf,
-    size_t len)
+mail_params(const struct job_msg *m, const struct smtpc *c, uint64_t wire,
+    char *buf, size_t len)
 {
 	char part[256];
 	const char *p;
@@ -344,7 +354,7 @@ mail_params(const struct job_msg *m, const struct smtpc *c, char *buf,
 	buf[0] = '\0';
 	if (c->ext & EXT_SIZE) {
 		str_fmt(part, sizeof(part), " SIZE=%llu",
-		    (unsigned long long)m->size);
+		    (unsigned long long)wire);
 		str_copy(buf + strlen(buf), part, len - strlen(buf));
 	}
 	if ((c->ext & EXT_8BITMIME) && job_has_flag(m, "BODY=8BITMIME"))
@@ -416,6 +426,8 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 	char *accepted;
 	size_t ri, k, nok = 0;
 	int pipelining = (c->ext & EXT_PIPELINING) != 0, fd, to7bit = 0, sent;
+	int eightbit;
+	uint64_t lines, wire;
 
 	if ((fd = msg_open(st, mi)) == -1) {
 		for (ri = 0; ri < m->nrcpt; ri++)
@@ -423,7 +435,14 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 			    "451 4.3.0 Cannot read the queued message");
 		return 0;
 	}
-	if ((c->ext & EXT_SIZE) && c->size_limit && m->size > c->size_limit) {
+	/*
+	 * RFC 1870 counts the message as sent: CRLF line ends, the
+	 * signatures put on top; a conversion to quoted-printable makes it
+	 * longer still, which SIZE may leave to the server's final answer.
+	 */
+	eightbit = msg_scan(fd, m->data_off, m->size, &lines);
+	wire = m->size + lines;
+	if ((c->ext & EXT_SIZE) && c->size_limit && wire > c->size_limit) {
 		str_fmt(reply, sizeof(reply), "552 5.3.4 Message too big for "
 		    "%s (limit %llu)", t->host,
 		    (unsigned long long)c->size_limit);
@@ -440,7 +459,7 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 		close(fd);
 		return 0;
 	}
-	if (!(c->ext & EXT_8BITMIME) && msg_8bit(fd, m->data_off, m->size))
+	if (!(c->ext & EXT_8BITMIME) && eightbit)
 		to7bit = 1;	/* RFC 6152 3: convert, do not send 8-bit */
 	if (sign_msg(st, m, fd, to7bit, why, sizeof(why)) == -1) {
 		str_fmt(reply, sizeof(reply), "451 4.3.5 Cannot DKIM-sign "
@@ -454,7 +473,7 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 	}
 	if ((accepted = calloc(m->nrcpt ? m->nrcpt : 1, 1)) == NULL)
 		fatal("transaction");
-	mail_params(m, c, params, sizeof(params));
+	mail_params(m, c, wire + st->sig.len, params, sizeof(params));
 	/*
 	 * One pass of commands: RSET (but on a new connection), MAIL, each
 	 * RCPT. Without PIPELINING each reply is taken after its command;

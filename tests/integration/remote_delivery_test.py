@@ -241,6 +241,18 @@ try:
                                       for b in bounces()), 10),
            "the refused recipient bounces")
 
+    # RFC 1870: SIZE= is the message as sent, CRLF line ends counted
+    n = len(peers["good"].messages)
+    send(["size@good.test"], b"Subject: size\r\n\r\n" +
+         b"a line\r\n" * 500)
+    tap.ok(pombo.wait_for(lambda: len(peers["good"].messages) > n, 10),
+           "a message of 500 lines to a server with SIZE")
+    if len(peers["good"].messages) > n:
+        m = peers["good"].messages[-1]
+        tap.ok(" SIZE=%d" % len(m["data"]) in m["mail"],
+               "declares its size as sent, CRLF counted (RFC 1870)",
+               "%s, %d octets" % (m["mail"], len(m["data"])))
+
     # without PIPELINING: each recipient's own answer; after a refused
     # MAIL no RCPT is sent, and every recipient has MAIL's answer
     nb = len(bounces())
