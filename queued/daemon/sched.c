@@ -577,10 +577,12 @@ apply(struct qmsg *m, struct rcpt *r, enum status st, const char *mta,
 /*
  * A remote agent delivers a batch of up to REMOTE_BATCH messages and
  * reports each as it goes: its results reach the state files soon after
- * they are read (from a deferred event, so the results of one read share
- * the fsync of state/), not when the agent is done. A queued that dies
- * meanwhile (its agents die with it) then sends again at most the
- * message under way, not the batch (at least once, SPOOL.md). Only a
+ * they are read (from a deferred event, once per read), not when the
+ * agent is done. A queued that dies meanwhile (its agents die with it)
+ * then sends again at most the message under way, not the batch (at
+ * least once, SPOOL.md). No fsync: the kernel keeps them through a
+ * crash of queued, and one per message cost two thirds of the outbound
+ * rate; a crash of the machine may send those messages again. Only a
  * delivery or a failure needs it: a deferral lost to a crash is only
  * tried again. Local delivery does not: its repeats are no-ops.
  */
@@ -606,19 +608,16 @@ static int
 on_record(sd_event_source *s, void *ud)
 {
 	struct qmsg *m;
-	size_t i, n = 0;
+	size_t i;
 
 	for (i = 0; i < ndirty; i++) {
 		/* finished (state written, or removed) meanwhile: skip */
 		if ((m = queue_find(dirty[i])) == NULL || !m->state_dirty)
 			continue;
 		m->state_dirty = 0;
-		if (spool_write_state_nosync(ctx->spool, &m->env) == 0)
-			n++;
+		(void)spool_write_progress(ctx->spool, &m->env);
 	}
 	ndirty = 0;
-	if (n > 0 && spool_sync_state(ctx->spool) == -1)
-		log_warn("cannot sync the state folder");
 	return 0;
 }
 

@@ -351,19 +351,14 @@ spool_write_state(struct spool *sp, struct envelope *e)
 }
 
 int
-spool_write_state_nosync(struct spool *sp, struct envelope *e)
+spool_write_progress(struct spool *sp, struct envelope *e)
 {
 	return write_state(sp, e, 0);
 }
 
-int
-spool_sync_state(struct spool *sp)
-{
-	return fsync(sp->state);
-}
-
+/* sync: fdatasync the file and fsync state/ (else the kernel writes them) */
 static int
-write_state(struct spool *sp, struct envelope *e, int sync_dir)
+write_state(struct spool *sp, struct envelope *e, int sync)
 {
 	char tmp[QID_LEN + 8];
 	struct buf b;
@@ -380,14 +375,15 @@ write_state(struct spool *sp, struct envelope *e, int sync_dir)
 	    O_CLOEXEC, 0600);
 	if (fd == -1)
 		goto out;
-	if (fileio_write_all(fd, b.data, b.len) == -1 || fdatasync(fd) == -1) {
+	if (fileio_write_all(fd, b.data, b.len) == -1 ||
+	    (sync && fdatasync(fd) == -1)) {
 		close(fd);
 		unlinkat(sp->state, tmp, 0);
 		goto out;
 	}
 	close(fd);
 	if (renameat(sp->state, tmp, sp->state, e->qid) == -1 ||
-	    (sync_dir && fsync(sp->state) == -1))
+	    (sync && fsync(sp->state) == -1))
 		goto out;
 	e->flags |= ENV_STATE;
 	rc = 0;

@@ -47,11 +47,11 @@ int spool_open_message(struct spool *sp, const char *qid);
 /* Write e's state file (and note in e that it has one). */
 int spool_write_state(struct spool *sp, struct envelope *e);
 /*
- * The same without the fsync of state/, so that several states written
- * together share one: the renames are durable after spool_sync_state.
+ * The same with no fsync: a remote agent's progress (SPOOL.md). It
+ * outlives a crash of queued (the kernel has it); a crash of the machine
+ * may lose it, and then those messages go again (at least once).
  */
-int spool_write_state_nosync(struct spool *sp, struct envelope *e);
-int spool_sync_state(struct spool *sp);
+int spool_write_progress(struct spool *sp, struct envelope *e);
 int spool_remove(struct spool *sp, const char *qid);
 /*
  * The dead destinations' file (dests), written whole and atomically;
