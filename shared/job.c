@@ -52,7 +52,7 @@ job_has_flag(const struct job_msg *m, const char *flag)
 	return 0;
 }
 
-/* Next space-separated word of *p into a new string; NULL at the end. */
+/* Next space-separated word of *p, cut in place; NULL at the end. */
 static char *
 word(char **p)
 {
@@ -188,6 +188,17 @@ head_line(struct job *j, const char *w, char *p)
 		if (p[0] != '/' || str_copy(j->tls_ca, p,
 		    sizeof(j->tls_ca)) == -1)
 			return "bad tls-ca";
+	} else if (strcmp(w, "client") == 0) {
+		char *ip = word(&p);
+		int bad = ip == NULL || str_copy(j->client_ip, ip,
+		    sizeof(j->client_ip)) == -1 || *p == '\0' ||
+		    strchr(p, ' ') || str_copy(j->helo, p, sizeof(j->helo)) == -1;
+		if (bad)
+			return "bad client";
+	} else if (strcmp(w, "dmarc-reject") == 0) {
+		if (strcmp(p, "yes") && strcmp(p, "no"))
+			return "bad dmarc-reject";
+		j->dmarc_reject = strcmp(p, "yes") == 0;
 	} else if (strcmp(w, "dns") == 0) {
 		if (str_copy(j->dns, p, sizeof(j->dns)) == -1 ||
 		    strchr(p, ' '))
@@ -525,4 +536,51 @@ job_flush_results(int fd, struct buf *out)
 
 	buf_reset(out);
 	return rc;
+}
+
+static const char *const verdicts[] = { "ok", "junk", "reject" };
+
+int
+job_verdict_parse(const char *line, struct job_verdict *v)
+{
+	char buf[JOB_LINE_MAX], *p, *w;
+	size_t i;
+
+	memset(v, 0, sizeof(*v));
+	if (str_copy(buf, line, sizeof(buf)) == -1 || !str_printable(buf))
+		return -1;
+	p = buf;
+	if ((w = word(&p)) == NULL || strcmp(w, "verdict") != 0)
+		return -1;
+	if ((w = word(&p)) == NULL || !qid_valid(w))
+		return -1;
+	memcpy(v->qid, w, QID_LEN + 1);
+	if ((w = word(&p)) == NULL)
+		return -1;
+	for (i = 0; i < sizeof(verdicts) / sizeof(verdicts[0]); i++)
+		if (strcmp(w, verdicts[i]) == 0)
+			break;
+	if (i == sizeof(verdicts) / sizeof(verdicts[0]))
+		return -1;
+	v->verdict = (enum verdict)i;
+	/* a refusal is an SMTP reply the client will read: "4xx/5xx x.y.z" */
+	if (v->verdict == VERDICT_REJECT && (strlen(p) < 10 ||
+	    (p[0] != '4' && p[0] != '5') || !isdigit((unsigned char)p[1]) ||
+	    !isdigit((unsigned char)p[2]) || p[3] != ' ' || p[4] != p[0] ||
+	    p[5] != '.'))
+		return -1;
+	if (str_copy(v->text, p, sizeof(v->text)) == -1)
+		return -1;
+	return 0;
+}
+
+int
+job_verdict_format(struct buf *out, const char *qid, enum verdict v,
+    const char *text)
+{
+	char clean[JOB_REPLY_MAX + 1];
+
+	str_copy(clean, text, sizeof(clean));
+	str_unctrl(clean);
+	return buf_printf(out, "verdict %s %s %s\n", qid, verdicts[v], clean);
 }

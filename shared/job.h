@@ -12,6 +12,8 @@
  *   port <n> | dns <servers> | timeout <s> | connect-timeout <s>
  *   tls none|may|encrypt|verify | tls-ca <file>
  *   dkim <domain> <selector> <key file>  (remote: one line per key)
+ *   client <ip> <helo-name>             (verify: who sent it)
+ *   dmarc-reject yes|no                 (verify: refuse p=reject failures)
  *   msg <qid> <arrival> <data-offset> <size> <<reverse-path>> [flags]
  *   rcpt <index> <address> [<maildir path> | <RCPT parameters>]
  *   ...
@@ -34,6 +36,18 @@
  * Result: "<qid> <index> ok|relayed|temp|perm <remote-mta or -> <reply>"
  * ("relayed": delivered to a server that takes no DSN request along, so
  * a NOTIFY=SUCCESS is answered here, RFC 3461 5.2.2)
+ *
+ * The verify agent (pombo-verify) takes a job of one msg line and no
+ * rcpt lines, reads incoming/<qid> (fd 3 is incoming/) from data-offset,
+ * writes the message as it is to be queued on fd 4 (its
+ * Authentication-Results: field on top, forged ones of ours removed)
+ * and answers one verdict line instead of results:
+ *
+ *   verdict <qid> ok|junk <results, e.g. "spf=pass dkim=pass dmarc=pass">
+ *   verdict <qid> reject <reply, e.g. "550 5.7.1 ...">
+ *
+ * "junk": deliver into the user's Junk folder if there is one (DMARC
+ * p=quarantine failed). A reject reply is 4xx or 5xx.
  */
 #ifndef POMBO_JOB_H
 #define POMBO_JOB_H
@@ -90,6 +104,17 @@ struct job {
 	size_t		 nmsg;
 	struct job_dkim	*dkim;
 	size_t		 ndkim;
+	char		 client_ip[64];			/* verify */
+	char		 helo[ADDR_DOMAIN_MAX + 1];	/* verify */
+	int		 dmarc_reject;			/* verify */
+};
+
+enum verdict { VERDICT_OK, VERDICT_JUNK, VERDICT_REJECT };
+
+struct job_verdict {
+	char		 qid[QID_LEN + 1];
+	enum verdict	 verdict;
+	char		 text[JOB_REPLY_MAX + 1];	/* results, or reply */
 };
 
 struct job_result {
@@ -128,5 +153,9 @@ int job_result_format(struct buf *out, const char *qid, unsigned index,
     enum status st, const char *mta, const char *reply);
 int job_result_format_relayed(struct buf *out, const char *qid,
     unsigned index, const char *mta, const char *reply);
+
+int job_verdict_parse(const char *line, struct job_verdict *v);
+int job_verdict_format(struct buf *out, const char *qid, enum verdict v,
+    const char *text);
 
 #endif

@@ -249,3 +249,56 @@ Test(job, dkim_lines)
 		cr_expect_eq(job_parse(&j, bad[i], strlen(bad[i]), err,
 		    sizeof(err)), -1, "case %zu", i);
 }
+
+Test(job, verify_job_and_verdicts)
+{
+	static const char text[] =
+	    "POMBO-JOB 1\n"
+	    "host mx.test\n"
+	    "client 192.0.2.7 mail.example.org\n"
+	    "dmarc-reject yes\n"
+	    "msg 01k177h582jc 1795751098 180 42 <a@b.test>\n"
+	    "end\n";
+	static const char *bad_client[] = { "client 192.0.2.7\n",
+	    "client 192.0.2.7 a b\n", "dmarc-reject maybe\n" };
+	struct job j;
+	struct job_verdict v;
+	struct buf out;
+	char err[128], t[256];
+	size_t i;
+
+	cr_assert_eq(job_parse(&j, text, strlen(text), err, sizeof(err)), 0,
+	    "%s", err);
+	cr_expect_str_eq(j.client_ip, "192.0.2.7");
+	cr_expect_str_eq(j.helo, "mail.example.org");
+	cr_expect_eq(j.dmarc_reject, 1);
+	job_free(&j);
+	for (i = 0; i < sizeof(bad_client) / sizeof(bad_client[0]); i++) {
+		snprintf(t, sizeof(t), "POMBO-JOB 1\n%send\n", bad_client[i]);
+		cr_expect_eq(job_parse(&j, t, strlen(t), err, sizeof(err)), -1,
+		    "%s", bad_client[i]);
+	}
+
+	buf_init(&out, 4096);
+	cr_assert_eq(job_verdict_format(&out, "01k177h582jc", VERDICT_REJECT,
+	    "550 5.7.1 DMARC\r\npolicy"), 0);
+	cr_expect_str_eq(buf_cstr(&out),
+	    "verdict 01k177h582jc reject 550 5.7.1 DMARC  policy\n");
+	buf_free(&out);
+	cr_assert_eq(job_verdict_parse("verdict 01k177h582jc junk spf=pass "
+	    "dkim=none dmarc=fail", &v), 0);
+	cr_expect_eq(v.verdict, VERDICT_JUNK);
+	cr_expect_str_eq(v.qid, "01k177h582jc");
+	cr_expect_str_eq(v.text, "spf=pass dkim=none dmarc=fail");
+	cr_expect_eq(job_verdict_parse("verdict 01k177h582jc reject 550 5.7.1 "
+	    "no", &v), 0);
+	cr_expect_eq(v.verdict, VERDICT_REJECT);
+	/* what queued must not pass on as a refusal */
+	cr_expect_eq(job_verdict_parse("verdict 01k177h582jc reject 250 2.0.0 "
+	    "ok", &v), -1);
+	cr_expect_eq(job_verdict_parse("verdict 01k177h582jc reject 550 4.7.1 "
+	    "x", &v), -1);
+	cr_expect_eq(job_verdict_parse("verdict 01k177h582jc maybe", &v), -1);
+	cr_expect_eq(job_verdict_parse("verdict ../etc ok", &v), -1);
+	cr_expect_eq(job_verdict_parse("01k177h582jc 0 ok - 250 x", &v), -1);
+}
