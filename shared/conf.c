@@ -163,6 +163,15 @@ static const struct conf_key conf_keys[] = {
 	{ "dkim_keys", CONF_DKIMKEYS, L(dkim_keys), 0, 0, "",
 	  "DKIM signing keys: domain:selector:/path/to/key.pem, ... "
 	  "(Ed25519 or RSA >= 2048; see pombo-dkim keygen)" },
+	{ "inbound_auth", CONF_BOOL, F(inbound_auth), 0, 0, "yes",
+	  "check SPF, DKIM and DMARC of mail from the Internet and say so in "
+	  "Authentication-Results: (pombo-verify)" },
+	{ "dmarc_reject", CONF_BOOL, F(dmarc_reject), 0, 0, "yes",
+	  "refuse mail failing DMARC of a p=reject domain (550 5.7.1); no: "
+	  "treat it as p=quarantine" },
+	{ "inbound_auth_timeout", CONF_DURATION, F(inbound_auth_timeout), 1,
+	  600, "20s", "the time the checks of one message may take (DNS "
+	  "included); what is not answered by then is temperror" },
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))

@@ -64,6 +64,9 @@ struct conf {
 	char		 handler_user[64];	/* smtpd's: speaks for clients */
 	unsigned	 handler_user_line;	/* where it was set; 0: default */
 	unsigned	 max_uid_connections;	/* per local user on the socket */
+	int		 inbound_auth;		/* SPF, DKIM, DMARC on arrival */
+	int		 dmarc_reject;
+	unsigned	 inbound_auth_timeout;	/* seconds */
 };
 
 struct conf_error {

@@ -145,6 +145,11 @@ envelope_format(const struct envelope *e, struct buf *out)
 	if ((e->flags & ENV_DOUBLE) &&
 	    buf_addstr(out, "flags double-bounce\n") == -1)
 		return -1;
+	/* the verdict of pombo-verify, known after this is written: a
+	 * digit filled in like the length (envelope_junk_offset) */
+	if ((e->flags & ENV_VERIFIED) && buf_printf(out, "junk %c\n",
+	    e->flags & ENV_JUNK ? '1' : '0') == -1)
+		return -1;
 	/* last, so that its place is known from data_off alone */
 	envelope_length_digits(e->size, digits);
 	if (buf_printf(out, "length %s\n", digits) == -1)
@@ -164,6 +169,13 @@ envelope_length_offset(uint64_t data_off)
 {
 	/* "length <digits>\ndata\n" ends at data_off */
 	return data_off - strlen("data\n") - 1 - ENVELOPE_LENGTH_DIGITS;
+}
+
+uint64_t
+envelope_junk_offset(uint64_t data_off)
+{
+	/* "junk <d>\nlength " comes before the length's digits */
+	return envelope_length_offset(data_off) - strlen("length ") - 2;
 }
 
 static int
@@ -239,6 +251,11 @@ envelope_parse(struct envelope *e, const char *text, size_t len, char *err,
 			if (have_flags++ || strcmp(line + 6, "double-bounce") != 0)
 				FAIL("bad flags line");
 			e->flags |= ENV_DOUBLE;
+		} else if (strncmp(line, "junk ", 5) == 0) {
+			if ((e->flags & ENV_VERIFIED) || have_length ||
+			    (strcmp(line + 5, "0") && strcmp(line + 5, "1")))
+				FAIL("bad junk line");
+			e->flags |= ENV_VERIFIED | (line[5] == '1' ? ENV_JUNK : 0);
 		} else if (strncmp(line, "length ", 7) == 0) {
 			/* the message's octets when it was committed: a file
 			 * that no longer has them is not delivered */

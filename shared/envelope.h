@@ -36,6 +36,9 @@ enum {
 	ENV_LENGTH	= 1 << 4,	/* size is the queue file's "length"
 					   line, not what the file had (older
 					   files have none) */
+	ENV_VERIFIED	= 1 << 5,	/* checked by pombo-verify: the queue
+					   file has a "junk" line */
+	ENV_JUNK	= 1 << 6,	/* "junk 1": for the Junk folder */
 };
 
 struct dest;
@@ -93,6 +96,8 @@ int envelope_format(const struct envelope *e, struct buf *out);
 void envelope_length_digits(uint64_t size,
     char out[ENVELOPE_LENGTH_DIGITS + 1]);
 uint64_t envelope_length_offset(uint64_t data_off);
+/* Where the digit of the "junk" line is (just before "length"). */
+uint64_t envelope_junk_offset(uint64_t data_off);
 /*
  * Parse a header from text; len may extend into the message. Sets
  * e->data_off. Returns 0, -1 on a malformed header (err says why), or 1

@@ -431,6 +431,17 @@ job_format_msg(struct buf *out, const char *qid, int64_t time,
 }
 
 int
+job_format_dns(struct buf *out, char *const *servers, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (buf_printf(out, "%s%s", i ? "," : "dns ", servers[i]) == -1)
+			return -1;
+	return n > 0 ? buf_addstr(out, "\n") : 0;
+}
+
+int
 job_format_rcpt(struct buf *out, unsigned index, const char *addr,
     const char *extra)
 {

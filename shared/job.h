@@ -31,7 +31,8 @@
  * The msg flags are the MAIL parameters, "recovered" (it may have been
  * delivered already), and "dkim": queued's word that the message is
  * its own users' (authenticated, local, relay_networks), to be signed
- * with a key of its From: domain, if the dkim lines hold one.
+ * with a key of its From: domain, if the dkim lines hold one; "junk"
+ * (local): pombo-verify's verdict, for the user's Junk folder.
  *
  * Result: "<qid> <index> ok|relayed|temp|perm <remote-mta or -> <reply>"
  * ("relayed": delivered to a server that takes no DSN request along, so
@@ -147,6 +148,8 @@ int job_format_msg(struct buf *out, const char *qid, int64_t time,
 int job_format_rcpt(struct buf *out, unsigned index, const char *addr,
     const char *extra);
 int job_has_flag(const struct job_msg *m, const char *flag);
+/* "dns a,b\n" for servers (nothing if there are none) */
+int job_format_dns(struct buf *out, char *const *servers, size_t n);
 
 int job_result_parse(const char *line, struct job_result *r);
 int job_result_format(struct buf *out, const char *qid, unsigned index,

@@ -152,6 +152,7 @@ integration_tests = \
 	tests/integration/dests_fifo_test.py \
 	tests/integration/diskfull_test.py \
 	tests/integration/dkim_test.py \
+	tests/integration/verify_queue_test.py \
 	tests/integration/dkim_tool_test.py \
 	tests/integration/e2e_test.py \
 	tests/integration/hostile_addr_test.py \

@@ -1,5 +1,6 @@
 /*
- * agent: vfork and exec with the pipes wired to fds 0/1 and queue/ to 3;
+ * agent: vfork and exec with the pipes wired to fds 0/1, a spool folder
+ * to 3 (and the verify agent's output file to 4);
  * the job is written as the pipe takes it, results are read line by line,
  * and the agent is done when both its exit and its EOF have been seen.
  * An agent that outlives its timeout is killed; what it did not report
@@ -23,6 +24,9 @@
 #include "log.h"
 
 #define AGENT_LINE_MAX	(JOB_LINE_MAX + 64)
+/* what an agent gets: 0 job, 1 results, 3 a spool folder, 4 (verify) its
+ * output file */
+#define AGENT_NFDS	5
 
 extern char **environ;
 
@@ -106,7 +110,9 @@ agent_line(struct agent *a)
 	struct job_result r;
 
 	a->line[a->linelen] = '\0';
-	if (job_result_parse(a->line, &r) == -1)
+	if (a->ops->line != NULL)
+		a->ops->line(a, a->line);
+	else if (job_result_parse(a->line, &r) == -1)
 		log_warnx("agent %d: bad result line: %.200s", (int)a->pid,
 		    a->line);
 	else
@@ -173,18 +179,30 @@ on_timeout(sd_event_source *s, uint64_t usec, void *ud)
  * that died before the prctl.
  */
 static void __attribute__((noreturn))
-spawn_child(const char *prog, char *const argv[], pid_t parent, int in,
-    int out, int spoolfd, const sigset_t *mask, volatile int *err)
+spawn_child(const char *prog, char *const argv[], pid_t parent,
+    const int fds[AGENT_NFDS], const sigset_t *mask, volatile int *err)
 {
+	int moved[AGENT_NFDS], i;
+
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
 		goto fail;
 	if (getppid() != parent) {
 		errno = ESRCH;
 		goto fail;
 	}
-	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 ||
-	    (spoolfd == 3 ? fcntl(3, F_SETFD, 0) : dup2(spoolfd, 3)) == -1)
-		goto fail;
+	/*
+	 * Out of the way first: a queued started with fd 0 or 1 closed gets
+	 * pipes numbered 0..4, and one dup2 would close what another needs.
+	 * The copies close themselves at exec; dup2 clears that on the
+	 * targets.
+	 */
+	for (i = 0; i < AGENT_NFDS; i++)
+		if (fds[i] != -1 && (moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC,
+		    AGENT_NFDS)) == -1)
+			goto fail;
+	for (i = 0; i < AGENT_NFDS; i++)
+		if (fds[i] != -1 && dup2(moved[i], i) == -1)
+			goto fail;
 	/* the agent starts with no signal blocked: agent_kill_all's SIGTERM
 	 * must reach it */
 	sigprocmask(SIG_SETMASK, mask, NULL);
@@ -200,7 +218,7 @@ fail:
  * signal may run a handler in the child, which shares our memory.
  */
 static pid_t
-spawn(const char *prog, int in, int out, int spoolfd)
+spawn(const char *prog, const int fds[AGENT_NFDS])
 {
 	char *argv[] = { (char *)prog, NULL };
 	sigset_t all, old, none;
@@ -212,7 +230,7 @@ spawn(const char *prog, int in, int out, int spoolfd)
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid = vfork();
 	if (pid == 0)
-		spawn_child(prog, argv, parent, in, out, spoolfd, &none, &err);
+		spawn_child(prog, argv, parent, fds, &none, &err);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid == -1)
 		return -1;
@@ -225,11 +243,12 @@ spawn(const char *prog, int in, int out, int spoolfd)
 }
 
 struct agent *
-agent_spawn(sd_event *e, const char *prog, int spoolfd, struct buf *job,
-    unsigned timeout_s, const struct agent_ops *ops, void *ctx)
+agent_spawn(sd_event *e, const char *prog, int spoolfd, int outfd,
+    struct buf *job, unsigned timeout_s, const struct agent_ops *ops,
+    void *ctx)
 {
 	struct agent *a;
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 };
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, fds[AGENT_NFDS];
 	uint64_t now;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
@@ -238,7 +257,12 @@ agent_spawn(sd_event *e, const char *prog, int spoolfd, struct buf *job,
 		log_warn("agent pipes");
 		goto fail;
 	}
-	if ((a->pid = spawn(prog, in[0], out[1], spoolfd)) == -1) {
+	fds[0] = in[0];
+	fds[1] = out[1];
+	fds[2] = -1;		/* queued's stderr stays the agent's */
+	fds[3] = spoolfd;
+	fds[4] = outfd;
+	if ((a->pid = spawn(prog, fds)) == -1) {
 		log_warn("cannot run %s", prog);
 		goto fail;
 	}
@@ -276,6 +300,15 @@ fail:
 	}
 	free(a);
 	return NULL;
+}
+
+void
+agent_find(char *out, size_t len, const char *dir, const char *name)
+{
+	if (str_fmt(out, len, "%s/%s", dir, name) == -1)
+		fatalx("path of %s too long", name);
+	if (access(out, X_OK) == -1)
+		fatal("%s", out);
 }
 
 void

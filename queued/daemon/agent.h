@@ -1,8 +1,8 @@
 /*
- * agent: runs a delivery agent (pombo-local, pombo-remote) with a job on
- * its stdin and the spool's queue/ on fd 3, reads its result lines, and
- * says when it is done. Used by the scheduler. Trusts the agent's output
- * only after job_result_parse.
+ * agent: runs an agent (pombo-local, pombo-remote; pombo-verify) with a
+ * job on its stdin and a spool folder on fd 3, reads its result lines,
+ * and says when it is done. Used by the scheduler and the checks of
+ * arriving mail. Trusts the agent's output only after parsing it.
  */
 #ifndef POMBO_AGENT_H
 #define POMBO_AGENT_H
@@ -16,15 +16,22 @@ struct agent;
 
 struct agent_ops {
 	void	(*result)(struct agent *a, const struct job_result *r);
+	/* instead of result: each line as it came (the verify agent's) */
+	void	(*line)(struct agent *a, const char *line);
 	/* status: the exit code, or -1 if killed/failed to run */
 	void	(*done)(struct agent *a, int status);
 };
 
-/* Spawn prog; job is consumed. NULL if it could not start (logged). */
+/*
+ * Spawn prog with spoolfd on its fd 3 and outfd (or -1) on 4; job is
+ * consumed. NULL if it could not start (logged).
+ */
 struct agent *agent_spawn(sd_event *e, const char *prog, int spoolfd,
-    struct buf *job, unsigned timeout_s, const struct agent_ops *ops,
-    void *ctx);
+    int outfd, struct buf *job, unsigned timeout_s,
+    const struct agent_ops *ops, void *ctx);
 void *agent_ctx(const struct agent *a);
+/* dir/name into out, or queued stops: an agent it cannot run. */
+void agent_find(char *out, size_t len, const char *dir, const char *name);
 /* Kill every running agent (shutdown). */
 void agent_kill_all(void);
 unsigned agent_running(void);

@@ -22,6 +22,7 @@
 #include "policy.h"
 #include "qproto.h"
 #include "queue.h"
+#include "verify.h"
 
 /* chunk data streams through: the buffer needs to hold a line, not a chunk */
 #define CONN_INSZ	(64 * 1024)
@@ -35,8 +36,12 @@ enum conn_state {
 	CS_MAIL,	/* MAIL accepted, RCPTs coming */
 	CS_CHUNK,	/* in DATA, expecting a chunk header */
 	CS_CHUNKDATA,	/* in DATA, inside a chunk */
-	CS_COMMIT,	/* end of data seen, the commit thread has it */
+	CS_VERIFY,	/* end of data seen, pombo-verify checks it */
+	CS_COMMIT,	/* checked if need be, the commit thread has it */
 };
+
+/* waiting for the message's fate: nothing more is read meanwhile */
+#define WAITING(c)	((c)->state == CS_VERIFY || (c)->state == CS_COMMIT)
 
 struct txn {
 	struct envelope		 env;
@@ -113,8 +118,8 @@ conn_txn_abort(struct conn *c)
 {
 	if (c->txn == NULL)
 		return;
-	if (c->state == CS_COMMIT) {
-		c->txn->conn = NULL;	/* commit_done frees it */
+	if (WAITING(c)) {
+		c->txn->conn = NULL;	/* verified or commit_done frees it */
 	} else {
 		if (c->msgfd != -1)
 			spool_discard(ctx->spool, c->txn->env.qid, c->msgfd);
@@ -219,11 +224,15 @@ conn_update_events(struct conn *c)
 {
 	uint32_t ev = 0;
 
-	if (c->state != CS_COMMIT && !c->closing)
+	if (!WAITING(c) && !c->closing)
 		ev |= EPOLLIN;
 	if (c->out.len > 0)
 		ev |= EPOLLOUT;
-	sd_event_source_set_io_events(c->src, ev);
+	/* epoll reports a hang-up whatever the mask: a source left on
+	 * while nothing may be read would run for it again and again */
+	sd_event_source_set_enabled(c->src, ev ? SD_EVENT_ON : SD_EVENT_OFF);
+	if (ev)
+		sd_event_source_set_io_events(c->src, ev);
 }
 
 /* Returns -1 when the connection was freed. */
@@ -465,11 +474,14 @@ do_data(struct conn *c)
 	conn_reply(c, "354 %s Send the message in chunks", e->qid);
 }
 
+static void verified(void *arg, int fd, const char *reply);
+
 static void
 do_end_of_data(struct conn *c)
 {
 	struct txn *t = c->txn;
 	char digits[ENVELOPE_LENGTH_DIGITS + 1];
+	int fd;
 
 	if (c->write_failed || c->size > ctx->conf->max_message_size +
 	    CONN_SLACK) {
@@ -500,11 +512,42 @@ do_end_of_data(struct conn *c)
 		return;
 	}
 	str_copy(t->job.qid, t->env.qid, sizeof(t->job.qid));
-	t->job.fd = c->msgfd;
 	t->job.ctx = t;
+	fd = c->msgfd;
 	c->msgfd = -1;
-	c->state = CS_COMMIT;
-	commit_submit(&t->job);
+	if (!verify_wanted(t->env.client)) {
+		t->job.fd = fd;
+		c->state = CS_COMMIT;
+		commit_submit(&t->job);
+		return;
+	}
+	c->state = CS_VERIFY;
+	if (verify_start(&t->env, fd, verified, t) == -1)
+		verified(t, -1, "451 4.3.0 Error: cannot check the message");
+}
+
+/* The checks are done: fd is the message to commit, or -1 and reply. */
+static void
+verified(void *arg, int fd, const char *reply)
+{
+	struct txn *t = arg;
+	struct conn *c = t->conn;
+
+	if (fd != -1 && c != NULL) {
+		t->job.fd = fd;
+		c->state = CS_COMMIT;
+		commit_submit(&t->job);
+		return;
+	}
+	spool_discard(ctx->spool, t->env.qid, fd);
+	txn_free(t);
+	if (c == NULL)
+		return;
+	c->txn = NULL;
+	c->state = CS_READY;
+	memset(&c->mail, 0, sizeof(c->mail));
+	conn_reply(c, "%s", reply);
+	conn_process(c);
 }
 
 static void
@@ -798,7 +841,7 @@ conn_process(struct conn *c)
 	size_t pos = 0, n;
 	char *nl;
 
-	while (pos < c->inlen && !c->closing && c->state != CS_COMMIT) {
+	while (pos < c->inlen && !c->closing && !WAITING(c)) {
 		if (c->state == CS_CHUNKDATA) {
 			n = c->inlen - pos;
 			if (n > (size_t)c->chunk_left)
@@ -837,7 +880,7 @@ conn_io(sd_event_source *s, int fd, uint32_t revents, void *ud)
 	}
 	if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return 0;
-	if (c->state == CS_COMMIT || c->closing || c->inlen == CONN_INSZ)
+	if (WAITING(c) || c->closing || c->inlen == CONN_INSZ)
 		return 0;
 	n = read(fd, c->in + c->inlen, CONN_INSZ - c->inlen);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))

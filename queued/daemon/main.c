@@ -35,6 +35,7 @@
 #include "queue.h"
 #include "recipients.h"
 #include "sched.h"
+#include "verify.h"
 #include "spool.h"
 #include "str.h"
 
@@ -330,6 +331,7 @@ main(int argc, char *argv[])
 	ctx.on_commit = on_commit;
 	ctx.on_admin = on_admin;
 	conn_setup(&ctx);
+	verify_init(&ctx);
 	if (spool_janitor_start(&spool) == -1)
 		fatalx("cannot start the spool janitor");
 	sched_init(&ctx);

@@ -21,15 +21,20 @@ policy_may_relay(const struct conf *c, const struct qhelo *h)
 }
 
 int
-policy_dkim_sign(const struct conf *c, const char *client)
+policy_may_relay_client(const struct conf *c, const char *client)
 {
 	struct qhelo h;
 
 	/* the same parser as at HELO: a spool file is re-validated */
-	if (c->n_dkim_keys == 0 || client == NULL ||
-	    qproto_parse_helo(client, &h) == -1)
+	if (client == NULL || qproto_parse_helo(client, &h) == -1)
 		return 0;
 	return policy_may_relay(c, &h);
+}
+
+int
+policy_dkim_sign(const struct conf *c, const char *client)
+{
+	return c->n_dkim_keys > 0 && policy_may_relay_client(c, client);
 }
 
 int

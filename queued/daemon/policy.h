@@ -34,5 +34,7 @@ int policy_may_relay(const struct conf *c, const struct qhelo *h);
  * Mail from the Internet (forwarded by an alias) is not.
  */
 int policy_dkim_sign(const struct conf *c, const char *client);
+/* The same question for an envelope's client line (0 if it is bad). */
+int policy_may_relay_client(const struct conf *c, const char *client);
 
 #endif

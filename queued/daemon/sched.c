@@ -726,7 +726,8 @@ on_done(struct agent *a, int status)
 	timer_arm();
 }
 
-static const struct agent_ops agent_ops = { on_result, on_done };
+static const struct agent_ops agent_ops = { .result = on_result,
+    .done = on_done };
 
 /* ---- DSNs ---- */
 
@@ -1010,12 +1011,7 @@ job_header(struct buf *job, const struct dest *d)
 		    sizeof(dom), sel, sizeof(sel));
 		buf_printf(job, "dkim %s %s %s\n", dom, sel, file);
 	}
-	if (c->n_dns_servers) {
-		buf_addstr(job, "dns ");
-		for (i = 0; i < c->n_dns_servers; i++)
-			buf_printf(job, "%s%s", i ? "," : "", c->dns_servers[i]);
-		buf_addstr(job, "\n");
-	}
+	job_format_dns(job, c->dns_servers, c->n_dns_servers);
 }
 
 /*
@@ -1102,7 +1098,8 @@ take_batch(struct dest *d, struct buf *job)
 		str_fmt(flags, sizeof(flags), "%s%s%s", m->env.from_params,
 		    m->recovered ? " recovered" : "",
 		    !d->local && policy_dkim_sign(ctx->conf, m->env.client) ?
-		    " dkim" : "");
+		    " dkim" : d->local && (m->env.flags & ENV_JUNK) ? " junk" :
+		    "");
 		/* a line its agent would refuse fails here, alone (it
 		 * would be the same at every retry) */
 		msg_ok = job_format_msg(job, m->env.qid, m->env.time,
@@ -1172,7 +1169,7 @@ dispatch(void)
 		if (next == NULL)
 			next = TAILQ_FIRST(&work) != d ? TAILQ_FIRST(&work) : NULL;
 		if (agent_spawn(ctx->event, d->local ? local_prog : remote_prog,
-		    ctx->spool->queue, &job, d->local ? LOCAL_TIMEOUT :
+		    ctx->spool->queue, -1, &job, d->local ? LOCAL_TIMEOUT :
 		    REMOTE_TIMEOUT, &agent_ops, b) != NULL)
 			continue;
 		buf_free(&job);
@@ -1193,23 +1190,14 @@ dispatch(void)
 	}
 }
 
-static void
-agent_path(char *out, size_t len, const char *dir, const char *name)
-{
-	if (str_fmt(out, len, "%s/%s", dir, name) == -1)
-		fatalx("path of %s too long", name);
-	if (access(out, X_OK) == -1)
-		fatal("%s", out);
-}
-
 void
 sched_init(struct queued_ctx *c)
 {
 	ctx = c;
 	/* in libexec_dir: configure's, or a test's folder of links */
-	agent_path(local_prog, sizeof(local_prog), c->conf->libexec_dir,
+	agent_find(local_prog, sizeof(local_prog), c->conf->libexec_dir,
 	    "pombo-local");
-	agent_path(remote_prog, sizeof(remote_prog), c->conf->libexec_dir,
+	agent_find(remote_prog, sizeof(remote_prog), c->conf->libexec_dir,
 	    "pombo-remote");
 	if (sd_event_add_time(c->event, &timer, CLOCK_REALTIME, UINT64_MAX, 0,
 	    on_timer, NULL) < 0 ||

@@ -304,6 +304,44 @@ spool_set_length(int fd, uint64_t length)
 	return ftruncate(fd, (off_t)length);
 }
 
+static void
+aside_name(char out[QID_LEN + 3], const char *qid)
+{
+	memcpy(out, qid, QID_LEN);
+	memcpy(out + QID_LEN, ".v", 3);
+}
+
+int
+spool_create_aside(struct spool *sp, const char *qid)
+{
+	char name[QID_LEN + 3];
+
+	aside_name(name, qid);
+	return openat(sp->incoming, name,
+	    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+}
+
+int
+spool_adopt_aside(struct spool *sp, const char *qid)
+{
+	char name[QID_LEN + 3];
+
+	aside_name(name, qid);
+	return renameat(sp->incoming, name, sp->incoming, qid);
+}
+
+void
+spool_discard_aside(struct spool *sp, const char *qid, int fd)
+{
+	char name[QID_LEN + 3];
+
+	aside_name(name, qid);
+	if (fd != -1)
+		close(fd);
+	if (unlinkat(sp->incoming, name, 0) == -1 && errno != ENOENT)
+		log_warn("%s: unlink incoming", name);
+}
+
 void
 spool_discard(struct spool *sp, const char *qid, int fd)
 {

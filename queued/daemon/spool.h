@@ -37,6 +37,13 @@ void spool_close(struct spool *sp);
  */
 int spool_create(struct spool *sp, const char *qid, int *reused);
 int spool_set_length(int fd, uint64_t length);
+/*
+ * incoming/<qid>.v: the message as the checks leave it (verify.c), new
+ * and exclusive; adopted in incoming/<qid>'s place, or discarded.
+ */
+int spool_create_aside(struct spool *sp, const char *qid);
+int spool_adopt_aside(struct spool *sp, const char *qid);
+void spool_discard_aside(struct spool *sp, const char *qid, int fd);
 void spool_discard(struct spool *sp, const char *qid, int fd);
 /* Move incoming/<qid> to queue/<qid>; durable only after spool_sync_queue. */
 int spool_publish(struct spool *sp, const char *qid);

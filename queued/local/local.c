@@ -193,6 +193,24 @@ temp_result(struct buf *out, const struct job_msg *m, const struct job_rcpt *r,
 }
 
 /*
+ * Mail pombo-verify called junk (DMARC p=quarantine failed) goes into
+ * the user's Maildir++ Junk folder (.Junk/, as Dovecot names it) if the
+ * user has one; queued never makes one: no folder, the inbox.
+ */
+static const char *
+junk_folder(const struct job_msg *m, const char *maildir, char *buf,
+    size_t len)
+{
+	struct stat st;
+
+	if (!job_has_flag(m, "junk") ||
+	    str_fmt(buf, len, "%s/.Junk", maildir) == -1 ||
+	    lstat(buf, &st) == -1 || !S_ISDIR(st.st_mode))
+		return maildir;
+	return buf;
+}
+
+/*
  * Write one recipient's file into tmp/, without syncing it: the syncs
  * come for the whole batch at once (batch_commit), so a journal commit
  * carries many files, not one.
@@ -203,7 +221,8 @@ stage_one(struct batch *b, int msgfd, const char *host,
     const struct local_scan *s, struct buf *out)
 {
 	char hdr[ADDR_MAX * 2 + 64], unique[MAILDIR_NAME_MAX + 1];
-	char name[MAILDIR_NAME_MAX + 1], dir[4096], reply[512];
+	char name[MAILDIR_NAME_MAX + 1], dir[4096], reply[512], junk[4096];
+	const char *box;
 	struct pending *p = &b->p[b->n];
 	uint64_t size, wsize;
 	size_t i;
@@ -226,6 +245,7 @@ stage_one(struct batch *b, int msgfd, const char *host,
 		    "550 5.1.1 No such mailbox");
 		return;
 	}
+	box = junk_folder(m, r->extra, junk, sizeof(junk));
 	hlen = str_fmt(hdr, sizeof(hdr), "Return-Path: %s\nDelivered-To: %s\n",
 	    m->from, r->addr);
 	if (hlen == -1) {
@@ -240,19 +260,19 @@ stage_one(struct batch *b, int msgfd, const char *host,
 	if (maildir_unique(unique, sizeof(unique), m->time, m->qid, r->addr,
 	    host) == -1 || maildir_name(name, sizeof(name), unique, size,
 	    wsize) == -1 ||
-	    str_fmt(p->tmp, sizeof(p->tmp), "%s/tmp/%s", r->extra, name) == -1 ||
-	    str_fmt(p->dst, sizeof(p->dst), "%s/new/%s", r->extra, name) == -1 ||
-	    str_fmt(dir, sizeof(dir), "%s/new", r->extra) == -1) {
+	    str_fmt(p->tmp, sizeof(p->tmp), "%s/tmp/%s", box, name) == -1 ||
+	    str_fmt(p->dst, sizeof(p->dst), "%s/new/%s", box, name) == -1 ||
+	    str_fmt(dir, sizeof(dir), "%s/new", box) == -1) {
 		result(out, m->qid, r->index, STATUS_PERM,
 		    "554 5.3.5 Maildir path too long");
 		return;
 	}
-	if (maildir_create(r->extra) == -1) {
+	if (maildir_create(box) == -1) {
 		temp_result(out, m, r, errno);
 		return;
 	}
 	if (job_has_flag(m, "recovered") &&
-	    (access(p->dst, F_OK) == 0 || already_in_cur(r->extra, name))) {
+	    (access(p->dst, F_OK) == 0 || already_in_cur(box, name))) {
 		result(out, m->qid, r->index, STATUS_OK,
 		    "250 2.0.0 Already delivered");
 		return;
