@@ -25,6 +25,7 @@ LDADD = smtpd/libsmtpd.a pop3d/libpop3d.a queued/daemon/libqueued.a \
 unit_tests = \
 	tests/unit/addr_test \
 	tests/unit/aliases_test \
+	tests/unit/authres_test \
 	tests/unit/bounce_test \
 	tests/unit/cidr_test \
 	tests/unit/conf_test \
