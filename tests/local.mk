@@ -183,7 +183,8 @@ integration_tests = \
 	tests/integration/startup_test.py \
 	tests/integration/tls_ciphers_test.py \
 	tests/integration/tls_test.py \
-	tests/integration/trust_test.py
+	tests/integration/trust_test.py \
+	tests/integration/verify_agent_test.py
 TESTS += $(integration_tests)
 
 # What an admin does: units under systemd-analyze, the inetd sample
