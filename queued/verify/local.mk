@@ -12,6 +12,6 @@ queued_verify_libverify_a_CFLAGS = $(AM_CFLAGS) $(CARES_CFLAGS) \
 pkglibexec_PROGRAMS += queued/pombo-verify
 queued_pombo_verify_SOURCES = queued/verify/main.c
 queued_pombo_verify_LDADD = queued/verify/libverify.a \
-	queued/remote/libremote.a shared/libdkim.a shared/libpombo.a \
+	queued/remote/libremote.a shared/libpombo.a \
 	$(SPF2_LIBS) $(OPENDMARC_LIBS) $(CARES_LIBS) $(OPENDKIM_LIBS) \
 	$(LIBCRYPTO_LIBS)

@@ -27,20 +27,21 @@
 #include <unistd.h>
 
 #include "authres.h"
-#include "dkimsign.h"
 #include "dkimv.h"
 #include "dmarc.h"
 #include "dns.h"
 #include "fileio.h"
 #include "job.h"
 #include "log.h"
+#include "rfc5322.h"
 #include "spf.h"
 #include "str.h"
 
 #define SPOOL_FD	3
 #define OUT_FD		4
 #define TIMEOUT_DEFAULT	30	/* s, when the job names none */
-#define AR_MAX		(16 * 1024)
+#define AR_MAX		(32 * 1024)
+#define AUTHORS_MAX	8	/* From: domains checked; more is junk */
 
 static void __attribute__((noreturn))
 tempfail(const char *what, const char *detail)
@@ -171,6 +172,21 @@ prop_addr(char *out, size_t outlen, const char *name, const char *addr)
 	    at + 1);
 }
 
+/*
+ * Whether a is the stricter outcome: a failure calling for more first,
+ * then fail, temperror, permerror, none, pass.
+ */
+static int
+dmarc_worse(const struct dmarc_result *a, const struct dmarc_result *b)
+{
+	static const int rank[] = { [RES_PASS] = 0, [RES_NONE] = 1,
+	    [RES_PERMERROR] = 2, [RES_TEMPERROR] = 3, [RES_FAIL] = 4 };
+
+	if (a->res == RES_FAIL && b->res == RES_FAIL)
+		return a->action > b->action;
+	return rank[a->res] > rank[b->res];
+}
+
 /* The DKIM result in the summary: pass if one signature passed. */
 static enum result
 dkim_summary(const struct dkimv *d)
@@ -190,10 +206,13 @@ main(int argc, char *argv[])
 	struct job_msg *m;
 	struct spf_result spf_from, spf_helo;
 	struct dkimv dkim;
-	struct dmarc_result dmarc;
+	struct dmarc_result dmarc[AUTHORS_MAX];
+	char authors[AUTHORS_MAX + 1][ADDR_DOMAIN_MAX + 1];
+	size_t nauth, k;
+	const struct dmarc_result *worst;
 	struct buf ar, out;
 	char err[128], from[ADDR_ENC_MAX + 1], sender[ADDR_MAX + 1];
-	char from_domain[ADDR_DOMAIN_MAX + 1], props[1024], why[64], *msg;
+	char props[1024], why[64], *msg;
 	enum verdict verdict = VERDICT_OK;
 	size_t hlen, pos, start, flen, len, i;
 	unsigned timeout;
@@ -235,12 +254,23 @@ main(int argc, char *argv[])
 	if (from[0] != '\0' && addr_decode(from, sender, sizeof(sender)) == -1)
 		tempfail("bad job from queued", "reverse-path");
 
-	if (dkimsign_from_domain(msg, hlen, from_domain,
-	    sizeof(from_domain)) == -1)
-		from_domain[0] = '\0';
+	/*
+	 * The author domains: normally one. RFC 7489 6.6.1: with several
+	 * (From: fields or mailboxes) each has its check, the strictest
+	 * policy wins, so a second From: is no way around p=reject.
+	 */
+	nauth = rfc5322_from_domains(msg, hlen, authors, AUTHORS_MAX + 1);
+	if (nauth == 0)
+		authors[0][0] = '\0';
 	spf_check(j.client_ip, j.helo, sender, &spf_from, &spf_helo);
-	dkimv_check(msg, len, from_domain, &dkim);
-	dmarc_check(from_domain, &spf_from, sender[0] == '\0', &dkim, &dmarc);
+	dkimv_check(msg, len, authors[0], &dkim);
+	for (k = 0; k < (nauth ? nauth : 1) && k < AUTHORS_MAX; k++)
+		dmarc_check(authors[k], &spf_from, sender[0] == '\0', &dkim,
+		    &dmarc[k]);
+	worst = &dmarc[0];
+	for (k = 1; k < nauth && k < AUTHORS_MAX; k++)
+		if (dmarc_worse(&dmarc[k], worst))
+			worst = &dmarc[k];
 
 	/* RFC 8601 2.2: authserv-id, then one resinfo per result */
 	buf_init(&ar, AR_MAX);
@@ -272,15 +302,18 @@ main(int argc, char *argv[])
 		    dkim.ignored);
 		add_resinfo(&ar, "dkim", RES_NONE, why, NULL);
 	}
-	props[0] = '\0';
-	if (dmarc.from[0])
-		prop(props, sizeof(props), "header.from", dmarc.from);
-	if (dmarc.policy[0]) {
-		str_fmt(why, sizeof(why), "p=%s", dmarc.policy);
-		add_resinfo(&ar, "dmarc", dmarc.res, dmarc.why[0] ? dmarc.why :
-		    why, props);
-	} else
-		add_resinfo(&ar, "dmarc", dmarc.res, dmarc.why, props);
+	for (k = 0; k < (nauth ? nauth : 1) && k < AUTHORS_MAX; k++) {
+		const struct dmarc_result *d = &dmarc[k];
+		props[0] = '\0';
+		if (d->from[0])
+			prop(props, sizeof(props), "header.from", d->from);
+		str_fmt(why, sizeof(why), "p=%s", d->policy);
+		add_resinfo(&ar, "dmarc", d->res, d->why[0] ? d->why :
+		    d->policy[0] ? why : NULL, props);
+	}
+	if (nauth > AUTHORS_MAX)
+		add_resinfo(&ar, "dmarc", RES_PERMERROR, "too many author "
+		    "domains", NULL);
 	if (buf_addstr(&ar, "\n") == -1)
 		tempfail("the header field is too long", NULL);
 
@@ -300,15 +333,16 @@ main(int argc, char *argv[])
 	buf_init(&out, 4096);
 	str_fmt(props, sizeof(props), "spf=%s dkim=%s dmarc=%s",
 	    result_name(spf_from.res), result_name(dkim_summary(&dkim)),
-	    result_name(dmarc.res));
-	if (dmarc.res == RES_FAIL && dmarc.action == DMARC_ACT_REJECT &&
+	    nauth > AUTHORS_MAX ? "permerror" : result_name(worst->res));
+	if (worst->res == RES_FAIL && worst->action == DMARC_ACT_REJECT &&
 	    j.dmarc_reject) {
 		verdict = VERDICT_REJECT;
 		/* RFC 7489 10.3: say why, the domain and the mechanism */
 		str_fmt(props, sizeof(props), "550 5.7.1 The message fails "
 		    "the DMARC policy of %s (p=reject): it is refused",
-		    dmarc.from);
-	} else if (dmarc.res == RES_FAIL && dmarc.action != DMARC_ACT_NONE)
+		    worst->from);
+	} else if ((worst->res == RES_FAIL &&
+	    worst->action != DMARC_ACT_NONE) || nauth > AUTHORS_MAX)
 		verdict = VERDICT_JUNK;
 	if (job_verdict_format(&out, m->qid, verdict, props) == -1 ||
 	    fileio_write_all(1, out.data, out.len) == -1)

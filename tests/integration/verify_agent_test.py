@@ -261,6 +261,13 @@ check("p=reject, forged From:, dmarc-reject no", forged,
 check("p=reject: a subdomain takes the organizational domain's policy",
       lf(message("ceo@sub.reject.test", "sub")),
       r"verdict \S+ reject 550 5\.7\.1 ", sender="<x@fail.test>")
+# RFC 7489 6.6.1: every author domain is checked, the strictest wins
+for name, frm in (("two From: fields", "a@nodmarc.test\r\nFrom: ceo@reject.test"),
+                  ("From : (obsolete blank)", "a@nodmarc.test\r\nFrom : "
+                   "ceo@reject.test"),
+                  ("two mailboxes in From:", "a@nodmarc.test, ceo@reject.test")):
+    check("p=reject: " + name, lf(message(frm, "authors")),
+          r"verdict \S+ reject 550 5\.7\.1 .*reject\.test", sender="<x@fail.test>")
 check("p=quarantine", lf(message("a@quar.test", "quar")),
       r"verdict \S+ junk spf=pass dkim=none dmarc=fail\n$",
       ["dmarc=fail (p=quarantine) header.from=quar.test"])
