@@ -26,6 +26,15 @@
 #define SPF_VOIDS_MAX	2	/* RFC 7208 4.6.4 */
 #define SPF_QUERIES_MAX	150	/* terms, and the addresses of mx and ptr */
 #define SPF_FOLLOW_MAX	32
+/*
+ * The longest term of an SPF record handed to libspf2. Its compiler
+ * (1.2.10, Debian 12) underflows a length when a term's compiled data
+ * nears SPF_MAX_MECH_LEN (511 octets; CVE-2023-42118, fixed upstream
+ * after that release): a term of 160 octets compiles to less than 400
+ * whatever its macros. Real terms are far shorter (a domain-spec is
+ * at most 253 octets once expanded, and seldom a tenth of it).
+ */
+#define SPF_TERM_MAX	160
 
 /* One evaluation's count of DNS work. */
 static struct {
@@ -33,6 +42,7 @@ static struct {
 	int	terms, voids, queries;
 	int	over;		/* a limit was passed: permerror */
 	int	temp;		/* a query failed for the moment */
+	int	toolong;	/* a record had a term past SPF_TERM_MAX */
 	/* names an mx or ptr term answered: their addresses are no term */
 	char	follow[SPF_FOLLOW_MAX][ADDR_DOMAIN_MAX + 1];
 	size_t	nfollow;
@@ -55,6 +65,24 @@ add_follow(const char *name)
 	if (count.nfollow < SPF_FOLLOW_MAX && !is_follow(name))
 		str_copy(count.follow[count.nfollow++], name,
 		    sizeof(count.follow[0]));
+}
+
+/* Whether txt is an SPF record with a term longer than SPF_TERM_MAX. */
+static int
+term_too_long(const char *txt)
+{
+	size_t n;
+
+	if (strncasecmp(txt, "v=spf1", 6) != 0)
+		return 0;
+	while (*txt) {
+		n = strcspn(txt, " ");
+		if (n > SPF_TERM_MAX)
+			return 1;
+		txt += n;
+		txt += strspn(txt, " ");
+	}
+	return 0;
 }
 
 static int
@@ -140,6 +168,8 @@ layer_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type,
 		int bad = 0;
 		if (rr == NULL)
 			;
+		else if (type == ns_t_txt && term_too_long(txt[i]))
+			count.toolong = 1;	/* never reaches libspf2 */
 		else if (type == ns_t_txt)
 			bad = rr_add(rr, txt[i], strlen(txt[i]) + 1);
 		else if (type == ns_t_a)
@@ -246,7 +276,10 @@ check_one(SPF_server_t *srv, const char *ip, const char *helo,
 		out->res = count.temp ? RES_TEMPERROR : RES_PERMERROR;
 		str_copy(out->why, SPF_strerror(err), sizeof(out->why));
 	}
-	if (count.over) {
+	if (count.toolong) {
+		out->res = RES_PERMERROR;
+		str_copy(out->why, "an SPF term too long", sizeof(out->why));
+	} else if (count.over) {
 		out->res = RES_PERMERROR;
 		str_copy(out->why, "too many DNS lookups (RFC 7208 4.6.4)",
 		    sizeof(out->why));

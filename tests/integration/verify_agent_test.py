@@ -76,6 +76,10 @@ RECORDS = dict({
     " -all",
     # three names that do not exist: past the 2 void lookups
     "void.test": "v=spf1 a:v1.test a:v2.test a:v3.test ip4:192.0.2.10 -all",
+    # a term of 300 octets, macros in it (libspf2 1.2.10's compiler
+    # underflows near 511 compiled octets: CVE-2023-42118)
+    "longterm.test": "v=spf1 a:" + "%{d}x" * 60 + ".test ip4:192.0.2.10 "
+    "-all",
     "loop1.test": "v=spf1 include:loop2.test -all",
     "loop2.test": "v=spf1 include:loop1.test -all",
     # longer than any SPF record should be (RFC 7208 3.4): 5000 octets
@@ -227,6 +231,8 @@ tap.eq(spf_oracle("x@void.test"), "permerror",
        "oracle: a third void lookup is permerror")
 check("SPF: more than 2 void lookups (RFC 7208 4.6.4)", plain,
       r"verdict \S+ ok spf=permerror ", sender="<x@void.test>")
+check("SPF: a term of 300 octets", plain, r"verdict \S+ ok spf=permerror ",
+      ["spf=permerror (an SPF term too long)"], sender="<x@longterm.test>")
 tap.eq(spf_oracle("x@loop1.test"), "permerror",
        "oracle: a loop of includes is permerror")
 check("SPF: a loop of includes", plain, r"verdict \S+ ok spf=permerror ",
