@@ -199,8 +199,21 @@ layer_lookup(SPF_dns_server_t *srv, const char *domain, ns_type type,
 	return rr;
 }
 
+/*
+ * exp= (RFC 7208 6.2): the explanation is for a refusal's text, which
+ * Pombo never gives (DMARC decides): no lookup, so that it counts for
+ * no term and costs no time. The buffer keeps what libspf2 put there.
+ */
+static SPF_errcode_t
+layer_get_exp(SPF_server_t *srv, const char *domain, char **buf,
+    size_t *buflen)
+{
+	return SPF_E_SUCCESS;
+}
+
 static SPF_dns_server_t layer = {
 	.lookup = layer_lookup,
+	.get_exp = layer_get_exp,
 	.name = "pombo-c-ares",
 };
 
@@ -281,7 +294,7 @@ check_one(SPF_server_t *srv, const char *ip, const char *helo,
 		str_copy(out->why, "an SPF term too long", sizeof(out->why));
 	} else if (count.over) {
 		out->res = RES_PERMERROR;
-		str_copy(out->why, "too many DNS lookups (RFC 7208 4.6.4)",
+		str_copy(out->why, "too many DNS lookups, RFC 7208 4.6.4",
 		    sizeof(out->why));
 	} else if (resp && out->why[0] == '\0' && (out->res == RES_PERMERROR ||
 	    out->res == RES_TEMPERROR))

@@ -80,6 +80,11 @@ RECORDS = dict({
     # underflows near 511 compiled octets: CVE-2023-42118)
     "longterm.test": "v=spf1 a:" + "%{d}x" * 60 + ".test ip4:192.0.2.10 "
     "-all",
+    # 10 terms, then a fail whose explanation needs no 11th lookup
+    "exp.test": "v=spf1 " + " ".join("a:h1-%d.test" % (i % 6)
+                                     for i in range(10)) +
+    " -all exp=explain.test",
+    "explain.test": "no mail from %{i}",
     "loop1.test": "v=spf1 include:loop2.test -all",
     "loop2.test": "v=spf1 include:loop1.test -all",
     # longer than any SPF record should be (RFC 7208 3.4): 5000 octets
@@ -233,6 +238,10 @@ check("SPF: more than 2 void lookups (RFC 7208 4.6.4)", plain,
       r"verdict \S+ ok spf=permerror ", sender="<x@void.test>")
 check("SPF: a term of 300 octets", plain, r"verdict \S+ ok spf=permerror ",
       ["spf=permerror (an SPF term too long)"], sender="<x@longterm.test>")
+tap.eq(spf_oracle("x@exp.test"), "fail",
+       "oracle: 10 terms and exp= are a fail")
+check("SPF: 10 terms and exp= (the explanation is no term)", plain,
+      r"verdict \S+ ok spf=fail ", sender="<x@exp.test>")
 tap.eq(spf_oracle("x@loop1.test"), "permerror",
        "oracle: a loop of includes is permerror")
 check("SPF: a loop of includes", plain, r"verdict \S+ ok spf=permerror ",
