@@ -70,6 +70,11 @@ for k in (1, 2):
               for i in range(6)]
 RECORDS = dict({
     "pass.test": "v=spf1 ip4:192.0.2.10 -all",
+    # an mx term: the MX's address, a lookup the term includes
+    "mxsender.test": "v=spf1 mx -all",
+    "six.test": "v=spf1 ip6:2001:db8::/32 -all",
+    # a key record of 5000 octets (DNS_TXT_MAX is 4096)
+    "sel._domainkey.bigkey.test": "v=DKIM1; k=rsa; p=" + "A" * 4990,
     "fail.test": "v=spf1 ip4:198.51.100.1 -all",
     "mx.sender.test": "v=spf1 a -all",
     "many.test": "v=spf1 " + " ".join("a:m%d.test" % i for i in range(12)) +
@@ -100,7 +105,8 @@ RECORDS = dict({
     "_dmarc.signed.test": "v=DMARC1; p=reject; adkim=s",
     "_dmarc.pass.test": "v=DMARC1; p=reject",
 }, **deep)
-dnsmasq = pombo.Dnsmasq(["--host-record=mx.sender.test,192.0.2.10"] + hosts +
+dnsmasq = pombo.Dnsmasq(["--host-record=mx.sender.test,192.0.2.10",
+                         "--mx-host=mxsender.test,mx.sender.test,10"] + hosts +
                         [txt_option(n, t) for n, t in RECORDS.items()],
                         work)
 DNS = "127.0.0.1:%d" % dnsmasq.port
@@ -121,8 +127,8 @@ def dnsfunc(name, timeout=5):
     return b"".join(ans[0].strings)
 
 
-def spf_oracle(sender, helo="mx.sender.test"):
-    return spf.check2(i=CLIENT, s=sender, h=helo)[0]
+def spf_oracle(sender, helo="mx.sender.test", client=CLIENT):
+    return spf.check2(i=client, s=sender, h=helo)[0]
 
 
 qids = iter("01k177h582%02d" % i for i in range(10, 100))
@@ -147,7 +153,7 @@ def lf(msg):
 
 
 def run(data, sender="<x@pass.test>", helo="mx.sender.test",
-        dns_servers=None, timeout=20, reject="yes", job=None):
+        dns_servers=None, timeout=20, reject="yes", job=None, client=CLIENT):
     """The agent on one message (LF ends, as the spool holds it): the
     verdict line, the output file's octets, the exit code, seconds."""
     qid = next(qids)
@@ -157,7 +163,7 @@ def run(data, sender="<x@pass.test>", helo="mx.sender.test",
     if job is None:
         job = ("POMBO-JOB 1\nhost %s\ndns %s\ntimeout %d\nclient %s %s\n"
                "dmarc-reject %s\nmsg %s 1795751098 %d %d %s\nend\n" %
-               (HOST, dns_servers or DNS, timeout, CLIENT, helo, reject,
+               (HOST, dns_servers or DNS, timeout, client, helo, reject,
                 qid, len(head), len(data), sender))
     out_path = os.path.join(work, qid + ".out")
     dirfd = os.open(incoming, os.O_RDONLY | os.O_DIRECTORY)
@@ -224,6 +230,14 @@ check("SPF -all mismatch", plain, r"verdict \S+ ok spf=fail ",
 check("null sender: the HELO identity (RFC 7208 2.4)", plain,
       r"verdict \S+ ok spf=pass ",
       ["spf=pass smtp.mailfrom=postmaster@mx.sender.test"], sender="<>")
+tap.eq(spf_oracle("x@mxsender.test"), "pass", "oracle: the mx term passes")
+check("SPF: an mx term", plain, r"verdict \S+ ok spf=pass ",
+      sender="<x@mxsender.test>")
+tap.eq(spf_oracle("x@six.test", client="2001:db8::10"), "pass",
+       "oracle: an IPv6 client passes ip6:")
+check("SPF: an IPv6 client", plain, r"verdict \S+ ok spf=pass ",
+      sender="<x@six.test>", client="2001:db8::10")
+tap.eq(spf_oracle("x@six.test"), "fail", "oracle: an IPv4 one fails")
 tap.eq(spf_oracle("x@many.test"), "permerror",
        "oracle: 12 lookups in one record are permerror")
 check("SPF: more than 10 lookups in one record", plain,
@@ -262,6 +276,11 @@ tap.ok(not dkim.verify(bad, dnsfunc=dnsfunc),
        "oracle: dkimpy fails the changed message")
 check("a signature over a changed header", lf(bad),
       r"verdict \S+ ok spf=pass dkim=fail ", ["dkim=fail"])
+
+bigkey = sign(message("a@nodmarc.test", "bigkey"), "bigkey.test",
+              third_key)
+check("a key record of 5000 octets", lf(bigkey),
+      r"verdict \S+ ok spf=pass dkim=permerror ", ["header.d=bigkey.test"])
 
 # ---- DMARC ----
 forged = lf(message("ceo@reject.test", "forged"))
