@@ -25,6 +25,7 @@ LDADD = smtpd/libsmtpd.a pop3d/libpop3d.a queued/daemon/libqueued.a \
 unit_tests = \
 	tests/unit/addr_test \
 	tests/unit/aliases_test \
+	tests/unit/authres_test \
 	tests/unit/bounce_test \
 	tests/unit/cidr_test \
 	tests/unit/conf_test \
@@ -184,7 +185,8 @@ integration_tests = \
 	tests/integration/startup_test.py \
 	tests/integration/tls_ciphers_test.py \
 	tests/integration/tls_test.py \
-	tests/integration/trust_test.py
+	tests/integration/trust_test.py \
+	tests/integration/verify_agent_test.py
 TESTS += $(integration_tests)
 
 # What an admin does: units under systemd-analyze, the inetd sample
