@@ -38,6 +38,7 @@ unit_tests = \
 	tests/unit/lineio_test \
 	tests/unit/maildir_test \
 	tests/unit/mime8_test \
+	tests/unit/password_test \
 	tests/unit/pop3_dirscan_test \
 	tests/unit/pop3_mailbox_test \
 	tests/unit/pop3_session_test \
