@@ -148,6 +148,7 @@ TESTS += $(session_tests)
 # The programs together with real clients and peers, on loopback.
 integration_tests = \
 	tests/integration/admin_mail_test.py \
+	tests/integration/agent_open_test.py \
 	tests/integration/crash_test.py \
 	tests/integration/damaged_test.py \
 	tests/integration/dead_dest_test.py \
