@@ -38,6 +38,7 @@ unit_tests = \
 	tests/unit/lineio_test \
 	tests/unit/maildir_test \
 	tests/unit/mime8_test \
+	tests/unit/password_test \
 	tests/unit/pop3_dirscan_test \
 	tests/unit/pop3_mailbox_test \
 	tests/unit/pop3_session_test \
@@ -147,6 +148,7 @@ TESTS += $(session_tests)
 # The programs together with real clients and peers, on loopback.
 integration_tests = \
 	tests/integration/admin_mail_test.py \
+	tests/integration/agent_open_test.py \
 	tests/integration/crash_test.py \
 	tests/integration/damaged_test.py \
 	tests/integration/dead_dest_test.py \
