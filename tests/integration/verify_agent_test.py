@@ -73,6 +73,9 @@ RECORDS = dict({
     # an mx term: the MX's address, a lookup the term includes
     "mxsender.test": "v=spf1 mx -all",
     "six.test": "v=spf1 ip6:2001:db8::/32 -all",
+    # ptr: the client's name (--host-record gives the PTR too), checked
+    # forward, ends in sender.test
+    "sender.test": "v=spf1 ptr -all",
     # a key record of 5000 octets (DNS_TXT_MAX is 4096)
     "sel._domainkey.bigkey.test": "v=DKIM1; k=rsa; p=" + "A" * 4990,
     "fail.test": "v=spf1 ip4:198.51.100.1 -all",
@@ -106,7 +109,9 @@ RECORDS = dict({
     "_dmarc.pass.test": "v=DMARC1; p=reject",
 }, **deep)
 dnsmasq = pombo.Dnsmasq(["--host-record=mx.sender.test,192.0.2.10",
-                         "--mx-host=mxsender.test,mx.sender.test,10"] + hosts +
+                         "--mx-host=mxsender.test,mx.sender.test,10",
+                         # other addresses' names: NXDOMAIN, not REFUSED
+                         "--local=/2.0.192.in-addr.arpa/"] + hosts +
                         [txt_option(n, t) for n, t in RECORDS.items()],
                         work)
 DNS = "127.0.0.1:%d" % dnsmasq.port
@@ -233,6 +238,14 @@ check("null sender: the HELO identity (RFC 7208 2.4)", plain,
 tap.eq(spf_oracle("x@mxsender.test"), "pass", "oracle: the mx term passes")
 check("SPF: an mx term", plain, r"verdict \S+ ok spf=pass ",
       sender="<x@mxsender.test>")
+tap.eq(spf_oracle("x@sender.test"), "pass", "oracle: the ptr term passes")
+check("SPF: a ptr term", plain, r"verdict \S+ ok spf=pass ",
+      sender="<x@sender.test>")
+tap.eq(spf_oracle("x@sender.test", client="192.0.2.11"), "fail",
+       "oracle: another address fails it")
+check("SPF: a ptr term, another address", plain,
+      r"verdict \S+ ok spf=fail ", sender="<x@sender.test>",
+      client="192.0.2.11")
 tap.eq(spf_oracle("x@six.test", client="2001:db8::10"), "pass",
        "oracle: an IPv6 client passes ip6:")
 check("SPF: an IPv6 client", plain, r"verdict \S+ ok spf=pass ",
