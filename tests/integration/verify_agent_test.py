@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import pombo  # noqa: E402
 
 import dkim  # noqa: E402  python3-dkim (dkimpy)
+import nacl.signing  # noqa: E402  python3-nacl, for Ed25519 keys
 import dns.resolver  # noqa: E402  dnspython, for the oracles
 import spf  # noqa: E402  python3-spf (pyspf)
 
@@ -50,6 +51,10 @@ def keypair(name):
 
 signed_key, signed_der = keypair("signed")
 third_key, third_der = keypair("third")
+# Ed25519 (RFC 8463), as dkimpy takes it: the raw 32-octet seed
+ed_sk = nacl.signing.SigningKey.generate()
+ed_key = base64.b64encode(bytes(ed_sk))
+ed_pub = base64.b64encode(bytes(ed_sk.verify_key)).decode()
 
 
 def txt_option(name, text):
@@ -100,6 +105,7 @@ RECORDS = dict({
                                      for i in range(300)) + " -all",
     "sel._domainkey.signed.test": "v=DKIM1; k=rsa; p=" +
     base64.b64encode(signed_der).decode(),
+    "ed._domainkey.third.test": "v=DKIM1; k=ed25519; p=" + ed_pub,
     "sel._domainkey.third.test": "v=DKIM1; k=rsa; p=" +
     base64.b64encode(third_der).decode(),
     "_dmarc.reject.test": "v=DMARC1; p=reject",
@@ -147,9 +153,10 @@ def message(frm, subject="hello", extra=b"", body=b"hello\r\n"):
             b"@x.test>\r\n\r\n" + body)
 
 
-def sign(msg, domain, key, selector=b"sel"):
+def sign(msg, domain, key, selector=b"sel", alg=b"rsa-sha256"):
     sig = dkim.sign(msg, selector, domain.encode(), key,
-                    include_headers=[b"from", b"to", b"subject", b"date"])
+                    include_headers=[b"from", b"to", b"subject", b"date"],
+                    signature_algorithm=alg)
     return sig + msg
 
 
@@ -284,6 +291,13 @@ tap.ok(dkim.verify(third, dnsfunc=dnsfunc), "oracle: dkimpy verifies the "
 check("a valid third-party signature", lf(third),
       r"verdict \S+ ok spf=pass dkim=pass dmarc=none\n$",
       ["dkim=pass header.d=third.test header.s=sel header.b="])
+ed = sign(message("a@nodmarc.test", "ed25519"), "third.test", ed_key,
+          selector=b"ed", alg=b"ed25519-sha256")
+tap.ok(dkim.verify(ed, dnsfunc=dnsfunc), "oracle: dkimpy verifies the "
+       "Ed25519 signature")
+check("an Ed25519 signature (RFC 8463)", lf(ed),
+      r"verdict \S+ ok spf=pass dkim=pass dmarc=none\n$",
+      ["dkim=pass header.d=third.test header.s=ed"])
 bad = third.replace(b"Subject: third", b"Subject: thirD")
 tap.ok(not dkim.verify(bad, dnsfunc=dnsfunc),
        "oracle: dkimpy fails the changed message")
