@@ -236,17 +236,12 @@ feed(DKIM *d, const char *msg, size_t len, const char *from_domain,
 static int
 has_signature(const char *msg, size_t len)
 {
-	size_t i = 0;
+	size_t i, end;
 
-	while (i < len && msg[i] != '\n') {
-		const char *nl = memchr(msg + i, '\n', len - i);
-		if (len - i > 15 && strncasecmp(msg + i, "DKIM-Signature", 14)
-		    == 0 && (msg[i + 14] == ':' || msg[i + 14] == ' ' ||
-		    msg[i + 14] == '\t'))
+	for (i = 0; i < len && msg[i] != '\n'; i = end) {
+		end = field_end(msg, len, i);
+		if (is_signature(msg + i, end - i))
 			return 1;
-		if (nl == NULL)
-			break;
-		i = (size_t)(nl - msg) + 1;
 	}
 	return 0;
 }
