@@ -216,7 +216,7 @@ main(int argc, char *argv[])
 	enum verdict verdict = VERDICT_OK;
 	size_t hlen, pos, start, flen, len, i;
 	unsigned timeout;
-	long long budget;
+	long long budget, margin;
 
 	signal(SIGPIPE, SIG_IGN);
 	log_init("pombo/verify", 0);
@@ -229,15 +229,18 @@ main(int argc, char *argv[])
 	m = &j.msgs[0];
 	/*
 	 * The budget: every DNS query ends by the deadline, a tenth of it
-	 * kept for the rest; a try gets a twelfth, so a server that does
-	 * not answer costs each check a part, and no check all of it.
+	 * (at least a second, at most a quarter) kept for the rest; a try
+	 * gets a twelfth, so a server that does not answer costs each
+	 * check a part, and no check all of it.
 	 */
 	timeout = j.timeout ? j.timeout : TIMEOUT_DEFAULT;
 	budget = (long long)timeout * 1000;
 	if (dns_init_timeout(j.dns[0] ? j.dns : NULL, budget / 12 < 200 ? 200 :
 	    budget / 12 > 3000 ? 3000 : (int)(budget / 12), 2) == -1)
 		tempfail("cannot set up DNS", NULL);
-	dns_set_deadline(dns_now_ms() + budget - budget / 10);
+	margin = budget / 10 > 1000 ? budget / 10 : budget / 4 < 1000 ?
+	    budget / 4 : 1000;
+	dns_set_deadline(dns_now_ms() + budget - margin);
 
 	msg = read_message(m);
 	len = (size_t)m->size;

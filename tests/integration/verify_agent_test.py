@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import pombo  # noqa: E402
 
 import dkim  # noqa: E402  python3-dkim (dkimpy)
+import nacl.signing  # noqa: E402  python3-nacl, for Ed25519 keys
 import dns.resolver  # noqa: E402  dnspython, for the oracles
 import spf  # noqa: E402  python3-spf (pyspf)
 
@@ -50,6 +51,10 @@ def keypair(name):
 
 signed_key, signed_der = keypair("signed")
 third_key, third_der = keypair("third")
+# Ed25519 (RFC 8463), as dkimpy takes it: the raw 32-octet seed
+ed_sk = nacl.signing.SigningKey.generate()
+ed_key = base64.b64encode(bytes(ed_sk))
+ed_pub = base64.b64encode(bytes(ed_sk.verify_key)).decode()
 
 
 def txt_option(name, text):
@@ -73,6 +78,9 @@ RECORDS = dict({
     # an mx term: the MX's address, a lookup the term includes
     "mxsender.test": "v=spf1 mx -all",
     "six.test": "v=spf1 ip6:2001:db8::/32 -all",
+    # ptr: the client's name (--host-record gives the PTR too), checked
+    # forward, ends in sender.test
+    "sender.test": "v=spf1 ptr -all",
     # a key record of 5000 octets (DNS_TXT_MAX is 4096)
     "sel._domainkey.bigkey.test": "v=DKIM1; k=rsa; p=" + "A" * 4990,
     "fail.test": "v=spf1 ip4:198.51.100.1 -all",
@@ -97,6 +105,7 @@ RECORDS = dict({
                                      for i in range(300)) + " -all",
     "sel._domainkey.signed.test": "v=DKIM1; k=rsa; p=" +
     base64.b64encode(signed_der).decode(),
+    "ed._domainkey.third.test": "v=DKIM1; k=ed25519; p=" + ed_pub,
     "sel._domainkey.third.test": "v=DKIM1; k=rsa; p=" +
     base64.b64encode(third_der).decode(),
     "_dmarc.reject.test": "v=DMARC1; p=reject",
@@ -106,7 +115,9 @@ RECORDS = dict({
     "_dmarc.pass.test": "v=DMARC1; p=reject",
 }, **deep)
 dnsmasq = pombo.Dnsmasq(["--host-record=mx.sender.test,192.0.2.10",
-                         "--mx-host=mxsender.test,mx.sender.test,10"] + hosts +
+                         "--mx-host=mxsender.test,mx.sender.test,10",
+                         # other addresses' names: NXDOMAIN, not REFUSED
+                         "--local=/2.0.192.in-addr.arpa/"] + hosts +
                         [txt_option(n, t) for n, t in RECORDS.items()],
                         work)
 DNS = "127.0.0.1:%d" % dnsmasq.port
@@ -142,9 +153,10 @@ def message(frm, subject="hello", extra=b"", body=b"hello\r\n"):
             b"@x.test>\r\n\r\n" + body)
 
 
-def sign(msg, domain, key, selector=b"sel"):
+def sign(msg, domain, key, selector=b"sel", alg=b"rsa-sha256"):
     sig = dkim.sign(msg, selector, domain.encode(), key,
-                    include_headers=[b"from", b"to", b"subject", b"date"])
+                    include_headers=[b"from", b"to", b"subject", b"date"],
+                    signature_algorithm=alg)
     return sig + msg
 
 
@@ -233,6 +245,14 @@ check("null sender: the HELO identity (RFC 7208 2.4)", plain,
 tap.eq(spf_oracle("x@mxsender.test"), "pass", "oracle: the mx term passes")
 check("SPF: an mx term", plain, r"verdict \S+ ok spf=pass ",
       sender="<x@mxsender.test>")
+tap.eq(spf_oracle("x@sender.test"), "pass", "oracle: the ptr term passes")
+check("SPF: a ptr term", plain, r"verdict \S+ ok spf=pass ",
+      sender="<x@sender.test>")
+tap.eq(spf_oracle("x@sender.test", client="192.0.2.11"), "fail",
+       "oracle: another address fails it")
+check("SPF: a ptr term, another address", plain,
+      r"verdict \S+ ok spf=fail ", sender="<x@sender.test>",
+      client="192.0.2.11")
 tap.eq(spf_oracle("x@six.test", client="2001:db8::10"), "pass",
        "oracle: an IPv6 client passes ip6:")
 check("SPF: an IPv6 client", plain, r"verdict \S+ ok spf=pass ",
@@ -271,6 +291,13 @@ tap.ok(dkim.verify(third, dnsfunc=dnsfunc), "oracle: dkimpy verifies the "
 check("a valid third-party signature", lf(third),
       r"verdict \S+ ok spf=pass dkim=pass dmarc=none\n$",
       ["dkim=pass header.d=third.test header.s=sel header.b="])
+ed = sign(message("a@nodmarc.test", "ed25519"), "third.test", ed_key,
+          selector=b"ed", alg=b"ed25519-sha256")
+tap.ok(dkim.verify(ed, dnsfunc=dnsfunc), "oracle: dkimpy verifies the "
+       "Ed25519 signature")
+check("an Ed25519 signature (RFC 8463)", lf(ed),
+      r"verdict \S+ ok spf=pass dkim=pass dmarc=none\n$",
+      ["dkim=pass header.d=third.test header.s=ed"])
 bad = third.replace(b"Subject: third", b"Subject: thirD")
 tap.ok(not dkim.verify(bad, dnsfunc=dnsfunc),
        "oracle: dkimpy fails the changed message")
@@ -343,7 +370,7 @@ line, ar, took = check(
     r"verdict \S+ ok spf=temperror dkim=temperror dmarc=temperror\n$",
     ["spf=temperror", "dkim=temperror", "dmarc=temperror"],
     dns_servers="127.0.0.1:%d" % silent.getsockname()[1], timeout=4)
-tap.ok(took < 4.5, "within the job's timeout (4 s): %.2f s" % took)
+tap.ok(took < 4, "within the job's timeout (4 s): %.2f s" % took)
 silent.close()
 
 # ---- hostile DKIM-Signature fields ----
@@ -374,6 +401,16 @@ line, ar, took = check("a thousand signatures", lf(junk + good),
                        sender="<x@fail.test>")
 tap.ok(took < 5, "a thousand signatures take %.2f s" % took)
 tap.ok(ar is not None and ar.count("dkim=") <= 9, "at most 8 evaluated", ar)
+# libopendkim's work grows with the square of the signatures it sees:
+# 20,000 took it 25 s; the agent gives it 8
+junk = b"".join(b"DKIM-Signature: v=1; a=rsa-sha256; d=j%d.test; s=sel; "
+                b"h=from; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=;"
+                b" b=AAAA\r\n" % i for i in range(20000))
+line, ar, took = check("twenty thousand signatures", lf(junk + good),
+                       r"verdict \S+ ok spf=fail dkim=pass dmarc=pass\n$",
+                       ["19993 more signatures not evaluated"],
+                       sender="<x@fail.test>")
+tap.ok(took < 5, "twenty thousand signatures take %.2f s" % took)
 
 # ---- a job it cannot read ----
 line, out, rc, took = run(plain, job="POMBO-JOB 1\nhost x\nbogus\nend\n")

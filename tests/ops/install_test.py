@@ -57,7 +57,8 @@ tap.ok(r.returncode == 0, "make install DESTDIR=...", r.stdout[-2000:] +
 files = installed()
 
 libexec = set()
-for prog in ("smtpd", "pop3d", "queued", "pombo-local", "pombo-remote"):
+for prog in ("smtpd", "pop3d", "queued", "pombo-local", "pombo-remote",
+             "pombo-verify"):
     p = one(files, prog, "libexec/pombo")
     if p:
         libexec.add(os.path.dirname(p))
