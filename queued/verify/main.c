@@ -63,11 +63,13 @@ read_message(const struct job_msg *m)
 	ssize_t n;
 	int fd;
 
-	fd = openat(SPOOL_FD, m->qid, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC);
+	/* as queued and the delivery agents open spool files */
+	fd = fileio_open_own(SPOOL_FD, m->qid, O_RDONLY);
 	if (fd == -1)
 		tempfail("cannot open the message", strerror(errno));
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	if (fd == -2)
+		tempfail("the message file is not queued's", NULL);
+	if (fstat(fd, &st) == -1 ||
 	    (uint64_t)st.st_size < m->data_off ||
 	    (uint64_t)st.st_size - m->data_off < m->size ||
 	    m->size > SIZE_MAX - 1)
