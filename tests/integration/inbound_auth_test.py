@@ -1,6 +1,8 @@
 """The checks of arriving mail, end to end (issue 16): one Pombo instance
 (A, example.test, DKIM keys) sends to another (B, the MX of dest.test,
-inbound_auth on), and Internet clients talk to B directly. A local
+inbound_auth on), 8-bit as it is and, through a server without
+8BITMIME, converted (both verify at B), and Internet clients talk to B
+directly. A local
 dnsmasq publishes the SPF, DKIM and DMARC records. B's verdicts and its
 Authentication-Results: field are compared with independent oracles
 (python3-spf for SPF, python3-dkim for DKIM) where they apply:
@@ -26,6 +28,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import pombo  # noqa: E402
+from peer import Peer  # noqa: E402
 
 import dkim  # noqa: E402
 import dns.resolver  # noqa: E402
@@ -91,7 +94,9 @@ def txt_option(name, text):
 
 
 dnsd = pombo.Dnsmasq(["--mx-host=dest.test,mx.dest.test,10",
-                      "--host-record=mx.dest.test,127.0.0.2"] +
+                      "--host-record=mx.dest.test,127.0.0.2",
+                      "--mx-host=seven.test,mx.seven.test,10",
+                      "--host-record=mx.seven.test,127.0.0.3"] +
                      [txt_option(n, t) for n, t in RECORDS.items()], work)
 
 # the oracles resolve through the same dnsmasq
@@ -120,6 +125,9 @@ B.start()
 smtpd_b = pombo.SocketActivated([pombo.prog("smtpd/smtpd"), "-c",
                                  B.conf_path], B.env(), port=P,
                                 addr="127.0.0.2")
+# a server without 8BITMIME: A converts to quoted-printable, then signs
+seven = Peer("127.0.0.3", P, "mx.seven.test", ext=["PIPELINING",
+                                                   "SIZE 10000000"])
 A = pombo.Instance({"hostname": "mx.example.test",
                     "dns_servers": "127.0.0.1:%d" % dnsd.port,
                     "remote_port": str(P), "hold_deliveries": "no",
@@ -213,6 +221,49 @@ try:
         tap.ok(dkim.verify(m.replace(b"\n", b"\r\n"), dnsfunc=dnsfunc),
                "python3-dkim verifies the delivered message")
 
+    # --- 8-bit mail from A: to B as it is (8BITMIME), and to a server
+    # without 8BITMIME converted and signed after; what that server got
+    # is then handed to B by a client: both verify at B and with dkimpy
+    body8 = ("From: Alice <alice@example.test>\nTo: bob@dest.test\n"
+             "Subject: %s\nMIME-Version: 1.0\nContent-Type: text/plain; "
+             "charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n"
+             "Grüße, olá, ação!\n")
+    for subject, rcpt in (("eight bit", "bob@dest.test"),
+                          ("seven bit", "far@seven.test")):
+        subprocess.run([pombo.prog("queued/pombo-sendmail"), "-C",
+                        A.conf_path, "-f", "alice@example.test", rcpt],
+                       input=(body8 % subject).encode(), timeout=30,
+                       check=True)
+    m = delivered("bob", "eight bit")
+    ar = ar_fields(m)[0] if m else ""
+    tap.ok(m is not None and "Grüße".encode() in m,
+           "8BITMIME path: the body arrives 8-bit")
+    tap.eq(result(ar, "dkim"), "pass", "8BITMIME path: dkim=pass at B")
+    tap.ok(m is not None and dkim.verify(m.replace(b"\n", b"\r\n"),
+                                         dnsfunc=dnsfunc),
+           "8BITMIME path: python3-dkim verifies")
+
+    def at_seven():
+        for x in seven.messages:
+            if b"Subject: seven bit\r\n" in x["data"]:
+                return x["data"]
+    pombo.wait_for(lambda: at_seven() is not None, 20)
+    conv = at_seven()
+    tap.ok(conv is not None and b"quoted-printable" in conv and
+           not any(c > 127 for c in conv),
+           "downgraded path: converted to 7-bit quoted-printable")
+    if conv is not None:
+        tap.ok(dkim.verify(conv, dnsfunc=dnsfunc),
+               "downgraded path: python3-dkim verifies")
+        code, _ = send_b("alice@example.test", conv)
+        tap.eq(code, 250, "downgraded path: B accepts it")
+        m = delivered("bob", "seven bit")
+        ar = ar_fields(m)[0] if m else ""
+        tap.eq(result(ar, "dkim"), "pass", "downgraded path: dkim=pass at B")
+        tap.eq(result(ar, "dmarc"), "pass",
+               "and dmarc=pass there by DKIM alone (spf=%s from %s)" % (
+                   result(ar, "spf"), CLIENT))
+
     # --- forged From: of a p=reject domain: 550, nothing queued
     before = B.queue_files()
     code, text = send_b("ceo@bank.test", message("forged",
@@ -303,6 +354,7 @@ try:
     silent.close()
 finally:
     smtpd_b.stop()
+    seven.stop()
     for i in (A, B):
         if i.queued and i.queued.poll() is None:
             i.check_clean(tap)
