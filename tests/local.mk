@@ -55,6 +55,9 @@ unit_tests = \
 	tests/unit/users_test
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
+# Programs the integration tests drive (linked like the unit tests).
+check_PROGRAMS += tests/tools/milter-driver
+tests_tools_milter_driver_SOURCES = tests/tools/milter-driver.c
 # signing: libopendkim, which only pombo-remote links otherwise
 tests_unit_dkim_test_LDADD = shared/libdkim.a $(LDADD) $(OPENDKIM_LIBS) \
 	$(LIBCRYPTO_LIBS)
