@@ -169,6 +169,7 @@ integration_tests = \
 	tests/integration/local_delivery_test.py \
 	tests/integration/login_timing_test.py \
 	tests/integration/logs_test.py \
+	tests/integration/milter_test.py \
 	tests/integration/notify_test.py \
 	tests/integration/order_test.py \
 	tests/integration/pop3_clients_test.py \

@@ -128,10 +128,17 @@ print_mods(const struct milter_mods *m)
 static void
 on_result(void *arg, const struct milter_result *r)
 {
+	char reply[sizeof(r->reply)], *p;
+
 	(void)arg;
+	/* a multi-line reply on one line: CRLF shown as | */
+	str_copy(reply, r->reply, sizeof(reply));
+	for (p = reply; *p; p++)
+		if (*p == '\r' || *p == '\n')
+			*p = '|';
 	printf("%s %s%s%s%s%s\n", step_names[d.step], verdicts[r->verdict],
 	    r->failed ? " failed" : "", r->custom ? " custom" : "",
-	    r->reply[0] ? " " : "", r->reply);
+	    reply[0] ? " " : "", reply);
 	if (r->verdict == MILTER_REJECT || r->verdict == MILTER_TEMPFAIL ||
 	    r->verdict == MILTER_DISCARD) {
 		/* RCPT: only this recipient; the others go on */
