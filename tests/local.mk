@@ -38,6 +38,7 @@ unit_tests = \
 	tests/unit/lineio_test \
 	tests/unit/maildir_test \
 	tests/unit/milter_edit_test \
+	tests/unit/milter_test \
 	tests/unit/milter_proto_test \
 	tests/unit/mime8_test \
 	tests/unit/pop3_dirscan_test \
