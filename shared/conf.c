@@ -183,7 +183,8 @@ static const struct conf_key conf_keys[] = {
 	  "breaks the protocol or does not answer in time: tempfail, accept "
 	  "(as if it were not there) or reject" },
 	{ "milter_connect_timeout", CONF_DURATION, F(milter_connect_timeout),
-	  1, 3600, "30s", "the time to connect to a milter and negotiate" },
+	  1, 3600, "30s", "the time to connect to a milter (its negotiation then "
+	  "has milter_command_timeout)" },
 	{ "milter_command_timeout", CONF_DURATION, F(milter_command_timeout),
 	  1, 3600, "30s", "a milter's time to answer a step before DATA's "
 	  "content" },

@@ -88,6 +88,10 @@ void milter_set_macro(struct milter *m, const char *name, const char *value);
  * comes through the callback, later (never from inside the call), or -1
  * when called while another step waits for its answer. A step the
  * filter negotiated away, or asked not to answer, gets CONTINUE.
+ * A REJECT or TEMPFAIL at CONNECT or HELO holds for the session: the
+ * caller refuses what follows (the filter answers ACCEPT from then on);
+ * one at MAIL, or a DISCARD, holds for the message; one at RCPT for
+ * that recipient only.
  * connect opens the connection and negotiates first: addr is the
  * client's address text, "" for a local one (then port is ignored).
  */
