@@ -45,6 +45,8 @@ enum conf_type {
 	CONF_WORD,	/* a user name or similar token, or empty */
 	CONF_POLICIES,	/* list of domain:policy */
 	CONF_DKIMKEYS,	/* list of domain:selector:/key/file */
+	CONF_MILTERS,	/* list of unix:/path, inet:host:port */
+	CONF_MILTERACT,	/* tempfail, accept or reject */
 };
 
 struct conf_key {
@@ -172,6 +174,23 @@ static const struct conf_key conf_keys[] = {
 	{ "inbound_auth_timeout", CONF_DURATION, F(inbound_auth_timeout), 1,
 	  600, "20s", "the time the checks of one message may take (DNS "
 	  "included); what is not answered by then is temperror" },
+	{ "milters", CONF_MILTERS, L(milters), 0, 0, "",
+	  "mail filters asked in order at each step of a session: "
+	  "unix:/path, inet:host:port, inet6:host:port (host numeric or "
+	  "localhost)" },
+	{ "milter_default_action", CONF_MILTERACT, F(milter_default_action),
+	  0, 0, "tempfail", "what a session gets when a milter is down, "
+	  "breaks the protocol or does not answer in time: tempfail, accept "
+	  "(as if it were not there) or reject" },
+	{ "milter_connect_timeout", CONF_DURATION, F(milter_connect_timeout),
+	  1, 3600, "30s", "the time to connect to a milter (its negotiation then "
+	  "has milter_command_timeout)" },
+	{ "milter_command_timeout", CONF_DURATION, F(milter_command_timeout),
+	  1, 3600, "30s", "a milter's time to answer a step before DATA's "
+	  "content" },
+	{ "milter_content_timeout", CONF_DURATION, F(milter_content_timeout),
+	  1, 3600, "300s", "a milter's time to answer a header, a body chunk "
+	  "or the end of a message" },
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -493,6 +512,66 @@ set_dkimkeys(struct conf *c, const struct conf_key *k, char *v,
 	    "domain:selector:/absolute/key/file");
 }
 
+/*
+ * unix:/path (local:/path), inet:host:port, inet6:host:port, host in
+ * brackets too: a numeric address or localhost, which queued's loop
+ * can connect to without a blocking lookup.
+ */
+static int
+item_milter(char *s)
+{
+	char host[64];
+	const char *p, *colon;
+	size_t hlen;
+	struct cidr c;
+	char *end;
+	long port;
+
+	if ((p = str_prefix(s, "unix:")) != NULL ||
+	    (p = str_prefix(s, "local:")) != NULL)
+		return p[0] == '/' && strlen(p) < 108 ? 0 : -1;
+	if ((p = str_prefix(s, "inet6:")) == NULL &&
+	    (p = str_prefix(s, "inet:")) == NULL)
+		return -1;
+	if ((colon = strrchr(p, ':')) == NULL || colon == p)
+		return -1;
+	hlen = (size_t)(colon - p);
+	if (p[0] == '[' && colon[-1] == ']') {
+		p++;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return -1;
+	memcpy(host, p, hlen);
+	host[hlen] = '\0';
+	port = strtol(colon + 1, &end, 10);
+	if (!isdigit((unsigned char)colon[1]) || *end != '\0' || port < 1 ||
+	    port > 65535)
+		return -1;
+	if (strcmp(host, "localhost") != 0 && (cidr_parse(host, &c) == -1 ||
+	    strchr(host, '/') != NULL))
+		return -1;
+	return 0;
+}
+
+static int
+set_milters(struct conf *c, const struct conf_key *k, char *v,
+    struct conf_error *err)
+{
+	return set_strings(c, k, v, err, item_milter,
+	    "unix:/path, inet:host:port or inet6:host:port");
+}
+
+static int
+set_milteract(struct conf *c, const struct conf_key *k, char *v,
+    struct conf_error *err)
+{
+	if (strcmp(v, "tempfail") && strcmp(v, "accept") && strcmp(v, "reject"))
+		return bad(err, k, "'%.64s' is not tempfail, accept or reject",
+		    v);
+	return copy_field(FIELD(c, k), k, v, err);
+}
+
 static int
 set_cidrs(struct conf *c, const struct conf_key *k, char *v,
     struct conf_error *err)
@@ -683,6 +762,8 @@ static int (*const conf_setters[])(struct conf *, const struct conf_key *,
 	[CONF_WORD] = set_word,
 	[CONF_POLICIES] = set_policies,
 	[CONF_DKIMKEYS] = set_dkimkeys,
+	[CONF_MILTERS] = set_milters,
+	[CONF_MILTERACT] = set_milteract,
 };
 
 /* Set one key from its value text; err->msg says what is wrong. */
@@ -824,6 +905,7 @@ conf_free(struct conf *c)
 	list_free(&c->dns_servers, &c->n_dns_servers);
 	list_free(&c->tls_policy, &c->n_tls_policy);
 	list_free(&c->dkim_keys, &c->n_dkim_keys);
+	list_free(&c->milters, &c->n_milters);
 	free(c->relay_networks);
 	c->relay_networks = NULL;
 	c->n_relay_networks = 0;

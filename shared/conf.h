@@ -67,6 +67,12 @@ struct conf {
 	int		 inbound_auth;		/* SPF, DKIM, DMARC on arrival */
 	int		 dmarc_reject;
 	unsigned	 inbound_auth_timeout;	/* seconds */
+	char		**milters;		/* "unix:/path", "inet:host:port" */
+	size_t		 n_milters;
+	char		 milter_default_action[16];	/* tempfail|accept|reject */
+	unsigned	 milter_connect_timeout;	/* seconds */
+	unsigned	 milter_command_timeout;
+	unsigned	 milter_content_timeout;
 };
 
 struct conf_error {

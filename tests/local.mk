@@ -37,6 +37,9 @@ unit_tests = \
 	tests/unit/job_test \
 	tests/unit/lineio_test \
 	tests/unit/maildir_test \
+	tests/unit/milter_edit_test \
+	tests/unit/milter_test \
+	tests/unit/milter_proto_test \
 	tests/unit/mime8_test \
 	tests/unit/password_test \
 	tests/unit/pop3_dirscan_test \
@@ -54,6 +57,9 @@ unit_tests = \
 	tests/unit/users_test
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
+# Programs the integration tests drive (linked like the unit tests).
+check_PROGRAMS += tests/tools/milter-driver
+tests_tools_milter_driver_SOURCES = tests/tools/milter-driver.c
 # signing: libopendkim, which only pombo-remote links otherwise
 tests_unit_dkim_test_LDADD = shared/libdkim.a $(LDADD) $(OPENDKIM_LIBS) \
 	$(LIBCRYPTO_LIBS)
@@ -166,6 +172,7 @@ integration_tests = \
 	tests/integration/local_delivery_test.py \
 	tests/integration/login_timing_test.py \
 	tests/integration/logs_test.py \
+	tests/integration/milter_test.py \
 	tests/integration/notify_test.py \
 	tests/integration/order_test.py \
 	tests/integration/pop3_clients_test.py \

@@ -8,6 +8,9 @@ queued_daemon_libqueued_a_SOURCES = \
 	queued/daemon/inject.c queued/daemon/inject.h \
 	queued/daemon/intact.c queued/daemon/intact.h \
 	queued/daemon/listener.c queued/daemon/listener.h \
+	queued/daemon/milter.c queued/daemon/milter.h \
+	queued/daemon/milter_edit.c queued/daemon/milter_edit.h \
+	queued/daemon/milter_proto.c queued/daemon/milter_proto.h \
 	queued/daemon/policy.c queued/daemon/policy.h \
 	queued/daemon/prefetch.c queued/daemon/prefetch.h \
 	queued/daemon/queue.c queued/daemon/queue.h \

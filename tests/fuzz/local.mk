@@ -8,14 +8,16 @@
 # "make fuzz", with clang-14 and libFuzzer into _build-fuzz/
 # (tests/fuzz/fuzz.mk); make check does that too, and
 # tests/fuzz/run-fuzzers gives each libFuzzer harness a short run.
-fuzz_names = addr aliases auth authres conf data dkimrec envelope esmtp job lineio maildir \
-	mime8 pop3 qproto rfc5322 sendmail smtpc smtpd transfer users
+fuzz_names = addr aliases auth authres conf data dkimrec envelope esmtp job \
+	lineio maildir milter milter_client milter_edit mime8 pop3 qproto rfc5322 \
+	sendmail smtpc smtpd transfer users
 fuzz_harnesses = tests/fuzz/addr_fuzz tests/fuzz/aliases_fuzz \
 	tests/fuzz/auth_fuzz tests/fuzz/authres_fuzz tests/fuzz/conf_fuzz \
 	tests/fuzz/data_fuzz \
 	tests/fuzz/dkimrec_fuzz tests/fuzz/envelope_fuzz \
 	tests/fuzz/esmtp_fuzz tests/fuzz/job_fuzz tests/fuzz/lineio_fuzz \
-	tests/fuzz/maildir_fuzz tests/fuzz/mime8_fuzz tests/fuzz/pop3_fuzz \
+	tests/fuzz/maildir_fuzz tests/fuzz/milter_fuzz \
+	tests/fuzz/milter_client_fuzz tests/fuzz/milter_edit_fuzz tests/fuzz/mime8_fuzz tests/fuzz/pop3_fuzz \
 	tests/fuzz/qproto_fuzz tests/fuzz/rfc5322_fuzz \
 	tests/fuzz/sendmail_fuzz tests/fuzz/smtpc_fuzz tests/fuzz/smtpd_fuzz \
 	tests/fuzz/transfer_fuzz tests/fuzz/users_fuzz
@@ -54,6 +56,12 @@ tests_fuzz_lineio_fuzz_SOURCES = tests/fuzz/lineio_fuzz.c
 tests_fuzz_lineio_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_maildir_fuzz_SOURCES = tests/fuzz/maildir_fuzz.c
 tests_fuzz_maildir_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_milter_fuzz_SOURCES = tests/fuzz/milter_fuzz.c
+tests_fuzz_milter_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_milter_client_fuzz_SOURCES = tests/fuzz/milter_client_fuzz.c
+tests_fuzz_milter_client_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_milter_edit_fuzz_SOURCES = tests/fuzz/milter_edit_fuzz.c
+tests_fuzz_milter_edit_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_mime8_fuzz_SOURCES = tests/fuzz/mime8_fuzz.c
 tests_fuzz_mime8_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_pop3_fuzz_SOURCES = tests/fuzz/pop3_fuzz.c

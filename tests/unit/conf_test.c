@@ -111,6 +111,16 @@ static const struct {
 	  "test.conf:1: dkim_keys: 'a..test:s:/k.pem' is not domain:selector:/absolute/key/file" },
 	{ "dkim_keys = a.test:s_1:/k.pem\n",
 	  "test.conf:1: dkim_keys: 'a.test:s_1:/k.pem' is not domain:selector:/absolute/key/file" },
+	{ "milters = inet:mx.test:11332\n",
+	  "test.conf:1: milters: 'inet:mx.test:11332' is not unix:/path, inet:host:port or inet6:host:port" },
+	{ "milters = unix:relative\n",
+	  "test.conf:1: milters: 'unix:relative' is not unix:/path, inet:host:port or inet6:host:port" },
+	{ "milters = inet:127.0.0.1:0\n",
+	  "test.conf:1: milters: 'inet:127.0.0.1:0' is not unix:/path, inet:host:port or inet6:host:port" },
+	{ "milters = tcp:127.0.0.1:25\n",
+	  "test.conf:1: milters: 'tcp:127.0.0.1:25' is not unix:/path, inet:host:port or inet6:host:port" },
+	{ "milter_default_action = defer\n",
+	  "test.conf:1: milter_default_action: 'defer' is not tempfail, accept or reject" },
 };
 
 Test(conf, errors_name_file_and_line)
@@ -147,6 +157,29 @@ Test(conf, dkim_keys)
 	conf_defaults(&c);
 	cr_expect_eq(c.n_dkim_keys, 0);
 	cr_expect_eq(c.dkim_keys_line, 0);
+	conf_free(&c);
+}
+
+Test(conf, milters)
+{
+	struct conf c;
+	struct conf_error err;
+
+	cr_assert_eq(parse(&c, "milters = unix:/run/rspamd.sock, "
+	    "inet:127.0.0.1:11332 inet6:[::1]:8891, inet6:::1:8892, "
+	    "inet:localhost:1\nmilter_default_action = accept\n"
+	    "milter_content_timeout = 1m\n", &err), 0, "%s", err.msg);
+	cr_assert_eq(c.n_milters, 5);
+	cr_expect_str_eq(c.milters[2], "inet6:[::1]:8891");
+	cr_expect_str_eq(c.milter_default_action, "accept");
+	cr_expect_eq(c.milter_content_timeout, 60);
+	cr_expect_eq(c.milter_command_timeout, 30);
+	conf_free(&c);
+	conf_defaults(&c);
+	cr_expect_eq(c.n_milters, 0);
+	cr_expect_str_eq(c.milter_default_action, "tempfail");
+	cr_expect_eq(c.milter_connect_timeout, 30);
+	cr_expect_eq(c.milter_content_timeout, 300);
 	conf_free(&c);
 }
 
