@@ -41,6 +41,7 @@ unit_tests = \
 	tests/unit/pop3_mailbox_test \
 	tests/unit/pop3_session_test \
 	tests/unit/pop3_transfer_test \
+	tests/unit/policy_proto_test \
 	tests/unit/qproto_test \
 	tests/unit/recipients_test \
 	tests/unit/retry_test \
