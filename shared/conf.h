@@ -67,6 +67,10 @@ struct conf {
 	int		 inbound_auth;		/* SPF, DKIM, DMARC on arrival */
 	int		 dmarc_reject;
 	unsigned	 inbound_auth_timeout;	/* seconds */
+	char		**policy_services;	/* "unix:/p", "inet:a:port" */
+	size_t		 n_policy_services;
+	int		 policy_end_of_data;	/* ask at END-OF-MESSAGE too */
+	unsigned	 policy_timeout;	/* seconds */
 };
 
 struct conf_error {
