@@ -164,6 +164,7 @@ integration_tests = \
 	tests/integration/logs_test.py \
 	tests/integration/notify_test.py \
 	tests/integration/order_test.py \
+	tests/integration/policy_actions_test.py \
 	tests/integration/pop3_clients_test.py \
 	tests/integration/pop3_delivery_test.py \
 	tests/integration/pop3_dovecot_test.py \
@@ -205,5 +206,5 @@ fuzz_tests = tests/fuzz/run-fuzzers.py
 TESTS += $(fuzz_tests)
 
 EXTRA_DIST += tests/README.md tests/unit/tap-run tests/sessions/run-session \
-	tests/lib/pombo.py tests/lib/peer.py tests/ops/ops.py \
+	tests/lib/pombo.py tests/lib/peer.py tests/lib/fakepolicy.py tests/ops/ops.py \
 	$(session_tests) $(integration_tests) $(ops_tests) $(fuzz_tests)
