@@ -167,6 +167,28 @@ try:
            inst.log() and "discarded by a policy server" in inst.log(),
            "and the log says so", inst.log()[-1000:])
 
+    # the queue protocol pipelined, as smtpd never does: each RCPT waits
+    # for its answer, nothing more is read meanwhile, replies in order
+    import socket
+    body = b"Subject: p\n\npiped\n"
+    q = socket.socket(socket.AF_UNIX)
+    q.settimeout(20)
+    q.connect(inst.sock)
+    q.sendall(b"POMBO 1\nHELO ESMTP 192.0.2.7 c.test\nMAIL <x@far.test>\n"
+              b"RCPT <reject@example.test>\nRCPT <ok@example.test>\n"
+              b"RCPT <dip@example.test>\nDATA\n%d\n%s0\nQUIT\n" %
+              (len(body), body))
+    got = b""
+    while b"221 " not in got:
+        d = q.recv(65536)
+        if not d:
+            break
+        got += d
+    q.close()
+    codes = [l[:3] for l in got.decode().splitlines()]
+    tap.eq(codes, ["250", "250", "250", "554", "250", "450", "354", "250",
+                   "221"], "pipelined RCPTs: each answered in turn")
+
     n = len(p1.requests)
     out = session(inst, ["reject"], env={"TCPREMOTEIP": ""})
     tap.ok(queued_as(out) is not None and len(p1.requests) == n,
