@@ -135,9 +135,22 @@ static void
 refuse(struct policy_action *out, enum policy_kind kind, int code,
     const char *text)
 {
+	size_t d;
+
 	out->kind = kind;
 	out->code = code;
 	str_copy(out->dsn, code >= 500 ? "5.7.1" : "4.7.1", sizeof(out->dsn));
+	while (*text == ' ' || *text == '\t')
+		text++;
+	/* "REJECT 5.7.23 text": the server's own code, as Postfix takes it
+	 * (postgrey's "DEFER_IF_PERMIT 4.2.0 Greylisted"); its class is the
+	 * reply's (RFC 3463 3.1) */
+	if ((d = dsn_len(text)) > 0 && d < sizeof(out->dsn)) {
+		memcpy(out->dsn, text, d);
+		out->dsn[d] = '\0';
+		out->dsn[0] = code >= 500 ? '5' : '4';
+		text += d;
+	}
 	clean_text(out->text, text, POLICY_TEXT_MAX);
 }
 
@@ -173,18 +186,8 @@ policy_proto_action(const char *action, struct policy_action *out)
 		if (code < 400 || code > 599)
 			return;
 		t = s + 3;
-		while (*t == ' ')
-			t++;
-		refuse(out, PA_REFUSE, code, "");
+		refuse(out, PA_REFUSE, code, t);
 		out->numeric = 1;
-		if ((d = dsn_len(t)) > 0 && d < sizeof(out->dsn)) {
-			/* the class follows the code (RFC 3463 3.1) */
-			memcpy(out->dsn, t, d);
-			out->dsn[d] = '\0';
-			out->dsn[0] = s[0];
-			t += d;
-		}
-		clean_text(out->text, t, POLICY_TEXT_MAX);
 		return;
 	}
 	if ((t = keyword(s, "OK")) != NULL) {
