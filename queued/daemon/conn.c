@@ -76,7 +76,7 @@ struct conn {
 	struct mail_args	 mail;
 	struct txn		*txn;
 	struct pending_rcpt	*pend;		/* in CS_POLICY */
-	unsigned long		 instance;	/* transactions so far */
+	unsigned long		 instance;	/* of the transaction */
 	int			 msgfd;
 	int			 msg_reused;	/* msgfd: a file of free/ */
 	int			 counted;	/* in its uid's connections */
@@ -90,6 +90,7 @@ struct conn {
 
 static struct queued_ctx *ctx;
 static unsigned nconns;
+static unsigned long ntxns;	/* transactions begun: the policy instance */
 
 /*
  * Connections per local user (max_uid_connections), the way Postfix's
@@ -388,7 +389,9 @@ do_mail(struct conn *c, const char *arg)
 	}
 	envelope_init(&t->env);
 	buf_init(&t->prepend, 64 * 1024);
-	c->instance++;
+	/* unique in queued's life: policy servers cache their verdict by
+	 * it (policyd-spf gave a sender the last session's) */
+	c->instance = ++ntxns;
 	if (envelope_set_from(&t->env, arg) == -1 ||
 	    (t->env.client = strdup(c->helo_arg)) == NULL) {
 		txn_free(t);

@@ -119,7 +119,12 @@ try:
            "FILTER is logged and taken as DUNNO", out)
 
     # one refused recipient of two: the other still gets the message
+    n = len(p1.requests)
     out = session(inst, ["reject", "ok"])
+    inst_ids = [r["instance"] for r in p1.requests[n - 1:]]
+    tap.ok(len(inst_ids) == 3 and inst_ids[1] == inst_ids[2] and
+           inst_ids[0] != inst_ids[1], "instance: one per transaction, "
+           "another in the next session", inst_ids)
     qid = queued_as(out)
     tap.ok(qid is not None and b"rcpt <ok@example.test>" in
            inst.queue_file(qid) and b"reject@" not in inst.queue_file(qid),
