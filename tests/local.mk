@@ -165,6 +165,7 @@ integration_tests = \
 	tests/integration/notify_test.py \
 	tests/integration/order_test.py \
 	tests/integration/policy_actions_test.py \
+	tests/integration/policy_eod_test.py \
 	tests/integration/policy_hostile_test.py \
 	tests/integration/policy_postgrey_test.py \
 	tests/integration/policy_spf_test.py \

@@ -53,6 +53,7 @@ struct txn {
 	uid_t			 uid;	/* a local program's, for the log */
 	int			 stamped;
 	int			 discard;	/* a policy server's DISCARD */
+	int			 eod_asked;	/* END-OF-MESSAGE answered */
 	struct buf		 prepend;	/* its PREPENDed fields */
 };
 
@@ -604,6 +605,62 @@ policy_discarded(struct conn *c)
 	conn_reply(c, "250 2.0.0 Ok: queued as %s", qid);
 }
 
+static void do_end_of_data(struct conn *c);
+
+/*
+ * The servers' verdict on the whole message (policy_end_of_data): the
+ * end of data goes on from where it stopped, or the message is dropped.
+ * A PREPEND comes too late here, as in Postfix: logged and ignored.
+ */
+static void
+eod_delegated(void *arg, struct delegate_result *res)
+{
+	struct conn *c = arg;
+	struct txn *t = c->txn;
+
+	c->pend->req = NULL;
+	pending_free(c);
+	c->state = CS_CHUNK;
+	t->eod_asked = 1;
+	if (!res->accept) {
+		log_info("%s: refused at the end of data by a policy server: %s",
+		    t->env.qid, res->reply);
+		conn_reset(c);
+		conn_reply(c, "%s", res->reply);
+	} else {
+		if (res->prepend.len > 0)
+			log_warnx("%s: PREPEND at the end of data ignored (the "
+			    "message is in already)", t->env.qid);
+		t->discard |= res->discard;
+		if (res->hold)
+			t->env.flags |= ENV_HOLD;
+		do_end_of_data(c);
+	}
+	conn_process(c);
+}
+
+static void
+eod_ask(struct conn *c)
+{
+	struct envelope *e = &c->txn->env;
+	struct delegate_query q = { .state = "END-OF-MESSAGE",
+	    .helo = &c->helo, .sender = e->from, .recipient = "",
+	    .rcpt_count = e->nrcpt, .size = c->size, .qid = e->qid,
+	    .instance = c->instance };
+	struct pending_rcpt *p = calloc(1, sizeof(*p));
+
+	if (p != NULL && (p->req = delegate_ask(&q, eod_delegated, c)) !=
+	    NULL) {
+		c->pend = p;
+		c->state = CS_POLICY;
+		return;
+	}
+	free(p);
+	log_warnx("%s: cannot ask the policy servers", e->qid);
+	conn_reset(c);
+	conn_reply(c, "451 4.3.5 Server configuration problem");
+}
+
 static void
 do_end_of_data(struct conn *c)
 {
@@ -641,6 +698,11 @@ do_end_of_data(struct conn *c)
 		log_warn("%s: cannot set the queue file's length", t->env.qid);
 		conn_reset(c);
 		conn_reply(c, "451 4.3.0 Error writing the queue file");
+		return;
+	}
+	if (ctx->conf->policy_end_of_data && !t->eod_asked &&
+	    delegate_wanted(&c->helo)) {
+		eod_ask(c);
 		return;
 	}
 	str_copy(t->job.qid, t->env.qid, sizeof(t->job.qid));
