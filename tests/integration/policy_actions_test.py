@@ -5,12 +5,15 @@ Postfix does: OK, DUNNO, REJECT (554 5.7.1), DEFER (450 4.7.1),
 DEFER_IF_PERMIT, "4xx/5xx text" (an enhanced code added when missing),
 PREPEND (the field on top of the message, above smtpd's Received:), HOLD
 (held in the queue), DISCARD (250, nothing queued, logged), FILTER taken
-as DUNNO; several servers are asked in order. Local mail is not asked."""
+as DUNNO; several servers are asked in order (inet: and unix:). Local
+mail is not asked."""
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import pombo  # noqa: E402
@@ -66,7 +69,9 @@ def queue_tool(inst, *args):
 
 
 p1 = FakePolicy(first)
-p2 = FakePolicy(second)
+# the second on a Unix socket, in a folder of its own
+sockdir = tempfile.mkdtemp(prefix="pombo-policy-")
+p2 = FakePolicy(second, os.path.join(sockdir, "policy.sock"))
 inst = pombo.Instance({"policy_services": "%s, %s" % (p1.spec, p2.spec),
                        "policy_timeout": "5s"},
                       users=["%s@example.test" % u for u in ACTIONS]).start()
@@ -203,4 +208,5 @@ finally:
     p1.stop()
     p2.stop()
     inst.cleanup()
+    shutil.rmtree(sockdir, ignore_errors=True)
 tap.done()

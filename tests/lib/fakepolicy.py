@@ -11,17 +11,23 @@ SILENT = object()    # never answer (hold the connection open)
 
 
 class FakePolicy:
-    def __init__(self, answer):
+    def __init__(self, answer, path=None):
+        """On 127.0.0.1, or on the Unix socket path."""
         self.answer = answer
         self.requests = []
         self.connections = 0
         self.stopping = False
-        self.ls = socket.socket()
-        self.ls.bind(("127.0.0.1", 0))
+        if path:
+            self.ls = socket.socket(socket.AF_UNIX)
+            self.ls.bind(path)
+            self.spec = "unix:" + path
+        else:
+            self.ls = socket.socket()
+            self.ls.bind(("127.0.0.1", 0))
+            self.port = self.ls.getsockname()[1]
+            self.spec = "inet:127.0.0.1:%d" % self.port
         self.ls.listen(64)
         self.ls.settimeout(0.2)
-        self.port = self.ls.getsockname()[1]
-        self.spec = "inet:127.0.0.1:%d" % self.port
         self.t = threading.Thread(target=self._accept, daemon=True)
         self.t.start()
 
