@@ -2,7 +2,7 @@
 # pombo.conf with every key and its default, written at build time by
 # man/print-sample-conf from the key table in shared/conf.c.
 dist_man_MANS += man/smtpd.8 man/queued.8 man/pombo-sendmail.8 \
-	man/pombo-queue.8 man/pombo-dkim.8 man/pombo.conf.5
+	man/pombo-queue.8 man/pombo-dkim.8 man/pombo-verify.8 man/pombo.conf.5
 
 noinst_PROGRAMS = man/print-sample-conf
 man_print_sample_conf_SOURCES = man/print-sample-conf.c

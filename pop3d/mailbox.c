@@ -4,8 +4,9 @@
  * message's RFC 1939 size into its name (,W=), so 10,000 messages cost
  * two readdir loops and no open or stat. All names live in one arena
  * and the table is 16 octets a message, so a session stays small.
- * Another writer's file (an IMAP APPEND) is read once to size it, the
- * way RETR would send it: LIST and RETR must agree (RFC 1939 5).
+ * Another writer's file (an IMAP APPEND) is sized by its name too when
+ * Dovecot named it (size_foreign), else read once to size it, the way
+ * RETR would send it: LIST and RETR must agree (RFC 1939 5).
  */
 #include "config.h"
 
@@ -101,14 +102,34 @@ add_msg(struct mailbox *mb, const char *name, size_t len, uint64_t size,
 	return 0;
 }
 
+/* Does the file end in an LF (or is it empty)? One octet read. */
+static int
+ends_in_lf(int fd, off_t len)
+{
+	char c;
+
+	return len == 0 || (pread(fd, &c, 1, len - 1) == 1 && c == '\n');
+}
+
 /*
  * A file our local agent did not name: open it (never following a
- * symlink, never blocking on a FIFO) and count its octets as RETR sends
- * them. A ,W= of another writer is not enough: Dovecot's counts no CRLF
- * for a last line without one, which RETR adds (LIST said 78, RETR 80).
+ * symlink, never blocking on a FIFO) and size it as RETR sends it.
+ * Dovecot's ,S= is the file's octets and its ,W= those with every LF
+ * not after a CR made CRLF: what RETR sends, for a file that ends in an
+ * LF. So when S= is the file's size, W= within what it allows (S to
+ * 2S) and the last octet an LF, W= sizes it, and a mailbox Dovecot
+ * APPENDs to costs an open and a one-octet pread a message at login,
+ * not a read of every octet. A last line without an LF is read whole:
+ * there the writers of W= part (Dovecot counts no CRLF for it, which
+ * RETR adds: its W=48 for RETR's 50; our agent's W= and names of its
+ * older shapes count it). A W= that lies within those bounds misstates
+ * only its own mailbox's LIST. Renaming a file to cache its size is no
+ * way out: the unique part is the message's identity for POP3's UIDL
+ * and for IMAP servers alike.
  */
 static int
-size_foreign(int dfd, const char *name, uint64_t *size)
+size_foreign(int dfd, const char *name, const struct maildir_info *info,
+    uint64_t *size)
 {
 	struct stat st;
 	int fd, rc = -1;
@@ -116,8 +137,17 @@ size_foreign(int dfd, const char *name, uint64_t *size)
 	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd == -1)
 		return -1;
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
-		rc = transfer_size(fd, size);
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		if (info->has_size && info->has_wsize &&
+		    info->size == (uint64_t)st.st_size &&
+		    info->wsize >= info->size &&
+		    info->wsize - info->size <= info->size &&
+		    ends_in_lf(fd, st.st_size)) {
+			*size = info->wsize;
+			rc = 0;
+		} else
+			rc = transfer_size(fd, size);
+	}
 	close(fd);
 	return rc;
 }
@@ -147,7 +177,7 @@ scan_entry(void *arg, const char *name, unsigned char type)
 	}
 	if (info.ours)
 		size = info.wsize;
-	else if (size_foreign(c->dfd, name, &size) == -1) {
+	else if (size_foreign(c->dfd, name, &info, &size) == -1) {
 		/* gone since readdir, or unreadable: not a message */
 		log_debug("cannot size %.80s, skipped", name);
 		return 0;

@@ -6,9 +6,51 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fileio.h"
+
+/*
+ * Only regular files of the caller's own user (queued's: the agents
+ * run as it) are ever read or reused from the spool: a FIFO would block
+ * open() and read() for good (queued's loop and SIGTERM with them, or an
+ * agent and its whole batch until its timeout), a device or a link would
+ * read something else. The fstatat refuses them before any open;
+ * O_NONBLOCK and O_NOFOLLOW make the open harmless if the name changed
+ * meanwhile (between queued's check and an agent's open, too), and
+ * fstat checks what was opened.
+ */
+int
+fileio_own(const struct stat *st)
+{
+	return S_ISREG(st->st_mode) && st->st_uid == geteuid();
+}
+
+int
+fileio_open_own(int dirfd, const char *name, int flags)
+{
+	struct stat st;
+	int fd;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !fileio_own(&st))
+		return -2;
+	fd = openat(dirfd, name, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1)
+		return errno == ELOOP || errno == ENXIO || errno == EISDIR ||
+		    errno == ENODEV ? -2 : -1;
+	if (fstat(fd, &st) == -1 || !fileio_own(&st)) {
+		close(fd);
+		return -2;
+	}
+	/* a regular file ignores O_NONBLOCK; clear it all the same */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
 
 int
 fileio_write_all(int fd, const void *p, size_t n)

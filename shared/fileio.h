@@ -1,12 +1,14 @@
 /*
  * fileio: whole-file reads into a bounded buffer and writes that finish
  * or fail, for the config, users and aliases files, the spool and the
- * agents. Used everywhere files are read or written whole.
+ * agents, and the one way spool files are opened (queued and its
+ * agents). Used everywhere files are read or written whole.
  */
 #ifndef POMBO_FILEIO_H
 #define POMBO_FILEIO_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 
 #include "str.h"
 
@@ -20,5 +22,14 @@ int fileio_read_fd(int fd, struct buf *b);
  */
 int fileio_read(const char *path, int missing_ok, struct buf *b, char *err,
     size_t errlen);
+/* st is a regular file of this process's effective user. */
+int fileio_own(const struct stat *st);
+/*
+ * openat(dirfd, name, flags) for a spool file, only if it is a regular
+ * file of this process's effective user: never blocks on a FIFO, never
+ * follows a link (see fileio.c). The fd (close-on-exec, blocking), -1
+ * with errno (e.g. ENOENT), or -2 for a file that is something else.
+ */
+int fileio_open_own(int dirfd, const char *name, int flags);
 
 #endif

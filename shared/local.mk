@@ -2,6 +2,7 @@
 noinst_LIBRARIES += shared/libpombo.a
 shared_libpombo_a_SOURCES = \
 	shared/addr.c shared/addr.h \
+	shared/authres.c shared/authres.h \
 	shared/base64.c shared/base64.h \
 	shared/aliases.c shared/aliases.h \
 	shared/cidr.c shared/cidr.h \

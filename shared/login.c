@@ -17,6 +17,9 @@
 #include "password.h"
 #include "str.h"
 
+/* kinds of hash (scheme and cost) a check runs: see login_check_as */
+#define LOGIN_KINDS_MAX	16
+
 int
 login_loopback(const char *client)
 {
@@ -66,23 +69,32 @@ usable(const char *hash)
 	return hash[0] != '\0' && hash[0] != '*' && hash[0] != '!';
 }
 
+/* Hashes whose check costs the same crypt(3): see password_cost_prefix. */
+static int
+same_kind(const char *a, const char *b)
+{
+	size_t n = password_cost_prefix(a);
+
+	return n == password_cost_prefix(b) && strncmp(a, b, n) == 0;
+}
+
 enum login_result
 login_check_as(const struct conf *conf, const char *authzid,
     const char *name, const char *password, char *addr, size_t addrlen,
     char *path, size_t pathlen)
 {
-	char hash[USERS_HASH_MAX + 1], err[512];
+	const char *kind[LOGIN_KINDS_MAX];
+	char err[512];
 	const struct user *user, *as;
 	struct users users;
-	size_t i;
-	int ok, same = 1, real = 0;
+	size_t i, k, nkind = 0;
+	int ok = 0, r, same = 1, real = 0;
 
 	if (users_load(&users, conf->users_file, err, sizeof(err)) == -1) {
 		log_warnx("%s", err);
 		return LOGIN_TEMP;
 	}
 	user = login_resolve(conf, &users, name);
-	hash[0] = '\0';
 	/*
 	 * Both names resolve as logins do, so "bob" may act for
 	 * bob@example.test and the other way round (RFC 4616 2).
@@ -92,9 +104,7 @@ login_check_as(const struct conf *conf, const char *authzid,
 		same = as != NULL && strcasecmp(as->addr, user->addr) == 0;
 	}
 	if (user != NULL) {
-		str_copy(hash, user->hash, sizeof(hash));
 		str_copy(addr, user->addr, addrlen);
-		real = usable(hash);
 		/* the parts come from the validated users file, not the client */
 		if (path != NULL && maildir_path(path, pathlen, conf->mail_root,
 		    user->domain, user->local) == -1) {
@@ -103,25 +113,38 @@ login_check_as(const struct conf *conf, const char *authzid,
 		}
 	}
 	/*
-	 * An unknown user, or a locked one, costs a real check: crypt(3)
-	 * with the file's first usable hash, whose answer is thrown away.
-	 * So the scheme, its cost and salt are those of the users' own
-	 * hashes, whatever made them (a fixed yescrypt dummy beside the
-	 * README's SHA-512 hashes made an unknown user 14 ms slower). A
-	 * file with no usable hash leaves password.c's own dummy.
+	 * Every check runs crypt(3) once for each kind of hash in the file
+	 * (scheme and cost: "$6$rounds=N$", "$y$j9T$"): the user's own hash
+	 * for its kind, the first hash of each other kind for the rest,
+	 * their answers thrown away. So a known user, an unknown one and a
+	 * locked one cost the same, whatever the schemes the file mixes:
+	 * one dummy, of the first hash or of the costliest, still told
+	 * apart the users whose hashes cost more or less than it. A file
+	 * of one kind costs one crypt(3), as before; a file with no usable
+	 * hash leaves password.c's own dummy. Past LOGIN_KINDS_MAX kinds
+	 * (no file made by a few tools has them) the rest are not run.
 	 */
-	if (user == NULL || !real) {
-		real = 0;
-		hash[0] = '\0';
-		for (i = 0; i < users.n; i++)
-			if (usable(users.v[i].hash)) {
-				str_copy(hash, users.v[i].hash, sizeof(hash));
-				break;
-			}
+	if (user != NULL && usable(user->hash)) {
+		kind[nkind++] = user->hash;
+		real = 1;
+	}
+	for (i = 0; i < users.n && nkind < LOGIN_KINDS_MAX; i++) {
+		if (!usable(users.v[i].hash))
+			continue;
+		for (k = 0; k < nkind && !same_kind(kind[k], users.v[i].hash);
+		    k++)
+			;
+		if (k == nkind)
+			kind[nkind++] = users.v[i].hash;
+	}
+	if (nkind == 0)
+		(void)password_check(NULL, password);
+	for (k = 0; k < nkind; k++) {
+		r = password_check(kind[k], password);
+		if (k == 0 && real)
+			ok = r;
 	}
 	users_free(&users);
-	ok = password_check(hash[0] != '\0' ? hash : NULL, password) && real;
-	explicit_bzero(hash, sizeof(hash));
 	if (!ok || user == NULL)
 		return LOGIN_FAIL;
 	/* said only to who knows the password: it tells nothing new */

@@ -38,7 +38,7 @@ const struct user *login_resolve(const struct conf *conf,
     const struct users *u, const char *name);
 /*
  * Check name and password; an unknown or locked user costs the same
- * crypt(3), run with another user's hash (see login.c). On
+ * crypt(3)s, one for each kind of hash in the file (see login.c). On
  * success addr is the user's address and, when path is not NULL, path
  * the user's Maildir.
  */

@@ -37,6 +37,38 @@ equal_ct(const char *a, const char *b)
 	return d == 0;
 }
 
+/*
+ * crypt(5): "$id$[params$]salt$checksum" for most schemes, the cost in
+ * the params; bcrypt's salt and checksum share its last field, scrypt's
+ * params are the 11 characters after "$7$", BSDi's count the 4 after
+ * "_", and DES has one cost. A shape not known keeps its salt in the
+ * prefix: a kind of its own, which costs a check more, never one less.
+ */
+size_t
+password_cost_prefix(const char *hash)
+{
+	size_t len = strlen(hash);
+	const char *id_end, *last, *p;
+
+	if (hash[0] == '_')
+		return len < 5 ? len : 5;
+	if (hash[0] != '$')
+		return 0;
+	if (strncmp(hash, "$7$", 3) == 0)
+		return len < 14 ? len : 14;
+	if ((id_end = strchr(hash + 1, '$')) == NULL)
+		return len;
+	if (hash[1] == '2' && id_end - hash <= 3) {
+		p = strchr(id_end + 1, '$');
+		return p != NULL ? (size_t)(p - hash) + 1 : len;
+	}
+	/* all but the last two fields, salt and checksum */
+	last = strrchr(hash, '$');
+	for (p = last; p > id_end + 1 && p[-1] != '$'; p--)
+		;
+	return p > id_end ? (size_t)(p - hash) : (size_t)(id_end - hash) + 1;
+}
+
 int
 password_check(const char *hash, const char *password)
 {

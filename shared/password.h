@@ -8,7 +8,16 @@
 #ifndef POMBO_PASSWORD_H
 #define POMBO_PASSWORD_H
 
+#include <stddef.h>
+
 /* 1 if password matches hash; hash may be NULL (unknown user): 0. */
 int password_check(const char *hash, const char *password);
+/*
+ * The length of what in hash sets the cost of checking it: the scheme
+ * and its parameters ("$6$rounds=N$", "$y$j9T$", "$2b$12$"), without
+ * salt or checksum. Two hashes whose prefixes are equal cost the same
+ * crypt(3). Pure.
+ */
+size_t password_cost_prefix(const char *hash);
 
 #endif

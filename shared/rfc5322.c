@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 #include "rfc5322.h"
@@ -192,4 +193,89 @@ rfc5322_addresses_in(const char *value, const char *domain,
 		return -1;
 	}
 	return count;
+}
+
+struct from_domains {
+	char	(*d)[ADDR_DOMAIN_MAX + 1];
+	size_t	 n, max;
+};
+
+static int
+add_domain(const char *addr, void *arg)
+{
+	struct from_domains *f = arg;
+	const char *at = strrchr(addr, '@');
+	size_t i;
+
+	if (at == NULL || at[1] == '\0')
+		return 0;
+	for (i = 0; i < f->n; i++)
+		if (strcasecmp(f->d[i], at + 1) == 0)
+			return 0;
+	if (f->n < f->max && str_copy(f->d[f->n], at + 1,
+	    sizeof(f->d[0])) == 0)
+		str_lower(f->d[f->n++]);
+	return 0;
+}
+
+/* The From: field's body in val, unfolded, through cb. */
+static void
+from_field(struct buf *val, struct from_domains *f)
+{
+	char err[128];
+
+	if (val->len == 0 || buf_addc(val, '\0') == -1)
+		return;
+	rfc5322_addresses(val->data, add_domain, f, err, sizeof(err));
+	buf_reset(val);
+}
+
+size_t
+rfc5322_from_domains(const char *hdr, size_t len,
+    char (*domains)[ADDR_DOMAIN_MAX + 1], size_t max)
+{
+	struct from_domains f;
+	struct buf val;
+	size_t pos = 0, n;
+	int in_from = 0, bad = 0;
+
+	f.d = domains;
+	f.n = 0;
+	f.max = max;
+	buf_init(&val, RFC5322_FIELD_MAX);
+	while (pos < len) {
+		const char *line = hdr + pos, *nl = memchr(line, '\n', len - pos);
+		n = nl ? (size_t)(nl - line) : len - pos;
+		pos += n + (nl != NULL);
+		if (n > 0 && line[n - 1] == '\r')
+			n--;
+		if (n == 0)
+			break;		/* the end of the header */
+		if (line[0] == ' ' || line[0] == '\t') {
+			/* a folded line: unfolding removes the line end */
+			if (in_from && !bad && buf_add(&val, line, n) == -1)
+				bad = 1;
+			continue;
+		}
+		if (in_from && !bad)
+			from_field(&val, &f);
+		buf_reset(&val);
+		bad = 0;
+		/* "From", blanks (RFC 5322 4.5.3 obs-optional), ':' */
+		in_from = 0;
+		if (n >= 5 && strncasecmp(line, "from", 4) == 0) {
+			size_t c = 4;
+			while (c < n && (line[c] == ' ' || line[c] == '\t'))
+				c++;
+			if (c < n && line[c] == ':') {
+				in_from = 1;
+				if (buf_add(&val, line + c + 1, n - c - 1) == -1)
+					bad = 1;
+			}
+		}
+	}
+	if (in_from && !bad)
+		from_field(&val, &f);
+	buf_free(&val);
+	return f.n;
 }

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "addr.h"
+
 #define RFC5322_MAX_ADDRS 10000
 
 /*
@@ -25,5 +27,18 @@ int rfc5322_addresses(const char *value, int (*cb)(const char *addr,
 int rfc5322_addresses_in(const char *value, const char *domain,
     int (*cb)(const char *addr, void *ctx), void *ctx, char *err,
     size_t errlen);
+
+#define RFC5322_FIELD_MAX	(64 * 1024)	/* one unfolded field body */
+
+/*
+ * The distinct domains (lowercased) of the addresses of every From:
+ * field of a header block (LF or CRLF line ends; it ends at an empty
+ * line), at most max of them, each at most ADDR_DOMAIN_MAX octets. A
+ * field that does not parse adds nothing. Returns how many, 0 if none.
+ * RFC 7489 6.6.1: a message with several author domains has a DMARC
+ * check for each; it must not escape by having two From: fields.
+ */
+size_t rfc5322_from_domains(const char *hdr, size_t len,
+    char (*domains)[ADDR_DOMAIN_MAX + 1], size_t max);
 
 #endif

@@ -25,6 +25,7 @@ LDADD = smtpd/libsmtpd.a pop3d/libpop3d.a queued/daemon/libqueued.a \
 unit_tests = \
 	tests/unit/addr_test \
 	tests/unit/aliases_test \
+	tests/unit/authres_test \
 	tests/unit/bounce_test \
 	tests/unit/cidr_test \
 	tests/unit/conf_test \
@@ -37,6 +38,7 @@ unit_tests = \
 	tests/unit/lineio_test \
 	tests/unit/maildir_test \
 	tests/unit/mime8_test \
+	tests/unit/password_test \
 	tests/unit/pop3_dirscan_test \
 	tests/unit/pop3_mailbox_test \
 	tests/unit/pop3_session_test \
@@ -147,6 +149,7 @@ TESTS += $(session_tests)
 # The programs together with real clients and peers, on loopback.
 integration_tests = \
 	tests/integration/admin_mail_test.py \
+	tests/integration/agent_open_test.py \
 	tests/integration/crash_test.py \
 	tests/integration/damaged_test.py \
 	tests/integration/dead_dest_test.py \
@@ -154,6 +157,8 @@ integration_tests = \
 	tests/integration/diskfull_test.py \
 	tests/integration/dkim_test.py \
 	tests/integration/verify_queue_test.py \
+	tests/integration/closed_fds_test.py \
+	tests/integration/inbound_auth_test.py \
 	tests/integration/dkim_tool_test.py \
 	tests/integration/e2e_test.py \
 	tests/integration/hostile_addr_test.py \
@@ -189,7 +194,8 @@ integration_tests = \
 	tests/integration/startup_test.py \
 	tests/integration/tls_ciphers_test.py \
 	tests/integration/tls_test.py \
-	tests/integration/trust_test.py
+	tests/integration/trust_test.py \
+	tests/integration/verify_agent_test.py
 TESTS += $(integration_tests)
 
 # What an admin does: units under systemd-analyze, the inetd sample

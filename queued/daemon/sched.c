@@ -36,6 +36,17 @@
 #define BOUNCE_ORIGINAL_MAX	(64 * 1024)
 #define DESTS_MAX		1024	/* dead destinations kept on disk */
 #define DESTS_MAGIC		"POMBO-DESTS 1"
+/*
+ * What an agent gave back untried (a remote one whose connections kept
+ * dropping, RECONNECTS_MAX in remote.c) waits this long, no attempt
+ * counted. Due again at once, a server that drops every connection
+ * took one agent run, and a connection, per message at full speed.
+ * A minute turns that into one agent's few connections a minute;
+ * it is short beside the retry interval, since these messages were
+ * never tried, and never longer than it (a retry_interval under a
+ * minute takes its place).
+ */
+#define UNTRIED_PAUSE		60	/* seconds */
 
 struct dentry {
 	char			qid[QID_LEN + 1];
@@ -680,6 +691,9 @@ static void
 on_done(struct agent *a, int status)
 {
 	struct batch *b = agent_ctx(a);
+	unsigned pause = ctx->conf->retry_interval < UNTRIED_PAUSE ?
+	    ctx->conf->retry_interval : UNTRIED_PAUSE;
+	int64_t now = time(NULL);
 	size_t i, k;
 
 	/*
@@ -687,7 +701,8 @@ on_done(struct agent *a, int status)
 	 * destination may still be running. An agent that ended well and
 	 * reported on some of its batch did not try the rest (a remote one
 	 * whose connections kept dropping): no attempt is counted, they
-	 * are due again at once. The batch got somewhere, so this ends.
+	 * are due again after a pause (UNTRIED_PAUSE). The batch got
+	 * somewhere, so this ends.
 	 */
 	for (i = 0; i < b->n; i++) {
 		struct qmsg *m = b->msgs[i];
@@ -698,9 +713,10 @@ on_done(struct agent *a, int status)
 			if (status == 0 && b->reported) {
 				char to[ADDR_ENC_MAX + 1];
 				r->inflight = 0;
+				r->next = now + pause;
 				addr_encode(r->addr, to, sizeof(to));
 				log_info("%s: to=<%s>, not tried by its agent, "
-				    "due again", m->env.qid, to);
+				    "due again in %us", m->env.qid, to, pause);
 			} else
 				apply(m, r, STATUS_TEMP, NULL,
 				    "451 4.3.0 Delivery agent failed", 0);

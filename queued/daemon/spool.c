@@ -38,46 +38,6 @@ open_subdir(int dirfd, const char *name)
 }
 
 /*
- * Only regular files of queued's own user are ever read or reused: a
- * FIFO would block open() and read() for good (and with them the loop,
- * and SIGTERM), a device or a link would read something else. The
- * fstatat refuses them before any open; O_NONBLOCK and O_NOFOLLOW make
- * the open harmless if the name changed meanwhile, and fstat checks
- * what was opened. Returns -2 for such a file, which the caller sets
- * aside (quarantine).
- */
-static int
-own_file(const struct stat *st)
-{
-	return S_ISREG(st->st_mode) && st->st_uid == geteuid();
-}
-
-static int
-open_own(int dirfd, const char *name, int flags)
-{
-	struct stat st;
-	int fd;
-
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    !own_file(&st))
-		return -2;
-	fd = openat(dirfd, name, flags | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-	if (fd == -1)
-		return errno == ELOOP || errno == ENXIO || errno == EISDIR ||
-		    errno == ENODEV ? -2 : -1;
-	if (fstat(fd, &st) == -1 || !own_file(&st)) {
-		close(fd);
-		return -2;
-	}
-	/* a regular file ignores O_NONBLOCK; clear it all the same */
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/*
  * Set a file aside in quarantine/: a queue file keeps its name, others
  * are named after their folder ("state.<qid>", "free.<name>") so they
  * do not take the place of the message's own.
@@ -195,7 +155,7 @@ free_empty(struct spool *sp, const char *name)
 {
 	int fd, rc;
 
-	if ((fd = open_own(sp->free, name, O_WRONLY)) < 0)
+	if ((fd = fileio_open_own(sp->free, name, O_WRONLY)) < 0)
 		rc = -1;
 	else {
 		rc = ftruncate(fd, 0);
@@ -217,7 +177,7 @@ free_wanted(struct spool *sp, const char *name)
 	if (!qid_valid(name) ||
 	    fstatat(sp->free, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
 		return 0;
-	if (!own_file(&st)) {
+	if (!fileio_own(&st)) {
 		quarantine_from(sp, sp->free, "free", name, NOT_OWN);
 		return 1;	/* gone from free/ already */
 	}
@@ -271,7 +231,7 @@ spool_create(struct spool *sp, const char *qid, int *reused)
 
 	while (free_pop(name)) {
 		if (fstatat(sp->free, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		    !own_file(&st)) {
+		    !fileio_own(&st)) {
 			quarantine_from(sp, sp->free, "free", name, NOT_OWN);
 			continue;
 		}
@@ -282,7 +242,7 @@ spool_create(struct spool *sp, const char *qid, int *reused)
 				return -1;
 			continue;	/* gone meanwhile: take another */
 		}
-		fd = open_own(sp->incoming, qid, O_WRONLY);
+		fd = fileio_open_own(sp->incoming, qid, O_WRONLY);
 		if (fd >= 0) {
 			*reused = 1;
 			return fd;
@@ -373,7 +333,7 @@ spool_sync_queue(struct spool *sp)
 int
 spool_open_message(struct spool *sp, const char *qid)
 {
-	int fd = open_own(sp->queue, qid, O_RDONLY);
+	int fd = fileio_open_own(sp->queue, qid, O_RDONLY);
 
 	if (fd == -2) {
 		fd = -1;
@@ -462,7 +422,7 @@ recycle(struct spool *sp, const char *qid)
 	struct stat st;
 
 	if (fstatat(sp->queue, qid, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	    own_file(&st) && st.st_size <= SPOOL_FREE_SIZE_MAX &&
+	    fileio_own(&st) && st.st_size <= SPOOL_FREE_SIZE_MAX &&
 	    renameat2(sp->queue, qid, sp->free, qid, RENAME_NOREPLACE) == 0) {
 		/* renamed first: a crash in between leaves it in free/,
 		 * emptied at start, never a truncated queue file */
@@ -607,7 +567,7 @@ load_state(struct spool *sp, struct envelope *e, char *err, size_t errlen)
 	size_t len = 0;
 	int fd, rc;
 
-	if ((fd = open_own(sp->state, e->qid, O_RDONLY)) == -2) {
+	if ((fd = fileio_open_own(sp->state, e->qid, O_RDONLY)) == -2) {
 		quarantine_from(sp, sp->state, "state", e->qid, NOT_OWN);
 		str_copy(err, NOT_OWN, errlen);
 		return -1;
@@ -721,7 +681,7 @@ load_one(struct spool_scan *sc, const char *name)
 
 	if ((e = malloc(sizeof(*e))) == NULL)
 		fatal("spool scan");
-	if ((fd = open_own(sp->queue, name, O_RDONLY)) == -2) {
+	if ((fd = fileio_open_own(sp->queue, name, O_RDONLY)) == -2) {
 		spool_quarantine(sp, name, NOT_OWN);
 		free(e);
 		return NULL;
@@ -836,7 +796,7 @@ spool_read_dests(struct spool *sp, struct buf *b)
 	    O_NONBLOCK);
 	if (fd == -1)
 		return errno == ENOENT ? 1 : -1;
-	if (fstat(fd, &st) == -1 || !own_file(&st)) {
+	if (fstat(fd, &st) == -1 || !fileio_own(&st)) {
 		close(fd);
 		errno = EINVAL;
 		return -1;

@@ -359,14 +359,22 @@ local_deliver(int spoolfd, const struct job *j, struct buf *out)
 	for (mi = 0; mi < j->nmsg; mi++) {
 		const struct job_msg *m = &j->msgs[mi];
 
-		fd = openat(spoolfd, m->qid, O_RDONLY | O_CLOEXEC);
-		if (fd == -1 || local_scan(fd, m->data_off, &s) == -1) {
-			log_warn("%s: cannot read the queue file", m->qid);
+		/* queued checked it, but it may have been replaced since:
+		 * a FIFO would block here, a link read something else;
+		 * queued sets such a file aside at its next attempt */
+		fd = fileio_open_own(spoolfd, m->qid, O_RDONLY);
+		if (fd < 0 || local_scan(fd, m->data_off, &s) == -1) {
+			if (fd == -2)
+				log_warnx("%s: the queue file is no regular "
+				    "file of queued's user", m->qid);
+			else
+				log_warn("%s: cannot read the queue file",
+				    m->qid);
 			for (ri = 0; ri < m->nrcpt; ri++)
 				result(out, m->qid, m->rcpts[ri].index,
 				    STATUS_TEMP, "451 4.3.0 Cannot read the "
 				    "queued message");
-			if (fd != -1)
+			if (fd >= 0)
 				close(fd);
 			continue;
 		}

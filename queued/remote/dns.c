@@ -13,23 +13,31 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "dns.h"
 #include "log.h"
 #include "str.h"
 
 static ares_channel channel;
+static long long deadline;	/* CLOCK_MONOTONIC ms, 0: none */
 
 int
 dns_init(const char *servers)
+{
+	return dns_init_timeout(servers, 3000, 3);
+}
+
+int
+dns_init_timeout(const char *servers, int try_ms, int tries)
 {
 	struct ares_options opt;
 
 	if (ares_library_init(ARES_LIB_INIT_ALL) != ARES_SUCCESS)
 		return -1;
 	memset(&opt, 0, sizeof(opt));
-	opt.timeout = 3000;	/* ms per try */
-	opt.tries = 3;
+	opt.timeout = try_ms;	/* ms per try */
+	opt.tries = tries;
 	if (ares_init_options(&channel, &opt, ARES_OPT_TIMEOUTMS |
 	    ARES_OPT_TRIES) != ARES_SUCCESS)
 		return -1;
@@ -46,6 +54,21 @@ dns_done(void)
 {
 	ares_destroy(channel);
 	ares_library_cleanup();
+}
+
+long long
+dns_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+dns_set_deadline(long long deadline_ms)
+{
+	deadline = deadline_ms;
 }
 
 static void
@@ -72,6 +95,16 @@ wait_for(const int *done)
 		}
 		tvp = ares_timeout(channel, NULL, &tv);
 		ms = tvp ? (int)(tvp->tv_sec * 1000 + tvp->tv_usec / 1000) : 1000;
+		if (deadline > 0) {
+			long long left = deadline - dns_now_ms();
+			if (left <= 0) {
+				/* every pending query's callback runs, ECANCELLED */
+				ares_cancel(channel);
+				continue;
+			}
+			if (left < ms)
+				ms = (int)left;
+		}
 		if (poll(pfd, (nfds_t)n, ms) <= 0) {
 			ares_process_fd(channel, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
 			continue;
@@ -317,6 +350,124 @@ dns_txt(const char *name, char **out, size_t *n)
 	memset(&q, 0, sizeof(q));
 	q.out = out;
 	ares_query(channel, name, 1 /* C_IN */, 16 /* T_TXT */, txt_cb, &q);
+	wait_for(&q.done);
+	*n = q.n;
+	return q.result;
+}
+
+struct ip_query {
+	int			done;
+	enum dns_result		result;
+	int			family;
+	struct dns_addr		*out;
+	size_t			n;
+};
+
+static void
+ip_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct ip_query *q = arg;
+	struct ares_addrttl a4[DNS_MAX_ADDRS];
+	struct ares_addr6ttl a6[DNS_MAX_ADDRS];
+	int i, na = DNS_MAX_ADDRS;
+
+	q->done = 1;
+	q->result = from_status(status);
+	if (status != ARES_SUCCESS)
+		return;
+	if (q->family == AF_INET ?
+	    ares_parse_a_reply(abuf, alen, NULL, a4, &na) != ARES_SUCCESS :
+	    ares_parse_aaaa_reply(abuf, alen, NULL, a6, &na) != ARES_SUCCESS) {
+		/* an answer without records of the type (a CNAME alone) */
+		q->result = DNS_NODATA;
+		return;
+	}
+	for (i = 0; i < na && q->n < DNS_MAX_ADDRS; i++) {
+		struct dns_addr *d = &q->out[q->n++];
+		memset(d, 0, sizeof(*d));
+		if (q->family == AF_INET) {
+			struct sockaddr_in *sin = (struct sockaddr_in *)&d->sa;
+			sin->sin_family = AF_INET;
+			sin->sin_addr = a4[i].ipaddr;
+			d->len = sizeof(*sin);
+			inet_ntop(AF_INET, &sin->sin_addr, d->text,
+			    sizeof(d->text));
+		} else {
+			struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&d->sa;
+			sin6->sin6_family = AF_INET6;
+			memcpy(&sin6->sin6_addr, &a6[i].ip6addr,
+			    sizeof(sin6->sin6_addr));
+			d->len = sizeof(*sin6);
+			inet_ntop(AF_INET6, &sin6->sin6_addr, d->text,
+			    sizeof(d->text));
+		}
+	}
+	if (q->n == 0)
+		q->result = DNS_NODATA;
+}
+
+enum dns_result
+dns_ip(const char *name, int family, struct dns_addr *out, size_t *n)
+{
+	struct ip_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.out = out;
+	q.family = family;
+	ares_query(channel, name, 1 /* C_IN */, family == AF_INET ?
+	    1 /* T_A */ : 28 /* T_AAAA */, ip_cb, &q);
+	wait_for(&q.done);
+	*n = q.n;
+	return q.result;
+}
+
+struct ptr_query {
+	int			done;
+	enum dns_result		result;
+	char			(*out)[ADDR_DOMAIN_MAX + 1];
+	size_t			n;
+};
+
+static void
+ptr_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
+{
+	struct ptr_query *q = arg;
+	struct hostent *he = NULL;
+	unsigned char any[4] = { 0 };	/* copied into he, unused */
+	size_t i;
+
+	q->done = 1;
+	q->result = from_status(status);
+	if (status != ARES_SUCCESS)
+		return;
+	if (ares_parse_ptr_reply(abuf, alen, any, sizeof(any), AF_INET,
+	    &he) !=
+	    ARES_SUCCESS || he == NULL) {
+		q->result = DNS_NODATA;
+		return;
+	}
+	/* h_name is the first name, h_aliases the others */
+	if (he->h_name && addr_domain_valid(he->h_name, strlen(he->h_name), 0))
+		str_copy(q->out[q->n++], he->h_name, ADDR_DOMAIN_MAX + 1);
+	for (i = 0; he->h_aliases && he->h_aliases[i] && q->n < DNS_MAX_PTR;
+	    i++)
+		if (addr_domain_valid(he->h_aliases[i],
+		    strlen(he->h_aliases[i]), 0))
+			str_copy(q->out[q->n++], he->h_aliases[i],
+			    ADDR_DOMAIN_MAX + 1);
+	ares_free_hostent(he);
+	if (q->n == 0)
+		q->result = DNS_NODATA;
+}
+
+enum dns_result
+dns_ptr(const char *name, char out[][ADDR_DOMAIN_MAX + 1], size_t *n)
+{
+	struct ptr_query q;
+
+	memset(&q, 0, sizeof(q));
+	q.out = out;
+	ares_query(channel, name, 1 /* C_IN */, 12 /* T_PTR */, ptr_cb, &q);
 	wait_for(&q.done);
 	*n = q.n;
 	return q.result;

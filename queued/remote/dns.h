@@ -36,13 +36,25 @@ struct dns_addr {
 
 /* servers: "ip[:port],..." or NULL for /etc/resolv.conf. */
 int dns_init(const char *servers);
+/*
+ * The same, with try_ms per try and tries tries per query (dns_init:
+ * 3000 ms, 3), for a caller whose whole check has a budget.
+ */
+int dns_init_timeout(const char *servers, int try_ms, int tries);
+/*
+ * An absolute deadline (CLOCK_MONOTONIC, ms; 0: none) past which every
+ * query ends at once as DNS_TEMP: a server that never answers costs
+ * the budget once, not once per query.
+ */
+void dns_set_deadline(long long deadline_ms);
+long long dns_now_ms(void);
 void dns_done(void);
 /* MX records sorted by preference, equal ones shuffled (RFC 5321 5.1). */
 enum dns_result dns_mx(const char *domain, struct dns_mx *out, size_t *n);
 /* A and AAAA of host, IPv6 first as the resolver sorts them. */
 enum dns_result dns_addrs(const char *host, unsigned port,
     struct dns_addr *out, size_t *n);
-#define DNS_MAX_TXT	16
+#define DNS_MAX_TXT	64	/* a domain's TXT records: SPF and others */
 #define DNS_TXT_MAX	4096	/* one record, its strings joined */
 
 /*
@@ -51,6 +63,16 @@ enum dns_result dns_addrs(const char *host, unsigned port,
  * DNS_TXT_MAX are left out. The caller frees out[0..n-1].
  */
 enum dns_result dns_txt(const char *name, char **out, size_t *n);
+/*
+ * A (family AF_INET) or AAAA (AF_INET6) records of name, queried alone
+ * (no hosts file, no search list): what SPF's mechanisms ask.
+ */
+enum dns_result dns_ip(const char *name, int family, struct dns_addr *out,
+    size_t *n);
+#define DNS_MAX_PTR	16
+/* PTR names at name (an in-addr.arpa or ip6.arpa name), checked. */
+enum dns_result dns_ptr(const char *name, char out[][ADDR_DOMAIN_MAX + 1],
+    size_t *n);
 /* The null MX of RFC 7505: one record, preference 0, target ".". */
 int dns_is_null_mx(const struct dns_mx *mx, size_t n);
 /* Sort by preference, shuffle ties: pure but for the random source. */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "dns.h"
+#include "fileio.h"
 #include "log.h"
 #include "mime8.h"
 #include "remote.h"
@@ -103,10 +104,23 @@ report_rest(struct rstate *st, enum status s, const char *mta,
 			report(st, mi, ri, s, mta, reply);
 }
 
+/*
+ * queued checked the file, but it may have been replaced since: a FIFO
+ * would block here until the agent's timeout, a link send something
+ * else; queued sets such a file aside at its next attempt.
+ */
 static int
 msg_open(const struct rstate *st, size_t mi)
 {
-	return openat(st->spoolfd, st->j->msgs[mi].qid, O_RDONLY | O_CLOEXEC);
+	const char *qid = st->j->msgs[mi].qid;
+	int fd;
+
+	if ((fd = fileio_open_own(st->spoolfd, qid, O_RDONLY)) == -2)
+		log_warnx("%s: the queue file is no regular file of queued's "
+		    "user", qid);
+	else if (fd == -1)
+		log_warn("%s: cannot open the queue file", qid);
+	return fd < 0 ? -1 : fd;
 }
 
 /*

@@ -14,6 +14,7 @@ Writes results.json and results.md in --out. Every load loop is bounded
 in count and time; everything started is stopped in finally blocks.
 """
 import argparse
+import base64
 import json
 import math
 import os
@@ -263,44 +264,50 @@ def fig_e2e(ctx, rnd, out):
         F.cleanup()
 
 
+def pombo_outbound(ctx, rnd, sink, n, key, out, conf=None, name="pombo"):
+    """Pombo's half of the outbound figure: n messages queued held, then
+    released by restarting queued with hold_deliveries = no (the clock
+    starts at the exec, so it includes loading the queue); the rate into
+    out[key]."""
+    P = peers.Pombo(ctx.procs, ctx.base, "out-%s-%d" % (name, rnd),
+                    conf=dict({"dns_servers": "%s:53" % ctx.dns.ip,
+                               "remote_port": str(sink.port)}, **(conf or {})))
+    try:
+        P.start_queued()
+        port, _ = P.listen("smtpd/smtpd")
+        smtp_source(port, 10, n, to="r@sink.test", extra=["-N"])
+        if P.queue_count() != n:
+            raise RuntimeError("pombo queued %d of %d" % (
+                P.queue_count(), n))
+        P.stop_queued()
+        P.write_conf(hold_deliveries="no")
+        c0 = sink.count()
+        t0 = P.start_queued()
+        drained(sink, n, name, key, P.queue_count, c0, t0, out)
+    finally:
+        P.cleanup()
+
+
+def drained(sink, n, who, key, queue_count, c0, t0, out):
+    """Wait for an empty queue and all n at the sink; note the rate."""
+    ok = benchlib.wait_for(lambda: queue_count() == 0 and
+                           sink.count() - c0 >= n, 300, 0.005)
+    secs = time.monotonic() - t0
+    got = sink.count() - c0
+    log("outbound %s: %d msgs in %.2fs (%d at the sink) %s" % (
+        who, n, secs, got, "" if ok else "TIMEOUT"))
+    out.setdefault(key, []).append(got / secs if ok else None)
+
+
 def fig_outbound(ctx, rnd, out):
     """N messages to N recipients at sink.test (MX -> smtp-sink) are
     queued held, then released; the time until the queue is empty and
-    smtp-sink has them all. Pombo: filled with hold_deliveries = yes,
-    released by restarting queued with hold_deliveries = no (the clock
-    starts at the exec, so it includes loading the queue). Postfix:
-    filled through HOLD, released by postsuper -H ALL + postqueue -f."""
+    smtp-sink has them all. Pombo: pombo_outbound. Postfix: filled
+    through HOLD, released by postsuper -H ALL + postqueue -f."""
     n = ctx.scale(2000, 100)
     sink = peers.Sink(ctx.procs, os.path.join(ctx.base))
-
-    def drained(who, key, queue_count, c0, t0):
-        """Wait for an empty queue and all n at the sink; note the rate."""
-        ok = benchlib.wait_for(lambda: queue_count() == 0 and
-                               sink.count() - c0 >= n, 300, 0.005)
-        secs = time.monotonic() - t0
-        got = sink.count() - c0
-        log("outbound %s: %d msgs in %.2fs (%d at the sink) %s" % (
-            who, n, secs, got, "" if ok else "TIMEOUT"))
-        out.setdefault(key, []).append(got / secs if ok else None)
-
     try:
-        P = peers.Pombo(ctx.procs, ctx.base, "out-pombo-%d" % rnd, conf={
-            "dns_servers": "%s:53" % ctx.dns.ip,
-            "remote_port": str(sink.port)})
-        try:
-            P.start_queued()
-            port, _ = P.listen("smtpd/smtpd")
-            smtp_source(port, 10, n, to="r@sink.test", extra=["-N"])
-            if P.queue_count() != n:
-                raise RuntimeError("pombo queued %d of %d" % (
-                    P.queue_count(), n))
-            P.stop_queued()
-            P.write_conf(hold_deliveries="no")
-            c0 = sink.count()
-            t0 = P.start_queued()
-            drained("pombo", "pombo", P.queue_count, c0, t0)
-        finally:
-            P.cleanup()
+        pombo_outbound(ctx, rnd, sink, n, "pombo", out)
         F = peers.Postfix(ctx.procs, ctx.base, "out-postfix-%d" % rnd, {
             "smtpd_recipient_restrictions":
                 "check_client_access static:HOLD",
@@ -316,9 +323,86 @@ def fig_outbound(ctx, rnd, out):
             t0 = time.monotonic()
             F.cmd("postsuper", "-H", "ALL")
             F.cmd("postqueue", "-f")
-            drained("postfix", "peer", F.queued_count, c0, t0)
+            drained(sink, n, "postfix", "peer", F.queued_count, c0, t0, out)
         finally:
             F.cleanup()
+    finally:
+        sink.stop()
+
+
+# ---------------------------------------------------------------- auth
+
+AUTH_CONFIGS = [
+    # (name, concurrency, messages per session, size, messages a round)
+    ("4 KB, c=10, 1 msg/session", 10, 1, 4096, 1000),
+    ("4 KB, c=10, 100 msg/session", 10, 100, 4096, 2000),
+]
+
+
+def auth_records(base):
+    """DKIM keys for client.test (smtp-source's From: domain) and the
+    records the checks of arriving mail look up: dnsmasq options, and
+    the dkim_keys value."""
+    d = peers.mkdir(os.path.join(base, "dkim"))
+    opts, keys = [], []
+    for sel, args in (("ed", ["-algorithm", "ed25519"]),
+                      ("rsa", ["-algorithm", "rsa", "-pkeyopt",
+                               "rsa_keygen_bits:2048"])):
+        path = os.path.join(d, sel + ".pem")
+        subprocess.run(["openssl", "genpkey", "-out", path] + args,
+                       check=True, capture_output=True)
+        os.chmod(path, 0o644)   # read by the bench's queued users
+        der = subprocess.run(["openssl", "pkey", "-in", path, "-pubout",
+                              "-outform", "DER"], check=True,
+                             capture_output=True).stdout
+        p = base64.b64encode(der[-32:] if sel == "ed" else der).decode()
+        rec = "v=DKIM1; k=%s; p=%s" % ("ed25519" if sel == "ed" else "rsa",
+                                        p)
+        opts.append("--txt-record=%s._domainkey.client.test,%s" % (
+            sel, ",".join(rec[i:i + 250] for i in range(0, len(rec), 250))))
+        keys.append("client.test:%s:%s" % (sel, path))
+    opts += ["--txt-record=client.test,v=spf1 ip4:127.0.0.0/8 -all",
+             "--txt-record=_dmarc.client.test,v=DMARC1; p=none"]
+    return opts, ", ".join(keys)
+
+
+def fig_auth(ctx, rnd, out):
+    """Issue 16's costs. Acceptance with the checks of arriving mail
+    (pombo-verify: SPF of MAIL FROM and HELO, DKIM, DMARC, against the
+    bench's dnsmasq) against the same load without them; 127.0.0.1 is
+    the Internet for both (relay_networks elsewhere). Outbound with DKIM
+    signing (Ed25519 and RSA on every message) against unsigned."""
+    conf = {"relay_networks": "10.255.255.0/24",
+            "dns_servers": "%s:53" % ctx.dns.ip}
+    runs = []
+    try:
+        for who, on in (("checks", "yes"), ("plain", "no")):
+            P = peers.Pombo(ctx.procs, ctx.base, "auth-%s-%d" % (who, rnd),
+                            conf=dict(conf, inbound_auth=on))
+            runs.append((who, P))
+            P.start_queued()
+            port, _ = P.listen("smtpd/smtpd")
+            runs[-1] = (who, P, port)
+            smtp_source(port, 5, 50)    # warm-up
+        for name, conc, per, size, count in AUTH_CONFIGS:
+            count = ctx.scale(count, conc * per)
+            for who, P, port in runs:
+                n0 = P.queue_count()
+                secs = smtp_source(port, conc, count, per, size)
+                rate = (P.queue_count() - n0) / secs
+                out.setdefault(name, {}).setdefault(who, []).append(rate)
+                log("auth accept %-28s %-7s %6.2fs %8.1f/s" % (
+                    name, who, secs, rate))
+    finally:
+        for r in runs:
+            r[1].cleanup()
+    n = ctx.scale(2000, 100)
+    sink = peers.Sink(ctx.procs, os.path.join(ctx.base))
+    try:
+        o = out.setdefault("outbound", {})
+        pombo_outbound(ctx, rnd, sink, n, "signed", o,
+                       {"dkim_keys": ctx.dkim_keys}, "signed")
+        pombo_outbound(ctx, rnd, sink, n, "plain", o, None, "unsigned")
     finally:
         sink.stop()
 
@@ -732,6 +816,27 @@ def build_report(R):
         add("Outbound to smtp-sink via MX (msg/s)", s_of(o.get("pombo")),
             s_of(o.get("peer")), "", ">= 1.5x Postfix",
             lambda p, q, r: r is not None and r >= 1.5)
+    if "auth" in F:
+        a = F["auth"]
+
+        def cost(on, off):
+            """ms a message costs more with: 1/rate, medians"""
+            on, off = s_of(on), s_of(off)
+            if not on or not off or not on["median"] or not off["median"]:
+                return "—"
+            return "%.2f ms" % (1000 / on["median"] - 1000 / off["median"])
+        for name, *_ in AUTH_CONFIGS:
+            d = a.get(name, {})
+            add("SMTP accept %s, inbound checks on (msg/s; peer: the same "
+                "Pombo without them)" % name, s_of(d.get("checks")),
+                s_of(d.get("plain")), "")
+            rows.append(("  cost of the checks per message", cost(
+                d.get("checks"), d.get("plain")), "", "", "", ""))
+        o = a.get("outbound", {})
+        add("Outbound, DKIM-signed Ed25519 + RSA (msg/s; peer: the same "
+            "unsigned)", s_of(o.get("signed")), s_of(o.get("plain")), "")
+        rows.append(("  cost of signing per message", cost(
+            o.get("signed"), o.get("plain")), "", "", "", ""))
     if "pop3" in F:
         p = F["pop3"]
         g = lambda k, f: s_of([r[f] for r in p.get(k, [])])  # noqa
@@ -878,8 +983,8 @@ def main():
     ap.add_argument("--rounds", type=int,
                     default=int(os.environ.get("BENCH_ROUNDS", "3")))
     ap.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""),
-                    help="comma list of: limits,accept,e2e,outbound,pop3,"
-                    "cost")
+                    help="comma list of: limits,accept,e2e,outbound,auth,"
+                    "pop3,cost")
     ap.add_argument("--out", default=os.environ.get("BENCH_OUT", "."))
     ap.add_argument("--scale", type=float,
                     default=float(os.environ.get("BENCH_SCALE", "1")),
@@ -898,8 +1003,8 @@ def main():
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *a: sys.exit("bench: terminated"))
     figs = [f for f in (args.only.split(",") if args.only else
-                        ["limits", "accept", "e2e", "outbound", "pop3",
-                         "cost"]) if f]
+                        ["limits", "accept", "e2e", "outbound", "auth",
+                         "pop3", "cost"]) if f]
     if os.geteuid() != 0:
         sys.exit("bench: run as root (private Postfix/Dovecot instances, "
                  "drop_caches, a mount namespace for Postfix's resolver)")
@@ -941,7 +1046,9 @@ def main():
     la = benchlib.wait_quiet(args.max_load, args.wait_load)
     R["load"].append(("start", la))
     try:
-        ctx.dns = peers.Dns(ctx.procs, ctx.base)
+        dns_opts, ctx.dkim_keys = auth_records(ctx.base) if "auth" in \
+            figs else ([], "")
+        ctx.dns = peers.Dns(ctx.procs, ctx.base, dns_opts)
         if "limits" in figs:
             L = R["limits"] = {}
             for _ in range(args.rounds):
@@ -956,7 +1063,8 @@ def main():
         pop_state, cost_state = {}, {}
         try:
             for fig, fn in (("accept", fig_accept), ("e2e", fig_e2e),
-                            ("outbound", fig_outbound), ("pop3", fig_pop3),
+                            ("outbound", fig_outbound), ("auth", fig_auth),
+                            ("pop3", fig_pop3),
                             ("cost", fig_cost)):
                 if fig not in figs:
                     continue

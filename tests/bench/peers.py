@@ -406,7 +406,7 @@ class Dns:
     """dnsmasq on DNS_IP:53 (a resolv.conf cannot name a port), local for
     test.; sink.test has an MX to SINK_IP."""
 
-    def __init__(self, procs, base):
+    def __init__(self, procs, base, extra=()):
         self.procs = procs
         self.dir = mkdir(os.path.join(base, "dns"))
         self.ip = DNS_IP
@@ -422,7 +422,8 @@ class Dns:
              "--cache-size=1000",
              "--mx-host=sink.test,mx.sink.test,10",
              "--host-record=mx.sink.test,%s" % SINK_IP,
-             "--log-facility=%s" % os.path.join(self.dir, "dnsmasq.log")],
+             "--log-facility=%s" % os.path.join(self.dir, "dnsmasq.log")] +
+            list(extra),
             stderr=open(os.path.join(self.dir, "stderr"), "ab"))
         if not wait_for(self.up, 10, 0.05):
             raise RuntimeError("dnsmasq did not start on %s:53" % self.ip)

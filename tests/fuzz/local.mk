@@ -8,10 +8,11 @@
 # "make fuzz", with clang-14 and libFuzzer into _build-fuzz/
 # (tests/fuzz/fuzz.mk); make check does that too, and
 # tests/fuzz/run-fuzzers gives each libFuzzer harness a short run.
-fuzz_names = addr aliases auth conf data dkimrec envelope esmtp job lineio maildir \
+fuzz_names = addr aliases auth authres conf data dkimrec envelope esmtp job lineio maildir \
 	mime8 policy pop3 qproto rfc5322 sendmail smtpc smtpd transfer users
 fuzz_harnesses = tests/fuzz/addr_fuzz tests/fuzz/aliases_fuzz \
-	tests/fuzz/auth_fuzz tests/fuzz/conf_fuzz tests/fuzz/data_fuzz \
+	tests/fuzz/auth_fuzz tests/fuzz/authres_fuzz tests/fuzz/conf_fuzz \
+	tests/fuzz/data_fuzz \
 	tests/fuzz/dkimrec_fuzz tests/fuzz/envelope_fuzz \
 	tests/fuzz/esmtp_fuzz tests/fuzz/job_fuzz tests/fuzz/lineio_fuzz \
 	tests/fuzz/maildir_fuzz tests/fuzz/mime8_fuzz tests/fuzz/policy_fuzz tests/fuzz/pop3_fuzz \
@@ -35,6 +36,8 @@ tests_fuzz_aliases_fuzz_SOURCES = tests/fuzz/aliases_fuzz.c
 tests_fuzz_aliases_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_auth_fuzz_SOURCES = tests/fuzz/auth_fuzz.c
 tests_fuzz_auth_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_authres_fuzz_SOURCES = tests/fuzz/authres_fuzz.c
+tests_fuzz_authres_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_conf_fuzz_SOURCES = tests/fuzz/conf_fuzz.c
 tests_fuzz_conf_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_data_fuzz_SOURCES = tests/fuzz/data_fuzz.c

@@ -5,11 +5,16 @@
  * unfolded field body.
  * Invariants: every address handed on is a valid mailbox of bounded
  * length; the count returned is the number handed on; an error says why.
+ * The same octets as a header block for rfc5322_from_domains (the
+ * author domains pombo-verify checks DMARC for): at most max domains,
+ * each distinct, lowercase and of bounded length.
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 #include "fuzz.h"
@@ -54,5 +59,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(s.stop_at == -1 || s.n <= s.stop_at);
 	}
 	free(value);
+
+	{
+		char d[4][ADDR_DOMAIN_MAX + 1];
+		size_t n = rfc5322_from_domains((const char *)data, size, d, 4),
+		    i, k;
+		FUZZ_ASSERT(n <= 4);
+		for (i = 0; i < n; i++) {
+			FUZZ_ASSERT(d[i][0] != '\0' &&
+			    strlen(d[i]) <= ADDR_DOMAIN_MAX);
+			for (k = 0; d[i][k]; k++)
+				FUZZ_ASSERT(!isupper((unsigned char)d[i][k]));
+			for (k = 0; k < i; k++)
+				FUZZ_ASSERT(strcasecmp(d[i], d[k]) != 0);
+		}
+	}
 	return 0;
 }

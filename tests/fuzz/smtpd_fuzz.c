@@ -220,6 +220,14 @@ password_check(const char *hash, const char *password)
 	    strcmp(password, "secret") == 0;
 }
 
+/* every hash one kind: one check a login, as the real one with one user */
+size_t
+password_cost_prefix(const char *hash)
+{
+	(void)hash;
+	return 0;
+}
+
 static struct conf conf, small;
 static char dir[] = "/tmp/pombo-smtpd-fuzz-XXXXXX";
 static char users_path[64], sock_path[64];

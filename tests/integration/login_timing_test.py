@@ -7,7 +7,11 @@ that a check costs a few hundred ms:
  - login_delay = 2s: the failure is answered 2 s after the attempt
    began, whatever the check cost (the delay used to be added after it).
 The minimum of a few tries is compared, and loosely: the machine may be
-busy, but the differences this catches are hundreds of ms."""
+busy, but the differences this catches are hundreds of ms.
+A users file that mixes schemes (yescrypt at its default cost, SHA-512
+with many rounds) costs the same for an unknown user as for a known one
+of either scheme, whichever comes first in the file (the dummy was the
+first usable hash: the users of the other scheme stood out)."""
 import base64
 import ctypes
 import os
@@ -30,6 +34,18 @@ def sha512(password, salt):
     lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
     return lib.crypt(password.encode(),
                      ("$6$rounds=%d$%s$" % (ROUNDS, salt)).encode()).decode()
+
+
+def yescrypt(password):
+    """A yescrypt hash at libxcrypt's default cost (~15 ms)."""
+    lib = ctypes.CDLL("libcrypt.so.1")
+    lib.crypt_gensalt.restype = ctypes.c_char_p
+    lib.crypt_gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong,
+                                  ctypes.c_char_p, ctypes.c_int]
+    lib.crypt.restype = ctypes.c_char_p
+    lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    setting = lib.crypt_gensalt(b"$y$", 0, None, 0)
+    return lib.crypt(password.encode(), setting).decode()
 
 
 def instance(delay):
@@ -110,6 +126,33 @@ try:
                 tap.ok(1.95 < k < 2.2 and 1.95 < u < 2.2,
                        "%s: the failure comes 2 s after the attempt "
                        "began, not 2 s after the check" % proto, diag)
+    # a mixed users file: the dummy's scheme first, then the other
+    inst = instance("0")
+    insts.append(inst)
+    pop = pombo.SocketActivated(
+        [pombo.prog("pop3d/pop3d"), "-c", inst.conf_path], inst.env())
+    smtp = pombo.SocketActivated(
+        [pombo.prog("smtpd/smtpd"), "-c", inst.conf_path], inst.env())
+    servers += [pop, smtp]
+    slow_other, slow_bob = sha512("other", "alicesalt"), \
+        sha512("secret", "bobsalt")
+    for first, lines in (
+            ("yescrypt", ["alice@example.test:" + yescrypt("other"),
+                          "bob@example.test:" + slow_bob]),
+            ("SHA-512", ["alice@example.test:" + slow_other,
+                         "bob@example.test:" + yescrypt("secret")])):
+        with open(inst.settings["users_file"], "w") as f:
+            f.write("".join(l + "\n" for l in lines))
+        p = pop3_times(pop.port, [KNOWN, UNKNOWN], 3)
+        s, _ = smtp_times(smtp.port, [KNOWN, UNKNOWN], 3)
+        for proto, t in (("pop3d", p), ("smtpd", s)):
+            k, u = t[KNOWN], t[UNKNOWN]
+            diag = "wrong password %.3f s, unknown user %.3f s" % (k, u)
+            print("# %s, %s hash first: %s" % (proto, first, diag))
+            tap.ok(abs(k - u) < 0.5 * max(k, u) + 0.03,
+                   "%s, mixed users file, %s first: an unknown user "
+                   "costs what a known one of the other scheme does"
+                   % (proto, first), diag)
 finally:
     for srv in servers:
         srv.stop()

@@ -2,7 +2,9 @@
 connection after the final dot of some messages gets the others over new
 connections in the same run, and only what was tried counts an attempt;
 a peer that drops every message gets each tried once, a bounded number
-of connections per agent; a queue file that shrank after it was queued
+of connections per agent, and what an agent gave back untried waits a
+pause (it was due again at once: an agent run and a connection per
+message, at full speed); a queue file that shrank after it was queued
 is not sent truncated (no final dot, the connection closed) and the rest
 of the batch goes on over a fresh connection."""
 import os
@@ -92,21 +94,35 @@ finally:
     A.cleanup()
     peer.stop()
 
-# -- every message dropped: each tried once, connections bounded
+# -- every message dropped: each tried once, connections bounded; the
+# rest waits a minute (queued/daemon/sched.c UNTRIED_PAUSE), so the
+# first agent's connections (its first and RECONNECTS_MAX more, in
+# queued/remote/remote.c) are all the peer sees for a while
+TRIED = 1 + 5
 port = pombo.free_port()
 peer = Peer("127.0.0.1", port, "mx.far.test", drop_after_dot=lambda n: True)
-A, qids = batch(peer, 10, "pombo-rdropall")
+A, qids = batch(peer, 20, "pombo-rdropall")
 try:
     A.start()
-    tap.ok(pombo.wait_for(lambda: len(peer.dropped) >= 10 and
-                          len(states(A)) == 10, 20),
-           "every message was tried", (len(peer.dropped), states(A)))
+    tap.ok(pombo.wait_for(lambda: len(peer.dropped) >= TRIED and
+                          len(states(A)) == TRIED, 20),
+           "the first agent tried %d messages" % TRIED,
+           (len(peer.dropped), states(A)))
+    tap.ok(pombo.wait_for(lambda: "not tried by its agent, due again in "
+                          "60s" in A.log(), 5),
+           "an agent stopped reconnecting and gave the rest back, for a "
+           "minute")
+    # without the pause, the other 14 took 14 more connections in this
+    # time (an agent run each 6, as fast as they start)
+    pombo.wait_for(lambda: peer.connections > TRIED, 4)
+    tap.eq(peer.connections, TRIED, "no connection for the rest before "
+           "the pause is over")
     st = states(A)
-    tap.ok(len(st) == 10 and all(re.match(r"rcpt 0 q 1 ", l) for l in st),
-           "each once, none counted without a try", st)
-    tap.eq(len(peer.dropped), 10, "none was sent twice")
-    tap.ok("not tried by its agent, due again" in A.log(),
-           "an agent stopped reconnecting and gave the rest back")
+    tap.ok(len(st) == TRIED and all(re.match(r"rcpt 0 q 1 ", l)
+                                    for l in st),
+           "each tried once, none counted without a try", st)
+    tap.eq(len(peer.dropped), TRIED, "none was sent twice")
+    tap.eq(len(A.queue_files()), 20, "all 20 stay queued")
     A.check_clean(tap)
 finally:
     A.cleanup()

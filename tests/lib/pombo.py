@@ -131,7 +131,7 @@ def libexec_links(folder):
     smtpd, laid out as `make install` puts them."""
     os.makedirs(folder, exist_ok=True)
     for path in ("queued/pombo-local", "queued/pombo-remote", "smtpd/smtpd",
-                 "queued/pombo-dkim"):
+                 "queued/pombo-dkim", "queued/pombo-verify"):
         link = os.path.join(folder, os.path.basename(path))
         if not os.path.lexists(link):
             os.symlink(prog(path), link)

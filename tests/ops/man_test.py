@@ -11,7 +11,8 @@ import ops
 
 tap = ops.pombo.Tap()
 PAGES = ["man/smtpd.8", "man/queued.8", "man/pombo-sendmail.8",
-         "man/pombo-queue.8", "man/pombo-dkim.8", "man/pombo.conf.5",
+         "man/pombo-queue.8", "man/pombo-dkim.8", "man/pombo-verify.8",
+         "man/pombo.conf.5",
          "pop3d/pop3d.8"]
 
 

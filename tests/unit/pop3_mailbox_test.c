@@ -407,6 +407,52 @@ Test(pop3_mailbox, foreign_wsize, .init = setup, .fini = teardown)
 }
 
 /*
+ * Dovecot's names size its files without a read: its W= (every LF not
+ * after a CR counted twice) when the last octet is an LF. Each file
+ * here says one octet more in its W= than a read counts: only a file
+ * whose S= is not its size, whose W= is out of S..2S, or whose last
+ * line has no LF (where Dovecot's W= and ours part) is read.
+ */
+Test(pop3_mailbox, foreign_wsize_unread, .init = setup, .fini = teardown)
+{
+	static const struct {
+		const char *dir, *name, *text;
+		uint64_t size;
+	} t[] = {
+		/* read: "a\nb\n" is 6, its W= 7 believed */
+		{ "new", "1.M1P1.vm,S=4,W=7", "a\nb\n", 7 },
+		/* no final LF: read, the CRLF RETR adds counted */
+		{ "new", "2.M1P1.vm,S=3,W=5:2,", "a\nb", 6 },
+		/* a final CR: read, the LF RETR adds counted */
+		{ "cur", "3.M1P1.vm,S=4,W=6:2,S", "a\nb\r", 6 },
+		/* CRLF already: W= is S, +0 after the LF */
+		{ "cur", "4.M1P1.vm,S=6,W=7:2,", "a\r\nb\r\n", 7 },
+		/* S= not the file's size (changed since): read */
+		{ "new", "5.M1P1.vm,S=9,W=11", "a\nb\n", 6 },
+		/* W= beyond 2S: read */
+		{ "new", "6.M1P1.vm,S=4,W=9", "a\nb\n", 6 },
+		/* W= below S: read */
+		{ "new", "7.M1P1.vm,S=4,W=3", "a\nb\n", 6 },
+		/* empty: 0 */
+		{ "new", "8.M1P1.vm,S=0,W=0", "", 0 },
+	};
+	struct mailbox mb;
+	size_t i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+		put(t[i].dir, t[i].name, t[i].text);
+	cr_assert_eq(mailbox_open(&mb, md), MAILBOX_OK);
+	cr_assert_eq(mb.n, sizeof(t) / sizeof(t[0]));
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		cr_expect_str_eq(mailbox_name(&mb, i), t[i].name);
+		cr_expect_eq(mb.msg[i].size, t[i].size, "%s: %llu, not %llu",
+		    t[i].name, (unsigned long long)mb.msg[i].size,
+		    (unsigned long long)t[i].size);
+	}
+	mailbox_close(&mb);
+}
+
+/*
  * RETR and TOP of a message another reader renamed during the session
  * (Dovecot moves new/ to cur/ at SELECT, renames when flags change): it
  * is found by its unique name, and the table takes the new name.

@@ -56,3 +56,33 @@ Test(rfc5322, bad)
 	cr_expect_eq(run("<a@x.test"), -1);
 	cr_expect_eq(run("a@@x.test"), -1);
 }
+
+Test(rfc5322, from_domains)
+{
+	static const struct { const char *hdr; size_t n; const char *d0, *d1; } t[] = {
+		{ "From: a@X.test\nTo: b@y.test\n\n", 1, "x.test", NULL },
+		{ "From: a@x.test\nFrom: c@z.test\n\n", 2, "x.test", "z.test" },
+		{ "From : a@x.test\n\n", 1, "x.test", NULL },
+		{ "From: A <a@x.test>,\n b@z.test\n\n", 2, "x.test", "z.test" },
+		{ "From: a@x.test, b@X.TEST\n\n", 1, "x.test", NULL },
+		{ "From: <broken\nFrom: a@x.test\n\n", 1, "x.test", NULL },
+		{ "To: a@x.test\n\nFrom: a@x.test\n", 0, NULL, NULL },
+		{ "From-X: a@x.test\n\n", 0, NULL, NULL },
+		{ "From: a@x.test\r\nFrom: a@y.test", 2, "x.test", "y.test" },
+	};
+	char d[4][ADDR_DOMAIN_MAX + 1];
+	size_t i, n;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		n = rfc5322_from_domains(t[i].hdr, strlen(t[i].hdr), d, 4);
+		cr_expect_eq(n, t[i].n, "case %zu: %zu domains", i, n);
+		if (n > 0 && t[i].d0)
+			cr_expect_str_eq(d[0], t[i].d0, "case %zu", i);
+		if (n > 1 && t[i].d1)
+			cr_expect_str_eq(d[1], t[i].d1, "case %zu", i);
+	}
+	/* no more than max */
+	n = rfc5322_from_domains("From: a@a.test, b@b.test, c@c.test\n\n",
+	    36, d, 2);
+	cr_expect_eq(n, 2);
+}
