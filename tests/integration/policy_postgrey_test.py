@@ -90,7 +90,8 @@ try:
         if code != 450:
             break
     took = time.time() - t0
-    tap.ok(code == 250 and took >= DELAY,
+    # postgrey counts whole seconds: 1.2 s can be its 2
+    tap.ok(code == 250 and took >= DELAY - 1,
            "a retry after the delay gets through (%.1f s)" % took,
            (code, msg))
     qid = msg.split()[-1] if code == 250 else None
