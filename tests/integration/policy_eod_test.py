@@ -2,7 +2,8 @@
 more at the end of each message, protocol_state END-OF-MESSAGE with the
 queue id, the recipient count and the size; a refusal there drops the
 message (the client gets the reply, nothing is queued), HOLD and DISCARD
-work as at RCPT, a PREPEND comes too late and is logged."""
+work as at RCPT, a PREPEND comes too late and is logged; a server
+that does not answer costs the message a 451 4.3.5 and leaves no file."""
 import json
 import os
 import re
@@ -11,7 +12,7 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import pombo  # noqa: E402
-from fakepolicy import FakePolicy  # noqa: E402
+from fakepolicy import FakePolicy, SILENT  # noqa: E402
 
 tap = pombo.Tap()
 NET = {"TCPREMOTEIP": "192.0.2.7"}
@@ -21,6 +22,7 @@ def answer(attrs):
     if attrs["protocol_state"] != "END-OF-MESSAGE":
         return "DUNNO"
     return {"rej": "REJECT 5.7.9 content says no", "hold": "HOLD",
+            "silent": SILENT,
             "discard": "DISCARD", "prepend": "PREPEND X-Late: yes"}.get(
                 attrs["sender"].split("@")[0], "DUNNO")
 
@@ -39,7 +41,8 @@ def queued_as(out):
 
 srv = FakePolicy(answer)
 inst = pombo.Instance({"policy_services": srv.spec,
-                       "policy_end_of_data": "yes"}).start()
+                       "policy_end_of_data": "yes",
+                       "policy_timeout": "2s"}).start()
 try:
     out = session(inst, "plain")
     qid = queued_as(out)
@@ -85,6 +88,11 @@ try:
     tap.ok(qid is not None and b"X-Late" not in inst.queue_file(qid) and
            "PREPEND at the end of data ignored" in inst.log(),
            "a PREPEND at the end of data is logged, not applied", out)
+    before = inst.queue_files()
+    out = session(inst, "silent")
+    tap.ok("451 4.3.5 Server configuration problem" in out and
+           inst.queue_files() == before and inst.incoming_files() == [],
+           "no answer at the end of data: 451 4.3.5, the file gone", out)
     inst.check_clean(tap)
 finally:
     srv.stop()
