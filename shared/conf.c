@@ -47,6 +47,7 @@ enum conf_type {
 	CONF_DKIMKEYS,	/* list of domain:selector:/key/file */
 	CONF_MILTERS,	/* list of unix:/path, inet:host:port */
 	CONF_MILTERACT,	/* tempfail, accept or reject */
+	CONF_SERVICES,	/* list of unix:/path or inet:address:port */
 };
 
 struct conf_key {
@@ -191,6 +192,14 @@ static const struct conf_key conf_keys[] = {
 	{ "milter_content_timeout", CONF_DURATION, F(milter_content_timeout),
 	  1, 3600, "300s", "a milter's time to answer a header, a body chunk "
 	  "or the end of a message" },
+	{ "policy_services", CONF_SERVICES, L(policy_services), 0, 0, "",
+	  "Postfix policy servers asked at each RCPT, in order: "
+	  "unix:/path, inet:127.0.0.1:port, inet:[::1]:port" },
+	{ "policy_end_of_data", CONF_BOOL, F(policy_end_of_data), 0, 0, "no",
+	  "also ask the policy servers at the end of each message "
+	  "(protocol_state END-OF-MESSAGE)" },
+	{ "policy_timeout", CONF_DURATION, F(policy_timeout), 1, 3600, "10s",
+	  "a policy server's time to connect and answer; then 451 4.3.5" },
 };
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
@@ -465,6 +474,48 @@ conf_dkim_key(const char *entry, char *domain, size_t dlen, char *selector,
 }
 
 /* A list of strings, each checked by item(); replaces the old list. */
+/*
+ * unix:/absolute/path, or inet:address:port with an IP address (queued
+ * resolves no names: its loop must not block on a resolver), IPv6 in
+ * brackets, or localhost.
+ */
+static int
+item_service(char *s)
+{
+	char host[64];
+	const char *p, *colon;
+	struct cidr c;
+	char *end;
+	long port;
+
+	if (strncmp(s, "unix:", 5) == 0)
+		return s[5] == '/' && strlen(s + 5) < 108 ? 0 : -1;
+	if (strncmp(s, "inet:", 5) != 0)
+		return -1;
+	p = s + 5;
+	if (*p == '[') {
+		if ((colon = strstr(p, "]:")) == NULL)
+			return -1;
+		p++;
+		colon++;
+	} else if ((colon = strrchr(p, ':')) == NULL ||
+	    memchr(p, ':', (size_t)(colon - p)) != NULL)
+		return -1;
+	if (colon - p <= 0 || (size_t)(colon - p) >= sizeof(host))
+		return -1;
+	memcpy(host, p, (size_t)(colon - p));
+	host[colon - p] = '\0';
+	if (host[strlen(host) - 1] == ']')
+		host[strlen(host) - 1] = '\0';
+	if (strcmp(host, "localhost") != 0 &&
+	    (cidr_parse(host, &c) == -1 || strchr(host, '/') != NULL))
+		return -1;
+	if (!isdigit((unsigned char)colon[1]))
+		return -1;
+	port = strtol(colon + 1, &end, 10);
+	return *end == '\0' && port >= 1 && port <= 65535 ? 0 : -1;
+}
+
 static int
 set_strings(struct conf *c, const struct conf_key *k, char *v,
     struct conf_error *err, int (*item)(char *), const char *what)
@@ -570,6 +621,14 @@ set_milteract(struct conf *c, const struct conf_key *k, char *v,
 		return bad(err, k, "'%.64s' is not tempfail, accept or reject",
 		    v);
 	return copy_field(FIELD(c, k), k, v, err);
+}
+
+static int
+set_services(struct conf *c, const struct conf_key *k, char *v,
+    struct conf_error *err)
+{
+	return set_strings(c, k, v, err, item_service,
+	    "unix:/path or inet:address:port");
 }
 
 static int
@@ -764,6 +823,7 @@ static int (*const conf_setters[])(struct conf *, const struct conf_key *,
 	[CONF_DKIMKEYS] = set_dkimkeys,
 	[CONF_MILTERS] = set_milters,
 	[CONF_MILTERACT] = set_milteract,
+	[CONF_SERVICES] = set_services,
 };
 
 /* Set one key from its value text; err->msg says what is wrong. */
@@ -906,6 +966,7 @@ conf_free(struct conf *c)
 	list_free(&c->tls_policy, &c->n_tls_policy);
 	list_free(&c->dkim_keys, &c->n_dkim_keys);
 	list_free(&c->milters, &c->n_milters);
+	list_free(&c->policy_services, &c->n_policy_services);
 	free(c->relay_networks);
 	c->relay_networks = NULL;
 	c->n_relay_networks = 0;

@@ -73,6 +73,10 @@ struct conf {
 	unsigned	 milter_connect_timeout;	/* seconds */
 	unsigned	 milter_command_timeout;
 	unsigned	 milter_content_timeout;
+	char		**policy_services;	/* "unix:/p", "inet:a:port" */
+	size_t		 n_policy_services;
+	int		 policy_end_of_data;	/* ask at END-OF-MESSAGE too */
+	unsigned	 policy_timeout;	/* seconds */
 };
 
 struct conf_error {

@@ -20,6 +20,7 @@ shared_libpombo_a_SOURCES = \
 	shared/maildir.c shared/maildir.h \
 	shared/mime8.c shared/mime8.h \
 	shared/peer.c shared/peer.h \
+	shared/policy_proto.c shared/policy_proto.h \
 	shared/privdrop.c shared/privdrop.h \
 	shared/qclient.c shared/qclient.h \
 	shared/qid.c shared/qid.h \

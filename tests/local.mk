@@ -46,6 +46,7 @@ unit_tests = \
 	tests/unit/pop3_mailbox_test \
 	tests/unit/pop3_session_test \
 	tests/unit/pop3_transfer_test \
+	tests/unit/policy_proto_test \
 	tests/unit/qproto_test \
 	tests/unit/recipients_test \
 	tests/unit/retry_test \
@@ -175,6 +176,11 @@ integration_tests = \
 	tests/integration/milter_test.py \
 	tests/integration/notify_test.py \
 	tests/integration/order_test.py \
+	tests/integration/policy_actions_test.py \
+	tests/integration/policy_eod_test.py \
+	tests/integration/policy_hostile_test.py \
+	tests/integration/policy_postgrey_test.py \
+	tests/integration/policy_spf_test.py \
 	tests/integration/pop3_clients_test.py \
 	tests/integration/pop3_delivery_test.py \
 	tests/integration/pop3_dovecot_test.py \
@@ -217,5 +223,5 @@ fuzz_tests = tests/fuzz/run-fuzzers.py
 TESTS += $(fuzz_tests)
 
 EXTRA_DIST += tests/README.md tests/unit/tap-run tests/sessions/run-session \
-	tests/lib/pombo.py tests/lib/peer.py tests/ops/ops.py \
+	tests/lib/pombo.py tests/lib/peer.py tests/lib/fakepolicy.py tests/ops/ops.py \
 	$(session_tests) $(integration_tests) $(ops_tests) $(fuzz_tests)

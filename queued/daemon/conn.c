@@ -17,6 +17,7 @@
 #include "commit.h"
 #include "conn.h"
 #include "date.h"
+#include "delegate.h"
 #include "listener.h"
 #include "log.h"
 #include "policy.h"
@@ -34,6 +35,7 @@ enum conn_state {
 	CS_HELO,	/* expecting HELO, or an admin command */
 	CS_READY,	/* between transactions */
 	CS_MAIL,	/* MAIL accepted, RCPTs coming */
+	CS_POLICY,	/* a RCPT waits for the policy servers (delegate) */
 	CS_CHUNK,	/* in DATA, expecting a chunk header */
 	CS_CHUNKDATA,	/* in DATA, inside a chunk */
 	CS_VERIFY,	/* end of data seen, pombo-verify checks it */
@@ -41,7 +43,8 @@ enum conn_state {
 };
 
 /* waiting for the message's fate: nothing more is read meanwhile */
-#define WAITING(c)	((c)->state == CS_VERIFY || (c)->state == CS_COMMIT)
+#define WAITING(c)	((c)->state == CS_VERIFY || (c)->state == CS_COMMIT || \
+			 (c)->state == CS_POLICY)
 
 struct txn {
 	struct envelope		 env;
@@ -49,6 +52,18 @@ struct txn {
 	struct conn		*conn;	/* NULL once the client has gone */
 	uid_t			 uid;	/* a local program's, for the log */
 	int			 stamped;
+	int			 discard;	/* a policy server's DISCARD */
+	int			 eod_asked;	/* END-OF-MESSAGE answered */
+	struct buf		 prepend;	/* its PREPENDed fields */
+};
+
+/* A recipient queued accepted, while the policy servers are asked. */
+struct pending_rcpt {
+	struct delegate_req	*req;
+	struct rcpt_args	 r;
+	struct resolve_out	 out;
+	char			 orig[ADDR_MAX + 1];
+	char			 reply[512];
 };
 
 struct conn {
@@ -61,6 +76,8 @@ struct conn {
 	char			*helo_arg;
 	struct mail_args	 mail;
 	struct txn		*txn;
+	struct pending_rcpt	*pend;		/* in CS_POLICY */
+	unsigned long		 instance;	/* of the transaction */
 	int			 msgfd;
 	int			 msg_reused;	/* msgfd: a file of free/ */
 	int			 counted;	/* in its uid's connections */
@@ -74,6 +91,7 @@ struct conn {
 
 static struct queued_ctx *ctx;
 static unsigned nconns;
+static unsigned long ntxns;	/* transactions begun: the policy instance */
 
 /*
  * Connections per local user (max_uid_connections), the way Postfix's
@@ -97,6 +115,7 @@ conn_setup(struct queued_ctx *qc)
 	ctx = qc;
 	if (commit_init(qc->event, qc->spool, commit_done) == -1)
 		fatal("commit thread");
+	delegate_init(qc);
 }
 
 unsigned
@@ -109,13 +128,30 @@ static void
 txn_free(struct txn *t)
 {
 	envelope_free(&t->env);
+	buf_free(&t->prepend);
 	free(t);
+}
+
+static void
+pending_free(struct conn *c)
+{
+	if (c->pend == NULL)
+		return;
+	if (c->pend->req)
+		delegate_cancel(c->pend->req);
+	resolve_free(&c->pend->out);
+	free(c->pend);
+	c->pend = NULL;
 }
 
 /* Drop the transaction: the file in incoming/ goes with it. */
 static void
 conn_txn_abort(struct conn *c)
 {
+	if (c->state == CS_POLICY) {
+		pending_free(c);
+		c->state = CS_MAIL;
+	}
 	if (c->txn == NULL)
 		return;
 	if (WAITING(c)) {
@@ -353,6 +389,10 @@ do_mail(struct conn *c, const char *arg)
 		return;
 	}
 	envelope_init(&t->env);
+	buf_init(&t->prepend, 64 * 1024);
+	/* unique in queued's life: policy servers cache their verdict by
+	 * it (policyd-spf gave a sender the last session's) */
+	c->instance = ++ntxns;
 	if (envelope_set_from(&t->env, arg) == -1 ||
 	    (t->env.client = strdup(c->helo_arg)) == NULL) {
 		txn_free(t);
@@ -365,6 +405,63 @@ do_mail(struct conn *c, const char *arg)
 	conn_reply(c, "%s", reply);
 }
 
+/* The recipient accepted: its addresses in the envelope, and the reply. */
+static void
+rcpt_add(struct conn *c, const struct rcpt_args *r, struct resolve_out *out,
+    const char *orig, char *reply, size_t len)
+{
+	char line[QPROTO_LINE_MAX + 8];
+	struct envelope *e = &c->txn->env;
+	struct esmtp_err err;
+	size_t i;
+
+	for (i = 0; i < out->n; i++)
+		if (envelope_add_expanded(e, out->v[i].addr, orig, r) == -1) {
+			struct rcpt_args tr;
+			/* a target that is no address stays one: 5xx; only
+			 * running out of memory may pass */
+			if (str_fmt(line, sizeof(line), "TO:<%s>",
+			    out->v[i].addr) == -1 ||
+			    esmtp_parse_rcpt(line, 1, 1, &tr, &err) == -1)
+				str_fmt(reply, len, "553 5.1.3 <%s>: "
+				    "Cannot deliver to <%.300s>", orig,
+				    out->v[i].addr);
+			else
+				str_copy(reply, "451 4.3.0 Cannot add the "
+				    "recipient", len);
+			break;
+		}
+	resolve_free(out);
+	conn_reply(c, "%s", reply);
+}
+
+/* The policy servers' verdict on the pending recipient. */
+static void
+rcpt_delegated(void *arg, struct delegate_result *res)
+{
+	struct conn *c = arg;
+	struct pending_rcpt *p = c->pend;
+	struct txn *t = c->txn;
+
+	p->req = NULL;
+	c->state = CS_MAIL;
+	if (!res->accept)
+		conn_reply(c, "%s", res->reply);
+	else {
+		/* what a server asked for applies once a recipient is in */
+		t->discard |= res->discard;
+		if (res->hold)
+			t->env.flags |= ENV_HOLD;
+		if (res->prepend.len > 0 && buf_add(&t->prepend,
+		    res->prepend.data, res->prepend.len) == -1)
+			log_warnx("policy: too many PREPEND fields, some dropped");
+		rcpt_add(c, &p->r, &p->out, p->orig, p->reply,
+		    sizeof(p->reply));
+	}
+	pending_free(c);
+	conn_process(c);
+}
+
 static void
 do_rcpt(struct conn *c, const char *arg)
 {
@@ -373,7 +470,6 @@ do_rcpt(struct conn *c, const char *arg)
 	struct resolve_out out;
 	struct rcpt_args r;
 	struct esmtp_err err;
-	size_t i;
 	int code;
 
 	if (str_fmt(line, sizeof(line), "TO:%s", arg) == -1 ||
@@ -387,24 +483,34 @@ do_rcpt(struct conn *c, const char *arg)
 	}
 	code = policy_rcpt(ctx->conf, &c->helo, &r, &out, reply, sizeof(reply));
 	addr_format(&r.to, orig, sizeof(orig));
-	for (i = 0; code < 300 && i < out.n; i++)
-		if (envelope_add_expanded(e, out.v[i].addr, orig, &r) == -1) {
-			struct rcpt_args tr;
-			/* a target that is no address stays one: 5xx; only
-			 * running out of memory may pass */
-			if (str_fmt(line, sizeof(line), "TO:<%s>",
-			    out.v[i].addr) == -1 ||
-			    esmtp_parse_rcpt(line, 1, 1, &tr, &err) == -1)
-				str_fmt(reply, sizeof(reply), "553 5.1.3 <%s>: "
-				    "Cannot deliver to <%.300s>", orig,
-				    out.v[i].addr);
-			else
-				str_copy(reply, "451 4.3.0 Cannot add the "
-				    "recipient", sizeof(reply));
-			break;
+	if (code < 300 && delegate_wanted(&c->helo)) {
+		/* queued said yes; the policy servers have the last word */
+		struct delegate_query q = { .state = "RCPT", .helo = &c->helo,
+		    .sender = e->from, .recipient = orig, .qid = "",
+		    .size = c->mail.size, .instance = c->instance };
+		struct pending_rcpt *p = calloc(1, sizeof(*p));
+		if (p != NULL && (p->req = delegate_ask(&q, rcpt_delegated,
+		    c)) != NULL) {
+			p->r = r;
+			p->out = out;
+			str_copy(p->orig, orig, sizeof(p->orig));
+			str_copy(p->reply, reply, sizeof(p->reply));
+			c->pend = p;
+			c->state = CS_POLICY;
+			return;
 		}
-	resolve_free(&out);
-	conn_reply(c, "%s", reply);
+		free(p);
+		resolve_free(&out);
+		log_warnx("policy: cannot ask the policy servers");
+		conn_reply(c, "451 4.3.5 Server configuration problem");
+		return;
+	}
+	if (code >= 300) {
+		resolve_free(&out);
+		conn_reply(c, "%s", reply);
+		return;
+	}
+	rcpt_add(c, &r, &out, orig, reply, sizeof(reply));
 }
 
 static void chunk_write(struct conn *c, const char *p, size_t n);
@@ -467,6 +573,10 @@ do_data(struct conn *c)
 	c->size = 0;
 	c->write_failed = 0;
 	c->txn->uid = c->uid;
+	/* a policy server's PREPENDs go on top, above the Received: line,
+	 * where Postfix puts them */
+	if (c->txn->prepend.len > 0)
+		chunk_write(c, c->txn->prepend.data, c->txn->prepend.len);
 	c->txn->stamped = !is_handler(c);
 	if (c->txn->stamped)
 		stamp_uid(c);
@@ -476,6 +586,81 @@ do_data(struct conn *c)
 
 static void verified(void *arg, int fd, const char *reply);
 
+/*
+ * A policy server said DISCARD: the client is told the message was
+ * taken (Postfix's 250 too), nothing is delivered, the log says so.
+ */
+static void
+policy_discarded(struct conn *c)
+{
+	struct txn *t = c->txn;
+	char qid[QID_LEN + 1], from[ADDR_ENC_MAX + 1];
+
+	str_copy(qid, t->env.qid, sizeof(qid));
+	addr_encode(t->env.from, from, sizeof(from));
+	log_info("%s: from=<%s> size=%llu nrcpt=%zu client=%s: discarded by "
+	    "a policy server", qid, from, (unsigned long long)c->size,
+	    t->env.nrcpt, t->env.client);
+	conn_reset(c);
+	conn_reply(c, "250 2.0.0 Ok: queued as %s", qid);
+}
+
+static void do_end_of_data(struct conn *c);
+
+/*
+ * The servers' verdict on the whole message (policy_end_of_data): the
+ * end of data goes on from where it stopped, or the message is dropped.
+ * A PREPEND comes too late here, as in Postfix: logged and ignored.
+ */
+static void
+eod_delegated(void *arg, struct delegate_result *res)
+{
+	struct conn *c = arg;
+	struct txn *t = c->txn;
+
+	c->pend->req = NULL;
+	pending_free(c);
+	c->state = CS_CHUNK;
+	t->eod_asked = 1;
+	if (!res->accept) {
+		log_info("%s: refused at the end of data by a policy server: %s",
+		    t->env.qid, res->reply);
+		conn_reset(c);
+		conn_reply(c, "%s", res->reply);
+	} else {
+		if (res->prepend.len > 0)
+			log_warnx("%s: PREPEND at the end of data ignored (the "
+			    "message is in already)", t->env.qid);
+		t->discard |= res->discard;
+		if (res->hold)
+			t->env.flags |= ENV_HOLD;
+		do_end_of_data(c);
+	}
+	conn_process(c);
+}
+
+static void
+eod_ask(struct conn *c)
+{
+	struct envelope *e = &c->txn->env;
+	struct delegate_query q = { .state = "END-OF-MESSAGE",
+	    .helo = &c->helo, .sender = e->from, .recipient = "",
+	    .rcpt_count = e->nrcpt, .size = c->size, .qid = e->qid,
+	    .instance = c->instance };
+	struct pending_rcpt *p = calloc(1, sizeof(*p));
+
+	if (p != NULL && (p->req = delegate_ask(&q, eod_delegated, c)) !=
+	    NULL) {
+		c->pend = p;
+		c->state = CS_POLICY;
+		return;
+	}
+	free(p);
+	log_warnx("%s: cannot ask the policy servers", e->qid);
+	conn_reset(c);
+	conn_reply(c, "451 4.3.5 Server configuration problem");
+}
+
 static void
 do_end_of_data(struct conn *c)
 {
@@ -483,6 +668,10 @@ do_end_of_data(struct conn *c)
 	char digits[ENVELOPE_LENGTH_DIGITS + 1];
 	int fd;
 
+	if (t->discard) {
+		policy_discarded(c);
+		return;
+	}
 	if (c->write_failed || c->size > ctx->conf->max_message_size +
 	    CONN_SLACK) {
 		int big = !c->write_failed;
@@ -509,6 +698,11 @@ do_end_of_data(struct conn *c)
 		log_warn("%s: cannot set the queue file's length", t->env.qid);
 		conn_reset(c);
 		conn_reply(c, "451 4.3.0 Error writing the queue file");
+		return;
+	}
+	if (ctx->conf->policy_end_of_data && !t->eod_asked &&
+	    delegate_wanted(&c->helo)) {
+		eod_ask(c);
 		return;
 	}
 	str_copy(t->job.qid, t->env.qid, sizeof(t->job.qid));
@@ -568,6 +762,12 @@ commit_done(struct commit_job *job)
 		    from, (unsigned long long)t->env.size, t->env.nrcpt,
 		    t->env.client, uid);
 		struct qmsg *m = queue_add(&t->env);
+		/* a policy server's HOLD: recorded as the admin's hold is */
+		if ((m->env.flags & ENV_HOLD) &&
+		    spool_write_state(ctx->spool, &m->env) == -1)
+			log_warn("%s: cannot record the hold", qid);
+		else if (m->env.flags & ENV_HOLD)
+			log_info("%s: held by a policy server", qid);
 		if (ctx->on_commit)
 			ctx->on_commit(ctx, m);
 	}

@@ -9,15 +9,16 @@
 # (tests/fuzz/fuzz.mk); make check does that too, and
 # tests/fuzz/run-fuzzers gives each libFuzzer harness a short run.
 fuzz_names = addr aliases auth authres conf data dkimrec envelope esmtp job \
-	lineio maildir milter milter_client milter_edit mime8 pop3 qproto rfc5322 \
-	sendmail smtpc smtpd transfer users
+	lineio maildir milter milter_client milter_edit mime8 policy pop3 qproto \
+	rfc5322 sendmail smtpc smtpd transfer users
 fuzz_harnesses = tests/fuzz/addr_fuzz tests/fuzz/aliases_fuzz \
 	tests/fuzz/auth_fuzz tests/fuzz/authres_fuzz tests/fuzz/conf_fuzz \
 	tests/fuzz/data_fuzz \
 	tests/fuzz/dkimrec_fuzz tests/fuzz/envelope_fuzz \
 	tests/fuzz/esmtp_fuzz tests/fuzz/job_fuzz tests/fuzz/lineio_fuzz \
 	tests/fuzz/maildir_fuzz tests/fuzz/milter_fuzz \
-	tests/fuzz/milter_client_fuzz tests/fuzz/milter_edit_fuzz tests/fuzz/mime8_fuzz tests/fuzz/pop3_fuzz \
+	tests/fuzz/milter_client_fuzz tests/fuzz/milter_edit_fuzz \
+	tests/fuzz/mime8_fuzz tests/fuzz/policy_fuzz tests/fuzz/pop3_fuzz \
 	tests/fuzz/qproto_fuzz tests/fuzz/rfc5322_fuzz \
 	tests/fuzz/sendmail_fuzz tests/fuzz/smtpc_fuzz tests/fuzz/smtpd_fuzz \
 	tests/fuzz/transfer_fuzz tests/fuzz/users_fuzz
@@ -68,6 +69,8 @@ tests_fuzz_pop3_fuzz_SOURCES = tests/fuzz/pop3_fuzz.c
 tests_fuzz_pop3_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_qproto_fuzz_SOURCES = tests/fuzz/qproto_fuzz.c
 tests_fuzz_qproto_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_policy_fuzz_SOURCES = tests/fuzz/policy_fuzz.c
+tests_fuzz_policy_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_rfc5322_fuzz_SOURCES = tests/fuzz/rfc5322_fuzz.c
 tests_fuzz_rfc5322_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_sendmail_fuzz_SOURCES = tests/fuzz/sendmail_fuzz.c

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "conf.h"
+#include "str.h"
 
 static int
 parse(struct conf *c, const char *text, struct conf_error *err)
@@ -181,6 +182,40 @@ Test(conf, milters)
 	cr_expect_eq(c.milter_connect_timeout, 30);
 	cr_expect_eq(c.milter_content_timeout, 300);
 	conf_free(&c);
+}
+
+/* Postfix's notation; addresses only: queued's loop resolves nothing */
+Test(conf, policy_services)
+{
+	static const char *badspec[] = { "inet:mx.example:10023", "inet:1.2.3.4",
+	    "inet:1.2.3.4:0", "inet:1.2.3.4:70000", "unix:relative",
+	    "tcp:1.2.3.4:1", "inet:::1:25", "inet:[::1]", "inet::25",
+	    "inet:10.0.0.0/8:25" };
+	struct conf c;
+	struct conf_error err;
+	char text[128];
+	size_t i;
+
+	cr_assert_eq(parse(&c, "policy_services = inet:127.0.0.1:10023, "
+	    "unix:/run/policyd-spf.sock inet:[::1]:25,inet:localhost:1\n"
+	    "policy_timeout = 3s\npolicy_end_of_data = yes\n", &err), 0, "%s",
+	    err.msg);
+	cr_assert_eq(c.n_policy_services, 4);
+	cr_expect_str_eq(c.policy_services[1], "unix:/run/policyd-spf.sock");
+	cr_expect_str_eq(c.policy_services[2], "inet:[::1]:25");
+	cr_expect_eq(c.policy_timeout, 3);
+	cr_expect_eq(c.policy_end_of_data, 1);
+	conf_free(&c);
+	conf_defaults(&c);
+	cr_expect_eq(c.n_policy_services, 0);
+	cr_expect_eq(c.policy_timeout, 10);
+	cr_expect_eq(c.policy_end_of_data, 0);
+	conf_free(&c);
+	for (i = 0; i < sizeof(badspec) / sizeof(badspec[0]); i++) {
+		str_fmt(text, sizeof(text), "policy_services = %s\n", badspec[i]);
+		cr_expect_eq(parse(&c, text, &err), -1, "%s", badspec[i]);
+		conf_free(&c);
+	}
 }
 
 Test(conf, durations_and_sizes)
