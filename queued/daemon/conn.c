@@ -18,6 +18,7 @@
 #include "conn.h"
 #include "date.h"
 #include "delegate.h"
+#include "filter.h"
 #include "listener.h"
 #include "log.h"
 #include "policy.h"
@@ -39,12 +40,13 @@ enum conn_state {
 	CS_CHUNK,	/* in DATA, expecting a chunk header */
 	CS_CHUNKDATA,	/* in DATA, inside a chunk */
 	CS_VERIFY,	/* end of data seen, pombo-verify checks it */
+	CS_FILTER,	/* checked if need be, the milters have it */
 	CS_COMMIT,	/* checked if need be, the commit thread has it */
 };
 
 /* waiting for the message's fate: nothing more is read meanwhile */
 #define WAITING(c)	((c)->state == CS_VERIFY || (c)->state == CS_COMMIT || \
-			 (c)->state == CS_POLICY)
+			 (c)->state == CS_POLICY || (c)->state == CS_FILTER)
 
 struct txn {
 	struct envelope		 env;
@@ -116,6 +118,7 @@ conn_setup(struct queued_ctx *qc)
 	if (commit_init(qc->event, qc->spool, commit_done) == -1)
 		fatal("commit thread");
 	delegate_init(qc);
+	filter_init(qc);
 }
 
 unsigned
@@ -585,6 +588,8 @@ do_data(struct conn *c)
 }
 
 static void verified(void *arg, int fd, const char *reply);
+static void filtered(void *arg, int fd, const char *reply);
+static void checked(struct txn *t, int fd);
 
 /*
  * A policy server said DISCARD: the client is told the message was
@@ -710,9 +715,7 @@ do_end_of_data(struct conn *c)
 	fd = c->msgfd;
 	c->msgfd = -1;
 	if (!verify_wanted(t->env.client)) {
-		t->job.fd = fd;
-		c->state = CS_COMMIT;
-		commit_submit(&t->job);
+		checked(t, fd);
 		return;
 	}
 	c->state = CS_VERIFY;
@@ -720,19 +723,17 @@ do_end_of_data(struct conn *c)
 		verified(t, -1, "451 4.3.0 Error: cannot check the message");
 }
 
-/* The checks are done: fd is the message to commit, or -1 and reply. */
+/*
+ * The message will not be queued: reply (NULL: discarded, and the
+ * client told 250 as if it were), and the transaction is over.
+ */
 static void
-verified(void *arg, int fd, const char *reply)
+txn_drop(struct txn *t, int fd, const char *reply)
 {
-	struct txn *t = arg;
 	struct conn *c = t->conn;
+	char qid[QID_LEN + 1];
 
-	if (fd != -1 && c != NULL) {
-		t->job.fd = fd;
-		c->state = CS_COMMIT;
-		commit_submit(&t->job);
-		return;
-	}
+	str_copy(qid, t->env.qid, sizeof(qid));
 	spool_discard(ctx->spool, t->env.qid, fd);
 	txn_free(t);
 	if (c == NULL)
@@ -740,8 +741,58 @@ verified(void *arg, int fd, const char *reply)
 	c->txn = NULL;
 	c->state = CS_READY;
 	memset(&c->mail, 0, sizeof(c->mail));
-	conn_reply(c, "%s", reply);
+	if (reply != NULL)
+		conn_reply(c, "%s", reply);
+	else
+		conn_reply(c, "250 2.0.0 Ok: queued as %s", qid);
 	conn_process(c);
+}
+
+/* Checked if it had to be: the filters, if any, then the commit. */
+static void
+checked(struct txn *t, int fd)
+{
+	struct conn *c = t->conn;
+
+	if (filter_wanted()) {
+		c->state = CS_FILTER;
+		if (filter_start(&t->env, &c->helo, fd, filtered, t) == -1)
+			txn_drop(t, -1, "451 4.3.0 Error: cannot filter the "
+			    "message");
+		return;
+	}
+	t->job.fd = fd;
+	c->state = CS_COMMIT;
+	commit_submit(&t->job);
+}
+
+/* The checks are done: fd is the message to go on with, or -1 and reply. */
+static void
+verified(void *arg, int fd, const char *reply)
+{
+	struct txn *t = arg;
+
+	if (fd != -1 && t->conn != NULL)
+		checked(t, fd);
+	else
+		txn_drop(t, fd, reply ? reply : "451 4.3.0 Error");
+}
+
+/* The filters are done: fd is the message to commit, or -1 and reply
+ * (NULL: they discarded it). */
+static void
+filtered(void *arg, int fd, const char *reply)
+{
+	struct txn *t = arg;
+	struct conn *c = t->conn;
+
+	if (fd == -1 || c == NULL) {
+		txn_drop(t, fd, reply);
+		return;
+	}
+	t->job.fd = fd;
+	c->state = CS_COMMIT;
+	commit_submit(&t->job);
 }
 
 static void

@@ -52,97 +52,9 @@ msg_path = os.path.join(work, "msg.eml")
 with open(msg_path, "wb") as f:
     f.write(MSG)
 
-# protocol constants (libmilter's mfdef.h)
-F_ALL = 0x1ff
-P_NOCONNECT, P_NOHELO, P_NOBODY, P_NOHDRS = 0x1, 0x2, 0x10, 0x20
-P_NR_HDR, P_NR_MAIL = 0x80, 0x4000
-
-
-def pkt(cmd, data=b""):
-    return struct.pack(">I", len(data) + 1) + cmd + data
-
-
-class Filter:
-    """A scripted milter on a socket of its own: negotiates as told,
-    records every packet it gets, answers each command with
-    answer(cmd, data) -> bytes to send ('' for none; None: close)."""
-
-    def __init__(self, answer, actions=F_ALL, protocol=0, symlists=None,
-                 family=socket.AF_INET, path=None):
-        self.answer = answer
-        self.actions, self.protocol = actions, protocol
-        self.symlists = symlists or {}
-        self.got = []
-        if family == socket.AF_UNIX:
-            self.sock = socket.socket(socket.AF_UNIX)
-            self.sock.bind(path)
-            self.spec = "unix:" + path
-        else:
-            self.sock = socket.socket(family)
-            host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
-            self.sock.bind((host, 0))
-            port = self.sock.getsockname()[1]
-            self.spec = ("inet6:[::1]:%d" % port if family ==
-                         socket.AF_INET6 else "inet:127.0.0.1:%d" % port)
-        self.sock.listen(8)
-        self.conns = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            self.conns.append(c)
-            threading.Thread(target=self._conn, args=(c,),
-                             daemon=True).start()
-
-    def _read(self, c, n):
-        b = b""
-        while len(b) < n:
-            x = c.recv(n - len(b))
-            if not x:
-                raise EOFError
-            b += x
-        return b
-
-    def _conn(self, c):
-        noreply = {b"L": P_NR_HDR, b"M": P_NR_MAIL}
-        try:
-            while True:
-                n = struct.unpack(">I", self._read(c, 4))[0]
-                p = self._read(c, n)
-                cmd, data = p[:1], p[1:]
-                self.got.append((cmd, data))
-                if cmd == b"O":
-                    extra = b"".join(struct.pack(">I", st) + lst + b"\0"
-                                     for st, lst in self.symlists.items())
-                    c.sendall(pkt(b"O", struct.pack(
-                        ">III", 6, self.actions, self.protocol) + extra))
-                    continue
-                if cmd in (b"D", b"A", b"Q"):
-                    if cmd == b"Q":
-                        return
-                    continue
-                if cmd in noreply and self.protocol & noreply[cmd]:
-                    continue
-                out = self.answer(cmd, data)
-                if out is None:
-                    c.close()
-                    return
-                if out:
-                    c.sendall(out)
-        except (EOFError, OSError):
-            pass
-
-    def close(self):
-        self.sock.close()
-        for c in self.conns:
-            try:
-                c.close()
-            except OSError:
-                pass
+import milters  # noqa: E402
+from milters import P_NOCONNECT, P_NOHELO, P_NOBODY, \
+    P_NR_HDR, P_NR_MAIL, pkt, Filter  # noqa: E402,F401
 
 
 def drive(specs, *args, out=None, timeout=30):
@@ -393,56 +305,11 @@ s.close()
 
 # ---- rspamd --------------------------------------------------------------
 def run_rspamd():
-    rspamd = shutil.which("rspamd")
-    if rspamd is None:
-        return "rspamd is not installed"
-    d = os.path.join(work, "rspamd")
-    os.makedirs(os.path.join(d, "local.d"))
-    port = pombo.free_port()
-    dns = pombo.free_udp_port()
-    # the shipped modules and rules, with our options, folders and
-    # worker; no redis; DNS to a port nobody answers (fails fast); a
-    # small TLD list (compiling the full one takes long)
-    with open(os.path.join(d, "rspamd.conf"), "w") as fh:
-        fh.write("""
-.include "$CONFDIR/common.conf"
-options {
-    pidfile = "%(d)s/rspamd.pid";
-    dbdir = "%(d)s";
-    url_tld = "%(d)s/tld.dat";
-    enable_test_patterns = true;
-    dns { nameserver = ["127.0.0.1:%(dns)d"]; timeout = 0.2s;
-          retransmits = 1; }
-}
-logging { type = "file"; filename = "%(d)s/rspamd.log"; level = "info"; }
-worker "rspamd_proxy" {
-    bind_socket = "127.0.0.1:%(port)d";
-    milter = yes;
-    timeout = 60s;
-    count = 1;
-    upstream "local" { default = yes; self_scan = yes; }
-}
-""" % {"d": d, "port": port, "dns": dns})
-    with open(os.path.join(d, "tld.dat"), "w") as fh:
-        fh.write("com\norg\nnet\ntest\n")
-    with open(os.path.join(d, "local.d", "milter_headers.conf"), "w") as fh:
-        fh.write('use = ["x-spamd-result", "x-rspamd-queue-id"];\n'
-                 "skip_local = false;\nskip_authenticated = false;\n")
-    argv = [rspamd, "-f", "-i", "-c", os.path.join(d, "rspamd.conf")]
-    for var in ("DBDIR", "RUNDIR", "LOGDIR", "LOCAL_CONFDIR"):
-        argv.append("--var=%s=%s" % (var, d))
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-
-    def listening():
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return True
-        except OSError:
-            return False
+    started = milters.start_rspamd(os.path.join(work, "rspamd"))
+    if isinstance(started, str):
+        return started
+    proc, port = started
     try:
-        if not pombo.wait_for(listening, 90, 0.2):
-            return "rspamd did not start"
         gtube = os.path.join(work, "gtube.eml")
         with open(gtube, "wb") as fh:
             fh.write(b"From: Alice <alice@example.org>\nTo: bob@example.net\n"
@@ -469,57 +336,19 @@ worker "rspamd_proxy" {
                "rspamd's headers (the queue id from the i macro) are on the "
                "message", edited.decode("utf-8", "replace"))
     finally:
-        os.killpg(proc.pid, 15)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait()
+        milters.stop(proc)
     return None
 
 
 # ---- OpenDKIM ------------------------------------------------------------
 def run_opendkim():
-    opendkim = shutil.which("opendkim") or (
-        "/usr/sbin/opendkim" if os.path.exists("/usr/sbin/opendkim")
-        else None)
-    genkey = shutil.which("opendkim-genkey")
-    if opendkim is None or genkey is None:
-        return "opendkim or opendkim-tools is not installed"
     import dkim
-    d = os.path.join(work, "opendkim")
-    os.makedirs(d)
-    subprocess.run([genkey, "-D", d, "-d", "example.org", "-s", "sel",
-                    "-b", "2048"], check=True, capture_output=True)
-    os.chmod(os.path.join(d, "sel.private"), 0o600)
-    with open(os.path.join(d, "sel.txt")) as fh:
-        txt = fh.read()
-    # the record as the zone file has it: the quoted strings joined
-    record = "".join(txt[i + 1:txt.index('"', i + 1)] for i in
-                     [k for k, ch in enumerate(txt) if ch == '"'][::2])
-    port = pombo.free_port()
-    with open(os.path.join(d, "internal"), "w") as fh:
-        fh.write("192.0.2.1\n")
-    with open(os.path.join(d, "opendkim.conf"), "w") as fh:
-        fh.write("Syslog no\nBackground no\nMode s\nDomain example.org\n"
-                 "Selector sel\nKeyFile %s/sel.private\n"
-                 "Socket inet:%d@127.0.0.1\nPidFile %s/opendkim.pid\n"
-                 "Canonicalization relaxed/relaxed\nRequireSafeKeys no\n"
-                 "InternalHosts %s/internal\n" % (d, port, d, d))
-    proc = subprocess.Popen([opendkim, "-f", "-x",
-                             os.path.join(d, "opendkim.conf")],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-
-    def listening():
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return True
-        except OSError:
-            return False
+    started = milters.start_opendkim(os.path.join(work, "opendkim"),
+                                     "example.org", "sel")
+    if isinstance(started, str):
+        return started
+    proc, port, record = started
     try:
-        if not pombo.wait_for(listening, 30, 0.1):
-            return "opendkim did not start"
         out = os.path.join(work, "signed.eml")
         lines, _ = drive(["inet:127.0.0.1:%d" % port], out=out)
         tap.ok(any(x.startswith("mod inshdr 0 DKIM-Signature:") or
@@ -546,12 +375,7 @@ def run_opendkim():
                "message, which is otherwise unchanged",
                signed.decode("utf-8", "replace"))
     finally:
-        os.killpg(proc.pid, 15)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait()
+        milters.stop(proc)
     return None
 
 
