@@ -272,7 +272,9 @@ try:
     tap.ok(code == 550 and text.startswith(b"5.7.1") and b"bank.test" in
            text and b"DMARC" in text, "5.7.1, naming the domain and DMARC",
            code != 250 and text)
-    tap.eq(B.queue_files(), before, "refused message not queued")
+    # (what was queued before may have been delivered meanwhile)
+    tap.eq(sorted(set(B.queue_files()) - set(before)), [],
+           "refused message not queued")
     tap.eq(oracle_spf(CLIENT, "ceo@bank.test", "client.test"), "fail",
            "python3-spf: the forger fails SPF too")
 
