@@ -7,6 +7,7 @@ Figures (see tests/bench/README.md for the method and the choices):
   accept    SMTP acceptance, messages/s that got 250 and are durable
   e2e       250 -> file in Maildir/new, under a concurrency-50 load
   outbound  queue drained to smtp-sink through MX on a local dnsmasq
+  milter    acceptance with one accept-all milter, and without
   pop3      login+STAT+LIST+UIDL and RETR of all on 10,000 messages
   cost      RSS of smtpd, pop3d; queued with 100,000 messages: RSS, start
 
@@ -407,6 +408,62 @@ def fig_auth(ctx, rnd, out):
         sink.stop()
 
 
+# ---------------------------------------------------------------- milter
+
+MILTER_CONFIGS = [
+    # (name, concurrency, messages per session, size, messages a round)
+    ("4 KB, c=10, 1 msg/session", 10, 1, 4096, 2000),
+    ("4 KB, c=10, 100 msg/session", 10, 100, 4096, 2000),
+]
+
+
+def fig_milter(ctx, rnd, out):
+    """Issue 17's cost: acceptance with one accept-all milter
+    (tests/bench/nullmilter, which asks for every step) on Pombo (queued
+    runs it on each message at the end of its data) and on Postfix
+    (smtpd_milters: smtpd runs it along the session), and both without
+    it, same run. Both hold as in fig_accept and count what is queued;
+    a milter that failed would show as tempfails, not as a rate."""
+    milter = peers.NullMilter(ctx.procs, ctx.base)
+    where = "inet:127.0.0.1:%d" % milter.port
+    hold = {"smtpd_recipient_restrictions":
+            "check_client_access static:HOLD"}
+    with_milter = dict(hold, smtpd_milters=where,
+                       milter_default_action="tempfail")
+    runs, started = [], []
+    try:
+        for who, conf in (("pombo_milter", {"milters": where}),
+                          ("pombo", {})):
+            P = peers.Pombo(ctx.procs, ctx.base, "milter-%s-%d" % (who, rnd),
+                            conf=conf)
+            started.append(P)
+            P.start_queued()
+            port, _ = P.listen("smtpd/smtpd")
+            runs.append((who, port, P.queue_count))
+        for who, conf in (("peer_milter", with_milter), ("peer", hold)):
+            F = peers.Postfix(ctx.procs, ctx.base, "milter-%s-%d" % (
+                who, rnd), conf, resolv_conf=ctx.dns.resolv_conf)
+            started.append(F)
+            F.start()
+            runs.append((who, F.port, lambda F=F: F.queued_count(
+                ["incoming", "hold"])))
+        for _, port, _ in runs:
+            smtp_source(port, 5, 50)    # warm-up
+        for name, conc, per, size, count in MILTER_CONFIGS:
+            count = ctx.scale(count, conc * per)
+            for who, port, counter in runs:
+                n0 = counter()
+                secs = smtp_source(port, conc, count, per, size)
+                n = counter() - n0
+                out.setdefault(name, {}).setdefault(who, []).append(n / secs)
+                log("milter accept %-28s %-12s %6d msgs %6.2fs %8.1f/s" % (
+                    name, who, n, secs, n / secs))
+    finally:
+        for x in started:
+            x.cleanup()
+        milter.stop()
+
+
 # ---------------------------------------------------------------- POP3
 
 POP_MESSAGES = 10000
@@ -763,6 +820,15 @@ def cell(s, unit=""):
                            fmt(s["max"], unit))
 
 
+def cost(on, off):
+    """ms a message costs more with a feature than without: the
+    difference of the inverse rates (medians of msg/s lists)"""
+    on, off = s_of(on), s_of(off)
+    if not on or not off or not on["median"] or not off["median"]:
+        return "—"
+    return "%.2f ms" % (1000 / on["median"] - 1000 / off["median"])
+
+
 def build_report(R):
     """results.md from the results dict."""
     rows = []   # figure, pombo, peer, ratio, target, met
@@ -818,13 +884,6 @@ def build_report(R):
             lambda p, q, r: r is not None and r >= 1.5)
     if "auth" in F:
         a = F["auth"]
-
-        def cost(on, off):
-            """ms a message costs more with: 1/rate, medians"""
-            on, off = s_of(on), s_of(off)
-            if not on or not off or not on["median"] or not off["median"]:
-                return "—"
-            return "%.2f ms" % (1000 / on["median"] - 1000 / off["median"])
         for name, *_ in AUTH_CONFIGS:
             d = a.get(name, {})
             add("SMTP accept %s, inbound checks on (msg/s; peer: the same "
@@ -837,6 +896,19 @@ def build_report(R):
             "unsigned)", s_of(o.get("signed")), s_of(o.get("plain")), "")
         rows.append(("  cost of signing per message", cost(
             o.get("signed"), o.get("plain")), "", "", "", ""))
+    if "milter" in F:
+        m = F["milter"]
+        for name, *_ in MILTER_CONFIGS:
+            d = m.get(name, {})
+            add("SMTP accept %s, one accept-all milter (msg/s)" % name,
+                s_of(d.get("pombo_milter")), s_of(d.get("peer_milter")), "")
+            add("  same without the milter (msg/s)", s_of(d.get("pombo")),
+                s_of(d.get("peer")), "")
+            rows.append(("  cost of the milter per message (peer: "
+                         "Postfix's)", cost(d.get("pombo_milter"),
+                                            d.get("pombo")),
+                         cost(d.get("peer_milter"), d.get("peer")), "", "",
+                         ""))
     if "pop3" in F:
         p = F["pop3"]
         g = lambda k, f: s_of([r[f] for r in p.get(k, [])])  # noqa
@@ -984,7 +1056,7 @@ def main():
                     default=int(os.environ.get("BENCH_ROUNDS", "3")))
     ap.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""),
                     help="comma list of: limits,accept,e2e,outbound,auth,"
-                    "pop3,cost")
+                    "milter,pop3,cost")
     ap.add_argument("--out", default=os.environ.get("BENCH_OUT", "."))
     ap.add_argument("--scale", type=float,
                     default=float(os.environ.get("BENCH_SCALE", "1")),
@@ -1004,7 +1076,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *a: sys.exit("bench: terminated"))
     figs = [f for f in (args.only.split(",") if args.only else
                         ["limits", "accept", "e2e", "outbound", "auth",
-                         "pop3", "cost"]) if f]
+                         "milter", "pop3", "cost"]) if f]
     if os.geteuid() != 0:
         sys.exit("bench: run as root (private Postfix/Dovecot instances, "
                  "drop_caches, a mount namespace for Postfix's resolver)")
@@ -1064,7 +1136,7 @@ def main():
         try:
             for fig, fn in (("accept", fig_accept), ("e2e", fig_e2e),
                             ("outbound", fig_outbound), ("auth", fig_auth),
-                            ("pop3", fig_pop3),
+                            ("milter", fig_milter), ("pop3", fig_pop3),
                             ("cost", fig_cost)):
                 if fig not in figs:
                     continue

@@ -473,3 +473,21 @@ class Sink:
 
     def stop(self):
         self.procs.stop(self.p)
+
+
+class NullMilter:
+    """tests/bench/nullmilter (libmilter) on 127.0.0.1:port: asks for
+    every step, continues at each, accepts at the end of the message."""
+
+    def __init__(self, procs, base):
+        self.procs = procs
+        self.port = benchlib.free_port()
+        self.p = procs.popen(
+            [benchlib.pombo.prog("tests/bench/nullmilter"),
+             "inet:%d@127.0.0.1" % self.port],
+            stderr=open(os.path.join(base, "nullmilter.err"), "ab"))
+        if not wait_for(lambda: can_connect("127.0.0.1", self.port), 10):
+            raise RuntimeError("nullmilter did not listen")
+
+    def stop(self):
+        self.procs.stop(self.p)
