@@ -41,6 +41,32 @@ str_fmt(char *dst, size_t size, const char *fmt, ...)
 	return n;
 }
 
+void
+str_copy_trunc(char *dst, const char *src, size_t size)
+{
+	size_t n;
+
+	if (size == 0)
+		return;
+	n = strnlen(src, size - 1);	/* cut on purpose: str.h */
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+void
+str_fmt_trunc(char *dst, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (size == 0)
+		return;
+	va_start(ap, fmt);
+	/* vsnprintf cuts and terminates; an output error leaves "" */
+	if (vsnprintf(dst, size, fmt, ap) < 0)
+		dst[0] = '\0';
+	va_end(ap);
+}
+
 const char *
 str_prefix(const char *s, const char *prefix)
 {

@@ -10,10 +10,22 @@
 
 #include "log.h"
 
+/*
+ * A call of str_copy or str_fmt either checks the result, because a cut
+ * value would mean something else (a key, an address, a path, a file
+ * name, a command's argument), or says it does not care by calling the
+ * _trunc form instead: truncation intended (a log or reply text keeps
+ * its start) or impossible (the source is known to fit; a short comment
+ * says why where that is not plain). grep _trunc finds them all.
+ */
 /* Copy with truncation; returns -1 if src did not fit (dst still ends in NUL). */
 int str_copy(char *dst, const char *src, size_t size);
 /* snprintf that returns -1 on truncation or error. */
 int str_fmt(char *dst, size_t size, const char *fmt, ...) PRINTF_LIKE(3, 4);
+/* The same, truncation intended or impossible (see above). */
+void str_copy_trunc(char *dst, const char *src, size_t size);
+void str_fmt_trunc(char *dst, size_t size, const char *fmt, ...)
+    PRINTF_LIKE(3, 4);
 /* Case-insensitive prefix test: returns the rest of s after prefix, or NULL. */
 const char *str_prefix(const char *s, const char *prefix);
 /* Lowercase in place (ASCII only). */
