@@ -270,9 +270,9 @@ addr_format(const struct addr *a, char *buf, size_t len)
 	if (a->null)
 		buf[0] = '\0';
 	else if (a->domain[0] == '\0')
-		(void)str_copy(buf, a->local, len);
+		str_copy_trunc(buf, a->local, len);
 	else
-		snprintf(buf, len, "%s@%s", a->local, a->domain);
+		str_fmt_trunc(buf, len, "%s@%s", a->local, a->domain);
 }
 
 int

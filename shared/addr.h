@@ -34,7 +34,8 @@ enum {
 const char *addr_parse_path(const char *s, unsigned flags, struct addr *out);
 /* A bare Mailbox, all of s (users file, aliases, config). 0 or -1. */
 int addr_parse_mailbox(const char *s, unsigned flags, struct addr *out);
-/* "local@domain", "" for the null path, "postmaster" alone. */
+/* "local@domain", "" for the null path, "postmaster" alone; ADDR_MAX + 1
+ * octets hold any of them (cut to len - 1 in a smaller buf). */
 void addr_format(const struct addr *a, char *buf, size_t len);
 /* Domain (RFC 5321 4.1.2) with optional U-labels, not a literal. */
 int addr_domain_valid(const char *d, size_t len, int utf8);

@@ -61,7 +61,7 @@ add_alias(struct aliases *a, size_t *cap, char *text, size_t lineno,
 	struct alias *al;
 
 	if ((colon = strchr(text, ':')) == NULL) {
-		str_fmt(err, errlen, "%s:%zu: expected 'name: target, ...'",
+		str_fmt_trunc(err, errlen, "%s:%zu: expected 'name: target, ...'",
 		    fname, lineno);
 		return -1;
 	}
@@ -69,7 +69,7 @@ add_alias(struct aliases *a, size_t *cap, char *text, size_t lineno,
 	name = str_trim(text);
 	str_lower(name);
 	if (!name_valid(name)) {
-		str_fmt(err, errlen, "%s:%zu: '%.100s' is not an alias name",
+		str_fmt_trunc(err, errlen, "%s:%zu: '%.100s' is not an alias name",
 		    fname, lineno, name);
 		return -1;
 	}
@@ -91,18 +91,18 @@ add_alias(struct aliases *a, size_t *cap, char *text, size_t lineno,
 			continue;
 		if (t[0] == '|' || t[0] == '/' || (t[0] == '"' && (t[1] == '|' ||
 		    t[1] == '/')) || str_prefix(t, ":include:")) {
-			str_fmt(err, errlen, "%s:%zu: %s: pipe, file and "
+			str_fmt_trunc(err, errlen, "%s:%zu: %s: pipe, file and "
 			    ":include: targets are not supported", fname,
 			    lineno, name);
 			return -1;
 		}
 		if (!name_valid(t)) {
-			str_fmt(err, errlen, "%s:%zu: %s: '%.100s' is not an "
+			str_fmt_trunc(err, errlen, "%s:%zu: %s: '%.100s' is not an "
 			    "address", fname, lineno, name, t);
 			return -1;
 		}
 		if (al->ntargets >= ALIASES_TARGETS_MAX) {
-			str_fmt(err, errlen, "%s:%zu: %s: too many targets",
+			str_fmt_trunc(err, errlen, "%s:%zu: %s: too many targets",
 			    fname, lineno, name);
 			return -1;
 		}
@@ -115,13 +115,13 @@ add_alias(struct aliases *a, size_t *cap, char *text, size_t lineno,
 		al->ntargets++;
 	}
 	if (al->ntargets == 0) {
-		str_fmt(err, errlen, "%s:%zu: %s has no target", fname, lineno,
+		str_fmt_trunc(err, errlen, "%s:%zu: %s has no target", fname, lineno,
 		    name);
 		return -1;
 	}
 	return 0;
 oom:
-	str_fmt(err, errlen, "%s: out of memory", fname);
+	str_fmt_trunc(err, errlen, "%s: out of memory", fname);
 	return -1;
 }
 
@@ -145,7 +145,7 @@ aliases_parse(struct aliases *a, const char *text, size_t len,
 			n = nl ? (size_t)(nl - (text + pos)) : len - pos;
 			lineno++;
 			if (n >= sizeof(line) || memchr(text + pos, '\0', n)) {
-				str_fmt(err, errlen, "%s:%zu: line too long or "
+				str_fmt_trunc(err, errlen, "%s:%zu: line too long or "
 				    "binary", fname, lineno);
 				goto fail;
 			}
@@ -169,7 +169,7 @@ aliases_parse(struct aliases *a, const char *text, size_t len,
 		if (!more)
 			break;
 		if (line[0] == ' ' || line[0] == '\t') {
-			str_fmt(err, errlen, "%s:%zu: continuation line with "
+			str_fmt_trunc(err, errlen, "%s:%zu: continuation line with "
 			    "nothing to continue", fname, lineno);
 			goto fail;
 		}
@@ -182,7 +182,7 @@ aliases_parse(struct aliases *a, const char *text, size_t len,
 		qsort(a->v, a->n, sizeof(*a->v), alias_cmp);
 	for (i = 1; i < a->n; i++)
 		if (strcmp(a->v[i - 1].name, a->v[i].name) == 0) {
-			str_fmt(err, errlen, "%s:%zu: %s is defined twice",
+			str_fmt_trunc(err, errlen, "%s:%zu: %s is defined twice",
 			    fname, a->v[i].line > a->v[i - 1].line ?
 			    a->v[i].line : a->v[i - 1].line, a->v[i].name);
 			aliases_free(a);
@@ -190,7 +190,7 @@ aliases_parse(struct aliases *a, const char *text, size_t len,
 		}
 	return 0;
 toolong:
-	str_fmt(err, errlen, "%s:%zu: alias too long", fname, lineno);
+	str_fmt_trunc(err, errlen, "%s:%zu: alias too long", fname, lineno);
 fail:
 	buf_free(&logical);
 	aliases_free(a);

@@ -343,7 +343,7 @@ bad(struct conf_error *err, const struct conf_key *k, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	str_fmt(err->msg, sizeof(err->msg), "%s: %s", k->name, what);
+	str_fmt_trunc(err->msg, sizeof(err->msg), "%s: %s", k->name, what);
 	return -1;
 }
 
@@ -468,8 +468,9 @@ conf_dkim_key(const char *entry, char *domain, size_t dlen, char *selector,
 {
 	const char *c1 = strchr(entry, ':'), *c2 = strchr(c1 + 1, ':');
 
-	str_fmt(domain, dlen, "%.*s", (int)(c1 - entry), entry);
-	str_fmt(selector, slen, "%.*s", (int)(c2 - c1 - 1), c1 + 1);
+	/* item_dkimkey took ADDR_DOMAIN_MAX octets at most of each */
+	str_fmt_trunc(domain, dlen, "%.*s", (int)(c1 - entry), entry);
+	str_fmt_trunc(selector, slen, "%.*s", (int)(c2 - c1 - 1), c1 + 1);
 	return c2 + 1;
 }
 
@@ -843,7 +844,9 @@ conf_defaults(struct conf *c)
 
 	memset(c, 0, sizeof(*c));
 	for (i = 0; i < NKEYS; i++) {
-		str_copy(v, conf_keys[i].def, sizeof(v));
+		if (str_copy(v, conf_keys[i].def, sizeof(v)) == -1)
+			fatalx("built-in default of %s: too long",
+			    conf_keys[i].name);
 		if (conf_set(c, &conf_keys[i], v, &err) == -1)
 			fatalx("built-in default of %s: %s", conf_keys[i].name,
 			    err.msg);
@@ -876,7 +879,7 @@ conf_parse(struct conf *c, const char *text, size_t len, const char *fname,
 		n = nl ? (size_t)(nl - (text + pos)) : len - pos;
 		lineno++;
 		if (n >= sizeof(line)) {
-			str_fmt(err->msg, sizeof(err->msg),
+			str_fmt_trunc(err->msg, sizeof(err->msg),
 			    "%s:%zu: line longer than %zu bytes", fname, lineno,
 			    sizeof(line) - 1);
 			return -1;
@@ -885,7 +888,7 @@ conf_parse(struct conf *c, const char *text, size_t len, const char *fname,
 		line[n] = '\0';
 		pos += n + 1;
 		if (memchr(line, '\0', n) != NULL) {
-			str_fmt(err->msg, sizeof(err->msg),
+			str_fmt_trunc(err->msg, sizeof(err->msg),
 			    "%s:%zu: NUL byte in line", fname, lineno);
 			return -1;
 		}
@@ -899,7 +902,7 @@ conf_parse(struct conf *c, const char *text, size_t len, const char *fname,
 		if (*key == '\0')
 			continue;
 		if ((eq = strchr(key, '=')) == NULL) {
-			str_fmt(err->msg, sizeof(err->msg),
+			str_fmt_trunc(err->msg, sizeof(err->msg),
 			    "%s:%zu: expected 'key = value'", fname, lineno);
 			return -1;
 		}
@@ -907,19 +910,19 @@ conf_parse(struct conf *c, const char *text, size_t len, const char *fname,
 		key = str_trim(key);
 		val = str_trim(eq + 1);
 		if ((k = conf_key_find(key)) == NULL) {
-			str_fmt(err->msg, sizeof(err->msg),
+			str_fmt_trunc(err->msg, sizeof(err->msg),
 			    "%s:%zu: unknown key '%.64s'", fname, lineno, key);
 			return -1;
 		}
 		if (seen[k - conf_keys]++) {
-			str_fmt(err->msg, sizeof(err->msg),
+			str_fmt_trunc(err->msg, sizeof(err->msg),
 			    "%s:%zu: '%s' is set twice", fname, lineno, key);
 			return -1;
 		}
 		if (conf_set(c, k, val, err) == -1) {
 			char why[sizeof(err->msg)];
-			str_copy(why, err->msg, sizeof(why));
-			str_fmt(err->msg, sizeof(err->msg), "%s:%zu: %s",
+			str_copy_trunc(why, err->msg, sizeof(why));
+			str_fmt_trunc(err->msg, sizeof(err->msg), "%s:%zu: %s",
 			    fname, lineno, why);
 			return -1;
 		}
@@ -950,10 +953,10 @@ conf_load(struct conf *c, const char *path, struct conf_error *err)
 		char h[ADDR_DOMAIN_MAX + 1];
 		if (gethostname(h, sizeof(h)) == 0 &&
 		    addr_domain_valid(h, strnlen(h, sizeof(h)), 0)) {
-			str_copy(c->hostname, h, sizeof(c->hostname));
+			str_copy_trunc(c->hostname, h, sizeof(c->hostname));
 			str_lower(c->hostname);
 		} else
-			str_copy(c->hostname, "localhost", sizeof(c->hostname));
+			str_copy_trunc(c->hostname, "localhost", sizeof(c->hostname));
 	}
 	return rc;
 }

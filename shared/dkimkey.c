@@ -45,13 +45,13 @@ dkimkey_load(struct dkimkey *k, const char *path, char *err, size_t errlen)
 	if (fileio_read(path, 0, &b, why, sizeof(why)) == -1) {
 		/* "path: reason": the caller names the path itself */
 		size_t pl = strlen(path);
-		str_copy(err, strncmp(why, path, pl) == 0 && why[pl] == ':' ?
+		str_copy_trunc(err, strncmp(why, path, pl) == 0 && why[pl] == ':' ?
 		    why + pl + 2 : why, errlen);
 		buf_free(&b);
 		return -1;
 	}
 	if (b.len == 0 || (pk = parse_pem(b.data, b.len)) == NULL) {
-		str_copy(err, "not a PEM private key", errlen);
+		str_copy_trunc(err, "not a PEM private key", errlen);
 		buf_free(&b);
 		return -1;
 	}
@@ -62,7 +62,7 @@ dkimkey_load(struct dkimkey *k, const char *path, char *err, size_t errlen)
 		k->alg = DKIMKEY_RSA;
 		k->bits = (unsigned)EVP_PKEY_get_bits(pk);
 		if (k->bits < DKIMKEY_RSA_MIN) {
-			str_fmt(err, errlen, "an RSA key of %u bits (Pombo signs "
+			str_fmt_trunc(err, errlen, "an RSA key of %u bits (Pombo signs "
 			    "with at least %u, as RFC 8301 3.2 advises)",
 			    k->bits, DKIMKEY_RSA_MIN);
 			EVP_PKEY_free(pk);
@@ -70,7 +70,7 @@ dkimkey_load(struct dkimkey *k, const char *path, char *err, size_t errlen)
 			return -1;
 		}
 	} else {
-		str_fmt(err, errlen, "a %s key (DKIM signs with Ed25519 or "
+		str_fmt_trunc(err, errlen, "a %s key (DKIM signs with Ed25519 or "
 		    "RSA)", EVP_PKEY_get0_type_name(pk));
 		EVP_PKEY_free(pk);
 		buf_free(&b);
@@ -78,7 +78,7 @@ dkimkey_load(struct dkimkey *k, const char *path, char *err, size_t errlen)
 	}
 	EVP_PKEY_free(pk);
 	if (buf_addc(&b, '\0') == -1) {
-		str_copy(err, "too large", errlen);
+		str_copy_trunc(err, "too large", errlen);
 		buf_free(&b);
 		return -1;
 	}

@@ -11,7 +11,7 @@
 #include "dkimrec.h"
 #include "str.h"
 
-#define BAD(...) do { str_fmt(err, errlen, __VA_ARGS__); return -1; } while (0)
+#define BAD(...) do { str_fmt_trunc(err, errlen, __VA_ARGS__); return -1; } while (0)
 
 static int
 is_fws(char c)
@@ -123,6 +123,6 @@ dkimrec_parse(const char *txt, size_t len, struct dkimrec *r, char *err,
 	if (!has_p)
 		BAD("no p= (public key) tag");
 	if (r->k[0] == '\0')
-		str_copy(r->k, "rsa", sizeof(r->k));
+		str_copy_trunc(r->k, "rsa", sizeof(r->k));
 	return 0;
 }

@@ -76,11 +76,11 @@ dkimsign_add_key(struct dkimsign *s, const char *domain, const char *selector,
 	int rc;
 
 	if (s->nkeys >= DKIMSIGN_KEYS_MAX) {
-		str_copy(err, "too many keys", errlen);
+		str_copy_trunc(err, "too many keys", errlen);
 		return -1;
 	}
 	if ((nk = realloc(s->keys, (s->nkeys + 1) * sizeof(*nk))) == NULL) {
-		str_copy(err, "out of memory", errlen);
+		str_copy_trunc(err, "out of memory", errlen);
 		return -1;
 	}
 	s->keys = nk;
@@ -90,7 +90,7 @@ dkimsign_add_key(struct dkimsign *s, const char *domain, const char *selector,
 	if (str_copy(k->domain, domain, sizeof(k->domain)) == -1 ||
 	    str_copy(k->selector, selector, sizeof(k->selector)) == -1) {
 		dkimkey_free(k);
-		str_copy(err, "domain or selector too long", errlen);
+		str_copy_trunc(err, "domain or selector too long", errlen);
 		return -1;
 	}
 	s->nkeys++;
@@ -135,9 +135,10 @@ from_addr(const char *addr, void *arg)
 		f->mixed = 1;
 		return 0;
 	}
-	if (f->n++ == 0)
-		str_copy(f->domain, at + 1, f->dlen);
-	else if (strcasecmp(f->domain, at + 1) != 0)
+	if (f->n++ == 0) {
+		if (str_copy(f->domain, at + 1, f->dlen) == -1)
+			f->mixed = 1;	/* cut, it is another domain */
+	} else if (strcasecmp(f->domain, at + 1) != 0)
 		f->mixed = 1;	/* mailboxes of several domains: whose key? */
 	return 0;
 }
@@ -213,7 +214,7 @@ feed(struct sign_ctx *c, const char *p, size_t n)
 	for (i = 0; i < c->nd; i++)
 		if (dkim_chunk(c->d[i], (unsigned char *)(uintptr_t)p, n) !=
 		    DKIM_STAT_OK) {
-			str_fmt(c->why, c->whylen, "libopendkim: %s",
+			str_fmt_trunc(c->why, c->whylen, "libopendkim: %s",
 			    dkim_geterror(c->d[i]) ? dkim_geterror(c->d[i]) :
 			    "dkim_chunk failed");
 			c->failed = 1;
@@ -233,7 +234,7 @@ header_done(struct sign_ctx *c)
 	c->in_header = 0;
 	if (dkimsign_from_domain(c->hdr.data, c->hdr.len, domain,
 	    sizeof(domain)) == -1) {
-		str_copy(c->why, "no single From: domain", c->whylen);
+		str_copy_trunc(c->why, "no single From: domain", c->whylen);
 		c->skip = 1;
 		return 0;
 	}
@@ -242,7 +243,7 @@ header_done(struct sign_ctx *c)
 		if (strcmp(k->domain, domain) != 0)
 			continue;
 		if (k->pem == NULL) {
-			str_fmt(c->why, c->whylen, "the key %s of %s could not "
+			str_fmt_trunc(c->why, c->whylen, "the key %s of %s could not "
 			    "be loaded", k->selector, domain);
 			c->failed = 1;
 			return -1;
@@ -254,7 +255,7 @@ header_done(struct sign_ctx *c)
 		    k->alg == DKIMKEY_ED25519 ? DKIM_SIGN_ED25519SHA256 :
 		    DKIM_SIGN_RSASHA256, -1, &st);
 		if (c->d[c->nd] == NULL) {
-			str_fmt(c->why, c->whylen, "libopendkim: %s",
+			str_fmt_trunc(c->why, c->whylen, "libopendkim: %s",
 			    dkim_getresultstr(st));
 			c->failed = 1;
 			return -1;
@@ -262,7 +263,7 @@ header_done(struct sign_ctx *c)
 		c->nd++;
 	}
 	if (c->nd == 0) {
-		str_fmt(c->why, c->whylen, "no key for %s", domain);
+		str_fmt_trunc(c->why, c->whylen, "no key for %s", domain);
 		c->skip = 1;
 		return 0;
 	}
@@ -282,7 +283,7 @@ sign_out(void *arg, const char *p, size_t n, int eol)
 	if (c->in_header) {
 		if ((n > 0 && buf_add(&c->hdr, p, n) == -1) ||
 		    (eol && buf_add(&c->hdr, "\r\n", 2) == -1)) {
-			str_copy(c->why, "header too large", c->whylen);
+			str_copy_trunc(c->why, "header too large", c->whylen);
 			c->skip = 1;
 			return 0;
 		}
@@ -332,7 +333,7 @@ dkimsign_message(struct dkimsign *s, const char *id, int fd, uint64_t off,
 	buf_reset(sig);
 	if (mime8_stream(fd, off, size, convert, sign_out, &c) < 0) {
 		if (!c.failed)
-			str_copy(why, "cannot read the message", whylen);
+			str_copy_trunc(why, "cannot read the message", whylen);
 		goto out;
 	}
 	/* a message of header fields alone */
@@ -346,13 +347,13 @@ dkimsign_message(struct dkimsign *s, const char *id, int fd, uint64_t off,
 		DKIM_STAT st;
 		if ((st = dkim_chunk(c.d[i], NULL, 0)) != DKIM_STAT_OK ||
 		    (st = dkim_eom(c.d[i], NULL)) != DKIM_STAT_OK) {
-			str_fmt(why, whylen, "libopendkim: %s",
+			str_fmt_trunc(why, whylen, "libopendkim: %s",
 			    dkim_geterror(c.d[i]) ? dkim_geterror(c.d[i]) :
 			    dkim_getresultstr(st));
 			goto out;
 		}
 		if (add_field(sig, c.d[i]) == -1) {
-			str_copy(why, "cannot make the signature field",
+			str_copy_trunc(why, "cannot make the signature field",
 			    whylen);
 			goto out;
 		}

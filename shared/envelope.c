@@ -160,7 +160,8 @@ envelope_format(const struct envelope *e, struct buf *out)
 void
 envelope_length_digits(uint64_t size, char out[ENVELOPE_LENGTH_DIGITS + 1])
 {
-	str_fmt(out, ENVELOPE_LENGTH_DIGITS + 1, "%0*llu",
+	/* fits: max_message_size keeps a message far below 10^18 octets */
+	str_fmt_trunc(out, ENVELOPE_LENGTH_DIGITS + 1, "%0*llu",
 	    ENVELOPE_LENGTH_DIGITS, (unsigned long long)size);
 }
 
@@ -193,7 +194,7 @@ parse_i64(const char *s, int64_t *out)
 	return 0;
 }
 
-#define FAIL(m) do { str_copy(err, (m), errlen); goto fail; } while (0)
+#define FAIL(m) do { str_copy_trunc(err, (m), errlen); goto fail; } while (0)
 
 int
 envelope_parse(struct envelope *e, const char *text, size_t len, char *err,
@@ -209,7 +210,7 @@ envelope_parse(struct envelope *e, const char *text, size_t len, char *err,
 	if (len < n)
 		return memcmp(text, ENVELOPE_MAGIC, len) == 0 ? 1 : -1;
 	if (memcmp(text, ENVELOPE_MAGIC, n) != 0) {
-		str_copy(err, "not a Pombo queue file", errlen);
+		str_copy_trunc(err, "not a Pombo queue file", errlen);
 		return -1;
 	}
 	for (pos = n;;) {
@@ -310,20 +311,20 @@ envelope_parse_state(struct envelope *e, const char *text, size_t len,
 
 	n = strlen(ENVELOPE_STATE_MAGIC);
 	if (len < n || memcmp(text, ENVELOPE_STATE_MAGIC, n) != 0) {
-		str_copy(err, "not a Pombo state file", errlen);
+		str_copy_trunc(err, "not a Pombo state file", errlen);
 		return -1;
 	}
 	for (pos = n; pos < len;) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
 		if (nl == NULL || (n = (size_t)(nl - (text + pos))) >= sizeof(line)) {
-			str_copy(err, "bad state line", errlen);
+			str_copy_trunc(err, "bad state line", errlen);
 			return -1;
 		}
 		memcpy(line, text + pos, n);
 		line[n] = '\0';
 		pos += n + 1;
 		if (!str_printable(line)) {
-			str_copy(err, "bad state line", errlen);
+			str_copy_trunc(err, "bad state line", errlen);
 			return -1;
 		}
 		if (strncmp(line, "flags", 5) == 0 &&
@@ -374,7 +375,7 @@ envelope_parse_state(struct envelope *e, const char *text, size_t len,
 	}
 	return 0;
 bad:
-	str_copy(err, "bad state line", errlen);
+	str_copy_trunc(err, "bad state line", errlen);
 	return -1;
 }
 

@@ -184,7 +184,7 @@ esmtp_parse_mail(const char *arg, int esmtp, struct mail_args *out,
 			    strlen(val) > ESMTP_ENVID_MAX ||
 			    !esmtp_xtext_valid(val))
 				ERR(501, "5.5.4 Bad ENVID parameter");
-			str_copy(out->envid, val, sizeof(out->envid));
+			str_copy_trunc(out->envid, val, sizeof(out->envid));
 		} else if (strcasecmp(key, "AUTH") == 0) {
 			/* RFC 4954 5: accepted; the session's own AUTH decides */
 			if (seen_auth++ || val == NULL)
@@ -266,7 +266,7 @@ esmtp_parse_rcpt(const char *arg, int esmtp, int smtputf8,
 			    (semi = strchr(val, ';')) == NULL || semi == val ||
 			    !esmtp_xtext_valid(semi + 1) || semi[1] == '\0')
 				ERR(501, "5.5.4 Bad ORCPT parameter");
-			str_copy(out->orcpt, val, sizeof(out->orcpt));
+			str_copy_trunc(out->orcpt, val, sizeof(out->orcpt));
 		} else
 			ERR(555, "5.5.4 Unsupported RCPT parameter");
 	}
@@ -301,7 +301,7 @@ esmtp_format_mail(const struct mail_args *m, char *buf, size_t len)
 
 	addr_format(&m->from, a, sizeof(a));
 	if (m->size)
-		str_fmt(size, sizeof(size), " SIZE=%llu",
+		str_fmt_trunc(size, sizeof(size), " SIZE=%llu",
 		    (unsigned long long)m->size);
 	return str_fmt(buf, len, "<%s>%s%s%s%s%s%s", a, size,
 	    m->body == BODY_8BITMIME ? " BODY=8BITMIME" :

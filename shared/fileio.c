@@ -101,14 +101,14 @@ fileio_read(const char *path, int missing_ok, struct buf *b, char *err,
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
 		if (errno == ENOENT && missing_ok)
 			return 1;
-		str_fmt(err, errlen, "%s: %s", path, strerror(errno));
+		str_fmt_trunc(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	rc = fileio_read_fd(fd, b);
 	e = errno;
 	close(fd);
 	if (rc < 0) {
-		str_fmt(err, errlen, "%s: %s", path, rc == -2 ?
+		str_fmt_trunc(err, errlen, "%s: %s", path, rc == -2 ?
 		    "file too large" : strerror(e));
 		return -1;
 	}

@@ -132,7 +132,7 @@ maildir_parse_name(const char *name, struct maildir_info *out)
 		 * readers' keyword letters, or pop3d's own S added to them)
 		 * is still a message, not a name to skip.
 		 */
-		(void)str_copy(out->flags, colon + 3, sizeof(out->flags));
+		str_copy_trunc(out->flags, colon + 3, sizeof(out->flags));
 	}
 	return 0;
 }

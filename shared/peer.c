@@ -23,7 +23,7 @@ peer_identify(int fd, struct peer *p)
 	unsigned char tmp[16];
 
 	memset(p, 0, sizeof(*p));
-	str_copy(p->addr, "local", sizeof(p->addr));
+	str_copy_trunc(p->addr, "local", sizeof(p->addr));
 	p->is_socket = 1;
 	if (getpeername(fd, (struct sockaddr *)&ss, &sl) == -1) {
 		if (errno == ENOTSOCK) {
@@ -50,7 +50,7 @@ peer_identify(int fd, struct peer *p)
 	    (env = getenv("REMOTE_ADDR")) != NULL) &&
 	    (inet_pton(AF_INET, env, tmp) == 1 ||
 	    inet_pton(AF_INET6, env, tmp) == 1)) {
-		str_copy(p->addr, env, sizeof(p->addr));
+		str_copy_trunc(p->addr, env, sizeof(p->addr));	/* an IP: fits */
 		p->local = 0;
 	}
 }

@@ -22,23 +22,23 @@ privdrop(const char *user, char *err, size_t errlen)
 		return 0;
 	errno = 0;
 	if ((pw = getpwnam(user)) == NULL) {
-		str_fmt(err, errlen, "user %s: %s", user, errno ?
+		str_fmt_trunc(err, errlen, "user %s: %s", user, errno ?
 		    strerror(errno) : "no such user");
 		return -1;
 	}
 	if (pw->pw_uid == 0) {
-		str_fmt(err, errlen, "user %s is root: refusing", user);
+		str_fmt_trunc(err, errlen, "user %s is root: refusing", user);
 		return -1;
 	}
 	if (setgroups(1, &pw->pw_gid) == -1 ||
 	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
 	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1) {
-		str_fmt(err, errlen, "cannot become %s: %s", user,
+		str_fmt_trunc(err, errlen, "cannot become %s: %s", user,
 		    strerror(errno));
 		return -1;
 	}
 	if (setuid(0) == 0 || geteuid() == 0) {
-		str_fmt(err, errlen, "could regain root after dropping to %s",
+		str_fmt_trunc(err, errlen, "could regain root after dropping to %s",
 		    user);
 		return -1;
 	}

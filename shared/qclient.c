@@ -107,7 +107,7 @@ qclient_reply(struct qclient *q, char *reply, size_t len)
 			if ((code = qproto_parse_reply(line, &text)) == -1)
 				goto gone;
 			if (!first_bad && used < len) {
-				str_fmt(reply + used, len - used, "%s%s",
+				str_fmt_trunc(reply + used, len - used, "%s%s",
 				    used ? "\r\n" : "", line);
 				used = strlen(reply);
 			}
@@ -121,7 +121,7 @@ qclient_reply(struct qclient *q, char *reply, size_t len)
 	return first_bad ? first_bad : code;
 gone:
 	qclient_close(q);
-	str_copy(reply, "451 4.3.0 Queue unavailable, try again later", len);
+	str_copy_trunc(reply, "451 4.3.0 Queue unavailable, try again later", len);
 	return -1;
 }
 
@@ -137,7 +137,7 @@ qclient_cmd(struct qclient *q, char *reply, size_t len, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof(line) ||
 	    qclient_send(q, "%s", line) == -1) {
-		str_copy(reply, "451 4.3.0 Queue unavailable, try again later",
+		str_copy_trunc(reply, "451 4.3.0 Queue unavailable, try again later",
 		    len);
 		return -1;
 	}

@@ -127,11 +127,13 @@ qproto_parse_helo(const char *arg, struct qhelo *out)
 			    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
 			    strlen(word + 5))
 				return -1;
-			str_copy(out->auth, word + 5, sizeof(out->auth));
+			if (str_copy(out->auth, word + 5,
+			    sizeof(out->auth)) == -1)
+				return -1;	/* cut, it would name another user */
 		} else if (strncmp(word, "tls=", 4) == 0 && out->tls[0] == '\0') {
 			if (word[4] == '\0' || strlen(word + 4) > QPROTO_TLS_MAX)
 				return -1;
-			str_copy(out->tls, word + 4, sizeof(out->tls));
+			str_copy_trunc(out->tls, word + 4, sizeof(out->tls));
 		} else
 			return -1;
 	}

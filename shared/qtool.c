@@ -52,7 +52,7 @@ bracket_decode(char *s, size_t size)
 		return;
 	s[n - 1] = '\0';
 	if (addr_decode(s + 1, dec, sizeof(dec)) != -1)
-		str_fmt(s, size, "<%s>", dec);
+		str_fmt_trunc(s, size, "<%s>", dec);	/* no longer than s */
 	else
 		s[n - 1] = '>';
 }
@@ -66,6 +66,7 @@ static int
 print_list(struct qclient *q)
 {
 	char line[QCLIENT_REPLY_MAX * 4];
+	/* from, addr: queued's addr_encode'd addresses in brackets fit */
 	char qid[QID_LEN + 1], state[16], from[ADDR_ENC_MAX + 3];
 	char addr[ADDR_ENC_MAX + 3];
 	long long t, next, size;
@@ -85,7 +86,7 @@ print_list(struct qclient *q)
 		if (strncmp(line, "250-msg ", 8) == 0 &&
 		    sscanf(line + 8, "%12s %lld %lld %15s %n", qid, &t, &size,
 		    state, &n) == 4) {
-			str_copy(from, line + 8 + n, sizeof(from));
+			str_copy_trunc(from, line + 8 + n, sizeof(from));
 			bracket_decode(from, sizeof(from));
 			if (json)
 				printf("%s\n {\"id\": \"%s\", \"arrival\": %lld, "
@@ -119,7 +120,7 @@ print_list(struct qclient *q)
 			/* the error is "<relay or -> <reply>" */
 			if (err && strncmp(err, "- ", 2) == 0)
 				err += 2;
-			str_copy(addr, rest, sizeof(addr));
+			str_copy_trunc(addr, rest, sizeof(addr));
 			bracket_decode(addr, sizeof(addr));
 			if (json) {
 				addr[strlen(addr) - 1] = '\0';

@@ -161,7 +161,7 @@ rfc5322_addresses_in(const char *value, const char *domain,
 			continue;
 		if (entry_address(value + start, i - start, addr,
 		    sizeof(addr)) == -1) {
-			str_fmt(err, errlen, "bad address near '%.60s'",
+			str_fmt_trunc(err, errlen, "bad address near '%.60s'",
 			    value + start);
 			return -1;
 		}
@@ -172,24 +172,24 @@ rfc5322_addresses_in(const char *value, const char *domain,
 		if (domain && strchr(addr, '@') == NULL &&
 		    str_fmt(addr + strlen(addr), sizeof(addr) - strlen(addr),
 		    "@%s", domain) == -1) {
-			str_fmt(err, errlen, "'%.100s' is too long", addr);
+			str_fmt_trunc(err, errlen, "'%.100s' is too long", addr);
 			return -1;
 		}
 		if (addr_parse_mailbox(addr, ADDR_UTF8_OK, &a) == -1) {
-			str_fmt(err, errlen, "'%.100s' is not an address", addr);
+			str_fmt_trunc(err, errlen, "'%.100s' is not an address", addr);
 			return -1;
 		}
 		if (++count > RFC5322_MAX_ADDRS) {
-			str_fmt(err, errlen, "too many addresses");
+			str_fmt_trunc(err, errlen, "too many addresses");
 			return -1;
 		}
 		if (cb(addr, ctx) == -1) {
-			str_fmt(err, errlen, "cannot take '%.100s'", addr);
+			str_fmt_trunc(err, errlen, "cannot take '%.100s'", addr);
 			return -1;
 		}
 	}
 	if (quoted || depth || angle) {
-		str_fmt(err, errlen, "unbalanced quotes, comment or brackets");
+		str_fmt_trunc(err, errlen, "unbalanced quotes, comment or brackets");
 		return -1;
 	}
 	return count;

@@ -89,16 +89,16 @@ tls_load(char *err, size_t errlen)
 	void *h;
 
 	if (loaded)
-		return loaded == 1 ? 0 : (str_copy(err, "libssl.so.3 is "
+		return loaded == 1 ? 0 : (str_copy_trunc(err, "libssl.so.3 is "
 		    "missing", errlen), -1);
 	loaded = -1;
 	if ((h = dlopen("libssl.so.3", RTLD_NOW | RTLD_LOCAL)) == NULL) {
-		str_fmt(err, errlen, "cannot load libssl.so.3: %s", dlerror());
+		str_fmt_trunc(err, errlen, "cannot load libssl.so.3: %s", dlerror());
 		return -1;
 	}
 #define F(name) \
 	if ((p_##name = (__typeof__(&name))dlsym(h, #name)) == NULL) { \
-		str_fmt(err, errlen, "libssl.so.3 lacks %s", #name); \
+		str_fmt_trunc(err, errlen, "libssl.so.3 lacks %s", #name); \
 		return -1; \
 	}
 	FNS
@@ -123,9 +123,9 @@ ssl_error(const char *what, char *err, size_t errlen)
 
 	if (e) {
 		p_ERR_error_string_n(e, buf, sizeof(buf));
-		str_fmt(err, errlen, "%s: %s", what, buf);
+		str_fmt_trunc(err, errlen, "%s: %s", what, buf);
 	} else
-		str_fmt(err, errlen, "%s failed%s%s", what, errno ? ": " : "",
+		str_fmt_trunc(err, errlen, "%s failed%s%s", what, errno ? ": " : "",
 		    errno ? strerror(errno) : "");
 }
 
@@ -167,13 +167,13 @@ handshake(struct tls *t, int (*step)(SSL *), int timeout_ms, char *err,
 		}
 		left = deadline - lineio_now();
 		if (left <= 0) {
-			str_copy(err, "TLS handshake timed out", errlen);
+			str_copy_trunc(err, "TLS handshake timed out", errlen);
 			return -1;
 		}
 		pfd.fd = e == SSL_ERROR_WANT_READ ? t->rfd : t->wfd;
 		pfd.events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
 		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR) {
-			str_fmt(err, errlen, "poll: %s", strerror(errno));
+			str_fmt_trunc(err, errlen, "poll: %s", strerror(errno));
 			return -1;
 		}
 	}
@@ -185,7 +185,7 @@ tls_new(const SSL_METHOD *method, char *err, size_t errlen)
 	struct tls *t;
 
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
-		str_copy(err, "out of memory", errlen);
+		str_copy_trunc(err, "out of memory", errlen);
 		return NULL;
 	}
 	if ((t->ctx = p_SSL_CTX_new(method)) == NULL) {
@@ -292,7 +292,7 @@ tls_client(int fd, const char *host, enum tls_verify v, const char *cafile,
 	if (handshake(t, p_SSL_connect, timeout_ms, err, errlen) == -1) {
 		if (v == TLS_VERIFY_PEER &&
 		    (vr = p_SSL_get_verify_result(t->ssl)) != X509_V_OK)
-			str_fmt(err, errlen, "certificate of %s: %s", host,
+			str_fmt_trunc(err, errlen, "certificate of %s: %s", host,
 			    p_X509_verify_cert_error_string(vr));
 		goto fail;
 	}
@@ -357,7 +357,7 @@ tls_describe(const struct tls *t, char *buf, size_t len)
 {
 	const SSL_CIPHER *c = p_SSL_get_current_cipher(t->ssl);
 
-	str_fmt(buf, len, "%s/%s/%d", p_SSL_get_version(t->ssl),
+	str_fmt_trunc(buf, len, "%s/%s/%d", p_SSL_get_version(t->ssl),
 	    c ? p_SSL_CIPHER_get_name(c) : "none",
 	    c ? p_SSL_CIPHER_get_bits(c, NULL) : 0);
 }

@@ -83,7 +83,7 @@ users_parse(struct users *u, const char *text, size_t len, const char *fname,
 		n = nl ? (size_t)(nl - (text + pos)) : len - pos;
 		lineno++;
 		if (n >= sizeof(line) || memchr(text + pos, '\0', n)) {
-			str_fmt(err, errlen, "%s:%zu: line too long or binary",
+			str_fmt_trunc(err, errlen, "%s:%zu: line too long or binary",
 			    fname, lineno);
 			goto fail;
 		}
@@ -94,7 +94,7 @@ users_parse(struct users *u, const char *text, size_t len, const char *fname,
 		if (*addr == '\0' || *addr == '#')
 			continue;
 		if ((colon = strchr(addr, ':')) == NULL) {
-			str_fmt(err, errlen, "%s:%zu: expected address:hash",
+			str_fmt_trunc(err, errlen, "%s:%zu: expected address:hash",
 			    fname, lineno);
 			goto fail;
 		}
@@ -104,13 +104,13 @@ users_parse(struct users *u, const char *text, size_t len, const char *fname,
 		str_lower(addr);
 		if (addr_parse_mailbox(addr, 0, &a) == -1 ||
 		    a.domain[0] == '[' || !users_local_safe(a.local)) {
-			str_fmt(err, errlen, "%s:%zu: '%.100s' is not a user "
+			str_fmt_trunc(err, errlen, "%s:%zu: '%.100s' is not a user "
 			    "address (local@domain, a dot-atom local part)",
 			    fname, lineno, addr);
 			goto fail;
 		}
 		if (!hash_valid(hash)) {
-			str_fmt(err, errlen, "%s:%zu: bad password hash",
+			str_fmt_trunc(err, errlen, "%s:%zu: bad password hash",
 			    fname, lineno);
 			goto fail;
 		}
@@ -133,13 +133,13 @@ users_parse(struct users *u, const char *text, size_t len, const char *fname,
 		qsort(u->v, u->n, sizeof(*u->v), user_cmp);
 	for (i = 1; i < u->n; i++)
 		if (strcmp(u->v[i - 1].addr, u->v[i].addr) == 0) {
-			str_fmt(err, errlen, "%s: %s is listed twice", fname,
+			str_fmt_trunc(err, errlen, "%s: %s is listed twice", fname,
 			    u->v[i].addr);
 			goto fail;
 		}
 	return 0;
 oom:
-	str_fmt(err, errlen, "%s: out of memory", fname);
+	str_fmt_trunc(err, errlen, "%s: out of memory", fname);
 fail:
 	users_free(u);
 	return -1;
