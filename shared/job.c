@@ -151,8 +151,9 @@ add_dkim(struct job *j, char *p)
 		return "out of memory";
 	j->dkim = nd;
 	nd = &j->dkim[j->ndkim++];
-	str_copy(nd->domain, dom, sizeof(nd->domain));
-	str_copy(nd->selector, sel, sizeof(nd->selector));
+	/* addr_domain_valid took them: ADDR_DOMAIN_MAX octets at most */
+	str_copy_trunc(nd->domain, dom, sizeof(nd->domain));
+	str_copy_trunc(nd->selector, sel, sizeof(nd->selector));
 	if (str_copy(nd->keyfile, p, sizeof(nd->keyfile)) == -1)
 		return "bad dkim key";
 	return NULL;
@@ -169,12 +170,13 @@ head_line(struct job *j, const char *w, char *p)
 	if (strcmp(w, "host") == 0) {
 		if (!addr_domain_valid(p, strlen(p), 0))
 			return "bad host";
-		str_copy(j->host, p, sizeof(j->host));
+		str_copy_trunc(j->host, p, sizeof(j->host));	/* valid: fits */
 	} else if (strcmp(w, "dest") == 0) {
 		if (!addr_domain_valid(p, strlen(p), 1) &&
 		    !(p[0] == '[' && p[strlen(p) - 1] == ']'))
 			return "bad destination";
-		str_copy(j->dest, p, sizeof(j->dest));
+		if (str_copy(j->dest, p, sizeof(j->dest)) == -1)
+			return "bad destination";	/* a long [literal] */
 	} else if (strcmp(w, "relay") == 0) {
 		if (*p == '\0' || str_copy(j->relay, p,
 		    sizeof(j->relay)) == -1 || strchr(p, ' '))
@@ -183,7 +185,7 @@ head_line(struct job *j, const char *w, char *p)
 		if (strcmp(p, "none") && strcmp(p, "may") &&
 		    strcmp(p, "encrypt") && strcmp(p, "verify"))
 			return "bad tls policy";
-		str_copy(j->tls, p, sizeof(j->tls));
+		str_copy_trunc(j->tls, p, sizeof(j->tls));
 	} else if (strcmp(w, "tls-ca") == 0) {
 		if (p[0] != '/' || str_copy(j->tls_ca, p,
 		    sizeof(j->tls_ca)) == -1)
@@ -274,7 +276,7 @@ add_rcpt(struct job_msg *m, char *p, int toolong)
 	return NULL;
 }
 
-#define BAD(m) do { str_copy(err, (m), errlen); goto fail; } while (0)
+#define BAD(m) do { str_copy_trunc(err, (m), errlen); goto fail; } while (0)
 
 /*
  * A message or recipient line that does not parse fails that message
@@ -362,7 +364,7 @@ job_reject_bad(struct job *j, struct buf *out)
 			continue;
 		}
 		/* the same job would be written again at every retry */
-		str_fmt(reply, sizeof(reply), "554 5.3.0 The delivery agent "
+		str_fmt_trunc(reply, sizeof(reply), "554 5.3.0 The delivery agent "
 		    "cannot read this message's job (%s)", m->bad);
 		for (k = 0; k < m->nrcpt; k++)
 			job_result_format(out, m->qid, m->rcpts[k].index,
@@ -502,7 +504,7 @@ result_format(struct buf *out, const char *qid, unsigned index,
 	char clean[JOB_REPLY_MAX + 1];
 
 	/* a remote reply may hold anything: keep it one printable line */
-	str_copy(clean, reply, sizeof(clean));
+	str_copy_trunc(clean, reply, sizeof(clean));
 	str_unctrl(clean);
 	return buf_printf(out, "%s %u %s %s %s\n", qid, index, st,
 	    mta && *mta ? mta : "-", clean);
@@ -532,7 +534,7 @@ job_read(int fd, struct job *j, char *err, size_t errlen)
 	buf_init(&in, JOB_TEXT_MAX);
 	rc = fileio_read_fd(fd, &in);
 	if (rc < 0)
-		str_copy(err, rc == -2 ? "job too large" : "cannot read the job",
+		str_copy_trunc(err, rc == -2 ? "job too large" : "cannot read the job",
 		    errlen);
 	else
 		rc = job_parse(j, in.data ? in.data : "", in.len, err, errlen);
@@ -591,7 +593,7 @@ job_verdict_format(struct buf *out, const char *qid, enum verdict v,
 {
 	char clean[JOB_REPLY_MAX + 1];
 
-	str_copy(clean, text, sizeof(clean));
+	str_copy_trunc(clean, text, sizeof(clean));
 	str_unctrl(clean);
 	return buf_printf(out, "verdict %s %s %s\n", qid, verdicts[v], clean);
 }

@@ -104,9 +104,11 @@ login_check_as(const struct conf *conf, const char *authzid,
 		same = as != NULL && strcasecmp(as->addr, user->addr) == 0;
 	}
 	if (user != NULL) {
-		str_copy(addr, user->addr, addrlen);
+		/* cut short, the address would name somebody else */
+		if (str_copy(addr, user->addr, addrlen) == -1)
+			user = NULL;
 		/* the parts come from the validated users file, not the client */
-		if (path != NULL && maildir_path(path, pathlen, conf->mail_root,
+		else if (path != NULL && maildir_path(path, pathlen, conf->mail_root,
 		    user->domain, user->local) == -1) {
 			log_warnx("Maildir path of %s too long", user->addr);
 			user = NULL;
