@@ -82,7 +82,7 @@ verify(struct smtp_session *s, const char *authz, const char *user,
 		smtpd_session_reply(s, "454 4.7.0 Temporary authentication failure");
 		return;
 	case LOGIN_OK:
-		str_copy(s->auth_user, addr, sizeof(s->auth_user));
+		str_copy_trunc(s->auth_user, addr, sizeof(s->auth_user));
 		log_info("%s: authenticated as %s", s->client, s->auth_user);
 		/* a queue connection opened before (MAIL then RSET) knows
 		 * the client without it: the next one says auth= */
@@ -201,6 +201,7 @@ auth_owns(const struct smtp_session *s, const struct addr *from)
 		if ((d = strchr(local, s->conf->recipient_delimiter[i])) != NULL &&
 		    d != local)
 			local[d - local] = '\0';
-	str_fmt(addr, sizeof(addr), "%s@%s", local, from->domain);
+	if (str_fmt(addr, sizeof(addr), "%s@%s", local, from->domain) == -1)
+		return 0;	/* cut, it could be the user's and is not */
 	return strcasecmp(addr, s->auth_user) == 0;
 }

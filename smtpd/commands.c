@@ -49,7 +49,7 @@ greet(struct smtp_session *s, char *arg, int esmtp)
 	if (s->state & (ST_MAIL | ST_RCPT))
 		submit_rset(s);
 	session_reset(s);
-	str_copy(s->helo, arg, sizeof(s->helo));
+	str_copy_trunc(s->helo, arg, sizeof(s->helo));	/* checked: fits */
 	s->esmtp = esmtp;
 	s->state = ST_GREETED;
 	/* the queue learns the new name from a new connection */

@@ -24,7 +24,7 @@ smtpd_session_init(struct smtp_session *s, const struct conf *conf, int rfd,
 	s->local = local;
 	s->state = ST_CONNECTED;
 	s->q.fd = -1;
-	str_copy(s->client, client, sizeof(s->client));
+	str_copy_trunc(s->client, client, sizeof(s->client));
 	lineio_init(&s->io, rfd, wfd);
 	s->io.write_timeout_ms = (int)conf->smtp_timeout * 1000;
 }

@@ -41,7 +41,7 @@ submit_mail(struct smtp_session *s, char *reply, size_t len)
 
 	if (esmtp_format_mail(&s->mail, arg, sizeof(arg)) == -1 ||
 	    submit_open(s) == -1) {
-		str_copy(reply, "451 4.3.0 Queue unavailable, try again later",
+		str_copy_trunc(reply, "451 4.3.0 Queue unavailable, try again later",
 		    len);
 		return 451;
 	}
@@ -58,7 +58,7 @@ submit_rcpt(struct smtp_session *s, const char *arg, char *reply, size_t len)
 	/* check_rcpt parsed it already; format the canonical form */
 	if (esmtp_parse_rcpt(arg, s->esmtp, s->mail.smtputf8, &r, &err) == -1 ||
 	    esmtp_format_rcpt(&r, line, sizeof(line)) == -1) {
-		str_copy(reply, "501 5.1.3 Bad recipient address syntax", len);
+		str_copy_trunc(reply, "501 5.1.3 Bad recipient address syntax", len);
 		return 501;
 	}
 	return qclient_cmd(&s->q, reply, len, "RCPT %s", line);
@@ -77,7 +77,7 @@ submit_data(struct smtp_session *s, char *reply, size_t len)
 	if (qclient_send(&s->q, "DATA") == -1 ||
 	    lineio_flush(&s->q.io) == -1) {
 		qclient_close(&s->q);
-		str_copy(reply, "451 4.3.0 Queue unavailable, try again later",
+		str_copy_trunc(reply, "451 4.3.0 Queue unavailable, try again later",
 		    len);
 		return 451;
 	}
@@ -107,7 +107,7 @@ submit_data_reply(struct smtp_session *s, char *reply, size_t len)
 		goto bad;
 	return 354;
 bad:
-	str_copy(reply, "451 4.3.0 Queue protocol error", len);
+	str_copy_trunc(reply, "451 4.3.0 Queue protocol error", len);
 	submit_quit(s);
 	return 451;
 }
@@ -118,11 +118,11 @@ submit_verify(struct smtp_session *s, const char *verb, const char *arg,
 {
 	/* the argument goes on one protocol line: printable only */
 	if (!str_printable(arg)) {
-		str_copy(reply, "501 5.5.4 Bad argument", len);
+		str_copy_trunc(reply, "501 5.5.4 Bad argument", len);
 		return 501;
 	}
 	if (submit_open(s) == -1) {
-		str_copy(reply, "451 4.3.0 Queue unavailable, try again later",
+		str_copy_trunc(reply, "451 4.3.0 Queue unavailable, try again later",
 		    len);
 		return 451;
 	}
@@ -158,16 +158,16 @@ submit_received(struct smtp_session *s)
 
 	date_rfc5322(time(NULL), date, sizeof(date));
 	if (strcmp(s->client, "local") == 0)
-		str_copy(from, "local", sizeof(from));
+		str_copy_trunc(from, "local", sizeof(from));
 	else
-		str_fmt(from, sizeof(from), "[%s%s]",
+		str_fmt_trunc(from, sizeof(from), "[%s%s]",
 		    strchr(s->client, ':') ? "IPv6:" : "", s->client);
 	tlsinfo[0] = forinfo[0] = '\0';
 	if (s->tls)
-		str_fmt(tlsinfo, sizeof(tlsinfo), "\n\t(using %s)", s->tls_desc);
+		str_fmt_trunc(tlsinfo, sizeof(tlsinfo), "\n\t(using %s)", s->tls_desc);
 	/* "for" only with one recipient: more would disclose Bccs */
 	if (s->nrcpt == 1)
-		str_fmt(forinfo, sizeof(forinfo), "\n\tfor <%s>", s->rcpt1);
+		str_fmt_trunc(forinfo, sizeof(forinfo), "\n\tfor <%s>", s->rcpt1);
 	n = str_fmt(hdr, sizeof(hdr),
 	    "Received: from %s (%s)\n\tby %s (Pombo) with %s id %s%s%s;\n"
 	    "\t%s\n", s->helo, from, s->conf->hostname,
@@ -211,7 +211,7 @@ submit_stream(struct smtp_session *s)
 	/* the client's time starts now, not while queued was answering */
 	start = lineio_now();
 	if (refused) {
-		str_copy(s->qid, "-", sizeof(s->qid));	/* no message */
+		str_copy_trunc(s->qid, "-", sizeof(s->qid));	/* no message */
 		log_info("queue refused DATA from %s: %.*s", s->client,
 		    (int)strcspn(refusal, "\r\n"), refusal);
 	} else if (submit_received(s) == -1)
