@@ -170,7 +170,7 @@ proceed_user(void *v, char *arg)
 	S(v);
 
 	/* the same reply for every name: it tells nothing of who exists */
-	str_copy(s->user, arg, sizeof(s->user));
+	str_copy_trunc(s->user, arg, sizeof(s->user));
 	s->have_user = 1;
 	pop3d_session_reply(s, "+OK Send your password");
 }
@@ -248,7 +248,7 @@ login_result(struct pop3_session *s, enum login_result r, const char *addr,
 	case MAILBOX_OK:
 		break;
 	}
-	str_copy(s->addr, addr, sizeof(s->addr));
+	str_copy_trunc(s->addr, addr, sizeof(s->addr));
 	s->state = ST_TRANSACTION;
 	log_info("login %s from %s: %zu messages", s->addr, s->client,
 	    s->mb.n);
@@ -338,7 +338,7 @@ proceed_auth(void *v, char *arg)
 		pop3d_session_error(s, "-ERR Cannot decode the AUTH PLAIN response");
 		return;
 	}
-	str_copy(s->user, user, sizeof(s->user));
+	str_copy_trunc(s->user, user, sizeof(s->user));
 	start = lineio_now();
 	login_result(s, login_check_as(s->conf, authz, user, pass, addr,
 	    sizeof(addr), path, sizeof(path)), addr, path, start);

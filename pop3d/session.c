@@ -23,7 +23,7 @@ pop3d_session_init(struct pop3_session *s, const struct conf *conf, int rfd,
 	s->conf = conf;
 	s->local = local;
 	s->state = ST_AUTHORIZATION;
-	str_copy(s->client, client, sizeof(s->client));
+	str_copy_trunc(s->client, client, sizeof(s->client));
 	lineio_init(&s->io, rfd, wfd);
 	s->io.write_timeout_ms = (int)conf->pop3_timeout * 1000;
 	mailbox_init(&s->mb);
