@@ -26,7 +26,7 @@ bounce_status(const char *reply, int perm, char *out, size_t len)
 			return;
 		}
 	}
-	str_copy(out, perm ? "5.0.0" : "4.0.0", len);
+	str_copy_trunc(out, perm ? "5.0.0" : "4.0.0", len);
 }
 
 void
@@ -75,7 +75,7 @@ bounce_format(const struct bounce_info *b, int64_t now, struct buf *out)
 	date_rfc5322((time_t)now, date, sizeof(date));
 	date_rfc5322((time_t)b->arrival, arrival, sizeof(arrival));
 	date_rfc5322((time_t)b->retry_until, until, sizeof(until));
-	str_fmt(boundary, sizeof(boundary), "%s.%lld/%s", b->qid,
+	str_fmt_trunc(boundary, sizeof(boundary), "%s.%lld/%s", b->qid,
 	    (long long)now, b->hostname);
 
 	rc |= buf_printf(out,
@@ -138,7 +138,7 @@ bounce_format(const struct bounce_info *b, int64_t now, struct buf *out)
 		bounce_status(r->diagnostic, b->kind == BOUNCE_FAILED, status,
 		    sizeof(status));
 		if (b->kind == BOUNCE_DELIVERED)
-			str_copy(status, "2.0.0", sizeof(status));
+			str_copy_trunc(status, "2.0.0", sizeof(status));
 		rc |= buf_printf(out, "\nFinal-Recipient: rfc822; %s\n",
 		    r->addr);
 		if (r->orcpt)

@@ -26,13 +26,13 @@ intact_check(int queuefd, const struct envelope *e, char *why, size_t len)
 	/* replaced (a FIFO would block the agent's open for good), or
 	 * not queued's: what the spool reads at start (SPOOL.md) */
 	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
-		str_copy(why, "the queue file is not a regular file of "
+		str_copy_trunc(why, "the queue file is not a regular file of "
 		    "queued's user any more", len);
 		return 0;
 	}
 	if ((uint64_t)st.st_size == want)
 		return 1;
-	str_fmt(why, len, "the queue file is %llu octets, %llu when it was "
+	str_fmt_trunc(why, len, "the queue file is %llu octets, %llu when it was "
 	    "committed (the message is %s)", (unsigned long long)st.st_size,
 	    (unsigned long long)want, (uint64_t)st.st_size < want ?
 	    "cut short" : "longer");

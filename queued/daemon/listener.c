@@ -85,7 +85,7 @@ on_accept(sd_event_source *s, int fd, uint32_t revents, void *ud)
 
 	for (;;) {
 		if (conn_count() >= ceiling) {
-			str_fmt(why, sizeof(why), "%u connections, the most "
+			str_fmt_trunc(why, sizeof(why), "%u connections, the most "
 			    "the descriptor limit allows", ceiling);
 			listener_pause(PAUSE_CEILING, why);
 			return 0;

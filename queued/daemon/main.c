@@ -121,7 +121,7 @@ listen_socket(const struct conf *c)
 	sun.sun_family = AF_UNIX;
 	if (str_copy(sun.sun_path, c->queue_socket, sizeof(sun.sun_path)) == -1)
 		fatalx("queue_socket too long");
-	str_copy(dir, c->queue_socket, sizeof(dir));
+	str_copy_trunc(dir, c->queue_socket, sizeof(dir));
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 		*slash = '\0';
 		if (mkdir(dir, 0755) == -1 && errno != EEXIST)
@@ -189,7 +189,7 @@ on_admin(struct queued_ctx *c, int verb, const char *arg, char *reply,
 	struct qmsg *m = NULL;
 
 	if (*arg && (!qid_valid(arg) || (m = queue_find(arg)) == NULL)) {
-		str_fmt(reply, len, "550 5.1.0 No message %.20s in the queue",
+		str_fmt_trunc(reply, len, "550 5.1.0 No message %.20s in the queue",
 		    arg);
 		return 0;
 	}
@@ -198,27 +198,27 @@ on_admin(struct queued_ctx *c, int verb, const char *arg, char *reply,
 	switch (verb) {
 	case QCMD_FLUSH:
 		if (m && (m->env.flags & ENV_HOLD)) {
-			str_fmt(reply, len, "550 5.7.0 %s is held: release it "
+			str_fmt_trunc(reply, len, "550 5.7.0 %s is held: release it "
 			    "first", arg);
 			return 0;
 		}
 		sched_flush(m);
-		str_fmt(reply, len, "250 2.0.0 Flushed %s", m ? arg : "the queue");
+		str_fmt_trunc(reply, len, "250 2.0.0 Flushed %s", m ? arg : "the queue");
 		return 0;
 	case QCMD_DELETE:
 		if (m->nagents) {
-			str_fmt(reply, len, "451 4.3.0 %s is being delivered, "
+			str_fmt_trunc(reply, len, "451 4.3.0 %s is being delivered, "
 			    "try again", arg);
 			return 0;
 		}
 		if (spool_remove(c->spool, arg) == -1) {
-			str_fmt(reply, len, "451 4.3.0 Cannot remove %s", arg);
+			str_fmt_trunc(reply, len, "451 4.3.0 Cannot remove %s", arg);
 			return 0;
 		}
 		log_info("%s: deleted by the administrator", arg);
 		sched_forget(m);
 		queue_remove(m);
-		str_fmt(reply, len, "250 2.0.0 Deleted %s", arg);
+		str_fmt_trunc(reply, len, "250 2.0.0 Deleted %s", arg);
 		return 0;
 	case QCMD_HOLD:
 	case QCMD_RELEASE:
@@ -227,7 +227,7 @@ on_admin(struct queued_ctx *c, int verb, const char *arg, char *reply,
 		else
 			m->env.flags &= ~(unsigned)ENV_HOLD;
 		if (spool_write_state(c->spool, &m->env) == -1) {
-			str_fmt(reply, len, "451 4.3.0 Cannot record the hold "
+			str_fmt_trunc(reply, len, "451 4.3.0 Cannot record the hold "
 			    "of %s", arg);
 			return 0;
 		}
@@ -237,7 +237,7 @@ on_admin(struct queued_ctx *c, int verb, const char *arg, char *reply,
 			sched_forget(m);
 		else
 			sched_flush(m);
-		str_fmt(reply, len, "250 2.0.0 %s %s", verb == QCMD_HOLD ?
+		str_fmt_trunc(reply, len, "250 2.0.0 %s %s", verb == QCMD_HOLD ?
 		    "Held" : "Released", arg);
 		return 0;
 	default:

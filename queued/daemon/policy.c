@@ -44,23 +44,23 @@ policy_mail(const struct conf *c, struct spool *sp, const struct qhelo *h,
 	uint64_t avail;
 
 	if (m->size > c->max_message_size) {
-		str_fmt(reply, len, "552 5.3.4 Message size exceeds fixed "
+		str_fmt_trunc(reply, len, "552 5.3.4 Message size exceeds fixed "
 		    "limit of %llu octets",
 		    (unsigned long long)c->max_message_size);
 		return 552;
 	}
 	if (spool_free_space(sp, &avail) == -1) {
 		log_warn("statvfs of the spool");
-		str_copy(reply, "451 4.3.0 Temporary queue error", len);
+		str_copy_trunc(reply, "451 4.3.0 Temporary queue error", len);
 		return 451;
 	}
 	if (avail < c->min_free_space || avail - c->min_free_space < m->size) {
 		log_warnx("spool space low: %llu bytes free",
 		    (unsigned long long)avail);
-		str_copy(reply, "452 4.3.1 Insufficient system storage", len);
+		str_copy_trunc(reply, "452 4.3.1 Insufficient system storage", len);
 		return 452;
 	}
-	str_copy(reply, "250 2.1.0 Ok", len);
+	str_copy_trunc(reply, "250 2.1.0 Ok", len);
 	return 250;
 }
 
@@ -79,30 +79,30 @@ policy_rcpt(const struct conf *c, const struct qhelo *h,
 		switch (resolve(c, recipients_users(), recipients_aliases(),
 		    addr, out)) {
 		case RESOLVE_OK:
-			str_copy(reply, "250 2.1.5 Ok", len);
+			str_copy_trunc(reply, "250 2.1.5 Ok", len);
 			return 250;
 		case RESOLVE_UNKNOWN:
-			str_fmt(reply, len, "550 5.1.1 <%s>: Recipient address "
+			str_fmt_trunc(reply, len, "550 5.1.1 <%s>: Recipient address "
 			    "rejected: User unknown", addr);
 			return 550;
 		case RESOLVE_LOOP:
 			addr_encode(addr, enc, sizeof(enc));	/* no fake fields */
 			log_warnx("alias loop or too many targets for <%s>",
 			    enc);
-			str_fmt(reply, len, "554 5.4.6 <%s>: Alias loop", addr);
+			str_fmt_trunc(reply, len, "554 5.4.6 <%s>: Alias loop", addr);
 			return 554;
 		}
 	}
 	if (!policy_may_relay(c, h)) {
-		str_fmt(reply, len, "554 5.7.1 <%s>: Relay access denied", addr);
+		str_fmt_trunc(reply, len, "554 5.7.1 <%s>: Relay access denied", addr);
 		return 554;
 	}
 	if ((out->v = calloc(1, sizeof(*out->v))) == NULL) {
-		str_copy(reply, "451 4.3.0 Out of memory", len);
+		str_copy_trunc(reply, "451 4.3.0 Out of memory", len);
 		return 451;
 	}
-	str_copy(out->v[0].addr, addr, sizeof(out->v[0].addr));
+	str_copy_trunc(out->v[0].addr, addr, sizeof(out->v[0].addr));
 	out->n = 1;
-	str_copy(reply, "250 2.1.5 Ok", len);
+	str_copy_trunc(reply, "250 2.1.5 Ok", len);
 	return 250;
 }

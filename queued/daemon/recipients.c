@@ -62,7 +62,8 @@ emit(struct expand *x, const char *addr, int local)
 	if (nv == NULL)
 		return -1;
 	x->out->v = nv;
-	str_copy(nv[x->out->n].addr, addr, sizeof(nv[0].addr));
+	if (str_copy(nv[x->out->n].addr, addr, sizeof(nv[0].addr)) == -1)
+		return -1;
 	nv[x->out->n].local = local;
 	x->out->n++;
 	return 0;
@@ -81,17 +82,20 @@ split(const struct conf *c, const char *addr, char *local, char *base,
 		/* <postmaster> alone means this host's postmaster */
 		if (strcasecmp(addr, "postmaster") != 0)
 			return -1;
-		str_copy(local, "postmaster", ADDR_LOCAL_MAX + 1);
-		str_copy(domain, c->hostname, ADDR_DOMAIN_MAX + 1);
+		str_copy_trunc(local, "postmaster", ADDR_LOCAL_MAX + 1);
+		if (str_copy(domain, c->hostname, ADDR_DOMAIN_MAX + 1) == -1)
+			return -1;
 	} else {
 		if (addr_parse_mailbox(addr, ADDR_UTF8_OK, &a) == -1)
 			return -1;
 		if (addr_local_canon(a.local, local, ADDR_LOCAL_MAX + 1) == -1)
 			return -1;
-		str_copy(domain, a.domain, ADDR_DOMAIN_MAX + 1);
+		if (str_copy(domain, a.domain, ADDR_DOMAIN_MAX + 1) == -1)
+			return -1;
 		str_lower(domain);
 	}
-	str_copy(base, local, ADDR_LOCAL_MAX + 1);
+	if (str_copy(base, local, ADDR_LOCAL_MAX + 1) == -1)
+		return -1;
 	/* user+tag: the tag is dropped for lookups (recipient_delimiter) */
 	for (i = 0; c->recipient_delimiter[i]; i++) {
 		char *d = strchr(base, c->recipient_delimiter[i]);
@@ -145,22 +149,24 @@ bare_user(const struct expand *x, const char *local, const char *base,
  * never reach a user of another domain by a bare name, which on a
  * shared host would be somebody else's customer.
  */
-static void
+static int
 qualify(const struct expand *x, const char *name, const char *domain,
     int host_wide, char *out, size_t len)
 {
 	char local[ADDR_LOCAL_MAX + 1], base[ADDR_LOCAL_MAX + 1];
 	char dom[ADDR_DOMAIN_MAX + 1], addr[ADDR_MAX + 1];
 
-	str_fmt(out, len, "%s@%s", name, domain);
+	if (str_fmt(out, len, "%s@%s", name, domain) == -1)
+		return -1;
 	if (!host_wide && strcasecmp(domain, x->c->hostname) != 0)
-		return;
+		return 0;
 	if (split(x->c, out, local, base, dom) == -1 ||
 	    is_user(x, local, dom) || is_user(x, base, dom) ||
 	    aliases_find(x->a, base, dom) != NULL)
-		return;
+		return 0;
 	if (bare_user(x, local, base, addr, sizeof(addr)) == 0)
-		str_copy(out, addr, len);
+		return str_copy(out, addr, len) == -1 ? -1 : 0;
+	return 0;
 }
 
 static int
@@ -170,7 +176,7 @@ expand(struct expand *x, const char *addr)
 	char domain[ADDR_DOMAIN_MAX + 1], key[ADDR_MAX + 1];
 	char target[ADDR_MAX + 1];
 	const struct alias *al;
-	int i, user, admin;
+	int i, r, user, admin;
 	size_t t;
 
 	if (split(x->c, addr, local, base, domain) == -1)
@@ -179,8 +185,9 @@ expand(struct expand *x, const char *addr)
 		return emit(x, addr, 0);
 	/* the whole local part may be a user even with a '+' in it */
 	if (strcmp(local, base) != 0 && is_user(x, local, domain))
-		str_copy(base, local, sizeof(base));
-	str_fmt(key, sizeof(key), "%s@%s", base, domain);
+		str_copy_trunc(base, local, sizeof(base));	/* same size */
+	if (str_fmt(key, sizeof(key), "%s@%s", base, domain) == -1)
+		return -1;
 	user = is_user(x, base, domain);
 	admin = is_reserved(base) || strcmp(base, "postmaster") == 0;
 	al = aliases_find(x->a, base, domain);
@@ -200,12 +207,13 @@ expand(struct expand *x, const char *addr)
 		x->path[x->depth++] = key;
 		for (t = 0; t < al->ntargets; t++) {
 			if (strchr(al->targets[t], '@'))
-				str_copy(target, al->targets[t], sizeof(target));
+				r = str_copy(target, al->targets[t],
+				    sizeof(target));
 			else
-				qualify(x, al->targets[t], domain,
+				r = qualify(x, al->targets[t], domain,
 				    admin && strchr(al->name, '@') == NULL,
 				    target, sizeof(target));
-			if (expand(x, target) == -1)
+			if (r == -1 || expand(x, target) == -1)
 				return -1;
 		}
 		x->depth--;
@@ -217,7 +225,9 @@ expand(struct expand *x, const char *addr)
 		 * an address (it was refused with a 451) */
 		if (addr_local_quote(local, quoted, sizeof(quoted)) == -1)
 			return 0;
-		str_fmt(target, sizeof(target), "%s@%s", quoted, domain);
+		if (str_fmt(target, sizeof(target), "%s@%s", quoted,
+		    domain) == -1)
+			return 0;	/* as above: no address to deliver to */
 		return emit(x, target, 1);
 	}
 	/* the hostname's names are the bare names of local programs */
@@ -225,14 +235,17 @@ expand(struct expand *x, const char *addr)
 	    bare_user(x, local, base, target, sizeof(target)) == 0)
 		return expand(x, target);
 	if (is_reserved(base)) {
-		str_fmt(target, sizeof(target), "postmaster@%s", domain);
+		if (str_fmt(target, sizeof(target), "postmaster@%s",
+		    domain) == -1)
+			return -1;
 		return expand(x, target);
 	}
 	if (strcmp(base, "postmaster") == 0) {
 		/* every local domain's postmaster is this host's */
 		if (strcasecmp(domain, x->c->hostname) != 0) {
-			str_fmt(target, sizeof(target), "postmaster@%s",
-			    x->c->hostname);
+			if (str_fmt(target, sizeof(target), "postmaster@%s",
+			    x->c->hostname) == -1)
+				return -1;
 			return expand(x, target);
 		}
 		return emit(x, key, 1);
@@ -281,9 +294,11 @@ resolve_maildir(const struct conf *c, const struct users *u, const char *addr,
 
 	if (split(c, addr, local, base, domain) == -1)
 		return -1;
-	str_fmt(key, sizeof(key), "%s@%s", local, domain);
+	if (str_fmt(key, sizeof(key), "%s@%s", local, domain) == -1)
+		return -1;
 	if ((usr = users_find(u, key)) == NULL) {
-		str_fmt(key, sizeof(key), "%s@%s", base, domain);
+		if (str_fmt(key, sizeof(key), "%s@%s", base, domain) == -1)
+			return -1;
 		usr = users_find(u, key);
 	}
 	if (usr != NULL)

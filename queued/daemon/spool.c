@@ -49,10 +49,15 @@ quarantine_from(struct spool *sp, int dirfd, const char *folder,
 	char to[QID_LEN + 64];
 
 	if (dirfd == sp->queue) {
-		str_copy(to, name, sizeof(to));
+		if (str_copy(to, name, sizeof(to)) == -1) {
+			/* cut, it could take another file's place there */
+			log_warnx("spool: %s: %s; its name is too long to "
+			    "quarantine it", name, why);
+			return -1;
+		}
 		log_warnx("spool: quarantined %s: %s", name, why);
 	} else {
-		str_fmt(to, sizeof(to), "%s.%.*s", folder, (int)QID_LEN + 16,
+		str_fmt_trunc(to, sizeof(to), "%s.%.*s", folder, (int)QID_LEN + 16,
 		    name);
 		log_warnx("spool: quarantined %s/%s: %s", folder, name, why);
 	}
@@ -191,7 +196,10 @@ int
 spool_open(struct spool *sp, const char *path)
 {
 	memset(sp, 0, sizeof(*sp));
-	str_copy(sp->path, path, sizeof(sp->path));
+	if (str_copy(sp->path, path, sizeof(sp->path)) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	if (mkdir(path, 0700) == -1 && errno != EEXIST)
 		return -1;
 	sp->dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -363,7 +371,7 @@ write_state(struct spool *sp, struct envelope *e, int sync)
 	int fd, rc = -1;
 
 	buf_init(&b, SPOOL_STATE_MAX);
-	str_fmt(tmp, sizeof(tmp), "%s.tmp", e->qid);
+	str_fmt_trunc(tmp, sizeof(tmp), "%s.tmp", e->qid);
 	if (envelope_format_state(e, &b) == -1)
 		goto out;
 	/* whatever has the name goes (a FIFO there would block the open) */
@@ -547,7 +555,7 @@ load_header(int fd, struct envelope *e, char *err, size_t errlen)
 	while (rc == 1) {
 		n = read(fd, chunk, sizeof(chunk));
 		if (n <= 0 || buf_add(&b, chunk, (size_t)n) == -1) {
-			str_copy(err, n < 0 ? "read error" :
+			str_copy_trunc(err, n < 0 ? "read error" :
 			    n == 0 ? "truncated header" : "header too large",
 			    errlen);
 			rc = -1;
@@ -569,7 +577,7 @@ load_state(struct spool *sp, struct envelope *e, char *err, size_t errlen)
 
 	if ((fd = fileio_open_own(sp->state, e->qid, O_RDONLY)) == -2) {
 		quarantine_from(sp, sp->state, "state", e->qid, NOT_OWN);
-		str_copy(err, NOT_OWN, errlen);
+		str_copy_trunc(err, NOT_OWN, errlen);
 		return -1;
 	}
 	if (fd == -1)
