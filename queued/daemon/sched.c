@@ -198,7 +198,7 @@ dest_get(const char *key, int local)
 	const char *p;
 	struct dest *d;
 
-	str_copy(lower, key, sizeof(lower));
+	str_copy_trunc(lower, key, sizeof(lower));	/* a domain: fits */
 	str_lower(lower);
 	for (p = lower; *p; p++)
 		h = h * 33 + (unsigned char)*p;
@@ -208,7 +208,7 @@ dest_get(const char *key, int local)
 			return d;
 	if ((d = calloc(1, sizeof(*d))) == NULL)
 		fatal("dest");
-	str_copy(d->key, lower, sizeof(d->key));
+	str_copy_trunc(d->key, lower, sizeof(d->key));
 	d->local = local;
 	TAILQ_INIT(&d->ready);
 	d->hnext = dests[h];
@@ -277,7 +277,7 @@ dests_save(void)
 		for (d = dests[h]; d && n < DESTS_MAX; d = d->hnext) {
 			if (d->local || d->dead_until <= now)
 				continue;
-			str_copy(reply, d->dead_reply[0] ? d->dead_reply : "-",
+			str_copy_trunc(reply, d->dead_reply[0] ? d->dead_reply : "-",
 			    sizeof(reply));
 			str_unctrl(reply);
 			buf_printf(&b, "dead %s %lld %s\n", d->key,
@@ -318,7 +318,7 @@ dests_line(char *line, int64_t now)
 	d->dead_until = t - now > ctx->conf->retry_interval ?
 	    now + ctx->conf->retry_interval : t;
 	d->alive = 0;
-	str_copy(d->dead_reply, reply, sizeof(d->dead_reply));
+	str_copy_trunc(d->dead_reply, reply, sizeof(d->dead_reply));
 	return 0;
 }
 
@@ -529,7 +529,7 @@ set_error(struct rcpt *r, const char *mta, const char *reply)
 	char text[ENVELOPE_ERROR_MAX];
 
 	free(r->error);
-	str_fmt(text, sizeof(text), "%s %s", mta && *mta ? mta : "-", reply);
+	str_fmt_trunc(text, sizeof(text), "%s %s", mta && *mta ? mta : "-", reply);
 	r->error = strdup(text);
 }
 
@@ -652,7 +652,7 @@ on_result(struct agent *a, const struct job_result *res)
 	if (res->status != STATUS_TEMP)
 		b->final = 1;
 	if (b->last[0] == '\0' && m->env.rcpts[res->index].error)
-		str_copy(b->last, m->env.rcpts[res->index].error,
+		str_copy_trunc(b->last, m->env.rcpts[res->index].error,
 		    sizeof(b->last));
 	/* a deferral not yet on disk costs only an attempt made again */
 	if (!b->dest->local && res->status != STATUS_TEMP)
@@ -671,7 +671,7 @@ dest_dead(struct dest *d, const char *error)
 	size_t i;
 
 	d->dead_until = time(NULL) + ctx->conf->retry_interval;
-	str_copy(d->dead_reply, error, sizeof(d->dead_reply));
+	str_copy_trunc(d->dead_reply, error, sizeof(d->dead_reply));
 	log_info("%s: no server answered; no attempts for %us", d->key,
 	    ctx->conf->retry_interval);
 	dests_save();
@@ -880,10 +880,10 @@ notify(struct qmsg *m, enum bounce_kind kind, char state)
 			    e->qid);
 			goto done;
 		}
-		str_fmt(to, sizeof(to), "postmaster@%s", ctx->conf->hostname);
+		str_fmt_trunc(to, sizeof(to), "postmaster@%s", ctx->conf->hostname);
 		flags = ENV_DOUBLE;
 	} else
-		str_copy(to, e->from, sizeof(to));
+		str_copy_trunc(to, e->from, sizeof(to));	/* parsed: fits */
 	memset(&bi, 0, sizeof(bi));
 	bi.kind = kind;
 	bi.hostname = ctx->conf->hostname;
@@ -891,7 +891,7 @@ notify(struct qmsg *m, enum bounce_kind kind, char state)
 	bi.arrival = e->time;
 	bi.retry_until = e->time + ctx->conf->queue_lifetime;
 	if ((p = strstr(e->from_params, " ENVID=")) != NULL) {
-		str_copy(envid, p + 7, sizeof(envid));
+		str_copy_trunc(envid, p + 7, sizeof(envid));	/* to the blank */
 		envid[strcspn(envid, " ")] = '\0';
 		bi.envid = envid;
 	}
@@ -1062,7 +1062,7 @@ damaged(struct qmsg *m)
 		return 1;
 	}
 	spool_remove(ctx->spool, e->qid);	/* its state file */
-	str_fmt(to, sizeof(to), "postmaster@%s", ctx->conf->hostname);
+	str_fmt_trunc(to, sizeof(to), "postmaster@%s", ctx->conf->hostname);
 	buf_init(&msg, 1024 * 1024);
 	if (intact_notice(e, ctx->conf->hostname, ctx->conf->spool_dir, why,
 	    now, &msg) == 0 && (nm = inject_message(ctx->spool, ctx->conf, to,
@@ -1111,7 +1111,7 @@ take_batch(struct dest *d, struct buf *job)
 		if (nr == 0 || damaged(m))
 			continue;
 		/* "dkim": our users' mail, signed as it leaves (job.h) */
-		str_fmt(flags, sizeof(flags), "%s%s%s", m->env.from_params,
+		str_fmt_trunc(flags, sizeof(flags), "%s%s%s", m->env.from_params,
 		    m->recovered ? " recovered" : "",
 		    !d->local && policy_dkim_sign(ctx->conf, m->env.client) ?
 		    " dkim" : d->local && (m->env.flags & ENV_JUNK) ? " junk" :
@@ -1134,7 +1134,7 @@ take_batch(struct dest *d, struct buf *job)
 				if (resolve_maildir(ctx->conf,
 				    recipients_users(), r->addr, path,
 				    sizeof(path)) == -1)
-					str_copy(path, "-", sizeof(path));
+					str_copy_trunc(path, "-", sizeof(path));
 				extra = path;
 			}
 			if (!msg_ok || job_format_rcpt(job, (unsigned)i,
