@@ -187,7 +187,7 @@ temp_result(struct buf *out, const struct job_msg *m, const struct job_rcpt *r,
 
 	log_warnx("%s: delivery to %s failed: %s", m->qid, r->extra,
 	    strerror(e));
-	str_fmt(reply, sizeof(reply), "451 4.%s Cannot write the mailbox: %s",
+	str_fmt_trunc(reply, sizeof(reply), "451 4.%s Cannot write the mailbox: %s",
 	    e == ENOSPC || e == EDQUOT ? "2.2" : "3.0", strerror(e));
 	result(out, m->qid, r->index, STATUS_TEMP, reply);
 }
@@ -235,7 +235,7 @@ stage_one(struct batch *b, int msgfd, const char *host,
 	}
 	for (i = 0; i < s->ndelivered_to; i++)
 		if (strcasecmp(s->delivered_to[i], r->addr) == 0) {
-			str_fmt(reply, sizeof(reply), "554 5.4.6 Mail loop: "
+			str_fmt_trunc(reply, sizeof(reply), "554 5.4.6 Mail loop: "
 			    "already delivered to %.300s", r->addr);
 			result(out, m->qid, r->index, STATUS_PERM, reply);
 			return;
@@ -299,7 +299,8 @@ stage_one(struct batch *b, int msgfd, const char *host,
 		if (strcmp(b->dirs[p->dir], dir) == 0)
 			break;
 	if (p->dir == b->ndirs)
-		str_copy(b->dirs[b->ndirs++], dir, sizeof(b->dirs[0]));
+		/* dir fitted its own 4096 octets above: the same size */
+		str_copy_trunc(b->dirs[b->ndirs++], dir, sizeof(b->dirs[0]));
 	p->m = m;
 	p->r = r;
 	p->err = 0;

@@ -167,7 +167,7 @@ mx_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 		if (m->host[0] != '\0' && strcmp(m->host, ".") != 0 &&
 		    !addr_domain_valid(m->host, strlen(m->host), 0))
 			continue;
-		str_copy(q->out[q->n].host, strcmp(m->host, ".") == 0 ? "" :
+		str_copy_trunc(q->out[q->n].host, strcmp(m->host, ".") == 0 ? "" :
 		    m->host, sizeof(q->out[0].host));
 		q->out[q->n].pref = m->priority;
 		q->n++;

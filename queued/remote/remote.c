@@ -174,7 +174,8 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 		if (literal)
 			p++;
 		colon = literal ? strchr(p, ']') : strrchr(p, ':');
-		str_copy(host, p, sizeof(host));
+		if (str_copy(host, p, sizeof(host)) == -1)
+			goto bad_relay;	/* cut, it is another host */
 		if (colon) {
 			host[colon - p] = '\0';
 			if ((colon = strrchr(rc->relay, ':')) != NULL &&
@@ -182,33 +183,36 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 				port = (unsigned)strtoul(colon + 1, NULL, 10);
 		}
 		if (literal || dns_mx(host, mx, &nmx) != DNS_OK || nmx == 0) {
-			str_copy(mx[0].host, host, sizeof(mx[0].host));
+			if (str_copy(mx[0].host, host,
+			    sizeof(mx[0].host)) == -1)
+				goto bad_relay;
 			mx[0].pref = 0;
 			nmx = 1;
 		}
 	} else {
 		r = dns_mx(rc->domain, mx, &nmx);
 		if (r == DNS_NXDOMAIN) {
-			str_fmt(reply, sizeof(reply), "550 5.1.2 Domain %s does "
+			str_fmt_trunc(reply, sizeof(reply), "550 5.1.2 Domain %s does "
 			    "not exist (DNS: NXDOMAIN)", rc->domain);
 			report_rest(st, STATUS_PERM, NULL, reply);
 			return -1;
 		}
 		if (r == DNS_TEMP) {
-			str_fmt(reply, sizeof(reply), "451 4.4.3 MX lookup of "
+			str_fmt_trunc(reply, sizeof(reply), "451 4.4.3 MX lookup of "
 			    "%s failed temporarily", rc->domain);
 			report_rest(st, STATUS_TEMP, NULL, reply);
 			return -1;
 		}
 		if (dns_is_null_mx(mx, nmx)) {
-			str_fmt(reply, sizeof(reply), "556 5.1.10 Domain %s "
+			str_fmt_trunc(reply, sizeof(reply), "556 5.1.10 Domain %s "
 			    "accepts no mail (null MX, RFC 7505)", rc->domain);
 			report_rest(st, STATUS_PERM, NULL, reply);
 			return -1;
 		}
 		if (r == DNS_NODATA || nmx == 0) {
 			/* no MX: the domain is its own host (RFC 5321 5.1) */
-			str_copy(mx[0].host, rc->domain, sizeof(mx[0].host));
+			/* a valid domain (job_parse): it fits */
+			str_copy_trunc(mx[0].host, rc->domain, sizeof(mx[0].host));
 			mx[0].pref = 0;
 			nmx = 1;
 		}
@@ -233,7 +237,8 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 		if (r == DNS_TEMP)
 			any_temp = 1;
 		for (k = 0; k < na && *nt < MAX_TARGETS; k++) {
-			str_copy(t[*nt].host, mx[i].host, sizeof(t[0].host));
+			str_copy_trunc(t[*nt].host, mx[i].host,
+			    sizeof(t[0].host));		/* the same size */
 			t[*nt].addr = addrs[k];
 			(*nt)++;
 		}
@@ -241,18 +246,22 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 	if (*nt > 0)
 		return 0;
 	if (nuse < nmx) {
-		str_fmt(reply, sizeof(reply), "554 5.4.6 Mail for %s loops "
+		str_fmt_trunc(reply, sizeof(reply), "554 5.4.6 Mail for %s loops "
 		    "back to myself", rc->domain);
 		report_rest(st, STATUS_PERM, NULL, reply);
 	} else if (any_temp) {
-		str_fmt(reply, sizeof(reply), "451 4.4.3 Address lookup for "
+		str_fmt_trunc(reply, sizeof(reply), "451 4.4.3 Address lookup for "
 		    "%s failed temporarily", rc->domain);
 		report_rest(st, STATUS_TEMP, NULL, reply);
 	} else {
-		str_fmt(reply, sizeof(reply), "550 5.1.2 No address for the "
+		str_fmt_trunc(reply, sizeof(reply), "550 5.1.2 No address for the "
 		    "mail servers of %s", rc->domain);
 		report_rest(st, STATUS_PERM, NULL, reply);
 	}
+	return -1;
+bad_relay:
+	report_rest(st, STATUS_TEMP, NULL, "451 4.3.5 The relay host's name "
+	    "is too long");
 	return -1;
 }
 
@@ -273,7 +282,7 @@ ehlo(struct rstate *st, struct smtpc *c, const struct target *t)
 		if (smtpc_read(c, &r, st->rc->timeout_ms, 0) == 250)
 			return 0;
 	}
-	str_fmt(st->last_err, sizeof(st->last_err), "%s said to EHLO: %s",
+	str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s said to EHLO: %s",
 	    t->host, r.text);
 	return -1;
 }
@@ -296,14 +305,14 @@ starttls(struct rstate *st, struct smtpc *c, const struct target *t)
 	if (!(c->ext & EXT_STARTTLS)) {
 		if (p == TLS_POLICY_MAY)
 			return 0;
-		str_fmt(st->last_err, sizeof(st->last_err), "%s offers no "
+		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s offers no "
 		    "STARTTLS and tls_policy is %s", t->host,
 		    conf_tls_policy_name(p));
 		return -1;
 	}
 	smtpc_send(c, "STARTTLS");
 	if (smtpc_read(c, &r, st->rc->timeout_ms, 0) != 220) {
-		str_fmt(st->last_err, sizeof(st->last_err), "%s said to "
+		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s said to "
 		    "STARTTLS: %s", t->host, r.text);
 		return p == TLS_POLICY_MAY ? -2 : -1;
 	}
@@ -313,7 +322,7 @@ starttls(struct rstate *st, struct smtpc *c, const struct target *t)
 	    TLS_VERIFY_PEER : TLS_VERIFY_NONE, st->rc->tls_ca,
 	    (int)st->rc->timeout_ms, err, sizeof(err));
 	if (c->tls == NULL) {
-		str_fmt(st->last_err, sizeof(st->last_err), "%s: %s", t->host,
+		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s: %s", t->host,
 		    err);
 		log_info("%s", st->last_err);
 		return p == TLS_POLICY_MAY ? -2 : -1;
@@ -334,7 +343,7 @@ hello(struct rstate *st, struct smtpc *c, const struct target *t,
 	size_t n;
 
 	if (smtpc_read(c, &r, st->rc->timeout_ms, 0) != 220) {
-		str_fmt(st->last_err, sizeof(st->last_err), "%s greeted: %s",
+		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s greeted: %s",
 		    t->host, r.text);
 		return -1;
 	}
@@ -345,7 +354,7 @@ hello(struct rstate *st, struct smtpc *c, const struct target *t,
 		name[n] = '\0';
 		if (strcasecmp(name, st->j->host) == 0) {
 			char reply[SMTPC_TEXT_MAX];
-			str_fmt(reply, sizeof(reply), "554 5.4.6 Mail for %s "
+			str_fmt_trunc(reply, sizeof(reply), "554 5.4.6 Mail for %s "
 			    "loops back to myself (%s greets as %s)",
 			    st->rc->domain, t->host, name);
 			report_rest(st, STATUS_PERM, t->host, reply);
@@ -357,35 +366,46 @@ hello(struct rstate *st, struct smtpc *c, const struct target *t,
 	return use_tls ? starttls(st, c, t) : 0;
 }
 
-/* The MAIL parameters this server can take; wire: the size as sent. */
-static void
+/*
+ * The MAIL parameters this server can take; wire: the size as sent.
+ * -1 if they do not fit buf: a parameter cut short says something else.
+ */
+static int
 mail_params(const struct job_msg *m, const struct smtpc *c, uint64_t wire,
     char *buf, size_t len)
 {
 	char part[256];
 	const char *p;
+	int bad = 0;
 
 	buf[0] = '\0';
 	if (c->ext & EXT_SIZE) {
-		str_fmt(part, sizeof(part), " SIZE=%llu",
-		    (unsigned long long)wire);
-		str_copy(buf + strlen(buf), part, len - strlen(buf));
+		str_fmt_trunc(part, sizeof(part), " SIZE=%llu",
+		    (unsigned long long)wire);		/* 26 octets at most */
+		bad |= str_copy(buf + strlen(buf), part,
+		    len - strlen(buf)) == -1;
 	}
 	if ((c->ext & EXT_8BITMIME) && job_has_flag(m, "BODY=8BITMIME"))
-		str_copy(buf + strlen(buf), " BODY=8BITMIME", len - strlen(buf));
+		bad |= str_copy(buf + strlen(buf), " BODY=8BITMIME",
+		    len - strlen(buf)) == -1;
 	if (job_has_flag(m, "SMTPUTF8"))
-		str_copy(buf + strlen(buf), " SMTPUTF8", len - strlen(buf));
+		bad |= str_copy(buf + strlen(buf), " SMTPUTF8",
+		    len - strlen(buf)) == -1;
 	if (c->ext & EXT_DSN) {
 		if (job_has_flag(m, "RET=FULL"))
-			str_copy(buf + strlen(buf), " RET=FULL", len - strlen(buf));
+			bad |= str_copy(buf + strlen(buf), " RET=FULL",
+			    len - strlen(buf)) == -1;
 		if (job_has_flag(m, "RET=HDRS"))
-			str_copy(buf + strlen(buf), " RET=HDRS", len - strlen(buf));
+			bad |= str_copy(buf + strlen(buf), " RET=HDRS",
+			    len - strlen(buf)) == -1;
 		if ((p = strstr(m->flags, "ENVID=")) != NULL) {
-			str_fmt(part, sizeof(part), " %.*s",
-			    (int)strcspn(p, " "), p);
-			str_copy(buf + strlen(buf), part, len - strlen(buf));
+			bad |= str_fmt(part, sizeof(part), " %.*s",
+			    (int)strcspn(p, " "), p) == -1;
+			bad |= str_copy(buf + strlen(buf), part,
+			    len - strlen(buf)) == -1;
 		}
 	}
+	return bad ? -1 : 0;
 }
 
 /*
@@ -457,7 +477,7 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 	eightbit = msg_scan(fd, m->data_off, m->size, &lines);
 	wire = m->size + lines;
 	if ((c->ext & EXT_SIZE) && c->size_limit && wire > c->size_limit) {
-		str_fmt(reply, sizeof(reply), "552 5.3.4 Message too big for "
+		str_fmt_trunc(reply, sizeof(reply), "552 5.3.4 Message too big for "
 		    "%s (limit %llu)", t->host,
 		    (unsigned long long)c->size_limit);
 		for (ri = 0; ri < m->nrcpt; ri++)
@@ -466,7 +486,7 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 		return 0;
 	}
 	if (job_has_flag(m, "SMTPUTF8") && !(c->ext & EXT_SMTPUTF8)) {
-		str_fmt(reply, sizeof(reply), "553 5.6.7 %s does not support "
+		str_fmt_trunc(reply, sizeof(reply), "553 5.6.7 %s does not support "
 		    "SMTPUTF8, needed for this message", t->host);
 		for (ri = 0; ri < m->nrcpt; ri++)
 			report(st, mi, ri, STATUS_PERM, t->host, reply);
@@ -476,7 +496,7 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 	if (!(c->ext & EXT_8BITMIME) && eightbit)
 		to7bit = 1;	/* RFC 6152 3: convert, do not send 8-bit */
 	if (sign_msg(st, m, fd, to7bit, why, sizeof(why)) == -1) {
-		str_fmt(reply, sizeof(reply), "451 4.3.5 Cannot DKIM-sign "
+		str_fmt_trunc(reply, sizeof(reply), "451 4.3.5 Cannot DKIM-sign "
 		    "the message: %s", why);
 		/* the server answered: naming it keeps the host from
 		 * being taken for dead (other mail to it may go) */
@@ -485,9 +505,16 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 		close(fd);
 		return 0;
 	}
+	if (mail_params(m, c, wire + st->sig.len, params,
+	    sizeof(params)) == -1) {
+		for (ri = 0; ri < m->nrcpt; ri++)
+			report(st, mi, ri, STATUS_PERM, NULL, "554 5.3.0 The "
+			    "message's MAIL parameters are too long");
+		close(fd);
+		return 0;
+	}
 	if ((accepted = calloc(m->nrcpt ? m->nrcpt : 1, 1)) == NULL)
 		fatal("transaction");
-	mail_params(m, c, wire + st->sig.len, params, sizeof(params));
 	/*
 	 * One pass of commands: RSET (but on a new connection), MAIL, each
 	 * RCPT. Without PIPELINING each reply is taken after its command;
@@ -588,7 +615,7 @@ out:
 lost:
 	free(accepted);
 	close(fd);
-	str_fmt(st->last_err, sizeof(st->last_err), "%s: connection lost",
+	str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s: connection lost",
 	    t->host);
 	return -1;
 }
@@ -618,7 +645,7 @@ open_target(struct rstate *st, struct smtpc *c, const struct target *t)
 
 	if (smtpc_connect(c, &t->addr, rc->connect_ms, rc->timeout_ms, err,
 	    sizeof(err)) == -1) {
-		str_fmt(st->last_err, sizeof(st->last_err), "%s (%s)", t->host,
+		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s (%s)", t->host,
 		    err);
 		log_info("%s", st->last_err);
 		return -1;
@@ -677,7 +704,7 @@ remote_deliver(const struct remote_conf *rc, const struct job *j,
 	for (mi = 0; mi < j->nmsg; mi++)
 		if ((st.rdone[mi] = calloc(j->msgs[mi].nrcpt + 1, 1)) == NULL)
 			fatal("remote");
-	str_copy(st.last_err, "no server answered", sizeof(st.last_err));
+	str_copy_trunc(st.last_err, "no server answered", sizeof(st.last_err));
 	if (find_targets(&st, t, &nt) == -1)
 		goto done;
 	for (ti = 0; ti < nt; ) {
@@ -720,7 +747,7 @@ remote_deliver(const struct remote_conf *rc, const struct job *j,
 		}
 	}
 done:
-	str_fmt(reply, sizeof(reply), "451 4.4.1 No server took the message: "
+	str_fmt_trunc(reply, sizeof(reply), "451 4.4.1 No server took the message: "
 	    "%s", st.last_err);
 	for (mi = 0; mi < j->nmsg; mi++)
 		if (tried[mi] || !answered)

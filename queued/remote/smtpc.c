@@ -83,7 +83,7 @@ smtpc_connect(struct smtpc *c, const struct dns_addr *a, unsigned connect_ms,
 	fd = socket(a->sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0);
 	if (fd == -1) {
-		str_fmt(err, errlen, "socket: %s", strerror(errno));
+		str_fmt_trunc(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
 	if (connect(fd, (const struct sockaddr *)&a->sa, a->len) == -1) {
@@ -113,7 +113,7 @@ smtpc_connect(struct smtpc *c, const struct dns_addr *a, unsigned connect_ms,
 	return 0;
 fail:
 	close(fd);
-	str_fmt(err, errlen, "connect to %s: %s", a->text, strerror(e));
+	str_fmt_trunc(err, errlen, "connect to %s: %s", a->text, strerror(e));
 	return -1;
 }
 
@@ -137,7 +137,7 @@ smtpc_read(struct smtpc *c, struct smtpc_reply *r, unsigned timeout_ms,
 	int crlf, code, more = 1, first = 1, n;
 
 	r->code = -1;
-	str_copy(r->text, "421 4.4.2 Connection lost", sizeof(r->text));
+	str_copy_trunc(r->text, "421 4.4.2 Connection lost", sizeof(r->text));
 	if (c->fd == -1)
 		return -1;
 	for (n = 0; more; n++) {
@@ -147,7 +147,7 @@ smtpc_read(struct smtpc *c, struct smtpc_reply *r, unsigned timeout_ms,
 		    smtpc_reply_line(line, &code, &more) == -1 ||
 		    (!first && code != r->code)) {
 			if (n > 0)
-				str_copy(r->text, "421 4.4.2 Garbled reply",
+				str_copy_trunc(r->text, "421 4.4.2 Garbled reply",
 				    sizeof(r->text));
 			smtpc_close(c);
 			r->code = -1;
@@ -155,7 +155,7 @@ smtpc_read(struct smtpc *c, struct smtpc_reply *r, unsigned timeout_ms,
 		}
 		if (first) {
 			r->code = code;
-			str_copy(r->text, line, sizeof(r->text));
+			str_copy_trunc(r->text, line, sizeof(r->text));
 			/*
 			 * "250-..." reads as "250 ...". A bare "250" (the text
 			 * is optional, RFC 5321 4.2) must end there: before,
