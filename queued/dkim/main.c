@@ -117,7 +117,12 @@ keygen(const struct conf *c, const char *confpath, const char *dir,
 	size_t i;
 
 	if (dir == NULL) {
-		str_copy(confdir, confpath, sizeof(confdir));
+		if (str_copy(confdir, confpath, sizeof(confdir)) == -1) {
+			/* cut, its dirname would be another folder */
+			fprintf(stderr, "pombo-dkim: %s: path too long\n",
+			    confpath);
+			return EX_USAGE;
+		}
 		dir = dirname(confdir);
 	}
 	for (i = 0; i < 2; i++) {
@@ -143,8 +148,8 @@ keygen(const struct conf *c, const char *confpath, const char *dir,
 			dkimkey_free(&k);
 			return EX_SOFTWARE;
 		}
-		str_fmt(name, sizeof(name), "%s._domainkey.%s", sel[i], domain);
-		str_fmt(text, sizeof(text), "v=DKIM1; k=%s; p=%s",
+		str_fmt_trunc(name, sizeof(name), "%s._domainkey.%s", sel[i], domain);
+		str_fmt_trunc(text, sizeof(text), "v=DKIM1; k=%s; p=%s",
 		    dkimkey_alg_name(k.alg), pub);
 		print_txt(name, text);
 		dkimkey_free(&k);
@@ -154,8 +159,8 @@ keygen(const struct conf *c, const char *confpath, const char *dir,
 	print_txt(domain, "v=spf1 mx -all");
 	printf(";\n; DMARC (RFC 7489), suggested: start with p=none and "
 	    "read the reports,\n; then p=quarantine or p=reject\n");
-	str_fmt(name, sizeof(name), "_dmarc.%s", domain);
-	str_fmt(text, sizeof(text), "v=DMARC1; p=none; rua=mailto:postmaster@%s",
+	str_fmt_trunc(name, sizeof(name), "_dmarc.%s", domain);
+	str_fmt_trunc(text, sizeof(text), "v=DMARC1; p=none; rua=mailto:postmaster@%s",
 	    domain);
 	print_txt(name, text);
 	printf("\n# pombo.conf: add to dkim_keys (queued's user must be able "
@@ -208,7 +213,7 @@ check_key(const char *domain, const char *selector, const char *file)
 		dkimkey_free(&k);
 		return 1;
 	}
-	str_fmt(name, sizeof(name), "%s._domainkey.%s", selector, domain);
+	str_fmt_trunc(name, sizeof(name), "%s._domainkey.%s", selector, domain);
 	if ((res = dns_txt(name, txt, &n)) != DNS_OK) {
 		printf("%s: no DKIM record at %s (%s)\n", selector, name,
 		    dns_result_text(res));
@@ -280,7 +285,7 @@ check(const struct conf *c, const char *domain)
 		printf("spf: %s: no SPF record\n", domain);
 	free_txt(txt, n);
 	n = 0;
-	str_fmt(name, sizeof(name), "_dmarc.%s", domain);
+	str_fmt_trunc(name, sizeof(name), "_dmarc.%s", domain);
 	if (dns_txt(name, txt, &n) == DNS_OK &&
 	    (rec = find_record(txt, n, "v=DMARC1")) != NULL)
 		printf("dmarc: %s: %s\n", name, rec);

@@ -129,17 +129,19 @@ default_sender(const struct conf *c, char *sender, size_t slen, char *from,
 	char gecos[256] = "";
 
 	if (pw && pw->pw_gecos)
-		str_copy(gecos, pw->pw_gecos, sizeof(gecos));
+		str_copy_trunc(gecos, pw->pw_gecos, sizeof(gecos)); /* a name */
 	gecos[strcspn(gecos, ",")] = '\0';
 	if (fullname == NULL)
 		fullname = gecos;
 	if (sender[0] == '\0' && str_fmt(sender, slen, "%s@%s", user,
 	    c->hostname) == -1)
 		die(EX_DATAERR, "user name too long");
-	if (*fullname && strpbrk(fullname, "\"\\\r\n") == NULL)
-		str_fmt(from, flen, "\"%s\" <%s>", fullname, sender);
-	else
-		str_fmt(from, flen, "<%s>", sender[0] ? sender : "");
+	/* a name too long for the line goes, never the address */
+	if (*fullname && strpbrk(fullname, "\"\\\r\n") == NULL &&
+	    str_fmt(from, flen, "\"%s\" <%s>", fullname, sender) != -1)
+		return;
+	if (str_fmt(from, flen, "<%s>", sender[0] ? sender : "") == -1)
+		die(EX_DATAERR, "sender address too long");
 }
 
 /*
@@ -158,7 +160,7 @@ submit_txn(struct qclient *q, const struct conf *c, const char *sender,
 	char reply[QCLIENT_REPLY_MAX], hdr[512], date[64];
 	char enc[ADDR_ENC_MAX + 1];
 	size_t off, n, accepted = 0;
-	int code;
+	int code, hn;
 
 	code = qclient_cmd(q, reply, sizeof(reply), "MAIL <%s> SIZE=%zu%s%s",
 	    sender, msg->len, mime8_has_8bit(msg->data ? msg->data : "",
@@ -189,9 +191,12 @@ submit_txn(struct qclient *q, const struct conf *c, const char *sender,
 	if (qclient_cmd(q, reply, sizeof(reply), "DATA") != 354)
 		die(EX_TEMPFAIL, "%s", reply);
 	date_rfc5322(time(NULL), date, sizeof(date));
-	n = (size_t)snprintf(hdr, sizeof(hdr), "Received: by %s (Pombo "
-	    "sendmail, uid %u);\n\t%s\n", c->hostname, (unsigned)getuid(), date);
-	qclient_chunk(q, hdr, n);
+	/* its length goes on the wire: a cut line would send what is not */
+	if ((hn = str_fmt(hdr, sizeof(hdr), "Received: by %s (Pombo "
+	    "sendmail, uid %u);\n\t%s\n", c->hostname, (unsigned)getuid(),
+	    date)) == -1)
+		die(EX_SOFTWARE, "Received: line too long");
+	qclient_chunk(q, hdr, (size_t)hn);
 	for (off = 0; off < msg->len; off += n) {
 		n = msg->len - off > 65536 ? 65536 : msg->len - off;
 		qclient_chunk(q, msg->data + off, n);
@@ -438,12 +443,12 @@ main(int argc, char *argv[])
 	if (op.null_sender)
 		sender[0] = '\0';
 	read_message(&conf, &op, sender, from, &r, &fixed);
-	if (op.ret)
-		str_fmt(params + strlen(params), sizeof(params) - strlen(params),
-		    " RET=%s", op.ret);
-	if (op.envid)
-		str_fmt(params + strlen(params), sizeof(params) - strlen(params),
-		    " ENVID=%s", op.envid);
+	if (op.ret && str_fmt(params + strlen(params), sizeof(params) -
+	    strlen(params), " RET=%s", op.ret) == -1)
+		die(EX_USAGE, "-R: too long");
+	if (op.envid && str_fmt(params + strlen(params), sizeof(params) -
+	    strlen(params), " ENVID=%s", op.envid) == -1)
+		die(EX_USAGE, "-V: too long");
 	i = submit(&conf, sender, &r, &fixed, params, op.notify, op.verbose);
 	buf_free(&fixed);
 	conf_free(&conf);
