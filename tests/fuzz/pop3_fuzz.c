@@ -133,7 +133,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (data[0] & 1) {
 		fake_mailbox(&s.mb, (data[0] >> 1) & 7);
 		s.state = ST_TRANSACTION;
-		str_copy(s.addr, "bob@example.test", sizeof(s.addr));
+		str_copy_trunc(s.addr, "bob@example.test", sizeof(s.addr));
 	}
 	pop3d_session_run(&s);
 	pop3d_session_free(&s);

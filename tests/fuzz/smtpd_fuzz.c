@@ -263,8 +263,8 @@ setup(void)
 	atexit(cleanup);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	str_copy(sun.sun_path, sock_path, sizeof(sun.sun_path));
-	if ((lfd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
+	if (str_copy(sun.sun_path, sock_path, sizeof(sun.sun_path)) == -1 ||
+	    (lfd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1 ||
 	    bind(lfd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
 	    listen(lfd, 16) == -1 ||
 	    pthread_create(&th, NULL, q_thread, &lfd) != 0)

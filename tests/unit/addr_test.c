@@ -1,5 +1,6 @@
 /* addr: RFC 5321 paths, as a table of inputs and what they must give. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "addr.h"

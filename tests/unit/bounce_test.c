@@ -9,8 +9,8 @@ Test(bounce, failed_report)
 	static const char orig[] = "From: a@b.test\nSubject: hi\n";
 	struct bounce_rcpt r[2] = {
 		{ "x@remote.test", "rfc822; X@remote.test", "mx.remote.test",
-		  "550 5.1.1 <x@remote.test>: no such user" },
-		{ "y@remote.test", NULL, NULL, "451 4.4.1 timed out\r\nfoo" },
+		  "550 5.1.1 <x@remote.test>: no such user", 0 },
+		{ "y@remote.test", NULL, NULL, "451 4.4.1 timed out\r\nfoo", 0 },
 	};
 	struct bounce_info bi = {
 		.kind = BOUNCE_FAILED, .hostname = "mx.test",

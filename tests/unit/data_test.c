@@ -1,5 +1,6 @@
 /* data: the DATA byte machine, fed whole and byte by byte. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "data.h"
