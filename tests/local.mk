@@ -189,6 +189,7 @@ integration_tests = \
 	tests/integration/pop3_renamed_test.py \
 	tests/integration/pop3_tls_test.py \
 	tests/integration/privileges_test.py \
+	tests/integration/quarantine_names_test.py \
 	tests/integration/queue_fifo_test.py \
 	tests/integration/remote_batch_test.py \
 	tests/integration/remote_crash_test.py \

@@ -59,6 +59,35 @@ Test(job, bad_jobs)
 		    sizeof(err)), -1, "case %zu", i);
 }
 
+/* A destination that does not fit is refused, not cut to another one
+ * (issue 15: the str_copy of "dest" ignored its result). */
+Test(job, long_dest_refused)
+{
+	char text[1024], lit[400];
+	struct job j;
+	char err[128];
+
+	memset(lit, '1', sizeof(lit) - 1);
+	lit[sizeof(lit) - 1] = '\0';
+	lit[0] = '[';
+	lit[sizeof(lit) - 2] = ']';
+	cr_assert_neq(str_fmt(text, sizeof(text), "POMBO-JOB 1\nhost h.test\n"
+	    "dest %s\nend\n", lit), -1);
+	err[0] = '\0';
+	cr_expect_eq(job_parse(&j, text, strlen(text), err, sizeof(err)), -1,
+	    "an over-long dest was taken as <%s>", j.dest);
+	cr_expect(strstr(err, "bad destination") != NULL, "err: %s", err);
+	/* the longest that fits still goes through */
+	lit[sizeof(j.dest) - 2] = ']';
+	lit[sizeof(j.dest) - 1] = '\0';
+	cr_assert_neq(str_fmt(text, sizeof(text), "POMBO-JOB 1\nhost h.test\n"
+	    "dest %s\nend\n", lit), -1);
+	cr_expect_eq(job_parse(&j, text, strlen(text), err, sizeof(err)), 0,
+	    "%s", err);
+	cr_expect_str_eq(j.dest, lit);
+	job_free(&j);
+}
+
 Test(job, results)
 {
 	struct job_result r;

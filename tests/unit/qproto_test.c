@@ -1,8 +1,10 @@
 /* qproto: the strict decoder of the handler -> queue protocol. */
 #include <criterion/criterion.h>
+#include <string.h>
 
 #include "qid.h"
 #include "qproto.h"
+#include "str.h"
 
 Test(qproto, commands)
 {
@@ -60,6 +62,26 @@ Test(qproto, helo)
 	cr_expect_eq(qproto_parse_helo("ESMTP 192.0.2.1 mx.test x=y", &h), -1);
 	cr_expect_eq(qproto_parse_helo("ESMTP 192.0.2.1", &h), -1);
 	cr_expect_eq(qproto_parse_helo("ESMTP 192.0.2.1 mx.test auth=a b", &h), -1);
+}
+
+/* An AUTH name longer than queued keeps is refused, not cut to a name
+ * that may be another user's (issue 15). */
+Test(qproto, long_auth_refused)
+{
+	char line[512], user[QPROTO_AUTH_MAX + 3];
+	struct qhelo h;
+
+	memset(user, 'a', sizeof(user) - 1);
+	user[sizeof(user) - 1] = '\0';		/* QPROTO_AUTH_MAX + 2 octets */
+	cr_assert_neq(str_fmt(line, sizeof(line), "ESMTPA 192.0.2.1 mx.test "
+	    "auth=%s", user), -1);
+	cr_expect_eq(qproto_parse_helo(line, &h), -1,
+	    "an over-long AUTH name was taken as %zu octets", strlen(h.auth));
+	user[QPROTO_AUTH_MAX] = '\0';		/* the longest that fits */
+	cr_assert_neq(str_fmt(line, sizeof(line), "ESMTPA 192.0.2.1 mx.test "
+	    "auth=%s", user), -1);
+	cr_expect_eq(qproto_parse_helo(line, &h), 0);
+	cr_expect_str_eq(h.auth, user);
 }
 
 Test(qproto, chunks_and_replies)
