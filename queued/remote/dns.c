@@ -448,12 +448,12 @@ ptr_cb(void *arg, int status, int timeouts, unsigned char *abuf, int alen)
 	}
 	/* h_name is the first name, h_aliases the others */
 	if (he->h_name && addr_domain_valid(he->h_name, strlen(he->h_name), 0))
-		str_copy(q->out[q->n++], he->h_name, ADDR_DOMAIN_MAX + 1);
+		str_copy_trunc(q->out[q->n++], he->h_name, ADDR_DOMAIN_MAX + 1);
 	for (i = 0; he->h_aliases && he->h_aliases[i] && q->n < DNS_MAX_PTR;
 	    i++)
 		if (addr_domain_valid(he->h_aliases[i],
 		    strlen(he->h_aliases[i]), 0))
-			str_copy(q->out[q->n++], he->h_aliases[i],
+			str_copy_trunc(q->out[q->n++], he->h_aliases[i],
 			    ADDR_DOMAIN_MAX + 1);
 	ares_free_hostent(he);
 	if (q->n == 0)

@@ -108,11 +108,11 @@ sig_result(DKIM_SIGINFO *sig, char *why, size_t whylen)
 		return RES_PASS;
 	if (err == DKIM_SIGERROR_OK && dkim_sig_getbh(sig) ==
 	    DKIM_SIGBH_MISMATCH) {
-		str_copy(why, "body hash mismatch", whylen);
+		str_copy_trunc(why, "body hash mismatch", whylen);
 		return RES_FAIL;
 	}
 	text = dkim_sig_geterrorstr(err);
-	str_copy(why, text ? text : "not verified", whylen);
+	str_copy_trunc(why, text ? text : "not verified", whylen);
 	switch (err) {
 	case DKIM_SIGERROR_KEYFAIL:		/* DNS did not answer */
 		return RES_TEMPERROR;
@@ -271,7 +271,7 @@ dkimv_check(const char *msg, size_t len, const char *from_domain,
 		log_warnx("libopendkim did not start");
 		out->n = 1;
 		out->sig[0].res = RES_TEMPERROR;
-		str_copy(out->sig[0].why, "libopendkim did not start",
+		str_copy_trunc(out->sig[0].why, "libopendkim did not start",
 		    sizeof(out->sig[0].why));
 		goto done;
 	}
@@ -292,8 +292,10 @@ dkimv_check(const char *msg, size_t len, const char *from_domain,
 			continue;
 		dom = (const char *)dkim_sig_getdomain(sigs[i]);
 		sel = (const char *)dkim_sig_getselector(sigs[i]);
-		str_copy(s->domain, dom ? dom : "", sizeof(s->domain));
-		str_copy(s->selector, sel ? sel : "", sizeof(s->selector));
+		if (str_copy(s->domain, dom ? dom : "",
+		    sizeof(s->domain)) == -1 || str_copy(s->selector,
+		    sel ? sel : "", sizeof(s->selector)) == -1)
+			continue;	/* cut, it is another domain's: no key */
 		if (dkim_get_sigsubstring(d, sigs[i], s->b, &blen) !=
 		    DKIM_STAT_OK)
 			s->b[0] = '\0';
@@ -307,7 +309,7 @@ dkimv_check(const char *msg, size_t len, const char *from_domain,
 		out->n = 1;
 		out->sig[0].res = st == DKIM_STAT_CBTRYAGAIN ? RES_TEMPERROR :
 		    RES_PERMERROR;
-		str_copy(out->sig[0].why, dkim_getresultstr(st),
+		str_copy_trunc(out->sig[0].why, dkim_getresultstr(st),
 		    sizeof(out->sig[0].why));
 	}
 done:

@@ -101,7 +101,7 @@ org_domain(const char *from, char *org, size_t len)
 		return;
 	while (p > from && p[-1] != '.')
 		p--;
-	str_copy(org, p, len);
+	str_copy_trunc(org, p, len);	/* a part of from: fits */
 }
 
 static int lib_ready;
@@ -115,7 +115,7 @@ lib_init(void)
 		return;
 	memset(&lib, 0, sizeof(lib));
 	lib.tld_type = OPENDMARC_TLD_TYPE_MOZILLA;
-	str_copy((char *)lib.tld_source_file, DMARC_PSL_FILE,
+	str_copy_trunc((char *)lib.tld_source_file, DMARC_PSL_FILE,
 	    sizeof(lib.tld_source_file));
 	/* without the list, the From: domain is its own organization */
 	if (opendmarc_policy_library_init(&lib) != DMARC_PARSE_OKAY) {
@@ -156,11 +156,12 @@ dmarc_check(const char *from, const struct spf_result *spf, int helo_origin,
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
-	str_copy(out->from, from, sizeof(out->from));
+	if (str_copy(out->from, from, sizeof(out->from)) == -1)
+		from = "";	/* cut, it is another domain: none to check */
 	if (*from == '\0') {
 		/* RFC 7489 6.6.1: no single author domain to check */
 		out->res = RES_PERMERROR;
-		str_copy(out->why, "no single From: domain", sizeof(out->why));
+		str_copy_trunc(out->why, "no single From: domain", sizeof(out->why));
 		return;
 	}
 	lib_init();
@@ -175,7 +176,7 @@ dmarc_check(const char *from, const struct spf_result *spf, int helo_origin,
 	}
 	if (r == DNS_TEMP) {
 		out->res = RES_TEMPERROR;
-		str_copy(out->why, "DNS did not answer for the policy",
+		str_copy_trunc(out->why, "DNS did not answer for the policy",
 		    sizeof(out->why));
 		return;
 	}
@@ -193,7 +194,7 @@ dmarc_check(const char *from, const struct spf_result *spf, int helo_origin,
 	    (u_char *)from, used_org ? (u_char *)org : NULL) !=
 	    DMARC_PARSE_OKAY) {
 		out->res = RES_PERMERROR;
-		str_copy(out->why, "the policy record does not parse",
+		str_copy_trunc(out->why, "the policy record does not parse",
 		    sizeof(out->why));
 		goto done;
 	}
@@ -222,7 +223,7 @@ dmarc_check(const char *from, const struct spf_result *spf, int helo_origin,
 	case DMARC_POLICY_QUARANTINE:
 	case DMARC_POLICY_NONE:
 		out->res = RES_FAIL;
-		str_copy(out->policy, pol == DMARC_POLICY_REJECT ? "reject" :
+		str_copy_trunc(out->policy, pol == DMARC_POLICY_REJECT ? "reject" :
 		    pol == DMARC_POLICY_QUARANTINE ? "quarantine" : "none",
 		    sizeof(out->policy));
 		out->action = sample(p, pol == DMARC_POLICY_REJECT ?
@@ -235,7 +236,7 @@ dmarc_check(const char *from, const struct spf_result *spf, int helo_origin,
 		if (temp) {
 			out->res = RES_TEMPERROR;
 			out->action = DMARC_ACT_NONE;
-			str_copy(out->why, "SPF or DKIM met a DNS error",
+			str_copy_trunc(out->why, "SPF or DKIM met a DNS error",
 			    sizeof(out->why));
 		}
 		break;

@@ -114,7 +114,7 @@ comment_text(const char *in, char *out, size_t outlen)
 {
 	size_t i;
 
-	str_copy(out, in, outlen);
+	str_copy_trunc(out, in, outlen);
 	for (i = 0; out[i]; i++)
 		if (out[i] == '(' || out[i] == ')' || out[i] == '\\' ||
 		    (unsigned char)out[i] < ' ' || out[i] == 127)
@@ -145,7 +145,9 @@ prop(char *out, size_t outlen, const char *name, const char *value)
 
 	if (authres_value(value, v, sizeof(v)) == -1)
 		return;
-	str_fmt(out + l, outlen - l, "%s%s=%s", l ? " " : "", name, v);
+	if (str_fmt(out + l, outlen - l, "%s%s=%s", l ? " " : "", name,
+	    v) == -1)
+		out[l] = '\0';		/* cut, it would claim another value */
 }
 
 /*
@@ -170,8 +172,9 @@ prop_addr(char *out, size_t outlen, const char *name, const char *addr)
 		prop(out, outlen, name, addr);
 		return;
 	}
-	str_fmt(out + l, outlen - l, "%s%s=%s@%s", l ? " " : "", name, v,
-	    at + 1);
+	if (str_fmt(out + l, outlen - l, "%s%s=%s@%s", l ? " " : "", name, v,
+	    at + 1) == -1)
+		out[l] = '\0';		/* as in prop */
 }
 
 /*
@@ -283,7 +286,8 @@ main(int argc, char *argv[])
 	props[0] = '\0';
 	/* RFC 7208 2.4: the null sender's identity is postmaster@helo */
 	if (sender[0] == '\0')
-		str_fmt(sender, sizeof(sender), "postmaster@%s", j.helo);
+		str_fmt_trunc(sender, sizeof(sender), "postmaster@%s",
+		    j.helo);		/* a valid helo: fits */
 	prop_addr(props, sizeof(props), "smtp.mailfrom", sender);
 	add_resinfo(&ar, "spf", spf_from.res, spf_from.why, props);
 	props[0] = '\0';
@@ -303,7 +307,7 @@ main(int argc, char *argv[])
 		add_resinfo(&ar, "dkim", s->res, s->why, props);
 	}
 	if (dkim.ignored > 0) {
-		str_fmt(why, sizeof(why), "%zu more signatures not evaluated",
+		str_fmt_trunc(why, sizeof(why), "%zu more signatures not evaluated",
 		    dkim.ignored);
 		add_resinfo(&ar, "dkim", RES_NONE, why, NULL);
 	}
@@ -312,7 +316,7 @@ main(int argc, char *argv[])
 		props[0] = '\0';
 		if (d->from[0])
 			prop(props, sizeof(props), "header.from", d->from);
-		str_fmt(why, sizeof(why), "p=%s", d->policy);
+		str_fmt_trunc(why, sizeof(why), "p=%s", d->policy);
 		add_resinfo(&ar, "dmarc", d->res, d->why[0] ? d->why :
 		    d->policy[0] ? why : NULL, props);
 	}
@@ -336,14 +340,14 @@ main(int argc, char *argv[])
 		tempfail("cannot write the message", strerror(errno));
 
 	buf_init(&out, 4096);
-	str_fmt(props, sizeof(props), "spf=%s dkim=%s dmarc=%s",
+	str_fmt_trunc(props, sizeof(props), "spf=%s dkim=%s dmarc=%s",
 	    result_name(spf_from.res), result_name(dkim_summary(&dkim)),
 	    nauth > AUTHORS_MAX ? "permerror" : result_name(worst->res));
 	if (worst->res == RES_FAIL && worst->action == DMARC_ACT_REJECT &&
 	    j.dmarc_reject) {
 		verdict = VERDICT_REJECT;
 		/* RFC 7489 10.3: say why, the domain and the mechanism */
-		str_fmt(props, sizeof(props), "550 5.7.1 The message fails "
+		str_fmt_trunc(props, sizeof(props), "550 5.7.1 The message fails "
 		    "the DMARC policy of %s (p=reject): it is refused",
 		    worst->from);
 	} else if ((worst->res == RES_FAIL &&

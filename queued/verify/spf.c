@@ -63,7 +63,7 @@ static void
 add_follow(const char *name)
 {
 	if (count.nfollow < SPF_FOLLOW_MAX && !is_follow(name))
-		str_copy(count.follow[count.nfollow++], name,
+		str_copy_trunc(count.follow[count.nfollow++], name,	/* fits */
 		    sizeof(count.follow[0]));
 }
 
@@ -256,12 +256,14 @@ check_one(SPF_server_t *srv, const char *ip, const char *helo,
 
 	memset(out, 0, sizeof(*out));
 	memset(&count, 0, sizeof(count));
-	str_copy(out->domain, at ? at + 1 : sender, sizeof(out->domain));
+	if (str_copy(out->domain, at ? at + 1 : sender,
+	    sizeof(out->domain)) == -1)
+		out->domain[0] = '\0';	/* cut, it is another domain: none */
 	/* RFC 7208 4.3: a domain that is no domain name is none */
 	if (!addr_domain_valid(out->domain, strlen(out->domain), 1) ||
 	    strchr(out->domain, '.') == NULL) {
 		out->res = RES_NONE;
-		str_copy(out->why, "no domain to check", sizeof(out->why));
+		str_copy_trunc(out->why, "no domain to check", sizeof(out->why));
 		return;
 	}
 	if ((req = SPF_request_new(srv)) == NULL) {
@@ -273,7 +275,7 @@ check_one(SPF_server_t *srv, const char *ip, const char *helo,
 	if (bad || SPF_request_set_helo_dom(req, helo) ||
 	    SPF_request_set_env_from(req, sender)) {
 		out->res = RES_PERMERROR;
-		str_copy(out->why, "bad client address or identity",
+		str_copy_trunc(out->why, "bad client address or identity",
 		    sizeof(out->why));
 		SPF_request_free(req);
 		return;
@@ -287,18 +289,18 @@ check_one(SPF_server_t *srv, const char *ip, const char *helo,
 	 */
 	if (resp && SPF_response_result(resp) == SPF_RESULT_INVALID) {
 		out->res = count.temp ? RES_TEMPERROR : RES_PERMERROR;
-		str_copy(out->why, SPF_strerror(err), sizeof(out->why));
+		str_copy_trunc(out->why, SPF_strerror(err), sizeof(out->why));
 	}
 	if (count.toolong) {
 		out->res = RES_PERMERROR;
-		str_copy(out->why, "an SPF term too long", sizeof(out->why));
+		str_copy_trunc(out->why, "an SPF term too long", sizeof(out->why));
 	} else if (count.over) {
 		out->res = RES_PERMERROR;
-		str_copy(out->why, "too many DNS lookups, RFC 7208 4.6.4",
+		str_copy_trunc(out->why, "too many DNS lookups, RFC 7208 4.6.4",
 		    sizeof(out->why));
 	} else if (resp && out->why[0] == '\0' && (out->res == RES_PERMERROR ||
 	    out->res == RES_TEMPERROR))
-		str_copy(out->why, SPF_strerror(SPF_response_errcode(resp)),
+		str_copy_trunc(out->why, SPF_strerror(SPF_response_errcode(resp)),
 		    sizeof(out->why));
 	if (resp)
 		SPF_response_free(resp);
@@ -322,7 +324,7 @@ spf_check(const char *ip, const char *helo, const char *from,
 		return -1;
 	}
 	/* RFC 7208 2.3: HELO as postmaster@helo */
-	str_fmt(sender, sizeof(sender), "postmaster@%s", helo);
+	str_fmt_trunc(sender, sizeof(sender), "postmaster@%s", helo);
 	check_one(srv, ip, helo, sender, hres);
 	if (*from == '\0')
 		*mfrom = *hres;		/* RFC 7208 2.4 */
