@@ -426,11 +426,11 @@ rcpt_add(struct conn *c, const struct rcpt_args *r, struct resolve_out *out,
 			if (str_fmt(line, sizeof(line), "TO:<%s>",
 			    out->v[i].addr) == -1 ||
 			    esmtp_parse_rcpt(line, 1, 1, &tr, &err) == -1)
-				str_fmt(reply, len, "553 5.1.3 <%s>: "
+				str_fmt_trunc(reply, len, "553 5.1.3 <%s>: "
 				    "Cannot deliver to <%.300s>", orig,
 				    out->v[i].addr);
 			else
-				str_copy(reply, "451 4.3.0 Cannot add the "
+				str_copy_trunc(reply, "451 4.3.0 Cannot add the "
 				    "recipient", len);
 			break;
 		}
@@ -496,8 +496,8 @@ do_rcpt(struct conn *c, const char *arg)
 		    c)) != NULL) {
 			p->r = r;
 			p->out = out;
-			str_copy(p->orig, orig, sizeof(p->orig));
-			str_copy(p->reply, reply, sizeof(p->reply));
+			str_copy_trunc(p->orig, orig, sizeof(p->orig));
+			str_copy_trunc(p->reply, reply, sizeof(p->reply));
 			c->pend = p;
 			c->state = CS_POLICY;
 			return;
@@ -601,7 +601,7 @@ policy_discarded(struct conn *c)
 	struct txn *t = c->txn;
 	char qid[QID_LEN + 1], from[ADDR_ENC_MAX + 1];
 
-	str_copy(qid, t->env.qid, sizeof(qid));
+	str_copy_trunc(qid, t->env.qid, sizeof(qid));
 	addr_encode(t->env.from, from, sizeof(from));
 	log_info("%s: from=<%s> size=%llu nrcpt=%zu client=%s: discarded by "
 	    "a policy server", qid, from, (unsigned long long)c->size,
@@ -710,7 +710,7 @@ do_end_of_data(struct conn *c)
 		eod_ask(c);
 		return;
 	}
-	str_copy(t->job.qid, t->env.qid, sizeof(t->job.qid));
+	str_copy_trunc(t->job.qid, t->env.qid, sizeof(t->job.qid));
 	t->job.ctx = t;
 	fd = c->msgfd;
 	c->msgfd = -1;
@@ -733,7 +733,7 @@ txn_drop(struct txn *t, int fd, const char *reply)
 	struct conn *c = t->conn;
 	char qid[QID_LEN + 1];
 
-	str_copy(qid, t->env.qid, sizeof(qid));
+	str_copy_trunc(qid, t->env.qid, sizeof(qid));
 	spool_discard(ctx->spool, t->env.qid, fd);
 	txn_free(t);
 	if (c == NULL)
@@ -803,12 +803,12 @@ commit_done(struct commit_job *job)
 	char qid[QID_LEN + 1];
 	int ok = job->ok;
 
-	str_copy(qid, t->env.qid, sizeof(qid));
+	str_copy_trunc(qid, t->env.qid, sizeof(qid));
 	if (ok) {
 		char from[ADDR_ENC_MAX + 1], uid[24] = "";
 		addr_encode(t->env.from, from, sizeof(from));
 		if (t->stamped)
-			str_fmt(uid, sizeof(uid), " uid=%u", (unsigned)t->uid);
+			str_fmt_trunc(uid, sizeof(uid), " uid=%u", (unsigned)t->uid);
 		log_info("%s: from=<%s> size=%llu nrcpt=%zu client=%s%s", qid,
 		    from, (unsigned long long)t->env.size, t->env.nrcpt,
 		    t->env.client, uid);
@@ -873,14 +873,16 @@ do_verify(struct conn *c, const char *arg, int expand)
 	struct resolve_out out;
 	struct addr a;
 	size_t i, n = strlen(arg);
+	int fits;
 
 	if (n >= 2 && arg[0] == '<' && arg[n - 1] == '>')
-		str_fmt(addr, sizeof(addr), "%.*s", (int)n - 2, arg + 1);
+		fits = str_fmt(addr, sizeof(addr), "%.*s", (int)n - 2, arg + 1);
 	else if (strchr(arg, '@') == NULL)
-		str_fmt(addr, sizeof(addr), "%s@%s", arg, ctx->conf->hostname);
+		fits = str_fmt(addr, sizeof(addr), "%s@%s", arg,
+		    ctx->conf->hostname);
 	else
-		str_copy(addr, arg, sizeof(addr));
-	if (addr_parse_mailbox(addr, ADDR_UTF8_OK, &a) == -1) {
+		fits = str_copy(addr, arg, sizeof(addr));
+	if (fits == -1 || addr_parse_mailbox(addr, ADDR_UTF8_OK, &a) == -1) {
 		conn_reply(c, "501 5.1.3 Bad address syntax");
 		return;
 	}
