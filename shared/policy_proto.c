@@ -22,7 +22,8 @@ policy_proto_encode(struct buf *out, const struct policy_attr *a, size_t n)
 
 	for (i = 0; i < n; i++) {
 		/* a newline in a value would end the line, two the request */
-		str_copy(v, a[i].value ? a[i].value : "", sizeof(v));
+		/* cut to POLICY_VALUE_MAX on purpose (policy_proto_test) */
+		str_copy_trunc(v, a[i].value ? a[i].value : "", sizeof(v));
 		for (k = 0; v[k]; k++)
 			if ((unsigned char)v[k] < 0x20 || v[k] == 0x7f)
 				v[k] = '?';
@@ -139,7 +140,7 @@ refuse(struct policy_action *out, enum policy_kind kind, int code,
 
 	out->kind = kind;
 	out->code = code;
-	str_copy(out->dsn, code >= 500 ? "5.7.1" : "4.7.1", sizeof(out->dsn));
+	str_copy_trunc(out->dsn, code >= 500 ? "5.7.1" : "4.7.1", sizeof(out->dsn));
 	while (*text == ' ' || *text == '\t')
 		text++;
 	/* "REJECT 5.7.23 text": the server's own code, as Postfix takes it
@@ -213,7 +214,7 @@ policy_proto_action(const char *action, struct policy_action *out)
 			t++;
 		if (is_header(t)) {
 			out->kind = PA_PREPEND;
-			str_copy(out->text, t, sizeof(out->text));
+			str_copy_trunc(out->text, t, sizeof(out->text));
 		}
 	} else {
 		for (i = 0; ignored[i]; i++)
@@ -243,10 +244,10 @@ chain_refuse(struct policy_chain *ch, const struct policy_action *a,
 	ch->done = 1;
 	ch->accept = 0;
 	if (a->numeric)
-		str_fmt(ch->reply, sizeof(ch->reply), "%d %s %s", a->code,
+		str_fmt_trunc(ch->reply, sizeof(ch->reply), "%d %s %s", a->code,
 		    a->dsn, text);
 	else
-		str_fmt(ch->reply, sizeof(ch->reply), "%d %s %s: %s rejected: "
+		str_fmt_trunc(ch->reply, sizeof(ch->reply), "%d %s %s: %s rejected: "
 		    "%s", a->code, a->dsn, who, what, text);
 }
 
@@ -300,7 +301,7 @@ policy_chain_step(struct policy_chain *ch, const struct policy_action *a,
 	case PA_BAD:
 		ch->done = 1;
 		ch->accept = 0;
-		str_copy(ch->reply, "451 4.3.5 Server configuration error",
+		str_copy_trunc(ch->reply, "451 4.3.5 Server configuration error",
 		    sizeof(ch->reply));
 		break;
 	}

@@ -101,11 +101,12 @@ svc_address(struct service *s, const char *spec)
 	colon = strrchr(p, ':');
 	if (*p == '[')
 		p++;
-	str_fmt(host, sizeof(host), "%.*s", (int)(colon - p), p);
+	if (str_fmt(host, sizeof(host), "%.*s", (int)(colon - p), p) == -1)
+		return -1;	/* cut, it is another host */
 	if (host[0] && host[strlen(host) - 1] == ']')
 		host[strlen(host) - 1] = '\0';
 	if (strcmp(host, "localhost") == 0)
-		str_copy(host, "127.0.0.1", sizeof(host));
+		str_copy_trunc(host, "127.0.0.1", sizeof(host));
 	port = (unsigned)atoi(colon + 1);
 	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
 		in4->sin_family = AF_INET;
@@ -233,7 +234,7 @@ svc_fail(struct service *s, const char *why)
 	while ((r = TAILQ_FIRST(&failed)) != NULL) {
 		TAILQ_REMOVE(&failed, r, entry);
 		r->result.accept = 0;
-		str_copy(r->result.reply, config_problem,
+		str_copy_trunc(r->result.reply, config_problem,
 		    sizeof(r->result.reply));
 		req_finish(r);
 	}
@@ -277,7 +278,7 @@ req_answer(struct service *s, struct delegate_req *r, const char *action)
 	r->result.hold = r->chain.hold;
 	r->result.discard = r->chain.discard;
 	if (!r->chain.accept) {
-		str_copy(r->result.reply, r->chain.reply,
+		str_copy_trunc(r->result.reply, r->chain.reply,
 		    sizeof(r->result.reply));
 		if (r->done)
 			log_info("policy: %s refused by %s: %s", r->who,
@@ -379,7 +380,7 @@ svc_kick(struct service *s)
 	if (r == NULL)
 		return;
 	if (s->st == SV_DOWN && svc_connect(s) == -1) {
-		str_fmt(why, sizeof(why), "cannot connect: %s", strerror(errno));
+		str_fmt_trunc(why, sizeof(why), "cannot connect: %s", strerror(errno));
 		svc_fail(s, why);
 		return;
 	}
@@ -393,7 +394,7 @@ svc_kick(struct service *s)
 		s->sent = 1;
 	}
 	if (svc_flush(s) == -1) {
-		str_fmt(why, sizeof(why), "write: %s", strerror(errno));
+		str_fmt_trunc(why, sizeof(why), "write: %s", strerror(errno));
 		svc_fail(s, why);
 		return;
 	}
@@ -458,7 +459,7 @@ svc_read(struct service *s)
 		return;
 	if (n == -1) {
 		char why[160];
-		str_fmt(why, sizeof(why), "read: %s", strerror(errno));
+		str_fmt_trunc(why, sizeof(why), "read: %s", strerror(errno));
 		svc_fail(s, why);
 		return;
 	}
@@ -504,7 +505,7 @@ on_io(sd_event_source *src, int fd, uint32_t revents, void *ud)
 			err = ECONNREFUSED;
 		if (err != 0) {
 			char why[160];
-			str_fmt(why, sizeof(why), "cannot connect: %s",
+			str_fmt_trunc(why, sizeof(why), "cannot connect: %s",
 			    strerror(err));
 			svc_fail(s, why);
 		} else if (revents & EPOLLOUT) {
@@ -533,7 +534,8 @@ tls_part(const char *tls, int i, char *buf, size_t len)
 			p++;
 	if (p == NULL || *tls == '\0')
 		return "";
-	str_fmt(buf, len, "%.*s", (int)strcspn(p, "/"), p);
+	if (str_fmt(buf, len, "%.*s", (int)strcspn(p, "/"), p) == -1)
+		return "";	/* cut, it would name another cipher */
 	return buf;
 }
 
@@ -549,9 +551,9 @@ delegate_ask(const struct delegate_query *q, delegate_done_fn done,
 	if (svcs[0].nq >= DELEGATE_QUEUE_MAX ||
 	    (r = calloc(1, sizeof(*r))) == NULL)
 		return NULL;
-	str_fmt(count, sizeof(count), "%zu", q->rcpt_count);
-	str_fmt(size, sizeof(size), "%llu", (unsigned long long)q->size);
-	str_fmt(inst, sizeof(inst), "%lx.%lx", (unsigned long)getpid(),
+	str_fmt_trunc(count, sizeof(count), "%zu", q->rcpt_count);
+	str_fmt_trunc(size, sizeof(size), "%llu", (unsigned long long)q->size);
+	str_fmt_trunc(inst, sizeof(inst), "%lx.%lx", (unsigned long)getpid(),
 	    q->instance);
 	/* the attributes of SMTPD_POLICY_README that queued knows; the
 	 * others go empty, as Postfix sends what it does not know */
@@ -596,10 +598,10 @@ delegate_ask(const struct delegate_query *q, delegate_done_fn done,
 	r->arg = arg;
 	/* Postfix's words for what is refused */
 	if (eom) {
-		str_fmt(r->who, sizeof(r->who), "<%s>", q->sender);
+		str_fmt_trunc(r->who, sizeof(r->who), "<%s>", q->sender);
 		r->what = "Data command";
 	} else {
-		str_fmt(r->who, sizeof(r->who), "<%s>", q->recipient);
+		str_fmt_trunc(r->who, sizeof(r->who), "<%s>", q->recipient);
 		r->what = "Recipient address";
 	}
 	policy_chain_init(&r->chain);

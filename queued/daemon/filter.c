@@ -261,9 +261,10 @@ next_step(struct filter *f)
 		f->step = ST_MAIL;
 		return milter_chain_helo(f->chain, f->helo.helo);
 	case ST_MAIL:
-		/* "<sender>", then its ESMTP arguments, one each */
+		/* "<sender>", then its ESMTP arguments, one each (they fit:
+		 * the MAIL line they came in was no longer) */
 		f->step = e->nrcpt > 0 ? ST_RCPT : ST_DATA;
-		str_fmt(from, sizeof(from), "<%s>%s", e->from, e->from_params);
+		str_fmt_trunc(from, sizeof(from), "<%s>%s", e->from, e->from_params);
 		args[0] = from;
 		for (n = 1, p = from; n < MAIL_ARGS && (p = strchr(p, ' '));
 		    n++) {
@@ -272,7 +273,7 @@ next_step(struct filter *f)
 		}
 		return milter_chain_mail(f->chain, args, n);
 	case ST_RCPT:
-		str_fmt(to, sizeof(to), "<%s>", e->rcpts[f->rcpt].addr);
+		str_fmt_trunc(to, sizeof(to), "<%s>", e->rcpts[f->rcpt].addr);
 		if (++f->rcpt == e->nrcpt)
 			f->step = ST_DATA;
 		args[0] = to;
@@ -322,7 +323,7 @@ on_result(void *arg, const struct milter_result *r)
 	case MILTER_REJECT:
 	case MILTER_TEMPFAIL:
 		/* one line to the client: the first of a filter's */
-		str_copy(reply, r->reply, sizeof(reply));
+		str_copy_trunc(reply, r->reply, sizeof(reply));
 		reply[strcspn(reply, "\r\n")] = '\0';
 		log_info("%s: refused by a filter: %s", f->env->qid, reply);
 		finish(f, -1, reply);
@@ -387,7 +388,7 @@ set_macros(struct filter *f)
 		milter_chain_set_macro(f->chain, "{auth_authen}", f->helo.auth);
 	/* "tls=<version>/<cipher>" of the queue protocol's HELO */
 	if (f->helo.tls[0]) {
-		str_copy(tls, f->helo.tls, sizeof(tls));
+		str_copy_trunc(tls, f->helo.tls, sizeof(tls));
 		if ((slash = strchr(tls, '/')) != NULL) {
 			*slash = '\0';
 			milter_chain_set_macro(f->chain, "{cipher}", slash + 1);

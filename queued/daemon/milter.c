@@ -131,7 +131,7 @@ parse_inet(const char *s, int family, struct sockaddr_storage *ss,
 		return -1;
 	memset(ss, 0, sizeof(*ss));
 	if (strcmp(host, "localhost") == 0)
-		str_copy(host, family == AF_INET6 ? "::1" : "127.0.0.1",
+		str_copy_trunc(host, family == AF_INET6 ? "::1" : "127.0.0.1",
 		    sizeof(host));
 	if (family != AF_INET6 && inet_pton(AF_INET, host, &sin->sin_addr)) {
 		sin->sin_family = AF_INET;
@@ -196,12 +196,12 @@ post(struct milter *m, enum milter_verdict v, const char *reply, int custom)
 	m->res.verdict = v;
 	m->res.custom = custom;
 	if (reply != NULL)
-		str_copy(m->res.reply, reply, sizeof(m->res.reply));
+		str_copy_trunc(m->res.reply, reply, sizeof(m->res.reply));
 	else if (v == MILTER_REJECT)
-		str_copy(m->res.reply, "550 5.7.1 Command rejected",
+		str_copy_trunc(m->res.reply, "550 5.7.1 Command rejected",
 		    sizeof(m->res.reply));
 	else if (v == MILTER_TEMPFAIL)
-		str_copy(m->res.reply, "451 4.7.1 Service unavailable - try "
+		str_copy_trunc(m->res.reply, "451 4.7.1 Service unavailable - try "
 		    "again later", sizeof(m->res.reply));
 	m->posted = 1;
 	sd_event_source_set_time(m->post, 0);
@@ -420,9 +420,9 @@ strip_brackets(char *out, size_t len, const char *path)
 	size_t n = strlen(path);
 
 	if (n >= 2 && path[0] == '<' && path[n - 1] == '>')
-		str_fmt(out, len, "%.*s", (int)(n - 2), path + 1);
+		str_fmt_trunc(out, len, "%.*s", (int)(n - 2), path + 1);
 	else
-		str_copy(out, path, len);
+		str_copy_trunc(out, path, len);	/* callers give a path room */
 }
 
 static void
@@ -864,7 +864,7 @@ verdict(struct milter *m, const struct milter_reply *r)
 		size_t n;
 
 		/* the last line's end is ours to write */
-		str_copy(reply, r->s1, sizeof(reply));
+		str_copy_trunc(reply, r->s1, sizeof(reply));
 		n = strlen(reply);
 		while (n > 0 && (reply[n - 1] == '\n' || reply[n - 1] == '\r'))
 			reply[--n] = '\0';
@@ -1206,7 +1206,7 @@ chain_cb(void *arg, const struct milter_result *r)
 		memset(&t, 0, sizeof(t));
 		t.verdict = MILTER_TEMPFAIL;
 		t.failed = 1;
-		str_copy(t.reply, "451 4.7.1 Service unavailable - try again "
+		str_copy_trunc(t.reply, "451 4.7.1 Service unavailable - try again "
 		    "later", sizeof(t.reply));
 		chain_done(ch, &t);
 		return;

@@ -244,9 +244,9 @@ static int
 fail(char *err, size_t errlen, const char *what, char cmd)
 {
 	if ((unsigned char)cmd >= 33 && (unsigned char)cmd < 127)
-		str_fmt(err, errlen, "%s in '%c' packet", what, cmd);
+		str_fmt_trunc(err, errlen, "%s in '%c' packet", what, cmd);
 	else
-		str_fmt(err, errlen, "%s in packet 0x%02x", what,
+		str_fmt_trunc(err, errlen, "%s in packet 0x%02x", what,
 		    (unsigned char)cmd);
 	return -1;
 }
