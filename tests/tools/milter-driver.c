@@ -132,7 +132,7 @@ on_result(void *arg, const struct milter_result *r)
 
 	(void)arg;
 	/* a multi-line reply on one line: CRLF shown as | */
-	str_copy(reply, r->reply, sizeof(reply));
+	str_copy_trunc(reply, r->reply, sizeof(reply));
 	for (p = reply; *p; p++)
 		if (*p == '\r' || *p == '\n')
 			*p = '|';
@@ -242,8 +242,9 @@ main(int argc, char **argv)
 	while ((ch = getopt(argc, argv, "a:t:T:c:n:h:f:r:M:o:m:")) != -1) {
 		switch (ch) {
 		case 'a':
-			str_copy(c.milter_default_action, optarg,
-			    sizeof(c.milter_default_action));
+			if (str_copy(c.milter_default_action, optarg,
+			    sizeof(c.milter_default_action)) == -1)
+				return 2;	/* cut, another action */
 			break;
 		case 't':
 			t_cmd = (unsigned)atoi(optarg);

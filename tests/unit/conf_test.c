@@ -212,7 +212,8 @@ Test(conf, policy_services)
 	cr_expect_eq(c.policy_end_of_data, 0);
 	conf_free(&c);
 	for (i = 0; i < sizeof(badspec) / sizeof(badspec[0]); i++) {
-		str_fmt(text, sizeof(text), "policy_services = %s\n", badspec[i]);
+		cr_assert_neq(str_fmt(text, sizeof(text), "policy_services = "
+		    "%s\n", badspec[i]), -1);
 		cr_expect_eq(parse(&c, text, &err), -1, "%s", badspec[i]);
 		conf_free(&c);
 	}

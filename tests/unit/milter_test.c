@@ -69,7 +69,7 @@ Test(milter, opts)
 	cr_expect_eq(o.default_action, MILTER_TEMPFAIL);
 	cr_expect_eq(o.connect_usec, 30000000);
 	cr_expect_eq(o.content_usec, 300000000);
-	str_copy(c.milter_default_action, "accept",
+	str_copy_trunc(c.milter_default_action, "accept",
 	    sizeof(c.milter_default_action));
 	milter_opts_conf(&o, &c);
 	cr_expect_eq(o.default_action, MILTER_ACCEPT);
@@ -213,18 +213,19 @@ Test(milter, abort_in_flight)
 	uint64_t now;
 
 	memset(&f, 0, sizeof(f));
-	str_fmt(f.path, sizeof(f.path), "/tmp/milter-test.%d", (int)getpid());
+	cr_assert_neq(str_fmt(f.path, sizeof(f.path), "/tmp/milter-test.%d",
+	    (int)getpid()), -1);
 	unlink(f.path);
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
-	str_copy(sun.sun_path, f.path, sizeof(sun.sun_path));
+	cr_assert_neq(str_copy(sun.sun_path, f.path, sizeof(sun.sun_path)), -1);
 	f.lfd = socket(AF_UNIX, SOCK_STREAM, 0);
 	cr_assert(bind(f.lfd, (struct sockaddr *)&sun, sizeof(sun)) == 0);
 	cr_assert(listen(f.lfd, 1) == 0);
 	cr_assert(pthread_create(&th, NULL, fake_run, &f) == 0);
 
 	cr_assert(sd_event_new(&run.e) >= 0);
-	str_fmt(spec, sizeof(spec), "unix:%s", f.path);
+	cr_assert_neq(str_fmt(spec, sizeof(spec), "unix:%s", f.path), -1);
 	run.m = milter_new(run.e, spec, &o, on_result, &run);
 	cr_assert_not_null(run.m);
 	cr_expect_eq(milter_helo(run.m, "x"), 0, "a step before connect");
