@@ -11,17 +11,22 @@
 #include "log.h"
 
 /*
- * A call of str_copy or str_fmt either checks the result, because a cut
- * value would mean something else (a key, an address, a path, a file
- * name, a command's argument), or says it does not care by calling the
- * _trunc form instead: truncation intended (a log or reply text keeps
- * its start) or impossible (the source is known to fit; a short comment
- * says why where that is not plain). grep _trunc finds them all.
+ * The compiler warns wherever the result of str_copy or str_fmt is
+ * unused (GCC takes no (void) cast for an answer: hence the _trunc
+ * forms). A call either checks the result, because a cut value would
+ * mean something else (a key, an address, a path, a file name, a
+ * command's argument), or says it does not care by calling the _trunc
+ * form instead: truncation intended (a log or reply text keeps its
+ * start) or impossible (the source is known to fit; a short comment says
+ * why where that is not plain). grep _trunc finds them all.
  */
+#define STR_CHECK	__attribute__((warn_unused_result))
+
 /* Copy with truncation; returns -1 if src did not fit (dst still ends in NUL). */
-int str_copy(char *dst, const char *src, size_t size);
+int str_copy(char *dst, const char *src, size_t size) STR_CHECK;
 /* snprintf that returns -1 on truncation or error. */
-int str_fmt(char *dst, size_t size, const char *fmt, ...) PRINTF_LIKE(3, 4);
+int str_fmt(char *dst, size_t size, const char *fmt, ...) PRINTF_LIKE(3, 4)
+    STR_CHECK;
 /* The same, truncation intended or impossible (see above). */
 void str_copy_trunc(char *dst, const char *src, size_t size);
 void str_fmt_trunc(char *dst, size_t size, const char *fmt, ...)
