@@ -727,25 +727,46 @@ do_end_of_data(struct conn *c)
  * The message will not be queued: reply (NULL: discarded, and the
  * client told 250 as if it were), and the transaction is over.
  */
+/*
+ * The transaction is over, the message queued or not: the connection (if
+ * the client is still there) is ready for the next one, and told reply.
+ */
 static void
-txn_drop(struct txn *t, int fd, const char *reply)
+txn_end(struct txn *t, const char *reply)
 {
 	struct conn *c = t->conn;
-	char qid[QID_LEN + 1];
 
-	str_copy_trunc(qid, t->env.qid, sizeof(qid));
-	spool_discard(ctx->spool, t->env.qid, fd);
 	txn_free(t);
 	if (c == NULL)
 		return;
 	c->txn = NULL;
 	c->state = CS_READY;
 	memset(&c->mail, 0, sizeof(c->mail));
-	if (reply != NULL)
-		conn_reply(c, "%s", reply);
-	else
-		conn_reply(c, "250 2.0.0 Ok: queued as %s", qid);
+	conn_reply(c, "%s", reply);
 	conn_process(c);
+}
+
+/*
+ * The message will not be queued: reply (NULL: discarded, and the
+ * client told 250 as if it were), and the transaction is over.
+ */
+static void
+txn_drop(struct txn *t, int fd, const char *reply)
+{
+	char ok[64];
+
+	str_fmt_trunc(ok, sizeof(ok), "250 2.0.0 Ok: queued as %s", t->env.qid);
+	spool_discard(ctx->spool, t->env.qid, fd);
+	txn_end(t, reply != NULL ? reply : ok);
+}
+
+/* To the group commit. */
+static void
+txn_commit(struct txn *t, int fd)
+{
+	t->job.fd = fd;
+	t->conn->state = CS_COMMIT;
+	commit_submit(&t->job);
 }
 
 /* Checked if it had to be: the filters, if any, then the commit. */
@@ -761,9 +782,7 @@ checked(struct txn *t, int fd)
 			    "message");
 		return;
 	}
-	t->job.fd = fd;
-	c->state = CS_COMMIT;
-	commit_submit(&t->job);
+	txn_commit(t, fd);
 }
 
 /* The checks are done: fd is the message to go on with, or -1 and reply. */
@@ -786,21 +805,17 @@ filtered(void *arg, int fd, const char *reply)
 	struct txn *t = arg;
 	struct conn *c = t->conn;
 
-	if (fd == -1 || c == NULL) {
+	if (fd == -1 || c == NULL)
 		txn_drop(t, fd, reply);
-		return;
-	}
-	t->job.fd = fd;
-	c->state = CS_COMMIT;
-	commit_submit(&t->job);
+	else
+		txn_commit(t, fd);
 }
 
 static void
 commit_done(struct commit_job *job)
 {
 	struct txn *t = job->ctx;
-	struct conn *c = t->conn;
-	char qid[QID_LEN + 1];
+	char qid[QID_LEN + 1], reply[64];
 	int ok = job->ok;
 
 	str_copy_trunc(qid, t->env.qid, sizeof(qid));
@@ -813,26 +828,19 @@ commit_done(struct commit_job *job)
 		    from, (unsigned long long)t->env.size, t->env.nrcpt,
 		    t->env.client, uid);
 		struct qmsg *m = queue_add(&t->env);
-		/* a policy server's HOLD: recorded as the admin's hold is */
+		/* a policy server's HOLD, a filter's quarantine: recorded as
+		 * the admin's hold is */
 		if ((m->env.flags & ENV_HOLD) &&
 		    spool_write_state(ctx->spool, &m->env) == -1)
 			log_warn("%s: cannot record the hold", qid);
 		else if (m->env.flags & ENV_HOLD)
-			log_info("%s: held by a policy server", qid);
+			log_info("%s: held at arrival (policy server or filter)",
+			    qid);
 		if (ctx->on_commit)
 			ctx->on_commit(ctx, m);
 	}
-	txn_free(t);
-	if (c == NULL)
-		return;
-	c->txn = NULL;
-	c->state = CS_READY;
-	memset(&c->mail, 0, sizeof(c->mail));
-	if (ok)
-		conn_reply(c, "250 2.0.0 Ok: queued as %s", qid);
-	else
-		conn_reply(c, "451 4.3.0 Error: could not commit the message");
-	conn_process(c);
+	str_fmt_trunc(reply, sizeof(reply), "250 2.0.0 Ok: queued as %s", qid);
+	txn_end(t, ok ? reply : "451 4.3.0 Error: could not commit the message");
 }
 
 /* LIST, or SHOW <id>: the messages as "250-" lines, then a count. */
