@@ -24,22 +24,7 @@ import dkim  # noqa: E402  python3-dkim (dkimpy), with python3-nacl
 tap = pombo.Tap()
 P = pombo.free_port()
 work = tempfile.mkdtemp(prefix="pombo-dkim-")
-# libopendkim 2.11 (Debian's 2.11.0~beta2) never frees the BIO and the
-# EVP_PKEY it makes when it loads an Ed25519 key at dkim_eom: about 200
-# octets per Ed25519 signature, gone when pombo-remote exits (one run
-# per batch). Its own leak, not ours: LeakSanitizer is told so, for the
-# sanitizer build; every other leak still fails the test.
-supp = os.path.join(work, "lsan.supp")
-with open(supp, "w") as f:
-    f.write("leak:dkim_privkey_load\n")
-os.environ["LSAN_OPTIONS"] = ":".join(
-    filter(None, [os.environ.get("LSAN_OPTIONS"), "suppressions=" + supp,
-                  "print_suppressions=0"]))
-# libcrypto has no frame pointers: without the slow unwinder the leak's
-# stack stops there and never names dkim_privkey_load
-os.environ["ASAN_OPTIONS"] = ":".join(
-    filter(None, [os.environ.get("ASAN_OPTIONS"),
-                  "fast_unwind_on_malloc=0"]))
+pombo.libopendkim_leak_ok(work)
 
 
 def openssl(*args):
@@ -48,10 +33,7 @@ def openssl(*args):
 
 
 def keypair(name, *genargs):
-    path = os.path.join(work, name + ".pem")
-    openssl("genpkey", "-out", path, *genargs)
-    der = openssl("pkey", "-in", path, "-pubout", "-outform", "DER")
-    return path, der
+    return pombo.openssl_keypair(work, name, *genargs)
 
 
 ed_key, ed_der = keypair("ed", "-algorithm", "ed25519")
@@ -100,17 +82,7 @@ smtpd = pombo.SocketActivated([pombo.prog("smtpd/smtpd"), "-c",
                                A.conf_path], A.env())
 
 
-def dnsfunc(name, timeout=5):
-    """dkimpy's key lookup, asked of the dnsmasq (dnspython)."""
-    import dns.resolver
-    res = dns.resolver.Resolver(configure=False)
-    res.nameservers, res.port = ["127.0.0.1"], dns_port
-    n = name.decode() if isinstance(name, bytes) else name
-    try:
-        ans = res.resolve(n, "TXT", lifetime=timeout)
-    except Exception:  # noqa: BLE001  no record: dkimpy says so
-        return b""
-    return b"".join(ans[0].strings)
+_, dnsfunc = pombo.oracle_resolver(dns_port)
 
 
 def message(subject, frm="Alice <alice@example.test>", body8=False):

@@ -31,20 +31,11 @@ import pombo  # noqa: E402
 from peer import Peer  # noqa: E402
 
 import dkim  # noqa: E402
-import dns.resolver  # noqa: E402
 import spf  # noqa: E402
 
 tap = pombo.Tap()
 work = tempfile.mkdtemp(prefix="pombo-inbound-")
-supp = os.path.join(work, "lsan.supp")
-with open(supp, "w") as f:
-    f.write("leak:dkim_privkey_load\n")
-os.environ["LSAN_OPTIONS"] = ":".join(
-    filter(None, [os.environ.get("LSAN_OPTIONS"), "suppressions=" + supp,
-                  "print_suppressions=0"]))
-os.environ["ASAN_OPTIONS"] = ":".join(
-    filter(None, [os.environ.get("ASAN_OPTIONS"),
-                  "fast_unwind_on_malloc=0"]))
+pombo.libopendkim_leak_ok(work)
 
 
 def openssl(*args):
@@ -53,10 +44,7 @@ def openssl(*args):
 
 
 def keypair(name, *genargs):
-    path = os.path.join(work, name + ".pem")
-    openssl("genpkey", "-out", path, *genargs)
-    der = openssl("pkey", "-in", path, "-pubout", "-outform", "DER")
-    return path, der
+    return pombo.openssl_keypair(work, name, *genargs)
 
 
 ed_key, ed_der = keypair("ed", "-algorithm", "ed25519")
@@ -100,18 +88,7 @@ dnsd = pombo.Dnsmasq(["--mx-host=dest.test,mx.dest.test,10",
                      [txt_option(n, t) for n, t in RECORDS.items()], work)
 
 # the oracles resolve through the same dnsmasq
-res = dns.resolver.Resolver(configure=False)
-res.nameservers, res.port = ["127.0.0.1"], dnsd.port
-dns.resolver.default_resolver = res
-
-
-def dnsfunc(name, timeout=5):
-    n = name.decode() if isinstance(name, bytes) else name
-    try:
-        ans = res.resolve(n, "TXT", lifetime=timeout)
-    except Exception:  # noqa: BLE001
-        return b""
-    return b"".join(ans[0].strings)
+_, dnsfunc = pombo.oracle_resolver(dnsd.port)
 
 
 P = pombo.free_port()

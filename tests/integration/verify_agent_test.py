@@ -24,7 +24,6 @@ import pombo  # noqa: E402
 
 import dkim  # noqa: E402  python3-dkim (dkimpy)
 import nacl.signing  # noqa: E402  python3-nacl, for Ed25519 keys
-import dns.resolver  # noqa: E402  dnspython, for the oracles
 import spf  # noqa: E402  python3-spf (pyspf)
 
 tap = pombo.Tap()
@@ -123,19 +122,7 @@ dnsmasq = pombo.Dnsmasq(["--host-record=mx.sender.test,192.0.2.10",
 DNS = "127.0.0.1:%d" % dnsmasq.port
 
 # the oracles ask the same dnsmasq
-res = dns.resolver.Resolver(configure=False)
-res.nameservers, res.port = ["127.0.0.1"], dnsmasq.port
-res.lifetime = 5
-dns.resolver.default_resolver = res
-
-
-def dnsfunc(name, timeout=5):
-    n = name.decode() if isinstance(name, bytes) else name
-    try:
-        ans = res.resolve(n, "TXT", lifetime=timeout)
-    except Exception:  # noqa: BLE001  no record: dkimpy says so
-        return b""
-    return b"".join(ans[0].strings)
+_, dnsfunc = pombo.oracle_resolver(dnsmasq.port)
 
 
 def spf_oracle(sender, helo="mx.sender.test", client=CLIENT):
