@@ -95,6 +95,32 @@ def run(argv, timeout=60, **kw):
                           timeout=left(timeout), **kw)
 
 
+def run_group(argv, timeout):
+    """run(), with argv and everything it starts in a process group of
+    their own, killed whole at the timeout: debootstrap's children
+    outlive a kill of debootstrap alone and keep /proc mounted in the
+    tree they were making."""
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, start_new_session=True)
+    try:
+        out, err = p.communicate(timeout=left(timeout))
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        raise
+    return subprocess.CompletedProcess(argv, p.returncode, out, err)
+
+
+def unmount_below(path):
+    """Whatever a killed debootstrap left mounted below path (/proc,
+    /sys), deepest first, so that the tree can be removed."""
+    with open("/proc/self/mounts") as f:
+        points = [line.split()[1] for line in f]
+    for point in sorted((p for p in points if p.startswith(path + "/")),
+                        key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True)
+
+
 # --- what the machine must have -------------------------------------------
 def apt_mirror():
     """The first Debian mirror apt's sources name for SUITE (main)."""
@@ -191,14 +217,16 @@ def cached_rootfs():
         raise Skip("mirror %s unreachable: %s" % (mirror, e))
     for stale in (STAMP, ROOTFS, ROOTFS + ".new"):
         if os.path.isdir(stale):
+            unmount_below(stale)
             shutil.rmtree(stale)
         elif os.path.exists(stale):
             os.unlink(stale)
     log("debootstrap %s from %s into %s" % (SUITE, mirror, ROOTFS))
     t = time.monotonic()
     try:
-        r = run(["debootstrap", "--variant=minbase", "--include=" + INCLUDE,
-                 SUITE, ROOTFS + ".new", mirror], timeout=420)
+        r = run_group(["debootstrap", "--variant=minbase",
+                       "--include=" + INCLUDE, SUITE, ROOTFS + ".new",
+                       mirror], timeout=420)
     except subprocess.TimeoutExpired:
         raise Skip("debootstrap took longer than it may")
     if r.returncode != 0:
