@@ -225,5 +225,6 @@ fuzz_tests = tests/fuzz/run-fuzzers.py
 TESTS += $(fuzz_tests)
 
 EXTRA_DIST += tests/README.md tests/unit/tap-run tests/sessions/run-session \
-	tests/lib/pombo.py tests/lib/peer.py tests/lib/fakepolicy.py tests/ops/ops.py \
+	tests/lib/pombo.py tests/lib/peer.py tests/lib/fakepolicy.py \
+	tests/lib/milters.py tests/ops/ops.py \
 	$(session_tests) $(integration_tests) $(ops_tests) $(fuzz_tests)
