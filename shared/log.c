@@ -141,6 +141,8 @@ log_text(const char *in, char *out, size_t len)
 			break;
 		if (esc)
 			memcpy(out + o, esc, 3);
+		else if ((unsigned char)*in < 0x20 || *in == 0x7f)
+			out[o] = '?';	/* one line: a filter's text is anything */
 		else
 			out[o] = *in;
 		o += n;

@@ -133,7 +133,7 @@ static int
 envelope_changes(struct filter *f, const struct milter_mods *m)
 {
 	struct envelope *e = f->env;
-	char arg[QPROTO_LINE_MAX];
+	char arg[QPROTO_LINE_MAX], text[256];
 	size_t i, k;
 
 	for (i = 0; i < m->n; i++) {
@@ -150,7 +150,7 @@ envelope_changes(struct filter *f, const struct milter_mods *m)
 			    envelope_set_from(e, arg) :
 			    envelope_add_rcpt(e, arg)) == -1) {
 				log_warnx("%s: a filter's address: %.200s", e->qid,
-				    d->name);
+				    log_text(d->name, text, sizeof(text)));
 				return -1;
 			}
 			break;
@@ -217,6 +217,7 @@ static void
 at_eom(struct filter *f, const struct milter_mods *m)
 {
 	struct envelope *e = f->env;
+	char text[256];
 
 	if (m == NULL) {
 		finish(f, f->fd, NULL);
@@ -229,7 +230,7 @@ at_eom(struct filter *f, const struct milter_mods *m)
 	}
 	if (m->quarantine != NULL) {
 		log_info("%s: held: a filter quarantined it: %.200s", e->qid,
-		    m->quarantine);
+		    log_text(m->quarantine, text, sizeof(text)));
 		e->flags |= ENV_HOLD;
 	}
 	/* a new envelope (sender, recipients) needs a new header too */
@@ -317,7 +318,7 @@ static void
 on_result(void *arg, const struct milter_result *r)
 {
 	struct filter *f = arg;
-	char reply[MILTER_REPLY_MAX + 1];
+	char reply[MILTER_REPLY_MAX + 1], text[MILTER_REPLY_MAX + 64];
 
 	switch (r->verdict) {
 	case MILTER_REJECT:
@@ -325,7 +326,8 @@ on_result(void *arg, const struct milter_result *r)
 		/* one line to the client: the first of a filter's */
 		str_copy_trunc(reply, r->reply, sizeof(reply));
 		reply[strcspn(reply, "\r\n")] = '\0';
-		log_info("%s: refused by a filter: %s", f->env->qid, reply);
+		log_info("%s: refused by a filter: %s", f->env->qid,
+		    log_text(reply, text, sizeof(text)));
 		finish(f, -1, reply);
 		return;
 	case MILTER_DISCARD:

@@ -59,11 +59,13 @@ static void
 on_line(struct agent *a, const char *line)
 {
 	struct verify *v = agent_ctx(a);
+	char text[256];
 
 	if (v->lines++ == 0 && job_verdict_parse(line, &v->verdict) == 0 &&
 	    strcmp(v->verdict.qid, v->env->qid) == 0)
 		return;
-	log_warnx("%s: pombo-verify said: %.200s", v->env->qid, line);
+	log_warnx("%s: pombo-verify said: %.200s", v->env->qid,
+	    log_text(line, text, sizeof(text)));
 	v->lines++;	/* not a verdict to act on */
 }
 
@@ -108,6 +110,7 @@ on_done(struct agent *a, int status)
 {
 	struct verify *v = agent_ctx(a);
 	struct envelope *e = v->env;
+	char text[JOB_REPLY_MAX * 3 + 1];
 	const char *reply = checks_failed;
 	int fd = -1;
 
@@ -117,11 +120,11 @@ on_done(struct agent *a, int status)
 		    status);
 	else if (v->verdict.verdict == VERDICT_REJECT) {
 		log_info("%s: refused after the checks: %s", e->qid,
-		    v->verdict.text);
+		    log_text(v->verdict.text, text, sizeof(text)));
 		reply = v->verdict.text;
 	} else if (adopt(v) == 0) {
 		log_info("%s: checked%s: %s", e->qid, e->flags & ENV_JUNK ?
-		    " (junk)" : "", v->verdict.text);
+		    " (junk)" : "", log_text(v->verdict.text, text, sizeof(text)));
 		fd = v->outfd;
 	}
 	if (fd == -1)
