@@ -406,31 +406,41 @@ class Dnsmasq:
     there get NXDOMAIN), with the records given as dnsmasq options."""
 
     def __init__(self, options, directory):
-        self.port = free_udp_port()
         self.log = os.path.join(directory, "dnsmasq.log")
-        self.p = subprocess.Popen(
-            ["dnsmasq", "--keep-in-foreground", "--no-daemon",
-             "--no-resolv", "--no-hosts", "--no-poll", "--bind-interfaces",
-             "--listen-address=127.0.0.1", "--port=%d" % self.port,
-             "--local=/test/", "--log-facility=" + self.log,
-             "--pid-file=", "--user=root"] + list(options),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # dnsmasq binds TCP on its port too: a port free for UDP may be a
+        # listener's (another test's) on TCP, and dnsmasq then exits;
+        # another port is tried then
+        for _ in range(5):
+            self.port = free_udp_port()
+            self.p = subprocess.Popen(
+                ["dnsmasq", "--keep-in-foreground", "--no-daemon",
+                 "--no-resolv", "--no-hosts", "--no-poll",
+                 "--bind-interfaces", "--listen-address=127.0.0.1",
+                 "--port=%d" % self.port, "--local=/test/",
+                 "--log-facility=" + self.log, "--pid-file=",
+                 "--user=root"] + list(options),
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            if wait_for(lambda: self.up() or self.p.poll() is not None,
+                        10, 0.05) and self.p.poll() is None:
+                return
+            if self.p.poll() is None:
+                self.p.kill()
+            self.p.wait()
+        raise RuntimeError("dnsmasq did not start")
 
-        def up():
-            try:
-                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-                s.settimeout(0.2)
-                # a minimal query for "test." SOA: any answer means up
-                s.sendto(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
-                         b"\x04test\x00\x00\x06\x00\x01",
-                         ("127.0.0.1", self.port))
-                s.recv(512)
-                s.close()
-                return True
-            except OSError:
-                return False
-        if not wait_for(up, 10, 0.05):
-            raise RuntimeError("dnsmasq did not start")
+    def up(self):
+        try:
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.settimeout(0.2)
+            # a minimal query for "test." SOA: any answer means up
+            s.sendto(b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+                     b"\x04test\x00\x00\x06\x00\x01",
+                     ("127.0.0.1", self.port))
+            s.recv(512)
+            s.close()
+            return True
+        except OSError:
+            return False
 
     def stop(self):
         self.p.terminate()
