@@ -1105,6 +1105,7 @@ enum chain_step {
 struct milter_chain {
 	struct milter		**m;
 	size_t			 n, cur;
+	size_t			 lo, hi;	/* the filters a step goes to */
 	milter_cb		*cb;
 	void			*arg;
 	int			 busy;
@@ -1221,7 +1222,7 @@ chain_run(struct milter_chain *ch)
 	const char *const *a = (const char *const *)ch->args;
 	struct milter *m;
 
-	if (ch->cur >= ch->n) {
+	if (ch->cur >= ch->hi) {
 		chain_done(ch, NULL);
 		return;
 	}
@@ -1276,7 +1277,7 @@ chain_start(struct milter_chain *ch, enum chain_step step,
 	}
 	ch->busy = 1;
 	ch->step = step;
-	ch->cur = 0;
+	ch->cur = ch->lo;
 	ch->all_accept = 1;
 	if (step == CH_EOM) {
 		milter_mods_free(&ch->mods);
@@ -1314,6 +1315,7 @@ milter_chain_new(sd_event *e, const struct conf *c, milter_cb *cb, void *arg)
 		}
 		ch->n++;
 	}
+	ch->hi = ch->n;
 	return ch;
 }
 
@@ -1337,6 +1339,18 @@ size_t
 milter_chain_count(const struct milter_chain *ch)
 {
 	return ch->n;
+}
+
+void
+milter_chain_only(struct milter_chain *ch, size_t i)
+{
+	if (i < ch->n) {
+		ch->lo = i;
+		ch->hi = i + 1;
+	} else {
+		ch->lo = 0;
+		ch->hi = ch->n;
+	}
 }
 
 void
@@ -1409,7 +1423,7 @@ milter_chain_body(struct milter_chain *ch, const void *data, size_t len)
 	/* chain_start clears data: set it again after */
 	ch->busy = 1;
 	ch->step = CH_BODY;
-	ch->cur = 0;
+	ch->cur = ch->lo;
 	ch->all_accept = 1;
 	chain_run(ch);
 	return 0;
@@ -1426,7 +1440,8 @@ milter_chain_abort(struct milter_chain *ch)
 {
 	size_t i;
 
-	for (i = 0; i < ch->n; i++)
+	/* from the one with the content on: those before it are done */
+	for (i = ch->lo; i < ch->n; i++)
 		milter_abort(ch->m[i]);
 	ch->busy = 0;
 	chain_clear(ch);
