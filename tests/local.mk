@@ -41,6 +41,7 @@ unit_tests = \
 	tests/unit/milter_test \
 	tests/unit/milter_proto_test \
 	tests/unit/mime8_test \
+	tests/unit/sockspec_test \
 	tests/unit/password_test \
 	tests/unit/pop3_dirscan_test \
 	tests/unit/pop3_mailbox_test \

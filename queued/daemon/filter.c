@@ -64,6 +64,7 @@ void
 filter_init(struct queued_ctx *c)
 {
 	ctx = c;
+	milter_resolve(c->conf);
 }
 
 int

@@ -60,11 +60,13 @@ void milter_opts_conf(struct milter_opts *o, const struct conf *c);
 
 /*
  * unix:/path (or local:/path), inet:host:port, inet6:host:port,
- * inet:[v6]:port; host a numeric address or localhost (nothing that
- * would need a blocking name lookup). 0, or -1 if malformed.
+ * inet:[v6]:port (sockspec.h); host a numeric address, localhost, or a
+ * name milter_resolve looked up. 0, or -1 if malformed or unknown.
  */
 int milter_parse_spec(const char *spec, struct sockaddr_storage *ss,
     socklen_t *len);
+/* Look up the filters' host names now (blocking: at start). */
+void milter_resolve(const struct conf *c);
 
 struct milter;
 

@@ -202,6 +202,29 @@ try:
            out)
     A.stop()
 
+    # --- a filter named by host name (looked up when queued starts):
+    # this machine's name, if its hosts file gives it a loopback address
+    import socket
+    name = socket.gethostname()
+    try:
+        addr = socket.getaddrinfo(name, 25, socket.AF_INET)[0][4][0]
+    except OSError:
+        addr = ""
+    if not addr.startswith("127."):
+        tap.skip("a filter named by host name", "%s is not on loopback" %
+                 name)
+    else:
+        fn = Filter(answer, host=addr)
+        A.set_conf(milters="inet:%s:%s" % (name, fn.spec.rsplit(":", 1)[1]))
+        A.start()
+        out = session(A, b"edit")
+        tap.ok(queued_as(out) is not None and
+               any(c == b"C" for c, d in fn.got),
+               "a filter named by host name (%s) gets the session" % name,
+               out)
+        A.stop()
+        fn.close()
+
     # --- a chain: the second filter sees the first one's changes
     def first(cmd, data):
         if cmd == b"E":
