@@ -225,6 +225,50 @@ try:
         A.stop()
         fn.close()
 
+    # --- a filter that never answers one session, and one that dies in
+    # another: those get the default action within the timeout, and
+    # queued serves everyone else meanwhile
+    import threading
+    import time
+
+    def moody(cmd, data):
+        if cmd == b"R" and b"<one@" in data:
+            return b""              # never
+        if cmd == b"R" and b"<two@" in data:
+            return None             # closes the connection
+        return pkt(b"c") if cmd != b"E" else pkt(b"a")
+    fm = Filter(moody)
+    A.set_conf(milters=fm.spec, milter_command_timeout="3s")
+    A.start()
+    stuck = {}
+
+    def slow():
+        t0 = time.monotonic()
+        stuck["out"] = A.smtpd(b"EHLO c.test\nMAIL FROM:<a@example.org>\n"
+                               b"RCPT TO:<one@example.test>\nQUIT\n",
+                               env=CLIENT)
+        stuck["took"] = time.monotonic() - t0
+    th = threading.Thread(target=slow)
+    th.start()
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    out = session(A, b"meanwhile")
+    took = time.monotonic() - t0
+    tap.ok(queued_as(out) is not None and took < 2.5,
+           "another session is served while a filter keeps one waiting "
+           "(%.2fs)" % took, out)
+    out = A.smtpd(b"EHLO c.test\nMAIL FROM:<a@example.org>\nRCPT TO:"
+                  b"<two@example.test>\nQUIT\n", env=CLIENT)
+    tap.ok(b"\r\n451 4.7.1 " in out,
+           "a filter that dies mid-session: 451 (tempfail)", out)
+    th.join(30)
+    tap.ok(b"\r\n451 4.7.1 " in stuck.get("out", b"") and
+           2.5 < stuck.get("took", 0) < 10,
+           "the silent filter: 451 after milter_command_timeout (%.2fs)" %
+           stuck.get("took", 0), stuck.get("out"))
+    A.stop()
+    fm.close()
+
     # --- a chain: the second filter sees the first one's changes
     def first(cmd, data):
         if cmd == b"E":
