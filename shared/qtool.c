@@ -41,6 +41,14 @@ state_name(char st)
 	return st == 'd' ? "delivered" : st == 'f' ? "failed" : "queued";
 }
 
+/* A notification a recipient is owed (SPOOL.md's "notify" lines). */
+static const char *
+notify_name(char kind)
+{
+	return kind == 'f' ? "non-delivery" : kind == 'd' ? "delivery" :
+	    kind == 'r' ? "relayed" : kind == 'w' ? "delay" : "unknown";
+}
+
 /* "<" addr_encode(address) ">" in place: the address, brackets kept. */
 static void
 bracket_decode(char *s, size_t size)
@@ -58,9 +66,11 @@ bracket_decode(char *s, size_t size)
 }
 
 /*
- * "250-msg <qid> <time> <size> <state> <from>" and
- * "250-rcpt <st> <attempts> <next> <addr> [<mta> <error>]" lines; the
- * addresses are addr_encode'd.
+ * "250-msg <qid> <time> <size> <state> <from>",
+ * "250-rcpt <st> <attempts> <next> <addr> [<mta> <error>]" and, after a
+ * recipient owed a notification not yet queued, "250-notify <kind>"
+ * lines; the addresses are addr_encode'd. Other "250-" lines (a newer
+ * queued's) are skipped.
  */
 static int
 print_list(struct qclient *q)
@@ -72,7 +82,8 @@ print_list(struct qclient *q)
 	long long t, next, size;
 	unsigned attempts;
 	char st;
-	int nmsg = 0, nrcpt = 0, n;
+	int nmsg = 0, nrcpt = 0, n, rcpt_open = 0;
+	char kind;
 	time_t now = time(NULL);
 
 	if (json)
@@ -83,6 +94,21 @@ print_list(struct qclient *q)
 			    program_invocation_short_name);
 			return EX_TEMPFAIL;
 		}
+		if (strncmp(line, "250-notify ", 11) == 0 &&
+		    sscanf(line + 11, "%c", &kind) == 1) {
+			if (json && rcpt_open)
+				printf(", \"notification\": \"%s\"}",
+				    notify_name(kind));
+			else if (!json && nrcpt)
+				printf("        notification owed: %s\n",
+				    notify_name(kind));
+			rcpt_open = 0;
+			continue;
+		}
+		/* the recipient's object ends: it owes nothing */
+		if (json && rcpt_open)
+			printf(", \"notification\": null}");
+		rcpt_open = 0;
 		if (strncmp(line, "250-msg ", 8) == 0 &&
 		    sscanf(line + 8, "%12s %lld %lld %15s %n", qid, &t, &size,
 		    state, &n) == 4) {
@@ -133,7 +159,7 @@ print_list(struct qclient *q)
 					json_str(err);
 				else
 					printf("null");
-				printf("}");
+				rcpt_open = 1;	/* its notification follows */
 			} else {
 				printf("    %-9s %s", state_name(st), addr);
 				if (attempts)
@@ -148,6 +174,8 @@ print_list(struct qclient *q)
 			nrcpt++;
 		} else if (strncmp(line, "250 ", 4) == 0) {
 			break;
+		} else if (strncmp(line, "250-", 4) == 0) {
+			continue;
 		} else {
 			if (json)
 				printf("]\n");

@@ -191,6 +191,7 @@ integration_tests = \
 	tests/integration/privileges_test.py \
 	tests/integration/quarantine_names_test.py \
 	tests/integration/queue_fifo_test.py \
+	tests/integration/queue_tool_test.py \
 	tests/integration/remote_batch_test.py \
 	tests/integration/remote_crash_test.py \
 	tests/integration/remote_delivery_test.py \

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,24 +31,37 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		{ "json",	no_argument,	NULL,	'j' },
+		{ NULL,		0,		NULL,	0 }
+	};
 	const char *confpath = NULL, *cmd, *arg = NULL, *verb;
-	int i, json = 0;
+	int ch, json = 0;
 
 	log_init("pombo/queue", 0);
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "--json") == 0)
+	/*
+	 * Options anywhere, the GNU way ("list --json" as "--json list"):
+	 * getopt_long permutes unless POSIXLY_CORRECT is set; "+" would stop
+	 * at the command. A queue id never begins with '-'.
+	 */
+	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			confpath = optarg;
+			break;
+		case 'j':
 			json = 1;
-		else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
-			confpath = argv[++i];
-		else
+			break;
+		default:
 			usage();
+		}
 	}
-	if (i >= argc)
+	if (optind >= argc)
 		usage();
-	cmd = argv[i++];
-	if (i < argc)
-		arg = argv[i++];
-	if (i < argc)
+	cmd = argv[optind++];
+	if (optind < argc)
+		arg = argv[optind++];
+	if (optind < argc)
 		usage();
 	if (strcmp(cmd, "list") == 0 && arg == NULL)
 		verb = "LIST";
