@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -37,6 +38,7 @@
 #include "sched.h"
 #include "verify.h"
 #include "spool.h"
+#include "stats.h"
 #include "str.h"
 
 static int bound_here;
@@ -336,6 +338,7 @@ main(int argc, char *argv[])
 	if (spool_open(&spool, conf.spool_dir) == -1)
 		fatal("spool %s", conf.spool_dir);
 	queue_init();
+	stats_init(time(NULL));
 	if ((scan = spool_scan_start(&spool)) == NULL)
 		fatal("spool scan");
 	lfd = listen_socket(&conf);

@@ -26,6 +26,7 @@
 #include "recipients.h"
 #include "retry.h"
 #include "sched.h"
+#include "stats.h"
 
 #define LOCAL_AGENTS_MAX	4
 #define LOCAL_BATCH		64
@@ -559,22 +560,26 @@ apply(struct qmsg *m, struct rcpt *r, enum status st, const char *mta,
 		    (relayed || (r->dest && r->dest->local)))
 			r->notify = relayed ? 'r' : RS_DELIVERED;
 		what = "sent";
+		stats_count(STATS_DELIVERED, now);
 		break;
 	case STATUS_PERM:
 		r->state = RS_FAILED;
 		r->notify = RS_FAILED;
 		what = "bounced";
+		stats_count(STATS_BOUNCED, now);
 		break;
 	default:
 		if (retry_expired(now, m->env.time, ctx->conf->queue_lifetime)) {
 			r->state = RS_FAILED;
 			r->notify = RS_FAILED;
 			what = "expired";
+			stats_count(STATS_BOUNCED, now);
 		} else {
 			r->next = retry_next(now, m->env.time,
 			    ctx->conf->retry_interval,
 			    ctx->conf->queue_lifetime);
 			what = "deferred";
+			stats_count(STATS_DEFERRED, now);
 		}
 		break;
 	}

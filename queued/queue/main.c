@@ -1,7 +1,8 @@
 /*
  * pombo-queue: the queue tool. Talks to queued over its socket, so it
- * works while queued delivers: list, show ID, flush [ID], delete ID,
- * hold ID, release ID; --json for scripts.
+ * works while queued delivers: list, show ID, stats, flush [ID],
+ * delete ID, hold ID, release ID; --json for scripts, --prometheus (stats)
+ * for node_exporter's textfile collector.
  *
  * Runs as: the admin (queued accepts changes from root and its own user).
  * May touch: nothing but queued's socket.
@@ -23,6 +24,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: pombo-queue [-c config] [--json] list\n"
 	    "       pombo-queue [-c config] [--json] show ID\n"
+	    "       pombo-queue [-c config] [--json | --prometheus] stats\n"
 	    "       pombo-queue [-c config] [--json] flush [ID]\n"
 	    "       pombo-queue [-c config] [--json] delete|hold|release ID\n");
 	exit(EX_USAGE);
@@ -33,10 +35,11 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "json",	no_argument,	NULL,	'j' },
+		{ "prometheus",	no_argument,	NULL,	'p' },
 		{ NULL,		0,		NULL,	0 }
 	};
 	const char *confpath = NULL, *cmd, *arg = NULL, *verb;
-	int ch, json = 0;
+	int ch, format = QTOOL_TEXT;
 
 	log_init("pombo/queue", 0);
 	/*
@@ -50,7 +53,10 @@ main(int argc, char *argv[])
 			confpath = optarg;
 			break;
 		case 'j':
-			json = 1;
+		case 'p':
+			if (format != QTOOL_TEXT)
+				usage();
+			format = ch == 'j' ? QTOOL_JSON : QTOOL_PROMETHEUS;
 			break;
 		default:
 			usage();
@@ -67,6 +73,8 @@ main(int argc, char *argv[])
 		verb = "LIST";
 	else if (strcmp(cmd, "show") == 0 && arg)
 		verb = "SHOW";
+	else if (strcmp(cmd, "stats") == 0 && arg == NULL)
+		verb = "STATS";
 	else if (strcmp(cmd, "flush") == 0)
 		verb = "FLUSH";
 	else if (strcmp(cmd, "delete") == 0 && arg)
@@ -77,5 +85,7 @@ main(int argc, char *argv[])
 		verb = "RELEASE";
 	else
 		usage();
-	return qtool_run(confpath, verb, arg, json);
+	if (format == QTOOL_PROMETHEUS && strcmp(verb, "STATS") != 0)
+		usage();
+	return qtool_run(confpath, verb, arg, format);
 }
