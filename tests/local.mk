@@ -55,6 +55,7 @@ unit_tests = \
 	tests/unit/sendmail_test \
 	tests/unit/smtpc_test \
 	tests/unit/spool_test \
+	tests/unit/stats_test \
 	tests/unit/str_test \
 	tests/unit/users_test
 check_PROGRAMS += $(unit_tests)
@@ -193,6 +194,8 @@ integration_tests = \
 	tests/integration/privileges_test.py \
 	tests/integration/quarantine_names_test.py \
 	tests/integration/queue_fifo_test.py \
+	tests/integration/queue_stats_test.py \
+	tests/integration/queue_tool_test.py \
 	tests/integration/remote_batch_test.py \
 	tests/integration/remote_crash_test.py \
 	tests/integration/remote_delivery_test.py \

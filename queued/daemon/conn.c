@@ -24,6 +24,7 @@
 #include "policy.h"
 #include "qproto.h"
 #include "queue.h"
+#include "stats.h"
 #include "verify.h"
 
 /* chunk data streams through: the buffer needs to hold a line, not a chunk */
@@ -1148,8 +1149,19 @@ filter_step(void *arg, enum filter_verdict v, const char *reply)
 	conn_process(c);
 }
 
+/* STATS: the queue's numbers (pombo-queue stats). */
+static void
+do_stats(struct conn *c)
+{
+	if (stats_format(&c->out, time(NULL)) == -1) {
+		c->closing = 1;
+		return;
+	}
+	conn_reply(c, "250 2.0.0 Queue statistics");
+}
+
 /* The admin's commands (the queue shows who mails whom: LIST, SHOW,
- * FLUSH, DELETE...); is_admin holds. */
+ * STATS, FLUSH, DELETE...); is_admin holds. */
 static void
 do_admin(struct conn *c, const struct qcmd *cmd)
 {
@@ -1157,6 +1169,8 @@ do_admin(struct conn *c, const struct qcmd *cmd)
 
 	if (cmd->verb == QCMD_LIST || cmd->verb == QCMD_SHOW)
 		do_list(c, cmd->arg);
+	else if (cmd->verb == QCMD_STATS)
+		do_stats(c);
 	else if (ctx->on_admin == NULL ||
 	    ctx->on_admin(ctx, cmd->verb, cmd->arg, reply,
 	    sizeof(reply)) == -1)
