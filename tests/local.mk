@@ -197,6 +197,7 @@ integration_tests = \
 	tests/integration/retry_test.py \
 	tests/integration/sched_test.py \
 	tests/integration/sendmail_test.py \
+	tests/integration/sendmail_compat_test.py \
 	tests/integration/smtp_clients_test.py \
 	tests/integration/spool_files_test.py \
 	tests/integration/spool_free_test.py \
