@@ -175,6 +175,7 @@ integration_tests = \
 	tests/integration/login_timing_test.py \
 	tests/integration/logs_test.py \
 	tests/integration/log_file_test.py \
+	tests/integration/fail2ban_test.py \
 	tests/integration/milter_test.py \
 	tests/integration/notify_test.py \
 	tests/integration/order_test.py \

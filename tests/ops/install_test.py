@@ -93,6 +93,10 @@ docs = {}
 for sample in ("pombo.conf.sample", "inetd.conf.sample",
                "xinetd.pombo.sample"):
     docs[sample] = one(files, sample, "doc/pombo")
+for part in ("filter.d", "jail.d"):
+    p = [x for x in files.get("pombo.conf", [])
+         if x.endswith("doc/pombo/fail2ban/%s/pombo.conf" % part)]
+    tap.eq(len(p), 1, "fail2ban's %s sample installed" % part)
 
 if docs["inetd.conf.sample"]:
     with open(dest + docs["inetd.conf.sample"]) as f:
