@@ -469,9 +469,9 @@ def fig_milter(ctx, rnd, out):
 
 TLS_CONFIGS = [
     # (name, concurrency, sessions a round)
-    ("c=1", 1, 300),
-    ("c=10", 10, 1000),
-    ("c=50", 50, 1500),
+    ("c=1", 1, 200),
+    ("c=10", 10, 600),
+    ("c=50", 50, 1000),
 ]
 
 
