@@ -20,6 +20,7 @@
 #include "log.h"
 #include "mime8.h"
 #include "remote.h"
+#include "resolve.h"
 #include "smtpc.h"
 
 struct target {
@@ -164,6 +165,8 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 	size_t nmx = 0, nuse, na, i, k;
 	unsigned port = rc->port;
 	enum dns_result r;
+	enum resolve_sec mx_sec = RESOLVE_INSECURE, a_sec;
+	char canon[ADDR_DOMAIN_MAX + 1];
 	int any_temp = 0;
 
 	*nt = 0;
@@ -182,7 +185,8 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 			    colon > strrchr(rc->relay, ']'))
 				port = (unsigned)strtoul(colon + 1, NULL, 10);
 		}
-		if (literal || dns_mx(host, mx, &nmx) != DNS_OK || nmx == 0) {
+		if (literal || resolve_mx(host, mx, &nmx, &mx_sec) != DNS_OK ||
+		    nmx == 0) {
 			if (str_copy(mx[0].host, host,
 			    sizeof(mx[0].host)) == -1)
 				goto bad_relay;
@@ -190,7 +194,7 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 			nmx = 1;
 		}
 	} else {
-		r = dns_mx(rc->domain, mx, &nmx);
+		r = resolve_mx(rc->domain, mx, &nmx, &mx_sec);
 		if (r == DNS_NXDOMAIN) {
 			str_fmt_trunc(reply, sizeof(reply), "550 5.1.2 Domain %s does "
 			    "not exist (DNS: NXDOMAIN)", rc->domain);
@@ -233,7 +237,8 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 	for (i = 0; i < nuse; i++) {
 		if (mx[i].host[0] == '\0')
 			continue;
-		r = dns_addrs(mx[i].host, port, addrs, &na);
+		r = resolve_addrs(mx[i].host, port, addrs, &na, &a_sec, canon,
+		    sizeof(canon));
 		if (r == DNS_TEMP)
 			any_temp = 1;
 		for (k = 0; k < na && *nt < MAX_TARGETS; k++) {
