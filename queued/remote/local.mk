@@ -2,6 +2,7 @@
 noinst_LIBRARIES += queued/remote/libremote.a
 queued_remote_libremote_a_SOURCES = \
 	queued/remote/dns.c queued/remote/dns.h \
+	queued/remote/dane.c queued/remote/dane.h \
 	queued/remote/dnswire.c queued/remote/dnswire.h \
 	queued/remote/remote.c queued/remote/remote.h \
 	queued/remote/resolve.c queued/remote/resolve.h \

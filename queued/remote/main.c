@@ -72,7 +72,9 @@ main(int argc, char *argv[])
 	char err[128];
 
 	signal(SIGPIPE, SIG_IGN);
-	log_init("pombo/remote", 0);
+	/* to queued's stderr too: the TLS and DANE results per delivery go
+	 * where its delivery lines go (never twice into the journal) */
+	log_init("pombo/remote", 1);
 	if (job_read(0, &j, err, sizeof(err)) == -1) {
 		log_warnx("bad job from queued: %s", err);
 		return EX_SOFTWARE;
@@ -92,8 +94,10 @@ main(int argc, char *argv[])
 	    strcmp(j.tls, "encrypt") == 0 ? TLS_POLICY_ENCRYPT :
 	    strcmp(j.tls, "verify") == 0 ? TLS_POLICY_VERIFY : TLS_POLICY_MAY;
 	rc.tls_ca = j.tls_ca[0] ? j.tls_ca : NULL;
-	if (resolve_init(j.dns[0] ? j.dns : NULL, NULL, 0, err,
-	    sizeof(err)) == -1) {
+	rc.dane = j.dane[0] != '\0';
+	/* an anchor that cannot be loaded defers: DANE is not given up */
+	if (resolve_init(j.dns[0] ? j.dns : NULL, j.dane[0] ? j.dane : NULL,
+	    0, err, sizeof(err)) == -1) {
 		log_warnx("cannot set up DNS: %s", err);
 		return EX_TEMPFAIL;
 	}

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "dane.h"
 #include "dns.h"
 #include "fileio.h"
 #include "log.h"
@@ -26,6 +27,7 @@
 struct target {
 	char		host[ADDR_DOMAIN_MAX + 1];	/* Remote-MTA */
 	struct dns_addr	addr;
+	struct dane_host *dane;		/* its MX host's; NULL: no DANE */
 };
 
 #define MAX_TARGETS (DNS_MAX_MX * 4)
@@ -40,6 +42,7 @@ struct rstate {
 	char			**rdone;	/* per recipient */
 	char			 last_err[SMTPC_TEXT_MAX + 1];
 	struct buf		 sig;		/* DKIM-Signature fields */
+	struct dane_host	*dane;		/* per MX host (DNS_MAX_MX) */
 };
 
 /*
@@ -154,6 +157,26 @@ msg_scan(int fd, uint64_t off, uint64_t size, uint64_t *lines)
 	return eightbit;
 }
 
+/*
+ * DANE for MX host i (RFC 7672 2.2): its TLSA records into st->dane[i].
+ * -1 when they cannot be known now: the host is skipped, st->last_err
+ * says why.
+ */
+static int
+dane_host(struct rstate *st, size_t i, const char *host, const char *canon,
+    unsigned port, enum resolve_sec a_sec, enum resolve_sec mx_sec)
+{
+	struct dane_host *d = &st->dane[i];
+
+	dane_lookup(d, host, canon, port, a_sec, mx_sec, st->rc->domain);
+	if (d->state != DANE_FAIL)
+		return 0;
+	str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s: %s", host,
+	    d->why);
+	log_info("%s: dane=failed: %s; not used", host, d->why);
+	return -1;
+}
+
 /* Host names and addresses to try, best first. */
 static int
 find_targets(struct rstate *st, struct target *t, size_t *nt)
@@ -167,7 +190,7 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 	enum dns_result r;
 	enum resolve_sec mx_sec = RESOLVE_INSECURE, a_sec;
 	char canon[ADDR_DOMAIN_MAX + 1];
-	int any_temp = 0;
+	int any_temp = 0, any_dane_fail = 0;
 
 	*nt = 0;
 	if (rc->relay) {
@@ -185,6 +208,9 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 			    colon > strrchr(rc->relay, ']'))
 				port = (unsigned)strtoul(colon + 1, NULL, 10);
 		}
+		/* a [literal] relay is the admin's word: a secure name */
+		if (literal)
+			mx_sec = RESOLVE_SECURE;
 		if (literal || resolve_mx(host, mx, &nmx, &mx_sec) != DNS_OK ||
 		    nmx == 0) {
 			if (str_copy(mx[0].host, host,
@@ -199,6 +225,14 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 			str_fmt_trunc(reply, sizeof(reply), "550 5.1.2 Domain %s does "
 			    "not exist (DNS: NXDOMAIN)", rc->domain);
 			report_rest(st, STATUS_PERM, NULL, reply);
+			return -1;
+		}
+		if (r == DNS_TEMP && mx_sec == RESOLVE_BOGUS) {
+			/* RFC 7672 2.2.1: a bogus MX RRset is a failure */
+			str_fmt_trunc(reply, sizeof(reply), "451 4.4.3 MX lookup of "
+			    "%s failed temporarily: DNSSEC validation failed "
+			    "(%s)", rc->domain, resolve_why());
+			report_rest(st, STATUS_TEMP, NULL, reply);
 			return -1;
 		}
 		if (r == DNS_TEMP) {
@@ -241,15 +275,28 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 		    sizeof(canon));
 		if (r == DNS_TEMP)
 			any_temp = 1;
+		if (na > 0 && rc->dane && dane_host(st, i, mx[i].host, canon,
+		    port, a_sec, mx_sec) == -1) {
+			any_dane_fail = 1;
+			continue;
+		}
 		for (k = 0; k < na && *nt < MAX_TARGETS; k++) {
 			str_copy_trunc(t[*nt].host, mx[i].host,
 			    sizeof(t[0].host));		/* the same size */
 			t[*nt].addr = addrs[k];
+			t[*nt].dane = rc->dane ? &st->dane[i] : NULL;
 			(*nt)++;
 		}
 	}
 	if (*nt > 0)
 		return 0;
+	if (any_dane_fail) {
+		/* RFC 7672 2.2: never around DANE, to a host without it */
+		str_fmt_trunc(reply, sizeof(reply), "451 4.7.5 DANE: %s",
+		    st->last_err);
+		report_rest(st, STATUS_TEMP, NULL, reply);
+		return -1;
+	}
 	if (nuse < nmx) {
 		str_fmt_trunc(reply, sizeof(reply), "554 5.4.6 Mail for %s loops "
 		    "back to myself", rc->domain);
@@ -281,7 +328,8 @@ ehlo(struct rstate *st, struct smtpc *c, const struct target *t)
 	if (smtpc_read(c, &r, st->rc->timeout_ms, 1) == 250)
 		return 0;
 	if (r.code >= 500 && r.code <= 599 &&
-	    st->rc->tls < TLS_POLICY_ENCRYPT) {
+	    st->rc->tls < TLS_POLICY_ENCRYPT &&
+	    (t->dane == NULL || t->dane->state == DANE_NONE)) {
 		c->ext = 0;
 		smtpc_send(c, "HELO %s", st->j->host);
 		if (smtpc_read(c, &r, st->rc->timeout_ms, 0) == 250)
@@ -290,6 +338,58 @@ ehlo(struct rstate *st, struct smtpc *c, const struct target *t)
 	str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s said to EHLO: %s",
 	    t->host, r.text);
 	return -1;
+}
+
+static int ehlo(struct rstate *st, struct smtpc *c, const struct target *t);
+
+/*
+ * STARTTLS to a host with TLSA records (RFC 7672 2.2): TLS is a must,
+ * whatever tls_policy says for all domains; the certificate must match
+ * a usable record, or with none usable TLS goes on unauthenticated.
+ * Any failure: -1, this host will not do (never the clear text).
+ */
+static int
+starttls_dane(struct rstate *st, struct smtpc *c, const struct target *t)
+{
+	const struct dane_host *d = t->dane;
+	struct smtpc_reply r;
+	char err[256], match[128];
+
+	if (!(c->ext & EXT_STARTTLS)) {
+		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s offers no "
+		    "STARTTLS but has TLSA records (DANE, RFC 7672 2.2)",
+		    t->host);
+		log_info("%s: dane=failed: no STARTTLS offered", t->host);
+		return -1;
+	}
+	smtpc_send(c, "STARTTLS");
+	if (smtpc_read(c, &r, st->rc->timeout_ms, 0) != 220) {
+		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s said to "
+		    "STARTTLS: %s (DANE: TLS required)", t->host, r.text);
+		log_info("%s: dane=failed: STARTTLS refused", t->host);
+		return -1;
+	}
+	lineio_discard_input(&c->io);
+	c->tls = tls_client_dane(c->fd, d->base, d->names, d->nnames,
+	    d->tlsa, d->state == DANE_AUTH ? d->ntlsa : 0,
+	    (int)st->rc->timeout_ms, match, sizeof(match), err, sizeof(err));
+	if (c->tls == NULL) {
+		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s: %s "
+		    "(DANE)", t->host, err);
+		log_info("%s: dane=failed: %s", t->host, err);
+		return -1;
+	}
+	if (d->state == DANE_AUTH)
+		log_info("%s: dane=pass: %s (TLSA base %s, %zu usable, %zu "
+		    "unusable records)", t->host, match, d->base, d->ntlsa,
+		    d->nunusable);
+	else
+		log_info("%s: dane=unauthenticated: TLS without authentication, "
+		    "%zu TLSA records at %s, none usable (RFC 7672 2.2)",
+		    t->host, d->nunusable, d->base);
+	lineio_set_ops(&c->io, &tls_lineio_ops, c->tls);
+	tls_describe(c->tls, c->tls_desc, sizeof(c->tls_desc));
+	return ehlo(st, c, t) == 0 ? 0 : -1;
 }
 
 /*
@@ -305,6 +405,8 @@ starttls(struct rstate *st, struct smtpc *c, const struct target *t)
 	struct smtpc_reply r;
 	char err[256];
 
+	if (t->dane && t->dane->state != DANE_NONE)
+		return starttls_dane(st, c, t);
 	if (p == TLS_POLICY_NONE)
 		return 0;
 	if (!(c->ext & EXT_STARTTLS)) {
@@ -704,7 +806,8 @@ remote_deliver(const struct remote_conf *rc, const struct job *j,
 	buf_init(&st.sig, 64 * 1024);
 	if ((st.rdone = calloc(j->nmsg ? j->nmsg : 1, sizeof(*st.rdone))) == NULL ||
 	    (tried = calloc(j->nmsg ? j->nmsg : 1, 1)) == NULL ||
-	    (t = calloc(MAX_TARGETS, sizeof(*t))) == NULL)
+	    (t = calloc(MAX_TARGETS, sizeof(*t))) == NULL ||
+	    (st.dane = calloc(DNS_MAX_MX, sizeof(*st.dane))) == NULL)
 		fatal("remote");
 	for (mi = 0; mi < j->nmsg; mi++)
 		if ((st.rdone[mi] = calloc(j->msgs[mi].nrcpt + 1, 1)) == NULL)
@@ -764,5 +867,8 @@ done:
 	free(st.rdone);
 	free(tried);
 	buf_free(&st.sig);
+	for (mi = 0; mi < DNS_MAX_MX; mi++)
+		dane_free(&st.dane[mi]);
+	free(st.dane);
 	free(t);
 }
