@@ -32,6 +32,7 @@ unit_tests = \
 	tests/unit/conf_test \
 	tests/unit/data_test \
 	tests/unit/dkim_test \
+	tests/unit/dnswire_test \
 	tests/unit/envelope_test \
 	tests/unit/esmtp_test \
 	tests/unit/intact_test \
@@ -168,6 +169,7 @@ integration_tests = \
 	tests/integration/inbound_auth_test.py \
 	tests/integration/milter_session_test.py \
 	tests/integration/dkim_tool_test.py \
+	tests/integration/dane_test.py \
 	tests/integration/e2e_test.py \
 	tests/integration/hostile_addr_test.py \
 	tests/integration/limits_test.py \
@@ -227,5 +229,5 @@ TESTS += $(fuzz_tests)
 
 EXTRA_DIST += tests/README.md tests/unit/tap-run tests/sessions/run-session \
 	tests/lib/pombo.py tests/lib/peer.py tests/lib/fakepolicy.py \
-	tests/lib/milters.py tests/ops/ops.py \
+	tests/lib/milters.py tests/lib/dnssec.py tests/ops/ops.py \
 	$(session_tests) $(integration_tests) $(ops_tests) $(fuzz_tests)

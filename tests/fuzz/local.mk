@@ -8,13 +8,13 @@
 # "make fuzz", with clang-14 and libFuzzer into _build-fuzz/
 # (tests/fuzz/fuzz.mk); make check does that too, and
 # tests/fuzz/run-fuzzers gives each libFuzzer harness a short run.
-fuzz_names = addr aliases auth authres conf data dkimrec envelope esmtp job \
-	lineio maildir milter milter_client milter_edit mime8 policy pop3 qproto \
+fuzz_names = addr aliases auth authres conf data dkimrec dnswire envelope esmtp \
+	job lineio maildir milter milter_client milter_edit mime8 policy pop3 qproto \
 	rfc5322 sendmail smtpc smtpd transfer users
 fuzz_harnesses = tests/fuzz/addr_fuzz tests/fuzz/aliases_fuzz \
 	tests/fuzz/auth_fuzz tests/fuzz/authres_fuzz tests/fuzz/conf_fuzz \
 	tests/fuzz/data_fuzz \
-	tests/fuzz/dkimrec_fuzz tests/fuzz/envelope_fuzz \
+	tests/fuzz/dkimrec_fuzz tests/fuzz/dnswire_fuzz tests/fuzz/envelope_fuzz \
 	tests/fuzz/esmtp_fuzz tests/fuzz/job_fuzz tests/fuzz/lineio_fuzz \
 	tests/fuzz/maildir_fuzz tests/fuzz/milter_fuzz \
 	tests/fuzz/milter_client_fuzz tests/fuzz/milter_edit_fuzz \
@@ -76,6 +76,8 @@ tests_fuzz_rfc5322_fuzz_SOURCES = tests/fuzz/rfc5322_fuzz.c
 tests_fuzz_rfc5322_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_sendmail_fuzz_SOURCES = tests/fuzz/sendmail_fuzz.c
 tests_fuzz_sendmail_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_dnswire_fuzz_SOURCES = tests/fuzz/dnswire_fuzz.c
+tests_fuzz_dnswire_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_smtpc_fuzz_SOURCES = tests/fuzz/smtpc_fuzz.c
 tests_fuzz_smtpc_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_smtpd_fuzz_SOURCES = tests/fuzz/smtpd_fuzz.c
