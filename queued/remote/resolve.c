@@ -103,10 +103,11 @@ resolve_init(const char *servers, const char *anchor, int ms, char *err,
 		goto fail_quiet;
 	}
 	validating = anchor != NULL;
-	if (servers == NULL || *servers == '\0') {
-		if ((r = ub_ctx_resolvconf(ctx, NULL)) != 0)
-			goto fail;
-	}
+	/* no resolv.conf (or nothing in it): unbound recurses itself */
+	if ((servers == NULL || *servers == '\0') &&
+	    (r = ub_ctx_resolvconf(ctx, NULL)) != 0)
+		log_info("DNS: no servers in /etc/resolv.conf (%s): asking "
+		    "the root's", ub_strerror(r));
 	for (p = servers ? servers : ""; *p; p += n + (p[n] == ',')) {
 		n = strcspn(p, ",");
 		while (n > 0 && *p == ' ')
