@@ -129,6 +129,14 @@ dane_lookup(struct dane_host *d, const char *host, const char *canon,
 
 	memset(d, 0, sizeof(*d));
 	d->state = DANE_NONE;
+	/* half the addresses forged: the other half's TLSA lookup is not
+	 * to be skipped for it, nor the host used without DANE */
+	if (addr_sec == RESOLVE_BOGUS) {
+		d->state = DANE_FAIL;
+		str_fmt_trunc(d->why, sizeof(d->why), "its address records "
+		    "are bogus (DNSSEC: %s)", resolve_why());
+		return;
+	}
 	if (addr_sec != RESOLVE_SECURE)
 		return;
 	if ((d->rec = calloc(DANE_MAX_TLSA, sizeof(*d->rec))) == NULL) {

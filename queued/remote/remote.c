@@ -772,6 +772,9 @@ open_target(struct rstate *st, struct smtpc *c, const struct target *t)
 	}
 	if (c->tls)
 		log_info("%s: TLS %s", t->host, c->tls_desc);
+	if (t->dane && t->dane->state == DANE_NONE)
+		log_info("%s: dane=none: no DNSSEC-signed TLSA records, "
+		    "tls_policy applies", t->host);
 	return 0;
 }
 

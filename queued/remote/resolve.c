@@ -336,9 +336,14 @@ resolve_addrs(const char *host, unsigned port, struct dns_addr *out,
 	}
 	for (t = 0; t < 2; t++) {
 		r = lookup(host, types[t], &res, &s);
-		/* the weakest answer decides: bogus, then insecure */
-		if (s == RESOLVE_BOGUS || (s == RESOLVE_INSECURE &&
-		    *sec == RESOLVE_SECURE))
+		/*
+		 * The weakest answer decides: bogus, then insecure. No
+		 * answer (a timeout) says nothing: dropping the AAAA query
+		 * must not make the A records insecure, and so turn DANE
+		 * off (RFC 7672 2.2.2).
+		 */
+		if (s == RESOLVE_BOGUS || (r != DNS_TEMP &&
+		    s == RESOLVE_INSECURE && *sec != RESOLVE_BOGUS))
 			*sec = s;
 		if (r == DNS_TEMP)
 			worst = DNS_TEMP;
@@ -354,6 +359,8 @@ resolve_addrs(const char *host, unsigned port, struct dns_addr *out,
 				    AF_INET : AF_INET6, res->data[i], port);
 		ub_resolve_free(res);
 	}
+	if (*n == 0 && *sec == RESOLVE_SECURE && worst == DNS_TEMP)
+		*sec = RESOLVE_INSECURE;	/* nothing was answered */
 	return *n > 0 ? DNS_OK : worst;
 }
 

@@ -77,6 +77,10 @@ records = [
     # TLSA records whose signature is tampered with below (bogus)
     "tamper MX 10 mx-tamper", "mx-tamper A " + TLS_IP,
     tlsa("mx-tamper", "3 1 1 " + spki),
+    # its AAAA RRset's signature is tampered with, its A RRset is fine:
+    # half its addresses bogus, the other half must not go without DANE
+    "half MX 10 mx-half", "mx-half A " + PLAIN_IP, "mx-half AAAA ::1",
+    tlsa("mx-half", "3 1 1 " + spki),
     # a domain whose tls_policy names it: no DANE
     "override MX 10 mx-bad",
     # delegations: one without DS (insecure), one whose DS matches no
@@ -86,6 +90,7 @@ records = [
 ]
 signed = dnssec.zone_file(work, "dane.test", records, zkey)
 dnssec.tamper_rrsig(signed, "_%d._tcp.mx-tamper.dane.test." % P, "TLSA")
+dnssec.tamper_rrsig(signed, "mx-half.dane.test.", "AAAA")
 zones = {
     "dane.test": signed,
     "unsigned.dane.test": dnssec.zone_file(work, "unsigned.dane.test", [
@@ -140,8 +145,8 @@ def status(rcpt):
 try:
     rcpts = ["u@%s.dane.test" % d for d in
              ["ok", "bad", "nostls", "ta", "taname", "cname", "mal",
-              "malplain", "override", "bogus", "tamper", "unsigned",
-              "insec.unsigned"]]
+              "malplain", "override", "bogus", "tamper", "half",
+              "unsigned", "insec.unsigned"]]
     msg = b"EHLO c.test\n"
     for r in rcpts:
         msg += (b"MAIL FROM:<bob@example.test>\nRCPT TO:<%s>\nDATA\n"
@@ -181,7 +186,8 @@ try:
              "STARTTLS: deferred (TLS is still a must)",
              r"offers no STARTTLS")
     tap.ok(not any(m["rcpts"] and ("nostls" in m["rcpts"][0] or
-                                   "malplain" in m["rcpts"][0])
+                                   "malplain" in m["rcpts"][0] or
+                                   "half" in m["rcpts"][0])
                    for m in plain.messages),
            "nothing sent in the clear to them", plain.messages)
     delivered("mal", "only unusable TLSA records (bad digest lengths, usage "
@@ -197,6 +203,9 @@ try:
              r"4\.7\.5 DANE: mx-tamper\.dane\.test: the TLSA records at "
              r"\S+ are bogus")
     tap.eq(inbox("tamper"), [], "nothing delivered")
+    deferred("u@half.dane.test", "a host whose AAAA records are bogus and "
+             "A records secure: not used", r"4\.7\.5 DANE: mx-half\.dane\."
+             r"test: its address records are bogus")
     tap.ok(pombo.wait_for(lambda: any(
         m["rcpts"] == ["<u@unsigned.dane.test>"] for m in plain.messages), 10),
         "an unsigned zone: delivered in the clear as without DANE",
