@@ -340,8 +340,6 @@ ehlo(struct rstate *st, struct smtpc *c, const struct target *t)
 	return -1;
 }
 
-static int ehlo(struct rstate *st, struct smtpc *c, const struct target *t);
-
 /*
  * STARTTLS to a host with TLSA records (RFC 7672 2.2): TLS is a must,
  * whatever tls_policy says for all domains; the certificate must match

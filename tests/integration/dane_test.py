@@ -15,9 +15,11 @@ import hashlib
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import dnssec  # noqa: E402
@@ -223,5 +225,37 @@ finally:
     A.cleanup()
     B.cleanup()
     nsd.stop()
+
+# a DNS server that never answers (it reads and drops every query, UDP
+# and TCP): each lookup ends by its own deadline, the mail is deferred
+# and queued keeps serving
+hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+hole.bind(("127.0.0.1", 0))
+hole_tcp = socket.socket()
+hole_tcp.bind(("127.0.0.1", hole.getsockname()[1]))
+hole_tcp.listen(50)
+C = pombo.Instance({"hold_deliveries": "no", "dns_servers": "127.0.0.1:%d" %
+                    hole.getsockname()[1], "dns_trust_anchor": anchor,
+                    "retry_interval": "1h", "delay_warning": "0"},
+                   name="pombo-c").start()
+try:
+    t0 = time.monotonic()
+    out = C.smtpd(b"EHLO c.test\nMAIL FROM:<bob@example.test>\n"
+                  b"RCPT TO:<u@ok.dane.test>\nDATA\nx\n.\nQUIT\n")
+    tap.ok(b"250 2.0.0 Ok" in out, "accepted with no DNS answering")
+    tap.ok(pombo.wait_for(lambda: "to=<u@ok.dane.test>" in C.log() and
+                          "status=deferred" in C.log(), 40),
+           "deferred within the DNS deadline (%.0f s)" %
+           (time.monotonic() - t0), C.log()[-1500:])
+    tap.ok("MX lookup of ok.dane.test failed temporarily" in C.log(),
+           "saying the lookup failed", C.log()[-1500:])
+    out = C.smtpd(b"EHLO c.test\nMAIL FROM:<bob@example.test>\n"
+                  b"RCPT TO:<bob@example.test>\nDATA\nx\n.\nQUIT\n")
+    tap.ok(b"250 2.0.0 Ok" in out, "and queued keeps serving")
+finally:
+    C.check_clean(tap)
+    C.cleanup()
+    hole.close()
+    hole_tcp.close()
     shutil.rmtree(work, ignore_errors=True)
 tap.done()
