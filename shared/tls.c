@@ -41,7 +41,7 @@
 	F(SSL_is_init_finished) F(SSL_CTX_set_cipher_list) \
 	F(SSL_CTX_dane_enable) F(SSL_dane_enable) F(SSL_dane_tlsa_add) \
 	F(SSL_get0_dane_authority) F(SSL_get0_dane_tlsa) F(SSL_add1_host) \
-	F(SSL_set_hostflags) F(SSL_set_verify)
+	F(SSL_set_hostflags) F(SSL_set_verify) F(SSL_dane_set_flags)
 
 #define F(name) static __typeof__(&name) p_##name;
 FNS
@@ -339,7 +339,12 @@ tls_client_dane(int fd, const char *base, const char *const *names,
 		ssl_error("SSL_dane_enable", err, errlen);
 		goto fail;
 	}
-	/* 3.2.3: "*" only as the whole left-most label */
+	/*
+	 * RFC 7672 3.1.1: DANE-EE(3) binds the key alone, no name checks
+	 * (OpenSSL makes them unless told); 3.2.3: "*" only as the whole
+	 * left-most label.
+	 */
+	p_SSL_dane_set_flags(t->ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
 	p_SSL_set_hostflags(t->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	for (i = 0; i < nnames; i++)
 		if (p_SSL_add1_host(t->ssl, names[i]) != 1) {

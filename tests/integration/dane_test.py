@@ -61,6 +61,10 @@ bogus_ds = dnssec.make_key(work, "bogus.dane.test")   # in the parent
 bogus_signer = dnssec.make_key(work, "bogus.dane.test")   # signs it
 records = [
     "ok MX 10 mx-ok", "mx-ok A " + TLS_IP, tlsa("mx-ok", "3 1 1 " + spki),
+    # DANE-EE binds the key alone: the certificate need not name the host
+    # (RFC 7672 3.1.1)
+    "eename MX 10 mx-eename", "mx-eename A " + TLS_IP,
+    tlsa("mx-eename", "3 1 1 " + spki),
     "bad MX 10 mx-bad", "mx-bad A " + TLS_IP, tlsa("mx-bad", "3 1 1 " + other),
     "nostls MX 10 mx-nostls", "mx-nostls A " + PLAIN_IP,
     tlsa("mx-nostls", "3 1 1 " + spki),
@@ -110,8 +114,8 @@ with open(anchor, "w") as f:
     f.write(dnssec.ds_record(zkey) + "\n")
 nsd = dnssec.Nsd(work, zones)
 
-b_domains = ["ok", "ta", "taname", "cname", "mal", "bad", "override",
-             "bogus", "tamper"]
+b_domains = ["ok", "eename", "ta", "taname", "cname", "mal", "bad",
+             "override", "bogus", "tamper"]
 B = pombo.Instance({"hostname": "mx-b.test",
                     "local_domains": ", ".join(d + ".dane.test"
                                                for d in b_domains),
@@ -146,7 +150,7 @@ def status(rcpt):
 
 try:
     rcpts = ["u@%s.dane.test" % d for d in
-             ["ok", "bad", "nostls", "ta", "taname", "cname", "mal",
+             ["ok", "eename", "bad", "nostls", "ta", "taname", "cname", "mal",
               "malplain", "override", "bogus", "tamper", "half",
               "unsigned", "insec.unsigned"]]
     msg = b"EHLO c.test\n"
@@ -161,7 +165,7 @@ try:
 
     def delivered(dom, name):
         tap.ok(pombo.wait_for(lambda: inbox(dom), 10), name,
-               A.log()[-3000:])
+               status("u@%s.dane.test" % dom))
 
     def deferred(rcpt, name, why):
         s = status(rcpt)
@@ -173,6 +177,8 @@ try:
     tap.ok(re.search(r"mx-ok\.dane\.test: dane=pass: TLSA DANE-EE\(3\) 1 1 "
                      r"matched", A.log()) is not None,
            "and the DANE result is logged", A.log()[-3000:])
+    delivered("eename", "DANE-EE: a certificate that does not name the "
+              "host is no matter")
     delivered("ta", "DANE-TA 2 0 1 of its CA, naming the host: delivered")
     delivered("cname", "an MX host that is a CNAME: the target's TLSA "
               "records match: delivered")
