@@ -156,7 +156,14 @@ static const struct conf_key conf_keys[] = {
 	{ "tls_ca_file", CONF_OPTPATH, F(tls_ca_file), 0, 0, "",
 	  "CA certificates for tls_policy verify (default: the system's)" },
 	{ "tls_policy", CONF_POLICIES, L(tls_policy), 0, 0, "",
-	  "per destination: domain:none|may|encrypt|verify (default may)" },
+	  "per destination: domain:none|may|encrypt|verify (default may); "
+	  "a domain named here is not subject to DANE" },
+	{ "dane", CONF_BOOL, F(dane), 0, 0, "yes",
+	  "DANE (RFC 7672): MX hosts with DNSSEC-signed TLSA records get the "
+	  "mail only over TLS with a matching certificate" },
+	{ "dns_trust_anchor", CONF_OPTPATH, F(dns_trust_anchor), 0, 0, "",
+	  "DNSSEC trust anchor for DANE (default: " DNS_ROOT_KEY
+	  " unless dns_servers is set)" },
 	{ "allow_plaintext_auth", CONF_BOOL, F(allow_plaintext_auth), 0, 0, "no",
 	  "offer AUTH and POP3 logins without TLS to non-local clients" },
 	{ "user", CONF_WORD, F(user), 0, 0, "",
@@ -732,6 +739,34 @@ conf_tls_policy(const struct conf *c, const char *domain)
 			def = (enum tls_policy)k;
 	}
 	return def;
+}
+
+int
+conf_tls_policy_named(const struct conf *c, const char *domain)
+{
+	size_t i, n = strlen(domain);
+
+	for (i = 0; i < c->n_tls_policy; i++) {
+		const char *e = c->tls_policy[i], *colon = strrchr(e, ':');
+		if ((size_t)(colon - e) == n && strncasecmp(e, domain, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+const char *
+conf_dns_trust_anchor(const struct conf *c)
+{
+	if (c->dns_trust_anchor[0])
+		return c->dns_trust_anchor;
+	/*
+	 * dns_servers is what tests set, to serve made-up unsigned zones
+	 * (example.test) that the root's anchor would call bogus; a site
+	 * that sets it for a validating resolver names the anchor too.
+	 */
+	if (c->n_dns_servers == 0 && access(DNS_ROOT_KEY, R_OK) == 0)
+		return DNS_ROOT_KEY;
+	return NULL;
 }
 
 const char *

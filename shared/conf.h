@@ -57,6 +57,8 @@ struct conf {
 	char		 tls_ca_file[PATH_MAX];	/* for tls_policy verify */
 	char		**tls_policy;		/* "domain:policy" */
 	size_t		 n_tls_policy;
+	int		 dane;			/* RFC 7672 */
+	char		 dns_trust_anchor[PATH_MAX];	/* "": see conf.c */
 	int		 allow_plaintext_auth;
 	char		**dkim_keys;		/* "domain:selector:keyfile" */
 	size_t		 n_dkim_keys;
@@ -96,11 +98,22 @@ void conf_free(struct conf *c);
 const char *conf_path(const char *opt);
 int conf_is_local_domain(const struct conf *c, const char *domain);
 
+/* Debian's dns-root-data: the root zone's DNSSEC trust anchor */
+#define DNS_ROOT_KEY	"/usr/share/dns/root.key"
+
 enum tls_policy { TLS_POLICY_NONE, TLS_POLICY_MAY, TLS_POLICY_ENCRYPT,
     TLS_POLICY_VERIFY };
 /* The remote agent's TLS policy for a destination (default: may). */
 enum tls_policy conf_tls_policy(const struct conf *c, const char *domain);
 const char *conf_tls_policy_name(enum tls_policy p);
+/* Does tls_policy name domain itself (not just "*")? */
+int conf_tls_policy_named(const struct conf *c, const char *domain);
+/*
+ * The DNSSEC trust anchor file in force: dns_trust_anchor; else, when
+ * dns_servers is not set, the system's root key DNS_ROOT_KEY if it is
+ * there; else NULL (no validation, no DANE).
+ */
+const char *conf_dns_trust_anchor(const struct conf *c);
 
 /*
  * The three parts of a dkim_keys entry (as checked by the parser): the

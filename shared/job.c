@@ -190,6 +190,10 @@ head_line(struct job *j, const char *w, char *p)
 		if (p[0] != '/' || str_copy(j->tls_ca, p,
 		    sizeof(j->tls_ca)) == -1)
 			return "bad tls-ca";
+	} else if (strcmp(w, "dane") == 0) {
+		if (p[0] != '/' || str_copy(j->dane, p,
+		    sizeof(j->dane)) == -1)
+			return "bad dane";
 	} else if (strcmp(w, "client") == 0) {
 		char *ip = word(&p);
 		int bad = ip == NULL || str_copy(j->client_ip, ip,

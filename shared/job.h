@@ -11,6 +11,7 @@
  *   relay <[host]:port>                 (remote: instead of MX lookup)
  *   port <n> | dns <servers> | timeout <s> | connect-timeout <s>
  *   tls none|may|encrypt|verify | tls-ca <file>
+ *   dane <trust anchor file>            (remote: DANE, validated DNS)
  *   dkim <domain> <selector> <key file>  (remote: one line per key)
  *   client <ip> <helo-name>             (verify: who sent it)
  *   dmarc-reject yes|no                 (verify: refuse p=reject failures)
@@ -101,6 +102,7 @@ struct job {
 	unsigned	 port, timeout, connect_timeout;
 	char		 tls[16];		/* "" means may */
 	char		 tls_ca[4096];
+	char		 dane[4096];	/* trust anchor file; "": no DANE */
 	struct job_msg	*msgs;
 	size_t		 nmsg;
 	struct job_dkim	*dkim;

@@ -19,6 +19,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "log.h"
 #include "str.h"
@@ -37,7 +38,10 @@
 	F(SSL_CIPHER_get_name) F(SSL_CIPHER_get_bits) F(SSL_set1_host) \
 	F(SSL_ctrl) F(SSL_get_verify_result) F(ERR_get_error) \
 	F(ERR_error_string_n) F(X509_verify_cert_error_string) \
-	F(SSL_is_init_finished) F(SSL_CTX_set_cipher_list)
+	F(SSL_is_init_finished) F(SSL_CTX_set_cipher_list) \
+	F(SSL_CTX_dane_enable) F(SSL_dane_enable) F(SSL_dane_tlsa_add) \
+	F(SSL_get0_dane_authority) F(SSL_get0_dane_tlsa) F(SSL_add1_host) \
+	F(SSL_set_hostflags) F(SSL_set_verify) F(SSL_dane_set_flags)
 
 #define F(name) static __typeof__(&name) p_##name;
 FNS
@@ -296,6 +300,94 @@ tls_client(int fd, const char *host, enum tls_verify v, const char *cafile,
 			    p_X509_verify_cert_error_string(vr));
 		goto fail;
 	}
+	return t;
+fail:
+	tls_close(t);
+	return NULL;
+}
+
+struct tls *
+tls_client_dane(int fd, const char *base, const char *const *names,
+    size_t nnames, const struct tls_tlsa *tlsa, size_t n, int timeout_ms,
+    char *match, size_t matchlen, char *err, size_t errlen)
+{
+	static const char *const usages[] = { "PKIX-TA", "PKIX-EE", "DANE-TA",
+	    "DANE-EE" };
+	struct tls *t;
+	uint8_t u, s, m;
+	const unsigned char *data;
+	size_t i, dlen;
+	int usable = 0, depth;
+	long vr;
+
+	match[0] = '\0';
+	if (tls_load(err, errlen) == -1 ||
+	    (t = tls_new(p_TLS_client_method(), err, errlen)) == NULL)
+		return NULL;
+	if (p_SSL_CTX_dane_enable(t->ctx) <= 0) {
+		ssl_error("SSL_CTX_dane_enable", err, errlen);
+		goto fail;
+	}
+	if ((t->ssl = p_SSL_new(t->ctx)) == NULL) {
+		ssl_error("SSL_new", err, errlen);
+		goto fail;
+	}
+	/* RFC 7672 8.1: SNI is the TLSA base domain */
+	p_SSL_ctrl(t->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME,
+	    TLSEXT_NAMETYPE_host_name, (void *)base);
+	if (p_SSL_dane_enable(t->ssl, base) <= 0) {
+		ssl_error("SSL_dane_enable", err, errlen);
+		goto fail;
+	}
+	/*
+	 * RFC 7672 3.1.1: DANE-EE(3) binds the key alone, no name checks
+	 * (OpenSSL makes them unless told); 3.2.3: "*" only as the whole
+	 * left-most label.
+	 */
+	p_SSL_dane_set_flags(t->ssl, DANE_FLAG_NO_DANE_EE_NAMECHECKS);
+	p_SSL_set_hostflags(t->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+	for (i = 0; i < nnames; i++)
+		if (p_SSL_add1_host(t->ssl, names[i]) != 1) {
+			ssl_error("SSL_add1_host", err, errlen);
+			goto fail;
+		}
+	/* a record OpenSSL cannot use (a digest or key that does not
+	 * parse) is left out, as dane.c leaves out the others */
+	for (i = 0; i < n; i++)
+		if (p_SSL_dane_tlsa_add(t->ssl, tlsa[i].usage, tlsa[i].selector,
+		    tlsa[i].mtype, tlsa[i].data, tlsa[i].len) > 0)
+			usable++;
+	/*
+	 * None usable: TLS all the same, unauthenticated (RFC 7672 2.2).
+	 * Else the handshake fails unless the chain matches a record.
+	 */
+	p_SSL_set_verify(t->ssl, usable ? SSL_VERIFY_PEER : SSL_VERIFY_NONE,
+	    NULL);
+	t->rfd = t->wfd = fd;
+	nonblock(fd);
+	p_SSL_set_fd(t->ssl, fd);
+	if (handshake(t, p_SSL_connect, timeout_ms, err, errlen) == -1) {
+		if (usable && (vr = p_SSL_get_verify_result(t->ssl)) !=
+		    X509_V_OK)
+			str_fmt_trunc(err, errlen, "the certificate of %s matches "
+			    "none of its TLSA records: %s", base,
+			    p_X509_verify_cert_error_string(vr));
+		goto fail;
+	}
+	if (!usable) {
+		str_copy_trunc(match, "no usable TLSA record: unauthenticated",
+		    matchlen);
+		return t;
+	}
+	/* VERIFY_PEER: a finished handshake has a matched record */
+	if ((depth = p_SSL_get0_dane_authority(t->ssl, NULL, NULL)) < 0 ||
+	    p_SSL_get0_dane_tlsa(t->ssl, &u, &s, &m, &data, &dlen) < 0) {
+		str_fmt_trunc(err, errlen, "the certificate of %s matched no "
+		    "TLSA record", base);
+		goto fail;
+	}
+	str_fmt_trunc(match, matchlen, "TLSA %s(%u) %u %u matched at depth %d",
+	    u < 4 ? usages[u] : "?", u, s, m, depth);
 	return t;
 fail:
 	tls_close(t);

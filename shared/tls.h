@@ -52,6 +52,24 @@ int tls_start_session(struct lineio *io, const char *cert, const char *key,
 /* Client side on fd, for host (SNI, and the name to verify). */
 struct tls *tls_client(int fd, const char *host, enum tls_verify v,
     const char *cafile, int timeout_ms, char *err, size_t errlen);
+/* A TLSA record (RFC 6698 2.1) for tls_client_dane. */
+struct tls_tlsa {
+	unsigned char		 usage, selector, mtype;
+	const unsigned char	*data;
+	size_t			 len;
+};
+/*
+ * Client side with DANE (RFC 7672, OpenSSL's DANE support): SNI is base
+ * (the TLSA base domain); the certificate chain must match one of the
+ * records, and with a DANE-TA(2) match also carry one of names (no
+ * partial wildcards, 3.2.3). With n == 0: TLS without authentication.
+ * On success match (matchlen octets) says which record matched and at
+ * what depth; on failure err says why.
+ */
+struct tls *tls_client_dane(int fd, const char *base,
+    const char *const *names, size_t nnames, const struct tls_tlsa *tlsa,
+    size_t n, int timeout_ms, char *match, size_t matchlen, char *err,
+    size_t errlen);
 void tls_close(struct tls *t);
 /* "TLSv1.3/TLS_AES_256_GCM_SHA384/256" */
 void tls_describe(const struct tls *t, char *buf, size_t len);

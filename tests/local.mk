@@ -20,7 +20,8 @@ AM_TESTS_ENVIRONMENT = top_builddir='$(abs_top_builddir)'; \
 LDADD = smtpd/libsmtpd.a pop3d/libpop3d.a queued/daemon/libqueued.a \
 	queued/local/liblocal.a queued/remote/libremote.a \
 	queued/sendmail/libsendmail.a shared/libpassword.a shared/libpombo.a \
-	$(CRYPT_LIBS) $(CARES_LIBS) $(CRITERION_LIBS) $(SYSTEMD_LIBS) -lpthread
+	$(CRYPT_LIBS) $(UNBOUND_LIBS) $(CARES_LIBS) $(CRITERION_LIBS) $(SYSTEMD_LIBS) \
+	-lpthread
 
 unit_tests = \
 	tests/unit/addr_test \
@@ -31,6 +32,7 @@ unit_tests = \
 	tests/unit/conf_test \
 	tests/unit/data_test \
 	tests/unit/dkim_test \
+	tests/unit/dnswire_test \
 	tests/unit/envelope_test \
 	tests/unit/esmtp_test \
 	tests/unit/intact_test \
@@ -170,6 +172,7 @@ integration_tests = \
 	tests/integration/milter_session_test.py \
 	tests/integration/pipelined_end_test.py \
 	tests/integration/dkim_tool_test.py \
+	tests/integration/dane_test.py \
 	tests/integration/e2e_test.py \
 	tests/integration/hostile_addr_test.py \
 	tests/integration/limits_test.py \
@@ -234,5 +237,5 @@ TESTS += $(fuzz_tests)
 
 EXTRA_DIST += tests/README.md tests/unit/tap-run tests/sessions/run-session \
 	tests/lib/pombo.py tests/lib/peer.py tests/lib/fakepolicy.py \
-	tests/lib/milters.py tests/ops/ops.py \
+	tests/lib/milters.py tests/lib/dnssec.py tests/ops/ops.py \
 	$(session_tests) $(integration_tests) $(ops_tests) $(fuzz_tests)

@@ -1055,6 +1055,10 @@ job_header(struct buf *job, const struct dest *d)
 	    c->relayhost[0] ? "relayhost" : d->key)));
 	if (c->tls_ca_file[0])
 		buf_printf(job, "tls-ca %s\n", c->tls_ca_file);
+	/* DANE needs validated answers; a domain's own tls_policy wins */
+	if (c->dane && conf_dns_trust_anchor(c) && !conf_tls_policy_named(c,
+	    c->relayhost[0] ? "relayhost" : d->key))
+		buf_printf(job, "dane %s\n", conf_dns_trust_anchor(c));
 	/* the keys the agent signs with; queued checked them at start */
 	for (i = 0; i < c->n_dkim_keys; i++) {
 		char dom[ADDR_DOMAIN_MAX + 1], sel[ADDR_DOMAIN_MAX + 1];

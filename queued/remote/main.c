@@ -22,6 +22,7 @@
 #include "job.h"
 #include "log.h"
 #include "remote.h"
+#include "resolve.h"
 #include "str.h"
 
 #define SPOOL_FD 3
@@ -71,7 +72,9 @@ main(int argc, char *argv[])
 	char err[128];
 
 	signal(SIGPIPE, SIG_IGN);
-	log_init("pombo/remote", 0);
+	/* to queued's stderr too: the TLS and DANE results per delivery go
+	 * where its delivery lines go (never twice into the journal) */
+	log_init("pombo/remote", 1);
 	if (job_read(0, &j, err, sizeof(err)) == -1) {
 		log_warnx("bad job from queued: %s", err);
 		return EX_SOFTWARE;
@@ -91,8 +94,11 @@ main(int argc, char *argv[])
 	    strcmp(j.tls, "encrypt") == 0 ? TLS_POLICY_ENCRYPT :
 	    strcmp(j.tls, "verify") == 0 ? TLS_POLICY_VERIFY : TLS_POLICY_MAY;
 	rc.tls_ca = j.tls_ca[0] ? j.tls_ca : NULL;
-	if (dns_init(j.dns[0] ? j.dns : NULL) == -1) {
-		log_warnx("cannot set up DNS");
+	rc.dane = j.dane[0] != '\0';
+	/* an anchor that cannot be loaded defers: DANE is not given up */
+	if (resolve_init(j.dns[0] ? j.dns : NULL, j.dane[0] ? j.dane : NULL,
+	    0, err, sizeof(err)) == -1) {
+		log_warnx("cannot set up DNS: %s", err);
 		return EX_TEMPFAIL;
 	}
 	rc.signer = load_keys(&j);
@@ -106,7 +112,7 @@ main(int argc, char *argv[])
 	flush_out(&out);
 	buf_free(&out);
 	dkimsign_free(rc.signer);
-	dns_done();
+	resolve_done();
 	job_free(&j);
 	return EX_OK;
 }

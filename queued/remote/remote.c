@@ -15,16 +15,19 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "dane.h"
 #include "dns.h"
 #include "fileio.h"
 #include "log.h"
 #include "mime8.h"
 #include "remote.h"
+#include "resolve.h"
 #include "smtpc.h"
 
 struct target {
 	char		host[ADDR_DOMAIN_MAX + 1];	/* Remote-MTA */
 	struct dns_addr	addr;
+	struct dane_host *dane;		/* its MX host's; NULL: no DANE */
 };
 
 #define MAX_TARGETS (DNS_MAX_MX * 4)
@@ -39,6 +42,7 @@ struct rstate {
 	char			**rdone;	/* per recipient */
 	char			 last_err[SMTPC_TEXT_MAX + 1];
 	struct buf		 sig;		/* DKIM-Signature fields */
+	struct dane_host	*dane;		/* per MX host (DNS_MAX_MX) */
 };
 
 /*
@@ -153,6 +157,26 @@ msg_scan(int fd, uint64_t off, uint64_t size, uint64_t *lines)
 	return eightbit;
 }
 
+/*
+ * DANE for MX host i (RFC 7672 2.2): its TLSA records into st->dane[i].
+ * -1 when they cannot be known now: the host is skipped, st->last_err
+ * says why.
+ */
+static int
+dane_host(struct rstate *st, size_t i, const char *host, const char *canon,
+    unsigned port, enum resolve_sec a_sec, enum resolve_sec mx_sec)
+{
+	struct dane_host *d = &st->dane[i];
+
+	dane_lookup(d, host, canon, port, a_sec, mx_sec, st->rc->domain);
+	if (d->state != DANE_FAIL)
+		return 0;
+	str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s: %s", host,
+	    d->why);
+	log_info("%s: dane=failed: %s; not used", host, d->why);
+	return -1;
+}
+
 /* Host names and addresses to try, best first. */
 static int
 find_targets(struct rstate *st, struct target *t, size_t *nt)
@@ -164,7 +188,9 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 	size_t nmx = 0, nuse, na, i, k;
 	unsigned port = rc->port;
 	enum dns_result r;
-	int any_temp = 0;
+	enum resolve_sec mx_sec = RESOLVE_INSECURE, a_sec;
+	char canon[ADDR_DOMAIN_MAX + 1];
+	int any_temp = 0, any_dane_fail = 0;
 
 	*nt = 0;
 	if (rc->relay) {
@@ -182,7 +208,11 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 			    colon > strrchr(rc->relay, ']'))
 				port = (unsigned)strtoul(colon + 1, NULL, 10);
 		}
-		if (literal || dns_mx(host, mx, &nmx) != DNS_OK || nmx == 0) {
+		/* a [literal] relay is the admin's word: a secure name */
+		if (literal)
+			mx_sec = RESOLVE_SECURE;
+		if (literal || resolve_mx(host, mx, &nmx, &mx_sec) != DNS_OK ||
+		    nmx == 0) {
 			if (str_copy(mx[0].host, host,
 			    sizeof(mx[0].host)) == -1)
 				goto bad_relay;
@@ -190,11 +220,19 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 			nmx = 1;
 		}
 	} else {
-		r = dns_mx(rc->domain, mx, &nmx);
+		r = resolve_mx(rc->domain, mx, &nmx, &mx_sec);
 		if (r == DNS_NXDOMAIN) {
 			str_fmt_trunc(reply, sizeof(reply), "550 5.1.2 Domain %s does "
 			    "not exist (DNS: NXDOMAIN)", rc->domain);
 			report_rest(st, STATUS_PERM, NULL, reply);
+			return -1;
+		}
+		if (r == DNS_TEMP && mx_sec == RESOLVE_BOGUS) {
+			/* RFC 7672 2.2.1: a bogus MX RRset is a failure */
+			str_fmt_trunc(reply, sizeof(reply), "451 4.4.3 MX lookup of "
+			    "%s failed temporarily: DNSSEC validation failed "
+			    "(%s)", rc->domain, resolve_why());
+			report_rest(st, STATUS_TEMP, NULL, reply);
 			return -1;
 		}
 		if (r == DNS_TEMP) {
@@ -233,18 +271,32 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 	for (i = 0; i < nuse; i++) {
 		if (mx[i].host[0] == '\0')
 			continue;
-		r = dns_addrs(mx[i].host, port, addrs, &na);
+		r = resolve_addrs(mx[i].host, port, addrs, &na, &a_sec, canon,
+		    sizeof(canon));
 		if (r == DNS_TEMP)
 			any_temp = 1;
+		if (na > 0 && rc->dane && dane_host(st, i, mx[i].host, canon,
+		    port, a_sec, mx_sec) == -1) {
+			any_dane_fail = 1;
+			continue;
+		}
 		for (k = 0; k < na && *nt < MAX_TARGETS; k++) {
 			str_copy_trunc(t[*nt].host, mx[i].host,
 			    sizeof(t[0].host));		/* the same size */
 			t[*nt].addr = addrs[k];
+			t[*nt].dane = rc->dane ? &st->dane[i] : NULL;
 			(*nt)++;
 		}
 	}
 	if (*nt > 0)
 		return 0;
+	if (any_dane_fail) {
+		/* RFC 7672 2.2: never around DANE, to a host without it */
+		str_fmt_trunc(reply, sizeof(reply), "451 4.7.5 DANE: %s",
+		    st->last_err);
+		report_rest(st, STATUS_TEMP, NULL, reply);
+		return -1;
+	}
 	if (nuse < nmx) {
 		str_fmt_trunc(reply, sizeof(reply), "554 5.4.6 Mail for %s loops "
 		    "back to myself", rc->domain);
@@ -276,7 +328,8 @@ ehlo(struct rstate *st, struct smtpc *c, const struct target *t)
 	if (smtpc_read(c, &r, st->rc->timeout_ms, 1) == 250)
 		return 0;
 	if (r.code >= 500 && r.code <= 599 &&
-	    st->rc->tls < TLS_POLICY_ENCRYPT) {
+	    st->rc->tls < TLS_POLICY_ENCRYPT &&
+	    (t->dane == NULL || t->dane->state == DANE_NONE)) {
 		c->ext = 0;
 		smtpc_send(c, "HELO %s", st->j->host);
 		if (smtpc_read(c, &r, st->rc->timeout_ms, 0) == 250)
@@ -285,6 +338,56 @@ ehlo(struct rstate *st, struct smtpc *c, const struct target *t)
 	str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s said to EHLO: %s",
 	    t->host, r.text);
 	return -1;
+}
+
+/*
+ * STARTTLS to a host with TLSA records (RFC 7672 2.2): TLS is a must,
+ * whatever tls_policy says for all domains; the certificate must match
+ * a usable record, or with none usable TLS goes on unauthenticated.
+ * Any failure: -1, this host will not do (never the clear text).
+ */
+static int
+starttls_dane(struct rstate *st, struct smtpc *c, const struct target *t)
+{
+	const struct dane_host *d = t->dane;
+	struct smtpc_reply r;
+	char err[256], match[128];
+
+	if (!(c->ext & EXT_STARTTLS)) {
+		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s offers no "
+		    "STARTTLS but has TLSA records (DANE, RFC 7672 2.2)",
+		    t->host);
+		log_info("%s: dane=failed: no STARTTLS offered", t->host);
+		return -1;
+	}
+	smtpc_send(c, "STARTTLS");
+	if (smtpc_read(c, &r, st->rc->timeout_ms, 0) != 220) {
+		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s said to "
+		    "STARTTLS: %s (DANE: TLS required)", t->host, r.text);
+		log_info("%s: dane=failed: STARTTLS refused", t->host);
+		return -1;
+	}
+	lineio_discard_input(&c->io);
+	c->tls = tls_client_dane(c->fd, d->base, d->names, d->nnames,
+	    d->tlsa, d->state == DANE_AUTH ? d->ntlsa : 0,
+	    (int)st->rc->timeout_ms, match, sizeof(match), err, sizeof(err));
+	if (c->tls == NULL) {
+		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s: %s "
+		    "(DANE)", t->host, err);
+		log_info("%s: dane=failed: %s", t->host, err);
+		return -1;
+	}
+	if (d->state == DANE_AUTH)
+		log_info("%s: dane=pass: %s (TLSA base %s, %zu usable, %zu "
+		    "unusable records)", t->host, match, d->base, d->ntlsa,
+		    d->nunusable);
+	else
+		log_info("%s: dane=unauthenticated: TLS without authentication, "
+		    "%zu TLSA records at %s, none usable (RFC 7672 2.2)",
+		    t->host, d->nunusable, d->base);
+	lineio_set_ops(&c->io, &tls_lineio_ops, c->tls);
+	tls_describe(c->tls, c->tls_desc, sizeof(c->tls_desc));
+	return ehlo(st, c, t) == 0 ? 0 : -1;
 }
 
 /*
@@ -300,6 +403,8 @@ starttls(struct rstate *st, struct smtpc *c, const struct target *t)
 	struct smtpc_reply r;
 	char err[256];
 
+	if (t->dane && t->dane->state != DANE_NONE)
+		return starttls_dane(st, c, t);
 	if (p == TLS_POLICY_NONE)
 		return 0;
 	if (!(c->ext & EXT_STARTTLS)) {
@@ -665,6 +770,9 @@ open_target(struct rstate *st, struct smtpc *c, const struct target *t)
 	}
 	if (c->tls)
 		log_info("%s: TLS %s", t->host, c->tls_desc);
+	if (t->dane && t->dane->state == DANE_NONE)
+		log_info("%s: dane=none: no DNSSEC-signed TLSA records, "
+		    "tls_policy applies", t->host);
 	return 0;
 }
 
@@ -699,7 +807,8 @@ remote_deliver(const struct remote_conf *rc, const struct job *j,
 	buf_init(&st.sig, 64 * 1024);
 	if ((st.rdone = calloc(j->nmsg ? j->nmsg : 1, sizeof(*st.rdone))) == NULL ||
 	    (tried = calloc(j->nmsg ? j->nmsg : 1, 1)) == NULL ||
-	    (t = calloc(MAX_TARGETS, sizeof(*t))) == NULL)
+	    (t = calloc(MAX_TARGETS, sizeof(*t))) == NULL ||
+	    (st.dane = calloc(DNS_MAX_MX, sizeof(*st.dane))) == NULL)
 		fatal("remote");
 	for (mi = 0; mi < j->nmsg; mi++)
 		if ((st.rdone[mi] = calloc(j->msgs[mi].nrcpt + 1, 1)) == NULL)
@@ -759,5 +868,8 @@ done:
 	free(st.rdone);
 	free(tried);
 	buf_free(&st.sig);
+	for (mi = 0; mi < DNS_MAX_MX; mi++)
+		dane_free(&st.dane[mi]);
+	free(st.dane);
 	free(t);
 }

@@ -21,6 +21,7 @@ struct remote_conf {
 	unsigned	 timeout_ms;	/* per reply (RFC 5321 4.5.3.2 scale) */
 	enum tls_policy	 tls;
 	const char	*tls_ca;	/* NULL: the system's CAs */
+	int		 dane;		/* RFC 7672 (validating resolver) */
 	struct dkimsign	*signer;	/* NULL: sign nothing */
 };
 

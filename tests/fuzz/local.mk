@@ -8,13 +8,13 @@
 # "make fuzz", with clang-14 and libFuzzer into _build-fuzz/
 # (tests/fuzz/fuzz.mk); make check does that too, and
 # tests/fuzz/run-fuzzers gives each libFuzzer harness a short run.
-fuzz_names = addr aliases auth authres conf data dkimrec envelope esmtp job \
-	lineio maildir milter milter_client milter_edit mime8 policy pop3 qproto \
+fuzz_names = addr aliases auth authres conf data dkimrec dnswire envelope esmtp \
+	job lineio maildir milter milter_client milter_edit mime8 policy pop3 qproto \
 	rfc5322 sendmail smtpc smtpd transfer users
 fuzz_harnesses = tests/fuzz/addr_fuzz tests/fuzz/aliases_fuzz \
 	tests/fuzz/auth_fuzz tests/fuzz/authres_fuzz tests/fuzz/conf_fuzz \
 	tests/fuzz/data_fuzz \
-	tests/fuzz/dkimrec_fuzz tests/fuzz/envelope_fuzz \
+	tests/fuzz/dkimrec_fuzz tests/fuzz/dnswire_fuzz tests/fuzz/envelope_fuzz \
 	tests/fuzz/esmtp_fuzz tests/fuzz/job_fuzz tests/fuzz/lineio_fuzz \
 	tests/fuzz/maildir_fuzz tests/fuzz/milter_fuzz \
 	tests/fuzz/milter_client_fuzz tests/fuzz/milter_edit_fuzz \
@@ -31,7 +31,8 @@ tests_fuzz_libfuzzmain_a_SOURCES = tests/fuzz/driver.c tests/fuzz/fuzz.c \
 FUZZ_LIBS = tests/fuzz/libfuzzmain.a pop3d/libpop3d.a smtpd/libsmtpd.a \
 	queued/daemon/libqueued.a queued/local/liblocal.a \
 	queued/remote/libremote.a queued/sendmail/libsendmail.a shared/libpassword.a \
-	shared/libpombo.a $(CRYPT_LIBS) $(CARES_LIBS) $(SYSTEMD_LIBS) -lpthread
+	shared/libpombo.a $(CRYPT_LIBS) $(UNBOUND_LIBS) $(CARES_LIBS) $(SYSTEMD_LIBS) \
+	-lpthread
 
 tests_fuzz_addr_fuzz_SOURCES = tests/fuzz/addr_fuzz.c
 tests_fuzz_addr_fuzz_LDADD = $(FUZZ_LIBS)
@@ -75,6 +76,8 @@ tests_fuzz_rfc5322_fuzz_SOURCES = tests/fuzz/rfc5322_fuzz.c
 tests_fuzz_rfc5322_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_sendmail_fuzz_SOURCES = tests/fuzz/sendmail_fuzz.c
 tests_fuzz_sendmail_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_dnswire_fuzz_SOURCES = tests/fuzz/dnswire_fuzz.c
+tests_fuzz_dnswire_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_smtpc_fuzz_SOURCES = tests/fuzz/smtpc_fuzz.c
 tests_fuzz_smtpc_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_smtpd_fuzz_SOURCES = tests/fuzz/smtpd_fuzz.c
@@ -98,8 +101,9 @@ fuzz_make = $(MAKE) -f $(top_srcdir)/tests/fuzz/fuzz.mk \
 	    $(queued_local_liblocal_a_SOURCES) $(queued_remote_libremote_a_SOURCES) \
 	    $(queued_sendmail_libsendmail_a_SOURCES)' \
 	POP3D_SRCS='$(pop3d_libpop3d_a_SOURCES)' \
-	PKG_CFLAGS='$(CARES_CFLAGS) $(SYSTEMD_CFLAGS)' \
-	PKG_LIBS='$(CRYPT_LIBS) $(CARES_LIBS) $(SYSTEMD_LIBS) -lpthread'
+	PKG_CFLAGS='$(CARES_CFLAGS) $(UNBOUND_CFLAGS) $(SYSTEMD_CFLAGS)' \
+	PKG_LIBS='$(CRYPT_LIBS) $(UNBOUND_LIBS) $(CARES_LIBS) \
+	    $(SYSTEMD_LIBS) -lpthread'
 
 fuzz: config.h
 	+@$(fuzz_make)

@@ -54,9 +54,9 @@ START = time.monotonic()
 DEADLINE = START + 540
 SUITE = "bookworm"
 # what README.md's "Build and install" says a machine that runs it needs
-INCLUDE = ("systemd,systemd-sysv,dbus,libc-ares2,libssl3,openssl,"
-           "libsystemd0,libcrypt1,libopendkim11,libspf2-2,libopendmarc2,"
-           "publicsuffix")
+INCLUDE = ("systemd,systemd-sysv,dbus,libc-ares2,libunbound8,libssl3,"
+           "openssl,libsystemd0,libcrypt1,libopendkim11,libspf2-2,"
+           "libopendmarc2,publicsuffix,dns-root-data")
 CACHE = os.environ.get("POMBO_TEST_CACHE", "/var/cache/pombo-tests")
 ROOTFS = os.path.join(CACHE, "rootfs-" + SUITE)
 STAMP = ROOTFS + ".stamp"

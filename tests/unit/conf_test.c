@@ -1,6 +1,7 @@
 /* conf: every value type, defaults, and errors that name file:line. */
 #include <criterion/criterion.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "str.h"
@@ -285,5 +286,42 @@ Test(conf, handler_user_and_its_line)
 	conf_free(&c);
 	cr_expect_eq(parse(&c, "max_uid_connections = 0\n", &err), -1,
 	    "at least one connection");
+	conf_free(&c);
+}
+
+/*
+ * DANE (issue 20): on by default; the trust anchor is the one named, or
+ * the system's root key when dns_servers is not set (tests serve
+ * unsigned made-up zones through dns_servers), or none; a domain named
+ * in tls_policy is not subject to DANE, "*" does not count.
+ */
+Test(conf, dane_and_trust_anchor)
+{
+	struct conf c;
+	struct conf_error err;
+
+	conf_defaults(&c);
+	cr_expect_eq(c.dane, 1);
+	conf_free(&c);
+	cr_assert_eq(parse(&c, "dane = no\n", &err), 0, "%s", err.msg);
+	cr_expect_eq(c.dane, 0);
+	if (access(DNS_ROOT_KEY, R_OK) == 0)
+		cr_expect_str_eq(conf_dns_trust_anchor(&c), DNS_ROOT_KEY);
+	conf_free(&c);
+	cr_assert_eq(parse(&c, "dns_servers = 127.0.0.1:5353\n", &err), 0,
+	    "%s", err.msg);
+	cr_expect_null(conf_dns_trust_anchor(&c));
+	conf_free(&c);
+	cr_assert_eq(parse(&c, "dns_servers = 127.0.0.1:5353\n"
+	    "dns_trust_anchor = /etc/pombo/test.ds\n", &err), 0, "%s",
+	    err.msg);
+	cr_expect_str_eq(conf_dns_trust_anchor(&c), "/etc/pombo/test.ds");
+	conf_free(&c);
+	cr_expect_eq(parse(&c, "dns_trust_anchor = relative.ds\n", &err), -1);
+	conf_free(&c);
+	cr_assert_eq(parse(&c, "tls_policy = a.test:may, *:encrypt\n", &err),
+	    0, "%s", err.msg);
+	cr_expect(conf_tls_policy_named(&c, "A.test"));
+	cr_expect_not(conf_tls_policy_named(&c, "b.test"));
 	conf_free(&c);
 }

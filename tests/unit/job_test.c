@@ -331,3 +331,29 @@ Test(job, verify_job_and_verdicts)
 	cr_expect_eq(job_verdict_parse("verdict ../etc ok", &v), -1);
 	cr_expect_eq(job_verdict_parse("01k177h582jc 0 ok - 250 x", &v), -1);
 }
+
+/* DANE's line: the trust anchor file, an absolute path (issue 20). */
+Test(job, dane_line)
+{
+	static const char ok[] = "POMBO-JOB 1\nhost mx.test\ndest b.test\n"
+	    "dane /usr/share/dns/root.key\nend\n";
+	static const char *bad[] = {
+		"POMBO-JOB 1\ndane root.key\nend\n",
+		"POMBO-JOB 1\ndane \nend\n",
+	};
+	struct job j;
+	char err[128];
+	size_t i;
+
+	cr_assert_eq(job_parse(&j, ok, strlen(ok), err, sizeof(err)), 0, "%s",
+	    err);
+	cr_expect_str_eq(j.dane, "/usr/share/dns/root.key");
+	job_free(&j);
+	cr_assert_eq(job_parse(&j, "POMBO-JOB 1\nend\n", 16, err, sizeof(err)),
+	    0, "%s", err);
+	cr_expect_str_eq(j.dane, "");
+	job_free(&j);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(job_parse(&j, bad[i], strlen(bad[i]), err,
+		    sizeof(err)), -1, "case %zu", i);
+}

@@ -1,0 +1,52 @@
+/*
+ * resolve: the remote agent's route lookups (MX, A/AAAA, TLSA) through
+ * libunbound, DNSSEC-validated when a trust anchor is given, so that
+ * DANE (RFC 7672, dane.c) knows which answers are "secure". Used by
+ * remote.c and dane.c; the other programs' lookups stay in dns.c
+ * (c-ares). Trusts the anchor file queued names; answers only as far
+ * as their syntax (dnswire.c), and their validation status.
+ */
+#ifndef POMBO_RESOLVE_H
+#define POMBO_RESOLVE_H
+
+#include <stddef.h>
+
+#include "dns.h"
+#include "dnswire.h"
+
+/* An answer's DNSSEC status (RFC 4033 5, RFC 7672 2.1.1). */
+enum resolve_sec {
+	RESOLVE_INSECURE,	/* unsigned, or no trust anchor in force */
+	RESOLVE_SECURE,		/* validated: data or a proven denial */
+	RESOLVE_BOGUS,		/* validation failed: the result is DNS_TEMP */
+};
+
+/*
+ * servers: "ip[:port],..." (dns_servers: forwarders) or NULL for the
+ * system's, from /etc/resolv.conf. anchor: a trust anchor file (DS or
+ * DNSKEY records, or BIND's trust-anchors) or NULL: no validation, every
+ * answer insecure. query_ms bounds each lookup. 0, or -1 with err.
+ */
+int resolve_init(const char *servers, const char *anchor, int query_ms,
+    char *err, size_t errlen);
+void resolve_done(void);
+int resolve_validating(void);
+/* MX records sorted by preference, equal ones shuffled. */
+enum dns_result resolve_mx(const char *domain, struct dns_mx *out,
+    size_t *n, enum resolve_sec *sec);
+/*
+ * AAAA then A records of host, port set. sec: secure only when every
+ * answer (data or denial) was; canon (canonlen octets): the name after
+ * CNAMEs, host itself if there were none.
+ */
+enum dns_result resolve_addrs(const char *host, unsigned port,
+    struct dns_addr *out, size_t *n, enum resolve_sec *sec, char *canon,
+    size_t canonlen);
+/* TLSA records at name (up to max into out); *nbad: records that did
+ * not parse, left out. */
+enum dns_result resolve_tlsa(const char *name, struct dnswire_tlsa *out,
+    size_t max, size_t *n, size_t *nbad, enum resolve_sec *sec);
+/* Why the last bogus answer was bogus (unbound's words), or "". */
+const char *resolve_why(void);
+
+#endif
