@@ -1,0 +1,84 @@
+"""Milters following a session through several messages and with
+policy servers (issue 17): what a filter said at one step holds for the
+steps after it, in that message and in the session.
+
+- a filter's DISCARD at MAIL ends the filters' part in the message, as
+  Postfix does: the filters after the one that discarded never saw that
+  MAIL, and libmilter ignores a RCPT without a MAIL (it never answers):
+  the recipient must not wait for a timeout and get 451."""
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import pombo  # noqa: E402
+from milters import pkt, Filter  # noqa: E402
+
+tap = pombo.Tap()
+CLIENT = {"TCPREMOTEIP": "192.0.2.1"}
+
+
+def libmilter_like(flt, verdict=lambda cmd, data: None):
+    """libmilter's state machine (engine.c): a command of a message
+    (RCPT, DATA, header...) that comes outside one (no MAIL since the
+    last end or abort) is ignored: no reply at all."""
+    def answer(cmd, data):
+        last = [c for c, d in flt.got[:-1] if c in (b"C", b"H", b"M", b"A",
+                                                   b"E")]
+        in_mail = bool(last) and last[-1] == b"M"
+        if cmd in (b"R", b"T", b"L", b"N", b"B", b"E") and not in_mail:
+            return b""
+        v = verdict(cmd, data)
+        if v is not None:
+            return v
+        return pkt(b"c") if cmd != b"E" else pkt(b"a")
+    return answer
+
+
+def orphans(flt):
+    """The message commands a filter got outside a message."""
+    n, in_mail = 0, False
+    for c, d in flt.got:
+        if c == b"M":
+            in_mail = True
+        elif c in (b"A", b"E", b"C", b"H"):
+            in_mail = False
+        elif c in (b"R", b"T", b"L", b"N", b"B") and not in_mail:
+            n += 1
+    return n
+
+
+def first_verdict(cmd, data):
+    if cmd == b"M" and b"<drop@" in data:
+        return pkt(b"d")
+    return None
+
+
+f1 = Filter(None)
+f1.answer = libmilter_like(f1, first_verdict)
+f2 = Filter(None)
+f2.answer = libmilter_like(f2)
+A = pombo.Instance({"milters": "%s, %s" % (f1.spec, f2.spec),
+                    "relay_networks": "192.0.2.0/24",
+                    "milter_command_timeout": "3s"}, name="pombo-msteps")
+A.start()
+try:
+    # --- a filter's DISCARD at MAIL
+    before = A.queue_files()
+    t0 = time.monotonic()
+    out = A.smtpd(b"EHLO c.test\nMAIL FROM:<drop@example.org>\nRCPT TO:"
+                  b"<bob@example.test>\nDATA\nSubject: x\n\nhi\n.\nQUIT\n",
+                  env=CLIENT)
+    took = time.monotonic() - t0
+    tap.ok(b"\r\n250 2.1.5" in out and b"Ok: queued as" in out and
+           took < 2.5, "a filter's DISCARD at MAIL: the RCPT passes at "
+           "once, the message gets 250 (%.2fs)" % took, out)
+    tap.eq(A.queue_files(), before, "and nothing is queued")
+    tap.eq(orphans(f2), 0, "the next filter got no RCPT or DATA without "
+           "its MAIL")
+    A.check_clean(tap)
+finally:
+    A.cleanup()
+    f1.close()
+    f2.close()
+tap.done()
