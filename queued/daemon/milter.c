@@ -78,6 +78,7 @@ struct milter {
 	int			 stale;		/* replies to drop: aborted */
 	int			 session_done;	/* accepted/refused at
 						 * CONNECT or HELO */
+	int			 shutdown;	/* it asked for the end (421) */
 	int			 message_done;	/* accepted or discarded */
 	struct milter_mods	 mods;
 	struct buf		 pending;	/* CONNECT, until negotiated */
@@ -354,6 +355,9 @@ queue_macros(struct milter *m, enum milter_stage st)
 
 /* ---- steps ---- */
 
+static const char shutdown_reply[] =
+    "421 4.7.0 Service unavailable - closing transmission channel";
+
 /*
  * Start a step. 1: the caller queues its packets and waits (or not:
  * noreply); 0: answered already (posted) without sending anything.
@@ -363,6 +367,12 @@ step_begin(struct milter *m, char cmd, enum milter_stage st, uint32_t no)
 {
 	if (m->state == MS_DEAD || m->state == MS_NEW) {
 		post_default(m);
+		return 0;
+	}
+	if (m->shutdown) {
+		/* the session is over for it, whatever the client does next:
+		 * its chain lasts the queue connection, not a message */
+		post(m, MILTER_TEMPFAIL, shutdown_reply, 0);
 		return 0;
 	}
 	if (m->session_done || (m->message_done && cmd != MILTER_C_MAIL)) {
@@ -843,9 +853,9 @@ verdict(struct milter *m, const struct milter_reply *r)
 	case MILTER_R_SHUTDOWN:
 	case MILTER_R_CONN_FAIL:
 		/* the filter wants the session over: 421 */
-		post(m, MILTER_TEMPFAIL, "421 4.7.0 Service unavailable - "
-		    "closing transmission channel", 0);
+		post(m, MILTER_TEMPFAIL, shutdown_reply, 0);
 		m->session_done = 1;
+		m->shutdown = 1;
 		return;
 	default:		v = MILTER_TEMPFAIL; break;
 	}

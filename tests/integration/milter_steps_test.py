@@ -5,7 +5,11 @@ steps after it, in that message and in the session.
 - a filter's DISCARD at MAIL ends the filters' part in the message, as
   Postfix does: the filters after the one that discarded never saw that
   MAIL, and libmilter ignores a RCPT without a MAIL (it never answers):
-  the recipient must not wait for a timeout and get 451."""
+  the recipient must not wait for a timeout and get 451.
+- a filter that asks for the session's end (SMFIR_SHUTDOWN: 421) is not
+  bypassed by the client's next MAIL: one milter session now lasts the
+  queue connection, and what the filter said holds for all of it (it
+  let every later message through unseen)."""
 import os
 import sys
 import time
@@ -51,6 +55,8 @@ def orphans(flt):
 def first_verdict(cmd, data):
     if cmd == b"M" and b"<drop@" in data:
         return pkt(b"d")
+    if cmd == b"M" and b"<shut@" in data:
+        return pkt(b"4")
     return None
 
 
@@ -76,6 +82,16 @@ try:
     tap.eq(A.queue_files(), before, "and nothing is queued")
     tap.eq(orphans(f2), 0, "the next filter got no RCPT or DATA without "
            "its MAIL")
+
+    # --- a filter's SHUTDOWN: the session is over for it
+    before = A.queue_files()
+    out = A.smtpd(b"EHLO c.test\nMAIL FROM:<shut@example.org>\n"
+                  b"MAIL FROM:<a@example.org>\nRCPT TO:<bob@example.test>\n"
+                  b"DATA\nSubject: x\n\nhi\n.\nQUIT\n", env=CLIENT)
+    tap.ok(out.count(b"\r\n421 4.7.0 ") == 2 and b"queued as" not in out,
+           "a filter's SHUTDOWN answers the next MAIL of the session too",
+           out)
+    tap.eq(A.queue_files(), before, "nothing queued past it")
     A.check_clean(tap)
 finally:
     A.cleanup()
