@@ -9,8 +9,11 @@ steps after it, in that message and in the session.
 - a filter that asks for the session's end (SMFIR_SHUTDOWN: 421) is not
   bypassed by the client's next MAIL: one milter session now lasts the
   queue connection, and what the filter said holds for all of it (it
-  let every later message through unseen)."""
+  let every later message through unseen).
+- the macros of a message are its own: at the second MAIL of a session
+  the queue id (i) is not the first message's."""
 import os
+import re
 import sys
 import time
 
@@ -92,6 +95,20 @@ try:
            "a filter's SHUTDOWN answers the next MAIL of the session too",
            out)
     tap.eq(A.queue_files(), before, "nothing queued past it")
+
+    # --- two messages, one session: the second MAIL's macros
+    n0 = len(f2.got)
+    out = A.smtpd(b"EHLO c.test\n" + b"MAIL FROM:<a@example.org>\nRCPT TO:"
+                  b"<bob@example.test>\nDATA\nSubject: one\n\nhi\n.\n" * 2 +
+                  b"QUIT\n", env=CLIENT)
+    qids = re.findall(rb"250 2.0.0 Ok: queued as (\w+)", out)
+    tap.eq(len(qids), 2, "two messages in one session")
+    mail_macros = [d for c, d in f2.got[n0:] if c == b"D" and
+                   d.startswith(b"M")]
+    tap.ok(len(mail_macros) == 2 and qids and
+           all(b"i\0" + q + b"\0" not in d for d in mail_macros
+               for q in qids),
+           "no queue id at MAIL: not the last message's", mail_macros)
     A.check_clean(tap)
 finally:
     A.cleanup()
