@@ -459,6 +459,11 @@ milter_connect(struct milter *m, const char *host, const char *addr,
 	milter_set_macro(m, "{client_name}", host);
 	if (*addr)
 		fam = strchr(addr, ':') ? '6' : '4';
+	if (m->sslen == 0) {
+		m->state = MS_CONNECTING;
+		fail(m, "its name has no address");
+		return 0;
+	}
 	buf_reset(&m->pending);
 	if (milter_proto_connect(&m->pending, host, fam, (uint16_t)port,
 	    addr) == -1) {
@@ -1026,10 +1031,21 @@ milter_new(sd_event *e, const char *spec, const struct milter_opts *o,
 	if (m == NULL)
 		return NULL;
 	m->fd = -1;
-	if (milter_parse_spec(spec, &m->ss, &m->sslen) == -1 ||
-	    str_copy(m->spec, spec, sizeof(m->spec)) == -1) {
+	if (str_copy(m->spec, spec, sizeof(m->spec)) == -1) {
 		free(m);
 		return NULL;
+	}
+	if (milter_parse_spec(spec, &m->ss, &m->sslen) == -1) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		/* a name milter_resolve found no address for: a filter
+		 * that is down (the default action), not a broken chain */
+		if (sockspec_parse(spec, 0, &ss, &len) != 1) {
+			free(m);
+			return NULL;
+		}
+		m->sslen = 0;
 	}
 	m->event = e;
 	m->o = *o;

@@ -11,7 +11,11 @@ steps after it, in that message and in the session.
   queue connection, and what the filter said holds for all of it (it
   let every later message through unseen).
 - the macros of a message are its own: at the second MAIL of a session
-  the queue id (i) is not the first message's."""
+  the queue id (i) is not the first message's.
+- a filter named by a host name without an address counts as a filter
+  that is down (pombo.conf(5)): milter_default_action for it, the other
+  filters as usual (every session got 451 "cannot filter the session",
+  whatever the default action, the other filters never asked)."""
 import os
 import re
 import sys
@@ -109,6 +113,22 @@ try:
            all(b"i\0" + q + b"\0" not in d for d in mail_macros
                for q in qids),
            "no queue id at MAIL: not the last message's", mail_macros)
+    A.check_clean(tap)
+
+    # --- a name without an address, default action accept
+    A.set_conf(milters="inet:no-such-milter.invalid:8891, %s" % f2.spec,
+               milter_default_action="accept")
+    A.start()
+    n0 = len(f2.got)
+    out = A.smtpd(b"EHLO c.test\nMAIL FROM:<a@example.org>\nRCPT TO:"
+                  b"<bob@example.test>\nDATA\nSubject: x\n\nhi\n.\nQUIT\n",
+                  env=CLIENT)
+    tap.ok(b"Ok: queued as" in out, "a filter whose name has no address: "
+           "milter_default_action (accept)", out)
+    tap.ok(any(c == b"E" for c, d in f2.got[n0:]),
+           "the other filter gets the message")
+    tap.ok("no-such-milter.invalid:8891 has no address" in A.log(),
+           "the name without an address is logged")
     A.check_clean(tap)
 finally:
     A.cleanup()
