@@ -934,6 +934,14 @@ reply(struct milter *m, const struct milter_reply *r)
 	case MILTER_R_REPLYCODE:
 	case MILTER_R_SHUTDOWN:
 	case MILTER_R_CONN_FAIL:
+		if (r->cmd == MILTER_R_DISCARD && (m->step == MILTER_C_CONNECT ||
+		    m->step == MILTER_C_HELO)) {
+			/* there is no message to drop yet: a broken filter,
+			 * as Postfix takes it (the default action); it would
+			 * end the chain's step, the filters after it unasked */
+			fail(m, "discard at connect or HELO");
+			return -1;
+		}
 		if (m->step == MILTER_C_BODY) {
 			buf_reset(&m->body);
 			m->body_off = 0;

@@ -15,7 +15,11 @@ steps after it, in that message and in the session.
 - a filter named by a host name without an address counts as a filter
   that is down (pombo.conf(5)): milter_default_action for it, the other
   filters as usual (every session got 451 "cannot filter the session",
-  whatever the default action, the other filters never asked)."""
+  whatever the default action, the other filters never asked).
+- a DISCARD at connect or HELO is no answer there (Postfix takes it for
+  a broken filter: the default action): the filters after it still get
+  the session (they were never connected, and with the default action
+  accept let every message through unseen)."""
 import os
 import re
 import sys
@@ -130,6 +134,23 @@ try:
     tap.ok("no-such-milter.invalid:8891 has no address" in A.log(),
            "the name without an address is logged")
     A.check_clean(tap)
+
+    # --- a DISCARD at connect, default action accept
+    f3 = Filter(lambda cmd, data: pkt(b"d") if cmd == b"C" else
+                pkt(b"c") if cmd != b"E" else pkt(b"a"))
+    A.set_conf(milters="%s, %s" % (f3.spec, f2.spec))
+    A.start()
+    n0 = len(f2.got)
+    out = A.smtpd(b"EHLO c.test\nMAIL FROM:<a@example.org>\nRCPT TO:"
+                  b"<bob@example.test>\nDATA\nSubject: x\n\nhi\n.\nQUIT\n",
+                  env=CLIENT)
+    tap.ok(b"Ok: queued as" in out, "a DISCARD at connect: the default "
+           "action (accept)", out)
+    got = [c for c, d in f2.got[n0:]]
+    tap.ok(b"C" in got and b"E" in got, "the next filter still gets the "
+           "session and the message", got)
+    A.check_clean(tap)
+    f3.close()
 finally:
     A.cleanup()
     f1.close()
