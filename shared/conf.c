@@ -486,12 +486,6 @@ conf_dkim_key(const char *entry, char *domain, size_t dlen, char *selector,
 	return c2 + 1;
 }
 
-/* A list of strings, each checked by item(); replaces the old list. */
-/*
- * unix:/absolute/path, or inet:address:port with an IP address (queued
- * resolves no names: its loop must not block on a resolver), IPv6 in
- * brackets, or localhost.
- */
 /* A policy server or a mail filter: sockspec's forms (names not looked up). */
 static int
 item_socket(char *s)
@@ -502,6 +496,7 @@ item_socket(char *s)
 	return sockspec_parse(s, 0, &ss, &len) == -1 ? -1 : 0;
 }
 
+/* A list of strings, each checked by item(); replaces the old list. */
 static int
 set_strings(struct conf *c, const struct conf_key *k, char *v,
     struct conf_error *err, int (*item)(char *), const char *what)

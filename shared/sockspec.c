@@ -76,6 +76,15 @@ lookup(const char *host, int family, unsigned port,
 	return 0;
 }
 
+static int
+last_label_numeric(const char *host)
+{
+	const char *dot = strrchr(host, '.');
+	const char *l = dot ? dot + 1 : host;
+
+	return l[0] != '\0' && strspn(l, "0123456789") == strlen(l);
+}
+
 int
 sockspec_parse(const char *spec, int resolve, struct sockaddr_storage *ss,
     socklen_t *len)
@@ -121,9 +130,10 @@ sockspec_parse(const char *spec, int resolve, struct sockaddr_storage *ss,
 	if (numeric(host, family, (unsigned)port, ss, len) == 0)
 		return 0;
 	/* not a number: a name, or nothing (a bracket is for numbers, and
-	 * a name does not end in a number: 127.0.0.1 for inet6 is wrong) */
+	 * a name's last label is not all digits, RFC 1123 2.1: 127.0.0.1
+	 * for inet6 is wrong, milter1 is a name) */
 	if (h != p || !addr_domain_valid(host, strlen(host), 0) ||
-	    (host[hlen - 1] >= '0' && host[hlen - 1] <= '9'))
+	    last_label_numeric(host))
 		return -1;
 	if (!resolve)
 		return 1;

@@ -170,6 +170,7 @@ integration_tests = \
 	tests/integration/closed_fds_test.py \
 	tests/integration/inbound_auth_test.py \
 	tests/integration/milter_session_test.py \
+	tests/integration/milter_steps_test.py \
 	tests/integration/pipelined_end_test.py \
 	tests/integration/dkim_tool_test.py \
 	tests/integration/dane_test.py \

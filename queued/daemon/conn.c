@@ -475,6 +475,18 @@ rcpt_add(struct conn *c, const struct rcpt_args *r, struct resolve_out *out,
 }
 
 /*
+ * The milters of the transaction's steps to come: none once a filter or
+ * a policy server said DISCARD, as Postfix skips them then (the filters
+ * after the one that discarded never saw the MAIL, and libmilter leaves
+ * a RCPT without one unanswered).
+ */
+static struct filter *
+txn_filter(const struct conn *c)
+{
+	return c->txn != NULL && c->txn->discard != NULL ? NULL : c->filter;
+}
+
+/*
  * The pending recipient (c->pend) passed queued and the policy
  * servers: the milters have the last word, or it is added now. 1: the
  * milters have it (CS_FILTER), 0: done (replied), c->pend is the
@@ -485,7 +497,7 @@ rcpt_filter(struct conn *c)
 {
 	struct pending_rcpt *p = c->pend;
 
-	if (c->filter == NULL) {
+	if (txn_filter(c) == NULL) {
 		rcpt_add(c, &p->r, &p->out, p->orig, p->reply,
 		    sizeof(p->reply));
 		return 0;
@@ -577,7 +589,7 @@ do_rcpt(struct conn *c, const char *arg)
 		conn_reply(c, "%s", reply);
 		return;
 	}
-	if (c->filter == NULL) {
+	if (txn_filter(c) == NULL) {
 		rcpt_add(c, &r, &out, orig, reply, sizeof(reply));
 		return;
 	}
@@ -664,12 +676,12 @@ do_data(struct conn *c)
 	c->state = CS_CHUNK;
 	str_fmt_trunc(c->reply, sizeof(c->reply), "354 %s Send the message "
 	    "in chunks", e->qid);
-	if (c->filter != NULL && filter_data(c->filter, e->qid) == 0) {
+	if (txn_filter(c) != NULL && filter_data(c->filter, e->qid) == 0) {
 		c->state = CS_FILTER;
 		c->fwait = FW_DATA;
 		return;
 	}
-	if (c->filter != NULL) {
+	if (txn_filter(c) != NULL) {
 		spool_discard(ctx->spool, e->qid, c->msgfd);
 		c->msgfd = -1;
 		c->state = CS_MAIL;

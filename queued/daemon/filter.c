@@ -567,6 +567,9 @@ filter_mail(struct filter *f, const char *from, const char *params)
 		*p++ = '\0';
 		args[n] = p;
 	}
+	/* a new message: its id comes at DATA (queued names it then),
+	 * not the last message's of the session */
+	milter_chain_set_macro(f->chain, "i", NULL);
 	f->phase = PH_MAIL;
 	f->in_message = 1;
 	if (milter_chain_mail(f->chain, args, n) == -1) {

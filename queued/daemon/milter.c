@@ -78,6 +78,7 @@ struct milter {
 	int			 stale;		/* replies to drop: aborted */
 	int			 session_done;	/* accepted/refused at
 						 * CONNECT or HELO */
+	int			 shutdown;	/* it asked for the end (421) */
 	int			 message_done;	/* accepted or discarded */
 	struct milter_mods	 mods;
 	struct buf		 pending;	/* CONNECT, until negotiated */
@@ -354,6 +355,9 @@ queue_macros(struct milter *m, enum milter_stage st)
 
 /* ---- steps ---- */
 
+static const char shutdown_reply[] =
+    "421 4.7.0 Service unavailable - closing transmission channel";
+
 /*
  * Start a step. 1: the caller queues its packets and waits (or not:
  * noreply); 0: answered already (posted) without sending anything.
@@ -363,6 +367,12 @@ step_begin(struct milter *m, char cmd, enum milter_stage st, uint32_t no)
 {
 	if (m->state == MS_DEAD || m->state == MS_NEW) {
 		post_default(m);
+		return 0;
+	}
+	if (m->shutdown) {
+		/* the session is over for it, whatever the client does next:
+		 * its chain lasts the queue connection, not a message */
+		post(m, MILTER_TEMPFAIL, shutdown_reply, 0);
 		return 0;
 	}
 	if (m->session_done || (m->message_done && cmd != MILTER_C_MAIL)) {
@@ -449,6 +459,11 @@ milter_connect(struct milter *m, const char *host, const char *addr,
 	milter_set_macro(m, "{client_name}", host);
 	if (*addr)
 		fam = strchr(addr, ':') ? '6' : '4';
+	if (m->sslen == 0) {
+		m->state = MS_CONNECTING;
+		fail(m, "its name has no address");
+		return 0;
+	}
 	buf_reset(&m->pending);
 	if (milter_proto_connect(&m->pending, host, fam, (uint16_t)port,
 	    addr) == -1) {
@@ -843,9 +858,9 @@ verdict(struct milter *m, const struct milter_reply *r)
 	case MILTER_R_SHUTDOWN:
 	case MILTER_R_CONN_FAIL:
 		/* the filter wants the session over: 421 */
-		post(m, MILTER_TEMPFAIL, "421 4.7.0 Service unavailable - "
-		    "closing transmission channel", 0);
+		post(m, MILTER_TEMPFAIL, shutdown_reply, 0);
 		m->session_done = 1;
+		m->shutdown = 1;
 		return;
 	default:		v = MILTER_TEMPFAIL; break;
 	}
@@ -919,6 +934,14 @@ reply(struct milter *m, const struct milter_reply *r)
 	case MILTER_R_REPLYCODE:
 	case MILTER_R_SHUTDOWN:
 	case MILTER_R_CONN_FAIL:
+		if (r->cmd == MILTER_R_DISCARD && (m->step == MILTER_C_CONNECT ||
+		    m->step == MILTER_C_HELO)) {
+			/* there is no message to drop yet: a broken filter,
+			 * as Postfix takes it (the default action); it would
+			 * end the chain's step, the filters after it unasked */
+			fail(m, "discard at connect or HELO");
+			return -1;
+		}
 		if (m->step == MILTER_C_BODY) {
 			buf_reset(&m->body);
 			m->body_off = 0;
@@ -1016,10 +1039,21 @@ milter_new(sd_event *e, const char *spec, const struct milter_opts *o,
 	if (m == NULL)
 		return NULL;
 	m->fd = -1;
-	if (milter_parse_spec(spec, &m->ss, &m->sslen) == -1 ||
-	    str_copy(m->spec, spec, sizeof(m->spec)) == -1) {
+	if (str_copy(m->spec, spec, sizeof(m->spec)) == -1) {
 		free(m);
 		return NULL;
+	}
+	if (milter_parse_spec(spec, &m->ss, &m->sslen) == -1) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		/* a name milter_resolve found no address for: a filter
+		 * that is down (the default action), not a broken chain */
+		if (sockspec_parse(spec, 0, &ss, &len) != 1) {
+			free(m);
+			return NULL;
+		}
+		m->sslen = 0;
 	}
 	m->event = e;
 	m->o = *o;

@@ -31,6 +31,11 @@ Test(sockspec, forms)
 		{ "inet6:::1:25", 0, AF_INET6, 25 },
 		{ "inet:rspamd.example:11332", 1, 0, 0 },
 		{ "inet6:milter:25", 1, 0, 0 },
+		/* a name may end in a digit; its last label is not all digits */
+		{ "inet:milter1:8891", 1, 0, 0 },
+		{ "inet:rspamd2.example:11332", 1, 0, 0 },
+		{ "inet:1.2.3.4.5:25", -1, 0, 0 },
+		{ "inet:host.example.123:25", -1, 0, 0 },
 		{ "inet:[rspamd.example]:11332", -1, 0, 0 },
 		{ "inet:bad..name:25", -1, 0, 0 },
 		{ "inet:1.2.3:25", -1, 0, 0 },
