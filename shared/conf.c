@@ -153,6 +153,15 @@ static const struct conf_key conf_keys[] = {
 	  "CA certificates for tls_policy verify (default: the system's)" },
 	{ "tls_policy", CONF_POLICIES, L(tls_policy), 0, 0, "",
 	  "per destination: domain:none|may|encrypt|verify (default may)" },
+	{ "mta_sts", CONF_BOOL, F(mta_sts), 0, 0, "yes",
+	  "outbound: follow the MTA-STS policies (RFC 8461) of the "
+	  "destinations; a domain named in tls_policy follows that instead" },
+	{ "mta_sts_timeout", CONF_DURATION, F(mta_sts_timeout), 1, 600, "20s",
+	  "the time to fetch an MTA-STS policy over HTTPS, connection "
+	  "included" },
+	{ "mta_sts_port", CONF_COUNT, F(mta_sts_port), 1, 65535, "443",
+	  "the HTTPS port MTA-STS policies are fetched from: 443 (RFC 8461); "
+	  "another is for tests, whose policy server cannot have 443" },
 	{ "allow_plaintext_auth", CONF_BOOL, F(allow_plaintext_auth), 0, 0, "no",
 	  "offer AUTH and POP3 logins without TLS to non-local clients" },
 	{ "user", CONF_WORD, F(user), 0, 0, "",
@@ -796,6 +805,19 @@ conf_tls_policy(const struct conf *c, const char *domain)
 			def = (enum tls_policy)k;
 	}
 	return def;
+}
+
+int
+conf_tls_policy_named(const struct conf *c, const char *domain)
+{
+	size_t i, n = strlen(domain);
+
+	for (i = 0; i < c->n_tls_policy; i++) {
+		const char *e = c->tls_policy[i], *colon = strrchr(e, ':');
+		if ((size_t)(colon - e) == n && strncasecmp(e, domain, n) == 0)
+			return 1;
+	}
+	return 0;
 }
 
 const char *

@@ -57,6 +57,9 @@ struct conf {
 	char		**tls_policy;		/* "domain:policy" */
 	size_t		 n_tls_policy;
 	int		 allow_plaintext_auth;
+	int		 mta_sts;		/* RFC 8461 policies, outbound */
+	unsigned	 mta_sts_timeout;	/* seconds, a policy fetch */
+	unsigned	 mta_sts_port;		/* 443; tests: their server's */
 	char		**dkim_keys;		/* "domain:selector:keyfile" */
 	size_t		 n_dkim_keys;
 	size_t		 dkim_keys_line;	/* where it was set; 0: default */
@@ -100,6 +103,8 @@ enum tls_policy { TLS_POLICY_NONE, TLS_POLICY_MAY, TLS_POLICY_ENCRYPT,
 /* The remote agent's TLS policy for a destination (default: may). */
 enum tls_policy conf_tls_policy(const struct conf *c, const char *domain);
 const char *conf_tls_policy_name(enum tls_policy p);
+/* Does tls_policy name domain itself (not only the "*" default)? */
+int conf_tls_policy_named(const struct conf *c, const char *domain);
 
 /*
  * The three parts of a dkim_keys entry (as checked by the parser): the

@@ -190,6 +190,14 @@ head_line(struct job *j, const char *w, char *p)
 		if (p[0] != '/' || str_copy(j->tls_ca, p,
 		    sizeof(j->tls_ca)) == -1)
 			return "bad tls-ca";
+	} else if (strcmp(w, "mta-sts") == 0) {
+		uint64_t port;
+		char *t = word(&p);
+		if (parse_u64(t, &v) == -1 || v == 0 || v > 86400 ||
+		    parse_u64(p, &port) == -1 || port == 0 || port > 65535)
+			return "bad mta-sts";
+		j->mta_sts_timeout = (unsigned)v;
+		j->mta_sts_port = (unsigned)port;
 	} else if (strcmp(w, "client") == 0) {
 		char *ip = word(&p);
 		int bad = ip == NULL || str_copy(j->client_ip, ip,

@@ -11,6 +11,7 @@
  *   relay <[host]:port>                 (remote: instead of MX lookup)
  *   port <n> | dns <servers> | timeout <s> | connect-timeout <s>
  *   tls none|may|encrypt|verify | tls-ca <file>
+ *   mta-sts <timeout s> <port>          (remote: follow MTA-STS policies)
  *   dkim <domain> <selector> <key file>  (remote: one line per key)
  *   client <ip> <helo-name>             (verify: who sent it)
  *   dmarc-reject yes|no                 (verify: refuse p=reject failures)
@@ -101,6 +102,8 @@ struct job {
 	unsigned	 port, timeout, connect_timeout;
 	char		 tls[16];		/* "" means may */
 	char		 tls_ca[4096];
+	unsigned	 mta_sts_timeout;	/* 0: no MTA-STS */
+	unsigned	 mta_sts_port;
 	struct job_msg	*msgs;
 	size_t		 nmsg;
 	struct job_dkim	*dkim;

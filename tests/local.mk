@@ -20,7 +20,8 @@ AM_TESTS_ENVIRONMENT = top_builddir='$(abs_top_builddir)'; \
 LDADD = smtpd/libsmtpd.a pop3d/libpop3d.a queued/daemon/libqueued.a \
 	queued/local/liblocal.a queued/remote/libremote.a \
 	queued/sendmail/libsendmail.a shared/libpassword.a shared/libpombo.a \
-	$(CRYPT_LIBS) $(CARES_LIBS) $(CRITERION_LIBS) $(SYSTEMD_LIBS) -lpthread
+	$(CRYPT_LIBS) $(CARES_LIBS) $(CURL_LIBS) $(CRITERION_LIBS) \
+	$(SYSTEMD_LIBS) -lpthread
 
 unit_tests = \
 	tests/unit/addr_test \
@@ -41,6 +42,7 @@ unit_tests = \
 	tests/unit/milter_test \
 	tests/unit/milter_proto_test \
 	tests/unit/mime8_test \
+	tests/unit/mtasts_policy_test \
 	tests/unit/password_test \
 	tests/unit/pop3_dirscan_test \
 	tests/unit/pop3_mailbox_test \
@@ -175,6 +177,7 @@ integration_tests = \
 	tests/integration/login_timing_test.py \
 	tests/integration/logs_test.py \
 	tests/integration/milter_test.py \
+	tests/integration/mta_sts_test.py \
 	tests/integration/notify_test.py \
 	tests/integration/order_test.py \
 	tests/integration/policy_actions_test.py \

@@ -1020,6 +1020,12 @@ job_header(struct buf *job, const struct dest *d)
 	    c->relayhost[0] ? "relayhost" : d->key)));
 	if (c->tls_ca_file[0])
 		buf_printf(job, "tls-ca %s\n", c->tls_ca_file);
+	/* MTA-STS is the domain's word on its MX hosts: not for a
+	 * relayhost, nor a domain the admin gave a tls_policy of its own */
+	if (c->mta_sts && !c->relayhost[0] && d->key[0] != '[' &&
+	    !conf_tls_policy_named(c, d->key))
+		buf_printf(job, "mta-sts %u %u\n", c->mta_sts_timeout,
+		    c->mta_sts_port);
 	/* the keys the agent signs with; queued checked them at start */
 	for (i = 0; i < c->n_dkim_keys; i++) {
 		char dom[ADDR_DOMAIN_MAX + 1], sel[ADDR_DOMAIN_MAX + 1];
@@ -1185,7 +1191,8 @@ dispatch(void)
 		if (next == NULL)
 			next = TAILQ_FIRST(&work) != d ? TAILQ_FIRST(&work) : NULL;
 		if (agent_spawn(ctx->event, d->local ? local_prog : remote_prog,
-		    ctx->spool->queue, -1, &job, d->local ? LOCAL_TIMEOUT :
+		    ctx->spool->queue, d->local ? -1 : ctx->spool->mtasts,
+		    &job, d->local ? LOCAL_TIMEOUT :
 		    REMOTE_TIMEOUT, &agent_ops, b) != NULL)
 			continue;
 		buf_free(&job);

@@ -20,6 +20,7 @@ struct spool {
 	int	state;
 	int	quarantine;
 	int	free;		/* files of removed messages, for reuse */
+	int	mtasts;		/* MTA-STS policies, pombo-remote's cache */
 };
 
 /* How many removed files free/ keeps, and how big one may stay. */

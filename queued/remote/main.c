@@ -1,11 +1,12 @@
 /*
  * pombo-remote: the remote delivery agent. queued runs it per destination
  * with a batch of messages on stdin (the job names the domain or the
- * relayhost, and the DNS servers) and queue/ on fd 3; it writes one
- * result line per recipient on stdout.
+ * relayhost, and the DNS servers), queue/ on fd 3 and the spool's
+ * mta-sts/ on fd 4; it writes one result line per recipient on stdout.
  *
- * Runs as: queued's user. May touch: nothing on disk; reads queue/ and
- * the DKIM key files the job names.
+ * Runs as: queued's user. May touch: the MTA-STS policies in mta-sts/
+ * (its cache, written whole); reads queue/ and the DKIM key files the
+ * job names.
  * Trusts: its job; nothing from DNS or the network.
  */
 #include "config.h"
@@ -14,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -21,10 +23,12 @@
 #include "dns.h"
 #include "job.h"
 #include "log.h"
+#include "mtasts.h"
 #include "remote.h"
 #include "str.h"
 
 #define SPOOL_FD 3
+#define MTASTS_FD 4
 
 static int
 flush_out(struct buf *b)
@@ -66,12 +70,16 @@ int
 main(int argc, char *argv[])
 {
 	struct remote_conf rc;
+	struct stat sb;
 	struct buf out;
 	struct job j;
 	char err[128];
 
 	signal(SIGPIPE, SIG_IGN);
-	log_init("pombo/remote", 0);
+	/* stderr is queued's: its log (the journal under systemd, where
+	 * log.c leaves it to syslog), so what MTA-STS testing mode has to
+	 * say reaches the admin beside queued's lines */
+	log_init("pombo/remote", 1);
 	if (job_read(0, &j, err, sizeof(err)) == -1) {
 		log_warnx("bad job from queued: %s", err);
 		return EX_SOFTWARE;
@@ -91,6 +99,12 @@ main(int argc, char *argv[])
 	    strcmp(j.tls, "encrypt") == 0 ? TLS_POLICY_ENCRYPT :
 	    strcmp(j.tls, "verify") == 0 ? TLS_POLICY_VERIFY : TLS_POLICY_MAY;
 	rc.tls_ca = j.tls_ca[0] ? j.tls_ca : NULL;
+	rc.mta_sts = j.mta_sts_timeout != 0;
+	rc.sts_port = j.mta_sts_port;
+	rc.sts_timeout_ms = j.mta_sts_timeout * 1000;
+	/* the cache, if queued gave it (a folder on fd 4) */
+	rc.sts_cachefd = fstat(MTASTS_FD, &sb) == 0 && S_ISDIR(sb.st_mode) ?
+	    MTASTS_FD : -1;
 	if (dns_init(j.dns[0] ? j.dns : NULL) == -1) {
 		log_warnx("cannot set up DNS");
 		return EX_TEMPFAIL;
@@ -106,6 +120,7 @@ main(int argc, char *argv[])
 	flush_out(&out);
 	buf_free(&out);
 	dkimsign_free(rc.signer);
+	mtasts_done();
 	dns_done();
 	job_free(&j);
 	return EX_OK;

@@ -19,6 +19,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "mime8.h"
+#include "mtasts.h"
 #include "remote.h"
 #include "smtpc.h"
 
@@ -39,6 +40,7 @@ struct rstate {
 	char			**rdone;	/* per recipient */
 	char			 last_err[SMTPC_TEXT_MAX + 1];
 	struct buf		 sig;		/* DKIM-Signature fields */
+	struct mtasts		 sts;		/* the domain's policy */
 };
 
 /*
@@ -265,6 +267,74 @@ bad_relay:
 	return -1;
 }
 
+/*
+ * What the MTA-STS policy asks of target t (RFC 8461 4): MTASTS_ENFORCE
+ * (an MX name of the policy and a certificate valid for it, or no mail),
+ * MTASTS_TESTING (the same, failures only logged) or MTASTS_NONE. DANE
+ * comes first where both exist (RFC 8461 2): a host with usable TLSA
+ * records answers to DANE alone.
+ */
+static enum mtasts_mode
+sts_mode(const struct rstate *st, const struct target *t)
+{
+	(void)t;
+	return st->sts.have ? st->sts.pol.mode : MTASTS_NONE;
+}
+
+/*
+ * The domain's MTA-STS policy, and the targets it leaves (RFC 8461 4.1):
+ * under enforce only the MX hosts its mx patterns name (none left: the
+ * mail waits); under testing all, those it would drop logged. 0, or -1
+ * when every recipient has been reported.
+ */
+static int
+sts_filter(struct rstate *st, struct target *t, size_t *nt)
+{
+	const struct remote_conf *rc = st->rc;
+	struct mtasts_conf mc;
+	char reply[SMTPC_TEXT_MAX];
+	size_t i, k;
+	int first;
+
+	if (!rc->mta_sts || rc->relay != NULL)
+		return 0;
+	mc.domain = rc->domain;
+	mc.tls_ca = rc->tls_ca;
+	mc.port = rc->sts_port;
+	mc.timeout_ms = rc->sts_timeout_ms;
+	mc.cachefd = rc->sts_cachefd;
+	mtasts_get(&mc, &st->sts);
+	for (i = k = 0; i < *nt; i++) {
+		first = i == 0 || strcmp(t[i].host, t[i - 1].host) != 0;
+		if (sts_mode(st, &t[i]) == MTASTS_NONE ||
+		    mtasts_mx_match(&st->sts.pol, t[i].host)) {
+			t[k++] = t[i];
+			continue;
+		}
+		if (sts_mode(st, &t[i]) == MTASTS_TESTING) {
+			if (first)
+				log_info("MTA-STS testing: %s is no MX host "
+				    "of the policy of %s; enforce would not "
+				    "use it", t[i].host, rc->domain);
+			t[k++] = t[i];
+			continue;
+		}
+		if (first)
+			log_info("MTA-STS: %s is no MX host of the policy of "
+			    "%s (enforce): not used", t[i].host, rc->domain);
+	}
+	if (*nt > 0 && k == 0) {
+		str_fmt_trunc(reply, sizeof(reply), "451 4.7.5 No MX host of %s "
+		    "matches its MTA-STS policy (enforce, RFC 8461 4.1)",
+		    rc->domain);
+		report_rest(st, STATUS_TEMP, NULL, reply);
+		*nt = 0;
+		return -1;
+	}
+	*nt = k;
+	return 0;
+}
+
 /* EHLO, or HELO when EHLO is refused. 0, or -1. */
 static int
 ehlo(struct rstate *st, struct smtpc *c, const struct target *t)
@@ -297,17 +367,31 @@ static int
 starttls(struct rstate *st, struct smtpc *c, const struct target *t)
 {
 	enum tls_policy p = st->rc->tls;
+	enum mtasts_mode sm = sts_mode(st, t);
+	enum tls_verify v;
 	struct smtpc_reply r;
-	char err[256];
+	char err[256], why[160];
 
+	/* RFC 8461 4.2: under enforce, TLS with a certificate valid for the
+	 * MX name, whatever the tls_policy default says */
+	if (sm == MTASTS_ENFORCE)
+		p = TLS_POLICY_VERIFY;
+	if (sm == MTASTS_ENFORCE)
+		str_fmt_trunc(why, sizeof(why), "the MTA-STS policy of %s is "
+		    "enforce", st->rc->domain);
+	else
+		str_fmt_trunc(why, sizeof(why), "tls_policy is %s",
+		    conf_tls_policy_name(p));
 	if (p == TLS_POLICY_NONE)
 		return 0;
 	if (!(c->ext & EXT_STARTTLS)) {
+		if (sm == MTASTS_TESTING)
+			log_info("MTA-STS testing: %s offers no STARTTLS; "
+			    "enforce would not use it", t->host);
 		if (p == TLS_POLICY_MAY)
 			return 0;
 		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s offers no "
-		    "STARTTLS and tls_policy is %s", t->host,
-		    conf_tls_policy_name(p));
+		    "STARTTLS and %s", t->host, why);
 		return -1;
 	}
 	smtpc_send(c, "STARTTLS");
@@ -318,14 +402,32 @@ starttls(struct rstate *st, struct smtpc *c, const struct target *t)
 	}
 	/* nothing may stay buffered from before the handshake */
 	lineio_discard_input(&c->io);
-	c->tls = tls_client(c->fd, t->host, p == TLS_POLICY_VERIFY ?
-	    TLS_VERIFY_PEER : TLS_VERIFY_NONE, st->rc->tls_ca,
+	/* under a policy the certificate is checked by name, and the
+	 * handshake goes on: the result decides below, or is logged */
+	v = sm != MTASTS_NONE ? TLS_VERIFY_CHECK : p == TLS_POLICY_VERIFY ?
+	    TLS_VERIFY_PEER : TLS_VERIFY_NONE;
+	c->tls = tls_client(c->fd, t->host, v, st->rc->tls_ca,
 	    (int)st->rc->timeout_ms, err, sizeof(err));
 	if (c->tls == NULL) {
 		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s: %s", t->host,
 		    err);
 		log_info("%s", st->last_err);
+		if (sm == MTASTS_TESTING)
+			log_info("MTA-STS testing: TLS with %s failed; enforce "
+			    "would not use it", t->host);
 		return p == TLS_POLICY_MAY ? -2 : -1;
+	}
+	if (v == TLS_VERIFY_CHECK && tls_verify_result(c->tls, err,
+	    sizeof(err)) != 0) {
+		if (p == TLS_POLICY_VERIFY) {
+			/* nothing was sent: the caller closes */
+			str_fmt_trunc(st->last_err, sizeof(st->last_err),
+			    "certificate of %s: %s, and %s", t->host, err, why);
+			log_info("%s", st->last_err);
+			return -1;
+		}
+		log_info("MTA-STS testing: certificate of %s: %s; enforce "
+		    "would not use it", t->host, err);
 	}
 	lineio_set_ops(&c->io, &tls_lineio_ops, c->tls);
 	tls_describe(c->tls, c->tls_desc, sizeof(c->tls_desc));
@@ -705,7 +807,7 @@ remote_deliver(const struct remote_conf *rc, const struct job *j,
 		if ((st.rdone[mi] = calloc(j->msgs[mi].nrcpt + 1, 1)) == NULL)
 			fatal("remote");
 	str_copy_trunc(st.last_err, "no server answered", sizeof(st.last_err));
-	if (find_targets(&st, t, &nt) == -1)
+	if (find_targets(&st, t, &nt) == -1 || sts_filter(&st, t, &nt) == -1)
 		goto done;
 	for (ti = 0; ti < nt; ) {
 		for (pending = mi = 0; mi < j->nmsg; mi++)

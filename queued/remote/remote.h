@@ -22,6 +22,10 @@ struct remote_conf {
 	enum tls_policy	 tls;
 	const char	*tls_ca;	/* NULL: the system's CAs */
 	struct dkimsign	*signer;	/* NULL: sign nothing */
+	int		 mta_sts;	/* follow the domain's MTA-STS policy */
+	unsigned	 sts_port;
+	unsigned	 sts_timeout_ms;
+	int		 sts_cachefd;	/* the spool's mta-sts/, or -1 */
 };
 
 /* Deliver every message of j; results go to out as they are known. */

@@ -59,6 +59,37 @@ Test(job, bad_jobs)
 		    sizeof(err)), -1, "case %zu", i);
 }
 
+/* MTA-STS: "mta-sts <timeout> <port>", or nothing (off) */
+Test(job, mta_sts_line)
+{
+	static const char *bad[] = {
+		"mta-sts\n", "mta-sts 20\n", "mta-sts 0 443\n",
+		"mta-sts 20 0\n", "mta-sts 20 65536\n", "mta-sts 20 443 x\n",
+		"mta-sts yes\n", "mta-sts 86401 443\n",
+	};
+	char text[256], err[128];
+	struct job j;
+	size_t i;
+
+	str_fmt_trunc(text, sizeof(text), "POMBO-JOB 1\nhost mx.test\n"
+	    "dest a.test\nmta-sts 20 8443\nend\n");
+	cr_assert_eq(job_parse(&j, text, strlen(text), err, sizeof(err)), 0,
+	    "%s", err);
+	cr_expect_eq(j.mta_sts_timeout, 20);
+	cr_expect_eq(j.mta_sts_port, 8443);
+	job_free(&j);
+	str_fmt_trunc(text, sizeof(text), "POMBO-JOB 1\nhost mx.test\nend\n");
+	cr_assert_eq(job_parse(&j, text, strlen(text), err, sizeof(err)), 0);
+	cr_expect_eq(j.mta_sts_timeout, 0, "no line: no MTA-STS");
+	job_free(&j);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		str_fmt_trunc(text, sizeof(text), "POMBO-JOB 1\nhost mx.test\n"
+		    "%send\n", bad[i]);
+		cr_expect_eq(job_parse(&j, text, strlen(text), err,
+		    sizeof(err)), -1, "%s", bad[i]);
+	}
+}
+
 /* A destination that does not fit is refused, not cut to another one
  * (issue 15: the str_copy of "dest" ignored its result). */
 Test(job, long_dest_refused)
