@@ -20,8 +20,7 @@ AM_TESTS_ENVIRONMENT = top_builddir='$(abs_top_builddir)'; \
 LDADD = smtpd/libsmtpd.a pop3d/libpop3d.a queued/daemon/libqueued.a \
 	queued/local/liblocal.a queued/remote/libremote.a \
 	queued/sendmail/libsendmail.a shared/libpassword.a shared/libpombo.a \
-	$(CRYPT_LIBS) $(CARES_LIBS) $(CURL_LIBS) $(CRITERION_LIBS) \
-	$(SYSTEMD_LIBS) -lpthread
+	$(CRYPT_LIBS) $(CARES_LIBS) $(CRITERION_LIBS) $(SYSTEMD_LIBS) -lpthread
 
 unit_tests = \
 	tests/unit/addr_test \

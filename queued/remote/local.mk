@@ -10,5 +10,4 @@ queued_remote_libremote_a_CFLAGS = $(AM_CFLAGS) $(CARES_CFLAGS) $(CURL_CFLAGS)
 pkglibexec_PROGRAMS += queued/pombo-remote
 queued_pombo_remote_SOURCES = queued/remote/main.c
 queued_pombo_remote_LDADD = queued/remote/libremote.a shared/libdkim.a \
-	shared/libpombo.a $(CARES_LIBS) $(CURL_LIBS) $(OPENDKIM_LIBS) \
-	$(LIBCRYPTO_LIBS)
+	shared/libpombo.a $(CARES_LIBS) $(OPENDKIM_LIBS) $(LIBCRYPTO_LIBS)

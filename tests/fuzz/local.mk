@@ -33,8 +33,7 @@ tests_fuzz_libfuzzmain_a_SOURCES = tests/fuzz/driver.c tests/fuzz/fuzz.c \
 FUZZ_LIBS = tests/fuzz/libfuzzmain.a pop3d/libpop3d.a smtpd/libsmtpd.a \
 	queued/daemon/libqueued.a queued/local/liblocal.a \
 	queued/remote/libremote.a queued/sendmail/libsendmail.a shared/libpassword.a \
-	shared/libpombo.a $(CRYPT_LIBS) $(CARES_LIBS) $(CURL_LIBS) $(SYSTEMD_LIBS) \
-	-lpthread
+	shared/libpombo.a $(CRYPT_LIBS) $(CARES_LIBS) $(SYSTEMD_LIBS) -lpthread
 
 tests_fuzz_addr_fuzz_SOURCES = tests/fuzz/addr_fuzz.c
 tests_fuzz_addr_fuzz_LDADD = $(FUZZ_LIBS)
@@ -104,7 +103,7 @@ fuzz_make = $(MAKE) -f $(top_srcdir)/tests/fuzz/fuzz.mk \
 	    $(queued_sendmail_libsendmail_a_SOURCES)' \
 	POP3D_SRCS='$(pop3d_libpop3d_a_SOURCES)' \
 	PKG_CFLAGS='$(CARES_CFLAGS) $(CURL_CFLAGS) $(SYSTEMD_CFLAGS)' \
-	PKG_LIBS='$(CRYPT_LIBS) $(CARES_LIBS) $(CURL_LIBS) $(SYSTEMD_LIBS) -lpthread'
+	PKG_LIBS='$(CRYPT_LIBS) $(CARES_LIBS) $(SYSTEMD_LIBS) -lpthread'
 
 fuzz: config.h
 	+@$(fuzz_make)
