@@ -162,6 +162,9 @@ static const struct conf_key conf_keys[] = {
 	{ "mta_sts_port", CONF_COUNT, F(mta_sts_port), 1, 65535, "443",
 	  "the HTTPS port MTA-STS policies are fetched from: 443 (RFC 8461); "
 	  "another is for tests, whose policy server cannot have 443" },
+	{ "tls_reports", CONF_BOOL, F(tls_reports), 0, 0, "yes",
+	  "count the outcome of outbound TLS per destination domain and mail "
+	  "the domains that ask for it (_smtp._tls, RFC 8460) a report a day" },
 	{ "allow_plaintext_auth", CONF_BOOL, F(allow_plaintext_auth), 0, 0, "no",
 	  "offer AUTH and POP3 logins without TLS to non-local clients" },
 	{ "user", CONF_WORD, F(user), 0, 0, "",

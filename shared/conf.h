@@ -60,6 +60,7 @@ struct conf {
 	int		 mta_sts;		/* RFC 8461 policies, outbound */
 	unsigned	 mta_sts_timeout;	/* seconds, a policy fetch */
 	unsigned	 mta_sts_port;		/* 443; tests: their server's */
+	int		 tls_reports;		/* RFC 8460 reports, daily */
 	char		**dkim_keys;		/* "domain:selector:keyfile" */
 	size_t		 n_dkim_keys;
 	size_t		 dkim_keys_line;	/* where it was set; 0: default */

@@ -31,6 +31,7 @@ shared_libpombo_a_SOURCES = \
 	shared/status.c shared/status.h \
 	shared/str.c shared/str.h \
 	shared/tls.c shared/tls.h \
+	shared/tlsrpt_rec.c shared/tlsrpt_rec.h \
 	shared/users.c shared/users.h
 
 # password checks need libcrypt: a library of their own, linked only by

@@ -56,6 +56,7 @@ unit_tests = \
 	tests/unit/smtpc_test \
 	tests/unit/spool_test \
 	tests/unit/str_test \
+	tests/unit/tlsrpt_test \
 	tests/unit/users_test
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)

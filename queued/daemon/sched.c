@@ -26,6 +26,7 @@
 #include "recipients.h"
 #include "retry.h"
 #include "sched.h"
+#include "tlsrpt.h"
 
 #define LOCAL_AGENTS_MAX	4
 #define LOCAL_BATCH		64
@@ -742,8 +743,15 @@ on_done(struct agent *a, int status)
 	timer_arm();
 }
 
+/* A TLS session of a remote agent: counted for its domain's report. */
+static void
+on_tls(struct agent *a, const struct job_tls *t)
+{
+	tlsrpt_record(ctx->spool, t, time(NULL));
+}
+
 static const struct agent_ops agent_ops = { .result = on_result,
-    .done = on_done };
+    .tls = on_tls, .done = on_done };
 
 /* ---- DSNs ---- */
 
@@ -1026,6 +1034,8 @@ job_header(struct buf *job, const struct dest *d)
 	    !conf_tls_policy_named(c, d->key))
 		buf_printf(job, "mta-sts %u %u\n", c->mta_sts_timeout,
 		    c->mta_sts_port);
+	if (c->tls_reports && !c->relayhost[0] && d->key[0] != '[')
+		buf_addstr(job, "tls-reports yes\n");
 	/* the keys the agent signs with; queued checked them at start */
 	for (i = 0; i < c->n_dkim_keys; i++) {
 		char dom[ADDR_DOMAIN_MAX + 1], sel[ADDR_DOMAIN_MAX + 1];

@@ -234,7 +234,8 @@ spool_open(struct spool *sp, const char *path)
 	    (sp->state = open_subdir(sp->dirfd, "state")) == -1 ||
 	    (sp->quarantine = open_subdir(sp->dirfd, "quarantine")) == -1 ||
 	    (sp->free = open_subdir(sp->dirfd, "free")) == -1 ||
-	    (sp->mtasts = open_subdir(sp->dirfd, "mta-sts")) == -1)
+	    (sp->mtasts = open_subdir(sp->dirfd, "mta-sts")) == -1 ||
+	    (sp->tlsrpt = open_subdir(sp->dirfd, "tlsrpt")) == -1)
 		return -1;
 	/* a crash while writing dests: the old one stands */
 	unlinkat(sp->dirfd, "dests.tmp", 0);
@@ -254,6 +255,7 @@ spool_close(struct spool *sp)
 	close(sp->quarantine);
 	close(sp->free);
 	close(sp->mtasts);
+	close(sp->tlsrpt);
 	close(sp->dirfd);
 }
 

@@ -1,7 +1,7 @@
 /*
  * pombo-queue: the queue tool. Talks to queued over its socket, so it
  * works while queued delivers: list, show ID, flush [ID], delete ID,
- * hold ID, release ID; --json for scripts.
+ * hold ID, release ID, tls-reports; --json for scripts.
  *
  * Runs as: the admin (queued accepts changes from root and its own user).
  * May touch: nothing but queued's socket.
@@ -23,7 +23,8 @@ usage(void)
 	fprintf(stderr, "usage: pombo-queue [-c config] [--json] list\n"
 	    "       pombo-queue [-c config] [--json] show ID\n"
 	    "       pombo-queue [-c config] [--json] flush [ID]\n"
-	    "       pombo-queue [-c config] [--json] delete|hold|release ID\n");
+	    "       pombo-queue [-c config] [--json] delete|hold|release ID\n"
+	    "       pombo-queue [-c config] tls-reports\n");
 	exit(EX_USAGE);
 }
 
@@ -61,6 +62,8 @@ main(int argc, char *argv[])
 		verb = "HOLD";
 	else if (strcmp(cmd, "release") == 0 && arg)
 		verb = "RELEASE";
+	else if (strcmp(cmd, "tls-reports") == 0 && arg == NULL)
+		verb = "TLSRPT";
 	else
 		usage();
 	return qtool_run(confpath, verb, arg, json);

@@ -100,6 +100,7 @@ main(int argc, char *argv[])
 	    strcmp(j.tls, "verify") == 0 ? TLS_POLICY_VERIFY : TLS_POLICY_MAY;
 	rc.tls_ca = j.tls_ca[0] ? j.tls_ca : NULL;
 	rc.mta_sts = j.mta_sts_timeout != 0;
+	rc.tls_reports = j.tls_reports;
 	rc.sts_port = j.mta_sts_port;
 	rc.sts_timeout_ms = j.mta_sts_timeout * 1000;
 	/* the cache, if queued gave it (a folder on fd 4) */

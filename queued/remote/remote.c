@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/x509_vfy.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -22,10 +23,12 @@
 #include "mtasts.h"
 #include "remote.h"
 #include "smtpc.h"
+#include "tlsrpt_rec.h"
 
 struct target {
 	char		host[ADDR_DOMAIN_MAX + 1];	/* Remote-MTA */
 	struct dns_addr	addr;
+	int		mismatch;	/* not in the MTA-STS policy (testing) */
 };
 
 #define MAX_TARGETS (DNS_MAX_MX * 4)
@@ -41,6 +44,8 @@ struct rstate {
 	char			 last_err[SMTPC_TEXT_MAX + 1];
 	struct buf		 sig;		/* DKIM-Signature fields */
 	struct mtasts		 sts;		/* the domain's policy */
+	char			 rua[JOB_TLS_RUA_MAX + 1];	/* TLS reports
+						   go there; "": none */
 };
 
 /*
@@ -268,6 +273,77 @@ bad_relay:
 }
 
 /*
+ * RFC 8460 3: where the domain wants its TLS reports, if it does (one
+ * TLSRPT record exactly, with a mailto: address); once per batch.
+ */
+static void
+tlsrpt_lookup(struct rstate *st)
+{
+	char name[ADDR_DOMAIN_MAX + 16], rua[JOB_TLS_RUA_MAX + 1];
+	char *recs[DNS_MAX_TXT];
+	size_t n = 0, i;
+	int nrec = 0, bad = 0, k;
+
+	st->rua[0] = '\0';
+	if (!st->rc->tls_reports || st->rc->relay != NULL ||
+	    st->rc->domain[0] == '[' || str_fmt(name, sizeof(name),
+	    "_smtp._tls.%s", st->rc->domain) == -1 ||
+	    dns_txt(name, recs, &n) != DNS_OK)
+		return;
+	for (i = 0; i < n; i++) {
+		if ((k = tlsrpt_rec_parse(recs[i], rua, sizeof(rua))) != 0) {
+			nrec++;
+			bad |= k == -1;
+			if (k == 1)
+				memcpy(st->rua, rua, sizeof(rua));
+		}
+		free(recs[i]);
+	}
+	if (nrec != 1 || bad)
+		st->rua[0] = '\0';
+}
+
+/*
+ * One TLS session with t, or (t NULL) the policy's own failure, for the
+ * domain's daily report (RFC 8460 4): a "tls" line to queued.
+ */
+static void
+tls_session(struct rstate *st, const struct target *t, int sts,
+    const char *result)
+{
+	struct job_tls r;
+
+	if (st->rua[0] == '\0')
+		return;
+	memset(&r, 0, sizeof(r));
+	str_copy_trunc(r.domain, st->rc->domain, sizeof(r.domain));
+	str_lower(r.domain);
+	r.policy = sts ? JOB_TLS_STS : JOB_TLS_NO_POLICY;
+	str_copy_trunc(r.result, result, sizeof(r.result));
+	if (t != NULL) {
+		str_copy_trunc(r.mx, t->host, sizeof(r.mx));
+		str_copy_trunc(r.ip, t->addr.text, sizeof(r.ip));
+	}
+	str_copy_trunc(r.rua, st->rua, sizeof(r.rua));
+	/* a name the line cannot carry is left out of the report */
+	(void)job_tls_format(st->out, &r);
+}
+
+/* RFC 8460 4.3.1: what a certificate that did not verify counts as */
+static const char *
+cert_result(long vr)
+{
+	switch (vr) {
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+		return "certificate-host-mismatch";
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return "certificate-expired";
+	default:
+		return "certificate-not-trusted";
+	}
+}
+
+/*
  * What the MTA-STS policy asks of target t (RFC 8461 4): MTASTS_ENFORCE
  * (an MX name of the policy and a certificate valid for it, or no mail),
  * MTASTS_TESTING (the same, failures only logged) or MTASTS_NONE. DANE
@@ -304,6 +380,9 @@ sts_filter(struct rstate *st, struct target *t, size_t *nt)
 	mc.timeout_ms = rc->sts_timeout_ms;
 	mc.cachefd = rc->sts_cachefd;
 	mtasts_get(&mc, &st->sts);
+	if (st->sts.fetch_error || st->sts.invalid)
+		tls_session(st, NULL, 1, st->sts.invalid ?
+		    "sts-policy-invalid" : "sts-policy-fetch-error");
 	for (i = k = 0; i < *nt; i++) {
 		first = i == 0 || strcmp(t[i].host, t[i - 1].host) != 0;
 		if (sts_mode(st, &t[i]) == MTASTS_NONE ||
@@ -311,11 +390,15 @@ sts_filter(struct rstate *st, struct target *t, size_t *nt)
 			t[k++] = t[i];
 			continue;
 		}
+		/* RFC 8460 4.3.2: no result type of its own */
+		if (first)
+			tls_session(st, &t[i], 1, "validation-failure");
 		if (sts_mode(st, &t[i]) == MTASTS_TESTING) {
 			if (first)
 				log_info("MTA-STS testing: %s is no MX host "
 				    "of the policy of %s; enforce would not "
 				    "use it", t[i].host, rc->domain);
+			t[i].mismatch = 1;	/* reported */
 			t[k++] = t[i];
 			continue;
 		}
@@ -371,6 +454,10 @@ starttls(struct rstate *st, struct smtpc *c, const struct target *t)
 	enum tls_verify v;
 	struct smtpc_reply r;
 	char err[256], why[160];
+	/* one report per session, none for a host already reported as
+	 * outside the policy */
+	const struct target *rt = t->mismatch ? NULL : t;
+	long vr;
 
 	/* RFC 8461 4.2: under enforce, TLS with a certificate valid for the
 	 * MX name, whatever the tls_policy default says */
@@ -385,6 +472,9 @@ starttls(struct rstate *st, struct smtpc *c, const struct target *t)
 	if (p == TLS_POLICY_NONE)
 		return 0;
 	if (!(c->ext & EXT_STARTTLS)) {
+		if (rt != NULL)
+			tls_session(st, rt, sm != MTASTS_NONE,
+			    "starttls-not-supported");
 		if (sm == MTASTS_TESTING)
 			log_info("MTA-STS testing: %s offers no STARTTLS; "
 			    "enforce would not use it", t->host);
@@ -396,6 +486,9 @@ starttls(struct rstate *st, struct smtpc *c, const struct target *t)
 	}
 	smtpc_send(c, "STARTTLS");
 	if (smtpc_read(c, &r, st->rc->timeout_ms, 0) != 220) {
+		if (rt != NULL)
+			tls_session(st, rt, sm != MTASTS_NONE,
+			    "starttls-not-supported");
 		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s said to "
 		    "STARTTLS: %s", t->host, r.text);
 		return p == TLS_POLICY_MAY ? -2 : -1;
@@ -412,13 +505,21 @@ starttls(struct rstate *st, struct smtpc *c, const struct target *t)
 		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s: %s", t->host,
 		    err);
 		log_info("%s", st->last_err);
+		if (rt != NULL)
+			tls_session(st, rt, sm != MTASTS_NONE,
+			    v == TLS_VERIFY_PEER && strstr(err, "certificate") ?
+			    "certificate-not-trusted" : "validation-failure");
 		if (sm == MTASTS_TESTING)
 			log_info("MTA-STS testing: TLS with %s failed; enforce "
 			    "would not use it", t->host);
 		return p == TLS_POLICY_MAY ? -2 : -1;
 	}
-	if (v == TLS_VERIFY_CHECK && tls_verify_result(c->tls, err,
-	    sizeof(err)) != 0) {
+	vr = v == TLS_VERIFY_CHECK ? tls_verify_result(c->tls, err,
+	    sizeof(err)) : 0;
+	if (rt != NULL)
+		tls_session(st, rt, sm != MTASTS_NONE, vr == 0 ? "success" :
+		    cert_result(vr));
+	if (vr != 0) {
 		if (p == TLS_POLICY_VERIFY) {
 			/* nothing was sent: the caller closes */
 			str_fmt_trunc(st->last_err, sizeof(st->last_err),
@@ -807,7 +908,10 @@ remote_deliver(const struct remote_conf *rc, const struct job *j,
 		if ((st.rdone[mi] = calloc(j->msgs[mi].nrcpt + 1, 1)) == NULL)
 			fatal("remote");
 	str_copy_trunc(st.last_err, "no server answered", sizeof(st.last_err));
-	if (find_targets(&st, t, &nt) == -1 || sts_filter(&st, t, &nt) == -1)
+	if (find_targets(&st, t, &nt) == -1)
+		goto done;
+	tlsrpt_lookup(&st);
+	if (sts_filter(&st, t, &nt) == -1)
 		goto done;
 	for (ti = 0; ti < nt; ) {
 		for (pending = mi = 0; mi < j->nmsg; mi++)

@@ -26,6 +26,7 @@ struct remote_conf {
 	unsigned	 sts_port;
 	unsigned	 sts_timeout_ms;
 	int		 sts_cachefd;	/* the spool's mta-sts/, or -1 */
+	int		 tls_reports;	/* report TLS sessions (RFC 8460) */
 };
 
 /* Deliver every message of j; results go to out as they are known. */

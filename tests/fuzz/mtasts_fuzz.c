@@ -6,7 +6,9 @@
  * its bounds, an mx pattern unless its mode is none, every pattern a
  * lowercase name that matches itself (a wildcard: one label more); an
  * error says why; an accepted TXT record has an id of 1 to 32 letters
- * and digits.
+ * and digits. Each line is also tried as a TLSRPT record (RFC 8460 3,
+ * shared/tlsrpt_rec.c): its rua is bounded, and a list of addresses
+ * without blanks.
  */
 #include "config.h"
 
@@ -17,12 +19,14 @@
 #include "fuzz.h"
 #include "mtasts_policy.h"
 #include "str.h"
+#include "tlsrpt_rec.h"
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mtasts_policy p;
 	char why[256], id[MTASTS_ID_MAX + 1], host[ADDR_DOMAIN_MAX + 8];
+	char rua[128];
 	size_t i, pos = 0;
 	int rc;
 
@@ -58,6 +62,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			for (i = 0; id[i]; i++)
 				FUZZ_ASSERT(isalnum((unsigned char)id[i]));
 		}
+		rc = tlsrpt_rec_parse(line, rua, sizeof(rua));
+		FUZZ_ASSERT(rc >= -1 && rc <= 1);
+		FUZZ_ASSERT(strlen(rua) < sizeof(rua));
+		if (rc == 1)
+			FUZZ_ASSERT(strpbrk(rua, " \t;<>") == NULL &&
+			    (rua[0] == '\0' || strchr(rua, '@') != NULL));
 		free(line);
 		pos = nl ? (size_t)(nl - data) + 1 : size;
 	}

@@ -13,8 +13,17 @@ named in tls_policy is not looked up; a policy of 10 MB and a server
 that never answers end within the timeout (queued delivers other mail
 meanwhile), delivery then goes on without a policy; the policy is cached
 in the spool's mta-sts/: a fetch that fails leaves it in force, a new
-TXT id fetches again."""
+TXT id fetches again.
+
+TLS reporting (RFC 8460): enf.test and big.test publish _smtp._tls
+records naming bob@example.test, a local user; pombo-queue tls-reports
+mails the day's reports now, and each arrives as a multipart/report
+whose application/tlsrpt+json part holds the sessions counted."""
+import base64
+import email
+import email.policy
 import http.server
+import json
 import os
 import shutil
 import ssl
@@ -140,6 +149,9 @@ def dns_options(txt, mx_enf="mx.enf.test"):
                  "--txt-record=_mta-sts.%s,v=STSv1; id=%s" % (
                      d, txt.get(d, "1"))]
     opts.append("--host-record=mx2.enf.test,%s" % ADDR["mx2.enf.test"])
+    for d in ("enf.test", "big.test"):
+        opts.append("--txt-record=_smtp._tls.%s,v=TLSRPTv1; "
+                    "rua=mailto:bob@example.test" % d)
     return opts
 
 
@@ -287,6 +299,66 @@ try:
            A.log()[-2000:])
     tap.eq(FETCHES.get("enf.test"), 3, "fetched again")
     tap.ok(b"id 3\n" in open(cached, "rb").read(), "and cached with its id")
+
+    # TLS reports (RFC 8460), sent now rather than after midnight
+    r = subprocess.run([pombo.prog("queued/pombo-queue"), "-c", A.conf_path,
+                        "tls-reports"], capture_output=True, text=True,
+                       timeout=30)
+    tap.ok(r.returncode == 0 and "2 TLS reports queued" in r.stdout,
+           "pombo-queue tls-reports queues one report per domain",
+           r.stdout + r.stderr)
+    tap.ok(pombo.wait_for(lambda: len(A.delivered("bob")) == 2, 20),
+           "both reach the rua address", A.log()[-1500:])
+    reports = {}
+    for raw in A.delivered("bob"):
+        msg = email.message_from_bytes(raw, policy=email.policy.default)
+        part = next((p for p in msg.walk() if p.get_content_type() ==
+                     "application/tlsrpt+json"), None)
+        if part is None:
+            continue
+        tap.ok(msg.get_content_type() == "multipart/report" and
+               msg.get_param("report-type") == "tlsrpt" and
+               msg["Subject"].startswith("Report Domain: %s Submitter: "
+                                         "mx.test Report-ID: " %
+                                         msg["TLS-Report-Domain"]),
+               "%s: a multipart/report of type tlsrpt (RFC 8460 5.3)" %
+               msg["TLS-Report-Domain"], str(msg)[:600])
+        tap.ok(part.get_filename().startswith(
+            "mx.test!%s!" % msg["TLS-Report-Domain"]), "its file name")
+        reports[msg["TLS-Report-Domain"]] = json.loads(
+            part.get_payload(decode=True))
+    enf = reports.get("enf.test", {})
+    pols = {p["policy"]["policy-type"]: p for p in enf.get("policies", [])}
+    sts = pols.get("sts", {})
+    tap.eq(sorted(pols), ["sts"], "enf.test: one policy, sts")
+    tap.eq(sts.get("policy", {}).get("mx-host"), ["mx2.enf.test"],
+           "with the policy's mx")
+    tap.ok("mode: enforce" in sts.get("policy", {}).get("policy-string",
+                                                         []),
+           "and its text")
+    tap.eq(sts.get("summary"), {"total-successful-session-count": 3,
+                                "total-failure-session-count": 2},
+           "three sessions worked, two failed")
+    tap.eq(sorted((f["result-type"], f.get("receiving-mx-hostname"),
+                   f["failed-session-count"])
+                  for f in sts.get("failure-details", [])),
+           [("sts-policy-fetch-error", None, 1),
+            ("validation-failure", "mx2.enf.test", 1)],
+           "the failures: the fetch, the MX outside the policy")
+    tap.ok(enf.get("organization-name") == "mx.test" and
+           enf.get("date-range", {}).get("start-datetime", "").endswith(
+               "T00:00:00Z") and enf.get("report-id"),
+           "organization, date range, report id")
+    big = reports.get("big.test", {})
+    pols = {p["policy"]["policy-type"]: p["summary"]
+            for p in big.get("policies", [])}
+    tap.eq(pols, {"sts": {"total-successful-session-count": 0,
+                          "total-failure-session-count": 1},
+                  "no-policy-found": {"total-successful-session-count": 1,
+                                      "total-failure-session-count": 0}},
+           "big.test: the failed fetch, then a session without a policy")
+    tap.eq(os.listdir(os.path.join(A.spool, "tlsrpt")), [],
+           "the day's counts are gone once sent")
 finally:
     stopping.set()
     https.shutdown()

@@ -37,6 +37,7 @@ Test(conf, mta_sts)
 	cr_expect_eq(c.mta_sts, 1);
 	cr_expect_eq(c.mta_sts_timeout, 20);
 	cr_expect_eq(c.mta_sts_port, 443);
+	cr_expect_eq(c.tls_reports, 1);
 	conf_free(&c);
 	cr_assert_eq(parse(&c, "mta_sts = no\nmta_sts_timeout = 5s\n"
 	    "mta_sts_port = 8443\ntls_policy = a.test:may, *:encrypt\n",

@@ -362,3 +362,56 @@ Test(job, verify_job_and_verdicts)
 	cr_expect_eq(job_verdict_parse("verdict ../etc ok", &v), -1);
 	cr_expect_eq(job_verdict_parse("01k177h582jc 0 ok - 250 x", &v), -1);
 }
+
+/* RFC 8460 reporting: the "tls" lines of pombo-remote, both ways */
+Test(job, tls_lines)
+{
+	static const char *good[] = {
+		"tls a.test sts success mx.a.test 192.0.2.1 r@a.test",
+		"tls a.test no-policy-found starttls-not-supported mx.a.test "
+		    "2001:db8::1 r@a.test,s@b.test",
+		"tls a.test sts sts-policy-fetch-error - - r@a.test",
+	};
+	static const char *bad[] = {
+		"tls a.test sts success mx.a.test 192.0.2.1",
+		"tls a.test sts success mx.a.test 192.0.2.1 r@a.test x",
+		"tls a.test dane success mx.a.test 192.0.2.1 r@a.test",
+		"tls a.test sts fine mx.a.test 192.0.2.1 r@a.test",
+		"tls a..test sts success mx.a.test 192.0.2.1 r@a.test",
+		"tls a.test sts success mx_a.test 192.0.2.1 r@a.test",
+		"tls a.test sts success mx.a.test 192.0.2 r@a.test",
+		"tls a.test sts success mx.a.test 192.0.2.1 nobody",
+		"tls a.test sts success mx.a.test 192.0.2.1 r@a.test,",
+		"tls a.test sts success mx.a.test 192.0.2.1 <r@a.test>",
+		"01k177h582jc 0 ok - 250 ok",
+		"tls",
+	};
+	struct job_tls t, t2;
+	struct buf b;
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		cr_assert_eq(job_tls_parse(good[i], &t), 0, "%s", good[i]);
+		buf_init(&b, 4096);
+		cr_assert_eq(job_tls_format(&b, &t), 0);
+		cr_expect_eq(b.len, strlen(good[i]) + 1);
+		cr_expect(memcmp(b.data, good[i], b.len - 1) == 0,
+		    "%s round trip", good[i]);
+		buf_free(&b);
+	}
+	cr_assert_eq(job_tls_parse(good[1], &t), 0);
+	cr_expect_eq(t.policy, JOB_TLS_NO_POLICY);
+	cr_expect_str_eq(t.ip, "2001:db8::1");
+	cr_expect_str_eq(t.rua, "r@a.test,s@b.test");
+	cr_assert_eq(job_tls_parse(good[2], &t), 0);
+	cr_expect_str_eq(t.mx, "");
+	cr_expect_str_eq(t.ip, "");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(job_tls_parse(bad[i], &t2), -1, "%s", bad[i]);
+	/* the writer refuses what the reader would */
+	str_copy_trunc(t.result, "nonsense", sizeof(t.result));
+	buf_init(&b, 4096);
+	cr_expect_eq(job_tls_format(&b, &t), -1);
+	cr_expect_eq(b.len, 0);
+	buf_free(&b);
+}
