@@ -461,12 +461,11 @@ starttls(struct rstate *st, struct smtpc *c, const struct target *t)
 
 	/* RFC 8461 4.2: under enforce, TLS with a certificate valid for the
 	 * MX name, whatever the tls_policy default says */
-	if (sm == MTASTS_ENFORCE)
+	if (sm == MTASTS_ENFORCE) {
 		p = TLS_POLICY_VERIFY;
-	if (sm == MTASTS_ENFORCE)
 		str_fmt_trunc(why, sizeof(why), "the MTA-STS policy of %s is "
 		    "enforce", st->rc->domain);
-	else
+	} else
 		str_fmt_trunc(why, sizeof(why), "tls_policy is %s",
 		    conf_tls_policy_name(p));
 	if (p == TLS_POLICY_NONE)
