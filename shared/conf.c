@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "sockspec.h"
 #include "fileio.h"
 #include "str.h"
 
@@ -189,8 +190,8 @@ static const struct conf_key conf_keys[] = {
 	  "included); what is not answered by then is temperror" },
 	{ "milters", CONF_MILTERS, L(milters), 0, 0, "",
 	  "mail filters asked in order at each step of a session: "
-	  "unix:/path, inet:host:port, inet6:host:port (host numeric or "
-	  "localhost)" },
+	  "unix:/path, inet:host:port, inet6:host:port (a host name is "
+	  "looked up when queued starts)" },
 	{ "milter_default_action", CONF_MILTERACT, F(milter_default_action),
 	  0, 0, "tempfail", "what a session gets when a milter is down, "
 	  "breaks the protocol or does not answer in time: tempfail, accept "
@@ -206,7 +207,8 @@ static const struct conf_key conf_keys[] = {
 	  "or the end of a message" },
 	{ "policy_services", CONF_SERVICES, L(policy_services), 0, 0, "",
 	  "Postfix policy servers asked at each RCPT, in order: "
-	  "unix:/path, inet:127.0.0.1:port, inet:[::1]:port" },
+	  "unix:/path, inet:host:port, inet:[::1]:port (a host name is "
+	  "looked up when queued starts)" },
 	{ "policy_end_of_data", CONF_BOOL, F(policy_end_of_data), 0, 0, "no",
 	  "also ask the policy servers at the end of each message "
 	  "(protocol_state END-OF-MESSAGE)" },
@@ -492,41 +494,14 @@ conf_dkim_key(const char *entry, char *domain, size_t dlen, char *selector,
  * resolves no names: its loop must not block on a resolver), IPv6 in
  * brackets, or localhost.
  */
+/* A policy server or a mail filter: sockspec's forms (names not looked up). */
 static int
-item_service(char *s)
+item_socket(char *s)
 {
-	char host[64];
-	const char *p, *colon;
-	struct cidr c;
-	char *end;
-	long port;
+	struct sockaddr_storage ss;
+	socklen_t len;
 
-	if (strncmp(s, "unix:", 5) == 0)
-		return s[5] == '/' && strlen(s + 5) < 108 ? 0 : -1;
-	if (strncmp(s, "inet:", 5) != 0)
-		return -1;
-	p = s + 5;
-	if (*p == '[') {
-		if ((colon = strstr(p, "]:")) == NULL)
-			return -1;
-		p++;
-		colon++;
-	} else if ((colon = strrchr(p, ':')) == NULL ||
-	    memchr(p, ':', (size_t)(colon - p)) != NULL)
-		return -1;
-	if (colon - p <= 0 || (size_t)(colon - p) >= sizeof(host))
-		return -1;
-	memcpy(host, p, (size_t)(colon - p));
-	host[colon - p] = '\0';
-	if (host[strlen(host) - 1] == ']')
-		host[strlen(host) - 1] = '\0';
-	if (strcmp(host, "localhost") != 0 &&
-	    (cidr_parse(host, &c) == -1 || strchr(host, '/') != NULL))
-		return -1;
-	if (!isdigit((unsigned char)colon[1]))
-		return -1;
-	port = strtol(colon + 1, &end, 10);
-	return *end == '\0' && port >= 1 && port <= 65535 ? 0 : -1;
+	return sockspec_parse(s, 0, &ss, &len) == -1 ? -1 : 0;
 }
 
 static int
@@ -576,53 +551,11 @@ set_dkimkeys(struct conf *c, const struct conf_key *k, char *v,
 	    "domain:selector:/absolute/key/file");
 }
 
-/*
- * unix:/path (local:/path), inet:host:port, inet6:host:port, host in
- * brackets too: a numeric address or localhost, which queued's loop
- * can connect to without a blocking lookup.
- */
-static int
-item_milter(char *s)
-{
-	char host[64];
-	const char *p, *colon;
-	size_t hlen;
-	struct cidr c;
-	char *end;
-	long port;
-
-	if ((p = str_prefix(s, "unix:")) != NULL ||
-	    (p = str_prefix(s, "local:")) != NULL)
-		return p[0] == '/' && strlen(p) < 108 ? 0 : -1;
-	if ((p = str_prefix(s, "inet6:")) == NULL &&
-	    (p = str_prefix(s, "inet:")) == NULL)
-		return -1;
-	if ((colon = strrchr(p, ':')) == NULL || colon == p)
-		return -1;
-	hlen = (size_t)(colon - p);
-	if (p[0] == '[' && colon[-1] == ']') {
-		p++;
-		hlen -= 2;
-	}
-	if (hlen == 0 || hlen >= sizeof(host))
-		return -1;
-	memcpy(host, p, hlen);
-	host[hlen] = '\0';
-	port = strtol(colon + 1, &end, 10);
-	if (!isdigit((unsigned char)colon[1]) || *end != '\0' || port < 1 ||
-	    port > 65535)
-		return -1;
-	if (strcmp(host, "localhost") != 0 && (cidr_parse(host, &c) == -1 ||
-	    strchr(host, '/') != NULL))
-		return -1;
-	return 0;
-}
-
 static int
 set_milters(struct conf *c, const struct conf_key *k, char *v,
     struct conf_error *err)
 {
-	return set_strings(c, k, v, err, item_milter,
+	return set_strings(c, k, v, err, item_socket,
 	    "unix:/path, inet:host:port or inet6:host:port");
 }
 
@@ -640,8 +573,8 @@ static int
 set_services(struct conf *c, const struct conf_key *k, char *v,
     struct conf_error *err)
 {
-	return set_strings(c, k, v, err, item_service,
-	    "unix:/path or inet:address:port");
+	return set_strings(c, k, v, err, item_socket,
+	    "unix:/path, inet:host:port or inet6:host:port");
 }
 
 static int

@@ -143,51 +143,31 @@ from_addr(const char *addr, void *arg)
 	return 0;
 }
 
+static void
+from_field(const char *body, void *arg)
+{
+	struct from_ctx *f = arg;
+	char err[128];
+
+	if (body == NULL || rfc5322_addresses(body, from_addr, f, err,
+	    sizeof(err)) < 1)
+		f->mixed = 1;
+}
+
 int
 dkimsign_from_domain(const char *hdr, size_t len, char *domain, size_t dlen)
 {
-	struct buf val;
 	struct from_ctx f;
-	char err[128];
-	size_t pos = 0, n;
-	int nfrom = 0, in_from = 0;
 
-	buf_init(&val, DKIMSIGN_HEADER_MAX);
-	while (pos < len) {
-		const char *line = hdr + pos, *nl = memchr(line, '\n', len - pos);
-		n = nl ? (size_t)(nl - line) : len - pos;
-		pos += n + (nl != NULL);
-		if (n > 0 && line[n - 1] == '\r')
-			n--;
-		if (n == 0)
-			break;		/* the end of the header */
-		if (line[0] == ' ' || line[0] == '\t') {
-			/* a folded line: unfolding removes the line end */
-			if (in_from && buf_add(&val, line, n) == -1)
-				goto bad;
-			continue;
-		}
-		in_from = n >= 5 && strncasecmp(line, "from:", 5) == 0;
-		if (in_from) {
-			/* RFC 5322 3.6: exactly one From: */
-			if (nfrom++ > 0 || buf_add(&val, line + 5, n - 5) == -1)
-				goto bad;
-		}
-	}
-	if (nfrom != 1 || buf_addc(&val, '\0') == -1)
-		goto bad;
 	memset(&f, 0, sizeof(f));
 	f.domain = domain;
 	f.dlen = dlen;
-	if (rfc5322_addresses(val.data, from_addr, &f, err, sizeof(err)) < 1 ||
-	    f.n == 0 || f.mixed)
-		goto bad;
+	/* RFC 5322 3.6: exactly one From: */
+	if (rfc5322_from_fields(hdr, len, from_field, &f) != 1 || f.n == 0 ||
+	    f.mixed)
+		return -1;
 	str_lower(domain);
-	buf_free(&val);
 	return 0;
-bad:
-	buf_free(&val);
-	return -1;
 }
 
 /* ---- signing as the message streams by ---- */

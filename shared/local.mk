@@ -28,6 +28,7 @@ shared_libpombo_a_SOURCES = \
 	shared/qproto.c shared/qproto.h \
 	shared/qtool.c shared/qtool.h \
 	shared/rfc5322.c shared/rfc5322.h \
+	shared/sockspec.c shared/sockspec.h \
 	shared/status.c shared/status.h \
 	shared/str.c shared/str.h \
 	shared/tls.c shared/tls.h \

@@ -35,6 +35,7 @@ static const struct {
 	{ "VRFY",	QCMD_VRFY,	1 },
 	{ "EXPN",	QCMD_EXPN,	1 },
 	{ "TLSRPT",	QCMD_TLSRPT,	0 },
+	{ "STATS",	QCMD_STATS,	0 },
 };
 
 int

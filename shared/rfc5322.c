@@ -218,16 +218,64 @@ add_domain(const char *addr, void *arg)
 	return 0;
 }
 
-/* The From: field's body in val, unfolded, through cb. */
+size_t
+rfc5322_from_fields(const char *hdr, size_t len,
+    void (*cb)(const char *body, void *arg), void *arg)
+{
+	struct buf val;
+	size_t pos = 0, n, nfrom = 0;
+	int in_from = 0, bad = 0;
+
+	buf_init(&val, RFC5322_FIELD_MAX);
+	for (;;) {
+		const char *line = hdr + pos, *nl = NULL;
+		n = 0;
+		if (pos < len) {
+			nl = memchr(line, '\n', len - pos);
+			n = nl ? (size_t)(nl - line) : len - pos;
+			pos += n + (nl != NULL);
+			if (n > 0 && line[n - 1] == '\r')
+				n--;
+		}
+		if (n > 0 && (line[0] == ' ' || line[0] == '\t')) {
+			/* a folded line: unfolding removes the line end */
+			if (in_from && !bad && buf_add(&val, line, n) == -1)
+				bad = 1;
+			continue;
+		}
+		/* a field ends: the From: one goes to cb */
+		if (in_from)
+			cb(!bad && buf_addc(&val, '\0') == 0 ? val.data : NULL,
+			    arg);
+		buf_reset(&val);
+		bad = 0;
+		in_from = 0;
+		if (n == 0)
+			break;		/* the end of the header (or of hdr) */
+		/* "From", blanks (RFC 5322 4.5.3 obs-optional), ':' */
+		if (n >= 5 && strncasecmp(line, "from", 4) == 0) {
+			size_t c = 4;
+			while (c < n && (line[c] == ' ' || line[c] == '\t'))
+				c++;
+			if (c < n && line[c] == ':') {
+				in_from = 1;
+				nfrom++;
+				if (buf_add(&val, line + c + 1, n - c - 1) == -1)
+					bad = 1;
+			}
+		}
+	}
+	buf_free(&val);
+	return nfrom;
+}
+
 static void
-from_field(struct buf *val, struct from_domains *f)
+from_field(const char *body, void *arg)
 {
 	char err[128];
 
-	if (val->len == 0 || buf_addc(val, '\0') == -1)
-		return;
-	rfc5322_addresses(val->data, add_domain, f, err, sizeof(err));
-	buf_reset(val);
+	if (body != NULL)
+		rfc5322_addresses(body, add_domain, arg, err, sizeof(err));
 }
 
 size_t
@@ -235,47 +283,10 @@ rfc5322_from_domains(const char *hdr, size_t len,
     char (*domains)[ADDR_DOMAIN_MAX + 1], size_t max)
 {
 	struct from_domains f;
-	struct buf val;
-	size_t pos = 0, n;
-	int in_from = 0, bad = 0;
 
 	f.d = domains;
 	f.n = 0;
 	f.max = max;
-	buf_init(&val, RFC5322_FIELD_MAX);
-	while (pos < len) {
-		const char *line = hdr + pos, *nl = memchr(line, '\n', len - pos);
-		n = nl ? (size_t)(nl - line) : len - pos;
-		pos += n + (nl != NULL);
-		if (n > 0 && line[n - 1] == '\r')
-			n--;
-		if (n == 0)
-			break;		/* the end of the header */
-		if (line[0] == ' ' || line[0] == '\t') {
-			/* a folded line: unfolding removes the line end */
-			if (in_from && !bad && buf_add(&val, line, n) == -1)
-				bad = 1;
-			continue;
-		}
-		if (in_from && !bad)
-			from_field(&val, &f);
-		buf_reset(&val);
-		bad = 0;
-		/* "From", blanks (RFC 5322 4.5.3 obs-optional), ':' */
-		in_from = 0;
-		if (n >= 5 && strncasecmp(line, "from", 4) == 0) {
-			size_t c = 4;
-			while (c < n && (line[c] == ' ' || line[c] == '\t'))
-				c++;
-			if (c < n && line[c] == ':') {
-				in_from = 1;
-				if (buf_add(&val, line + c + 1, n - c - 1) == -1)
-					bad = 1;
-			}
-		}
-	}
-	if (in_from && !bad)
-		from_field(&val, &f);
-	buf_free(&val);
+	rfc5322_from_fields(hdr, len, from_field, &f);
 	return f.n;
 }

@@ -40,5 +40,12 @@ int rfc5322_addresses_in(const char *value, const char *domain,
  */
 size_t rfc5322_from_domains(const char *hdr, size_t len,
     char (*domains)[ADDR_DOMAIN_MAX + 1], size_t max);
+/*
+ * The From: fields of a header block, the same way: each one's body,
+ * unfolded and NUL-terminated, to cb (NULL: longer than
+ * RFC5322_FIELD_MAX). Returns how many From: fields there were.
+ */
+size_t rfc5322_from_fields(const char *hdr, size_t len,
+    void (*cb)(const char *body, void *arg), void *arg);
 
 #endif

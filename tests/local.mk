@@ -42,6 +42,7 @@ unit_tests = \
 	tests/unit/milter_proto_test \
 	tests/unit/mime8_test \
 	tests/unit/mtasts_policy_test \
+	tests/unit/sockspec_test \
 	tests/unit/password_test \
 	tests/unit/pop3_dirscan_test \
 	tests/unit/pop3_mailbox_test \
@@ -55,6 +56,7 @@ unit_tests = \
 	tests/unit/sendmail_test \
 	tests/unit/smtpc_test \
 	tests/unit/spool_test \
+	tests/unit/stats_test \
 	tests/unit/str_test \
 	tests/unit/tlsrpt_test \
 	tests/unit/users_test
@@ -168,6 +170,7 @@ integration_tests = \
 	tests/integration/closed_fds_test.py \
 	tests/integration/inbound_auth_test.py \
 	tests/integration/milter_session_test.py \
+	tests/integration/pipelined_end_test.py \
 	tests/integration/dkim_tool_test.py \
 	tests/integration/e2e_test.py \
 	tests/integration/hostile_addr_test.py \
@@ -194,6 +197,8 @@ integration_tests = \
 	tests/integration/privileges_test.py \
 	tests/integration/quarantine_names_test.py \
 	tests/integration/queue_fifo_test.py \
+	tests/integration/queue_stats_test.py \
+	tests/integration/queue_tool_test.py \
 	tests/integration/remote_batch_test.py \
 	tests/integration/remote_crash_test.py \
 	tests/integration/remote_delivery_test.py \

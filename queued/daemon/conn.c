@@ -24,6 +24,7 @@
 #include "policy.h"
 #include "qproto.h"
 #include "queue.h"
+#include "stats.h"
 #include "verify.h"
 
 /* chunk data streams through: the buffer needs to hold a line, not a chunk */
@@ -40,7 +41,7 @@ enum conn_state {
 	CS_CHUNK,	/* in DATA, expecting a chunk header */
 	CS_CHUNKDATA,	/* in DATA, inside a chunk */
 	CS_VERIFY,	/* end of data seen, pombo-verify checks it */
-	CS_FILTER,	/* checked if need be, the milters have it */
+	CS_FILTER,	/* the milters have a step (fwait says which) */
 	CS_COMMIT,	/* checked if need be, the commit thread has it */
 };
 
@@ -54,7 +55,7 @@ struct txn {
 	struct conn		*conn;	/* NULL once the client has gone */
 	uid_t			 uid;	/* a local program's, for the log */
 	int			 stamped;
-	int			 discard;	/* a policy server's DISCARD */
+	const char		*discard;	/* who said DISCARD, or NULL */
 	int			 eod_asked;	/* END-OF-MESSAGE answered */
 	struct buf		 prepend;	/* its PREPENDed fields */
 };
@@ -74,11 +75,17 @@ struct conn {
 	uid_t			 uid;
 	enum conn_state		 state;
 	int			 closing;
+	int			 processing;	/* in conn_process */
 	struct qhelo		 helo;
 	char			*helo_arg;
 	struct mail_args	 mail;
 	struct txn		*txn;
-	struct pending_rcpt	*pend;		/* in CS_POLICY */
+	struct pending_rcpt	*pend;		/* in CS_POLICY, FW_RCPT */
+	struct filter		*filter;	/* the milter session */
+	enum { FW_NONE, FW_HELO, FW_MAIL, FW_RCPT, FW_DATA, FW_CONTENT }
+				 fwait;		/* in CS_FILTER */
+	char			*refusal;	/* the filters' at HELO */
+	char			 reply[512];	/* ours, once they agree */
 	unsigned long		 instance;	/* of the transaction */
 	int			 msgfd;
 	int			 msg_reused;	/* msgfd: a file of free/ */
@@ -109,6 +116,7 @@ static struct uidcount	*uids;
 static size_t		 nuids, uids_cap;
 
 static void conn_process(struct conn *c);
+static void filter_step(void *arg, enum filter_verdict v, const char *reply);
 static void commit_done(struct commit_job *job);
 
 void
@@ -155,11 +163,19 @@ conn_txn_abort(struct conn *c)
 		pending_free(c);
 		c->state = CS_MAIL;
 	}
+	if (c->state == CS_FILTER && c->fwait != FW_CONTENT) {
+		/* a session step: cancelled, no answer comes */
+		filter_abort(c->filter);
+		pending_free(c);
+		c->fwait = FW_NONE;
+		c->state = c->txn ? CS_MAIL : CS_READY;
+	}
 	if (c->txn == NULL)
 		return;
 	if (WAITING(c)) {
 		c->txn->conn = NULL;	/* verified or commit_done frees it */
 	} else {
+		filter_abort(c->filter);	/* the milters forget it */
 		if (c->msgfd != -1)
 			spool_discard(ctx->spool, c->txn->env.qid, c->msgfd);
 		txn_free(c->txn);
@@ -246,6 +262,9 @@ static void
 conn_free(struct conn *c)
 {
 	conn_txn_abort(c);
+	/* a content run ends here: its transaction has no client now */
+	filter_close(c->filter);
+	free(c->refusal);
 	sd_event_source_disable_unref(c->src);
 	close(c->fd);
 	buf_free(&c->out);
@@ -381,6 +400,11 @@ do_mail(struct conn *c, const char *arg)
 		conn_reply(c, "501 5.5.4 Bad MAIL argument");
 		return;
 	}
+	if (c->refusal != NULL) {
+		/* a filter refused the client at connect or HELO */
+		conn_reply(c, "%s", c->refusal);
+		return;
+	}
 	code = policy_mail(ctx->conf, ctx->spool, &c->helo, &c->mail, reply,
 	    sizeof(reply));
 	if (code >= 300) {
@@ -405,6 +429,18 @@ do_mail(struct conn *c, const char *arg)
 	t->conn = c;
 	c->txn = t;
 	c->state = CS_MAIL;
+	if (c->filter != NULL) {
+		/* the milters have the last word on the sender */
+		str_copy_trunc(c->reply, reply, sizeof(c->reply));
+		if (filter_mail(c->filter, t->env.from, t->env.from_params) == 0) {
+			c->state = CS_FILTER;
+			c->fwait = FW_MAIL;
+			return;
+		}
+		conn_reset(c);
+		str_copy_trunc(reply, "451 4.3.0 Error: cannot filter the "
+		    "message", sizeof(reply));
+	}
 	conn_reply(c, "%s", reply);
 }
 
@@ -438,6 +474,31 @@ rcpt_add(struct conn *c, const struct rcpt_args *r, struct resolve_out *out,
 	conn_reply(c, "%s", reply);
 }
 
+/*
+ * The pending recipient (c->pend) passed queued and the policy
+ * servers: the milters have the last word, or it is added now. 1: the
+ * milters have it (CS_FILTER), 0: done (replied), c->pend is the
+ * caller's to free.
+ */
+static int
+rcpt_filter(struct conn *c)
+{
+	struct pending_rcpt *p = c->pend;
+
+	if (c->filter == NULL) {
+		rcpt_add(c, &p->r, &p->out, p->orig, p->reply,
+		    sizeof(p->reply));
+		return 0;
+	}
+	if (filter_rcpt(c->filter, p->orig) == -1) {
+		conn_reply(c, "451 4.3.0 Error: cannot filter the recipient");
+		return 0;
+	}
+	c->state = CS_FILTER;
+	c->fwait = FW_RCPT;
+	return 1;
+}
+
 /* The policy servers' verdict on the pending recipient. */
 static void
 rcpt_delegated(void *arg, struct delegate_result *res)
@@ -452,14 +513,17 @@ rcpt_delegated(void *arg, struct delegate_result *res)
 		conn_reply(c, "%s", res->reply);
 	else {
 		/* what a server asked for applies once a recipient is in */
-		t->discard |= res->discard;
+		if (res->discard)
+			t->discard = "a policy server";
 		if (res->hold)
 			t->env.flags |= ENV_HOLD;
 		if (res->prepend.len > 0 && buf_add(&t->prepend,
 		    res->prepend.data, res->prepend.len) == -1)
 			log_warnx("policy: too many PREPEND fields, some dropped");
-		rcpt_add(c, &p->r, &p->out, p->orig, p->reply,
-		    sizeof(p->reply));
+		if (rcpt_filter(c)) {
+			conn_process(c);
+			return;
+		}
 	}
 	pending_free(c);
 	conn_process(c);
@@ -513,7 +577,21 @@ do_rcpt(struct conn *c, const char *arg)
 		conn_reply(c, "%s", reply);
 		return;
 	}
-	rcpt_add(c, &r, &out, orig, reply, sizeof(reply));
+	if (c->filter == NULL) {
+		rcpt_add(c, &r, &out, orig, reply, sizeof(reply));
+		return;
+	}
+	if ((c->pend = calloc(1, sizeof(*c->pend))) == NULL) {
+		resolve_free(&out);
+		conn_reply(c, "451 4.3.0 Out of memory");
+		return;
+	}
+	c->pend->r = r;
+	c->pend->out = out;
+	str_copy_trunc(c->pend->orig, orig, sizeof(c->pend->orig));
+	str_copy_trunc(c->pend->reply, reply, sizeof(c->pend->reply));
+	if (!rcpt_filter(c))
+		pending_free(c);
 }
 
 static void chunk_write(struct conn *c, const char *p, size_t n);
@@ -584,7 +662,21 @@ do_data(struct conn *c)
 	if (c->txn->stamped)
 		stamp_uid(c);
 	c->state = CS_CHUNK;
-	conn_reply(c, "354 %s Send the message in chunks", e->qid);
+	str_fmt_trunc(c->reply, sizeof(c->reply), "354 %s Send the message "
+	    "in chunks", e->qid);
+	if (c->filter != NULL && filter_data(c->filter, e->qid) == 0) {
+		c->state = CS_FILTER;
+		c->fwait = FW_DATA;
+		return;
+	}
+	if (c->filter != NULL) {
+		spool_discard(ctx->spool, e->qid, c->msgfd);
+		c->msgfd = -1;
+		c->state = CS_MAIL;
+		conn_reply(c, "451 4.3.0 Error: cannot filter the message");
+		return;
+	}
+	conn_reply(c, "%s", c->reply);
 }
 
 static void verified(void *arg, int fd, const char *reply);
@@ -592,11 +684,12 @@ static void filtered(void *arg, int fd, const char *reply);
 static void checked(struct txn *t, int fd);
 
 /*
- * A policy server said DISCARD: the client is told the message was
- * taken (Postfix's 250 too), nothing is delivered, the log says so.
+ * A policy server or a filter said DISCARD (before the content): the
+ * client is told the message was taken (Postfix's 250 too), nothing is
+ * delivered, the log says so.
  */
 static void
-policy_discarded(struct conn *c)
+txn_discarded(struct conn *c)
 {
 	struct txn *t = c->txn;
 	char qid[QID_LEN + 1], from[ADDR_ENC_MAX + 1];
@@ -604,8 +697,8 @@ policy_discarded(struct conn *c)
 	str_copy_trunc(qid, t->env.qid, sizeof(qid));
 	addr_encode(t->env.from, from, sizeof(from));
 	log_info("%s: from=<%s> size=%llu nrcpt=%zu client=%s: discarded by "
-	    "a policy server", qid, from, (unsigned long long)c->size,
-	    t->env.nrcpt, t->env.client);
+	    "%s", qid, from, (unsigned long long)c->size,
+	    t->env.nrcpt, t->env.client, t->discard);
 	conn_reset(c);
 	conn_reply(c, "250 2.0.0 Ok: queued as %s", qid);
 }
@@ -636,7 +729,8 @@ eod_delegated(void *arg, struct delegate_result *res)
 		if (res->prepend.len > 0)
 			log_warnx("%s: PREPEND at the end of data ignored (the "
 			    "message is in already)", t->env.qid);
-		t->discard |= res->discard;
+		if (res->discard)
+			t->discard = "a policy server";
 		if (res->hold)
 			t->env.flags |= ENV_HOLD;
 		do_end_of_data(c);
@@ -674,7 +768,7 @@ do_end_of_data(struct conn *c)
 	int fd;
 
 	if (t->discard) {
-		policy_discarded(c);
+		txn_discarded(c);
 		return;
 	}
 	if (c->write_failed || c->size > ctx->conf->max_message_size +
@@ -739,6 +833,7 @@ txn_end(struct txn *t, const char *reply)
 	txn_free(t);
 	if (c == NULL)
 		return;
+	filter_abort(c->filter);	/* if it ended before the content */
 	c->txn = NULL;
 	c->state = CS_READY;
 	memset(&c->mail, 0, sizeof(c->mail));
@@ -775,11 +870,14 @@ checked(struct txn *t, int fd)
 {
 	struct conn *c = t->conn;
 
-	if (filter_wanted()) {
+	if (c->filter != NULL) {
 		c->state = CS_FILTER;
-		if (filter_start(&t->env, &c->helo, fd, filtered, t) == -1)
+		c->fwait = FW_CONTENT;
+		if (filter_message(c->filter, &t->env, fd, filtered, t) == -1) {
+			c->fwait = FW_NONE;
 			txn_drop(t, -1, "451 4.3.0 Error: cannot filter the "
 			    "message");
+		}
 		return;
 	}
 	txn_commit(t, fd);
@@ -805,6 +903,8 @@ filtered(void *arg, int fd, const char *reply)
 	struct txn *t = arg;
 	struct conn *c = t->conn;
 
+	if (c != NULL)
+		c->fwait = FW_NONE;
 	if (fd == -1 || c == NULL)
 		txn_drop(t, fd, reply);
 	else
@@ -979,11 +1079,89 @@ do_helo(struct conn *c, const char *arg)
 	if ((c->helo_arg = strdup(arg)) == NULL)
 		fatal("strdup");
 	c->state = CS_READY;
+	if (filter_wanted()) {
+		/* a new milter session: connect and HELO with who it is */
+		filter_close(c->filter);
+		free(c->refusal);
+		c->refusal = NULL;
+		if ((c->filter = filter_open(filter_step, c)) != NULL &&
+		    filter_helo(c->filter, &c->helo) == 0) {
+			c->state = CS_FILTER;
+			c->fwait = FW_HELO;
+			return;
+		}
+		if ((c->refusal = strdup("451 4.3.0 Error: cannot filter "
+		    "the session")) == NULL)
+			fatal("strdup");
+	}
 	conn_reply(c, "250 2.0.0 Ok");
 }
 
+/*
+ * The milters' answer to a session step: the command waiting goes on
+ * with queued's reply (c->reply) or theirs.
+ */
+static void
+filter_step(void *arg, enum filter_verdict v, const char *reply)
+{
+	struct conn *c = arg;
+	int fw = c->fwait;
+
+	c->fwait = FW_NONE;
+	c->state = c->txn ? CS_MAIL : CS_READY;
+	if (v == FILTER_DISCARD && c->txn != NULL)
+		c->txn->discard = "a filter";
+	switch (fw) {
+	case FW_HELO:
+		/* the client hears it at each MAIL, as Postfix does */
+		if (v == FILTER_REFUSE && (c->refusal = strdup(reply)) == NULL)
+			fatal("strdup");
+		conn_reply(c, "250 2.0.0 Ok");
+		break;
+	case FW_MAIL:
+		if (v == FILTER_REFUSE) {
+			conn_reset(c);
+			conn_reply(c, "%s", reply);
+		} else
+			conn_reply(c, "%s", c->reply);
+		break;
+	case FW_RCPT:
+		if (v == FILTER_REFUSE)
+			conn_reply(c, "%s", reply);
+		else
+			rcpt_add(c, &c->pend->r, &c->pend->out, c->pend->orig,
+			    c->pend->reply, sizeof(c->pend->reply));
+		pending_free(c);
+		break;
+	case FW_DATA:
+		if (v == FILTER_REFUSE) {
+			spool_discard(ctx->spool, c->txn->env.qid, c->msgfd);
+			c->msgfd = -1;
+			conn_reply(c, "%s", reply);
+		} else {
+			c->state = CS_CHUNK;
+			conn_reply(c, "%s", c->reply);
+		}
+		break;
+	default:
+		break;
+	}
+	conn_process(c);
+}
+
+/* STATS: the queue's numbers (pombo-queue stats). */
+static void
+do_stats(struct conn *c)
+{
+	if (stats_format(&c->out, time(NULL)) == -1) {
+		c->closing = 1;
+		return;
+	}
+	conn_reply(c, "250 2.0.0 Queue statistics");
+}
+
 /* The admin's commands (the queue shows who mails whom: LIST, SHOW,
- * FLUSH, DELETE...); is_admin holds. */
+ * STATS, FLUSH, DELETE...); is_admin holds. */
 static void
 do_admin(struct conn *c, const struct qcmd *cmd)
 {
@@ -991,6 +1169,8 @@ do_admin(struct conn *c, const struct qcmd *cmd)
 
 	if (cmd->verb == QCMD_LIST || cmd->verb == QCMD_SHOW)
 		do_list(c, cmd->arg);
+	else if (cmd->verb == QCMD_STATS)
+		do_stats(c);
 	else if (ctx->on_admin == NULL ||
 	    ctx->on_admin(ctx, cmd->verb, cmd->arg, reply,
 	    sizeof(reply)) == -1)
@@ -1102,6 +1282,14 @@ conn_process(struct conn *c)
 	size_t pos = 0, n;
 	char *nl;
 
+	/*
+	 * A transaction ended from inside a line (an agent or a filter that
+	 * could not start) comes back here: the loop below goes on, it
+	 * must not be run twice over the same input.
+	 */
+	if (c->processing)
+		return;
+	c->processing = 1;
 	while (pos < c->inlen && !c->closing && !WAITING(c)) {
 		if (c->state == CS_CHUNKDATA) {
 			n = c->inlen - pos;
@@ -1126,6 +1314,7 @@ conn_process(struct conn *c)
 	}
 	memmove(c->in, c->in + pos, c->inlen - pos);
 	c->inlen -= pos;
+	c->processing = 0;
 	conn_flush(c);
 }
 

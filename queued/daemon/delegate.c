@@ -24,6 +24,7 @@
 #include "delegate.h"
 #include "log.h"
 #include "policy_proto.h"
+#include "sockspec.h"
 
 #define DELEGATE_QUEUE_MAX	10000	/* requests waiting for one server */
 #define DELEGATE_PREPEND_MAX	(16 * 1024)	/* prepended fields, in all */
@@ -78,51 +79,6 @@ now_usec(void)
 	return now;
 }
 
-/* unix:/path, inet:address:port, inet:[v6]:port (conf.c checked it) */
-static int
-svc_address(struct service *s, const char *spec)
-{
-	char host[64];
-	const char *p, *colon;
-	struct sockaddr_in *in4 = (struct sockaddr_in *)(void *)&s->sa;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)(void *)&s->sa;
-	struct sockaddr_un *un = (struct sockaddr_un *)(void *)&s->sa;
-	unsigned port;
-
-	memset(&s->sa, 0, sizeof(s->sa));
-	if (strncmp(spec, "unix:", 5) == 0) {
-		un->sun_family = AF_UNIX;
-		if (str_copy(un->sun_path, spec + 5, sizeof(un->sun_path)) == -1)
-			return -1;
-		s->salen = sizeof(*un);
-		return 0;
-	}
-	p = spec + 5;
-	colon = strrchr(p, ':');
-	if (*p == '[')
-		p++;
-	if (str_fmt(host, sizeof(host), "%.*s", (int)(colon - p), p) == -1)
-		return -1;	/* cut, it is another host */
-	if (host[0] && host[strlen(host) - 1] == ']')
-		host[strlen(host) - 1] = '\0';
-	if (strcmp(host, "localhost") == 0)
-		str_copy_trunc(host, "127.0.0.1", sizeof(host));
-	port = (unsigned)atoi(colon + 1);
-	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons((uint16_t)port);
-		s->salen = sizeof(*in4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons((uint16_t)port);
-		s->salen = sizeof(*in6);
-		return 0;
-	}
-	return -1;
-}
-
 static int on_io(sd_event_source *src, int fd, uint32_t revents, void *ud);
 static int on_timer(sd_event_source *src, uint64_t usec, void *ud);
 static int on_kick(sd_event_source *src, void *ud);
@@ -144,8 +100,13 @@ delegate_init(struct queued_ctx *c)
 		s->fd = -1;
 		TAILQ_INIT(&s->q);
 		buf_init(&s->out, POLICY_VALUE_MAX * 64);
-		if (svc_address(s, s->name) == -1)
-			fatalx("policy_services: cannot use %s", s->name);
+		/* a name is looked up once, now: the loop never waits for
+		 * DNS; one without an address is a server that is down */
+		if (sockspec_parse(s->name, 1, &s->sa, &s->salen) != 0) {
+			log_warnx("policy_services: %s has no address: it "
+			    "counts as down until queued restarts", s->name);
+			s->salen = 0;
+		}
 		if (sd_event_add_time(c->event, &s->timer, CLOCK_MONOTONIC,
 		    UINT64_MAX, 0, on_timer, s) < 0 ||
 		    sd_event_add_defer(c->event, &s->kick, on_kick, s) < 0)
@@ -318,6 +279,10 @@ svc_events(struct service *s)
 static int
 svc_connect(struct service *s)
 {
+	if (s->salen == 0) {
+		errno = EHOSTUNREACH;
+		return -1;
+	}
 	s->fd = socket(s->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (s->fd == -1)

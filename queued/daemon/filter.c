@@ -1,14 +1,14 @@
 /*
- * filter: the milters see a message's whole transaction once its data
- * is in: connect, HELO, MAIL, each RCPT, DATA, the header fields, the
- * body, end of message, one step after another's answer. A refusal at
- * any step refuses the message with the filter's reply; a discard
- * drops it (250 to the client, as Postfix does); at the end the changes
- * are applied: the message into incoming/<qid>.v (a new header, then
- * milter_edit_apply), which takes the message's place as the checks'
- * file does (verify.c), the sender and recipients in the envelope, a
- * quarantine as a hold. The message is read once into memory (at most
- * max_message_size).
+ * filter: a queue connection's milter session. The session steps go
+ * to the chain as the handler sends them (connect and HELO together,
+ * MAIL, each RCPT, DATA); at the end the content goes to one filter
+ * after another (header fields, end of header, body, end of message),
+ * and each one's changes are applied before the next sees the message,
+ * as Postfix's cleanup does: the envelope changes in the envelope, a
+ * quarantine as a hold, the header and body changes to the message in
+ * memory (read once, at most max_message_size); the edited message
+ * goes into incoming/<qid>.v (a new header, then the message), which
+ * takes the message's place as the checks' file does (verify.c).
  */
 #include "config.h"
 
@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -27,21 +28,29 @@
 
 #define MAIL_ARGS	8	/* the sender and SIZE, BODY, RET, ENVID... */
 
-enum step { ST_CONNECT, ST_HELO, ST_MAIL, ST_RCPT, ST_DATA, ST_HEADER,
-    ST_EOH, ST_BODY, ST_EOM };
+enum phase { PH_IDLE, PH_CONNECT, PH_HELO, PH_MAIL, PH_RCPT, PH_DATA,
+    PH_CONTENT };
+enum step { ST_HEADER, ST_EOH, ST_BODY, ST_EOM };
 
 struct filter {
-	struct envelope		*env;
+	struct milter_chain	*chain;
+	enum phase		 phase;
+	int			 in_message;	/* MAIL sent, no end yet */
 	struct qhelo		 helo;
+	filter_step_fn		 step_cb;
+	void			*step_arg;
+	/* the content run */
+	struct envelope		*env;
 	int			 fd;
-	char			*msg;		/* the message, size octets */
+	char			*msg;		/* the message, len octets */
+	size_t			 len;
 	size_t			 hdr_end;	/* where the empty line is */
 	size_t			 pos;		/* next header field / body */
-	size_t			 rcpt;		/* next recipient */
 	char			*colon;		/* cut by next_field */
 	char			*lf;
 	enum step		 step;
-	struct milter_chain	*chain;
+	size_t			 cur;		/* the filter it is with */
+	int			 changed;	/* a new file is needed */
 	filter_done_fn		 done;
 	void			*arg;
 };
@@ -55,6 +64,7 @@ void
 filter_init(struct queued_ctx *c)
 {
 	ctx = c;
+	milter_resolve(c->conf);
 }
 
 int
@@ -63,19 +73,6 @@ filter_wanted(void)
 	return ctx->conf->n_milters > 0;
 }
 
-static void
-finish(struct filter *f, int fd, const char *reply)
-{
-	filter_done_fn done = f->done;
-	void *arg = f->arg;
-
-	if (f->fd != -1 && f->fd != fd)
-		close(f->fd);
-	milter_chain_free(f->chain);
-	free(f->msg);
-	free(f);
-	done(arg, fd, reply);
-}
 
 /* The end of the header section (the empty line), or len if none. */
 static size_t
@@ -174,34 +171,52 @@ envelope_changes(struct filter *f, const struct milter_mods *m)
 	return 0;
 }
 
-/* The message with the changes into incoming/<qid>.v, in its place. */
+/* The content run is over: done is told, the session goes on. */
+static void
+finish(struct filter *f, int fd, const char *reply)
+{
+	filter_done_fn done = f->done;
+	void *arg = f->arg;
+
+	if (f->fd != -1 && f->fd != fd)
+		close(f->fd);
+	f->fd = -1;
+	free(f->msg);
+	f->msg = NULL;
+	f->env = NULL;
+	f->phase = PH_IDLE;
+	if (f->in_message) {
+		/* refused or discarded: those after it forget the message */
+		milter_chain_abort(f->chain);
+		f->in_message = 0;
+	}
+	milter_chain_only(f->chain, SIZE_MAX);
+	done(arg, fd, reply);
+}
+
+/* The message (f->msg, edited) into incoming/<qid>.v, in its place. */
 static int
-rewrite(struct filter *f, const struct milter_mods *m)
+rewrite(struct filter *f)
 {
 	struct envelope *e = f->env;
 	char digits[ENVELOPE_LENGTH_DIGITS + 1];
 	struct buf hdr;
-	struct stat st;
 	uint64_t size = e->size;
 	int fd, ok;
 
 	if ((fd = spool_create_aside(ctx->spool, e->qid)) == -1)
 		return -1;
 	buf_init(&hdr, 64 * 1024 * 1024);
-	e->size = 0;
+	e->size = f->len;
+	envelope_length_digits(e->size, digits);
 	ok = envelope_format(e, &hdr) == 0 &&
 	    fileio_write_all(fd, hdr.data, hdr.len) == 0 &&
-	    milter_edit_apply(f->msg, (size_t)size, m, fd) == 0 &&
-	    fstat(fd, &st) == 0;
-	if (ok) {
+	    fileio_write_all(fd, f->msg, f->len) == 0 &&
+	    pwrite(fd, digits, ENVELOPE_LENGTH_DIGITS,
+	    (off_t)envelope_length_offset(hdr.len)) == ENVELOPE_LENGTH_DIGITS &&
+	    spool_adopt_aside(ctx->spool, e->qid) == 0;
+	if (ok)
 		e->data_off = hdr.len;
-		e->size = (uint64_t)st.st_size - hdr.len;
-		envelope_length_digits(e->size, digits);
-		ok = pwrite(fd, digits, ENVELOPE_LENGTH_DIGITS,
-		    (off_t)envelope_length_offset(e->data_off)) ==
-		    ENVELOPE_LENGTH_DIGITS &&
-		    spool_adopt_aside(ctx->spool, e->qid) == 0;
-	}
 	buf_free(&hdr);
 	if (!ok) {
 		e->size = size;
@@ -213,28 +228,89 @@ rewrite(struct filter *f, const struct milter_mods *m)
 	return 0;
 }
 
+/*
+ * One filter's header and body changes applied to the message in
+ * memory, for the next filter and the file: milter_edit_apply writes
+ * into an anonymous file, read back. 0, or -1 (logged).
+ */
+static int
+edit(struct filter *f, const struct milter_mods *m)
+{
+	struct stat st;
+	char *msg = NULL;
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	if ((fd = memfd_create("pombo-filter", MFD_CLOEXEC)) == -1)
+		return -1;
+	if (milter_edit_apply(f->msg, f->len, m, fd) == -1 ||
+	    fstat(fd, &st) == -1 ||
+	    /* bounded: the message, the filter's fields, its body */
+	    (uint64_t)st.st_size > 2 * ctx->conf->max_message_size +
+	    64 * 1024 * 1024 || (msg = malloc((size_t)st.st_size + 1)) == NULL)
+		goto fail;
+	while (got < (size_t)st.st_size) {
+		n = pread(fd, msg + got, (size_t)st.st_size - got, (off_t)got);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto fail;
+		got += (size_t)n;
+	}
+	close(fd);
+	msg[got] = '\0';
+	free(f->msg);
+	f->msg = msg;
+	f->len = got;
+	f->hdr_end = header_end(msg, got);
+	return 0;
+fail:
+	free(msg);
+	close(fd);
+	return -1;
+}
+
+static int content_begin(struct filter *f);
+
+/* One filter's end of message: its changes; then the next filter. */
 static void
 at_eom(struct filter *f, const struct milter_mods *m)
 {
 	struct envelope *e = f->env;
 	char text[256];
 
-	if (m == NULL) {
-		finish(f, f->fd, NULL);
+	if (m != NULL) {
+		if (envelope_changes(f, m) == -1) {
+			finish(f, -1, filter_failed);
+			return;
+		}
+		if (m->quarantine != NULL) {
+			log_info("%s: held: a filter quarantined it: %.200s",
+			    e->qid, log_text(m->quarantine, text, sizeof(text)));
+			e->flags |= ENV_HOLD;
+		}
+		if (milter_mods_edit_message(m) && edit(f, m) == -1) {
+			log_warn("%s: cannot apply a filter's changes", e->qid);
+			finish(f, -1, filter_failed);
+			return;
+		}
+		/* a new envelope (sender, recipients) needs a new header */
+		f->changed |= milter_mods_edit_message(m) || m->n > 0;
+	}
+	if (++f->cur < milter_chain_count(f->chain)) {
+		if (content_begin(f) == -1) {
+			log_warnx("%s: the filters lost their step", e->qid);
+			finish(f, -1, filter_failed);
+		}
 		return;
 	}
-	if (envelope_changes(f, m) == -1 || e->nrcpt == 0) {
-		finish(f, -1, e->nrcpt == 0 ? "554 5.7.1 No recipients left "
-		    "after the filters" : filter_failed);
+	f->in_message = 0;
+	if (e->nrcpt == 0) {
+		finish(f, -1, "554 5.7.1 No recipients left after the filters");
 		return;
 	}
-	if (m->quarantine != NULL) {
-		log_info("%s: held: a filter quarantined it: %.200s", e->qid,
-		    log_text(m->quarantine, text, sizeof(text)));
-		e->flags |= ENV_HOLD;
-	}
-	/* a new envelope (sender, recipients) needs a new header too */
-	if ((milter_mods_edit_message(m) || m->n > 0) && rewrite(f, m) == -1) {
+	if (f->changed && rewrite(f) == -1) {
 		log_warn("%s: cannot apply the filters' changes", e->qid);
 		finish(f, -1, filter_failed);
 		return;
@@ -242,52 +318,20 @@ at_eom(struct filter *f, const struct milter_mods *m)
 	finish(f, f->fd, NULL);
 }
 
-/* The next step; -1 when the chain would not take it (a bug). */
+/* The next content step; -1 when the chain would not take it (a bug). */
 static int
 next_step(struct filter *f)
 {
-	struct envelope *e = f->env;
-	char *name, *value, from[QPROTO_LINE_MAX], to[QPROTO_LINE_MAX], *p;
-	const char *args[MAIL_ARGS];
+	char *name, *value;
 	size_t n;
+	int rc;
 
 	switch (f->step) {
-	case ST_CONNECT:
-		f->step = ST_HELO;
-		return milter_chain_connect(f->chain, strcmp(f->helo.client,
-		    "local") == 0 ? "localhost" : "unknown",
-		    strcmp(f->helo.client, "local") == 0 ? "" : f->helo.client,
-		    0);
-	case ST_HELO:
-		f->step = ST_MAIL;
-		return milter_chain_helo(f->chain, f->helo.helo);
-	case ST_MAIL:
-		/* "<sender>", then its ESMTP arguments, one each (they fit:
-		 * the MAIL line they came in was no longer) */
-		f->step = e->nrcpt > 0 ? ST_RCPT : ST_DATA;
-		str_fmt_trunc(from, sizeof(from), "<%s>%s", e->from, e->from_params);
-		args[0] = from;
-		for (n = 1, p = from; n < MAIL_ARGS && (p = strchr(p, ' '));
-		    n++) {
-			*p++ = '\0';
-			args[n] = p;
-		}
-		return milter_chain_mail(f->chain, args, n);
-	case ST_RCPT:
-		str_fmt_trunc(to, sizeof(to), "<%s>", e->rcpts[f->rcpt].addr);
-		if (++f->rcpt == e->nrcpt)
-			f->step = ST_DATA;
-		args[0] = to;
-		return milter_chain_rcpt(f->chain, args, 1);
-	case ST_DATA:
-		f->step = ST_HEADER;
-		f->pos = 0;
-		return milter_chain_data(f->chain);
 	case ST_HEADER:
 		if (next_field(f, &name, &value)) {
 			/* the chain has its copy: back as it was, for
 			 * milter_edit_apply */
-			int rc = milter_chain_header(f->chain, name, value);
+			rc = milter_chain_header(f->chain, name, value);
 			*f->colon = ':';
 			if (f->lf)
 				*f->lf = '\n';
@@ -296,10 +340,10 @@ next_step(struct filter *f)
 		/* FALLTHROUGH */
 	case ST_EOH:
 		f->step = ST_BODY;
-		f->pos = f->hdr_end < e->size ? f->hdr_end + 1 : e->size;
+		f->pos = f->hdr_end < f->len ? f->hdr_end + 1 : f->len;
 		return milter_chain_eoh(f->chain);
 	case ST_BODY:
-		n = (size_t)e->size - f->pos;
+		n = f->len - f->pos;
 		if (n > MILTER_BODY_CALL_MAX)
 			n = MILTER_BODY_CALL_MAX;
 		if (n == 0) {
@@ -314,10 +358,19 @@ next_step(struct filter *f)
 	return -1;
 }
 
-static void
-on_result(void *arg, const struct milter_result *r)
+/* The content, from its first header field, to filter f->cur. */
+static int
+content_begin(struct filter *f)
 {
-	struct filter *f = arg;
+	milter_chain_only(f->chain, f->cur);
+	f->step = ST_HEADER;
+	f->pos = 0;
+	return next_step(f);
+}
+
+static void
+content_result(struct filter *f, const struct milter_result *r)
+{
 	char reply[MILTER_REPLY_MAX + 1], text[MILTER_REPLY_MAX + 64];
 
 	switch (r->verdict) {
@@ -347,6 +400,55 @@ on_result(void *arg, const struct milter_result *r)
 	}
 }
 
+static const char *const phase_name[] = {
+	[PH_CONNECT] = "connect", [PH_HELO] = "HELO", [PH_MAIL] = "MAIL",
+	[PH_RCPT] = "RCPT", [PH_DATA] = "DATA",
+};
+
+static void
+on_result(void *arg, const struct milter_result *r)
+{
+	struct filter *f = arg;
+	char reply[MILTER_REPLY_MAX + 1], text[MILTER_REPLY_MAX + 64];
+	enum phase ph = f->phase;
+
+	if (ph == PH_CONTENT) {
+		content_result(f, r);
+		return;
+	}
+	if (ph == PH_IDLE)
+		return;		/* cancelled */
+	if (ph == PH_CONNECT && r->verdict != MILTER_REJECT &&
+	    r->verdict != MILTER_TEMPFAIL) {
+		f->phase = PH_HELO;
+		if (milter_chain_helo(f->chain, f->helo.helo) == 0)
+			return;
+		r = NULL;	/* cannot happen: the chain is idle */
+	}
+	f->phase = PH_IDLE;
+	if (r == NULL) {
+		f->step_cb(f->step_arg, FILTER_REFUSE, filter_failed);
+		return;
+	}
+	switch (r->verdict) {
+	case MILTER_REJECT:
+	case MILTER_TEMPFAIL:
+		str_copy_trunc(reply, r->reply, sizeof(reply));
+		reply[strcspn(reply, "\r\n")] = '\0';
+		log_info("client %s: refused by a filter at %s: %s",
+		    f->helo.client, phase_name[ph],
+		    log_text(reply, text, sizeof(text)));
+		f->step_cb(f->step_arg, FILTER_REFUSE, reply);
+		return;
+	case MILTER_DISCARD:
+		f->step_cb(f->step_arg, FILTER_DISCARD, NULL);
+		return;
+	default:
+		f->step_cb(f->step_arg, FILTER_GO, NULL);
+		return;
+	}
+}
+
 /* The whole message into memory; 0 or -1 (logged). */
 static int
 load(struct filter *f)
@@ -359,6 +461,7 @@ load(struct filter *f)
 	if (e->size > ctx->conf->max_message_size + 1024 * 1024 ||
 	    (f->msg = malloc((size_t)e->size + 1)) == NULL)
 		return -1;
+	/* the descriptor it came with may be open for writing only */
 	if ((fd = fileio_open_own(ctx->spool->incoming, e->qid, O_RDONLY)) < 0)
 		return -1;
 	while (got < e->size) {
@@ -374,6 +477,7 @@ load(struct filter *f)
 	if (got != e->size)
 		return -1;
 	f->msg[got] = '\0';
+	f->len = got;
 	f->hdr_end = header_end(f->msg, got);
 	return 0;
 }
@@ -385,9 +489,8 @@ set_macros(struct filter *f)
 
 	milter_chain_set_macro(f->chain, "j", ctx->conf->hostname);
 	milter_chain_set_macro(f->chain, "{daemon_name}", "pombo");
-	milter_chain_set_macro(f->chain, "i", f->env->qid);
-	if (f->helo.auth[0])
-		milter_chain_set_macro(f->chain, "{auth_authen}", f->helo.auth);
+	milter_chain_set_macro(f->chain, "{auth_authen}",
+	    f->helo.auth[0] ? f->helo.auth : NULL);
 	/* "tls=<version>/<cipher>" of the queue protocol's HELO */
 	if (f->helo.tls[0]) {
 		str_copy_trunc(tls, f->helo.tls, sizeof(tls));
@@ -399,35 +502,153 @@ set_macros(struct filter *f)
 	}
 }
 
-int
-filter_start(struct envelope *e, const struct qhelo *h, int fd,
-    filter_done_fn done, void *arg)
+struct filter *
+filter_open(filter_step_fn step, void *arg)
 {
 	struct filter *f;
 
-	if ((f = calloc(1, sizeof(*f))) == NULL) {
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	f->fd = -1;
+	f->step_cb = step;
+	f->step_arg = arg;
+	if ((f->chain = milter_chain_new(ctx->event, ctx->conf, on_result,
+	    f)) == NULL) {
+		log_warnx("cannot set up the filters");
+		free(f);
+		return NULL;
+	}
+	return f;
+}
+
+void
+filter_close(struct filter *f)
+{
+	if (f == NULL)
+		return;
+	if (f->phase == PH_CONTENT)
+		finish(f, -1, filter_failed);
+	milter_chain_free(f->chain);
+	free(f);
+}
+
+int
+filter_helo(struct filter *f, const struct qhelo *h)
+{
+	int local = strcmp(h->client, "local") == 0;
+
+	if (f->phase != PH_IDLE)
+		return -1;
+	f->helo = *h;
+	set_macros(f);
+	f->phase = PH_CONNECT;
+	if (milter_chain_connect(f->chain, local ? "localhost" : "unknown",
+	    local ? "" : f->helo.client, 0) == -1) {
+		f->phase = PH_IDLE;
+		return -1;
+	}
+	return 0;
+}
+
+int
+filter_mail(struct filter *f, const char *from, const char *params)
+{
+	char arg[QPROTO_LINE_MAX], *p;
+	const char *args[MAIL_ARGS];
+	size_t n;
+
+	if (f->phase != PH_IDLE)
+		return -1;
+	/* "<sender>", then its ESMTP arguments, one each (they fit: the
+	 * MAIL line they came in was no longer) */
+	str_fmt_trunc(arg, sizeof(arg), "<%s>%s", from, params);
+	args[0] = arg;
+	for (n = 1, p = arg; n < MAIL_ARGS && (p = strchr(p, ' ')); n++) {
+		*p++ = '\0';
+		args[n] = p;
+	}
+	f->phase = PH_MAIL;
+	f->in_message = 1;
+	if (milter_chain_mail(f->chain, args, n) == -1) {
+		f->phase = PH_IDLE;
+		return -1;
+	}
+	return 0;
+}
+
+int
+filter_rcpt(struct filter *f, const char *rcpt)
+{
+	char to[QPROTO_LINE_MAX];
+	const char *args[1] = { to };
+
+	if (f->phase != PH_IDLE)
+		return -1;
+	str_fmt_trunc(to, sizeof(to), "<%s>", rcpt);
+	f->phase = PH_RCPT;
+	if (milter_chain_rcpt(f->chain, args, 1) == -1) {
+		f->phase = PH_IDLE;
+		return -1;
+	}
+	return 0;
+}
+
+int
+filter_data(struct filter *f, const char *qid)
+{
+	if (f->phase != PH_IDLE)
+		return -1;
+	milter_chain_set_macro(f->chain, "i", qid);
+	f->phase = PH_DATA;
+	if (milter_chain_data(f->chain) == -1) {
+		f->phase = PH_IDLE;
+		return -1;
+	}
+	return 0;
+}
+
+void
+filter_abort(struct filter *f)
+{
+	if (f == NULL || f->phase == PH_CONTENT)
+		return;
+	if (f->in_message || f->phase != PH_IDLE)
+		milter_chain_abort(f->chain);
+	f->in_message = 0;
+	f->phase = PH_IDLE;
+}
+
+int
+filter_message(struct filter *f, struct envelope *e, int fd,
+    filter_done_fn done, void *arg)
+{
+	if (f->phase != PH_IDLE) {
 		close(fd);
 		return -1;
 	}
 	f->env = e;
-	f->helo = *h;
 	f->fd = fd;
 	f->done = done;
 	f->arg = arg;
-	if (load(f) == -1 || (f->chain = milter_chain_new(ctx->event,
-	    ctx->conf, on_result, f)) == NULL) {
+	f->cur = 0;
+	f->changed = 0;
+	if (load(f) == -1) {
 		log_warn("%s: cannot hand the message to the filters", e->qid);
-		milter_chain_free(f->chain);
 		free(f->msg);
-		free(f);
+		f->msg = NULL;
+		f->env = NULL;
+		f->fd = -1;
 		close(fd);
 		return -1;
 	}
-	set_macros(f);
-	if (next_step(f) == -1) {
-		milter_chain_free(f->chain);
+	f->phase = PH_CONTENT;
+	if (content_begin(f) == -1) {
+		milter_chain_only(f->chain, SIZE_MAX);
+		f->phase = PH_IDLE;
 		free(f->msg);
-		free(f);
+		f->msg = NULL;
+		f->env = NULL;
+		f->fd = -1;
 		close(fd);
 		return -1;
 	}

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <systemd/sd-daemon.h>
@@ -37,6 +38,7 @@
 #include "sched.h"
 #include "verify.h"
 #include "spool.h"
+#include "stats.h"
 #include "str.h"
 #include "tlsrpt.h"
 
@@ -196,6 +198,16 @@ on_admin(struct queued_ctx *c, int verb, const char *arg, char *reply,
 	}
 	if (m == NULL && verb != QCMD_FLUSH && verb != QCMD_TLSRPT)
 		return -1;
+	if (m && m->deleted) {
+		/* deleted, gone when its agent is done: nothing else to do */
+		if (verb == QCMD_DELETE)
+			str_fmt_trunc(reply, len, "250 2.0.0 %s will be deleted "
+			    "when its current delivery ends", arg);
+		else
+			str_fmt_trunc(reply, len, "550 5.1.0 %s is being deleted",
+			    arg);
+		return 0;
+	}
 	switch (verb) {
 	case QCMD_TLSRPT:
 		str_fmt_trunc(reply, len, "250 2.0.0 %d TLS reports queued",
@@ -212,8 +224,27 @@ on_admin(struct queued_ctx *c, int verb, const char *arg, char *reply,
 		return 0;
 	case QCMD_DELETE:
 		if (m->nagents) {
-			str_fmt_trunc(reply, len, "451 4.3.0 %s is being delivered, "
-			    "try again", arg);
+			/*
+			 * An agent has it: its file stays until the agent is
+			 * done, then goes (sched.c, finish_deleted); held on
+			 * disk meanwhile, so that a restart does not deliver
+			 * it again.
+			 */
+			unsigned flags = m->env.flags;
+
+			m->env.flags |= ENV_HOLD;
+			if (spool_write_state(c->spool, &m->env) == -1) {
+				m->env.flags = flags;
+				str_fmt_trunc(reply, len, "451 4.3.0 Cannot mark "
+				    "%s for deletion", arg);
+				return 0;
+			}
+			m->deleted = 1;
+			sched_forget(m);
+			log_info("%s: deleted by the administrator while being "
+			    "delivered: it goes when its delivery ends", arg);
+			str_fmt_trunc(reply, len, "250 2.0.0 %s will be deleted "
+			    "when its current delivery ends", arg);
 			return 0;
 		}
 		if (spool_remove(c->spool, arg) == -1) {
@@ -312,6 +343,7 @@ main(int argc, char *argv[])
 	if (spool_open(&spool, conf.spool_dir) == -1)
 		fatal("spool %s", conf.spool_dir);
 	queue_init();
+	stats_init(time(NULL));
 	if ((scan = spool_scan_start(&spool)) == NULL)
 		fatal("spool scan");
 	lfd = listen_socket(&conf);

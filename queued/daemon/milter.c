@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "milter.h"
+#include "sockspec.h"
 
 /* the output queue: a step's packets, or a body call's chunks */
 #define OUT_MAX		(2 * MILTER_BODY_CALL_MAX + 65536)
@@ -101,75 +102,68 @@ milter_opts_conf(struct milter_opts *o, const struct conf *c)
 	    (size_t)c->max_message_size + 65536;
 }
 
-/* "host:port" with host numeric or localhost, [v6] brackets allowed. */
-static int
-parse_inet(const char *s, int family, struct sockaddr_storage *ss,
-    socklen_t *len)
-{
-	char host[128];
-	const char *colon = strrchr(s, ':'), *h = s;
-	size_t hlen;
-	char *end;
-	long port;
-	struct sockaddr_in *sin = (struct sockaddr_in *)(void *)ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)(void *)ss;
+/*
+ * The filters named by host name, looked up once (milter_resolve): a
+ * session's connection never waits for DNS.
+ */
+static struct named {
+	char			*spec;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len;
+} *named;
+static size_t nnamed;
 
-	if (colon == NULL || colon == s)
-		return -1;
-	hlen = (size_t)(colon - s);
-	if (s[0] == '[' && colon[-1] == ']') {
-		h++;
-		hlen -= 2;
+void
+milter_resolve(const struct conf *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	size_t i;
+
+	for (i = 0; i < nnamed; i++)
+		free(named[i].spec);
+	free(named);
+	named = NULL;
+	nnamed = 0;
+	if (c->n_milters == 0 ||
+	    (named = calloc(c->n_milters, sizeof(*named))) == NULL)
+		return;
+	for (i = 0; i < c->n_milters; i++) {
+		if (sockspec_parse(c->milters[i], 0, &ss, &len) != 1)
+			continue;
+		if (sockspec_parse(c->milters[i], 1, &ss, &len) != 0) {
+			log_warnx("milters: %s has no address: it counts as down "
+			    "until queued restarts", c->milters[i]);
+			continue;
+		}
+		if ((named[nnamed].spec = strdup(c->milters[i])) == NULL)
+			return;
+		named[nnamed].ss = ss;
+		named[nnamed].len = len;
+		nnamed++;
 	}
-	if (hlen == 0 || hlen >= sizeof(host))
-		return -1;
-	memcpy(host, h, hlen);
-	host[hlen] = '\0';
-	port = strtol(colon + 1, &end, 10);
-	if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || port < 1 ||
-	    port > 65535)
-		return -1;
-	memset(ss, 0, sizeof(*ss));
-	if (strcmp(host, "localhost") == 0)
-		str_copy_trunc(host, family == AF_INET6 ? "::1" : "127.0.0.1",
-		    sizeof(host));
-	if (family != AF_INET6 && inet_pton(AF_INET, host, &sin->sin_addr)) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		*len = sizeof(*sin);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &sin6->sin6_addr)) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		*len = sizeof(*sin6);
-		return 0;
-	}
-	return -1;
 }
 
 int
 milter_parse_spec(const char *spec, struct sockaddr_storage *ss,
     socklen_t *len)
 {
-	struct sockaddr_un *sun = (struct sockaddr_un *)(void *)ss;
-	const char *p;
+	size_t i;
 
-	if ((p = str_prefix(spec, "unix:")) != NULL ||
-	    (p = str_prefix(spec, "local:")) != NULL) {
-		if (p[0] != '/' || strlen(p) >= sizeof(sun->sun_path))
-			return -1;
-		memset(ss, 0, sizeof(*ss));
-		sun->sun_family = AF_UNIX;
-		memcpy(sun->sun_path, p, strlen(p));
-		*len = sizeof(*sun);
+	switch (sockspec_parse(spec, 0, ss, len)) {
+	case 0:
 		return 0;
+	case 1:
+		for (i = 0; i < nnamed; i++)
+			if (strcmp(named[i].spec, spec) == 0) {
+				*ss = named[i].ss;
+				*len = named[i].len;
+				return 0;
+			}
+		return -1;
+	default:
+		return -1;
 	}
-	if ((p = str_prefix(spec, "inet6:")) != NULL)
-		return parse_inet(p, AF_INET6, ss, len);
-	if ((p = str_prefix(spec, "inet:")) != NULL)
-		return parse_inet(p, AF_UNSPEC, ss, len);
-	return -1;
 }
 
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *ud);
@@ -1105,6 +1099,7 @@ enum chain_step {
 struct milter_chain {
 	struct milter		**m;
 	size_t			 n, cur;
+	size_t			 lo, hi;	/* the filters a step goes to */
 	milter_cb		*cb;
 	void			*arg;
 	int			 busy;
@@ -1221,7 +1216,7 @@ chain_run(struct milter_chain *ch)
 	const char *const *a = (const char *const *)ch->args;
 	struct milter *m;
 
-	if (ch->cur >= ch->n) {
+	if (ch->cur >= ch->hi) {
 		chain_done(ch, NULL);
 		return;
 	}
@@ -1276,7 +1271,7 @@ chain_start(struct milter_chain *ch, enum chain_step step,
 	}
 	ch->busy = 1;
 	ch->step = step;
-	ch->cur = 0;
+	ch->cur = ch->lo;
 	ch->all_accept = 1;
 	if (step == CH_EOM) {
 		milter_mods_free(&ch->mods);
@@ -1314,6 +1309,7 @@ milter_chain_new(sd_event *e, const struct conf *c, milter_cb *cb, void *arg)
 		}
 		ch->n++;
 	}
+	ch->hi = ch->n;
 	return ch;
 }
 
@@ -1337,6 +1333,18 @@ size_t
 milter_chain_count(const struct milter_chain *ch)
 {
 	return ch->n;
+}
+
+void
+milter_chain_only(struct milter_chain *ch, size_t i)
+{
+	if (i < ch->n) {
+		ch->lo = i;
+		ch->hi = i + 1;
+	} else {
+		ch->lo = 0;
+		ch->hi = ch->n;
+	}
 }
 
 void
@@ -1409,7 +1417,7 @@ milter_chain_body(struct milter_chain *ch, const void *data, size_t len)
 	/* chain_start clears data: set it again after */
 	ch->busy = 1;
 	ch->step = CH_BODY;
-	ch->cur = 0;
+	ch->cur = ch->lo;
 	ch->all_accept = 1;
 	chain_run(ch);
 	return 0;
@@ -1426,7 +1434,8 @@ milter_chain_abort(struct milter_chain *ch)
 {
 	size_t i;
 
-	for (i = 0; i < ch->n; i++)
+	/* from the one with the content on: those before it are done */
+	for (i = ch->lo; i < ch->n; i++)
 		milter_abort(ch->m[i]);
 	ch->busy = 0;
 	chain_clear(ch);

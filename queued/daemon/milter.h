@@ -60,11 +60,13 @@ void milter_opts_conf(struct milter_opts *o, const struct conf *c);
 
 /*
  * unix:/path (or local:/path), inet:host:port, inet6:host:port,
- * inet:[v6]:port; host a numeric address or localhost (nothing that
- * would need a blocking name lookup). 0, or -1 if malformed.
+ * inet:[v6]:port (sockspec.h); host a numeric address, localhost, or a
+ * name milter_resolve looked up. 0, or -1 if malformed or unknown.
  */
 int milter_parse_spec(const char *spec, struct sockaddr_storage *ss,
     socklen_t *len);
+/* Look up the filters' host names now (blocking: at start). */
+void milter_resolve(const struct conf *c);
 
 struct milter;
 
@@ -118,14 +120,20 @@ void milter_abort(struct milter *m);
  * A chain: the milters of pombo.conf in order, like Postfix: a step
  * goes to each filter that still wants the message; a REJECT, TEMPFAIL
  * or DISCARD ends it; at EOM the changes of all are put together in
- * order (each filter saw the message as received, not as the ones
- * before it changed it). The same step functions and callback.
+ * order (unless milter_chain_only gives the content to one filter at
+ * a time). The same step functions and callback.
  */
 struct milter_chain;
 struct milter_chain *milter_chain_new(sd_event *e, const struct conf *c,
     milter_cb *cb, void *arg);
 void milter_chain_free(struct milter_chain *ch);
 size_t milter_chain_count(const struct milter_chain *ch);
+/*
+ * The steps from now on go to filter i alone (SIZE_MAX: to all again):
+ * the content, filter after filter, each over the message as the ones
+ * before it changed it, as Postfix does.
+ */
+void milter_chain_only(struct milter_chain *ch, size_t i);
 void milter_chain_set_macro(struct milter_chain *ch, const char *name,
     const char *value);
 int milter_chain_connect(struct milter_chain *ch, const char *host,
@@ -141,6 +149,7 @@ int milter_chain_header(struct milter_chain *ch, const char *name,
 int milter_chain_eoh(struct milter_chain *ch);
 int milter_chain_body(struct milter_chain *ch, const void *data, size_t len);
 int milter_chain_eom(struct milter_chain *ch);
+/* The filters from the one milter_chain_only chose on (all, if none). */
 void milter_chain_abort(struct milter_chain *ch);
 
 #endif

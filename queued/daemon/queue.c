@@ -103,8 +103,8 @@ queue_format(const struct qmsg *m, struct buf *out)
 	if (addr_encode(e->from, enc, sizeof(enc)) == -1 ||
 	    buf_printf(out, "250-msg %s %lld %llu %s <%s>\n", e->qid,
 	    (long long)e->time, (unsigned long long)e->size,
-	    e->flags & ENV_HOLD ? "held" : m->nagents ? "active" : "queued",
-	    enc) == -1)
+	    m->deleted ? "deleting" : e->flags & ENV_HOLD ? "held" :
+	    m->nagents ? "active" : "queued", enc) == -1)
 		return -1;
 	for (i = 0; i < e->nrcpt; i++) {
 		const struct rcpt *r = &e->rcpts[i];
@@ -112,6 +112,11 @@ queue_format(const struct qmsg *m, struct buf *out)
 		    buf_printf(out, "250-rcpt %c %u %lld <%s>%s%s\n", r->state,
 		    r->attempts, (long long)r->next, enc,
 		    r->error ? " " : "", r->error ? r->error : "") == -1)
+			return -1;
+		/* a notification owed, not yet queued (SPOOL.md's "notify"
+		 * lines); a delay notice is moot once the recipient is done */
+		if (r->notify && !(r->notify == 'w' && r->state != RS_QUEUED) &&
+		    buf_printf(out, "250-notify %c\n", r->notify) == -1)
 			return -1;
 	}
 	return 0;

@@ -16,6 +16,9 @@ struct qmsg {
 	unsigned		 nagents;	/* agents holding some recipients */
 	int			 recovered;	/* loaded at start-up */
 	int			 state_dirty;	/* results not yet on disk */
+	int			 deleted;	/* the admin deleted it while an
+						   agent had it: goes when the
+						   last one is done */
 	int64_t			 due;		/* next attempt; INT64_MAX: none */
 	int64_t			 notify_next;	/* next try of owed DSNs */
 	size_t			 heap_idx;	/* in the scheduler's heap */
@@ -32,7 +35,11 @@ void queue_remove(struct qmsg *m);
 struct qmsg *queue_find(const char *qid);
 size_t queue_count(void);
 struct qmsg_list *queue_all(void);
-/* The LIST reply lines (without the final line) for one or all. */
+/*
+ * The LIST reply lines (without the final line) for one or all: a
+ * "250-msg" line per message, a "250-rcpt" line per recipient, and after
+ * a recipient owed a notification not yet queued, "250-notify <kind>".
+ */
 int queue_format(const struct qmsg *m, struct buf *out);
 
 #endif

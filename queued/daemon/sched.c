@@ -26,6 +26,7 @@
 #include "recipients.h"
 #include "retry.h"
 #include "sched.h"
+#include "stats.h"
 #include "tlsrpt.h"
 
 #define LOCAL_AGENTS_MAX	4
@@ -375,6 +376,11 @@ consider(struct qmsg *m)
 	size_t i, k;
 
 	m->due = INT64_MAX;
+	if (m->deleted) {
+		/* nothing more of it is tried: it goes when its agents end */
+		heap_set(m);
+		return;
+	}
 	for (i = 0; i < e->nrcpt; i++) {
 		struct rcpt *r = &e->rcpts[i];
 		if (r->state != RS_QUEUED || r->inflight || r->ready ||
@@ -555,22 +561,26 @@ apply(struct qmsg *m, struct rcpt *r, enum status st, const char *mta,
 		    (relayed || (r->dest && r->dest->local)))
 			r->notify = relayed ? 'r' : RS_DELIVERED;
 		what = "sent";
+		stats_count(STATS_DELIVERED, now);
 		break;
 	case STATUS_PERM:
 		r->state = RS_FAILED;
 		r->notify = RS_FAILED;
 		what = "bounced";
+		stats_count(STATS_BOUNCED, now);
 		break;
 	default:
 		if (retry_expired(now, m->env.time, ctx->conf->queue_lifetime)) {
 			r->state = RS_FAILED;
 			r->notify = RS_FAILED;
 			what = "expired";
+			stats_count(STATS_BOUNCED, now);
 		} else {
 			r->next = retry_next(now, m->env.time,
 			    ctx->conf->retry_interval,
 			    ctx->conf->queue_lifetime);
 			what = "deferred";
+			stats_count(STATS_DEFERRED, now);
 		}
 		break;
 	}
@@ -968,6 +978,27 @@ maybe_warn(struct qmsg *m)
 }
 
 /*
+ * The admin deleted m while an agent had it (pombo-queue delete): what
+ * its agents did stands, nothing more is tried (consider), and nobody is
+ * told, a deleted message being never bounced; it goes when its last
+ * agent is done. Until then its state file says it is held, so that a
+ * restart meanwhile leaves it held, not delivered.
+ */
+static void
+finish_deleted(struct qmsg *m)
+{
+	if (m->nagents > 0) {
+		(void)spool_write_state(ctx->spool, &m->env);
+		return;
+	}
+	spool_remove_later(ctx->spool, &m->env);
+	log_info("%s: deleted by the administrator, its delivery over",
+	    m->env.qid);
+	sched_forget(m);
+	queue_remove(m);
+}
+
+/*
  * After an agent, or when owed notifications are due: DSNs, then the
  * state on disk, then what next. A notification that cannot be queued
  * keeps the message (and the notice owed, in its state file) until a
@@ -981,6 +1012,10 @@ finish(struct qmsg *m)
 	int failed = 0;
 
 	m->state_dirty = 0;	/* written or removed here */
+	if (m->deleted) {
+		finish_deleted(m);
+		return;
+	}
 	maybe_warn(m);
 	if (notify_owed(m) && m->notify_next <= now) {
 		if (notify(m, BOUNCE_FAILED, RS_FAILED) == -1)

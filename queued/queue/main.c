@@ -1,7 +1,8 @@
 /*
  * pombo-queue: the queue tool. Talks to queued over its socket, so it
- * works while queued delivers: list, show ID, flush [ID], delete ID,
- * hold ID, release ID, tls-reports; --json for scripts.
+ * works while queued delivers: list, show ID, stats, flush [ID],
+ * delete ID, hold ID, release ID, tls-reports; --json for scripts,
+ * --prometheus (stats) for node_exporter's textfile collector.
  *
  * Runs as: the admin (queued accepts changes from root and its own user).
  * May touch: nothing but queued's socket.
@@ -9,6 +10,7 @@
  */
 #include "config.h"
 
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@ usage(void)
 {
 	fprintf(stderr, "usage: pombo-queue [-c config] [--json] list\n"
 	    "       pombo-queue [-c config] [--json] show ID\n"
+	    "       pombo-queue [-c config] [--json | --prometheus] stats\n"
 	    "       pombo-queue [-c config] [--json] flush [ID]\n"
 	    "       pombo-queue [-c config] [--json] delete|hold|release ID\n"
 	    "       pombo-queue [-c config] tls-reports\n");
@@ -31,29 +34,48 @@ usage(void)
 int
 main(int argc, char *argv[])
 {
+	static const struct option longopts[] = {
+		{ "json",	no_argument,	NULL,	'j' },
+		{ "prometheus",	no_argument,	NULL,	'p' },
+		{ NULL,		0,		NULL,	0 }
+	};
 	const char *confpath = NULL, *cmd, *arg = NULL, *verb;
-	int i, json = 0;
+	int ch, format = QTOOL_TEXT;
 
 	log_init("pombo/queue", 0);
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			json = 1;
-		else if (strcmp(argv[i], "-c") == 0 && i + 1 < argc)
-			confpath = argv[++i];
-		else
+	/*
+	 * Options anywhere, the GNU way ("list --json" as "--json list"):
+	 * getopt_long permutes unless POSIXLY_CORRECT is set; "+" would stop
+	 * at the command. A queue id never begins with '-'.
+	 */
+	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			confpath = optarg;
+			break;
+		case 'j':
+		case 'p':
+			if (format != QTOOL_TEXT)
+				usage();
+			format = ch == 'j' ? QTOOL_JSON : QTOOL_PROMETHEUS;
+			break;
+		default:
 			usage();
+		}
 	}
-	if (i >= argc)
+	if (optind >= argc)
 		usage();
-	cmd = argv[i++];
-	if (i < argc)
-		arg = argv[i++];
-	if (i < argc)
+	cmd = argv[optind++];
+	if (optind < argc)
+		arg = argv[optind++];
+	if (optind < argc)
 		usage();
 	if (strcmp(cmd, "list") == 0 && arg == NULL)
 		verb = "LIST";
 	else if (strcmp(cmd, "show") == 0 && arg)
 		verb = "SHOW";
+	else if (strcmp(cmd, "stats") == 0 && arg == NULL)
+		verb = "STATS";
 	else if (strcmp(cmd, "flush") == 0)
 		verb = "FLUSH";
 	else if (strcmp(cmd, "delete") == 0 && arg)
@@ -66,5 +88,7 @@ main(int argc, char *argv[])
 		verb = "TLSRPT";
 	else
 		usage();
-	return qtool_run(confpath, verb, arg, json);
+	if (format == QTOOL_PROMETHEUS && strcmp(verb, "STATS") != 0)
+		usage();
+	return qtool_run(confpath, verb, arg, format);
 }

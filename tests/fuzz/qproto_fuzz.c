@@ -74,7 +74,7 @@ fuzz_cmd(const char *line)
 	FUZZ_ASSERT(len > 0 && len <= QPROTO_LINE_MAX);
 	for (i = 0; i < len; i++)
 		FUZZ_ASSERT((unsigned char)line[i] >= 32 && line[i] != 127);
-	FUZZ_ASSERT(c.verb >= QCMD_POMBO && c.verb <= QCMD_EXPN);
+	FUZZ_ASSERT(c.verb >= QCMD_POMBO && c.verb <= QCMD_STATS);
 	FUZZ_ASSERT(c.arg != NULL);
 	if (c.arg[0] != '\0') {
 		FUZZ_ASSERT(c.arg > line && c.arg <= line + len);

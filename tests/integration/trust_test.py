@@ -6,6 +6,7 @@ with its uid, written by queued. Only the admin may list the queue or
 change it. A handler_user that does not exist stops queued."""
 import os
 import pwd
+import re
 import subprocess
 import sys
 
@@ -69,9 +70,30 @@ try:
                         inst.conf_path, "list"], capture_output=True,
                        text=True, timeout=20)
     tap.eq(r.returncode, 0, "root may list the queue")
+    # pombo-queue itself, run as a user who is not the admin: refused by
+    # queued, as pombo-queue(8) and queued(8) both say
+    for args in (["list"], ["--json", "list"], ["flush"]):
+        r = subprocess.run([pombo.prog("queued/pombo-queue"), "-c",
+                            inst.conf_path] + args, capture_output=True,
+                           text=True, timeout=20, user=nobody.pw_uid,
+                           group=nobody.pw_gid)
+        tap.ok(r.returncode == 69 and "Permission denied" in
+               r.stdout + r.stderr, "pombo-queue %s as nobody: Permission "
+               "denied, exit 69" % " ".join(args),
+               "%d %s %s" % (r.returncode, r.stdout, r.stderr))
 finally:
     inst.check_clean(tap)
     inst.cleanup()
+
+# the manual pages say the same: every queue command, listing
+# included, is the admin's only
+for name in ("man/queued.8", "man/pombo-queue.8"):
+    with open(os.path.join(pombo.TOP_SRCDIR, name)) as f:
+        text = " ".join(f.read().split())
+    tap.ok("Anyone who can connect may list" not in text and
+           re.search(r"only from root and from (its own user|the user)",
+                     text), "%s: only root and queued's user may use the "
+           "queue commands, listing included" % name)
 
 # no handler_user in the file (the default names a user this host lacks):
 # nobody but root and queued's own user is a handler

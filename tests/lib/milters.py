@@ -26,7 +26,7 @@ class Filter:
     answer(cmd, data) -> bytes to send ('' for none; None: close)."""
 
     def __init__(self, answer, actions=F_ALL, protocol=0, symlists=None,
-                 family=socket.AF_INET, path=None):
+                 family=socket.AF_INET, path=None, host=None):
         self.answer = answer
         self.actions, self.protocol = actions, protocol
         self.symlists = symlists or {}
@@ -37,7 +37,8 @@ class Filter:
             self.spec = "unix:" + path
         else:
             self.sock = socket.socket(family)
-            host = "::1" if family == socket.AF_INET6 else "127.0.0.1"
+            host = host or ("::1" if family == socket.AF_INET6 else
+                            "127.0.0.1")
             self.sock.bind((host, 0))
             port = self.sock.getsockname()[1]
             self.spec = ("inet6:[::1]:%d" % port if family ==

@@ -138,8 +138,8 @@ static const struct {
 	  "test.conf:1: dkim_keys: 'a..test:s:/k.pem' is not domain:selector:/absolute/key/file" },
 	{ "dkim_keys = a.test:s_1:/k.pem\n",
 	  "test.conf:1: dkim_keys: 'a.test:s_1:/k.pem' is not domain:selector:/absolute/key/file" },
-	{ "milters = inet:mx.test:11332\n",
-	  "test.conf:1: milters: 'inet:mx.test:11332' is not unix:/path, inet:host:port or inet6:host:port" },
+	{ "milters = inet:[mx.test]:11332\n",
+	  "test.conf:1: milters: 'inet:[mx.test]:11332' is not unix:/path, inet:host:port or inet6:host:port" },
 	{ "milters = unix:relative\n",
 	  "test.conf:1: milters: 'unix:relative' is not unix:/path, inet:host:port or inet6:host:port" },
 	{ "milters = inet:127.0.0.1:0\n",
@@ -210,20 +210,20 @@ Test(conf, milters)
 	conf_free(&c);
 }
 
-/* Postfix's notation; addresses only: queued's loop resolves nothing */
+/* Postfix's notation; a name is looked up by queued at start */
 Test(conf, policy_services)
 {
-	static const char *badspec[] = { "inet:mx.example:10023", "inet:1.2.3.4",
-	    "inet:1.2.3.4:0", "inet:1.2.3.4:70000", "unix:relative",
-	    "tcp:1.2.3.4:1", "inet:::1:25", "inet:[::1]", "inet::25",
-	    "inet:10.0.0.0/8:25" };
+	static const char *badspec[] = { "inet:[mx.example]:10023",
+	    "inet:1.2.3.4", "inet:1.2.3.4:0", "inet:1.2.3.4:70000",
+	    "unix:relative", "tcp:1.2.3.4:1", "inet:[::1]", "inet::25",
+	    "inet:10.0.0.0/8:25", "inet:mx..example:25", "inet:1.2.3:25" };
 	struct conf c;
 	struct conf_error err;
 	char text[128];
 	size_t i;
 
 	cr_assert_eq(parse(&c, "policy_services = inet:127.0.0.1:10023, "
-	    "unix:/run/policyd-spf.sock inet:[::1]:25,inet:localhost:1\n"
+	    "unix:/run/policyd-spf.sock inet:[::1]:25,inet:policy.example:1\n"
 	    "policy_timeout = 3s\npolicy_end_of_data = yes\n", &err), 0, "%s",
 	    err.msg);
 	cr_assert_eq(c.n_policy_services, 4);

@@ -24,6 +24,8 @@ Test(qproto, commands)
 		{ "mail <a@b.test>", 0, 0, NULL },
 		{ "FLUSH", 1, QCMD_FLUSH, "" },
 		{ "FLUSH 0123456789ab", 1, QCMD_FLUSH, "0123456789ab" },
+		{ "STATS", 1, QCMD_STATS, "" },
+		{ "STATS x", 0, 0, NULL },
 		{ "RCPT <a@b.test>\r", 0, 0, NULL },
 		{ "RCPT <a@b.test>\x7f", 0, 0, NULL },
 		{ "", 0, 0, NULL },
