@@ -194,12 +194,9 @@ check_pass(void *v, char *arg)
 static void
 login_failed(struct pop3_session *s, int64_t start)
 {
-	char name[80];
-
-	login_log_safe(name, sizeof(name), s->user);
 	s->failures++;
-	log_info("failed login for %s from %s (%u of %u)", name, s->client,
-	    s->failures, s->conf->max_login_failures);
+	login_log_failure(s->client, s->user, s->failures,
+	    s->conf->max_login_failures);
 	/* the reply waits, so guessing is slow; flush what came before */
 	lineio_flush(&s->io);
 	login_fail_wait(start, s->conf->login_delay);

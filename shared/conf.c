@@ -94,6 +94,9 @@ static const struct conf_key conf_keys[] = {
 	  POMBO_SYSCONFDIR "/pombo/aliases", "aliases in /etc/aliases format" },
 	{ "queue_socket", CONF_PATH, F(queue_socket), 0, 0,
 	  POMBO_RUNSTATEDIR "/pombo/queue.sock", "queued's Unix socket" },
+	{ "log_file", CONF_OPTPATH, F(log_file), 0, 0, "",
+	  "where log lines go when no syslog daemon listens at /dev/log "
+	  "(empty: nowhere)" },
 	{ "libexec_dir", CONF_PATH, F(libexec_dir), 0, 0, POMBO_LIBEXECDIR,
 	  "where queued finds pombo-local and pombo-remote, and "
 	  "pombo-sendmail -bs finds smtpd" },

@@ -27,6 +27,7 @@ struct conf {
 	char		 users_file[PATH_MAX];
 	char		 aliases_file[PATH_MAX];
 	char		 queue_socket[108];	/* sizeof(sun_path) */
+	char		 log_file[PATH_MAX];	/* when there is no syslog */
 	char		 libexec_dir[PATH_MAX];	/* the agents, smtpd for sendmail -bs */
 	uint64_t	 max_message_size;
 	uint64_t	 min_free_space;

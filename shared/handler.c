@@ -31,6 +31,8 @@ handler_start(const char *ident, const char *confpath, const char *refusal,
 		conf_free(conf);
 		return -1;
 	}
+	/* opened at its first line, after the drop: as conf->user */
+	log_set_file(conf->log_file);
 	/* as root, become conf->user before reading a byte from the client */
 	if (privdrop(conf->user, err.msg, sizeof(err.msg)) == -1) {
 		log_warnx("%s", err.msg);

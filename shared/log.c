@@ -5,19 +5,26 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "str.h"
 
 static int log_stderr;
 static int log_debugging;
 static const char *log_ident = "pombo";
+static char log_path[PATH_MAX];
+static int log_fd = -1;
 
 /*
  * Is stderr the journal (systemd's JOURNAL_STREAM names its device and
@@ -42,22 +49,90 @@ stderr_is_journal(void)
  * With no syslog socket (a container, a test box), glibc's syslog tries
  * to connect for every line: socket, connect, close, a third of a
  * handler's system calls a message. Look for the socket once a second
- * instead, per thread (queued logs from more than one). The price: for
- * up to a second after a syslog daemon (re)creates the socket, lines go
- * only where stderr goes.
+ * instead, per thread (queued logs from more than one). A socket file
+ * that nobody listens on (a syslog daemon stopped) is none either: the
+ * lines would vanish as surely. The price: for up to a second after a
+ * syslog daemon (re)creates the socket, lines go only where stderr and
+ * log_file go.
  */
-static int
-syslog_there(void)
+int
+log_syslog_there(void)
 {
 	static _Thread_local time_t checked;
 	static _Thread_local int there;
+	struct sockaddr_un sun;
 	time_t now = time(NULL);
+	int fd;
 
-	if (now != checked) {
-		checked = now;
-		there = access(_PATH_LOG, F_OK) == 0;
-	}
+	if (now == checked)
+		return there;
+	checked = now;
+	there = 0;
+	if (access(_PATH_LOG, F_OK) == -1)
+		return there;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	str_copy_trunc(sun.sun_path, _PATH_LOG, sizeof(sun.sun_path));
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1)
+		return there = 1;	/* cannot tell: let syslog try */
+	/* a stream socket (some daemons') is there too: EPROTOTYPE */
+	there = connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0 ||
+	    (errno != ECONNREFUSED && errno != ENOENT);
+	close(fd);
 	return there;
+}
+
+void
+log_set_file(const char *path)
+{
+	if (log_fd != -1 && strcmp(path, log_path) != 0) {
+		close(log_fd);
+		log_fd = -1;
+	}
+	/* PATH_MAX, as the conf key's */
+	str_copy_trunc(log_path, path, sizeof(log_path));
+}
+
+/*
+ * A line as a syslog daemon writes it to a file ("Dec  2 06:13:02 host
+ * pombo/smtpd[123]: text"), so grep, logwatch and fail2ban read it as
+ * they read mail.log. One write(2) per line on an O_APPEND descriptor:
+ * the handlers of concurrent connections do not mix their lines.
+ */
+static void
+log_to_file(const char *msg)
+{
+	static char host[256];
+	char line[2300], stamp[32];
+	struct tm tm;
+	time_t now = time(NULL);
+	int n, i;
+
+	if (log_fd == -1) {
+		log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT |
+		    O_CLOEXEC | O_NOCTTY, 0660);
+		if (log_fd == -1)
+			return;		/* nowhere to say so, either */
+	}
+	if (host[0] == '\0') {
+		if (gethostname(host, sizeof(host)) == -1)
+			str_copy_trunc(host, "localhost", sizeof(host));
+		host[sizeof(host) - 1] = '\0';
+		host[strcspn(host, ".")] = '\0'; /* as syslog daemons write it */
+	}
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+	n = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s", stamp, host,
+	    log_ident, (long)getpid(), msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line) - 1)
+		n = (int)sizeof(line) - 2;
+	for (i = 0; i < n; i++)	/* one entry, one line */
+		if (line[i] == '\n' || line[i] == '\r')
+			line[i] = '?';
+	line[n++] = '\n';
+	(void)write(log_fd, line, (size_t)n);
 }
 
 void
@@ -87,8 +162,10 @@ log_emit(int pri, const char *fmt, va_list ap, int with_errno)
 	if (with_errno && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s",
 		    strerror(saved));
-	if (syslog_there())
+	if (log_syslog_there())
 		syslog(pri, "%s", msg);
+	else if (log_path[0] != '\0')
+		log_to_file(msg);
 	if (log_stderr)
 		fprintf(stderr, "%s: %s\n", log_ident, msg);
 	errno = saved;

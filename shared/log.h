@@ -1,7 +1,8 @@
 /*
  * log: syslog(3) logging and the two fatal helpers for every program.
  * Used by all of Pombo; handlers never write to stderr (under inetd it is
- * the client's socket), only queued and the tools may mirror to stderr.
+ * the client's socket), only queued and the tools may mirror to stderr;
+ * without syslog, lines go to log_file if there is one.
  */
 #ifndef POMBO_LOG_H
 #define POMBO_LOG_H
@@ -14,6 +15,15 @@
  * unless stderr is the journal, which syslog reaches anyway. */
 void log_init(const char *ident, int to_stderr);
 void log_set_debug(int on);
+/*
+ * path (the log_file key; "" for none): where lines go when no syslog
+ * daemon takes them (no socket at _PATH_LOG, or nobody listening), in
+ * the syslog file format, so an inetd or test setup without one still
+ * has them. Opened at the first such line, as the user then.
+ */
+void log_set_file(const char *path);
+/* Does a syslog daemon listen at _PATH_LOG (looked at once a second)? */
+int log_syslog_there(void);
 
 /*
  * Free text in a log line that may echo an address (a server's reply,

@@ -43,6 +43,17 @@ login_log_safe(char *dst, size_t len, const char *src)
 	dst[i] = '\0';
 }
 
+void
+login_log_failure(const char *client, const char *user, unsigned n,
+    unsigned max)
+{
+	char name[80];
+
+	login_log_safe(name, sizeof(name), user);
+	log_warnx("auth failed: client=%s user=%s (%u of %u)", client, name, n,
+	    max);
+}
+
 const struct user *
 login_resolve(const struct conf *conf, const struct users *u, const char *name)
 {

@@ -69,5 +69,13 @@ int login_sasl_plain(const char *b64, char *buf, size_t buflen,
     const char **authzid, const char **authcid, const char **password);
 /* Client text made safe for a log line: printable ASCII only. */
 void login_log_safe(char *dst, size_t len, const char *src);
+/*
+ * The one log line of a failed login, smtpd's AUTH and pop3d's alike:
+ * "auth failed: client=IP user=NAME (n of max)", the client first so
+ * that no user name can stand in for it (fail2ban's filter anchors on
+ * it; units/fail2ban/). user is the name as the client sent it.
+ */
+void login_log_failure(const char *client, const char *user, unsigned n,
+    unsigned max);
 
 #endif

@@ -73,7 +73,7 @@ static void
 verify(struct smtp_session *s, const char *authz, const char *user,
     const char *pass)
 {
-	char addr[ADDR_MAX + 1], name[80];
+	char addr[ADDR_MAX + 1];
 	int64_t start = lineio_now();
 
 	switch (login_check_as(s->conf, authz, user, pass, addr, sizeof(addr),
@@ -99,11 +99,11 @@ verify(struct smtp_session *s, const char *authz, const char *user,
 	case LOGIN_FAIL:
 		break;
 	}
-	login_log_safe(name, sizeof(name), user);
-	log_warnx("%s: authentication failed for %s", s->client, name);
+	login_log_failure(s->client, user, ++s->auth_failures,
+	    s->conf->max_login_failures);
 	lineio_flush(&s->io);
 	login_fail_wait(start, s->conf->login_delay);
-	if (++s->auth_failures >= s->conf->max_login_failures) {
+	if (s->auth_failures >= s->conf->max_login_failures) {
 		smtpd_session_reply(s, "421 4.7.0 %s Too many authentication failures",
 		    s->conf->hostname);
 		s->quit = 1;

@@ -179,6 +179,8 @@ integration_tests = \
 	tests/integration/local_delivery_test.py \
 	tests/integration/login_timing_test.py \
 	tests/integration/logs_test.py \
+	tests/integration/log_file_test.py \
+	tests/integration/fail2ban_test.py \
 	tests/integration/milter_test.py \
 	tests/integration/mta_sts_test.py \
 	tests/integration/notify_test.py \
@@ -205,6 +207,7 @@ integration_tests = \
 	tests/integration/retry_test.py \
 	tests/integration/sched_test.py \
 	tests/integration/sendmail_test.py \
+	tests/integration/sendmail_compat_test.py \
 	tests/integration/smtp_clients_test.py \
 	tests/integration/spool_files_test.py \
 	tests/integration/spool_free_test.py \

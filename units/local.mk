@@ -55,3 +55,10 @@ AM_DISTCHECK_CONFIGURE_FLAGS = \
 	--with-systemdsystemunitdir=$$dc_install_base/$(systemdsystemunitdir) \
 	--with-sysusersdir=$$dc_install_base/$(sysusersdir) \
 	--with-tmpfilesdir=$$dc_install_base/$(tmpfilesdir)
+
+# fail2ban's filter and jail for the failed logins of smtpd and pop3d,
+# as they go into /etc/fail2ban/
+fail2banfilterdir = $(docdir)/fail2ban/filter.d
+dist_fail2banfilter_DATA = units/fail2ban/filter.d/pombo.conf
+fail2banjaildir = $(docdir)/fail2ban/jail.d
+dist_fail2banjail_DATA = units/fail2ban/jail.d/pombo.conf

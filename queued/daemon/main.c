@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -334,6 +335,15 @@ main(int argc, char *argv[])
 	log_set_debug(debug);
 	if (conf_load(&conf, conf_path(confpath), &err) == -1)
 		fatalx("%s", err.msg);
+	log_set_file(conf.log_file);
+	/*
+	 * The handlers cannot say it (their stderr is the client): without
+	 * syslog, their lines, failed logins among them, go nowhere.
+	 */
+	if (!log_syslog_there())
+		log_warnx("no syslog daemon at %s: %s", _PATH_LOG,
+		    conf.log_file[0] ? "lines go to log_file" :
+		    "smtpd's and pop3d's lines are lost (set log_file)");
 	ctx.handler_uid = handler_uid(&conf, conf_path(confpath));
 	check_dkim_keys(&conf, conf_path(confpath));
 	umask(077);

@@ -2,8 +2,10 @@
  * pombo-sendmail: the /usr/sbin/sendmail interface for local programs
  * (cron, mail(1), git send-email): a message on stdin, recipients on the
  * command line or in the header (-t); -bs runs an SMTP session on
- * stdin/stdout, -bp (or the name mailq) lists the queue, -q flushes it.
- * Submits through queued's socket, like smtpd.
+ * stdin/stdout, -bp (or the name mailq) lists the queue, -q flushes it,
+ * -bv and -bt say what becomes of addresses, -bi (or the name
+ * newaliases) checks the aliases file. Submits through queued's socket,
+ * like smtpd.
  *
  * Runs as: the calling user. May touch: nothing but queued's socket.
  * Trusts: its caller as a local user; queued's replies.
@@ -25,10 +27,12 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "admin.h"
 #include "conf.h"
 #include "date.h"
 #include "log.h"
 #include "mime8.h"
+#include "options.h"
 #include "qclient.h"
 #include "qid.h"
 #include "qproto.h"
@@ -60,12 +64,14 @@ die(int code, const char *fmt, ...)
 	exit(code);
 }
 
-static void
+static void __attribute__((noreturn))
 usage(void)
 {
 	fprintf(stderr, "usage: %s [-t] [-i] [-f sender] [-F name] [-C config] "
 	    "[-v] [-N dsn] [-R ret] [-V envid] [-B type] [recipient ...]\n"
-	    "       %s -bs | -bp | -q\n", prog, prog);
+	    "       %s -bv recipient ...\n"
+	    "       %s -bs | -bp | -bi | -bt | -bd | -q\n",
+	    prog, prog, prog);
 	exit(EX_USAGE);
 }
 
@@ -254,109 +260,9 @@ strip_brackets(char *s)
 	return s;
 }
 
-/* The value of an option: "-fvalue" or "-f value". */
-static const char *
-optval(int argc, char *argv[], int *i, const char *opt)
-{
-	if (opt[2] != '\0')
-		return opt + 2;
-	if (*i + 1 >= argc)
-		usage();
-	return argv[++*i];
-}
-
-/* What the command line asks for. */
-struct options {
-	enum { M_SEND, M_SMTP, M_LIST, M_FLUSH } mode;
-	int		 from_header;	/* -t */
-	int		 ignore_dots;	/* -i, -oi */
-	int		 verbose;	/* -v */
-	int		 null_sender;	/* -f <> */
-	const char	*fopt;		/* -f, checked with the config */
-	const char	*confpath, *fullname, *notify, *ret, *envid;
-};
-
-/* Parse the options; returns the index of the first recipient. */
-static int
-parse_options(int argc, char *argv[], struct options *op)
-{
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		const char *o = argv[i];
-		if (o[0] != '-')
-			break;
-		if (strcmp(o, "--") == 0) {
-			i++;
-			break;
-		}
-		if (strcmp(o, "-t") == 0)
-			op->from_header = 1;
-		else if (strcmp(o, "-i") == 0 || strcmp(o, "-oi") == 0)
-			op->ignore_dots = 1;
-		else if (strcmp(o, "-v") == 0)
-			op->verbose = 1;
-		else if (strncmp(o, "-f", 2) == 0 || strncmp(o, "-r", 2) == 0) {
-			const char *v = optval(argc, argv, &i, o);
-			if (strcmp(v, "<>") == 0 || *v == '\0')
-				op->null_sender = 1;
-			else
-				op->fopt = v;
-		} else if (strncmp(o, "-F", 2) == 0)
-			op->fullname = optval(argc, argv, &i, o);
-		else if (strncmp(o, "-C", 2) == 0)
-			op->confpath = optval(argc, argv, &i, o);
-		else if (strncmp(o, "-N", 2) == 0)
-			op->notify = optval(argc, argv, &i, o);
-		else if (strncmp(o, "-R", 2) == 0)
-			op->ret = optval(argc, argv, &i, o);
-		else if (strncmp(o, "-V", 2) == 0)
-			op->envid = optval(argc, argv, &i, o);
-		else if (strncmp(o, "-B", 2) == 0)
-			(void)optval(argc, argv, &i, o);	/* we look ourselves */
-		else if (strcmp(o, "-bs") == 0)
-			op->mode = M_SMTP;
-		else if (strcmp(o, "-bp") == 0)
-			op->mode = M_LIST;
-		else if (strcmp(o, "-bm") == 0)
-			op->mode = M_SEND;
-		else if (strncmp(o, "-q", 2) == 0)
-			op->mode = M_FLUSH;
-		/* no-ops that callers habitually pass */
-		else if (strcmp(o, "-U") == 0 || strcmp(o, "-m") == 0 ||
-		    strcmp(o, "-n") == 0 || strcmp(o, "-om") == 0 ||
-		    strcmp(o, "-oem") == 0 || strcmp(o, "-oep") == 0 ||
-		    strcmp(o, "-oeq") == 0 || strcmp(o, "-oew") == 0 ||
-		    strcmp(o, "-oee") == 0 || strcmp(o, "-odi") == 0 ||
-		    strcmp(o, "-odb") == 0 || strcmp(o, "-odq") == 0 ||
-		    strcmp(o, "-odd") == 0 || strcmp(o, "-ob") == 0 ||
-		    strncmp(o, "-L", 2) == 0)
-			continue;
-		/*
-		 * Flags grouped the getopt way, "-ti" or "-it" (PHP and
-		 * shell scripts write them so; Sendmail and Postfix take
-		 * them): each letter is the option alone.
-		 */
-		else if (o[1] != '\0' && o[strspn(o + 1, "tivmnU") + 1] ==
-		    '\0') {
-			for (o++; *o; o++)
-				if (*o == 't')
-					op->from_header = 1;
-				else if (*o == 'i')
-					op->ignore_dots = 1;
-				else if (*o == 'v')
-					op->verbose = 1;
-		} else {
-			fprintf(stderr, "%s: unknown option %s\n", prog, o);
-			usage();
-		}
-	}
-	return i;
-}
-
 /* The message on stdin, its recipients from -t, its header completed. */
 static void
-read_message(const struct conf *conf, const struct options *op,
+read_message(const struct conf *conf, const struct sm_options *op,
     const char *sender, const char *from, struct rcpts *r, struct buf *fixed)
 {
 	struct sendmail_opts so;
@@ -394,39 +300,55 @@ int
 main(int argc, char *argv[])
 {
 	static struct rcpts r;
-	struct options op = { .mode = M_SEND };
+	struct sm_options op = { .mode = SM_SEND };
 	struct conf conf;
 	struct conf_error err;
 	struct buf fixed;
 	const char *base;
 	char sender[ADDR_MAX + 1] = "", from[ADDR_MAX + 300], params[256] = "";
-	char fbuf[ADDR_MAX + 3];
+	char fbuf[ADDR_MAX + 3], usage_err[256];
 	int i;
 	struct addr a;
 
 	base = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	log_init("pombo/sendmail", 0);
+	/* the name picks the mode; options may change it ("mailq -bi") */
 	if (strcmp(base, "mailq") == 0)
-		op.mode = M_LIST;
-	if (strcmp(base, "newaliases") == 0) {
-		printf("%s: the aliases file needs no database: queued reads "
-		    "it when it changes\n", base);
-		return EX_OK;
+		op.mode = SM_LIST;
+	else if (strcmp(base, "newaliases") == 0)
+		op.mode = SM_NEWALIASES;
+	if ((i = sm_options_parse(argc, argv, &op, usage_err,
+	    sizeof(usage_err))) == -1) {
+		fprintf(stderr, "%s: %s\n", prog, usage_err);
+		usage();
 	}
-	i = parse_options(argc, argv, &op);
 	switch (op.mode) {
-	case M_LIST:
+	case SM_LIST:
 		return qtool_run(op.confpath, "LIST", NULL, 0);
-	case M_FLUSH:
-		return qtool_run(op.confpath, "FLUSH", NULL, 0);
-	case M_SMTP:
-	case M_SEND:
+	case SM_FLUSH:
+		return qtool_run(op.confpath, "FLUSH", op.flush_id, 0);
+	case SM_NOTHING:
+		return EX_OK;
+	default:
 		break;
 	}
 	if (conf_load(&conf, conf_path(op.confpath), &err) == -1)
 		die(EX_CONFIG, "%s", err.msg);
-	if (op.mode == M_SMTP)
+	switch (op.mode) {
+	case SM_SMTP:
 		exec_smtpd(&conf, conf_path(op.confpath));
+		break;
+	case SM_NEWALIASES:
+		return sm_newaliases(&conf, op.aliases);
+	case SM_VERIFY:
+		return sm_verify(&conf, argv + i, argc - i);
+	case SM_TEST:
+		return sm_test(&conf, stdin);
+	case SM_DAEMON:
+		return sm_daemon(&conf);
+	default:
+		break;
+	}
 	/* -f root, like a recipient root, is root of this host; "-f <a@b>"
 	 * is a@b, as Postfix takes it */
 	if (op.fopt && !op.null_sender &&

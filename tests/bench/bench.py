@@ -8,6 +8,7 @@ Figures (see tests/bench/README.md for the method and the choices):
   e2e       250 -> file in Maildir/new, under a concurrency-50 load
   outbound  queue drained to smtp-sink through MX on a local dnsmasq
   milter    acceptance with one accept-all milter, and without
+  tls       STARTTLS sessions (tests/bench/tlsload), without and with resumption
   pop3      login+STAT+LIST+UIDL and RETR of all on 10,000 messages
   cost      RSS of smtpd, pop3d; queued with 100,000 messages: RSS, start
 
@@ -464,6 +465,176 @@ def fig_milter(ctx, rnd, out):
         milter.stop()
 
 
+# ---------------------------------------------------------------- TLS
+
+TLS_CONFIGS = [
+    # (name, concurrency, sessions a round)
+    ("c=1", 1, 200),
+    ("c=10", 10, 600),
+    ("c=50", 50, 1000),
+]
+
+
+def tls_cert(base):
+    """One P-256 certificate and key for both servers (self-signed: the
+    client verifies nothing, as opportunistic STARTTLS between MTAs)."""
+    d = peers.mkdir(os.path.join(base, "tls"))
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    if not os.path.exists(cert):
+        benchlib.run(["openssl", "req", "-x509", "-newkey", "ec",
+                      "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                      "-keyout", key, "-out", cert, "-days", "30",
+                      "-subj", "/CN=mx." + DOMAIN])
+    return cert, key
+
+
+def proc_cpu(pid):
+    """CPU seconds of a process and of its children: its own, what it
+    reaped (cutime, cstime) and its live children's, recursively."""
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    own = sum(int(x) for x in st[11:15]) / tick   # utime stime cutime cstime
+    return own + sum(proc_cpu(c) for c in benchlib.children(pid))
+
+
+def tlsload(port, conc, n, mode):
+    """tests/bench/tlsload: n STARTTLS sessions (4 KB, one message each)
+    over conc workers, mode "plain" (no STARTTLS), "full" or "resumed";
+    returns (sessions that got their 250, seconds, sessions resumed)."""
+    argv = [benchlib.pombo.prog("tests/bench/tlsload"), "-c", str(conc),
+            "-n", str(n), "-s", "4096", "-R", "load@" + DOMAIN]
+    if mode != "full":
+        argv.append("-p" if mode == "plain" else "-r")
+    r = subprocess.run(argv + ["127.0.0.1", str(port)], capture_output=True,
+                       text=True, timeout=600)
+    kv = dict(x.split("=", 1) for x in r.stdout.split())
+    if r.returncode != 0 or "ok" not in kv:
+        raise RuntimeError("tlsload: %s %s" % (r.stdout[-300:],
+                                                r.stderr[-300:]))
+    return int(kv["ok"]), float(kv["secs"]), int(kv["resumed"])
+
+
+def fig_tls(ctx, rnd, out):
+    """Issue 19's STARTTLS sessions: tests/bench/tlsload against Pombo
+    and Postfix with the same P-256 certificate, TLS 1.2 at least, one
+    4 KB message a session (held and counted as in fig_accept), without
+    and with resumption (each worker offers the session its last one got:
+    a TLS 1.3 ticket). Beside the rates, each server's CPU per session:
+    Pombo's handlers (reaped by systemd-socket-activate) and queued,
+    Postfix's master and every process under it."""
+    cert, key = tls_cert(ctx.base)
+    P = peers.Pombo(ctx.procs, ctx.base, "tls-pombo-%d" % rnd,
+                    conf={"tls_cert": cert, "tls_key": key})
+    F = peers.Postfix(ctx.procs, ctx.base, "tls-postfix-%d" % rnd, {
+        "smtpd_recipient_restrictions": "check_client_access static:HOLD",
+        "smtpd_tls_security_level": "may",
+        "smtpd_tls_chain_files": "%s, %s" % (key, cert),
+        "smtpd_tls_protocols": ">=TLSv1.2",
+        "smtpd_tls_loglevel": "0"}, resolv_conf=ctx.dns.resolv_conf)
+    try:
+        P.start_queued()
+        pport, ssa = P.listen("smtpd/smtpd")
+        F.start()
+
+        def pombo_cpu():
+            return proc_cpu(ssa.pid) + proc_cpu(P.queued.pid)
+
+        def postfix_cpu():
+            try:
+                with open(os.path.join(F.queue, "pid", "master.pid")) as f:
+                    return proc_cpu(int(f.read().strip()))
+            except (OSError, ValueError):
+                return 0.0
+        runs = [("pombo", pport, P.queue_count, pombo_cpu),
+                ("peer", F.port, lambda: F.queued_count(["incoming",
+                                                         "hold"]),
+                 postfix_cpu)]
+        for _, port, _, _ in runs:
+            tlsload(port, 5, 50, "full")    # warm-up
+        for name, conc, n in TLS_CONFIGS:
+            n = ctx.scale(n, conc)
+            # the same sessions without TLS at c=10: what TLS adds
+            for mode in (("full", "resumed", "plain") if conc == 10 else
+                         ("full", "resumed")):
+                key_ = name + ("" if mode == "full" else ", " + mode)
+                for who, port, counter, cpu in runs:
+                    n0, c0 = counter(), cpu()
+                    got, secs, resumed = tlsload(port, conc, n, mode)
+                    stored = counter() - n0
+                    c = cpu() - c0
+                    d = out.setdefault(key_, {})
+                    d.setdefault(who, []).append(got / secs)
+                    d.setdefault(who + "_cpu_ms", []).append(
+                        1000 * c / max(1, got))
+                    d.setdefault(who + "_resumed", []).append(
+                        resumed / max(1, got))
+                    log("tls %-14s %-6s %5d sessions (%d stored, %d "
+                        "resumed) %6.2fs %7.1f/s, server CPU %.2f ms/"
+                        "session" % (key_, who, got, stored, resumed, secs,
+                                     got / secs, 1000 * c / max(1, got)))
+    finally:
+        P.cleanup()
+        F.cleanup()
+    # where a handler's TLS goes: the steps of shared/tls.c, each round in
+    # a fresh process (tests/bench/tlsprof), CPU ms
+    r = benchlib.run([benchlib.pombo.prog("tests/bench/tlsprof"), "-n",
+                      str(max(10, ctx.scale(50, 10))), cert, key],
+                     timeout=600)
+    b = out.setdefault("breakdown", {})
+    for line in r.stdout.splitlines():
+        k, v = line.split()
+        b.setdefault(k, []).append(float(v))
+    log("tls breakdown %r" % {k: v[-1] for k, v in b.items()})
+
+
+TLS_STEPS = [
+    ("dlopen", "dlopen of libssl.so.3 and libcrypto.so.3"),
+    ("init", "OPENSSL_init_ssl (openssl.cnf, default provider)"),
+    ("ctx_new", "SSL_CTX_new (OpenSSL 3 fetches its algorithms)"),
+    ("ctx_settings", "cipher list, options"),
+    ("cert", "certificate chain (PEM)"),
+    ("key", "private key (PEM) and its check"),
+    ("ssl_new", "SSL_new"),
+    ("handshake", "the handshake (TLS 1.3, X25519, ECDSA P-256)"),
+    ("process", "whole process, fork to exit"),
+]
+
+
+def tls_rows(F, add, rows):
+    """The TLS figure's rows for results.md (build_report)."""
+    t = F["tls"]
+    for name, *_ in TLS_CONFIGS:
+        for mode in ("full", "resumed", "plain"):
+            k = name + ("" if mode == "full" else ", " + mode)
+            d = t.get(k)
+            if not d:
+                continue
+            target, check = None, None
+            if name in ("c=10", "c=50") and mode != "plain":
+                target = ">= 0.85x Postfix"
+                check = lambda p, q, r: r is not None and r >= 0.85  # noqa
+            add("%s sessions, 4 KB, %s%s (sessions/s)" % (
+                "Plain SMTP" if mode == "plain" else "STARTTLS", name,
+                ", resumption offered" if mode == "resumed" else ""),
+                s_of(d.get("pombo")), s_of(d.get("peer")), "", target,
+                check)
+            add("  server CPU per session (ms)", s_of(d.get("pombo_cpu_ms")),
+                s_of(d.get("peer_cpu_ms")), " ms", higher=False)
+            if mode == "resumed":
+                add("  sessions resumed (fraction)",
+                    s_of(d.get("pombo_resumed")),
+                    s_of(d.get("peer_resumed")), "")
+    b = t.get("breakdown", {})
+    for k, label in TLS_STEPS:
+        if b.get(k):
+            add("STARTTLS CPU in a fresh process: %s (ms)" % label,
+                s_of(b[k]), None, " ms")
+
+
 # ---------------------------------------------------------------- POP3
 
 POP_MESSAGES = 10000
@@ -909,6 +1080,8 @@ def build_report(R):
                                             d.get("pombo")),
                          cost(d.get("peer_milter"), d.get("peer")), "", "",
                          ""))
+    if "tls" in F:
+        tls_rows(F, add, rows)
     if "pop3" in F:
         p = F["pop3"]
         g = lambda k, f: s_of([r[f] for r in p.get(k, [])])  # noqa
@@ -1056,7 +1229,7 @@ def main():
                     default=int(os.environ.get("BENCH_ROUNDS", "3")))
     ap.add_argument("--only", default=os.environ.get("BENCH_ONLY", ""),
                     help="comma list of: limits,accept,e2e,outbound,auth,"
-                    "milter,pop3,cost")
+                    "milter,tls,pop3,cost")
     ap.add_argument("--out", default=os.environ.get("BENCH_OUT", "."))
     ap.add_argument("--scale", type=float,
                     default=float(os.environ.get("BENCH_SCALE", "1")),
@@ -1076,7 +1249,7 @@ def main():
     signal.signal(signal.SIGTERM, lambda *a: sys.exit("bench: terminated"))
     figs = [f for f in (args.only.split(",") if args.only else
                         ["limits", "accept", "e2e", "outbound", "auth",
-                         "milter", "pop3", "cost"]) if f]
+                         "milter", "tls", "pop3", "cost"]) if f]
     if os.geteuid() != 0:
         sys.exit("bench: run as root (private Postfix/Dovecot instances, "
                  "drop_caches, a mount namespace for Postfix's resolver)")
@@ -1136,7 +1309,8 @@ def main():
         try:
             for fig, fn in (("accept", fig_accept), ("e2e", fig_e2e),
                             ("outbound", fig_outbound), ("auth", fig_auth),
-                            ("milter", fig_milter), ("pop3", fig_pop3),
+                            ("milter", fig_milter), ("tls", fig_tls),
+                            ("pop3", fig_pop3),
                             ("cost", fig_cost)):
                 if fig not in figs:
                     continue

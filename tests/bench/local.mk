@@ -22,8 +22,24 @@ tests_bench_nullmilter_SOURCES = tests/bench/nullmilter.c
 tests_bench_nullmilter_LDADD = -lmilter -lpthread
 CLEANFILES += tests/bench/nullmilter$(EXEEXT)
 
+# the TLS figure's STARTTLS client (OpenSSL, threads), built only by
+# `make bench`
+EXTRA_PROGRAMS += tests/bench/tlsload
+tests_bench_tlsload_SOURCES = tests/bench/tlsload.c
+tests_bench_tlsload_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_bench_tlsload_LDADD = $(OPENSSL_LIBS) -lpthread
+CLEANFILES += tests/bench/tlsload$(EXEEXT)
+# and where a handler's STARTTLS spends its CPU, step by step (libssl by
+# dlopen, as shared/tls.c loads it)
+EXTRA_PROGRAMS += tests/bench/tlsprof
+tests_bench_tlsprof_SOURCES = tests/bench/tlsprof.c
+tests_bench_tlsprof_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+tests_bench_tlsprof_LDADD = -ldl
+CLEANFILES += tests/bench/tlsprof$(EXEEXT)
+
 .PHONY: bench
-bench: all tests/bench/nullsmtpd$(EXEEXT) tests/bench/nullmilter$(EXEEXT)
+bench: all tests/bench/nullsmtpd$(EXEEXT) tests/bench/nullmilter$(EXEEXT) \
+    tests/bench/tlsload$(EXEEXT) tests/bench/tlsprof$(EXEEXT)
 	top_builddir=$(abs_top_builddir) top_srcdir=$(abs_top_srcdir) \
 	    $(PYTHON3) $(top_srcdir)/tests/bench/bench.py \
 	    --out $(abs_top_builddir)/tests/bench

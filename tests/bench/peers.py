@@ -189,6 +189,8 @@ virtual   unix  -       n       n       -       -       virtual
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
+# the TLS figure: smtpd's session ticket keys and cache (idle otherwise)
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 """
 
 

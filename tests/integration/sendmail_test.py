@@ -114,12 +114,16 @@ try:
     tap.ok(r.returncode == 0, "-ti: grouped flags", r.stderr)
     tap.ok(pombo.wait_for(lambda: len(mailbox("bob")) == n + 1, 5) and
            mailbox("bob")[-1].endswith(b"\n.\nend\n"), "as -t -i")
-    r = sendmail(["-itx", "bob@example.test"], b"x\n")
+    r = sendmail(["-itj", "bob@example.test"], b"x\n")
     tap.eq(r.returncode, 64, "a group with an unknown letter: EX_USAGE")
 
     r = sendmail(["-X", "/tmp/log", "bob@example.test"], b"x\n")
     tap.eq(r.returncode, 64, "an unknown option: EX_USAGE")
-    tap.ok(b"unknown option -X" in r.stderr, "and says which", r.stderr)
+    tap.ok(b"unsupported option -X/tmp/log" in r.stderr, "and says which",
+           r.stderr)
+    r = sendmail(["-j", "bob@example.test"], b"x\n")
+    tap.ok(r.returncode == 64 and b"unknown option -j" in r.stderr,
+           "an unknown letter: EX_USAGE, named", r.stderr)
     r = sendmail([], b"Subject: x\n\nx\n")
     tap.eq(r.returncode, 64, "no recipients: EX_USAGE")
     r = sendmail(["nobody@example.test"], b"Subject: x\n\nx\n")

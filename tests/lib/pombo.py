@@ -368,6 +368,30 @@ class Instance:
         return out
 
 
+def no_syslog_wrapper(folder, stale_socket=False):
+    """An argv prefix that runs a program where no syslog daemon listens
+    at /dev/log, so its lines go to log_file: none needed if this machine
+    has no /dev/log (and no stale_socket is asked for); else, as root, a
+    mount namespace whose /dev (folder, made here) has null, zero, random
+    and urandom, and with stale_socket a socket file at log that nobody
+    listens on. None if that cannot be done here."""
+    if not os.path.exists("/dev/log") and not stale_socket:
+        return []
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return None
+    nodes = ("null", "zero", "random", "urandom")
+    os.makedirs(folder)
+    for n in nodes:
+        open(os.path.join(folder, n), "w").close()
+    if stale_socket:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        s.bind(os.path.join(folder, "log"))
+        s.close()       # the file stays; connect() is refused
+    script = ('for n in %s; do mount --bind /dev/$n "$0/$n" || exit 1; '
+              'done; mount --bind "$0" /dev && exec "$@"' % " ".join(nodes))
+    return ["unshare", "--mount", "--", "sh", "-c", script, folder]
+
+
 class SocketActivated:
     """systemd-socket-activate --inetd --accept spawning a handler."""
 

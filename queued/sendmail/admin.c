@@ -1,0 +1,252 @@
+/*
+ * admin: what queued would do with an address is its EXPN answer (the
+ * users and aliases it has loaded now, RFC 5321 3.5.2): a local user
+ * or alias expands to the mailboxes it reaches, another domain's
+ * address is relayed unchecked, anything else is refused. No mail is
+ * sent; Postfix mails a report for -bv, pombo-sendmail prints it.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "addr.h"
+#include "admin.h"
+#include "aliases.h"
+#include "qclient.h"
+#include "sendmail.h"
+#include "str.h"
+
+#define TEST_LINE_MAX 1024
+
+enum verdict { V_OK, V_BAD, V_TEMP };
+
+static int
+open_queue(const struct conf *c, struct qclient *q)
+{
+	char reply[QCLIENT_REPLY_MAX];
+
+	if (qclient_open(q, c->queue_socket, 30000) == -1 ||
+	    qclient_reply(q, reply, sizeof(reply)) != 250) {
+		fprintf(stderr, "pombo-sendmail: cannot reach queued at %s\n",
+		    c->queue_socket);
+		qclient_close(q);
+		return -1;
+	}
+	return 0;
+}
+
+/* "250-2.1.5 <a>\r\n250 2.1.5 <b>" printed as "<a>, <b>" */
+static void
+print_targets(const char *reply)
+{
+	const char *p = reply, *end;
+	int first = 1;
+
+	while (*p) {
+		end = strstr(p, "\r\n");
+		if (end == NULL)
+			end = p + strlen(p);
+		if (end - p > 4) {
+			const char *t = p + 4;
+			/* the enhanced code, "2.1.5 " */
+			if (strncmp(t, "2.", 2) == 0 && strchr(t, ' ') &&
+			    strchr(t, ' ') < end)
+				t = strchr(t, ' ') + 1;
+			printf("%s%.*s", first ? "" : ", ", (int)(end - t), t);
+			first = 0;
+		}
+		p = *end ? end + 2 : end;
+	}
+	printf("\n");
+}
+
+static enum verdict
+verify_one(const struct conf *c, struct qclient *q, const char *arg)
+{
+	char addr[ADDR_MAX + 1], reply[QCLIENT_REPLY_MAX];
+	char copy[ADDR_MAX + 3];
+	struct addr a;
+	size_t n;
+	int code;
+
+	/* "<a@b>" as Postfix takes it; a user name alone is at hostname */
+	if (str_copy(copy, arg, sizeof(copy)) == -1)
+		goto bad;
+	n = strlen(copy);
+	if (n >= 2 && copy[0] == '<' && copy[n - 1] == '>') {
+		memmove(copy, copy + 1, n - 2);
+		copy[n - 2] = '\0';
+	}
+	/* the address goes on one protocol line: printable only */
+	if (!str_printable(copy) || sendmail_qualify(copy, c->hostname, addr,
+	    sizeof(addr)) == -1 || addr_parse_mailbox(addr, ADDR_UTF8_OK,
+	    &a) == -1)
+		goto bad;
+	code = qclient_cmd(q, reply, sizeof(reply), "EXPN <%s>", addr);
+	if (code < 0) {
+		printf("%s: unknown for now: %s\n", addr, reply);
+		return V_TEMP;
+	}
+	if (code == 252) {
+		printf("%s: deliverable: not a local address, queued sends it "
+		    "to %s\n", addr, a.domain);
+		return V_OK;
+	}
+	if (code == 250) {
+		printf("%s: deliverable: ", addr);
+		print_targets(reply);
+		return V_OK;
+	}
+	printf("%s: %s: %s\n", addr, code >= 500 ? "undeliverable" :
+	    "unknown for now", reply);
+	return code >= 500 ? V_BAD : V_TEMP;
+bad:
+	printf("%s: undeliverable: not an address\n", arg);
+	return V_BAD;
+}
+
+static void
+quit(struct qclient *q)
+{
+	char reply[QCLIENT_REPLY_MAX];
+
+	qclient_cmd(q, reply, sizeof(reply), "QUIT");
+	qclient_close(q);
+}
+
+static int
+exit_code(size_t bad, size_t temp)
+{
+	return bad ? EX_NOUSER : temp ? EX_TEMPFAIL : EX_OK;
+}
+
+int
+sm_verify(const struct conf *c, char *const addrs[], int n)
+{
+	struct qclient q;
+	size_t bad = 0, temp = 0;
+	int i;
+
+	if (open_queue(c, &q) == -1)
+		return EX_TEMPFAIL;
+	for (i = 0; i < n; i++) {
+		char list[4096], *tok, *save = NULL;
+		/* each argument may be a list, as when sending */
+		if (str_copy(list, addrs[i], sizeof(list)) == -1) {
+			printf("%.60s...: undeliverable: too long\n", addrs[i]);
+			bad++;
+			continue;
+		}
+		for (tok = strtok_r(list, ", ", &save); tok;
+		    tok = strtok_r(NULL, ", ", &save))
+			switch (verify_one(c, &q, tok)) {
+			case V_BAD:
+				bad++;
+				break;
+			case V_TEMP:
+				temp++;
+				break;
+			case V_OK:
+				break;
+			}
+	}
+	quit(&q);
+	return exit_code(bad, temp);
+}
+
+/*
+ * Sendmail's test mode reads "rulesets address" lines; Pombo has no
+ * rulesets, so a first word before a blank is skipped (unless the
+ * address starts with a quoted local part, which may hold blanks), and
+ * the rest is the address. Sendmail's "/" and "." commands are not
+ * supported.
+ */
+int
+sm_test(const struct conf *c, FILE *in)
+{
+	char line[TEST_LINE_MAX + 2], *p, *e;
+	struct qclient q;
+	size_t bad = 0, temp = 0, n;
+
+	if (open_queue(c, &q) == -1)
+		return EX_TEMPFAIL;
+	while (fgets(line, sizeof(line), in) != NULL) {
+		n = strlen(line);
+		if (n > 0 && line[n - 1] != '\n' && !feof(in)) {
+			int ch;
+			/* a line that long is no address: skip its rest */
+			while ((ch = getc(in)) != EOF && ch != '\n')
+				;
+			printf("(line too long): undeliverable: not an "
+			    "address\n");
+			bad++;
+			continue;
+		}
+		line[strcspn(line, "\r\n")] = '\0';
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		for (e = p + strlen(p); e > p && (e[-1] == ' ' ||
+		    e[-1] == '\t'); e--)
+			;
+		*e = '\0';
+		if (*p == '\0' || *p == '#')
+			continue;
+		if (*p == '/' || *p == '.') {
+			printf("%s: not supported (Pombo has no rulesets)\n",
+			    p);
+			continue;
+		}
+		if (*p != '"' && strpbrk(p, " \t") != NULL)
+			p = strpbrk(p, " \t") + strspn(strpbrk(p, " \t"), " \t");
+		switch (verify_one(c, &q, p)) {
+		case V_BAD:
+			bad++;
+			break;
+		case V_TEMP:
+			temp++;
+			break;
+		case V_OK:
+			break;
+		}
+		fflush(stdout);		/* one answer per line, as typed */
+	}
+	quit(&q);
+	return exit_code(bad, temp);
+}
+
+int
+sm_newaliases(const struct conf *c, const char *path)
+{
+	struct aliases a;
+	char err[1024];
+
+	if (path == NULL)
+		path = c->aliases_file;
+	if (aliases_load(&a, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "pombo-sendmail: %s\n", err);
+		return EX_DATAERR;
+	}
+	printf("%s: %zu alias%s; queued rereads the file when it changes, "
+	    "there is no database to build\n", path, a.n, a.n == 1 ? "" :
+	    "es");
+	aliases_free(&a);
+	return EX_OK;
+}
+
+int
+sm_daemon(const struct conf *c)
+{
+	struct qclient q;
+
+	if (open_queue(c, &q) == -1) {
+		fprintf(stderr, "pombo-sendmail: queued runs from systemd "
+		    "(systemctl start pombo-queued.socket pombo-queued.service)"
+		    ", not from sendmail -bd\n");
+		return EX_UNAVAILABLE;
+	}
+	printf("queued is running at %s\n", c->queue_socket);
+	quit(&q);
+	return EX_OK;
+}

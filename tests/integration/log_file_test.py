@@ -1,0 +1,102 @@
+"""Without a syslog daemon (no socket at /dev/log, or one nobody listens
+on) smtpd's and pop3d's lines go to log_file, in the syslog file format,
+one line each; queued says at start where they go, or that they are lost
+when log_file is not set. The programs run where /dev/log is missing: as
+they are if this machine has none, else (root) in a mount namespace
+whose /dev has only null, zero, random and urandom."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import pombo  # noqa: E402
+
+tap = pombo.Tap()
+scratch = tempfile.mkdtemp(prefix="pombo-nolog-")
+missing = pombo.no_syslog_wrapper(os.path.join(scratch, "missing"))
+if missing is None:
+    tap.skip("log_file", "this machine has /dev/log; hiding it needs root")
+    tap.done()
+    sys.exit(0)
+SYSLOG_LINE = re.compile(r"^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ "
+                         r"pombo/(smtpd|pop3d|queued)\[\d+\]: \S")
+
+
+def session(inst, prog, data, wrapper):
+    return subprocess.run(wrapper + [pombo.prog(prog), "-c",
+                                     inst.conf_path],
+                          input=data, capture_output=True, timeout=30)
+
+
+def lines(path):
+    try:
+        with open(path) as f:
+            return f.read().splitlines(True)
+    except OSError:
+        return []
+
+
+inst = pombo.Instance()
+logf = os.path.join(inst.dir, "pombo.log")
+inst.set_conf(log_file=logf)
+inst.start(wrapper=missing)
+try:
+    tap.ok("no syslog daemon at /dev/log: lines go to log_file" in
+           inst.log(), "queued says where the lines go", inst.log())
+    r = session(inst, "smtpd/smtpd", b"EHLO client.test\n"
+                b"AUTH PLAIN AGJvYkBleGFtcGxlLnRlc3QAd3Jvbmc=\nQUIT\n",
+                missing)
+    tap.ok(b"535 5.7.8" in r.stdout, "smtpd: a failed AUTH", r.stdout)
+    tap.eq(r.stderr, b"", "smtpd wrote nothing to stderr")
+    r = session(inst, "pop3d/pop3d", b"USER bob@example.test\nPASS wrong\n"
+                b"QUIT\n", missing)
+    tap.ok(b"-ERR [AUTH]" in r.stdout, "pop3d: a failed login", r.stdout)
+    got = lines(logf)
+    smtpd = [l for l in got if "pombo/smtpd[" in l]
+    pop3d = [l for l in got if "pombo/pop3d[" in l]
+    tap.ok(any("connect from local" in l for l in smtpd) and
+           any("bob@example.test" in l for l in smtpd),
+           "smtpd's lines, its failed AUTH among them, are in log_file", got)
+    tap.ok(any("bob@example.test" in l for l in pop3d),
+           "and pop3d's, with its failed login", got)
+    tap.ok(got and all(SYSLOG_LINE.match(l) and l.endswith("\n") and
+                       l.count("\n") == 1 for l in got),
+           "every line in the syslog file format", got)
+    tap.ok(any("pombo/queued[" in l and "no syslog daemon" in l
+               for l in got), "queued's own lines go there too", got)
+    mode = os.stat(logf).st_mode & 0o777 if os.path.exists(logf) else 0
+    tap.ok(mode & 0o007 == 0, "log_file is not for everyone (%o)" % mode)
+
+    # a syslog daemon stopped leaves its socket: nobody listens
+    stale = pombo.no_syslog_wrapper(os.path.join(scratch, "stale"),
+                                    stale_socket=True)
+    if stale is not None:
+        before = len(lines(logf))
+        r = session(inst, "smtpd/smtpd", b"EHLO stale.test\nQUIT\n", stale)
+        new = lines(logf)[before:]
+        tap.ok(any("pombo/smtpd[" in l for l in new),
+               "a /dev/log nobody listens on: log_file too", new)
+    else:
+        tap.skip("a /dev/log nobody listens on", "needs root and unshare")
+finally:
+    inst.check_clean(tap)
+    inst.cleanup()
+
+# no log_file: queued says the handlers' lines are lost
+inst = pombo.Instance(name="pombo-nofile")
+inst.start(wrapper=missing)
+try:
+    tap.ok("smtpd's and pop3d's lines are lost (set log_file)" in
+           inst.log(), "without log_file, queued says lines are lost",
+           inst.log())
+    r = session(inst, "smtpd/smtpd", b"EHLO client.test\nQUIT\n", missing)
+    tap.ok(r.stdout.startswith(b"220 ") and r.stderr == b"",
+           "smtpd still writes to its client only", r.stdout + r.stderr)
+finally:
+    inst.check_clean(tap)
+    inst.cleanup()
+shutil.rmtree(scratch, ignore_errors=True)
+tap.done()
