@@ -157,13 +157,25 @@ static const struct conf_key conf_keys[] = {
 	  "CA certificates for tls_policy verify (default: the system's)" },
 	{ "tls_policy", CONF_POLICIES, L(tls_policy), 0, 0, "",
 	  "per destination: domain:none|may|encrypt|verify (default may); "
-	  "a domain named here is not subject to DANE" },
+	  "a domain named here is not subject to DANE or MTA-STS" },
 	{ "dane", CONF_BOOL, F(dane), 0, 0, "yes",
 	  "DANE (RFC 7672): MX hosts with DNSSEC-signed TLSA records get the "
 	  "mail only over TLS with a matching certificate" },
 	{ "dns_trust_anchor", CONF_OPTPATH, F(dns_trust_anchor), 0, 0, "",
 	  "DNSSEC trust anchor for DANE (default: " DNS_ROOT_KEY
 	  " unless dns_servers is set)" },
+	{ "mta_sts", CONF_BOOL, F(mta_sts), 0, 0, "yes",
+	  "outbound: follow the MTA-STS policies (RFC 8461) of the "
+	  "destinations; a domain named in tls_policy follows that instead" },
+	{ "mta_sts_timeout", CONF_DURATION, F(mta_sts_timeout), 1, 600, "20s",
+	  "the time to fetch an MTA-STS policy over HTTPS, connection "
+	  "included" },
+	{ "mta_sts_port", CONF_COUNT, F(mta_sts_port), 1, 65535, "443",
+	  "the HTTPS port MTA-STS policies are fetched from: 443 (RFC 8461); "
+	  "another is for tests, whose policy server cannot have 443" },
+	{ "tls_reports", CONF_BOOL, F(tls_reports), 0, 0, "yes",
+	  "count the outcome of outbound TLS per destination domain and mail "
+	  "the domains that ask for it (_smtp._tls, RFC 8460) a report a day" },
 	{ "allow_plaintext_auth", CONF_BOOL, F(allow_plaintext_auth), 0, 0, "no",
 	  "offer AUTH and POP3 logins without TLS to non-local clients" },
 	{ "user", CONF_WORD, F(user), 0, 0, "",

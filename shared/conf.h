@@ -60,6 +60,10 @@ struct conf {
 	int		 dane;			/* RFC 7672 */
 	char		 dns_trust_anchor[PATH_MAX];	/* "": see conf.c */
 	int		 allow_plaintext_auth;
+	int		 mta_sts;		/* RFC 8461 policies, outbound */
+	unsigned	 mta_sts_timeout;	/* seconds, a policy fetch */
+	unsigned	 mta_sts_port;		/* 443; tests: their server's */
+	int		 tls_reports;		/* RFC 8460 reports, daily */
 	char		**dkim_keys;		/* "domain:selector:keyfile" */
 	size_t		 n_dkim_keys;
 	size_t		 dkim_keys_line;	/* where it was set; 0: default */

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +195,18 @@ head_line(struct job *j, const char *w, char *p)
 		if (p[0] != '/' || str_copy(j->dane, p,
 		    sizeof(j->dane)) == -1)
 			return "bad dane";
+	} else if (strcmp(w, "mta-sts") == 0) {
+		uint64_t port;
+		char *t = word(&p);
+		if (parse_u64(t, &v) == -1 || v == 0 || v > 86400 ||
+		    parse_u64(p, &port) == -1 || port == 0 || port > 65535)
+			return "bad mta-sts";
+		j->mta_sts_timeout = (unsigned)v;
+		j->mta_sts_port = (unsigned)port;
+	} else if (strcmp(w, "tls-reports") == 0) {
+		if (strcmp(p, "yes") != 0)
+			return "bad tls-reports";
+		j->tls_reports = 1;
 	} else if (strcmp(w, "client") == 0) {
 		char *ip = word(&p);
 		int bad = ip == NULL || str_copy(j->client_ip, ip,
@@ -553,6 +566,103 @@ job_flush_results(int fd, struct buf *out)
 
 	buf_reset(out);
 	return rc;
+}
+
+/* RFC 8460 4.3's result types, and ours for a session that worked */
+static const char *const tls_results[] = {
+	"success", "starttls-not-supported", "certificate-host-mismatch",
+	"certificate-expired", "certificate-not-trusted", "validation-failure",
+	"tlsa-invalid", "dnssec-invalid", "dane-required",
+	"sts-policy-fetch-error", "sts-policy-invalid", "sts-webpki-invalid",
+};
+
+const char *
+job_tls_policy_name(enum job_tls_policy p)
+{
+	return p == JOB_TLS_STS ? "sts" : "no-policy-found";
+}
+
+/* "a@b.test,c@d.test": addresses without blanks, '<', '>' or ',' */
+static int
+rua_valid(const char *s)
+{
+	const char *p, *at, *end;
+
+	if (*s == '\0' || strlen(s) > JOB_TLS_RUA_MAX)
+		return 0;
+	for (p = s; ; p = end + 1) {
+		end = p + strcspn(p, ",");
+		if ((at = memchr(p, '@', (size_t)(end - p))) == NULL ||
+		    at == p || end - at - 1 <= 0 || end - p > ADDR_MAX ||
+		    !addr_domain_valid(at + 1, (size_t)(end - at - 1), 0))
+			return 0;
+		for (; p < end; p++)
+			if ((unsigned char)*p <= ' ' || *p == '<' || *p == '>' ||
+			    (unsigned char)*p >= 0x7f)
+				return 0;
+		if (*end == '\0')
+			return 1;
+	}
+}
+
+int
+job_tls_parse(const char *line, struct job_tls *t)
+{
+	char buf[JOB_LINE_MAX], *p, *w, *f[6];
+	unsigned char ip[16];
+	size_t i;
+
+	memset(t, 0, sizeof(*t));
+	if (str_copy(buf, line, sizeof(buf)) == -1 || !str_printable(buf))
+		return -1;
+	p = buf;
+	if ((w = word(&p)) == NULL || strcmp(w, "tls") != 0)
+		return -1;
+	for (i = 0; i < 6; i++)
+		if ((f[i] = word(&p)) == NULL)
+			return -1;
+	if (*p != '\0')
+		return -1;
+	if (!addr_domain_valid(f[0], strlen(f[0]), 0) ||
+	    str_copy(t->domain, f[0], sizeof(t->domain)) == -1)
+		return -1;
+	if (strcmp(f[1], "sts") == 0)
+		t->policy = JOB_TLS_STS;
+	else if (strcmp(f[1], "no-policy-found") == 0)
+		t->policy = JOB_TLS_NO_POLICY;
+	else
+		return -1;
+	for (i = 0; i < sizeof(tls_results) / sizeof(tls_results[0]); i++)
+		if (strcmp(f[2], tls_results[i]) == 0)
+			break;
+	if (i == sizeof(tls_results) / sizeof(tls_results[0]))
+		return -1;
+	str_copy_trunc(t->result, f[2], sizeof(t->result));	/* listed */
+	if (strcmp(f[3], "-") != 0 && (!addr_domain_valid(f[3], strlen(f[3]),
+	    0) || str_copy(t->mx, f[3], sizeof(t->mx)) == -1))
+		return -1;
+	if (strcmp(f[4], "-") != 0 && ((inet_pton(AF_INET, f[4], ip) != 1 &&
+	    inet_pton(AF_INET6, f[4], ip) != 1) ||
+	    str_copy(t->ip, f[4], sizeof(t->ip)) == -1))
+		return -1;
+	if (!rua_valid(f[5]) || str_copy(t->rua, f[5], sizeof(t->rua)) == -1)
+		return -1;
+	return 0;
+}
+
+int
+job_tls_format(struct buf *out, const struct job_tls *t)
+{
+	char line[JOB_LINE_MAX];
+	struct job_tls check;
+
+	if (str_fmt(line, sizeof(line), "tls %s %s %s %s %s %s", t->domain,
+	    job_tls_policy_name(t->policy), t->result, t->mx[0] ? t->mx : "-",
+	    t->ip[0] ? t->ip : "-", t->rua) == -1 ||
+	    job_tls_parse(line, &check) == -1)
+		return -1;
+	buf_printf(out, "%s\n", line);
+	return 0;
 }
 
 static const char *const verdicts[] = { "ok", "junk", "reject" };

@@ -12,6 +12,8 @@
  *   port <n> | dns <servers> | timeout <s> | connect-timeout <s>
  *   tls none|may|encrypt|verify | tls-ca <file>
  *   dane <trust anchor file>            (remote: DANE, validated DNS)
+ *   mta-sts <timeout s> <port>          (remote: follow MTA-STS policies)
+ *   tls-reports yes                     (remote: report TLS sessions)
  *   dkim <domain> <selector> <key file>  (remote: one line per key)
  *   client <ip> <helo-name>             (verify: who sent it)
  *   dmarc-reject yes|no                 (verify: refuse p=reject failures)
@@ -38,6 +40,15 @@
  * Result: "<qid> <index> ok|relayed|temp|perm <remote-mta or -> <reply>"
  * ("relayed": delivered to a server that takes no DSN request along, so
  * a NOTIFY=SUCCESS is answered here, RFC 3461 5.2.2)
+ *
+ * With tls-reports, pombo-remote also writes a line per TLS session (or
+ * policy failure) of a domain that asks for TLS reports (RFC 8460: its
+ * _smtp._tls record), for queued's daily report:
+ *
+ *   tls <domain> sts|no-policy-found <result> <mx or -> <ip or -> <rua>
+ *
+ * result: "success" or an RFC 8460 4.3 result-type; rua: the report's
+ * mailto: addresses, comma-separated, without "mailto:".
  *
  * The verify agent (pombo-verify) takes a job of one msg line and no
  * rcpt lines, reads incoming/<qid> (fd 3 is incoming/) from data-offset,
@@ -103,6 +114,9 @@ struct job {
 	char		 tls[16];		/* "" means may */
 	char		 tls_ca[4096];
 	char		 dane[4096];	/* trust anchor file; "": no DANE */
+	unsigned	 mta_sts_timeout;	/* 0: no MTA-STS */
+	unsigned	 mta_sts_port;
+	int		 tls_reports;
 	struct job_msg	*msgs;
 	size_t		 nmsg;
 	struct job_dkim	*dkim;
@@ -158,6 +172,25 @@ int job_result_format(struct buf *out, const char *qid, unsigned index,
     enum status st, const char *mta, const char *reply);
 int job_result_format_relayed(struct buf *out, const char *qid,
     unsigned index, const char *mta, const char *reply);
+
+#define JOB_TLS_RUA_MAX	512
+
+enum job_tls_policy { JOB_TLS_STS, JOB_TLS_NO_POLICY };
+
+struct job_tls {
+	char		 domain[ADDR_DOMAIN_MAX + 1];
+	enum job_tls_policy policy;
+	char		 result[32];	/* "success", or RFC 8460 4.3 */
+	char		 mx[ADDR_DOMAIN_MAX + 1];	/* "" if none */
+	char		 ip[64];			/* "" if none */
+	char		 rua[JOB_TLS_RUA_MAX + 1];	/* "a@b,c@d" */
+};
+
+/* A "tls ..." line (without its LF): 0, or -1. */
+int job_tls_parse(const char *line, struct job_tls *t);
+/* The line, LF included; -1 (nothing appended) if it would not parse. */
+int job_tls_format(struct buf *out, const struct job_tls *t);
+const char *job_tls_policy_name(enum job_tls_policy p);
 
 int job_verdict_parse(const char *line, struct job_verdict *v);
 int job_verdict_format(struct buf *out, const char *qid, enum verdict v,

@@ -19,6 +19,7 @@ shared_libpombo_a_SOURCES = \
 	shared/log.c shared/log.h \
 	shared/maildir.c shared/maildir.h \
 	shared/mime8.c shared/mime8.h \
+	shared/mtasts_policy.c shared/mtasts_policy.h \
 	shared/peer.c shared/peer.h \
 	shared/policy_proto.c shared/policy_proto.h \
 	shared/privdrop.c shared/privdrop.h \
@@ -31,6 +32,7 @@ shared_libpombo_a_SOURCES = \
 	shared/status.c shared/status.h \
 	shared/str.c shared/str.h \
 	shared/tls.c shared/tls.h \
+	shared/tlsrpt_rec.c shared/tlsrpt_rec.h \
 	shared/users.c shared/users.h
 
 # password checks need libcrypt: a library of their own, linked only by

@@ -34,6 +34,7 @@ static const struct {
 	{ "RELEASE",	QCMD_RELEASE,	1 },
 	{ "VRFY",	QCMD_VRFY,	1 },
 	{ "EXPN",	QCMD_EXPN,	1 },
+	{ "TLSRPT",	QCMD_TLSRPT,	0 },
 	{ "STATS",	QCMD_STATS,	0 },
 };
 

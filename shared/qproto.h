@@ -33,6 +33,7 @@ enum qcmd_verb {
 	QCMD_RELEASE,	/* RELEASE <queue-id> */
 	QCMD_VRFY,	/* VRFY <address>: 250/550 (enable_vrfy) */
 	QCMD_EXPN,	/* EXPN <address>: "250-" lines (enable_expn) */
+	QCMD_TLSRPT,	/* TLSRPT: mail the TLS reports (RFC 8460) now */
 	QCMD_STATS,	/* STATS: the queue's numbers, "250-" lines */
 };
 

@@ -37,6 +37,7 @@
 	F(SSL_shutdown) F(SSL_get_version) F(SSL_get_current_cipher) \
 	F(SSL_CIPHER_get_name) F(SSL_CIPHER_get_bits) F(SSL_set1_host) \
 	F(SSL_ctrl) F(SSL_get_verify_result) F(ERR_get_error) \
+	F(SSL_get0_peer_certificate) \
 	F(ERR_error_string_n) F(X509_verify_cert_error_string) \
 	F(SSL_is_init_finished) F(SSL_CTX_set_cipher_list) \
 	F(SSL_CTX_dane_enable) F(SSL_dane_enable) F(SSL_dane_tlsa_add) \
@@ -271,14 +272,17 @@ tls_client(int fd, const char *host, enum tls_verify v, const char *cafile,
 	if (tls_load(err, errlen) == -1 ||
 	    (t = tls_new(p_TLS_client_method(), err, errlen)) == NULL)
 		return NULL;
-	if (v == TLS_VERIFY_PEER) {
+	if (v != TLS_VERIFY_NONE) {
 		if ((cafile && *cafile ?
 		    p_SSL_CTX_load_verify_locations(t->ctx, cafile, NULL) :
 		    p_SSL_CTX_set_default_verify_paths(t->ctx)) != 1) {
 			ssl_error("CA certificates", err, errlen);
 			goto fail;
 		}
-		p_SSL_CTX_set_verify(t->ctx, SSL_VERIFY_PEER, NULL);
+		/* TLS_VERIFY_CHECK: the result is kept, the handshake goes
+		 * on (tls_verify_result) */
+		p_SSL_CTX_set_verify(t->ctx, v == TLS_VERIFY_PEER ?
+		    SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
 	}
 	if ((t->ssl = p_SSL_new(t->ctx)) == NULL) {
 		ssl_error("SSL_new", err, errlen);
@@ -289,7 +293,7 @@ tls_client(int fd, const char *host, enum tls_verify v, const char *cafile,
 	p_SSL_set_fd(t->ssl, fd);
 	p_SSL_ctrl(t->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME,
 	    TLSEXT_NAMETYPE_host_name, (void *)host);
-	if (v == TLS_VERIFY_PEER && p_SSL_set1_host(t->ssl, host) != 1) {
+	if (v != TLS_VERIFY_NONE && p_SSL_set1_host(t->ssl, host) != 1) {
 		ssl_error("SSL_set1_host", err, errlen);
 		goto fail;
 	}
@@ -392,6 +396,22 @@ tls_client_dane(int fd, const char *base, const char *const *names,
 fail:
 	tls_close(t);
 	return NULL;
+}
+
+long
+tls_verify_result(const struct tls *t, char *err, size_t errlen)
+{
+	long vr = p_SSL_get_verify_result(t->ssl);
+
+	/* no certificate (an anonymous suite) verifies as X509_V_OK */
+	if (p_SSL_get0_peer_certificate(t->ssl) == NULL) {
+		str_copy_trunc(err, "no certificate", errlen);
+		return X509_V_ERR_UNSPECIFIED;
+	}
+	if (vr != X509_V_OK)
+		str_copy_trunc(err, p_X509_verify_cert_error_string(vr),
+		    errlen);
+	return vr;
 }
 
 int

@@ -20,6 +20,8 @@ struct tls;
 enum tls_verify {
 	TLS_VERIFY_NONE,	/* encrypt, accept any certificate */
 	TLS_VERIFY_PEER,	/* the certificate must verify for the name */
+	TLS_VERIFY_CHECK,	/* checked as PEER, the handshake goes on
+				   whatever: tls_verify_result says */
 };
 
 /*
@@ -70,6 +72,13 @@ struct tls *tls_client_dane(int fd, const char *base,
     const char *const *names, size_t nnames, const struct tls_tlsa *tlsa,
     size_t n, int timeout_ms, char *match, size_t matchlen, char *err,
     size_t errlen);
+/*
+ * After tls_client: X509_V_OK (0) when the peer's certificate verified
+ * for the host name (always so under TLS_VERIFY_PEER), else OpenSSL's
+ * X509_V_ERR_* code, and its text in err (X509_V_ERR_HOSTNAME_MISMATCH:
+ * a certificate for another name).
+ */
+long tls_verify_result(const struct tls *t, char *err, size_t errlen);
 void tls_close(struct tls *t);
 /* "TLSv1.3/TLS_AES_256_GCM_SHA384/256" */
 void tls_describe(const struct tls *t, char *buf, size_t len);

@@ -43,6 +43,7 @@ unit_tests = \
 	tests/unit/milter_test \
 	tests/unit/milter_proto_test \
 	tests/unit/mime8_test \
+	tests/unit/mtasts_policy_test \
 	tests/unit/sockspec_test \
 	tests/unit/password_test \
 	tests/unit/pop3_dirscan_test \
@@ -59,6 +60,7 @@ unit_tests = \
 	tests/unit/spool_test \
 	tests/unit/stats_test \
 	tests/unit/str_test \
+	tests/unit/tlsrpt_test \
 	tests/unit/users_test
 check_PROGRAMS += $(unit_tests)
 TESTS += $(unit_tests)
@@ -184,6 +186,7 @@ integration_tests = \
 	tests/integration/log_file_test.py \
 	tests/integration/fail2ban_test.py \
 	tests/integration/milter_test.py \
+	tests/integration/mta_sts_test.py \
 	tests/integration/notify_test.py \
 	tests/integration/order_test.py \
 	tests/integration/policy_actions_test.py \

@@ -108,11 +108,18 @@ static void
 agent_line(struct agent *a)
 {
 	struct job_result r;
+	struct job_tls t;
 
 	a->line[a->linelen] = '\0';
 	if (a->ops->line != NULL)
 		a->ops->line(a, a->line);
-	else if (job_result_parse(a->line, &r) == -1)
+	else if (a->ops->tls != NULL && strncmp(a->line, "tls ", 4) == 0) {
+		if (job_tls_parse(a->line, &t) == -1)
+			log_warnx("agent %d: bad tls line: %.200s",
+			    (int)a->pid, a->line);
+		else
+			a->ops->tls(a, &t);
+	} else if (job_result_parse(a->line, &r) == -1)
 		log_warnx("agent %d: bad result line: %.200s", (int)a->pid,
 		    a->line);
 	else

@@ -18,6 +18,8 @@ struct agent_ops {
 	void	(*result)(struct agent *a, const struct job_result *r);
 	/* instead of result: each line as it came (the verify agent's) */
 	void	(*line)(struct agent *a, const char *line);
+	/* a remote agent's "tls" line (RFC 8460 reporting), parsed */
+	void	(*tls)(struct agent *a, const struct job_tls *t);
 	/* status: the exit code, or -1 if killed/failed to run */
 	void	(*done)(struct agent *a, int status);
 };

@@ -20,6 +20,7 @@ queued_daemon_libqueued_a_SOURCES = \
 	queued/daemon/sched.c queued/daemon/sched.h \
 	queued/daemon/spool.c queued/daemon/spool.h \
 	queued/daemon/stats.c queued/daemon/stats.h \
+	queued/daemon/tlsrpt.c queued/daemon/tlsrpt.h \
 	queued/daemon/verify.c queued/daemon/verify.h \
 	queued/daemon/filter.c queued/daemon/filter.h
 queued_daemon_libqueued_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)

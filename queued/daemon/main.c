@@ -41,6 +41,7 @@
 #include "spool.h"
 #include "stats.h"
 #include "str.h"
+#include "tlsrpt.h"
 
 static int bound_here;
 
@@ -196,7 +197,7 @@ on_admin(struct queued_ctx *c, int verb, const char *arg, char *reply,
 		    arg);
 		return 0;
 	}
-	if (m == NULL && verb != QCMD_FLUSH)
+	if (m == NULL && verb != QCMD_FLUSH && verb != QCMD_TLSRPT)
 		return -1;
 	if (m && m->deleted) {
 		/* deleted, gone when its agent is done: nothing else to do */
@@ -209,6 +210,10 @@ on_admin(struct queued_ctx *c, int verb, const char *arg, char *reply,
 		return 0;
 	}
 	switch (verb) {
+	case QCMD_TLSRPT:
+		str_fmt_trunc(reply, len, "250 2.0.0 %d TLS reports queued",
+		    tlsrpt_send(c, time(NULL), 1));
+		return 0;
 	case QCMD_FLUSH:
 		if (m && (m->env.flags & ENV_HOLD)) {
 			str_fmt_trunc(reply, len, "550 5.7.0 %s is held: release it "
@@ -377,6 +382,7 @@ main(int argc, char *argv[])
 	if (spool_janitor_start(&spool) == -1)
 		fatalx("cannot start the spool janitor");
 	sched_init(&ctx);
+	tlsrpt_init(&ctx);
 	if (sd_event_add_defer(event, &scan_src, on_scan, NULL) < 0)
 		fatalx("cannot load the queue");
 	sd_event_source_set_enabled(scan_src, SD_EVENT_ON);

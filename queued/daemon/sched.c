@@ -27,6 +27,7 @@
 #include "retry.h"
 #include "sched.h"
 #include "stats.h"
+#include "tlsrpt.h"
 
 #define LOCAL_AGENTS_MAX	4
 #define LOCAL_BATCH		64
@@ -752,8 +753,15 @@ on_done(struct agent *a, int status)
 	timer_arm();
 }
 
+/* A TLS session of a remote agent: counted for its domain's report. */
+static void
+on_tls(struct agent *a, const struct job_tls *t)
+{
+	tlsrpt_record(ctx->spool, t, time(NULL));
+}
+
 static const struct agent_ops agent_ops = { .result = on_result,
-    .done = on_done };
+    .tls = on_tls, .done = on_done };
 
 /* ---- DSNs ---- */
 
@@ -1059,6 +1067,14 @@ job_header(struct buf *job, const struct dest *d)
 	if (c->dane && conf_dns_trust_anchor(c) && !conf_tls_policy_named(c,
 	    c->relayhost[0] ? "relayhost" : d->key))
 		buf_printf(job, "dane %s\n", conf_dns_trust_anchor(c));
+	/* MTA-STS is the domain's word on its MX hosts: not for a
+	 * relayhost, nor a domain the admin gave a tls_policy of its own */
+	if (c->mta_sts && !c->relayhost[0] && d->key[0] != '[' &&
+	    !conf_tls_policy_named(c, d->key))
+		buf_printf(job, "mta-sts %u %u\n", c->mta_sts_timeout,
+		    c->mta_sts_port);
+	if (c->tls_reports && !c->relayhost[0] && d->key[0] != '[')
+		buf_addstr(job, "tls-reports yes\n");
 	/* the keys the agent signs with; queued checked them at start */
 	for (i = 0; i < c->n_dkim_keys; i++) {
 		char dom[ADDR_DOMAIN_MAX + 1], sel[ADDR_DOMAIN_MAX + 1];
@@ -1224,7 +1240,8 @@ dispatch(void)
 		if (next == NULL)
 			next = TAILQ_FIRST(&work) != d ? TAILQ_FIRST(&work) : NULL;
 		if (agent_spawn(ctx->event, d->local ? local_prog : remote_prog,
-		    ctx->spool->queue, -1, &job, d->local ? LOCAL_TIMEOUT :
+		    ctx->spool->queue, d->local ? -1 : ctx->spool->mtasts,
+		    &job, d->local ? LOCAL_TIMEOUT :
 		    REMOTE_TIMEOUT, &agent_ops, b) != NULL)
 			continue;
 		buf_free(&job);

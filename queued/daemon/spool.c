@@ -192,6 +192,30 @@ free_wanted(struct spool *sp, const char *name)
 	return free_push(name) == 0;
 }
 
+/*
+ * mta-sts/: pombo-remote's copies of MTA-STS policies, one file per
+ * domain; a name beginning ".tmp." is one an agent was writing when it
+ * died (no domain begins with a dot): removed.
+ */
+static void
+sweep_mtasts(int dirfd)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd;
+
+	if ((fd = dup(dirfd)) == -1 || (d = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	rewinddir(d);
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, ".tmp.", 5) == 0)
+			unlinkat(dirfd, de->d_name, 0);
+	closedir(d);
+}
+
 int
 spool_open(struct spool *sp, const char *path)
 {
@@ -209,10 +233,13 @@ spool_open(struct spool *sp, const char *path)
 	    (sp->queue = open_subdir(sp->dirfd, "queue")) == -1 ||
 	    (sp->state = open_subdir(sp->dirfd, "state")) == -1 ||
 	    (sp->quarantine = open_subdir(sp->dirfd, "quarantine")) == -1 ||
-	    (sp->free = open_subdir(sp->dirfd, "free")) == -1)
+	    (sp->free = open_subdir(sp->dirfd, "free")) == -1 ||
+	    (sp->mtasts = open_subdir(sp->dirfd, "mta-sts")) == -1 ||
+	    (sp->tlsrpt = open_subdir(sp->dirfd, "tlsrpt")) == -1)
 		return -1;
 	/* a crash while writing dests: the old one stands */
 	unlinkat(sp->dirfd, "dests.tmp", 0);
+	sweep_mtasts(sp->mtasts);
 	sweep(sp->incoming, "incoming", NULL, sp);
 	sweep(sp->state, "state", state_wanted, sp);
 	sweep(sp->free, "free", free_wanted, sp);
@@ -227,6 +254,8 @@ spool_close(struct spool *sp)
 	close(sp->state);
 	close(sp->quarantine);
 	close(sp->free);
+	close(sp->mtasts);
+	close(sp->tlsrpt);
 	close(sp->dirfd);
 }
 

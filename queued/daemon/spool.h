@@ -20,6 +20,8 @@ struct spool {
 	int	state;
 	int	quarantine;
 	int	free;		/* files of removed messages, for reuse */
+	int	mtasts;		/* MTA-STS policies, pombo-remote's cache */
+	int	tlsrpt;		/* TLS sessions counted for reports */
 };
 
 /* How many removed files free/ keeps, and how big one may stay. */

@@ -1,8 +1,8 @@
 /*
  * pombo-queue: the queue tool. Talks to queued over its socket, so it
  * works while queued delivers: list, show ID, stats, flush [ID],
- * delete ID, hold ID, release ID; --json for scripts, --prometheus (stats)
- * for node_exporter's textfile collector.
+ * delete ID, hold ID, release ID, tls-reports; --json for scripts,
+ * --prometheus (stats) for node_exporter's textfile collector.
  *
  * Runs as: the admin (queued accepts changes from root and its own user).
  * May touch: nothing but queued's socket.
@@ -26,7 +26,8 @@ usage(void)
 	    "       pombo-queue [-c config] [--json] show ID\n"
 	    "       pombo-queue [-c config] [--json | --prometheus] stats\n"
 	    "       pombo-queue [-c config] [--json] flush [ID]\n"
-	    "       pombo-queue [-c config] [--json] delete|hold|release ID\n");
+	    "       pombo-queue [-c config] [--json] delete|hold|release ID\n"
+	    "       pombo-queue [-c config] tls-reports\n");
 	exit(EX_USAGE);
 }
 
@@ -83,6 +84,8 @@ main(int argc, char *argv[])
 		verb = "HOLD";
 	else if (strcmp(cmd, "release") == 0 && arg)
 		verb = "RELEASE";
+	else if (strcmp(cmd, "tls-reports") == 0 && arg == NULL)
+		verb = "TLSRPT";
 	else
 		usage();
 	if (format == QTOOL_PROMETHEUS && strcmp(verb, "STATS") != 0)

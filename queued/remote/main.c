@@ -1,11 +1,12 @@
 /*
  * pombo-remote: the remote delivery agent. queued runs it per destination
  * with a batch of messages on stdin (the job names the domain or the
- * relayhost, and the DNS servers) and queue/ on fd 3; it writes one
- * result line per recipient on stdout.
+ * relayhost, and the DNS servers), queue/ on fd 3 and the spool's
+ * mta-sts/ on fd 4; it writes one result line per recipient on stdout.
  *
- * Runs as: queued's user. May touch: nothing on disk; reads queue/ and
- * the DKIM key files the job names.
+ * Runs as: queued's user. May touch: the MTA-STS policies in mta-sts/
+ * (its cache, written whole); reads queue/ and the DKIM key files the
+ * job names.
  * Trusts: its job; nothing from DNS or the network.
  */
 #include "config.h"
@@ -14,6 +15,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -21,11 +23,13 @@
 #include "dns.h"
 #include "job.h"
 #include "log.h"
+#include "mtasts.h"
 #include "remote.h"
 #include "resolve.h"
 #include "str.h"
 
 #define SPOOL_FD 3
+#define MTASTS_FD 4
 
 static int
 flush_out(struct buf *b)
@@ -67,13 +71,15 @@ int
 main(int argc, char *argv[])
 {
 	struct remote_conf rc;
+	struct stat sb;
 	struct buf out;
 	struct job j;
 	char err[128];
 
 	signal(SIGPIPE, SIG_IGN);
-	/* to queued's stderr too: the TLS and DANE results per delivery go
-	 * where its delivery lines go (never twice into the journal) */
+	/* to queued's stderr too: the TLS, DANE and MTA-STS results per
+	 * delivery go where its delivery lines go (never twice into the
+	 * journal) */
 	log_init("pombo/remote", 1);
 	if (job_read(0, &j, err, sizeof(err)) == -1) {
 		log_warnx("bad job from queued: %s", err);
@@ -95,9 +101,21 @@ main(int argc, char *argv[])
 	    strcmp(j.tls, "verify") == 0 ? TLS_POLICY_VERIFY : TLS_POLICY_MAY;
 	rc.tls_ca = j.tls_ca[0] ? j.tls_ca : NULL;
 	rc.dane = j.dane[0] != '\0';
-	/* an anchor that cannot be loaded defers: DANE is not given up */
+	rc.mta_sts = j.mta_sts_timeout != 0;
+	rc.tls_reports = j.tls_reports;
+	rc.sts_port = j.mta_sts_port;
+	rc.sts_timeout_ms = j.mta_sts_timeout * 1000;
+	/* the cache, if queued gave it (a folder on fd 4) */
+	rc.sts_cachefd = fstat(MTASTS_FD, &sb) == 0 && S_ISDIR(sb.st_mode) ?
+	    MTASTS_FD : -1;
+	/*
+	 * Routes (MX, addresses, TLSA) through libunbound; an anchor that
+	 * cannot be loaded defers: DANE is not given up. The MTA-STS and
+	 * TLS-RPT lookups (TXT, the policy host) still go through c-ares.
+	 */
 	if (resolve_init(j.dns[0] ? j.dns : NULL, j.dane[0] ? j.dane : NULL,
-	    0, err, sizeof(err)) == -1) {
+	    0, err, sizeof(err)) == -1 ||
+	    dns_init(j.dns[0] ? j.dns : NULL) == -1) {
 		log_warnx("cannot set up DNS: %s", err);
 		return EX_TEMPFAIL;
 	}
@@ -112,7 +130,9 @@ main(int argc, char *argv[])
 	flush_out(&out);
 	buf_free(&out);
 	dkimsign_free(rc.signer);
+	mtasts_done();
 	resolve_done();
+	dns_done();
 	job_free(&j);
 	return EX_OK;
 }

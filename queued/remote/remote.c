@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/x509_vfy.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -20,14 +21,17 @@
 #include "fileio.h"
 #include "log.h"
 #include "mime8.h"
+#include "mtasts.h"
 #include "remote.h"
 #include "resolve.h"
 #include "smtpc.h"
+#include "tlsrpt_rec.h"
 
 struct target {
 	char		host[ADDR_DOMAIN_MAX + 1];	/* Remote-MTA */
 	struct dns_addr	addr;
 	struct dane_host *dane;		/* its MX host's; NULL: no DANE */
+	int		mismatch;	/* not in the MTA-STS policy (testing) */
 };
 
 #define MAX_TARGETS (DNS_MAX_MX * 4)
@@ -43,6 +47,9 @@ struct rstate {
 	char			 last_err[SMTPC_TEXT_MAX + 1];
 	struct buf		 sig;		/* DKIM-Signature fields */
 	struct dane_host	*dane;		/* per MX host (DNS_MAX_MX) */
+	struct mtasts		 sts;		/* the domain's policy */
+	char			 rua[JOB_TLS_RUA_MAX + 1];	/* TLS reports
+						   go there; "": none */
 };
 
 /*
@@ -317,6 +324,154 @@ bad_relay:
 	return -1;
 }
 
+/*
+ * RFC 8460 3: where the domain wants its TLS reports, if it does (one
+ * TLSRPT record exactly, with a mailto: address); once per batch.
+ */
+static void
+tlsrpt_lookup(struct rstate *st)
+{
+	char name[ADDR_DOMAIN_MAX + 16], rua[JOB_TLS_RUA_MAX + 1];
+	char *recs[DNS_MAX_TXT];
+	size_t n = 0, i;
+	int nrec = 0, bad = 0, k;
+
+	st->rua[0] = '\0';
+	if (!st->rc->tls_reports || st->rc->relay != NULL ||
+	    st->rc->domain[0] == '[' || str_fmt(name, sizeof(name),
+	    "_smtp._tls.%s", st->rc->domain) == -1 ||
+	    dns_txt(name, recs, &n) != DNS_OK)
+		return;
+	for (i = 0; i < n; i++) {
+		if ((k = tlsrpt_rec_parse(recs[i], rua, sizeof(rua))) != 0) {
+			nrec++;
+			bad |= k == -1;
+			if (k == 1)
+				memcpy(st->rua, rua, sizeof(rua));
+		}
+		free(recs[i]);
+	}
+	if (nrec != 1 || bad)
+		st->rua[0] = '\0';
+}
+
+/*
+ * One TLS session with t, or (t NULL) the policy's own failure, for the
+ * domain's daily report (RFC 8460 4): a "tls" line to queued.
+ */
+static void
+tls_session(struct rstate *st, const struct target *t, int sts,
+    const char *result)
+{
+	struct job_tls r;
+
+	if (st->rua[0] == '\0')
+		return;
+	memset(&r, 0, sizeof(r));
+	str_copy_trunc(r.domain, st->rc->domain, sizeof(r.domain));
+	str_lower(r.domain);
+	r.policy = sts ? JOB_TLS_STS : JOB_TLS_NO_POLICY;
+	str_copy_trunc(r.result, result, sizeof(r.result));
+	if (t != NULL) {
+		str_copy_trunc(r.mx, t->host, sizeof(r.mx));
+		str_copy_trunc(r.ip, t->addr.text, sizeof(r.ip));
+	}
+	str_copy_trunc(r.rua, st->rua, sizeof(r.rua));
+	/* a name the line cannot carry is left out of the report */
+	(void)job_tls_format(st->out, &r);
+}
+
+/* RFC 8460 4.3.1: what a certificate that did not verify counts as */
+static const char *
+cert_result(long vr)
+{
+	switch (vr) {
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+		return "certificate-host-mismatch";
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+		return "certificate-expired";
+	default:
+		return "certificate-not-trusted";
+	}
+}
+
+/*
+ * What the MTA-STS policy asks of target t (RFC 8461 4): MTASTS_ENFORCE
+ * (an MX name of the policy and a certificate valid for it, or no mail),
+ * MTASTS_TESTING (the same, failures only logged) or MTASTS_NONE. DANE
+ * comes first where both exist (RFC 8461 2): a host with usable TLSA
+ * records answers to DANE alone.
+ */
+static enum mtasts_mode
+sts_mode(const struct rstate *st, const struct target *t)
+{
+	/* RFC 8461 2: where DANE applies, it takes precedence */
+	if (t->dane && t->dane->state != DANE_NONE)
+		return MTASTS_NONE;
+	return st->sts.have ? st->sts.pol.mode : MTASTS_NONE;
+}
+
+/*
+ * The domain's MTA-STS policy, and the targets it leaves (RFC 8461 4.1):
+ * under enforce only the MX hosts its mx patterns name (none left: the
+ * mail waits); under testing all, those it would drop logged. 0, or -1
+ * when every recipient has been reported.
+ */
+static int
+sts_filter(struct rstate *st, struct target *t, size_t *nt)
+{
+	const struct remote_conf *rc = st->rc;
+	struct mtasts_conf mc;
+	char reply[SMTPC_TEXT_MAX];
+	size_t i, k;
+	int first;
+
+	if (!rc->mta_sts || rc->relay != NULL)
+		return 0;
+	mc.domain = rc->domain;
+	mc.tls_ca = rc->tls_ca;
+	mc.port = rc->sts_port;
+	mc.timeout_ms = rc->sts_timeout_ms;
+	mc.cachefd = rc->sts_cachefd;
+	mtasts_get(&mc, &st->sts);
+	if (st->sts.fetch_error || st->sts.invalid)
+		tls_session(st, NULL, 1, st->sts.invalid ?
+		    "sts-policy-invalid" : "sts-policy-fetch-error");
+	for (i = k = 0; i < *nt; i++) {
+		first = i == 0 || strcmp(t[i].host, t[i - 1].host) != 0;
+		if (sts_mode(st, &t[i]) == MTASTS_NONE ||
+		    mtasts_mx_match(&st->sts.pol, t[i].host)) {
+			t[k++] = t[i];
+			continue;
+		}
+		/* RFC 8460 4.3.2: no result type of its own */
+		if (first)
+			tls_session(st, &t[i], 1, "validation-failure");
+		if (sts_mode(st, &t[i]) == MTASTS_TESTING) {
+			if (first)
+				log_info("MTA-STS testing: %s is no MX host "
+				    "of the policy of %s; enforce would not "
+				    "use it", t[i].host, rc->domain);
+			t[i].mismatch = 1;	/* reported */
+			t[k++] = t[i];
+			continue;
+		}
+		if (first)
+			log_info("MTA-STS: %s is no MX host of the policy of "
+			    "%s (enforce): not used", t[i].host, rc->domain);
+	}
+	if (*nt > 0 && k == 0) {
+		str_fmt_trunc(reply, sizeof(reply), "451 4.7.5 No MX host of %s "
+		    "matches its MTA-STS policy (enforce, RFC 8461 4.1)",
+		    rc->domain);
+		report_rest(st, STATUS_TEMP, NULL, reply);
+		*nt = 0;
+		return -1;
+	}
+	*nt = k;
+	return 0;
+}
+
 /* EHLO, or HELO when EHLO is refused. 0, or -1. */
 static int
 ehlo(struct rstate *st, struct smtpc *c, const struct target *t)
@@ -400,37 +555,86 @@ static int
 starttls(struct rstate *st, struct smtpc *c, const struct target *t)
 {
 	enum tls_policy p = st->rc->tls;
+	enum mtasts_mode sm = sts_mode(st, t);
+	enum tls_verify v;
 	struct smtpc_reply r;
-	char err[256];
+	char err[256], why[160];
+	/* one report per session, none for a host already reported as
+	 * outside the policy */
+	const struct target *rt = t->mismatch ? NULL : t;
+	long vr;
 
 	if (t->dane && t->dane->state != DANE_NONE)
 		return starttls_dane(st, c, t);
+	/* RFC 8461 4.2: under enforce, TLS with a certificate valid for the
+	 * MX name, whatever the tls_policy default says */
+	if (sm == MTASTS_ENFORCE) {
+		p = TLS_POLICY_VERIFY;
+		str_fmt_trunc(why, sizeof(why), "the MTA-STS policy of %s is "
+		    "enforce", st->rc->domain);
+	} else
+		str_fmt_trunc(why, sizeof(why), "tls_policy is %s",
+		    conf_tls_policy_name(p));
 	if (p == TLS_POLICY_NONE)
 		return 0;
 	if (!(c->ext & EXT_STARTTLS)) {
+		if (rt != NULL)
+			tls_session(st, rt, sm != MTASTS_NONE,
+			    "starttls-not-supported");
+		if (sm == MTASTS_TESTING)
+			log_info("MTA-STS testing: %s offers no STARTTLS; "
+			    "enforce would not use it", t->host);
 		if (p == TLS_POLICY_MAY)
 			return 0;
 		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s offers no "
-		    "STARTTLS and tls_policy is %s", t->host,
-		    conf_tls_policy_name(p));
+		    "STARTTLS and %s", t->host, why);
 		return -1;
 	}
 	smtpc_send(c, "STARTTLS");
 	if (smtpc_read(c, &r, st->rc->timeout_ms, 0) != 220) {
+		if (rt != NULL)
+			tls_session(st, rt, sm != MTASTS_NONE,
+			    "starttls-not-supported");
 		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s said to "
 		    "STARTTLS: %s", t->host, r.text);
 		return p == TLS_POLICY_MAY ? -2 : -1;
 	}
 	/* nothing may stay buffered from before the handshake */
 	lineio_discard_input(&c->io);
-	c->tls = tls_client(c->fd, t->host, p == TLS_POLICY_VERIFY ?
-	    TLS_VERIFY_PEER : TLS_VERIFY_NONE, st->rc->tls_ca,
+	/* under a policy the certificate is checked by name, and the
+	 * handshake goes on: the result decides below, or is logged */
+	v = sm != MTASTS_NONE ? TLS_VERIFY_CHECK : p == TLS_POLICY_VERIFY ?
+	    TLS_VERIFY_PEER : TLS_VERIFY_NONE;
+	c->tls = tls_client(c->fd, t->host, v, st->rc->tls_ca,
 	    (int)st->rc->timeout_ms, err, sizeof(err));
 	if (c->tls == NULL) {
 		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s: %s", t->host,
 		    err);
 		log_info("%s", st->last_err);
+		if (rt != NULL)
+			tls_session(st, rt, sm != MTASTS_NONE,
+			    v == TLS_VERIFY_PEER && strstr(err, "certificate") ?
+			    "certificate-not-trusted" : "validation-failure");
+		if (sm == MTASTS_TESTING)
+			log_info("MTA-STS testing: TLS with %s failed; enforce "
+			    "would not use it", t->host);
 		return p == TLS_POLICY_MAY ? -2 : -1;
+	}
+	vr = v == TLS_VERIFY_CHECK ? tls_verify_result(c->tls, err,
+	    sizeof(err)) : 0;
+	if (rt != NULL)
+		tls_session(st, rt, sm != MTASTS_NONE, vr == 0 ? "success" :
+		    cert_result(vr));
+	if (vr != 0) {
+		if (p == TLS_POLICY_VERIFY) {
+			/* nothing was sent: the caller closes */
+			str_fmt_trunc(st->last_err, sizeof(st->last_err),
+			    "certificate of %s: %s, and %s", t->host, err, why);
+			log_info("%s", st->last_err);
+			return -1;
+		}
+		log_info("MTA-STS testing: certificate of %s: %s; enforce "
+		    "would not use it", t->host, err);
 	}
 	lineio_set_ops(&c->io, &tls_lineio_ops, c->tls);
 	tls_describe(c->tls, c->tls_desc, sizeof(c->tls_desc));
@@ -815,6 +1019,9 @@ remote_deliver(const struct remote_conf *rc, const struct job *j,
 			fatal("remote");
 	str_copy_trunc(st.last_err, "no server answered", sizeof(st.last_err));
 	if (find_targets(&st, t, &nt) == -1)
+		goto done;
+	tlsrpt_lookup(&st);
+	if (sts_filter(&st, t, &nt) == -1)
 		goto done;
 	for (ti = 0; ti < nt; ) {
 		for (pending = mi = 0; mi < j->nmsg; mi++)

@@ -23,6 +23,11 @@ struct remote_conf {
 	const char	*tls_ca;	/* NULL: the system's CAs */
 	int		 dane;		/* RFC 7672 (validating resolver) */
 	struct dkimsign	*signer;	/* NULL: sign nothing */
+	int		 mta_sts;	/* follow the domain's MTA-STS policy */
+	unsigned	 sts_port;
+	unsigned	 sts_timeout_ms;
+	int		 sts_cachefd;	/* the spool's mta-sts/, or -1 */
+	int		 tls_reports;	/* report TLS sessions (RFC 8460) */
 };
 
 /* Deliver every message of j; results go to out as they are known. */

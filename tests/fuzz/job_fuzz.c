@@ -9,7 +9,8 @@
  * result line that parses, and drops it; every good message written
  * again with queued's writers (addresses encoded) parses to the same
  * message; an accepted result formats into a line that parses to the
- * same result.
+ * same result; so does an accepted "tls" line (RFC 8460 reporting),
+ * whose every field is printable and bounded.
  */
 #include "config.h"
 
@@ -148,6 +149,28 @@ fuzz_result(const char *line)
 	buf_free(&b);
 }
 
+static void
+fuzz_tls(const char *line)
+{
+	struct job_tls t, t2;
+	struct buf b;
+
+	if (job_tls_parse(line, &t) == -1)
+		return;
+	FUZZ_ASSERT(t.domain[0] && t.rua[0] && t.result[0]);
+	FUZZ_ASSERT(strchr(t.rua, ' ') == NULL && strchr(t.mx, ' ') == NULL);
+	buf_init(&b, 1 << 16);
+	FUZZ_ASSERT(job_tls_format(&b, &t) == 0);
+	FUZZ_ASSERT(b.len > 0 && b.data[b.len - 1] == '\n');
+	b.data[b.len - 1] = '\0';
+	FUZZ_ASSERT(job_tls_parse(b.data, &t2) == 0);
+	FUZZ_ASSERT(strcmp(t.domain, t2.domain) == 0 && t.policy == t2.policy);
+	FUZZ_ASSERT(strcmp(t.result, t2.result) == 0 &&
+	    strcmp(t.mx, t2.mx) == 0 && strcmp(t.ip, t2.ip) == 0 &&
+	    strcmp(t.rua, t2.rua) == 0);
+	buf_free(&b);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -161,6 +184,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char *line = fuzz_cstrn(data + pos, size - pos);
 		const uint8_t *nl = memchr(data + pos, '\n', size - pos);
 		fuzz_result(line);
+		fuzz_tls(line);
 		free(line);
 		pos = nl ? (size_t)(nl - data) + 1 : size;
 	}

@@ -9,7 +9,8 @@
 # (tests/fuzz/fuzz.mk); make check does that too, and
 # tests/fuzz/run-fuzzers gives each libFuzzer harness a short run.
 fuzz_names = addr aliases auth authres conf data dkimrec dnswire envelope esmtp \
-	job lineio maildir milter milter_client milter_edit mime8 policy pop3 qproto \
+	job lineio maildir milter milter_client milter_edit mime8 mtasts policy pop3 \
+	qproto \
 	rfc5322 sendmail smtpc smtpd transfer users
 fuzz_harnesses = tests/fuzz/addr_fuzz tests/fuzz/aliases_fuzz \
 	tests/fuzz/auth_fuzz tests/fuzz/authres_fuzz tests/fuzz/conf_fuzz \
@@ -18,7 +19,8 @@ fuzz_harnesses = tests/fuzz/addr_fuzz tests/fuzz/aliases_fuzz \
 	tests/fuzz/esmtp_fuzz tests/fuzz/job_fuzz tests/fuzz/lineio_fuzz \
 	tests/fuzz/maildir_fuzz tests/fuzz/milter_fuzz \
 	tests/fuzz/milter_client_fuzz tests/fuzz/milter_edit_fuzz \
-	tests/fuzz/mime8_fuzz tests/fuzz/policy_fuzz tests/fuzz/pop3_fuzz \
+	tests/fuzz/mime8_fuzz tests/fuzz/mtasts_fuzz tests/fuzz/policy_fuzz \
+	tests/fuzz/pop3_fuzz \
 	tests/fuzz/qproto_fuzz tests/fuzz/rfc5322_fuzz \
 	tests/fuzz/sendmail_fuzz tests/fuzz/smtpc_fuzz tests/fuzz/smtpd_fuzz \
 	tests/fuzz/transfer_fuzz tests/fuzz/users_fuzz
@@ -66,6 +68,8 @@ tests_fuzz_milter_edit_fuzz_SOURCES = tests/fuzz/milter_edit_fuzz.c
 tests_fuzz_milter_edit_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_mime8_fuzz_SOURCES = tests/fuzz/mime8_fuzz.c
 tests_fuzz_mime8_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_mtasts_fuzz_SOURCES = tests/fuzz/mtasts_fuzz.c
+tests_fuzz_mtasts_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_pop3_fuzz_SOURCES = tests/fuzz/pop3_fuzz.c
 tests_fuzz_pop3_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_qproto_fuzz_SOURCES = tests/fuzz/qproto_fuzz.c
@@ -101,7 +105,7 @@ fuzz_make = $(MAKE) -f $(top_srcdir)/tests/fuzz/fuzz.mk \
 	    $(queued_local_liblocal_a_SOURCES) $(queued_remote_libremote_a_SOURCES) \
 	    $(queued_sendmail_libsendmail_a_SOURCES)' \
 	POP3D_SRCS='$(pop3d_libpop3d_a_SOURCES)' \
-	PKG_CFLAGS='$(CARES_CFLAGS) $(UNBOUND_CFLAGS) $(SYSTEMD_CFLAGS)' \
+	PKG_CFLAGS='$(CARES_CFLAGS) $(UNBOUND_CFLAGS) $(CURL_CFLAGS) $(SYSTEMD_CFLAGS)' \
 	PKG_LIBS='$(CRYPT_LIBS) $(UNBOUND_LIBS) $(CARES_LIBS) \
 	    $(SYSTEMD_LIBS) -lpthread'
 

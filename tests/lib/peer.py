@@ -8,7 +8,8 @@ end_delay(n) and drop_after_dot(n) take the ordinal (from 1) of a
 message's final dot: seconds to wait before the reply to it (end_delay is
 called once, before the reply: a test may act there), and whether
 to drop the connection instead of replying (the message then goes to
-dropped, not messages)."""
+dropped, not messages). tls (an ssl.SSLContext for the server side)
+offers STARTTLS; tls_sessions counts the handshakes that worked."""
 import socket
 import threading
 
@@ -16,7 +17,7 @@ import threading
 class Peer:
     def __init__(self, addr, port, name="peer.test", ext=None, replies=None,
                  drop_in_data=False, greeting_delay=0, data_always=False,
-                 end_delay=None, drop_after_dot=None):
+                 end_delay=None, drop_after_dot=None, tls=None):
         self.addr, self.port, self.name = addr, port, name
         self.ext = ["PIPELINING", "8BITMIME", "SMTPUTF8", "DSN",
                     "SIZE 10000000"] if ext is None else ext
@@ -26,6 +27,8 @@ class Peer:
         self.greeting_delay = greeting_delay
         self.end_delay = end_delay
         self.drop_after_dot = drop_after_dot
+        self.tls = tls
+        self.tls_sessions = 0
         self.dots = 0         # final dots received
         self.dropped = []     # messages whose dot got no reply
         self.connections = 0
@@ -76,6 +79,7 @@ class Peer:
                     [0] != "2":
                 return
             mail, rcpts = None, []
+            in_tls = False
             while True:
                 line = f.readline(4096)
                 if not line:
@@ -88,11 +92,25 @@ class Peer:
                     if self.replies.get("EHLO", "250")[0] != "2":
                         self._reply(f, "EHLO", "")
                         continue
-                    lines = [self.name] + self.ext
+                    lines = [self.name] + self.ext + (
+                        ["STARTTLS"] if self.tls and not in_tls else [])
                     for i, l in enumerate(lines):
                         sep = " " if i == len(lines) - 1 else "-"
                         f.write(("250%s%s\r\n" % (sep, l)).encode())
                     f.flush()
+                elif verb == "STARTTLS" and self.tls and not in_tls:
+                    f.write(b"220 2.0.0 go ahead\r\n")
+                    f.flush()
+                    f.close()
+                    try:
+                        conn = self.tls.wrap_socket(conn, server_side=True)
+                    except (OSError, ValueError):
+                        return      # the client refused the certificate
+                    f = conn.makefile("rwb")
+                    in_tls = True
+                    mail, rcpts = None, []
+                    with self.lock:
+                        self.tls_sessions += 1
                 elif verb == "HELO":
                     self._reply(f, "HELO", "250 %s" % self.name)
                 elif verb == "MAIL":

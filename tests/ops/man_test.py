@@ -87,10 +87,10 @@ for prog, args, man in USAGE:
            (man, " ".join("-" + f for f in flags)),
            "missing: %s\nusage: %s" % (missing, usage))
     if prog.endswith("pombo-queue"):
-        cmds = re.findall(r"\] (\w+)", usage) + \
+        cmds = re.findall(r"\] ([\w-]+)", usage) + \
             re.findall(r"(\w+)\|", usage) + re.findall(r"\|(\w+)", usage)
         cmds = sorted(set(cmds))
-        tap.ok(len(cmds) == 7 and all(
+        tap.ok(len(cmds) == 8 and all(
             re.search(r"(?m)^\.It Cm %s\b" % c, doc) for c in cmds),
             "%s documents the commands %s" % (man, " ".join(cmds)), usage)
 tap.done()

@@ -28,6 +28,32 @@ Test(conf, defaults)
 	conf_free(&c);
 }
 
+/* MTA-STS: on by default; a domain named in tls_policy opts out */
+Test(conf, mta_sts)
+{
+	struct conf c;
+	struct conf_error err;
+
+	conf_defaults(&c);
+	cr_expect_eq(c.mta_sts, 1);
+	cr_expect_eq(c.mta_sts_timeout, 20);
+	cr_expect_eq(c.mta_sts_port, 443);
+	cr_expect_eq(c.tls_reports, 1);
+	conf_free(&c);
+	cr_assert_eq(parse(&c, "mta_sts = no\nmta_sts_timeout = 5s\n"
+	    "mta_sts_port = 8443\ntls_policy = a.test:may, *:encrypt\n",
+	    &err), 0, "%s", err.msg);
+	cr_expect_eq(c.mta_sts, 0);
+	cr_expect_eq(c.mta_sts_timeout, 5);
+	cr_expect_eq(c.mta_sts_port, 8443);
+	cr_expect(conf_tls_policy_named(&c, "A.test"));
+	cr_expect_not(conf_tls_policy_named(&c, "b.test"), "* is no name");
+	cr_expect_not(conf_tls_policy_named(&c, "test"));
+	conf_free(&c);
+	cr_expect_eq(parse(&c, "mta_sts_timeout = 0\n", &err), -1);
+	conf_free(&c);
+}
+
 Test(conf, values)
 {
 	struct conf c;

@@ -59,6 +59,37 @@ Test(job, bad_jobs)
 		    sizeof(err)), -1, "case %zu", i);
 }
 
+/* MTA-STS: "mta-sts <timeout> <port>", or nothing (off) */
+Test(job, mta_sts_line)
+{
+	static const char *bad[] = {
+		"mta-sts\n", "mta-sts 20\n", "mta-sts 0 443\n",
+		"mta-sts 20 0\n", "mta-sts 20 65536\n", "mta-sts 20 443 x\n",
+		"mta-sts yes\n", "mta-sts 86401 443\n",
+	};
+	char text[256], err[128];
+	struct job j;
+	size_t i;
+
+	str_fmt_trunc(text, sizeof(text), "POMBO-JOB 1\nhost mx.test\n"
+	    "dest a.test\nmta-sts 20 8443\nend\n");
+	cr_assert_eq(job_parse(&j, text, strlen(text), err, sizeof(err)), 0,
+	    "%s", err);
+	cr_expect_eq(j.mta_sts_timeout, 20);
+	cr_expect_eq(j.mta_sts_port, 8443);
+	job_free(&j);
+	str_fmt_trunc(text, sizeof(text), "POMBO-JOB 1\nhost mx.test\nend\n");
+	cr_assert_eq(job_parse(&j, text, strlen(text), err, sizeof(err)), 0);
+	cr_expect_eq(j.mta_sts_timeout, 0, "no line: no MTA-STS");
+	job_free(&j);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		str_fmt_trunc(text, sizeof(text), "POMBO-JOB 1\nhost mx.test\n"
+		    "%send\n", bad[i]);
+		cr_expect_eq(job_parse(&j, text, strlen(text), err,
+		    sizeof(err)), -1, "%s", bad[i]);
+	}
+}
+
 /* A destination that does not fit is refused, not cut to another one
  * (issue 15: the str_copy of "dest" ignored its result). */
 Test(job, long_dest_refused)
@@ -356,4 +387,57 @@ Test(job, dane_line)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		cr_expect_eq(job_parse(&j, bad[i], strlen(bad[i]), err,
 		    sizeof(err)), -1, "case %zu", i);
+}
+
+/* RFC 8460 reporting: the "tls" lines of pombo-remote, both ways */
+Test(job, tls_lines)
+{
+	static const char *good[] = {
+		"tls a.test sts success mx.a.test 192.0.2.1 r@a.test",
+		"tls a.test no-policy-found starttls-not-supported mx.a.test "
+		    "2001:db8::1 r@a.test,s@b.test",
+		"tls a.test sts sts-policy-fetch-error - - r@a.test",
+	};
+	static const char *bad[] = {
+		"tls a.test sts success mx.a.test 192.0.2.1",
+		"tls a.test sts success mx.a.test 192.0.2.1 r@a.test x",
+		"tls a.test dane success mx.a.test 192.0.2.1 r@a.test",
+		"tls a.test sts fine mx.a.test 192.0.2.1 r@a.test",
+		"tls a..test sts success mx.a.test 192.0.2.1 r@a.test",
+		"tls a.test sts success mx_a.test 192.0.2.1 r@a.test",
+		"tls a.test sts success mx.a.test 192.0.2 r@a.test",
+		"tls a.test sts success mx.a.test 192.0.2.1 nobody",
+		"tls a.test sts success mx.a.test 192.0.2.1 r@a.test,",
+		"tls a.test sts success mx.a.test 192.0.2.1 <r@a.test>",
+		"01k177h582jc 0 ok - 250 ok",
+		"tls",
+	};
+	struct job_tls t, t2;
+	struct buf b;
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		cr_assert_eq(job_tls_parse(good[i], &t), 0, "%s", good[i]);
+		buf_init(&b, 4096);
+		cr_assert_eq(job_tls_format(&b, &t), 0);
+		cr_expect_eq(b.len, strlen(good[i]) + 1);
+		cr_expect(memcmp(b.data, good[i], b.len - 1) == 0,
+		    "%s round trip", good[i]);
+		buf_free(&b);
+	}
+	cr_assert_eq(job_tls_parse(good[1], &t), 0);
+	cr_expect_eq(t.policy, JOB_TLS_NO_POLICY);
+	cr_expect_str_eq(t.ip, "2001:db8::1");
+	cr_expect_str_eq(t.rua, "r@a.test,s@b.test");
+	cr_assert_eq(job_tls_parse(good[2], &t), 0);
+	cr_expect_str_eq(t.mx, "");
+	cr_expect_str_eq(t.ip, "");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_expect_eq(job_tls_parse(bad[i], &t2), -1, "%s", bad[i]);
+	/* the writer refuses what the reader would */
+	str_copy_trunc(t.result, "nonsense", sizeof(t.result));
+	buf_init(&b, 4096);
+	cr_expect_eq(job_tls_format(&b, &t), -1);
+	cr_expect_eq(b.len, 0);
+	buf_free(&b);
 }
