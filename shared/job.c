@@ -579,7 +579,8 @@ static const char *const tls_results[] = {
 const char *
 job_tls_policy_name(enum job_tls_policy p)
 {
-	return p == JOB_TLS_STS ? "sts" : "no-policy-found";
+	return p == JOB_TLS_STS ? "sts" : p == JOB_TLS_TLSA ? "tlsa" :
+	    "no-policy-found";
 }
 
 /* "a@b.test,c@d.test": addresses without blanks, '<', '>' or ',' */
@@ -628,6 +629,8 @@ job_tls_parse(const char *line, struct job_tls *t)
 		return -1;
 	if (strcmp(f[1], "sts") == 0)
 		t->policy = JOB_TLS_STS;
+	else if (strcmp(f[1], "tlsa") == 0)
+		t->policy = JOB_TLS_TLSA;
 	else if (strcmp(f[1], "no-policy-found") == 0)
 		t->policy = JOB_TLS_NO_POLICY;
 	else

@@ -45,7 +45,7 @@
  * policy failure) of a domain that asks for TLS reports (RFC 8460: its
  * _smtp._tls record), for queued's daily report:
  *
- *   tls <domain> sts|no-policy-found <result> <mx or -> <ip or -> <rua>
+ *   tls <domain> sts|tlsa|no-policy-found <result> <mx or -> <ip or -> <rua>
  *
  * result: "success" or an RFC 8460 4.3 result-type; rua: the report's
  * mailto: addresses, comma-separated, without "mailto:".
@@ -175,7 +175,8 @@ int job_result_format_relayed(struct buf *out, const char *qid,
 
 #define JOB_TLS_RUA_MAX	512
 
-enum job_tls_policy { JOB_TLS_STS, JOB_TLS_NO_POLICY };
+enum job_tls_policy { JOB_TLS_STS, JOB_TLS_NO_POLICY, JOB_TLS_TLSA };
+#define JOB_TLS_NPOLICY	3
 
 struct job_tls {
 	char		 domain[ADDR_DOMAIN_MAX + 1];

@@ -120,11 +120,11 @@ tlsrpt_day_parse(const char *text, size_t len, struct tlsrpt_day *d)
 void
 tlsrpt_day_free(struct tlsrpt_day *d)
 {
-	size_t i;
+	size_t i, k;
 
 	for (i = 0; i < d->ndom; i++) {
-		free(d->doms[i].pol[0].fails);
-		free(d->doms[i].pol[1].fails);
+		for (k = 0; k < JOB_TLS_NPOLICY; k++)
+			free(d->doms[i].pol[k].fails);
 	}
 	free(d->doms);
 	memset(d, 0, sizeof(*d));
@@ -239,7 +239,7 @@ tlsrpt_json(const struct tlsrpt_dom *d, const char *submitter, int64_t start,
 	buf_printf(out, "%s\",\"report-id\":", submitter);
 	json_str(out, id, strlen(id));
 	buf_addstr(out, ",\"policies\":[");
-	for (k = 0; k < 2; k++) {
+	for (k = 0; k < JOB_TLS_NPOLICY; k++) {
 		p = &d->pol[k];
 		if (!p->used)
 			continue;
@@ -250,8 +250,9 @@ tlsrpt_json(const struct tlsrpt_dom *d, const char *submitter, int64_t start,
 		if (k == JOB_TLS_STS)
 			sts_policy(out, d, policy, policylen);
 		else {
-			buf_addstr(out, "{\"policy-type\":\"no-policy-found\","
-			    "\"policy-domain\":");
+			/* DANE's (RFC 8460 4.4: tlsa) or none */
+			buf_printf(out, "{\"policy-type\":\"%s\","
+			    "\"policy-domain\":", job_tls_policy_name(k));
 			json_str(out, d->domain, strlen(d->domain));
 			buf_addc(out, '}');
 		}

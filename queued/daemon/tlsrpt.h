@@ -39,7 +39,7 @@ struct tlsrpt_pol {
 struct tlsrpt_dom {
 	char		 domain[ADDR_DOMAIN_MAX + 1];
 	char		 rua[JOB_TLS_RUA_MAX + 1];	/* the last seen */
-	struct tlsrpt_pol pol[2];	/* by enum job_tls_policy */
+	struct tlsrpt_pol pol[JOB_TLS_NPOLICY];	/* by enum job_tls_policy */
 };
 
 struct tlsrpt_day {

@@ -360,8 +360,8 @@ tlsrpt_lookup(struct rstate *st)
  * domain's daily report (RFC 8460 4): a "tls" line to queued.
  */
 static void
-tls_session(struct rstate *st, const struct target *t, int sts,
-    const char *result)
+tls_session(struct rstate *st, const struct target *t,
+    enum job_tls_policy policy, const char *result)
 {
 	struct job_tls r;
 
@@ -370,7 +370,7 @@ tls_session(struct rstate *st, const struct target *t, int sts,
 	memset(&r, 0, sizeof(r));
 	str_copy_trunc(r.domain, st->rc->domain, sizeof(r.domain));
 	str_lower(r.domain);
-	r.policy = sts ? JOB_TLS_STS : JOB_TLS_NO_POLICY;
+	r.policy = policy;
 	str_copy_trunc(r.result, result, sizeof(r.result));
 	if (t != NULL) {
 		str_copy_trunc(r.mx, t->host, sizeof(r.mx));
@@ -435,7 +435,7 @@ sts_filter(struct rstate *st, struct target *t, size_t *nt)
 	mc.cachefd = rc->sts_cachefd;
 	mtasts_get(&mc, &st->sts);
 	if (st->sts.fetch_error || st->sts.invalid)
-		tls_session(st, NULL, 1, st->sts.invalid ?
+		tls_session(st, NULL, JOB_TLS_STS, st->sts.invalid ?
 		    "sts-policy-invalid" : "sts-policy-fetch-error");
 	for (i = k = 0; i < *nt; i++) {
 		first = i == 0 || strcmp(t[i].host, t[i - 1].host) != 0;
@@ -446,7 +446,7 @@ sts_filter(struct rstate *st, struct target *t, size_t *nt)
 		}
 		/* RFC 8460 4.3.2: no result type of its own */
 		if (first)
-			tls_session(st, &t[i], 1, "validation-failure");
+			tls_session(st, &t[i], JOB_TLS_STS, "validation-failure");
 		if (sts_mode(st, &t[i]) == MTASTS_TESTING) {
 			if (first)
 				log_info("MTA-STS testing: %s is no MX host "
@@ -513,6 +513,7 @@ starttls_dane(struct rstate *st, struct smtpc *c, const struct target *t)
 		    "STARTTLS but has TLSA records (DANE, RFC 7672 2.2)",
 		    t->host);
 		log_info("%s: dane=failed: no STARTTLS offered", t->host);
+		tls_session(st, t, JOB_TLS_TLSA, "starttls-not-supported");
 		return -1;
 	}
 	smtpc_send(c, "STARTTLS");
@@ -520,6 +521,7 @@ starttls_dane(struct rstate *st, struct smtpc *c, const struct target *t)
 		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s said to "
 		    "STARTTLS: %s (DANE: TLS required)", t->host, r.text);
 		log_info("%s: dane=failed: STARTTLS refused", t->host);
+		tls_session(st, t, JOB_TLS_TLSA, "starttls-not-supported");
 		return -1;
 	}
 	lineio_discard_input(&c->io);
@@ -530,8 +532,11 @@ starttls_dane(struct rstate *st, struct smtpc *c, const struct target *t)
 		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s: %s "
 		    "(DANE)", t->host, err);
 		log_info("%s: dane=failed: %s", t->host, err);
+		/* RFC 8460 4.3.2: the chain matched no record */
+		tls_session(st, t, JOB_TLS_TLSA, "tlsa-invalid");
 		return -1;
 	}
+	tls_session(st, t, JOB_TLS_TLSA, "success");
 	if (d->state == DANE_AUTH)
 		log_info("%s: dane=pass: %s (TLSA base %s, %zu usable, %zu "
 		    "unusable records)", t->host, match, d->base, d->ntlsa,
@@ -579,7 +584,8 @@ starttls(struct rstate *st, struct smtpc *c, const struct target *t)
 		return 0;
 	if (!(c->ext & EXT_STARTTLS)) {
 		if (rt != NULL)
-			tls_session(st, rt, sm != MTASTS_NONE,
+			tls_session(st, rt, sm != MTASTS_NONE ? JOB_TLS_STS :
+			    JOB_TLS_NO_POLICY,
 			    "starttls-not-supported");
 		if (sm == MTASTS_TESTING)
 			log_info("MTA-STS testing: %s offers no STARTTLS; "
@@ -593,7 +599,8 @@ starttls(struct rstate *st, struct smtpc *c, const struct target *t)
 	smtpc_send(c, "STARTTLS");
 	if (smtpc_read(c, &r, st->rc->timeout_ms, 0) != 220) {
 		if (rt != NULL)
-			tls_session(st, rt, sm != MTASTS_NONE,
+			tls_session(st, rt, sm != MTASTS_NONE ? JOB_TLS_STS :
+			    JOB_TLS_NO_POLICY,
 			    "starttls-not-supported");
 		str_fmt_trunc(st->last_err, sizeof(st->last_err), "%s said to "
 		    "STARTTLS: %s", t->host, r.text);
@@ -612,7 +619,8 @@ starttls(struct rstate *st, struct smtpc *c, const struct target *t)
 		    err);
 		log_info("%s", st->last_err);
 		if (rt != NULL)
-			tls_session(st, rt, sm != MTASTS_NONE,
+			tls_session(st, rt, sm != MTASTS_NONE ? JOB_TLS_STS :
+			    JOB_TLS_NO_POLICY,
 			    v == TLS_VERIFY_PEER && strstr(err, "certificate") ?
 			    "certificate-not-trusted" : "validation-failure");
 		if (sm == MTASTS_TESTING)
@@ -623,7 +631,8 @@ starttls(struct rstate *st, struct smtpc *c, const struct target *t)
 	vr = v == TLS_VERIFY_CHECK ? tls_verify_result(c->tls, err,
 	    sizeof(err)) : 0;
 	if (rt != NULL)
-		tls_session(st, rt, sm != MTASTS_NONE, vr == 0 ? "success" :
+		tls_session(st, rt, sm != MTASTS_NONE ? JOB_TLS_STS :
+		    JOB_TLS_NO_POLICY, vr == 0 ? "success" :
 		    cert_result(vr));
 	if (vr != 0) {
 		if (p == TLS_POLICY_VERIFY) {

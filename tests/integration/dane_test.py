@@ -89,6 +89,10 @@ records = [
     tlsa("mx-half", "3 1 1 " + spki),
     # a domain whose tls_policy names it: no DANE
     "override MX 10 mx-bad",
+    # TLS reports (RFC 8460) wanted by ok and bad: DANE's results are
+    # counted as the "tlsa" policy
+    '_smtp._tls.ok TXT "v=TLSRPTv1; rua=mailto:bob@example.test"',
+    '_smtp._tls.bad TXT "v=TLSRPTv1; rua=mailto:bob@example.test"',
     # delegations: one without DS (insecure), one whose DS matches no
     # key the child is signed with (bogus)
     "unsigned NS ns", "bogus NS ns",
@@ -223,6 +227,42 @@ try:
              r"matches none of its TLSA records")
     delivered("override", "a domain with its own tls_policy: not subject "
               "to DANE")
+
+    # the TLS reports of ok and bad: the tlsa policy's sessions
+    import email
+    import email.policy
+    import json
+    r = subprocess.run([pombo.prog("queued/pombo-queue"), "-c", A.conf_path,
+                        "tls-reports"], capture_output=True, text=True,
+                       timeout=30)
+    tap.ok(r.returncode == 0 and "2 TLS reports queued" in r.stdout,
+           "pombo-queue tls-reports: one report for ok, one for bad",
+           r.stdout + r.stderr)
+    tap.ok(pombo.wait_for(lambda: len(A.delivered("bob")) >= 2, 20),
+           "both delivered to the rua address", A.log()[-1500:])
+    reports = {}
+    for raw in A.delivered("bob"):
+        m = email.message_from_bytes(raw, policy=email.policy.default)
+        part = next((x for x in m.walk() if x.get_content_type() ==
+                     "application/tlsrpt+json"), None)
+        if part is not None:
+            reports[m["TLS-Report-Domain"]] = json.loads(
+                part.get_payload(decode=True))
+
+    def tlsa_policy(dom):
+        for p in reports.get(dom, {}).get("policies", []):
+            if p["policy"].get("policy-type") == "tlsa":
+                return p
+        return {}
+    ok = tlsa_policy("ok.dane.test")
+    tap.eq(ok.get("summary"), {"total-successful-session-count": 1,
+                               "total-failure-session-count": 0},
+           "ok.dane.test: one DANE session, successful (policy-type tlsa)")
+    bad = tlsa_policy("bad.dane.test")
+    tap.eq([(f["result-type"], f.get("receiving-mx-hostname"))
+            for f in bad.get("failure-details", [])],
+           [("tlsa-invalid", "mx-bad.dane.test")],
+           "bad.dane.test: the mismatch reported as tlsa-invalid")
 finally:
     sa_b.stop()
     plain.stop()

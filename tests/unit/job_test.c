@@ -397,6 +397,7 @@ Test(job, tls_lines)
 		"tls a.test no-policy-found starttls-not-supported mx.a.test "
 		    "2001:db8::1 r@a.test,s@b.test",
 		"tls a.test sts sts-policy-fetch-error - - r@a.test",
+		"tls a.test tlsa tlsa-invalid mx.a.test 192.0.2.1 r@a.test",
 	};
 	static const char *bad[] = {
 		"tls a.test sts success mx.a.test 192.0.2.1",
