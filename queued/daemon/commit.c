@@ -7,13 +7,8 @@
  * The fdatasyncs of a batch run side by side on a few helper threads:
  * each one ends in a cache flush of the disk, and the block layer merges
  * flushes that wait at the same time, so a batch of 20 costs about the
- * time of two flushes instead of twenty. The files are renamed into
- * queue/ first, and the fsync of queue/ runs beside their fdatasyncs,
- * one more job for the helpers: one wait for the disk per batch instead
- * of two in a row (alone, a message waited for two flushes in a row).
- * The 250s still wait for both. A machine crash meanwhile can leave an
- * unacknowledged file in queue/ that is not whole: it is never
- * delivered (SPOOL.md, the order of operations).
+ * time of two flushes instead of twenty. The renames and the fsync of
+ * queue/ still come after every file of the batch is on disk.
  */
 #include "config.h"
 
@@ -41,7 +36,6 @@ static pthread_mutex_t	 sync_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 sync_start = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t	 sync_end = PTHREAD_COND_INITIALIZER;
 static struct commit_job *sync_next;	/* next job without its fdatasync */
-static struct commit_job sync_dir;	/* last of a batch: fsync queue/ */
 static int		 sync_left;	/* jobs of the batch not yet synced */
 static int		 sync_stop;
 static int		 nsyncers;
@@ -57,13 +51,9 @@ sync_some(void)
 	while ((j = sync_next) != NULL) {
 		sync_next = j->next;
 		pthread_mutex_unlock(&sync_lock);
-		if (j == &sync_dir)
-			j->ok = spool_sync_queue(commit_spool) == 0;
-		/* not published: nothing to make durable */
-		else if (j->ok && fdatasync(j->fd) == -1) {
+		j->ok = fdatasync(j->fd) == 0;
+		if (!j->ok)
 			log_warn("%s: fdatasync", j->qid);
-			j->ok = 0;
-		}
 		pthread_mutex_lock(&sync_lock);
 		if (--sync_left == 0)
 			pthread_cond_broadcast(&sync_end);
@@ -85,38 +75,26 @@ syncer_main(void *arg)
 	return NULL;
 }
 
-/*
- * fdatasync every file of the batch and fsync queue/, side by side (the
- * folder is one more job at the end of the list: this thread takes the
- * first file, a helper the folder); back when all are done. -1 if
- * queue/ could not be synced. Without helpers, one after the other.
- */
-static int
+/* fdatasync every file of the batch, side by side; back when all are. */
+static void
 sync_batch(struct commit_job *batch)
 {
-	struct commit_job *j, *last = NULL;
+	struct commit_job *j;
 	int i, n = 0;
 
-	for (j = batch; j; j = j->next) {
-		last = j;
+	for (j = batch; j; j = j->next)
 		n++;
-	}
-	sync_dir.next = NULL;
-	sync_dir.ok = 0;
-	last->next = &sync_dir;
 	pthread_mutex_lock(&sync_lock);
 	sync_next = batch;
-	sync_left = n + 1;
-	/* wake only the helpers that will find a job: a woken helper
+	sync_left = n;
+	/* wake only the helpers that will find a file: a woken helper
 	 * that finds none costs two context switches for nothing */
-	for (i = 0; i < n && i < nsyncers; i++)
+	for (i = 1; i < n && i <= nsyncers; i++)
 		pthread_cond_signal(&sync_start);
 	sync_some();
 	while (sync_left > 0)
 		pthread_cond_wait(&sync_end, &sync_lock);
 	pthread_mutex_unlock(&sync_lock);
-	last->next = NULL;
-	return sync_dir.ok ? 0 : -1;
 }
 
 /* Reverse a LIFO list into arrival order. */
@@ -133,43 +111,35 @@ reverse(struct commit_job *j)
 	return out;
 }
 
-/*
- * Rename every file of the batch into queue/, then make files and folder
- * durable at once (sync_batch). Every file is whole in the page cache
- * before its rename (its length filled in), so a crash of queued alone
- * never shows a partial one.
- */
 static void
 commit_batch(struct commit_job *batch)
 {
 	struct commit_job *j;
 	int published = 0;
 
-	for (j = batch; j; j = j->next) {
-		j->ok = j->published = spool_publish(commit_spool, j->qid) == 0;
-		if (!j->ok)
-			log_warn("%s: rename into queue", j->qid);
-		published += j->ok;
-	}
-	if (published && sync_batch(batch) == -1) {
-		log_warn("fsync of queue/ failed: refusing %d messages",
-		    published);
-		/* not durable: the clients hear 451 and will retry */
-		for (j = batch; j; j = j->next)
-			j->ok = 0;
-	}
+	sync_batch(batch);
 	for (j = batch; j; j = j->next) {
 		close(j->fd);
 		j->fd = -1;
-		if (j->ok)
-			continue;
-		/* take back what was published (a rename refused left
-		 * another message's file there); the rest is in incoming/ */
-		if (j->published && spool_unpublish(commit_spool,
-		    j->qid) == -1)
-			log_warn("%s: unlink from queue", j->qid);
-		spool_discard(commit_spool, j->qid, -1);
+		if (j->ok && spool_publish(commit_spool, j->qid) == -1) {
+			log_warn("%s: rename into queue", j->qid);
+			j->ok = 0;
+		}
+		published += j->ok;
 	}
+	if (published && spool_sync_queue(commit_spool) == -1) {
+		log_warn("fsync of queue/ failed: refusing %d messages",
+		    published);
+		/* not durable: take them back, the clients will retry */
+		for (j = batch; j; j = j->next)
+			if (j->ok) {
+				spool_unpublish(commit_spool, j->qid);
+				j->ok = 0;
+			}
+	}
+	for (j = batch; j; j = j->next)
+		if (!j->ok)
+			spool_discard(commit_spool, j->qid, -1);
 }
 
 static void *

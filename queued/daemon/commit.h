@@ -16,7 +16,6 @@ struct commit_job {
 	char			 qid[QID_LEN + 1];
 	int			 fd;		/* closed by commit */
 	int			 ok;		/* set when done */
-	int			 published;	/* renamed into queue/ */
 	void			*ctx;
 	struct commit_job	*next;
 };

@@ -1,7 +1,7 @@
 /*
  * spool: every file operation on the spool, relative to directory fds.
- * Durability (SPOOL.md): a whole queue file is renamed into queue/, then
- * it is fdatasync'd and queue/ fsync'd (commit.c), before anyone hears 250.
+ * Durability (SPOOL.md): a queue file is fdatasync'd before it is renamed
+ * into queue/, and queue/ is fsync'd before anyone hears 250.
  */
 #include "config.h"
 
