@@ -173,8 +173,9 @@ def count_files(*dirs):
 
 # ---------------------------------------------------------------- limits
 
-def fsync_rate(directory, seconds=3.0, max_ops=200000):
-    """4 KB appended and fsync'd in a loop: fsyncs per second."""
+def fsync_rate(directory, seconds=3.0, max_ops=200000, sync=os.fsync):
+    """4 KB appended and synced (fsync, or sync=os.fdatasync) in a loop:
+    syncs per second; its inverse is one sync's latency."""
     path = os.path.join(directory, "fsync-probe")
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     block = b"x" * 4096
@@ -183,7 +184,7 @@ def fsync_rate(directory, seconds=3.0, max_ops=200000):
     try:
         while n < max_ops and time.monotonic() - t0 < seconds:
             os.write(fd, block)
-            os.fsync(fd)
+            sync(fd)
             n += 1
     finally:
         os.close(fd)

@@ -122,20 +122,28 @@ class Pombo:
             self.procs.stop(self.queued, timeout=30)
             self.queued = None
 
-    def listen(self, handler, args=None):
-        """systemd-socket-activate spawning handler ('smtpd/smtpd' or
-        'pop3d/pop3d') per connection on 127.0.0.1:<free port>, with
-        "-c <our config>" unless other args are given."""
+    def listen(self, handler, args=None, spawner="ssa"):
+        """A spawner starting handler ('smtpd/smtpd' or 'pop3d/pop3d') per
+        connection on 127.0.0.1:<free port>, with "-c <our config>"
+        unless other args are given. spawner "ssa" is
+        systemd-socket-activate --inetd --accept; "tcpserver" is
+        ucspi-tcp's, without its DNS and ident lookups (-H -R, as
+        smtpd does none) and a limit above the bench's 50 sessions
+        (its default is 40)."""
         port = benchlib.free_port()
         if args is None:
             args = ["-c", self.conf_path]
-        p = self.procs.popen(
-            ["systemd-socket-activate", "--inetd", "--accept", "-l",
-             "127.0.0.1:%d" % port, benchlib.pombo.prog(handler)] + args,
-            env=self.env())
+        if spawner == "tcpserver":
+            argv = ["tcpserver", "-q", "-H", "-R", "-l", "0", "-c", "200",
+                    "-b", "128", "127.0.0.1", str(port)]
+        else:
+            argv = ["systemd-socket-activate", "--inetd", "--accept", "-l",
+                    "127.0.0.1:%d" % port]
+        p = self.procs.popen(argv + [benchlib.pombo.prog(handler)] + args,
+                             env=self.env())
         # a probe connection: one handler that sees EOF at once
         if not wait_for(lambda: can_connect("127.0.0.1", port), 10):
-            raise RuntimeError("systemd-socket-activate did not listen")
+            raise RuntimeError("%s did not listen" % argv[0])
         self.ssa.append(p)
         return port, p
 
