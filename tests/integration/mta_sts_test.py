@@ -20,10 +20,7 @@ records naming bob@example.test, a local user; pombo-queue tls-reports
 mails the day's reports now, and each arrives as a multipart/report
 whose application/tlsrpt+json part holds the sessions counted."""
 import base64
-import email
-import email.policy
 import http.server
-import json
 import os
 import shutil
 import ssl
@@ -301,21 +298,14 @@ try:
     tap.ok(b"id 3\n" in open(cached, "rb").read(), "and cached with its id")
 
     # TLS reports (RFC 8460), sent now rather than after midnight
-    r = subprocess.run([pombo.prog("queued/pombo-queue"), "-c", A.conf_path,
-                        "tls-reports"], capture_output=True, text=True,
-                       timeout=30)
+    r = A.tls_reports_now()
     tap.ok(r.returncode == 0 and "2 TLS reports queued" in r.stdout,
            "pombo-queue tls-reports queues one report per domain",
            r.stdout + r.stderr)
     tap.ok(pombo.wait_for(lambda: len(A.delivered("bob")) == 2, 20),
            "both reach the rua address", A.log()[-1500:])
     reports = {}
-    for raw in A.delivered("bob"):
-        msg = email.message_from_bytes(raw, policy=email.policy.default)
-        part = next((p for p in msg.walk() if p.get_content_type() ==
-                     "application/tlsrpt+json"), None)
-        if part is None:
-            continue
+    for msg, part, report in A.tls_reports("bob"):
         tap.ok(msg.get_content_type() == "multipart/report" and
                msg.get_param("report-type") == "tlsrpt" and
                msg["Subject"].startswith("Report Domain: %s Submitter: "
@@ -325,8 +315,7 @@ try:
                msg["TLS-Report-Domain"], str(msg)[:600])
         tap.ok(part.get_filename().startswith(
             "mx.test!%s!" % msg["TLS-Report-Domain"]), "its file name")
-        reports[msg["TLS-Report-Domain"]] = json.loads(
-            part.get_payload(decode=True))
+        reports[msg["TLS-Report-Domain"]] = report
     enf = reports.get("enf.test", {})
     pols = {p["policy"]["policy-type"]: p for p in enf.get("policies", [])}
     sts = pols.get("sts", {})

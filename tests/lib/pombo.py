@@ -304,6 +304,29 @@ class Instance:
                 out.append(f.read())
         return out
 
+    def tls_reports_now(self):
+        """pombo-queue tls-reports: the TLS reports (RFC 8460) of the
+        sessions counted so far, queued now rather than after midnight."""
+        return subprocess.run([prog("queued/pombo-queue"), "-c",
+                               self.conf_path, "tls-reports"],
+                              capture_output=True, text=True, timeout=30)
+
+    def tls_reports(self, user, domain="example.test"):
+        """The TLS reports in a user's Maildir: (message, its
+        application/tlsrpt+json part, the JSON parsed) for each."""
+        import email
+        import email.policy
+        import json
+        out = []
+        for raw in self.delivered(user, domain):
+            m = email.message_from_bytes(raw, policy=email.policy.default)
+            part = next((x for x in m.walk() if x.get_content_type() ==
+                         "application/tlsrpt+json"), None)
+            if part is not None:
+                out.append((m, part, json.loads(part.get_payload(
+                    decode=True))))
+        return out
+
     def queue_files(self):
         d = os.path.join(self.spool, "queue")
         return sorted(os.listdir(d)) if os.path.isdir(d) else []
