@@ -171,8 +171,9 @@ stats_format(struct buf *out, int64_t now)
 		nmsg++;
 	}
 	/* by domain (any case), then message: a domain's messages counted
-	 * once each */
-	qsort(w, nw, sizeof(*w), waiting_cmp);
+	 * once each (qsort of nothing: NULL, which it must not get) */
+	if (nw > 1)
+		qsort(w, nw, sizeof(*w), waiting_cmp);
 	if (nw && (d = calloc(nw, sizeof(*d))) == NULL)
 		fatal("stats");
 	for (i = 0; i < nw; i++) {
@@ -183,7 +184,8 @@ stats_format(struct buf *out, int64_t now)
 		if (d[nd - 1].rcpts++ == 0 || w[i - 1].msg != w[i].msg)
 			d[nd - 1].msgs++;
 	}
-	qsort(d, nd, sizeof(*d), dest_cmp);
+	if (nd > 1)
+		qsort(d, nd, sizeof(*d), dest_cmp);
 	if (buf_printf(out, "250-messages %zu\n250-state active %zu\n"
 	    "250-state deferred %zu\n250-state held %zu\n"
 	    "250-state waiting %zu\n250-oldest %lld\n250-since %lld\n",

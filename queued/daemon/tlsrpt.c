@@ -335,9 +335,10 @@ tlsrpt_message(const struct tlsrpt_dom *d, const char *submitter,
 	    submitter, to, d->domain, submitter, id, date, id, d->domain,
 	    submitter, boundary, boundary, submitter, d->domain, boundary,
 	    submitter, d->domain, (long long)start, (long long)end);
-	for (i = 0; b64[i]; i += 76) {
-		buf_add(out, b64 + i, strlen(b64 + i) < 76 ? strlen(b64 + i) :
-		    76);
+	/* lines of 76 (RFC 2045 6.8); the last may be shorter */
+	b64len = strlen(b64);
+	for (i = 0; i < b64len; i += 76) {
+		buf_add(out, b64 + i, b64len - i < 76 ? b64len - i : 76);
 		buf_addc(out, '\n');
 	}
 	rc = buf_printf(out, "\n--%s--\n", boundary);

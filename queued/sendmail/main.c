@@ -339,13 +339,21 @@ main(int argc, char *argv[])
 		exec_smtpd(&conf, conf_path(op.confpath));
 		break;
 	case SM_NEWALIASES:
-		return sm_newaliases(&conf, op.aliases);
+		i = sm_newaliases(&conf, op.aliases);
+		conf_free(&conf);
+		return i;
 	case SM_VERIFY:
-		return sm_verify(&conf, argv + i, argc - i);
+		i = sm_verify(&conf, argv + i, argc - i);
+		conf_free(&conf);
+		return i;
 	case SM_TEST:
-		return sm_test(&conf, stdin);
+		i = sm_test(&conf, stdin);
+		conf_free(&conf);
+		return i;
 	case SM_DAEMON:
-		return sm_daemon(&conf);
+		i = sm_daemon(&conf);
+		conf_free(&conf);
+		return i;
 	default:
 		break;
 	}
