@@ -107,6 +107,16 @@ bad:
 	return V_BAD;
 }
 
+/* -bv and -bt count the same way: exit_code says the worst */
+static void
+tally(enum verdict v, size_t *bad, size_t *temp)
+{
+	if (v == V_BAD)
+		(*bad)++;
+	else if (v == V_TEMP)
+		(*temp)++;
+}
+
 static void
 quit(struct qclient *q)
 {
@@ -141,16 +151,7 @@ sm_verify(const struct conf *c, char *const addrs[], int n)
 		}
 		for (tok = strtok_r(list, ", ", &save); tok;
 		    tok = strtok_r(NULL, ", ", &save))
-			switch (verify_one(c, &q, tok)) {
-			case V_BAD:
-				bad++;
-				break;
-			case V_TEMP:
-				temp++;
-				break;
-			case V_OK:
-				break;
-			}
+			tally(verify_one(c, &q, tok), &bad, &temp);
 	}
 	quit(&q);
 	return exit_code(bad, temp);
@@ -200,16 +201,7 @@ sm_test(const struct conf *c, FILE *in)
 		}
 		if (*p != '"' && strpbrk(p, " \t") != NULL)
 			p = strpbrk(p, " \t") + strspn(strpbrk(p, " \t"), " \t");
-		switch (verify_one(c, &q, p)) {
-		case V_BAD:
-			bad++;
-			break;
-		case V_TEMP:
-			temp++;
-			break;
-		case V_OK:
-			break;
-		}
+		tally(verify_one(c, &q, p), &bad, &temp);
 		fflush(stdout);		/* one answer per line, as typed */
 	}
 	quit(&q);
