@@ -181,7 +181,7 @@ proceed_mail(void *v, char *arg)
 	int code;
 
 	code = submit_mail(s, reply, sizeof(reply));
-	smtpd_session_reply(s, "%s", reply);
+	smtpd_queue_reply(s, reply);
 	if (code >= 200 && code < 300) {
 		s->state = ST_MAIL;
 		s->nrcpt = 0;
@@ -219,7 +219,7 @@ proceed_rcpt(void *v, char *arg)
 	int code;
 
 	code = submit_rcpt(s, arg, reply, sizeof(reply));
-	smtpd_session_reply(s, "%s", reply);
+	smtpd_queue_reply(s, reply);
 	if (code >= 200 && code < 300) {
 		s->nrcpt++;
 		s->state = ST_RCPT;
@@ -255,7 +255,7 @@ proceed_data(void *v, char *arg)
 	char reply[QCLIENT_REPLY_MAX];
 
 	if (submit_data(s, reply, sizeof(reply)) != 354) {
-		smtpd_session_reply(s, "%s", reply);
+		smtpd_queue_reply(s, reply);
 		return;
 	}
 	smtpd_session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
@@ -317,7 +317,7 @@ proceed_vrfy(void *v, char *arg)
 		return;
 	}
 	submit_verify(s, "VRFY", arg, reply, sizeof(reply));
-	smtpd_session_reply(s, "%s", reply);
+	smtpd_queue_reply(s, reply);
 }
 
 static void
@@ -331,7 +331,7 @@ proceed_expn(void *v, char *arg)
 		return;
 	}
 	submit_verify(s, "EXPN", arg, reply, sizeof(reply));
-	smtpd_session_reply(s, "%s", reply);
+	smtpd_queue_reply(s, reply);
 }
 
 static void

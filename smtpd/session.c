@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "qproto.h"
 #include "smtpd.h"
 #include "str.h"
 
@@ -50,6 +51,25 @@ smtpd_session_reply(struct smtp_session *s, const char *fmt, ...)
 	va_start(ap, fmt);
 	session_vreply(s, fmt, ap);
 	va_end(ap);
+}
+
+/*
+ * A reply from queued, passed on. A 421 there (a filter's, a queued
+ * shutting down) closes the connection, as RFC 5321 3.8 says of 421: the
+ * client hears it and the session ends, rather than meeting the same
+ * refusal at every later command.
+ */
+void
+smtpd_queue_reply(struct smtp_session *s, const char *reply)
+{
+	const char *text;
+
+	smtpd_session_reply(s, "%s", reply);
+	if (qproto_parse_reply(reply, &text) == 421) {
+		log_info("%s: queue said 421, closing", s->client);
+		submit_quit(s);
+		s->quit = 1;
+	}
 }
 
 /* A protocol error: reply, and close after max_errors of them. */

@@ -66,6 +66,7 @@ void smtpd_session_init(struct smtp_session *s, const struct conf *conf,
 void smtpd_session_run(struct smtp_session *s);
 void smtpd_session_reply(struct smtp_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+void smtpd_queue_reply(struct smtp_session *s, const char *reply);
 void smtpd_session_error(struct smtp_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 int session_junk(struct smtp_session *s);

@@ -258,10 +258,10 @@ submit_stream(struct smtp_session *s)
 			qclient_cmd(&s->q, reply, sizeof(reply), "ABORT");
 		submit_reject(s, dm.first_error);
 	} else if (refused)
-		smtpd_session_reply(s, "%s", refusal);
+		smtpd_queue_reply(s, refusal);
 	else {
 		code = qclient_cmd(&s->q, reply, sizeof(reply), "0");
-		smtpd_session_reply(s, "%s", reply);
+		smtpd_queue_reply(s, reply);
 		if (code < 200 || code >= 300)
 			log_info("%s: not queued: %s", s->qid, reply);
 		else {

@@ -9,7 +9,9 @@ steps after it, in that message and in the session.
 - a filter that asks for the session's end (SMFIR_SHUTDOWN: 421) is not
   bypassed by the client's next MAIL: one milter session now lasts the
   queue connection, and what the filter said holds for all of it (it
-  let every later message through unseen).
+  let every later message through unseen); smtpd passes the 421 on and
+  closes the connection, as RFC 5321 3.8 has it (it went on, and the
+  client met the same 421 at every later MAIL).
 - the macros of a message are its own: at the second MAIL of a session
   the queue id (i) is not the first message's.
 - a filter named by a host name without an address counts as a filter
@@ -99,9 +101,11 @@ try:
     out = A.smtpd(b"EHLO c.test\nMAIL FROM:<shut@example.org>\n"
                   b"MAIL FROM:<a@example.org>\nRCPT TO:<bob@example.test>\n"
                   b"DATA\nSubject: x\n\nhi\n.\nQUIT\n", env=CLIENT)
-    tap.ok(out.count(b"\r\n421 4.7.0 ") == 2 and b"queued as" not in out,
-           "a filter's SHUTDOWN answers the next MAIL of the session too",
-           out)
+    tap.ok(out.count(b"\r\n421 4.7.0 ") == 1 and b"queued as" not in out
+           and out.endswith(b"\r\n") and b"\r\n221 " not in out and
+           out.rstrip(b"\r\n").split(b"\r\n")[-1].startswith(b"421 4.7.0 "),
+           "a filter's SHUTDOWN: smtpd passes the 421 on and closes "
+           "(RFC 5321 3.8), nothing answered after it", out)
     tap.eq(A.queue_files(), before, "nothing queued past it")
 
     # --- two messages, one session: the second MAIL's macros
