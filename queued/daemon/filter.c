@@ -125,6 +125,19 @@ next_field(struct filter *f, char **name, char **value)
 	return 0;
 }
 
+/* The index of the recipient a (alen octets), as queued compares them. */
+static size_t
+rcpt_index(const struct envelope *e, const char *a, size_t alen)
+{
+	size_t k;
+
+	for (k = 0; k < e->nrcpt; k++)
+		if (strlen(e->rcpts[k].addr) == alen &&
+		    strncasecmp(e->rcpts[k].addr, a, alen) == 0)
+			break;
+	return k;
+}
+
 /* Envelope changes; 0, or -1 (logged). */
 static int
 envelope_changes(struct filter *f, const struct milter_mods *m)
@@ -141,6 +154,12 @@ envelope_changes(struct filter *f, const struct milter_mods *m)
 		switch (d->type) {
 		case MILTER_MOD_CHGFROM:
 		case MILTER_MOD_ADDRCPT:
+			/* a recipient already there is delivered once, as
+			 * when a client gives it twice (two filters adding
+			 * the same address, one adding the client's own) */
+			if (d->type == MILTER_MOD_ADDRCPT &&
+			    rcpt_index(e, a, alen) < e->nrcpt)
+				break;
 			if (str_fmt(arg, sizeof(arg), "<%.*s>%s%s", (int)alen, a,
 			    d->value ? " " : "", d->value ? d->value : "") ==
 			    -1 || (d->type == MILTER_MOD_CHGFROM ?
@@ -152,17 +171,15 @@ envelope_changes(struct filter *f, const struct milter_mods *m)
 			}
 			break;
 		case MILTER_MOD_DELRCPT:
-			for (k = 0; k < e->nrcpt; k++)
-				if (strlen(e->rcpts[k].addr) == alen &&
-				    strncasecmp(e->rcpts[k].addr, a, alen) == 0) {
-					free(e->rcpts[k].addr);
-					free(e->rcpts[k].params);
-					free(e->rcpts[k].error);
-					memmove(&e->rcpts[k], &e->rcpts[k + 1],
-					    (e->nrcpt - k - 1) * sizeof(e->rcpts[0]));
-					e->nrcpt--;
-					k--;
-				}
+			/* one at most: additions never make a second */
+			if ((k = rcpt_index(e, a, alen)) < e->nrcpt) {
+				free(e->rcpts[k].addr);
+				free(e->rcpts[k].params);
+				free(e->rcpts[k].error);
+				memmove(&e->rcpts[k], &e->rcpts[k + 1],
+				    (e->nrcpt - k - 1) * sizeof(e->rcpts[0]));
+				e->nrcpt--;
+			}
 			break;
 		default:
 			break;

@@ -91,6 +91,10 @@ def answer(cmd, data):
         return (pkt(b"h", b"X-Filtered\0yes\0") +
                 pkt(b"b", b"new body\r\n") +
                 pkt(b"+", b"<carol@example.test>\0") + pkt(b"c"))
+    if s == b"dup":
+        return (pkt(b"+", b"<BOB@example.test>\0") +
+                pkt(b"+", b"<carol@example.test>\0") +
+                pkt(b"+", b"<carol@example.test>\0") + pkt(b"c"))
     return pkt(b"a")
 
 
@@ -117,6 +121,14 @@ try:
         length = int(re.search(rb"\nlength (\d+)", head).group(1))
         tap.eq(length, len(msg), "the recorded length is the new message's")
         tap.eq(A.incoming_files(), [], "nothing left in incoming/")
+    # --- a recipient added that is there already: delivered once
+    qid = queued_as(session(A, b"dup"))
+    head = A.queue_file(qid).split(b"\ndata\n", 1)[0] if qid else b""
+    rcpts = [l.split()[1].lower() for l in head.split(b"\n")
+             if l.startswith(b"rcpt ")]
+    tap.eq(sorted(rcpts), [b"<bob@example.test>", b"<carol@example.test>"],
+           "a recipient a filter adds twice, or the client gave, is in the "
+           "envelope once")
     macros = b"".join(d for c, d in flt.got if c == b"D")
     tap.ok(b"{daemon_name}\0pombo" in macros and b"j\0mx.test" in macros,
            "the filter got the macros", macros[:300])
