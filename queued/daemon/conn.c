@@ -982,9 +982,9 @@ do_list(struct conn *c, const char *qid)
 }
 
 /*
- * VRFY and EXPN (RFC 5321 3.5), asked only when the admin enabled them:
- * a local address is checked against users and aliases; EXPN lists what
- * it expands to.
+ * VRFY and EXPN (RFC 5321 3.5), when the admin enabled them (or asks,
+ * as root or queued's user: pombo-sendmail -bv): a local address is
+ * checked against users and aliases; EXPN lists what it expands to.
  */
 static void
 do_verify(struct conn *c, const char *arg, int expand)
@@ -1250,6 +1250,14 @@ conn_line(struct conn *c, char *line)
 		if (c->state != CS_HELO && c->state != CS_READY &&
 		    c->state != CS_MAIL)
 			conn_violation(c, "command out of sequence");
+		else if (!is_admin(c) && !(cmd.verb == QCMD_EXPN ?
+		    ctx->conf->enable_expn : ctx->conf->enable_vrfy))
+			/* smtpd asks only when they are on; a local user
+			 * must not learn the aliases' members either */
+			conn_reply(c, cmd.verb == QCMD_EXPN ?
+			    "502 5.5.1 EXPN not available" :
+			    "252 2.5.2 Cannot VRFY user, but will accept "
+			    "message and attempt delivery");
 		else
 			do_verify(c, cmd.arg, cmd.verb == QCMD_EXPN);
 		break;

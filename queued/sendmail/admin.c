@@ -85,7 +85,8 @@ verify_one(const struct conf *c, struct qclient *q, const char *arg)
 	    &a) == -1)
 		goto bad;
 	code = qclient_cmd(q, reply, sizeof(reply), "EXPN <%s>", addr);
-	if (code < 0) {
+	/* 502: not for this user (enable_expn off, not root) */
+	if (code < 0 || code == 502) {
 		printf("%s: unknown for now: %s\n", addr, reply);
 		return V_TEMP;
 	}

@@ -88,6 +88,31 @@ try:
     tap.ok(len(inst.delivered("bob")) == n_bob and
            len(inst.delivered("carol")) == n_carol, "-bv sent nothing")
 
+    # queued answers VRFY and EXPN as the admin set them (both off here),
+    # except to root and its own user: a local user learns no alias's
+    # members on the queue socket, where smtpd would say 502
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    os.chmod(inst.dir, 0o755)
+    script = ("import socket,sys\nc=socket.socket(socket.AF_UNIX)\n"
+              "c.connect(sys.argv[1])\nf=c.makefile('rwb')\n"
+              "f.write(b'POMBO 1\\nEXPN <team@example.test>\\n"
+              "VRFY <bob@example.test>\\nQUIT\\n')\nf.flush()\n"
+              "print(f.read().decode())\n")
+    r = subprocess.run(["/usr/bin/python3", "-c", script, inst.sock],
+                       capture_output=True, text=True, timeout=30,
+                       user=nobody.pw_uid, group=nobody.pw_gid)
+    tap.ok("502 5.5.1 EXPN not available" in r.stdout and
+           "252 2.5.2" in r.stdout and "dave@" not in r.stdout,
+           "a local user's EXPN and VRFY on the queue socket: 502 and 252 "
+           "(enable_expn, enable_vrfy off)", r.stdout + r.stderr)
+    r = subprocess.run([SM, "-C", inst.conf_path, "-bv", "team@example.test"],
+                       capture_output=True, timeout=30,
+                       user=nobody.pw_uid, group=nobody.pw_gid)
+    tap.ok(r.returncode == 75 and b"unknown for now: 502" in r.stdout,
+           "-bv by a local user then: cannot say (EX_TEMPFAIL)",
+           r.stdout + r.stderr)
+
     # -bt: the same for addresses on stdin; Sendmail's "3,0 addr" too
     r = sm(["-bt"], b"bob@example.test\n\n# a comment\n3,0 root\n"
                     b"/tryflags HS\nnobody@example.test\n")
