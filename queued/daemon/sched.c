@@ -95,6 +95,7 @@ static char local_prog[PATH_MAX], remote_prog[PATH_MAX];
 
 static void dispatch(void);
 static void finish(struct qmsg *m);
+static int damaged(struct qmsg *m);
 static void consider(struct qmsg *m);
 static int notify_owed(const struct qmsg *m);
 /* ---- the heap of deferred messages ---- */
@@ -753,6 +754,32 @@ on_done(struct agent *a, int status)
 	timer_arm();
 }
 
+/*
+ * An agent found m's file is not what was queued (its data fail its
+ * sum): it is set aside once its agents are done (finish, damaged).
+ */
+static void
+on_damaged(struct agent *a, const char *qid, const char *why)
+{
+	struct qmsg *m = batch_find(agent_ctx(a), qid);
+	char text[256];
+
+	if (m == NULL) {
+		log_warnx("agent reported %s damaged, which it was not given",
+		    qid);
+		return;
+	}
+	log_warnx("%s: the queue file is damaged: %s%s", qid, why,
+	    m->recovered ? " (loaded at start: after a crash of the machine "
+	    "it may be a message never acknowledged)" : "");
+	if (m->damaged == NULL) {
+		str_fmt_trunc(text, sizeof(text), "%s, found by its delivery "
+		    "agent", why);
+		if ((m->damaged = strdup(text)) == NULL)
+			fatal("on_damaged");
+	}
+}
+
 /* A TLS session of a remote agent: counted for its domain's report. */
 static void
 on_tls(struct agent *a, const struct job_tls *t)
@@ -761,7 +788,7 @@ on_tls(struct agent *a, const struct job_tls *t)
 }
 
 static const struct agent_ops agent_ops = { .result = on_result,
-    .tls = on_tls, .done = on_done };
+    .tls = on_tls, .damaged = on_damaged, .done = on_done };
 
 /* ---- DSNs ---- */
 
@@ -1016,6 +1043,10 @@ finish(struct qmsg *m)
 		finish_deleted(m);
 		return;
 	}
+	if (m->damaged) {
+		(void)damaged(m);	/* set aside, now or after its agents */
+		return;
+	}
 	maybe_warn(m);
 	if (notify_owed(m) && m->notify_next <= now) {
 		if (notify(m, BOUNCE_FAILED, RS_FAILED) == -1)
@@ -1086,10 +1117,11 @@ job_header(struct buf *job, const struct dest *d)
 }
 
 /*
- * A message whose file is not what was committed (cut short on disk) is
- * never delivered: it goes to quarantine/, queued forgets it, and the
- * postmaster gets a notice (SPOOL.md). 1 if m is not to be delivered
- * now: set aside, or held by another agent until that one is done.
+ * A message whose file is not what was committed (cut short on disk, or
+ * its data failed their sum in an agent) is never delivered: it goes to
+ * quarantine/, queued forgets it, and the postmaster gets a notice
+ * (SPOOL.md). 1 if m is not to be delivered now: set aside, or held by
+ * another agent until that one is done.
  */
 static int
 damaged(struct qmsg *m)
@@ -1101,7 +1133,9 @@ damaged(struct qmsg *m)
 	int64_t now = time(NULL);
 	size_t i;
 
-	if (intact_check(ctx->spool->queue, e, why, sizeof(why)))
+	if (m->damaged != NULL)
+		str_copy_trunc(why, m->damaged, sizeof(why));
+	else if (intact_check(ctx->spool->queue, e, why, sizeof(why)))
 		return 0;
 	for (i = 0; i < e->nrcpt; i++)
 		if (!e->rcpts[i].inflight)
@@ -1141,7 +1175,7 @@ take_batch(struct dest *d, struct buf *job)
 	struct batch *b;
 	struct dentry *e;
 	struct qmsg *m;
-	char path[PATH_MAX], flags[JOB_LINE_MAX];
+	char path[PATH_MAX], flags[JOB_LINE_MAX], sum[32];
 	size_t i, max = d->local ? LOCAL_BATCH : REMOTE_BATCH, nr;
 	int msg_ok;
 
@@ -1165,8 +1199,14 @@ take_batch(struct dest *d, struct buf *job)
 			nr += m->env.rcpts[i].ready && m->env.rcpts[i].dest == d;
 		if (nr == 0 || damaged(m))
 			continue;
-		/* "dkim": our users' mail, signed as it leaves (job.h) */
-		str_fmt_trunc(flags, sizeof(flags), "%s%s%s", m->env.from_params,
+		/* the sum its agent checks; "dkim": our users' mail,
+		 * signed as it leaves (job.h) */
+		sum[0] = '\0';
+		if (m->env.flags & ENV_SUM)
+			str_fmt_trunc(sum, sizeof(sum), " crc32c=%08x",
+			    (unsigned)m->env.sum);
+		str_fmt_trunc(flags, sizeof(flags), "%s%s%s%s", m->env.from_params,
+		    sum,
 		    m->recovered ? " recovered" : "",
 		    !d->local && policy_dkim_sign(ctx->conf, m->env.client) ?
 		    " dkim" : d->local && (m->env.flags & ENV_JUNK) ? " junk" :

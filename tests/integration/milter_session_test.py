@@ -116,6 +116,8 @@ try:
                "the added recipient is in the envelope", head)
         length = int(re.search(rb"\nlength (\d+)", head).group(1))
         tap.eq(length, len(msg), "the recorded length is the new message's")
+        ok, diag = A.sum_matches(qid)
+        tap.ok(ok, "and so is the sum (its CRC-32C)", diag)
         tap.eq(A.incoming_files(), [], "nothing left in incoming/")
     macros = b"".join(d for c, d in flt.got if c == b"D")
     tap.ok(b"{daemon_name}\0pombo" in macros and b"j\0mx.test" in macros,
