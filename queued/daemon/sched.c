@@ -18,6 +18,7 @@
 
 #include "agent.h"
 #include "bounce.h"
+#include "crc32c.h"
 #include "inject.h"
 #include "intact.h"
 #include "job.h"
@@ -792,7 +793,43 @@ static const struct agent_ops agent_ops = { .result = on_result,
 
 /* ---- DSNs ---- */
 
-/* Read the original headers (or all of it, for RET=FULL). */
+/*
+ * Does m's file still hold the message its sum was taken of? Read whole
+ * (a notice about it is rare); 1 if it does or has no sum. A file that
+ * fails is set aside like one its agent found (finish, damaged).
+ */
+static int
+original_intact(struct qmsg *m, int fd)
+{
+	char buf[65536], why[128];
+	uint64_t done = 0;
+	uint32_t crc = 0;
+	ssize_t n;
+
+	if (!(m->env.flags & ENV_SUM))
+		return 1;
+	while (done < m->env.size && (n = pread(fd, buf, m->env.size - done <
+	    sizeof(buf) ? (size_t)(m->env.size - done) : sizeof(buf),
+	    (off_t)(m->env.data_off + done))) > 0) {
+		crc = crc32c(crc, buf, (size_t)n);
+		done += (uint64_t)n;
+	}
+	if (done == m->env.size && crc == m->env.sum)
+		return 1;
+	str_fmt_trunc(why, sizeof(why), "its data does not match its checksum "
+	    "(crc32c %08x, %08x when it was queued)", (unsigned)crc,
+	    (unsigned)m->env.sum);
+	log_warnx("%s: the queue file is damaged: %s; its notice goes "
+	    "without it", m->env.qid, why);
+	if (m->damaged == NULL && (m->damaged = strdup(why)) == NULL)
+		fatal("original_intact");
+	return 0;
+}
+
+/*
+ * Read the original headers (or all of it, for RET=FULL), never bytes
+ * that fail the message's sum: NULL then, and for any failure.
+ */
 static char *
 read_original(struct qmsg *m, int full, size_t *len)
 {
@@ -809,7 +846,8 @@ read_original(struct qmsg *m, int full, size_t *len)
 		free(buf);
 		return NULL;
 	}
-	r = pread(fd, buf, n, (off_t)m->env.data_off);
+	r = original_intact(m, fd) ? pread(fd, buf, n,
+	    (off_t)m->env.data_off) : -1;
 	close(fd);
 	if (r < 0) {
 		free(buf);
@@ -1060,6 +1098,10 @@ finish(struct qmsg *m)
 			log_warnx("%s: next try of its notifications in %us",
 			    m->env.qid, ctx->conf->retry_interval);
 		}
+	}
+	if (m->damaged) {
+		(void)damaged(m);	/* its notice found it (read_original) */
+		return;
 	}
 	if (m->nagents == 0 && envelope_pending(&m->env) == 0 &&
 	    !notify_owed(m)) {

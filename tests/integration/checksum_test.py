@@ -6,8 +6,9 @@ message's CRC-32C, the delivery agents check it before the message
 leaves, and the file goes to quarantine/ with a notice to the
 postmaster, like a file cut short. Checked for the remote agent (a real
 peer on loopback) while queued runs, for the local agent across a
-restart (the sum then comes from the file's own header), and a queue
-file from before the sum line, which still loads and is delivered."""
+restart (the sum then comes from the file's own header), for a delay
+warning that would quote the message, and a queue file from before the
+sum line, which still loads and is delivered."""
 import os
 import re
 import subprocess
@@ -137,6 +138,34 @@ try:
     B.check_clean(tap)
 finally:
     B.cleanup()
+
+# --- a notice about a message never quotes bytes that fail its sum ----
+# No server answers (a closed port), so no agent reads the file; the
+# delay warning quotes its headers, and finds it changed instead.
+P = pombo.free_port()
+D = pombo.Instance({"hold_deliveries": "no",
+                    "relayhost": "[127.0.0.1]:%d" % P,
+                    "retry_interval": "1s", "delay_warning": "3s"},
+                   name="pombo-checksum")
+try:
+    D.start()
+    q1 = send(D, b"one@far.test", b"Subject: DELAYED-ONE" + BODY)
+    tap.ok(q1 and pombo.wait_for(lambda: "status=deferred" in D.log(), 15),
+           "a message to a closed port is deferred", D.log()[-2000:])
+    tap.ok(flip(D, q1, b"DELAYED-ONE"), "one octet of it changed")
+    tap.ok(pombo.wait_for(lambda: q1 in quarantined(D), 20),
+           "its delay warning finds it: set aside", D.log()[-2000:])
+    pombo.wait_for(lambda: D.delivered("alice"), 10)
+    warned = D.delivered("alice")
+    tap.ok(len(warned) == 1 and b"one@far.test" in warned[0] and
+           b"DELAYED-ONE" not in warned[0],
+           "the sender's warning goes without the message's text",
+           "%r\n%s" % (warned, D.log()[-2000:]))
+    tap.ok(pombo.wait_for(lambda: notices(D), 10) and q1 in notices(D)[0],
+           "the postmaster gets a notice", D.log()[-2000:])
+    D.check_clean(tap)
+finally:
+    D.cleanup()
 
 # --- a queue file from before the sum line loads and is delivered -----
 C = pombo.Instance({"hold_deliveries": "no"}, name="pombo-checksum")
