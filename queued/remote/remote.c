@@ -138,11 +138,12 @@ msg_open(const struct rstate *st, size_t mi)
 /*
  * One read of the message: does it hold an 8-bit octet (it decides the QP
  * conversion), how many lines has it (each gets a CR on the wire, and
- * RFC 1870 counts them), and its CRC-32C (for the job's sum)?
+ * RFC 1870 counts them), and its CRC-32C (for the job's sum) and the
+ * octets read (got)?
  */
 static int
 msg_scan(int fd, uint64_t off, uint64_t size, uint64_t *lines,
-    uint32_t *crc)
+    uint32_t *crc, uint64_t *got)
 {
 	char buf[65536];
 	const char *p, *end;
@@ -165,6 +166,7 @@ msg_scan(int fd, uint64_t off, uint64_t size, uint64_t *lines,
 			(*lines)++;
 		done += (uint64_t)n;
 	}
+	*got = done;
 	return eightbit;
 }
 
@@ -783,7 +785,7 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 	size_t ri, k, nok = 0;
 	int pipelining = (c->ext & EXT_PIPELINING) != 0, fd, to7bit = 0, sent;
 	int eightbit;
-	uint64_t lines, wire;
+	uint64_t lines, wire, got;
 	uint32_t crc;
 
 	if ((fd = msg_open(st, mi)) == -1) {
@@ -797,8 +799,9 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 	 * signatures put on top; a conversion to quoted-printable makes it
 	 * longer still, which SIZE may leave to the server's final answer.
 	 */
-	eightbit = msg_scan(fd, m->data_off, m->size, &lines, &crc);
-	if (!job_sum_matches(m, crc, why, sizeof(why))) {
+	eightbit = msg_scan(fd, m->data_off, m->size, &lines, &crc, &got);
+	/* cut short, it is the length's case: the sending finds it */
+	if (got == m->size && !job_sum_matches(m, crc, why, sizeof(why))) {
 		/* other bytes under the right size (a crash before they
 		 * were on disk): never sent; queued sets the file aside */
 		log_warnx("%s: %s", m->qid, why);
