@@ -41,26 +41,41 @@ static pthread_mutex_t	 sync_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 sync_start = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t	 sync_end = PTHREAD_COND_INITIALIZER;
 static struct commit_job *sync_next;	/* next job to fdatasync */
-static int		 sync_left;	/* jobs of the batch not yet synced */
+static int		 sync_dir;	/* queue/'s fsync not yet taken */
+static int		 sync_dir_rc;	/* its result */
+static int		 sync_left;	/* syncs of the batch not yet done */
 static int		 sync_stop;
 static int		 nsyncers;
 static pthread_t	 syncers[COMMIT_SYNCERS];
 
-/* Take jobs of the current batch and fdatasync those published; called
- * with sync_lock held, returns with it held. */
+/*
+ * Take syncs of the current batch and do them: queue/'s fsync first if
+ * take_dir (the helpers), then the published files' fdatasyncs. Called
+ * with sync_lock held, returns with it held.
+ */
 static void
-sync_some(void)
+sync_some(int take_dir)
 {
 	struct commit_job *j;
+	int rc;
 
-	while ((j = sync_next) != NULL) {
-		sync_next = j->next;
-		pthread_mutex_unlock(&sync_lock);
-		if (j->ok && fdatasync(j->fd) == -1) {
-			log_warn("%s: fdatasync", j->qid);
-			j->ok = 0;
-		}
-		pthread_mutex_lock(&sync_lock);
+	for (;;) {
+		if (take_dir && sync_dir) {
+			sync_dir = 0;
+			pthread_mutex_unlock(&sync_lock);
+			rc = spool_sync_queue(commit_spool);
+			pthread_mutex_lock(&sync_lock);
+			sync_dir_rc = rc;
+		} else if ((j = sync_next) != NULL) {
+			sync_next = j->next;
+			pthread_mutex_unlock(&sync_lock);
+			if (j->ok && fdatasync(j->fd) == -1) {
+				log_warn("%s: fdatasync", j->qid);
+				j->ok = 0;
+			}
+			pthread_mutex_lock(&sync_lock);
+		} else
+			return;
 		if (--sync_left == 0)
 			pthread_cond_broadcast(&sync_end);
 	}
@@ -71,45 +86,46 @@ syncer_main(void *arg)
 {
 	pthread_mutex_lock(&sync_lock);
 	while (!sync_stop) {
-		if (sync_next == NULL) {
+		if (sync_next == NULL && !sync_dir) {
 			pthread_cond_wait(&sync_start, &sync_lock);
 			continue;
 		}
-		sync_some();
+		sync_some(1);
 	}
 	pthread_mutex_unlock(&sync_lock);
 	return NULL;
 }
 
 /*
- * fdatasync every published file of the batch on the helpers while this
- * thread fsyncs queue/ (if it has to), all at once; back when all are.
- * Returns the fsync's result (0 if there was none).
+ * fdatasync every published file of the batch and fsync queue/ (if it
+ * has to), all at once: a helper takes the fsync, this thread and the
+ * other helpers the files (a message alone: this thread its file, as
+ * before the two ran side by side). Back when all are done; returns
+ * the fsync's result (0 if there was none).
  */
 static int
-sync_batch(struct commit_job *batch, int sync_dir)
+sync_batch(struct commit_job *batch, int dir)
 {
 	struct commit_job *j;
-	int i, n = 0, rc = 0;
+	int i, n = dir ? 1 : 0;
 
 	for (j = batch; j; j = j->next)
 		n++;
 	pthread_mutex_lock(&sync_lock);
 	sync_next = batch;
+	sync_dir = dir;
+	sync_dir_rc = 0;
 	sync_left = n;
-	/* wake only the helpers that will find a file: a woken helper
+	/* wake only the helpers that will find work: a woken helper
 	 * that finds none costs two context switches for nothing */
-	for (i = sync_dir ? 0 : 1; i < n && i < nsyncers; i++)
+	for (i = 1; i < n && i <= nsyncers; i++)
 		pthread_cond_signal(&sync_start);
-	pthread_mutex_unlock(&sync_lock);
-	if (sync_dir)
-		rc = spool_sync_queue(commit_spool);
-	pthread_mutex_lock(&sync_lock);
-	sync_some();	/* what the helpers have not taken */
+	sync_some(0);
+	sync_some(1);	/* the fsync, if no helper took it */
 	while (sync_left > 0)
 		pthread_cond_wait(&sync_end, &sync_lock);
 	pthread_mutex_unlock(&sync_lock);
-	return rc;
+	return sync_dir_rc;
 }
 
 /*
