@@ -130,7 +130,7 @@ envelope_add_expanded(struct envelope *e, const char *addr, const char *orig,
 int
 envelope_format(const struct envelope *e, struct buf *out)
 {
-	char digits[ENVELOPE_LENGTH_DIGITS + 1];
+	char digits[ENVELOPE_LENGTH_DIGITS + 1], sum[ENVELOPE_SUM_DIGITS + 1];
 	size_t i;
 
 	if (buf_addstr(out, ENVELOPE_MAGIC) == -1 ||
@@ -150,6 +150,12 @@ envelope_format(const struct envelope *e, struct buf *out)
 	if ((e->flags & ENV_VERIFIED) && buf_printf(out, "junk %c\n",
 	    e->flags & ENV_JUNK ? '1' : '0') == -1)
 		return -1;
+	/* the message's checksum, known at the commit: filled in then */
+	if (e->flags & ENV_SUM) {
+		envelope_sum_digits(e->sum, sum);
+		if (buf_printf(out, "%s%s\n", ENVELOPE_SUM_PREFIX, sum) == -1)
+			return -1;
+	}
 	/* last, so that its place is known from data_off alone */
 	envelope_length_digits(e->size, digits);
 	if (buf_printf(out, "length %s\n", digits) == -1)
@@ -172,11 +178,43 @@ envelope_length_offset(uint64_t data_off)
 	return data_off - strlen("data\n") - 1 - ENVELOPE_LENGTH_DIGITS;
 }
 
-uint64_t
-envelope_junk_offset(uint64_t data_off)
+void
+envelope_sum_digits(uint32_t sum, char out[ENVELOPE_SUM_DIGITS + 1])
 {
-	/* "junk <d>\nlength " comes before the length's digits */
+	str_fmt_trunc(out, ENVELOPE_SUM_DIGITS + 1, "%08x", (unsigned)sum);
+}
+
+uint64_t
+envelope_sum_offset(uint64_t data_off)
+{
+	/* "<digits>\nlength " comes before the length's digits */
+	return envelope_length_offset(data_off) - strlen("length ") - 1 -
+	    ENVELOPE_SUM_DIGITS;
+}
+
+uint64_t
+envelope_junk_offset(uint64_t data_off, unsigned flags)
+{
+	/* "junk <d>\n" comes before "sum ..." or "length " */
+	if (flags & ENV_SUM)
+		return envelope_sum_offset(data_off) -
+		    strlen(ENVELOPE_SUM_PREFIX) - 2;
 	return envelope_length_offset(data_off) - strlen("length ") - 2;
+}
+
+/* 8 lower-case hex digits, as envelope_sum_digits writes them */
+static int
+parse_sum(const char *s, uint32_t *out)
+{
+	size_t i;
+
+	if (strlen(s) != ENVELOPE_SUM_DIGITS)
+		return -1;
+	for (i = 0; i < ENVELOPE_SUM_DIGITS; i++)
+		if (!isdigit((unsigned char)s[i]) && (s[i] < 'a' || s[i] > 'f'))
+			return -1;
+	*out = (uint32_t)strtoul(s, NULL, 16);
+	return 0;
 }
 
 static int
@@ -253,10 +291,20 @@ envelope_parse(struct envelope *e, const char *text, size_t len, char *err,
 				FAIL("bad flags line");
 			e->flags |= ENV_DOUBLE;
 		} else if (strncmp(line, "junk ", 5) == 0) {
-			if ((e->flags & ENV_VERIFIED) || have_length ||
+			if ((e->flags & (ENV_VERIFIED | ENV_SUM)) || have_length ||
 			    (strcmp(line + 5, "0") && strcmp(line + 5, "1")))
 				FAIL("bad junk line");
 			e->flags |= ENV_VERIFIED | (line[5] == '1' ? ENV_JUNK : 0);
+		} else if (strncmp(line, "sum ", 4) == 0) {
+			/* one algorithm: another is refused like an unknown
+			 * line (a file from a newer queued, set aside) */
+			if ((e->flags & ENV_SUM) || have_length ||
+			    strncmp(line, ENVELOPE_SUM_PREFIX,
+			    strlen(ENVELOPE_SUM_PREFIX)) != 0 ||
+			    parse_sum(line + strlen(ENVELOPE_SUM_PREFIX),
+			    &e->sum) == -1)
+				FAIL("bad sum line");
+			e->flags |= ENV_SUM;
 		} else if (strncmp(line, "length ", 7) == 0) {
 			/* the message's octets when it was committed: a file
 			 * that no longer has them is not delivered */

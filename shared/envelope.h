@@ -20,6 +20,10 @@
 /* "length" in a queue file: the message's octets, zero-padded so that
  * the writer can fill it in once the message is in (one pwrite) */
 #define ENVELOPE_LENGTH_DIGITS	18
+/* "sum crc32c:<8 hex digits>": the message's CRC-32C, filled in like
+ * the length, checked by the agents before they deliver (SPOOL.md) */
+#define ENVELOPE_SUM_PREFIX	"sum crc32c:"
+#define ENVELOPE_SUM_DIGITS	8
 
 enum rcpt_state {
 	RS_QUEUED	= 'q',
@@ -39,6 +43,9 @@ enum {
 	ENV_VERIFIED	= 1 << 5,	/* checked by pombo-verify: the queue
 					   file has a "junk" line */
 	ENV_JUNK	= 1 << 6,	/* "junk 1": for the Junk folder */
+	ENV_SUM		= 1 << 7,	/* the queue file has a "sum" line
+					   (older files have none); sum is
+					   its value once committed */
 };
 
 struct dest;
@@ -68,6 +75,7 @@ struct envelope {
 	struct rcpt	*rcpts;
 	uint64_t	 data_off;	/* where the message starts */
 	uint64_t	 size;		/* message octets (LF form) */
+	uint32_t	 sum;		/* their CRC-32C (ENV_SUM) */
 	unsigned	 flags;
 };
 
@@ -96,8 +104,15 @@ int envelope_format(const struct envelope *e, struct buf *out);
 void envelope_length_digits(uint64_t size,
     char out[ENVELOPE_LENGTH_DIGITS + 1]);
 uint64_t envelope_length_offset(uint64_t data_off);
-/* Where the digit of the "junk" line is (just before "length"). */
-uint64_t envelope_junk_offset(uint64_t data_off);
+/*
+ * The sum line's digits for sum, and where they are (the "sum" line is
+ * just before "length"; with ENV_SUM only).
+ */
+void envelope_sum_digits(uint32_t sum, char out[ENVELOPE_SUM_DIGITS + 1]);
+uint64_t envelope_sum_offset(uint64_t data_off);
+/* Where the digit of the "junk" line is (just before "sum", or before
+ * "length" in a file without it: flags, ENV_SUM or not). */
+uint64_t envelope_junk_offset(uint64_t data_off, unsigned flags);
 /*
  * Parse a header from text; len may extend into the message. Sets
  * e->data_off. Returns 0, -1 on a malformed header (err says why), or 1

@@ -81,6 +81,31 @@ parse_u64(const char *s, uint64_t *out)
 	return *end == '\0' ? 0 : -1;
 }
 
+/* The "crc32c=" word of a msg line's flags, if there is one. */
+static const char *
+sum_flag(struct job_msg *m)
+{
+	const char *p = m->flags;
+	size_t i;
+
+	while (p && *p) {
+		if (strncmp(p, "crc32c=", 7) == 0) {
+			if (m->has_sum++)
+				return "two sums";
+			for (i = 7; i < 15; i++)
+				if (!isdigit((unsigned char)p[i]) &&
+				    (p[i] < 'a' || p[i] > 'f'))
+					return "bad sum";
+			if (p[15] != ' ' && p[15] != '\0')
+				return "bad sum";
+			m->sum = (uint32_t)strtoul(p + 7, NULL, 16);
+		}
+		if ((p = strchr(p, ' ')) != NULL)
+			p++;
+	}
+	return NULL;
+}
+
 /*
  * The words of a "msg" line after "msg <qid> ": the reverse-path is
  * "<" addr_encode(path) ">", so no address splits the line.
@@ -113,7 +138,7 @@ msg_line(struct job_msg *m, char *p)
 		return "control characters";
 	if ((m->from = strdup(from)) == NULL || (m->flags = strdup(p)) == NULL)
 		return "out of memory";
-	return NULL;
+	return sum_flag(m);
 }
 
 /* The words of a "rcpt" line after "rcpt <index> ". */
@@ -713,4 +738,46 @@ job_verdict_format(struct buf *out, const char *qid, enum verdict v,
 	str_copy_trunc(clean, text, sizeof(clean));
 	str_unctrl(clean);
 	return buf_printf(out, "verdict %s %s %s\n", qid, verdicts[v], clean);
+}
+
+int
+job_damaged_parse(const char *line, char qid[QID_LEN + 1],
+    char why[JOB_REPLY_MAX + 1])
+{
+	size_t n = strlen("damaged ");
+
+	if (strncmp(line, "damaged ", n) != 0 || strlen(line) < n + QID_LEN ||
+	    line[n + QID_LEN] != ' ')
+		return -1;
+	memcpy(qid, line + n, QID_LEN);
+	qid[QID_LEN] = '\0';
+	if (!qid_valid(qid) || !str_printable(line + n + QID_LEN + 1) ||
+	    str_copy(why, line + n + QID_LEN + 1, JOB_REPLY_MAX + 1) == -1)
+		return -1;
+	return 0;
+}
+
+int
+job_damaged_format(struct buf *out, const char *qid, const char *why)
+{
+	char w[JOB_REPLY_MAX + 1];
+	size_t i;
+
+	str_copy_trunc(w, why, sizeof(w));
+	for (i = 0; w[i]; i++)
+		if ((unsigned char)w[i] < 0x20 || w[i] == 0x7f)
+			w[i] = '?';
+	return buf_printf(out, "damaged %s %s\n", qid, w);
+}
+
+int
+job_sum_matches(const struct job_msg *m, uint32_t crc, char *why,
+    size_t len)
+{
+	if (!m->has_sum || m->sum == crc)
+		return 1;
+	str_fmt_trunc(why, len, "its data does not match its checksum "
+	    "(crc32c %08x, %08x when it was queued)", (unsigned)crc,
+	    (unsigned)m->sum);
+	return 0;
 }

@@ -35,7 +35,18 @@
  * delivered already), and "dkim": queued's word that the message is
  * its own users' (authenticated, local, relay_networks), to be signed
  * with a key of its From: domain, if the dkim lines hold one; "junk"
- * (local): pombo-verify's verdict, for the user's Junk folder.
+ * (local): pombo-verify's verdict, for the user's Junk folder;
+ * "crc32c=<8 hex digits>": the message's checksum (the queue file's
+ * "sum" line, SPOOL.md), which the agent checks before the message
+ * leaves (none: a file older than the line, not checked).
+ *
+ * A message whose file fails that check is not delivered: the agent
+ * answers its recipients with a temporary failure and says, before,
+ *
+ *   damaged <qid> <why>
+ *
+ * and queued sets the file aside (quarantine/, a notice to the
+ * postmaster) once its agents are done with it.
  *
  * Result: "<qid> <index> ok|relayed|temp|perm <remote-mta or -> <reply>"
  * ("relayed": delivered to a server that takes no DSN request along, so
@@ -92,6 +103,8 @@ struct job_msg {
 	uint64_t	 size;
 	char		*from;		/* with brackets: "<a@b>" or "<>" */
 	char		*flags;		/* "recovered", "8bit", "smtputf8"... */
+	int		 has_sum;	/* flags hold "crc32c=": */
+	uint32_t	 sum;		/* the message's CRC-32C */
 	struct job_rcpt	*rcpts;
 	size_t		 nrcpt;
 	const char	*bad;		/* why a line of it did not parse */
@@ -192,6 +205,19 @@ int job_tls_parse(const char *line, struct job_tls *t);
 /* The line, LF included; -1 (nothing appended) if it would not parse. */
 int job_tls_format(struct buf *out, const struct job_tls *t);
 const char *job_tls_policy_name(enum job_tls_policy p);
+
+/*
+ * An agent's "damaged" line: the message's file failed its check.
+ * parse: 0 (qid, why printable, at most JOB_REPLY_MAX) or -1; format:
+ * the line, LF included.
+ */
+int job_damaged_parse(const char *line, char qid[QID_LEN + 1],
+    char why[JOB_REPLY_MAX + 1]);
+int job_damaged_format(struct buf *out, const char *qid, const char *why);
+/* Does a message's data match its sum? 1, 0 (why says), or 1 if it
+ * has none to check. crc: the CRC-32C the agent computed. */
+int job_sum_matches(const struct job_msg *m, uint32_t crc, char *why,
+    size_t len);
 
 int job_verdict_parse(const char *line, struct job_verdict *v);
 int job_verdict_format(struct buf *out, const char *qid, enum verdict v,

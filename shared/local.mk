@@ -8,6 +8,7 @@ shared_libpombo_a_SOURCES = \
 	shared/cidr.c shared/cidr.h \
 	shared/cmdtab.c shared/cmdtab.h \
 	shared/conf.c shared/conf.h \
+	shared/crc32c.c shared/crc32c.h \
 	shared/date.c shared/date.h \
 	shared/dkimrec.c shared/dkimrec.h \
 	shared/envelope.c shared/envelope.h \

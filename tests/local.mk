@@ -30,6 +30,7 @@ unit_tests = \
 	tests/unit/bounce_test \
 	tests/unit/cidr_test \
 	tests/unit/conf_test \
+	tests/unit/crc32c_test \
 	tests/unit/data_test \
 	tests/unit/dkim_test \
 	tests/unit/dnswire_test \
@@ -163,6 +164,7 @@ integration_tests = \
 	tests/integration/admin_mail_test.py \
 	tests/integration/agent_open_test.py \
 	tests/integration/crash_test.py \
+	tests/integration/checksum_test.py \
 	tests/integration/damaged_test.py \
 	tests/integration/dead_dest_test.py \
 	tests/integration/dests_fifo_test.py \

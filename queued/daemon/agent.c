@@ -109,6 +109,7 @@ agent_line(struct agent *a)
 {
 	struct job_result r;
 	struct job_tls t;
+	char qid[QID_LEN + 1], why[JOB_REPLY_MAX + 1];
 
 	a->line[a->linelen] = '\0';
 	if (a->ops->line != NULL)
@@ -119,6 +120,13 @@ agent_line(struct agent *a)
 			    (int)a->pid, a->line);
 		else
 			a->ops->tls(a, &t);
+	} else if (a->ops->damaged != NULL &&
+	    strncmp(a->line, "damaged ", 8) == 0) {
+		if (job_damaged_parse(a->line, qid, why) == -1)
+			log_warnx("agent %d: bad damaged line: %.200s",
+			    (int)a->pid, a->line);
+		else
+			a->ops->damaged(a, qid, why);
 	} else if (job_result_parse(a->line, &r) == -1)
 		log_warnx("agent %d: bad result line: %.200s", (int)a->pid,
 		    a->line);

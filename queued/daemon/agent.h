@@ -20,6 +20,8 @@ struct agent_ops {
 	void	(*line)(struct agent *a, const char *line);
 	/* a remote agent's "tls" line (RFC 8460 reporting), parsed */
 	void	(*tls)(struct agent *a, const struct job_tls *t);
+	/* a delivery agent's "damaged" line: a queue file failed its sum */
+	void	(*damaged)(struct agent *a, const char *qid, const char *why);
 	/* status: the exit code, or -1 if killed/failed to run */
 	void	(*done)(struct agent *a, int status);
 };

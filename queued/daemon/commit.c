@@ -4,11 +4,15 @@
  * thread touches only the files of its jobs and queue/; everything else
  * stays on the loop's thread. An eventfd wakes the loop.
  *
- * The fdatasyncs of a batch run side by side on a few helper threads:
- * each one ends in a cache flush of the disk, and the block layer merges
- * flushes that wait at the same time, so a batch of 20 costs about the
- * time of two flushes instead of twenty. The renames and the fsync of
- * queue/ still come after every file of the batch is on disk.
+ * The files' checksums are filled in first and the files renamed into
+ * queue/; then their fdatasyncs run on a few helper threads while this
+ * one fsyncs queue/, all side by side: each ends in a cache flush of the
+ * disk, and the block layer merges flushes that wait at the same time,
+ * so a batch costs about the time of one or two flushes, a message alone
+ * one instead of two in a row. A crash of the machine meanwhile may
+ * leave a file in queue/ whose data never reached the disk (blocks of
+ * another file under the right size): never acknowledged, and its sum
+ * keeps it from being delivered (SPOOL.md, the order of operations).
  */
 #include "config.h"
 
@@ -19,6 +23,7 @@
 #include <unistd.h>
 
 #include "commit.h"
+#include "crc32c.h"
 #include "log.h"
 
 static pthread_mutex_t	 commit_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -35,26 +40,42 @@ static pthread_t	 commit_thread;
 static pthread_mutex_t	 sync_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t	 sync_start = PTHREAD_COND_INITIALIZER;
 static pthread_cond_t	 sync_end = PTHREAD_COND_INITIALIZER;
-static struct commit_job *sync_next;	/* next job without its fdatasync */
-static int		 sync_left;	/* jobs of the batch not yet synced */
+static struct commit_job *sync_next;	/* next job to fdatasync */
+static int		 sync_dir;	/* queue/'s fsync not yet taken */
+static int		 sync_dir_rc;	/* its result */
+static int		 sync_left;	/* syncs of the batch not yet done */
 static int		 sync_stop;
 static int		 nsyncers;
 static pthread_t	 syncers[COMMIT_SYNCERS];
 
-/* Take jobs of the current batch and fdatasync them; called with
- * sync_lock held, returns with it held. */
+/*
+ * Take syncs of the current batch and do them: queue/'s fsync first if
+ * take_dir (the helpers), then the published files' fdatasyncs. Called
+ * with sync_lock held, returns with it held.
+ */
 static void
-sync_some(void)
+sync_some(int take_dir)
 {
 	struct commit_job *j;
+	int rc;
 
-	while ((j = sync_next) != NULL) {
-		sync_next = j->next;
-		pthread_mutex_unlock(&sync_lock);
-		j->ok = fdatasync(j->fd) == 0;
-		if (!j->ok)
-			log_warn("%s: fdatasync", j->qid);
-		pthread_mutex_lock(&sync_lock);
+	for (;;) {
+		if (take_dir && sync_dir) {
+			sync_dir = 0;
+			pthread_mutex_unlock(&sync_lock);
+			rc = spool_sync_queue(commit_spool);
+			pthread_mutex_lock(&sync_lock);
+			sync_dir_rc = rc;
+		} else if ((j = sync_next) != NULL) {
+			sync_next = j->next;
+			pthread_mutex_unlock(&sync_lock);
+			if (j->ok && fdatasync(j->fd) == -1) {
+				log_warn("%s: fdatasync", j->qid);
+				j->ok = 0;
+			}
+			pthread_mutex_lock(&sync_lock);
+		} else
+			return;
 		if (--sync_left == 0)
 			pthread_cond_broadcast(&sync_end);
 	}
@@ -65,36 +86,78 @@ syncer_main(void *arg)
 {
 	pthread_mutex_lock(&sync_lock);
 	while (!sync_stop) {
-		if (sync_next == NULL) {
+		if (sync_next == NULL && !sync_dir) {
 			pthread_cond_wait(&sync_start, &sync_lock);
 			continue;
 		}
-		sync_some();
+		sync_some(1);
 	}
 	pthread_mutex_unlock(&sync_lock);
 	return NULL;
 }
 
-/* fdatasync every file of the batch, side by side; back when all are. */
-static void
-sync_batch(struct commit_job *batch)
+/*
+ * fdatasync every published file of the batch and fsync queue/ (if it
+ * has to), all at once: a helper takes the fsync, this thread and the
+ * other helpers the files (a message alone: this thread its file, as
+ * before the two ran side by side). Back when all are done; returns
+ * the fsync's result (0 if there was none).
+ */
+static int
+sync_batch(struct commit_job *batch, int dir)
 {
 	struct commit_job *j;
-	int i, n = 0;
+	int i, n = dir ? 1 : 0;
 
 	for (j = batch; j; j = j->next)
 		n++;
 	pthread_mutex_lock(&sync_lock);
 	sync_next = batch;
+	sync_dir = dir;
+	sync_dir_rc = 0;
 	sync_left = n;
-	/* wake only the helpers that will find a file: a woken helper
+	/* wake only the helpers that will find work: a woken helper
 	 * that finds none costs two context switches for nothing */
 	for (i = 1; i < n && i <= nsyncers; i++)
 		pthread_cond_signal(&sync_start);
-	sync_some();
+	sync_some(0);
+	sync_some(1);	/* the fsync, if no helper took it */
 	while (sync_left > 0)
 		pthread_cond_wait(&sync_end, &sync_lock);
 	pthread_mutex_unlock(&sync_lock);
+	return sync_dir_rc;
+}
+
+/*
+ * The message's CRC-32C into its header's "sum" line: read back from
+ * the page cache the writes just filled (4 KB: a few microseconds).
+ */
+static int
+fill_sum(struct commit_job *j)
+{
+	char buf[65536], digits[ENVELOPE_SUM_DIGITS + 1];
+	uint64_t done = 0;
+	uint32_t sum = 0;
+	ssize_t n;
+
+	while (done < j->size) {
+		n = pread(j->fd, buf, j->size - done < sizeof(buf) ?
+		    (size_t)(j->size - done) : sizeof(buf),
+		    (off_t)(j->data_off + done));
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;	/* shorter than its length */
+			return -1;
+		}
+		sum = crc32c(sum, buf, (size_t)n);
+		done += (uint64_t)n;
+	}
+	envelope_sum_digits(sum, digits);
+	if (pwrite(j->fd, digits, ENVELOPE_SUM_DIGITS,
+	    (off_t)envelope_sum_offset(j->data_off)) != ENVELOPE_SUM_DIGITS)
+		return -1;
+	j->sum = sum;
+	return 0;
 }
 
 /* Reverse a LIFO list into arrival order. */
@@ -111,35 +174,44 @@ reverse(struct commit_job *j)
 	return out;
 }
 
+/*
+ * Sums, renames, then the flushes side by side (above); the 250 only
+ * when both the file and queue/ are on disk. A file that fails after
+ * its rename is taken out of queue/ again: if a crash brings its name
+ * back, its sum decides (SPOOL.md).
+ */
 static void
 commit_batch(struct commit_job *batch)
 {
 	struct commit_job *j;
-	int published = 0;
+	int published = 0, dir_rc;
 
-	sync_batch(batch);
+	for (j = batch; j; j = j->next) {
+		j->ok = j->published = 0;
+		if (fill_sum(j) == -1)
+			log_warn("%s: cannot fill in the queue file's sum",
+			    j->qid);
+		else if (spool_publish(commit_spool, j->qid) == -1)
+			log_warn("%s: rename into queue", j->qid);
+		else
+			j->ok = j->published = 1;
+		published += j->ok;
+	}
+	dir_rc = sync_batch(batch, published > 0);
+	if (dir_rc == -1)
+		log_warn("fsync of queue/ failed: refusing %d messages",
+		    published);
 	for (j = batch; j; j = j->next) {
 		close(j->fd);
 		j->fd = -1;
-		if (j->ok && spool_publish(commit_spool, j->qid) == -1) {
-			log_warn("%s: rename into queue", j->qid);
-			j->ok = 0;
-		}
-		published += j->ok;
+		if (j->ok && dir_rc == 0)
+			continue;
+		/* not durable: take it back, the client will retry */
+		if (j->published)
+			spool_unpublish(commit_spool, j->qid);
+		j->ok = 0;
+		spool_discard(commit_spool, j->qid, -1);
 	}
-	if (published && spool_sync_queue(commit_spool) == -1) {
-		log_warn("fsync of queue/ failed: refusing %d messages",
-		    published);
-		/* not durable: take them back, the clients will retry */
-		for (j = batch; j; j = j->next)
-			if (j->ok) {
-				spool_unpublish(commit_spool, j->qid);
-				j->ok = 0;
-			}
-	}
-	for (j = batch; j; j = j->next)
-		if (!j->ok)
-			spool_discard(commit_spool, j->qid, -1);
 }
 
 static void *

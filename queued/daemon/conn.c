@@ -651,6 +651,7 @@ do_data(struct conn *c)
 		return;
 	}
 	e->time = time(NULL);
+	e->flags |= ENV_SUM;	/* filled in by the commit */
 	buf_init(&hdr, 64 * 1024 * 1024);
 	if (envelope_format(e, &hdr) == -1 ||
 	    write(c->msgfd, hdr.data, hdr.len) != (ssize_t)hdr.len) {
@@ -872,6 +873,8 @@ static void
 txn_commit(struct txn *t, int fd)
 {
 	t->job.fd = fd;
+	t->job.data_off = t->env.data_off;	/* the checks may have moved it */
+	t->job.size = t->env.size;
 	t->conn->state = CS_COMMIT;
 	commit_submit(&t->job);
 }
@@ -931,6 +934,7 @@ commit_done(struct commit_job *job)
 	int ok = job->ok;
 
 	str_copy_trunc(qid, t->env.qid, sizeof(qid));
+	t->env.sum = job->sum;
 	if (ok) {
 		char from[ADDR_ENC_MAX + 1], uid[24] = "";
 		addr_encode(t->env.from, from, sizeof(from));

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "crc32c.h"
 #include "inject.h"
 #include "fileio.h"
 #include "log.h"
@@ -64,6 +65,8 @@ inject_message(struct spool *sp, const struct conf *c, const char *rcpt,
 	e.time = time(NULL);
 	e.flags = flags & ENV_DOUBLE;
 	e.size = len;		/* the header's length line */
+	e.sum = crc32c(0, content, len);	/* and its sum line */
+	e.flags |= ENV_SUM;
 	if (envelope_set_from(&e, "<>") == -1 ||
 	    add_rcpts(&e, c, rcpt) == -1 ||
 	    str_fmt(arg, sizeof(arg), "LOCAL local %s", c->hostname) == -1 ||

@@ -1,10 +1,11 @@
 /*
- * intact: the length is the check. A message is immutable once committed
- * (DESIGN.md, spool invariant 5), so a queue file of another length was
- * changed behind queued's back (a truncating fsck, a full disk during a
- * copy, a hand edit); a checksum would also catch bytes changed in place,
- * but costs a read of every message before every delivery, and those
- * are not the failures seen.
+ * intact: the length is queued's check. A message is immutable once
+ * committed (DESIGN.md, spool invariant 5), so a queue file of another
+ * length was changed behind queued's back (a truncating fsck, a full disk
+ * during a copy, a hand edit). Bytes changed in place under the right
+ * length (a crash before the data reached the disk) are the agents' to
+ * find, by the file's sum, as they read the message anyway (SPOOL.md);
+ * the notice is the same.
  */
 #include "config.h"
 

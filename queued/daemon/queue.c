@@ -66,6 +66,7 @@ queue_remove(struct qmsg *m)
 	TAILQ_REMOVE(&queue_list, m, entry);
 	queue_n--;
 	envelope_free(&m->env);
+	free(m->damaged);
 	free(m);
 }
 

@@ -19,6 +19,8 @@ struct qmsg {
 	int			 deleted;	/* the admin deleted it while an
 						   agent had it: goes when the
 						   last one is done */
+	char			*damaged;	/* an agent found its file is not
+						   what was queued (its sum): why */
 	int64_t			 due;		/* next attempt; INT64_MAX: none */
 	int64_t			 notify_next;	/* next try of owed DSNs */
 	size_t			 heap_idx;	/* in the scheduler's heap */

@@ -18,6 +18,7 @@
 
 #include "agent.h"
 #include "bounce.h"
+#include "crc32c.h"
 #include "inject.h"
 #include "intact.h"
 #include "job.h"
@@ -95,6 +96,7 @@ static char local_prog[PATH_MAX], remote_prog[PATH_MAX];
 
 static void dispatch(void);
 static void finish(struct qmsg *m);
+static int damaged(struct qmsg *m);
 static void consider(struct qmsg *m);
 static int notify_owed(const struct qmsg *m);
 /* ---- the heap of deferred messages ---- */
@@ -753,6 +755,32 @@ on_done(struct agent *a, int status)
 	timer_arm();
 }
 
+/*
+ * An agent found m's file is not what was queued (its data fail its
+ * sum): it is set aside once its agents are done (finish, damaged).
+ */
+static void
+on_damaged(struct agent *a, const char *qid, const char *why)
+{
+	struct qmsg *m = batch_find(agent_ctx(a), qid);
+	char text[256];
+
+	if (m == NULL) {
+		log_warnx("agent reported %s damaged, which it was not given",
+		    qid);
+		return;
+	}
+	log_warnx("%s: the queue file is damaged: %s%s", qid, why,
+	    m->recovered ? " (loaded at start: after a crash of the machine "
+	    "it may be a message never acknowledged)" : "");
+	if (m->damaged == NULL) {
+		str_fmt_trunc(text, sizeof(text), "%s, found by its delivery "
+		    "agent", why);
+		if ((m->damaged = strdup(text)) == NULL)
+			fatal("on_damaged");
+	}
+}
+
 /* A TLS session of a remote agent: counted for its domain's report. */
 static void
 on_tls(struct agent *a, const struct job_tls *t)
@@ -761,11 +789,47 @@ on_tls(struct agent *a, const struct job_tls *t)
 }
 
 static const struct agent_ops agent_ops = { .result = on_result,
-    .tls = on_tls, .done = on_done };
+    .tls = on_tls, .damaged = on_damaged, .done = on_done };
 
 /* ---- DSNs ---- */
 
-/* Read the original headers (or all of it, for RET=FULL). */
+/*
+ * Does m's file still hold the message its sum was taken of? Read whole
+ * (a notice about it is rare); 1 if it does or has no sum. A file that
+ * fails is set aside like one its agent found (finish, damaged).
+ */
+static int
+original_intact(struct qmsg *m, int fd)
+{
+	char buf[65536], why[128];
+	uint64_t done = 0;
+	uint32_t crc = 0;
+	ssize_t n;
+
+	if (!(m->env.flags & ENV_SUM))
+		return 1;
+	while (done < m->env.size && (n = pread(fd, buf, m->env.size - done <
+	    sizeof(buf) ? (size_t)(m->env.size - done) : sizeof(buf),
+	    (off_t)(m->env.data_off + done))) > 0) {
+		crc = crc32c(crc, buf, (size_t)n);
+		done += (uint64_t)n;
+	}
+	if (done == m->env.size && crc == m->env.sum)
+		return 1;
+	str_fmt_trunc(why, sizeof(why), "its data does not match its checksum "
+	    "(crc32c %08x, %08x when it was queued)", (unsigned)crc,
+	    (unsigned)m->env.sum);
+	log_warnx("%s: the queue file is damaged: %s; its notice goes "
+	    "without it", m->env.qid, why);
+	if (m->damaged == NULL && (m->damaged = strdup(why)) == NULL)
+		fatal("original_intact");
+	return 0;
+}
+
+/*
+ * Read the original headers (or all of it, for RET=FULL), never bytes
+ * that fail the message's sum: NULL then, and for any failure.
+ */
 static char *
 read_original(struct qmsg *m, int full, size_t *len)
 {
@@ -782,7 +846,8 @@ read_original(struct qmsg *m, int full, size_t *len)
 		free(buf);
 		return NULL;
 	}
-	r = pread(fd, buf, n, (off_t)m->env.data_off);
+	r = original_intact(m, fd) ? pread(fd, buf, n,
+	    (off_t)m->env.data_off) : -1;
 	close(fd);
 	if (r < 0) {
 		free(buf);
@@ -1016,6 +1081,10 @@ finish(struct qmsg *m)
 		finish_deleted(m);
 		return;
 	}
+	if (m->damaged) {
+		(void)damaged(m);	/* set aside, now or after its agents */
+		return;
+	}
 	maybe_warn(m);
 	if (notify_owed(m) && m->notify_next <= now) {
 		if (notify(m, BOUNCE_FAILED, RS_FAILED) == -1)
@@ -1029,6 +1098,10 @@ finish(struct qmsg *m)
 			log_warnx("%s: next try of its notifications in %us",
 			    m->env.qid, ctx->conf->retry_interval);
 		}
+	}
+	if (m->damaged) {
+		(void)damaged(m);	/* its notice found it (read_original) */
+		return;
 	}
 	if (m->nagents == 0 && envelope_pending(&m->env) == 0 &&
 	    !notify_owed(m)) {
@@ -1086,10 +1159,11 @@ job_header(struct buf *job, const struct dest *d)
 }
 
 /*
- * A message whose file is not what was committed (cut short on disk) is
- * never delivered: it goes to quarantine/, queued forgets it, and the
- * postmaster gets a notice (SPOOL.md). 1 if m is not to be delivered
- * now: set aside, or held by another agent until that one is done.
+ * A message whose file is not what was committed (cut short on disk, or
+ * its data failed their sum in an agent) is never delivered: it goes to
+ * quarantine/, queued forgets it, and the postmaster gets a notice
+ * (SPOOL.md). 1 if m is not to be delivered now: set aside, or held by
+ * another agent until that one is done.
  */
 static int
 damaged(struct qmsg *m)
@@ -1101,7 +1175,9 @@ damaged(struct qmsg *m)
 	int64_t now = time(NULL);
 	size_t i;
 
-	if (intact_check(ctx->spool->queue, e, why, sizeof(why)))
+	if (m->damaged != NULL)
+		str_copy_trunc(why, m->damaged, sizeof(why));
+	else if (intact_check(ctx->spool->queue, e, why, sizeof(why)))
 		return 0;
 	for (i = 0; i < e->nrcpt; i++)
 		if (!e->rcpts[i].inflight)
@@ -1141,7 +1217,7 @@ take_batch(struct dest *d, struct buf *job)
 	struct batch *b;
 	struct dentry *e;
 	struct qmsg *m;
-	char path[PATH_MAX], flags[JOB_LINE_MAX];
+	char path[PATH_MAX], flags[JOB_LINE_MAX], sum[32];
 	size_t i, max = d->local ? LOCAL_BATCH : REMOTE_BATCH, nr;
 	int msg_ok;
 
@@ -1165,8 +1241,14 @@ take_batch(struct dest *d, struct buf *job)
 			nr += m->env.rcpts[i].ready && m->env.rcpts[i].dest == d;
 		if (nr == 0 || damaged(m))
 			continue;
-		/* "dkim": our users' mail, signed as it leaves (job.h) */
-		str_fmt_trunc(flags, sizeof(flags), "%s%s%s", m->env.from_params,
+		/* the sum its agent checks; "dkim": our users' mail,
+		 * signed as it leaves (job.h) */
+		sum[0] = '\0';
+		if (m->env.flags & ENV_SUM)
+			str_fmt_trunc(sum, sizeof(sum), " crc32c=%08x",
+			    (unsigned)m->env.sum);
+		str_fmt_trunc(flags, sizeof(flags), "%s%s%s%s", m->env.from_params,
+		    sum,
 		    m->recovered ? " recovered" : "",
 		    !d->local && policy_dkim_sign(ctx->conf, m->env.client) ?
 		    " dkim" : d->local && (m->env.flags & ENV_JUNK) ? " junk" :

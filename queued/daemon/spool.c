@@ -279,7 +279,8 @@ spool_create(struct spool *sp, const char *qid, int *reused)
 				return -1;
 			continue;	/* gone meanwhile: take another */
 		}
-		fd = fileio_open_own(sp->incoming, qid, O_WRONLY);
+		/* read and write: the commit reads it back for its sum */
+		fd = fileio_open_own(sp->incoming, qid, O_RDWR);
 		if (fd >= 0) {
 			*reused = 1;
 			return fd;
@@ -292,7 +293,7 @@ spool_create(struct spool *sp, const char *qid, int *reused)
 	}
 	*reused = 0;
 	return openat(sp->incoming, qid,
-	    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	    O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 }
 
 int

@@ -97,7 +97,7 @@ adopt(struct verify *v)
 	if (pwrite(v->outfd, digits, ENVELOPE_LENGTH_DIGITS,
 	    (off_t)envelope_length_offset(off)) != ENVELOPE_LENGTH_DIGITS ||
 	    pwrite(v->outfd, e->flags & ENV_JUNK ? "1" : "0", 1,
-	    (off_t)envelope_junk_offset(off)) != 1 ||
+	    (off_t)envelope_junk_offset(off, e->flags)) != 1 ||
 	    spool_adopt_aside(ctx->spool, e->qid) == -1) {
 		log_warn("%s: cannot finish the checked file", e->qid);
 		return -1;

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "crc32c.h"
 #include "esmtp.h"
 #include "local.h"
 #include "fileio.h"
@@ -73,6 +74,7 @@ local_scan(int fd, uint64_t off, struct local_scan *s)
 	memset(s, 0, sizeof(*s));
 	while ((n = pread(fd, buf, sizeof(buf), (off_t)(off + s->size))) > 0) {
 		s->size += (uint64_t)n;
+		s->crc = crc32c(s->crc, buf, (size_t)n);
 		for (i = 0; i < (size_t)n; i++) {
 			char c = buf[i];
 			if (c != '\n') {
@@ -354,6 +356,7 @@ local_deliver(int spoolfd, const struct job *j, struct buf *out)
 {
 	static struct batch b;
 	struct local_scan s;
+	char why[JOB_REPLY_MAX + 1];
 	size_t mi, ri;
 	int fd;
 
@@ -385,6 +388,20 @@ local_deliver(int spoolfd, const struct job *j, struct buf *out)
 			log_warnx("%s: the queued message is %llu octets, not "
 			    "%llu", m->qid, (unsigned long long)s.size,
 			    (unsigned long long)m->size);
+			for (ri = 0; ri < m->nrcpt; ri++)
+				result(out, m->qid, m->rcpts[ri].index,
+				    STATUS_TEMP, "451 4.3.0 The queued message "
+				    "is damaged");
+			local_scan_free(&s);
+			close(fd);
+			continue;
+		}
+		if (!job_sum_matches(m, s.crc, why, sizeof(why))) {
+			/* other bytes under the right size (a crash before
+			 * they were on disk): never into a mailbox; queued
+			 * sets the file aside */
+			log_warnx("%s: %s", m->qid, why);
+			job_damaged_format(out, m->qid, why);
 			for (ri = 0; ri < m->nrcpt; ri++)
 				result(out, m->qid, m->rcpts[ri].index,
 				    STATUS_TEMP, "451 4.3.0 The queued message "

@@ -15,6 +15,7 @@
 struct local_scan {
 	uint64_t	size;		/* octets */
 	uint64_t	lfs;		/* LF octets */
+	uint32_t	crc;		/* CRC-32C, for the job's sum */
 	int		ends_lf;
 	unsigned	hops;		/* Received: header lines */
 	char		**delivered_to;	/* Delivered-To: values, lowercased */

@@ -16,6 +16,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "crc32c.h"
 #include "dane.h"
 #include "dns.h"
 #include "fileio.h"
@@ -136,11 +137,13 @@ msg_open(const struct rstate *st, size_t mi)
 
 /*
  * One read of the message: does it hold an 8-bit octet (it decides the QP
- * conversion), and how many lines has it (each gets a CR on the wire,
- * and RFC 1870 counts them)?
+ * conversion), how many lines has it (each gets a CR on the wire, and
+ * RFC 1870 counts them), and its CRC-32C (for the job's sum) and the
+ * octets read (got)?
  */
 static int
-msg_scan(int fd, uint64_t off, uint64_t size, uint64_t *lines)
+msg_scan(int fd, uint64_t off, uint64_t size, uint64_t *lines,
+    uint32_t *crc, uint64_t *got)
 {
 	char buf[65536];
 	const char *p, *end;
@@ -149,11 +152,13 @@ msg_scan(int fd, uint64_t off, uint64_t size, uint64_t *lines)
 	int eightbit = 0;
 
 	*lines = 0;
+	*crc = 0;
 	while (done < size) {
 		n = pread(fd, buf, size - done < sizeof(buf) ?
 		    (size_t)(size - done) : sizeof(buf), (off_t)(off + done));
 		if (n <= 0)
 			break;
+		*crc = crc32c(*crc, buf, (size_t)n);
 		if (!eightbit)
 			eightbit = mime8_has_8bit(buf, (size_t)n);
 		for (p = buf, end = buf + n;
@@ -161,6 +166,7 @@ msg_scan(int fd, uint64_t off, uint64_t size, uint64_t *lines)
 			(*lines)++;
 		done += (uint64_t)n;
 	}
+	*got = done;
 	return eightbit;
 }
 
@@ -779,7 +785,8 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 	size_t ri, k, nok = 0;
 	int pipelining = (c->ext & EXT_PIPELINING) != 0, fd, to7bit = 0, sent;
 	int eightbit;
-	uint64_t lines, wire;
+	uint64_t lines, wire, got;
+	uint32_t crc;
 
 	if ((fd = msg_open(st, mi)) == -1) {
 		for (ri = 0; ri < m->nrcpt; ri++)
@@ -792,7 +799,21 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 	 * signatures put on top; a conversion to quoted-printable makes it
 	 * longer still, which SIZE may leave to the server's final answer.
 	 */
-	eightbit = msg_scan(fd, m->data_off, m->size, &lines);
+	eightbit = msg_scan(fd, m->data_off, m->size, &lines, &crc, &got);
+	/* cut short, it is the length's case: the sending finds it */
+	if (got == m->size && !job_sum_matches(m, crc, why, sizeof(why))) {
+		/* other bytes under the right size (a crash before they
+		 * were on disk): never sent; queued sets the file aside */
+		log_warnx("%s: %s", m->qid, why);
+		job_damaged_format(st->out, m->qid, why);
+		/* the server answered: naming it keeps the host from
+		 * being taken for dead */
+		for (ri = 0; ri < m->nrcpt; ri++)
+			report(st, mi, ri, STATUS_TEMP, t->host,
+			    "451 4.3.0 The queued message is damaged");
+		close(fd);
+		return 0;
+	}
 	wire = m->size + lines;
 	if ((c->ext & EXT_SIZE) && c->size_limit && wire > c->size_limit) {
 		str_fmt_trunc(reply, sizeof(reply), "552 5.3.4 Message too big for "

@@ -146,6 +146,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT((e2.flags & ENV_LENGTH) && e2.size == e.size);
 	FUZZ_ASSERT(memcmp(b.data + envelope_length_offset(e2.data_off) - 7,
 	    "length ", 7) == 0);
+	/* so do the sum and its place, and the junk digit's */
+	FUZZ_ASSERT((e2.flags & ENV_SUM) == (e.flags & ENV_SUM));
+	if (e.flags & ENV_SUM) {
+		FUZZ_ASSERT(e2.sum == e.sum);
+		FUZZ_ASSERT(memcmp(b.data + envelope_sum_offset(e2.data_off) -
+		    strlen(ENVELOPE_SUM_PREFIX), ENVELOPE_SUM_PREFIX,
+		    strlen(ENVELOPE_SUM_PREFIX)) == 0);
+	}
+	if (e.flags & ENV_VERIFIED)
+		FUZZ_ASSERT(memcmp(b.data + envelope_junk_offset(e2.data_off,
+		    e2.flags) - 5, "junk ", 5) == 0);
 	envelope_free(&e2);
 	job_round_trip(&e);
 	/* what follows, as a state file */

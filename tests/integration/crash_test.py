@@ -68,6 +68,10 @@ try:
                 or not data.endswith(b"x" * 3000 + b"\n"):
             bad.append(q)
     tap.eq(bad, [], "every queued file is whole (%d files)" % len(files))
+    # the sum is filled in before the rename: a file that a crash of
+    # queued left in queue/ (acknowledged or not) always has its own
+    badsum = [q for q in files if not inst.sum_matches(q)[0]]
+    tap.eq(badsum, [], "every queued file's sum holds")
     quarantine = os.listdir(os.path.join(inst.spool, "quarantine"))
     tap.eq(quarantine, [], "nothing was quarantined")
     # queued lists exactly what is on disk after the restart

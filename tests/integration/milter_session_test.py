@@ -120,6 +120,8 @@ try:
                "the added recipient is in the envelope", head)
         length = int(re.search(rb"\nlength (\d+)", head).group(1))
         tap.eq(length, len(msg), "the recorded length is the new message's")
+        ok, diag = A.sum_matches(qid)
+        tap.ok(ok, "and so is the sum (its CRC-32C)", diag)
         tap.eq(A.incoming_files(), [], "nothing left in incoming/")
     # --- a recipient added that is there already: delivered once
     qid = queued_as(session(A, b"dup"))

@@ -1,6 +1,7 @@
-"""The order of operations, seen with strace -f: queued writes 250 to
-smtpd only after the fdatasync of the queue file and the fsync of the
-queue/ directory it was renamed into."""
+"""The order of operations, seen with strace -f: queued fills in the
+queue file's sum, renames it into queue/, then fdatasyncs it and fsyncs
+the queue/ directory side by side, and writes 250 to smtpd only once
+both have ended (SPOOL.md: the sum guards what a crash can leave)."""
 import os
 import re
 import subprocess
@@ -14,7 +15,7 @@ inst = pombo.Instance()
 trace = os.path.join(inst.dir, "trace")
 inst.start(wrapper=["strace", "-f", "-qq", "-tt", "-y", "-s", "80",
                     "-e", "trace=openat,write,sendto,fsync,fdatasync,"
-                    "rename,renameat,renameat2,close", "-o", trace])
+                    "rename,renameat,renameat2,close,pwrite64", "-o", trace])
 try:
     out = inst.smtpd(b"EHLO c.test\nMAIL FROM:<a@c.test>\n"
                      b"RCPT TO:<b@example.test>\nDATA\nSubject: traced\n\n"
@@ -25,34 +26,47 @@ try:
     inst.stop()
     lines = open(trace, errors="replace").read().splitlines()
 
-    def first(pattern):
-        for i, l in enumerate(lines):
-            if re.search(pattern, l):
+    def first(pattern, start=0):
+        for i in range(start, len(lines)):
+            if re.search(pattern, lines[i]):
                 return i
         return None
+
+    def ended(i, call):
+        """The line where the call started on line i returned 0 (itself,
+        or its "resumed" line when another thread's came between)."""
+        if i is None or re.search(r"\) += 0", lines[i]):
+            return i
+        pid = lines[i].split()[0]
+        return first(r"^%s .*<\.\.\. %s resumed>.* = 0" % (pid, call), i)
     create = first(r"openat\(.*incoming>?, \"%s\".*O_CREAT" % qid)
-    datasync = first(r"fdatasync\(\d+<[^>]*/incoming/%s>\)" % qid)
+    summed = first(r"pwrite64\(\d+<[^>]*/incoming/%s>, \"[0-9a-f]{8}\", 8,"
+                   % qid)
     rename = first(r"renameat2?\(.*\"%s\".*\"%s\"" % (qid, qid))
-    dirsync = None
-    if rename is not None:
-        for i in range(rename, len(lines)):
-            if re.search(r"fsync\(\d+<[^>]*/spool/queue>\) += 0", lines[i]):
-                dirsync = i
-                break
+    datasync = first(r"fdatasync\(\d+<[^>]*/%s>" % qid)
+    dirsync = first(r"fsync\(\d+<[^>]*/spool/queue>", rename or 0)
     reply = first(r"(write|sendto)\(.*\"250 2.0.0 Ok: queued as %s" % qid)
     tap.ok(create is not None, "queue file created in incoming/")
-    tap.ok(datasync is not None, "queue file fdatasync'd",
+    tap.ok(summed is not None, "its sum filled in (8 hex digits)",
            "\n".join(lines[-80:]))
     tap.ok(rename is not None, "queue file renamed into queue/")
-    tap.ok(dirsync is not None, "queue/ directory fsync'd after the rename")
+    tap.ok(datasync is not None and ended(datasync, "fdatasync") is not None,
+           "queue file fdatasync'd", "\n".join(lines[-80:]))
+    tap.ok(dirsync is not None and ended(dirsync, "fsync") is not None,
+           "queue/ directory fsync'd after the rename")
     tap.ok(reply is not None, "250 written to smtpd")
-    if None not in (create, datasync, rename, dirsync, reply):
-        tap.ok(create < datasync < rename < dirsync < reply,
-               "create < fdatasync < rename < fsync(dir) < 250",
-               "lines %d %d %d %d %d" % (create, datasync, rename, dirsync,
-                                         reply))
+    order = (create, summed, rename, datasync, dirsync, reply)
+    if None not in order and None not in (ended(datasync, "fdatasync"),
+                                          ended(dirsync, "fsync")):
+        tap.ok(create < summed < rename < datasync and rename < dirsync and
+               max(ended(datasync, "fdatasync"), ended(dirsync, "fsync")) <
+               reply, "create < sum < rename < {fdatasync, fsync(dir)} "
+               "< both ended < 250", "lines %s; ends %d %d" % (
+                   order, ended(datasync, "fdatasync"),
+                   ended(dirsync, "fsync")))
     else:
-        tap.ok(False, "create < fdatasync < rename < fsync(dir) < 250")
+        tap.ok(False, "create < sum < rename < {fdatasync, fsync(dir)} < 250",
+               order)
 finally:
     inst.cleanup()
 

@@ -145,6 +145,8 @@ try:
     m = re.search(rb"length (\d+)", env)
     tap.ok(m is not None and int(m.group(1)) == len(data),
            "the queue file's length counts them", env)
+    ok, diag = inst.sum_matches(qid) if qid else (False, out)
+    tap.ok(ok, "and so does its sum (CRC-32C)", diag)
 
     out = session(inst, ["hold"])
     qid = queued_as(out)

@@ -56,6 +56,27 @@ SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
                    "runtime error:", "AddressSanitizer:DEADLYSIGNAL")
 
 
+def _crc32c_table():
+    t = []
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82F63B78 if c & 1 else c >> 1
+        t.append(c)
+    return t
+
+
+_CRC32C = _crc32c_table()
+
+
+def crc32c(data):
+    """CRC-32C (Castagnoli) of data, as the queue file's "sum" line has it."""
+    c = 0xFFFFFFFF
+    for b in data:
+        c = _CRC32C[(c ^ b) & 0xFF] ^ (c >> 8)
+    return c ^ 0xFFFFFFFF
+
+
 def sanitizer_report(text):
     """The first sanitizer report in a log, or None."""
     if isinstance(text, bytes):
@@ -338,6 +359,16 @@ class Instance:
     def queue_file(self, qid):
         with open(os.path.join(self.spool, "queue", qid), "rb") as f:
             return f.read()
+
+    def sum_matches(self, qid):
+        """Does the queue file's "sum" line hold its message's CRC-32C?
+        (ok, what was found, for a test's diagnostics)"""
+        import re
+        head, msg = self.queue_file(qid).split(b"\ndata\n", 1)
+        m = re.search(rb"\nsum crc32c:([0-9a-f]{8})\nlength \d+$", head)
+        want = "%08x" % crc32c(msg)
+        return (m is not None and m.group(1).decode() == want,
+                "header %r, data's crc32c %s" % (head[-60:], want))
 
     def message(self, qid):
         """The message part of a queue file, without smtpd's Received:."""

@@ -442,3 +442,58 @@ Test(job, tls_lines)
 	cr_expect_eq(b.len, 0);
 	buf_free(&b);
 }
+
+/* The message's sum rides in the msg flags; the agent's verdict on it. */
+Test(job, sum_flag_and_damaged_line)
+{
+	static const char text[] =
+	    "POMBO-JOB 1\n"
+	    "host mx.test\n"
+	    "msg 01k177h582ja 1 100 3 <a@b.test> BODY=8BITMIME crc32c=0a1b2c3d\n"
+	    "rcpt 0 a@example.test -\n"
+	    "msg 01k177h582jb 1 100 3 <>\n"
+	    "rcpt 0 a@example.test -\n"
+	    "msg 01k177h582jc 1 100 3 <> crc32c=0A1B2C3D\n"
+	    "rcpt 0 a@example.test -\n"
+	    "msg 01k177h582jd 1 100 3 <> crc32c=1 crc32c=2\n"
+	    "rcpt 0 a@example.test -\n"
+	    "end\n";
+	struct job j;
+	struct buf out;
+	char err[128], why[JOB_REPLY_MAX + 1], qid[QID_LEN + 1];
+
+	cr_assert_eq(job_parse(&j, text, strlen(text), err, sizeof(err)), 0,
+	    "%s", err);
+	cr_assert_eq(j.nmsg, 4);
+	cr_expect(j.msgs[0].has_sum);
+	cr_expect_eq(j.msgs[0].sum, 0x0a1b2c3d);
+	cr_expect(job_has_flag(&j.msgs[0], "BODY=8BITMIME"));
+	cr_expect_not(j.msgs[1].has_sum);
+	cr_expect_not_null(j.msgs[2].bad);
+	cr_expect_not_null(j.msgs[3].bad);
+	cr_expect(job_sum_matches(&j.msgs[0], 0x0a1b2c3d, why, sizeof(why)));
+	cr_expect_not(job_sum_matches(&j.msgs[0], 0x0a1b2c3e, why,
+	    sizeof(why)));
+	cr_expect(strstr(why, "0a1b2c3e") && strstr(why, "0a1b2c3d"), "%s", why);
+	cr_expect(job_sum_matches(&j.msgs[1], 12345, why, sizeof(why)),
+	    "no sum (an older file): nothing to check");
+	/* queued's writer refuses what its agent would */
+	buf_init(&out, 1 << 16);
+	cr_expect_eq(job_format_msg(&out, "01k177h582ja", 1, 1, 1, "",
+	    "crc32c=xyz"), -1);
+	cr_expect_eq(job_format_msg(&out, "01k177h582ja", 1, 1, 1, "",
+	    "crc32c=00000000"), 0);
+	buf_reset(&out);
+	cr_assert_eq(job_damaged_format(&out, "01k177h582ja", "bad\nbytes"), 0);
+	cr_expect_str_eq(buf_cstr(&out), "damaged 01k177h582ja bad?bytes\n");
+	out.len--;	/* the line without its LF, as queued reads it */
+	cr_assert_eq(job_damaged_parse(buf_cstr(&out), qid, why), 0);
+	cr_expect_str_eq(qid, "01k177h582ja");
+	cr_expect_str_eq(why, "bad?bytes");
+	cr_expect_eq(job_damaged_parse("damaged 01k177h582j bad", qid, why), -1);
+	cr_expect_eq(job_damaged_parse("damaged 01k177h582ja", qid, why), -1);
+	cr_expect_eq(job_damaged_parse("damaged 01k177h582ja a\x01", qid, why),
+	    -1);
+	job_free(&j);
+	buf_free(&out);
+}
