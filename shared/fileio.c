@@ -88,13 +88,13 @@ fileio_read_fd(int fd, struct buf *b)
 	for (;;) {
 		room = b->max - b->len;
 		if (room > 0) {
-			if (room > 65536)
-				room = 65536;
-			/* what the buffer has, or 4 KB more */
-			if (b->cap > b->len + 1 && b->cap - b->len - 1 < room)
-				room = b->cap - b->len - 1;
-			else if (room > 4096)
-				room = 4096;
+			/* what the buffer has, else as much again (1 KB
+			 * first: a config file takes one page of heap) */
+			size_t want = b->cap > b->len + 1 ?
+			    b->cap - b->len - 1 : b->len < 1024 ? 1024 :
+			    b->len < 65536 ? b->len : 65536;
+			if (room > want)
+				room = want;
 			if (buf_reserve(b, room) == -1)
 				return -2;
 			r = read(fd, b->data + b->len, room);
