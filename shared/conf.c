@@ -57,7 +57,8 @@ struct conf_key {
 	size_t		 off;
 	size_t		 size;		/* of the field, for strings */
 	size_t		 count_off;	/* lists: of the count beside them */
-	unsigned	 min, max;	/* counts; durations (max 0: none) */
+	unsigned	 min, max;	/* counts; durations (max 0: none);
+					   paths: max length (0: PATH_MAX - 1) */
 	const char	*def;
 	const char	*doc;
 };
@@ -92,7 +93,7 @@ static const struct conf_key conf_keys[] = {
 	  POMBO_SYSCONFDIR "/pombo/users", "virtual users: address:hash" },
 	{ "aliases_file", CONF_PATH, F(aliases_file), 0, 0,
 	  POMBO_SYSCONFDIR "/pombo/aliases", "aliases in /etc/aliases format" },
-	{ "queue_socket", CONF_PATH, F(queue_socket), 0, 0,
+	{ "queue_socket", CONF_PATH, F(queue_socket), 0, 107,	/* sun_path */
 	  POMBO_RUNSTATEDIR "/pombo/queue.sock", "queued's Unix socket" },
 	{ "log_file", CONF_OPTPATH, F(log_file), 0, 0, "",
 	  "where log lines go when no syslog daemon listens at /dev/log "
@@ -617,24 +618,47 @@ set_domain(struct conf *c, const struct conf_key *k, char *v,
 	return copy_field(FIELD(c, k), k, v, err);
 }
 
+/* A path field is a char * of its own (conf.h); k->max bounds its length. */
+#define PATHP(c, k)	((char **)(void *)FIELD(c, k))
+
+static int
+path_store(struct conf *c, const struct conf_key *k, const char *v,
+    struct conf_error *err)
+{
+	size_t max = k->max ? k->max : PATH_MAX - 1;
+	char *copy;
+
+	if (strlen(v) > max)
+		return bad(err, k, "longer than %zu bytes", max);
+	if ((copy = strdup(v)) == NULL)
+		return bad(err, k, "out of memory");
+	free(*PATHP(c, k));
+	*PATHP(c, k) = copy;
+	return 0;
+}
+
 static int
 set_path(struct conf *c, const struct conf_key *k, char *v,
     struct conf_error *err)
 {
 	if (v[0] != '/')
 		return bad(err, k, "'%.64s' is not an absolute path", v);
-	return copy_field(FIELD(c, k), k, v, err);
+	return path_store(c, k, v, err);
 }
 
 static int
 set_optpath(struct conf *c, const struct conf_key *k, char *v,
     struct conf_error *err)
 {
-	if (*v == '\0') {
-		FIELD(c, k)[0] = '\0';
-		return 0;
-	}
+	if (*v == '\0')
+		return path_store(c, k, v, err);
 	return set_path(c, k, v, err);
+}
+
+static int
+is_path(const struct conf_key *k)
+{
+	return k->type == CONF_PATH || k->type == CONF_OPTPATH;
 }
 
 static int
@@ -822,6 +846,10 @@ conf_defaults(struct conf *c)
 
 	memset(c, 0, sizeof(*c));
 	for (i = 0; i < NKEYS; i++) {
+		/* a path key's field must be a char * (conf.h), not an array */
+		if (is_path(&conf_keys[i]) && conf_keys[i].size != sizeof(char *))
+			fatalx("built-in key %s: its field is not a char *",
+			    conf_keys[i].name);
 		if (str_copy(v, conf_keys[i].def, sizeof(v)) == -1)
 			fatalx("built-in default of %s: too long",
 			    conf_keys[i].name);
@@ -942,6 +970,13 @@ conf_load(struct conf *c, const char *path, struct conf_error *err)
 void
 conf_free(struct conf *c)
 {
+	size_t i;
+
+	for (i = 0; i < NKEYS; i++)
+		if (is_path(&conf_keys[i])) {
+			free(*PATHP(c, &conf_keys[i]));
+			*PATHP(c, &conf_keys[i]) = NULL;
+		}
 	list_free(&c->local_domains, &c->n_local_domains);
 	list_free(&c->dns_servers, &c->n_dns_servers);
 	list_free(&c->tls_policy, &c->n_tls_policy);

@@ -16,19 +16,25 @@
 #define CONF_LIST_MAX	1024
 #define CONF_FILE_MAX	(1024 * 1024)
 
+/*
+ * Paths (CONF_PATH, CONF_OPTPATH keys) are strings of their own on the
+ * heap, never NULL ("" when unset) from conf_defaults to conf_free: as
+ * PATH_MAX arrays they made the struct 42 KB (now 1 KB), eleven pages
+ * to fault in for every handler that zeroed it (issue 19).
+ */
 struct conf {
 	char		 hostname[ADDR_DOMAIN_MAX + 1];
 	char		**local_domains;	/* lowercased */
 	size_t		 n_local_domains;
 	struct cidr	*relay_networks;
 	size_t		 n_relay_networks;
-	char		 spool_dir[PATH_MAX];
-	char		 mail_root[PATH_MAX];
-	char		 users_file[PATH_MAX];
-	char		 aliases_file[PATH_MAX];
-	char		 queue_socket[108];	/* sizeof(sun_path) */
-	char		 log_file[PATH_MAX];	/* when there is no syslog */
-	char		 libexec_dir[PATH_MAX];	/* the agents, smtpd for sendmail -bs */
+	char		*spool_dir;
+	char		*mail_root;
+	char		*users_file;
+	char		*aliases_file;
+	char		*queue_socket;	/* < sizeof(sun_path) */
+	char		*log_file;	/* when there is no syslog */
+	char		*libexec_dir;	/* the agents, smtpd for sendmail -bs */
 	uint64_t	 max_message_size;
 	uint64_t	 min_free_space;
 	unsigned	 max_recipients;
@@ -52,13 +58,13 @@ struct conf {
 	unsigned	 remote_timeout;
 	unsigned	 remote_connect_timeout;
 	char		 relayhost[ADDR_DOMAIN_MAX + 16];
-	char		 tls_cert[PATH_MAX];	/* "" if none: no TLS offered */
-	char		 tls_key[PATH_MAX];
-	char		 tls_ca_file[PATH_MAX];	/* for tls_policy verify */
+	char		*tls_cert;	/* "" if none: no TLS offered */
+	char		*tls_key;
+	char		*tls_ca_file;	/* for tls_policy verify */
 	char		**tls_policy;		/* "domain:policy" */
 	size_t		 n_tls_policy;
 	int		 dane;			/* RFC 7672 */
-	char		 dns_trust_anchor[PATH_MAX];	/* "": see conf.c */
+	char		*dns_trust_anchor;	/* "": see conf.c */
 	int		 allow_plaintext_auth;
 	int		 mta_sts;		/* RFC 8461 policies, outbound */
 	unsigned	 mta_sts_timeout;	/* seconds, a policy fetch */

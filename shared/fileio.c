@@ -73,22 +73,42 @@ fileio_write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+/*
+ * Straight into b, growing it as it fills: a 64 KB chunk on the stack
+ * made every program that read its config fault two more stack pages
+ * (issue 19).
+ */
 int
 fileio_read_fd(int fd, struct buf *b)
 {
-	char chunk[65536];
+	size_t room;
 	ssize_t r;
+	char probe;
 
 	for (;;) {
-		r = read(fd, chunk, sizeof(chunk));
+		room = b->max - b->len;
+		if (room > 0) {
+			/* what the buffer has, else as much again (1 KB
+			 * first: a config file takes one page of heap) */
+			size_t want = b->cap > b->len + 1 ?
+			    b->cap - b->len - 1 : b->len < 1024 ? 1024 :
+			    b->len < 65536 ? b->len : 65536;
+			if (room > want)
+				room = want;
+			if (buf_reserve(b, room) == -1)
+				return -2;
+			r = read(fd, b->data + b->len, room);
+		} else	/* full: is there more? */
+			r = read(fd, &probe, 1);
 		if (r == -1 && errno == EINTR)
 			continue;
 		if (r < 0)
 			return -1;
 		if (r == 0)
 			return 0;
-		if (buf_add(b, chunk, (size_t)r) == -1)
+		if (room == 0)
 			return -2;
+		b->len += (size_t)r;
 	}
 }
 

@@ -68,6 +68,9 @@ static inline size_t lineio_avail(const struct lineio *io)
 { return io->iend - io->ipos; }
 static inline const char *lineio_peek(const struct lineio *io)
 { return io->in + io->ipos; }
+/* The same, for a caller that rewrites what it then consumes. */
+static inline char *lineio_peek_rw(struct lineio *io)
+{ return io->in + io->ipos; }
 static inline void lineio_consume(struct lineio *io, size_t n)
 { io->ipos += n; }
 /* Is more input already here (buffered, or in the transport)? */

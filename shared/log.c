@@ -6,7 +6,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +22,8 @@
 static int log_stderr;
 static int log_debugging;
 static const char *log_ident = "pombo";
-static char log_path[PATH_MAX];
+static char *log_path;		/* NULL: none (a PATH_MAX array here cost
+				   every handler a page fault) */
 static int log_fd = -1;
 
 /*
@@ -85,12 +85,15 @@ log_syslog_there(void)
 void
 log_set_file(const char *path)
 {
-	if (log_fd != -1 && strcmp(path, log_path) != 0) {
+	if (log_path != NULL && strcmp(path, log_path) == 0)
+		return;
+	if (log_fd != -1) {
 		close(log_fd);
 		log_fd = -1;
 	}
-	/* PATH_MAX, as the conf key's */
-	str_copy_trunc(log_path, path, sizeof(log_path));
+	free(log_path);
+	/* out of memory: no file, as for an empty path */
+	log_path = path[0] != '\0' ? strdup(path) : NULL;
 }
 
 /*
@@ -164,7 +167,7 @@ log_emit(int pri, const char *fmt, va_list ap, int with_errno)
 		    strerror(saved));
 	if (log_syslog_there())
 		syslog(pri, "%s", msg);
-	else if (log_path[0] != '\0')
+	else if (log_path != NULL)
 		log_to_file(msg);
 	if (log_stderr)
 		fprintf(stderr, "%s: %s\n", log_ident, msg);

@@ -142,7 +142,7 @@ buf_reset(struct buf *b)
 	b->len = 0;
 }
 
-static int
+int
 buf_reserve(struct buf *b, size_t n)
 {
 	size_t need, cap;

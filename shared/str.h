@@ -54,6 +54,8 @@ void buf_init(struct buf *b, size_t max);
 void buf_free(struct buf *b);
 void buf_reset(struct buf *b);
 int buf_add(struct buf *b, const void *p, size_t n);	/* -1: over max */
+/* Room for n more octets (and a NUL) after len: 0, or -1 over max. */
+int buf_reserve(struct buf *b, size_t n);
 int buf_addstr(struct buf *b, const char *s);
 int buf_printf(struct buf *b, const char *fmt, ...) PRINTF_LIKE(2, 3);
 int buf_addc(struct buf *b, char c);

@@ -66,14 +66,14 @@ emit_run(struct data_machine *dm, const char *in, size_t len, char *out,
 	if (dm->wire_size + n > dm->max_size) {
 		k = dm->max_size > dm->wire_size ?
 		    dm->max_size - dm->wire_size : 0;
-		memcpy(out + *o, in, k);
+		memmove(out + *o, in, k);
 		*o += k;
 		dm->size += k;
 		dm->wire_size = dm->max_size + 1;
 		data_error(dm, DATA_ERR_TOO_BIG);
 		return n;
 	}
-	memcpy(out + *o, in, n);
+	memmove(out + *o, in, n);
 	*o += n;
 	dm->size += n;
 	dm->wire_size += n;

@@ -54,7 +54,9 @@ void data_init(struct data_machine *dm, int lf_ends_lines, uint64_t max_size);
 /*
  * Consume up to len bytes of in, writing the message octets to out (room
  * for len bytes always suffices). Returns the bytes consumed: fewer than
- * len only when the end of data was reached (dm->state == DS_END).
+ * len only when the end of data was reached (dm->state == DS_END). out
+ * may be in itself: no octet is written past the one being read, so the
+ * bytes after the ones consumed are left as they were.
  */
 size_t data_feed(struct data_machine *dm, const char *in, size_t len,
     char *out, size_t *outlen);

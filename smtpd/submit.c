@@ -198,7 +198,7 @@ void
 submit_stream(struct smtp_session *s)
 {
 	struct data_machine dm;
-	char out[LINEIO_INSZ], reply[QCLIENT_REPLY_MAX];
+	char *in, reply[QCLIENT_REPLY_MAX];
 	char refusal[QCLIENT_REPLY_MAX];
 	enum lineio_result r;
 	int64_t start, idle, total;
@@ -240,13 +240,18 @@ submit_stream(struct smtp_session *s)
 			qclient_close(&s->q);
 			return;
 		}
-		n = data_feed(&dm, lineio_peek(&s->io), lineio_avail(&s->io),
-		    out, &olen);
-		lineio_consume(&s->io, n);
+		/*
+		 * In place: the message octets overwrite the ones read.
+		 * A buffer of their own (16 KB on the stack, or static)
+		 * cost two to four page faults a session (issue 19).
+		 */
+		in = lineio_peek_rw(&s->io);
+		n = data_feed(&dm, in, lineio_avail(&s->io), in, &olen);
 		received += n;
 		if (!refused && olen > 0 &&
-		    qclient_chunk(&s->q, out, olen) == -1)
+		    qclient_chunk(&s->q, in, olen) == -1)
 			log_warnx("%s: queue gone during data", s->qid);
+		lineio_consume(&s->io, n);
 	}
 	/* a refused DATA left queued its envelope: end that transaction */
 	if (refused)

@@ -1,5 +1,7 @@
 /* conf: every value type, defaults, and errors that name file:line. */
 #include <criterion/criterion.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -349,5 +351,48 @@ Test(conf, dane_and_trust_anchor)
 	    0, "%s", err.msg);
 	cr_expect(conf_tls_policy_named(&c, "A.test"));
 	cr_expect_not(conf_tls_policy_named(&c, "b.test"));
+	conf_free(&c);
+}
+
+/*
+ * Paths are heap strings (conf.h): their limits stay those of the old
+ * arrays (queue_socket: sun_path's 107 octets), an optional one
+ * is "" unless set, and the struct fits in a page, so that a handler
+ * zeroing it faults one page and not eleven (issue 19).
+ */
+Test(conf, paths)
+{
+	static char text[2 * PATH_MAX];
+	struct conf c;
+	struct conf_error err;
+	char path[PATH_MAX];
+
+	cr_expect_leq(sizeof(struct conf), 4096);
+	conf_defaults(&c);
+	cr_expect_str_eq(c.log_file, "");
+	cr_expect_str_eq(c.tls_cert, "");
+	cr_expect_eq(c.spool_dir[0], '/');
+	conf_free(&c);
+
+	memset(path, 'a', sizeof(path));
+	path[0] = '/';
+	path[4000] = '\0';	/* a config line holds 4095 octets */
+	snprintf(text, sizeof(text), "mail_root = %s\nlog_file = /l\n", path);
+	cr_assert_eq(parse(&c, text, &err), 0, "%s", err.msg);
+	cr_expect_eq(strlen(c.mail_root), 4000);
+	cr_expect_str_eq(c.log_file, "/l");
+	conf_free(&c);
+	cr_expect_null(c.mail_root);
+
+	path[108] = '\0';
+	snprintf(text, sizeof(text), "queue_socket = %s\n", path);
+	cr_expect_eq(parse(&c, text, &err), -1);
+	cr_expect_str_eq(err.msg, "test.conf:1: queue_socket: longer than 107 "
+	    "bytes");
+	conf_free(&c);
+	path[107] = '\0';
+	snprintf(text, sizeof(text), "queue_socket = %s\n", path);
+	cr_assert_eq(parse(&c, text, &err), 0, "%s", err.msg);
+	cr_expect_eq(strlen(c.queue_socket), 107);
 	conf_free(&c);
 }

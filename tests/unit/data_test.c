@@ -165,3 +165,50 @@ Test(data, hop_count)
 	run(in, n, 0, 100000, 0, &r);
 	cr_expect_eq(r.errors, DATA_ERR_HOPS);
 }
+
+/*
+ * In place (smtpd feeds its input buffer as the output, issue 19): the
+ * same octets, errors and end as into a buffer of their own, and the
+ * bytes after the end (a pipelined QUIT) left as they were. Under the
+ * sanitizers an overlapping memcpy fails here.
+ */
+Test(data, in_place)
+{
+	struct data_machine dm;
+	struct result r;
+	char buf[4096];
+	size_t i, len, n, o;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		len = strcmp(t[i].name, "binary and NUL") == 0 ? 9 :
+		    strlen(t[i].in);
+		run(t[i].in, len, t[i].lf, 1000, 0, &r);
+		memcpy(buf, t[i].in, len);
+		data_init(&dm, t[i].lf, 1000);
+		n = data_feed(&dm, buf, len, buf, &o);
+		cr_expect_eq(n, r.consumed, "%s: consumed", t[i].name);
+		cr_expect_eq(dm.errors, r.errors, "%s: errors", t[i].name);
+		cr_expect_eq(dm.state == DS_END, r.ended, "%s: end", t[i].name);
+		if (r.errors == 0) {
+			cr_expect_eq(o, r.outlen, "%s: length", t[i].name);
+			cr_expect(memcmp(buf, r.out, o) == 0, "%s: bytes",
+			    t[i].name);
+		}
+		cr_expect(memcmp(buf + n, t[i].in + n, len - n) == 0,
+		    "%s: the rest", t[i].name);
+	}
+	/* a long run with line ends: memmove over overlapping octets */
+	memset(buf, 'x', sizeof(buf));
+	for (i = 100; i + 2 < sizeof(buf) - 5; i += 100)
+		memcpy(buf + i, "\r\n", 2);
+	memcpy(buf + sizeof(buf) - 5, "\r\n.\r\n", 5);
+	data_init(&dm, 0, 100000);
+	n = data_feed(&dm, buf, sizeof(buf), buf, &o);
+	cr_expect_eq(n, sizeof(buf));
+	cr_expect_eq(dm.errors, 0);
+	cr_expect_eq(buf[0], 'x');
+	cr_expect_eq(buf[98], 'x');
+	cr_expect_eq(buf[99], 'x');
+	cr_expect_eq(buf[100], '\n', "CRLF became LF: %#x", buf[100]);
+	cr_expect_eq(buf[101], 'x');
+}
