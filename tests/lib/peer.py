@@ -160,12 +160,15 @@ class Peer:
                         f.write(r.encode() + b"\r\n")
                         f.flush()
                     else:
-                        r = self._reply(f, "END", "250 2.0.0 queued")
-                    if r[0] == "2":
-                        with self.lock:
-                            self.messages.append({"mail": mail,
-                                                  "rcpts": list(rcpts),
-                                                  "data": data})
+                        r = self.replies.get("END", "250 2.0.0 queued")
+                        # recorded before the reply: a client that has
+                        # its 250 may be checked at once
+                        if r[0] == "2":
+                            with self.lock:
+                                self.messages.append({"mail": mail,
+                                                      "rcpts": list(rcpts),
+                                                      "data": data})
+                        self._reply(f, "END", r)
                     mail, rcpts = None, []
                 elif verb == "RSET":
                     mail, rcpts = None, []
