@@ -1,0 +1,262 @@
+/*
+ * pombo-tlsd: the handlers' TLS in one long-lived process (or a few),
+ * so OpenSSL is loaded and initialised once, not per connection
+ * (tests/bench/README.md: three quarters of a handler's TLS CPU was
+ * that). The handler keeps the SMTP or POP3 session; tlsd only turns
+ * TLS records into plaintext and back. As Postfix's tlsproxy(8).
+ *
+ * Runs as: the user its unit gives it (one that may read the key),
+ *   never needing root. May touch: the certificate and key files a
+ *   handler names, its socket. Holds the private key, never the spool.
+ * Trusts: handlers by their uid (SO_PEERCRED: root, its own, -u);
+ *   nothing from the TLS clients.
+ * Logs to syslog, and stderr (the journal).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+
+#include "log.h"
+#include "str.h"
+#include "tlsd.h"
+
+#define TLSD_MAX_WORKERS	64
+#define TLSD_MAX_USERS		16
+#define TLSD_MAX_SESSIONS	4096	/* per worker, fds permitting */
+
+static volatile sig_atomic_t stopping;
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: pombo-tlsd [-d] [-s socket] [-w workers] "
+	    "[-u user[,user...]]\n");
+	exit(64);
+}
+
+/* The socket from systemd (LISTEN_PID, LISTEN_FDS), or -1. */
+static int
+activated(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	char *end;
+	long p, n;
+
+	if (pid == NULL || fds == NULL)
+		return -1;
+	p = strtol(pid, &end, 10);
+	if (*end || p != (long)getpid())
+		return -1;
+	n = strtol(fds, &end, 10);
+	if (*end || n < 1)
+		return -1;
+	if (n > 1)
+		fatalx("expected one socket from systemd, got %ld", n);
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return 3;	/* SD_LISTEN_FDS_START */
+}
+
+/* Bind path, mode 0660 (group gid if not -1); a stale socket goes. */
+static int
+bind_socket(const char *path, gid_t gid)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct stat st;
+	mode_t old;
+	int fd;
+
+	if (str_copy(sun.sun_path, path, sizeof(sun.sun_path)) == -1)
+		fatalx("%s: path too long", path);
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			fatalx("%s exists and is not a socket", path);
+		/* one that accepts is another tlsd's */
+		if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1 &&
+		    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+			fatalx("%s: another pombo-tlsd listens there", path);
+		if (fd != -1)
+			close(fd);
+		if (unlink(path) == -1)
+			fatal("unlink %s", path);
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
+		fatal("socket");
+	old = umask(0117);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		fatal("bind %s", path);
+	umask(old);
+	if (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) == -1)
+		fatal("chown %s", path);
+	if (listen(fd, SOMAXCONN) == -1)
+		fatal("listen %s", path);
+	log_info("listening on %s", path);
+	return fd;
+}
+
+/* -u: names into uids; the first one's group may connect to -s. */
+static size_t
+users(char *list, uid_t *uids, gid_t *gid)
+{
+	struct passwd *pw;
+	char *name, *save = NULL;
+	size_t n = 0;
+
+	for (name = strtok_r(list, ",", &save); name;
+	    name = strtok_r(NULL, ",", &save)) {
+		if (n == TLSD_MAX_USERS)
+			fatalx("-u: at most %d users", TLSD_MAX_USERS);
+		if ((pw = getpwnam(name)) == NULL)
+			fatalx("-u: no user %s", name);
+		if (n == 0)
+			*gid = pw->pw_gid;
+		uids[n++] = pw->pw_uid;
+	}
+	return n;
+}
+
+static void
+on_term(int sig)
+{
+	(void)sig;
+	stopping = 1;
+}
+
+/*
+ * The parent of -w workers: it keeps them running (one restart a
+ * second at most) and passes SIGTERM on.
+ */
+static void
+supervise(pid_t *pids, int n, int lfd, const uid_t *uids, size_t nuids,
+    size_t max)
+{
+	struct sigaction sa;
+	pid_t pid;
+	int i, st;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	while (!stopping) {
+		if ((pid = waitpid(-1, &st, 0)) == -1) {
+			if (errno == EINTR)
+				continue;
+			fatal("waitpid");
+		}
+		for (i = 0; i < n && pids[i] != pid; i++)
+			;
+		if (i == n || stopping)
+			continue;
+		log_warnx("worker %d ended (status %d): started again",
+		    (int)pid, st);
+		sleep(1);
+		if ((pids[i] = fork()) == -1)
+			fatal("fork");
+		if (pids[i] == 0) {
+			signal(SIGTERM, SIG_DFL);
+			signal(SIGINT, SIG_DFL);
+			loop_run(lfd, uids, nuids, max);
+			_exit(1);
+		}
+	}
+	for (i = 0; i < n; i++)
+		kill(pids[i], SIGTERM);
+	for (i = 0; i < n; i++)
+		waitpid(pids[i], NULL, 0);
+	ctxcache_free();
+	exit(0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	unsigned char keys[TLSD_TICKET_KEYS];
+	pid_t pids[TLSD_MAX_WORKERS];
+	uid_t uids[TLSD_MAX_USERS];
+	const char *path = NULL;
+	struct rlimit rl;
+	gid_t gid = (gid_t)-1;
+	size_t nuids = 0, max;
+	int ch, debug = 0, workers = 1, lfd, i;
+	char *end;
+
+	log_init("pombo/tlsd", 1);
+	while ((ch = getopt(argc, argv, "ds:u:w:")) != -1) {
+		switch (ch) {
+		case 'd':
+			debug = 1;
+			break;
+		case 's':
+			path = optarg;
+			break;
+		case 'u':
+			nuids = users(optarg, uids, &gid);
+			break;
+		case 'w':
+			workers = (int)strtol(optarg, &end, 10);
+			if (*end || workers < 1 || workers > TLSD_MAX_WORKERS)
+				usage();
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_set_debug(debug);
+	signal(SIGPIPE, SIG_IGN);
+	if ((lfd = activated()) == -1) {
+		if (path == NULL)
+			fatalx("no socket from systemd, and no -s");
+		lfd = bind_socket(path, gid);
+	} else
+		log_info("listening on the socket from systemd");
+	/* two descriptors a session */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	max = TLSD_MAX_SESSIONS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (rl.rlim_cur - 32) / 2 < max)
+		max = rl.rlim_cur > 64 ? (size_t)(rl.rlim_cur - 32) / 2 : 16;
+	/*
+	 * Before the fork: OpenSSL initialised once for all the workers,
+	 * and one ticket key, so a ticket from one resumes on another.
+	 */
+	if (OPENSSL_init_ssl(0, NULL) != 1 ||
+	    RAND_priv_bytes(keys, sizeof(keys)) != 1)
+		fatalx("cannot initialise OpenSSL");
+	ctxcache_init(keys);
+	memset(keys, 0, sizeof(keys));
+	if (workers == 1)
+		loop_run(lfd, uids, nuids, max);
+	for (i = 0; i < workers; i++) {
+		if ((pids[i] = fork()) == -1)
+			fatal("fork");
+		if (pids[i] == 0) {
+			loop_run(lfd, uids, nuids, max);
+			_exit(1);
+		}
+	}
+	supervise(pids, workers, lfd, uids, nuids, max);
+	return 0;
+}
