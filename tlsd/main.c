@@ -212,7 +212,7 @@ main(int argc, char *argv[])
 			break;
 		case 'w':
 			workers = (int)strtol(optarg, &end, 10);
-			if (*end || workers < 1 || workers > TLSD_MAX_WORKERS)
+			if (*end || workers < 0 || workers > TLSD_MAX_WORKERS)
 				usage();
 			break;
 		default:
@@ -221,6 +221,11 @@ main(int argc, char *argv[])
 	}
 	if (optind != argc)
 		usage();
+	/* -w 0: one a CPU */
+	if (workers == 0 && (workers = (int)sysconf(_SC_NPROCESSORS_ONLN)) < 1)
+		workers = 1;
+	if (workers > TLSD_MAX_WORKERS)
+		workers = TLSD_MAX_WORKERS;
 	log_set_debug(debug);
 	signal(SIGPIPE, SIG_IGN);
 	if ((lfd = activated()) == -1) {
