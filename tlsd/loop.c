@@ -29,6 +29,8 @@ struct slot {
 	int		 again, dead;
 };
 
+volatile sig_atomic_t tlsd_stop;
+
 static struct slot *slots;
 static size_t nslots;
 static int ep = -1;
@@ -192,16 +194,23 @@ loop_run(int lfd, const uid_t *uids, size_t nuids, size_t max)
 	struct epoll_event evs[LOOP_EVENTS], ev = { .events = EPOLLIN |
 	    EPOLLEXCLUSIVE, .data.ptr = NULL };
 	struct slot *sl;
+	sigset_t waiting;
 	int n, i, timeout = -1;
 
+	/* SIGTERM (blocked by main) is let in only while waiting */
+	sigprocmask(SIG_BLOCK, NULL, &waiting);
+	sigdelset(&waiting, SIGTERM);
+	sigdelset(&waiting, SIGINT);
 	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal("epoll_create1");
 	if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) == -1)
 		fatal("epoll_ctl");
-	for (;;) {
-		n = epoll_wait(ep, evs, LOOP_EVENTS, timeout);
+	while (!tlsd_stop) {
+		n = epoll_pwait(ep, evs, LOOP_EVENTS, timeout, &waiting);
 		if (n == -1 && errno != EINTR)
-			fatal("epoll_wait");
+			fatal("epoll_pwait");
+		if (n == -1)
+			n = 0;
 		now = lineio_now();
 		for (i = 0; i < n; i++) {
 			if (evs[i].data.ptr == NULL)
@@ -215,4 +224,9 @@ loop_run(int lfd, const uid_t *uids, size_t nuids, size_t max)
 				run(sl);
 		timeout = turn_end();
 	}
+	for (sl = slots; sl; sl = sl->next)
+		kill_slot(sl);
+	(void)turn_end();
+	close(ep);
+	ep = -1;
 }

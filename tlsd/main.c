@@ -39,8 +39,6 @@
 #define TLSD_MAX_USERS		16
 #define TLSD_MAX_SESSIONS	4096	/* per worker, fds permitting */
 
-static volatile sig_atomic_t stopping;
-
 static void
 usage(void)
 {
@@ -136,7 +134,38 @@ static void
 on_term(int sig)
 {
 	(void)sig;
-	stopping = 1;
+	tlsd_stop = 1;
+}
+
+/*
+ * SIGTERM and SIGINT end the loop: blocked but in epoll_pwait (loop.c),
+ * so one cannot slip in between the check and the wait. SIGCHLD is the
+ * supervisor's (sigwaitinfo).
+ */
+static void
+catch_term(void)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_term;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+/* A worker: the loop, then out. */
+static void __attribute__((noreturn))
+work(int lfd, const uid_t *uids, size_t nuids, size_t max)
+{
+	loop_run(lfd, uids, nuids, max);
+	ctxcache_free();
+	exit(0);
 }
 
 /*
@@ -147,34 +176,32 @@ static void
 supervise(pid_t *pids, int n, int lfd, const uid_t *uids, size_t nuids,
     size_t max)
 {
-	struct sigaction sa;
+	sigset_t set;
 	pid_t pid;
-	int i, st;
+	int i, st, sig;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	while (!stopping) {
-		if ((pid = waitpid(-1, &st, 0)) == -1) {
-			if (errno == EINTR)
-				continue;
-			fatal("waitpid");
-		}
-		for (i = 0; i < n && pids[i] != pid; i++)
-			;
-		if (i == n || stopping)
+	/* blocked since catch_term: taken here one at a time, no race */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	while (!tlsd_stop) {
+		if ((sig = sigwaitinfo(&set, NULL)) == -1)
 			continue;
-		log_warnx("worker %d ended (status %d): started again",
-		    (int)pid, st);
-		sleep(1);
-		if ((pids[i] = fork()) == -1)
-			fatal("fork");
-		if (pids[i] == 0) {
-			signal(SIGTERM, SIG_DFL);
-			signal(SIGINT, SIG_DFL);
-			loop_run(lfd, uids, nuids, max);
-			_exit(1);
+		if (sig != SIGCHLD)
+			break;
+		while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+			for (i = 0; i < n && pids[i] != pid; i++)
+				;
+			if (i == n)
+				continue;
+			log_warnx("worker %d ended (status %d): started again",
+			    (int)pid, st);
+			sleep(1);
+			if ((pids[i] = fork()) == -1)
+				fatal("fork");
+			if (pids[i] == 0)
+				work(lfd, uids, nuids, max);
 		}
 	}
 	for (i = 0; i < n; i++)
@@ -252,15 +279,14 @@ main(int argc, char *argv[])
 		fatalx("cannot initialise OpenSSL");
 	ctxcache_init(keys);
 	memset(keys, 0, sizeof(keys));
+	catch_term();
 	if (workers == 1)
-		loop_run(lfd, uids, nuids, max);
+		work(lfd, uids, nuids, max);
 	for (i = 0; i < workers; i++) {
 		if ((pids[i] = fork()) == -1)
 			fatal("fork");
-		if (pids[i] == 0) {
-			loop_run(lfd, uids, nuids, max);
-			_exit(1);
-		}
+		if (pids[i] == 0)
+			work(lfd, uids, nuids, max);
 	}
 	supervise(pids, workers, lfd, uids, nuids, max);
 	return 0;

@@ -8,6 +8,7 @@
 #ifndef POMBO_TLSD_H
 #define POMBO_TLSD_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -61,8 +62,10 @@ void session_free(struct session *s);
 /*
  * loop: accept on lfd (shared by the workers), check each peer's uid
  * against uids[] (root and our own are always allowed), and drive the
- * sessions, at most max at once. Returns only on a fatal error.
+ * sessions, at most max at once, until tlsd_stop is set (SIGTERM): then
+ * every session is dropped and it returns.
  */
+extern volatile sig_atomic_t tlsd_stop;
 void loop_run(int lfd, const uid_t *uids, size_t nuids, size_t max);
 
 #endif

@@ -391,6 +391,11 @@ try:
         s.ehlo("client.test")
         tap.eq(comm(pombo.server_pid(s.sock)), "smtpd",
                "the next session does TLS in the handler")
+    one_worker = Tlsd(workers=1, name="tlsd2")
+    tap.eq(one_worker.stop(), 0, "a tlsd of one process stops on SIGTERM "
+           "with 0")
+    tap.ok(pombo.sanitizer_report(one_worker.log()) is None,
+           "no sanitizer report from it")
 finally:
     smtp.stop()
     tlsd.stop()
