@@ -92,8 +92,12 @@ def handlers(sa, name):
 
 
 def maps_have_libssl(pid):
-    with open("/proc/%d/maps" % pid) as f:
-        return "libssl" in f.read()
+    """(A handler gone meanwhile had none when it went.)"""
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            return "libssl" in f.read()
+    except OSError:
+        return False
 
 
 def comm(pid):
@@ -160,7 +164,8 @@ try:
                "pombo-tlsd alone holds the client's socket: the handler "
                "let go of its copies")
         hs = handlers(smtp, "smtpd")
-        tap.ok(len(hs) == 1 and not maps_have_libssl(hs[0]),
+        # (the one of the session before may still be exiting)
+        tap.ok(hs and not any(maps_have_libssl(h) for h in hs),
                "the smtpd handler has not loaded libssl", hs)
         s.sendmail("alice@client.test", ["bob@example.test"], msg)
     tap.ok(pombo.wait_for(lambda: inst.delivered("bob"), 20),
@@ -181,7 +186,7 @@ try:
     tap.eq(comm(pombo.server_pid(p.sock)), "pombo-tlsd",
            "STLS: pombo-tlsd holds the client's socket")
     hs = handlers(pop3, "pop3d")
-    tap.ok(len(hs) == 1 and not maps_have_libssl(hs[0]),
+    tap.ok(hs and not any(maps_have_libssl(h) for h in hs),
            "the pop3d handler has not loaded libssl", hs)
     p.user(AUTH[0])
     p.pass_(AUTH[1])
@@ -295,9 +300,9 @@ try:
         tap.eq(code, 454, "an unusable certificate: 454")
         code, _ = s.docmd("NOOP")
         tap.eq(code, 250, "the session goes on in the clear")
-        hs = handlers(smtp, "smtpd")
-        tap.ok(len(hs) == 1 and not maps_have_libssl(hs[0]),
-               "tlsd said so: the handler never loaded libssl", hs)
+        h = pombo.server_pid(s.sock)
+        tap.ok(comm(h) == "smtpd" and not maps_have_libssl(h),
+               "tlsd said so: the handler never loaded libssl", h)
     tap.ok("missing.pem" in tlsd.log(), "tlsd logs why")
     inst.set_conf(tls_cert=cert)
 
