@@ -536,8 +536,11 @@ def fig_tls(ctx, rnd, out):
     cert, key = tls_cert(ctx.base)
     P = peers.Pombo(ctx.procs, ctx.base, "tls-pombo-%d" % rnd,
                     conf={"tls_cert": cert, "tls_key": key})
+    # BENCH_TLSD=0: each handler does its own TLS, as before pombo-tlsd
+    use_tlsd = os.environ.get("BENCH_TLSD", "1") != "0"
     tlsd_sock = os.path.join(P.dir, "tlsd.sock")
-    P.write_conf(tls_proxy=tlsd_sock)
+    if use_tlsd:
+        P.write_conf(tls_proxy=tlsd_sock)
     tlsd = None
     F = peers.Postfix(ctx.procs, ctx.base, "tls-postfix-%d" % rnd, {
         "smtpd_recipient_restrictions": "check_client_access static:HOLD",
@@ -546,11 +549,12 @@ def fig_tls(ctx, rnd, out):
         "smtpd_tls_protocols": ">=TLSv1.2",
         "smtpd_tls_loglevel": "0"}, resolv_conf=ctx.dns.resolv_conf)
     try:
-        tlsd = ctx.procs.popen([benchlib.pombo.prog("tlsd/pombo-tlsd"), "-s",
-                                tlsd_sock, "-w", str(os.cpu_count() or 1)])
-        if not benchlib.wait_for(
-                lambda: benchlib.pombo.accepts(tlsd_sock), 10):
-            raise RuntimeError("pombo-tlsd did not start")
+        if use_tlsd:
+            tlsd = ctx.procs.popen([benchlib.pombo.prog("tlsd/pombo-tlsd"),
+                                    "-s", tlsd_sock, "-w", "0"])
+            if not benchlib.wait_for(
+                    lambda: benchlib.pombo.accepts(tlsd_sock), 10):
+                raise RuntimeError("pombo-tlsd did not start")
         P.start_queued()
         pport, ssa = P.listen("smtpd/smtpd")
         F.start()
@@ -558,7 +562,7 @@ def fig_tls(ctx, rnd, out):
         def pombo_cpu():
             # tlsd's workers are its live children: counted
             return proc_cpu(ssa.pid) + proc_cpu(P.queued.pid) + \
-                proc_cpu(tlsd.pid)
+                (proc_cpu(tlsd.pid) if tlsd else 0.0)
 
         def postfix_cpu():
             try:
