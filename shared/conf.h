@@ -54,7 +54,7 @@ struct conf {
 	char		 relayhost[ADDR_DOMAIN_MAX + 16];
 	char		 tls_cert[PATH_MAX];	/* "" if none: no TLS offered */
 	char		 tls_key[PATH_MAX];
-	char		 tls_proxy[PATH_MAX];	/* pombo-tlsd's socket, or "" */
+	char		 tls_proxy[108];	/* sizeof(sun_path); pombo-tlsd's, or "" */
 	char		 tls_ca_file[PATH_MAX];	/* for tls_policy verify */
 	char		**tls_policy;		/* "domain:policy" */
 	size_t		 n_tls_policy;

@@ -255,6 +255,8 @@ main(int argc, char *argv[])
 		workers = TLSD_MAX_WORKERS;
 	log_set_debug(debug);
 	signal(SIGPIPE, SIG_IGN);
+	/* before the socket exists: a SIGTERM from then on waits for the loop */
+	catch_term();
 	if ((lfd = activated()) == -1) {
 		if (path == NULL)
 			fatalx("no socket from systemd, and no -s");
@@ -279,7 +281,6 @@ main(int argc, char *argv[])
 		fatalx("cannot initialise OpenSSL");
 	ctxcache_init(keys);
 	memset(keys, 0, sizeof(keys));
-	catch_term();
 	if (workers == 1)
 		work(lfd, uids, nuids, max);
 	for (i = 0; i < workers; i++) {
