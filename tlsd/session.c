@@ -33,6 +33,9 @@
 
 enum state { S_REQ, S_FD, S_HANDSHAKE, S_RELAY, S_CLOSING };
 
+/* the request line is read into the buffer toward the client */
+_Static_assert(TLSPROXY_LINE_MAX <= TLSD_BUFSZ, "request buffer");
+
 struct rbuf {
 	size_t	start, end;
 	char	data[TLSD_BUFSZ];
@@ -178,12 +181,14 @@ request(struct session *s, int64_t now)
 	size_t len;
 
 	for (;;) {
-		if (room(&s->toc) == 0 || used(&s->toc) >= TLSPROXY_LINE_MAX) {
+		/* the line, "\n" included, in TLSPROXY_LINE_MAX octets */
+		if (s->toc.end >= TLSPROXY_LINE_MAX) {
 			say(s, "ERR", "request too long");
 			s->state = S_CLOSING;
 			return SESSION_WAIT;
 		}
-		n = read(s->hfd, s->toc.data + s->toc.end, room(&s->toc));
+		n = read(s->hfd, s->toc.data + s->toc.end,
+		    TLSPROXY_LINE_MAX - s->toc.end);
 		if (n > 0) {
 			s->toc.end += (size_t)n;
 			if (memchr(s->toc.data, '\n', s->toc.end))
@@ -428,6 +433,38 @@ relay(struct session *s)
 	return progress ? SESSION_AGAIN : SESSION_WAIT;
 }
 
+/*
+ * S_CLOSING: the last line out, then our side shut and what the handler
+ * still sends read and dropped until it closes (2 s at most): closing
+ * with unread input would reset the connection, and the line with it.
+ */
+static enum session_next
+closing(struct session *s, int64_t now)
+{
+	char sink[512];
+	int progress = 0, i;
+	ssize_t n;
+
+	if (flush_handler(s, &progress) == -1)
+		return SESSION_DONE;
+	if (used(&s->toh) > 0)
+		return SESSION_WAIT;
+	if (!s->hshut) {
+		shutdown(s->hfd, SHUT_WR);
+		s->hshut = 1;
+		s->deadline = now + 2000;
+	}
+	for (i = 0; i < 64; i++) {
+		n = read(s->hfd, sink, sizeof(sink));
+		if (n > 0 || (n == -1 && errno == EINTR))
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return SESSION_WAIT;
+		return SESSION_DONE;
+	}
+	return SESSION_AGAIN;	/* the others' turn first */
+}
+
 enum session_next
 session_pump(struct session *s, int64_t now)
 {
@@ -452,11 +489,7 @@ session_pump(struct session *s, int64_t now)
 		case S_RELAY:
 			return relay(s);
 		case S_CLOSING:
-			progress = 0;
-			if (flush_handler(s, &progress) == -1 ||
-			    used(&s->toh) == 0)
-				return SESSION_DONE;
-			return SESSION_WAIT;
+			return closing(s, now);
 		}
 		progress = 0;
 		if (flush_handler(s, &progress) == -1)
@@ -473,6 +506,8 @@ session_expire(struct session *s)
 	char line[64];
 	int progress = 0;
 
+	if (s->state == S_CLOSING)
+		return;		/* the handler did not close: no matter */
 	log_warnx("%s: %s timed out", s->client, what[s->state]);
 	str_fmt_trunc(line, sizeof(line), "%s timed out", what[s->state]);
 	if (s->state == S_FD || s->state == S_HANDSHAKE) {

@@ -306,6 +306,46 @@ try:
     tap.ok("missing.pem" in tlsd.log(), "tlsd logs why")
     inst.set_conf(tls_cert=cert)
 
+    # ---- a handler's bad requests: ERR, and the connection closed
+    def ask(line, fds=None):
+        c = socket.socket(socket.AF_UNIX)
+        c.settimeout(10)
+        c.connect(tlsd.sock)
+        try:
+            c.sendall(line)
+            got = b""
+            while not got.endswith(b"\n"):
+                chunk = c.recv(200)
+                if not chunk:
+                    break
+                got += chunk
+            if fds is not None and got == b"OK\n":
+                socket.send_fds(c, [b"F"], fds)
+                got = c.recv(200)
+            c.settimeout(5)
+            closed = c.recv(10) == b""
+        except OSError as e:
+            return repr(e).encode(), False
+        finally:
+            c.close()
+        return got, closed
+    tap.eq(ask(b"HELLO\n"), (b"ERR not a TLSPROXY 1 request\n", True),
+           "tlsd: a line that is no request: ERR, closed")
+    tap.eq(ask(b"TLSPROXY 1 1 10000 x " + b"/" * 9000 + b"\n"),
+           (b"ERR request too long\n", True),
+           "tlsd: a request too long: ERR, closed")
+    got, closed = ask(b"TLSPROXY 1 1 10000 x %s %s\n" % (cert.encode(),
+                                                         cert.encode()))
+    tap.ok(got.startswith(b"NOCERT ") and closed,
+           "tlsd: a certificate for a key: NOCERT, closed", got)
+    rd, wr = os.pipe()
+    got, closed = ask(b"TLSPROXY 1 1 10000 x %s %s\n" % (
+        cert.encode(), key.encode()), fds=[rd])
+    os.close(rd)
+    os.close(wr)
+    tap.eq((got, closed), (b"ERR one socket expected\n", True),
+           "tlsd: a pipe passed instead of a socket: ERR, closed")
+
     # ---- a peer of another uid is refused
     if os.geteuid() != 0:
         tap.skip("a peer of another uid is refused", "not root")
