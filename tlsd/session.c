@@ -11,8 +11,10 @@
  *   S_FD         "OK" sent; waiting for the client's socket (timeout_ms)
  *   S_HANDSHAKE  SSL_accept on it (timeout_ms)
  *   S_RELAY      "OK <desc>" queued; plaintext both ways, no deadline:
- *                idle time is the handler's business
- *   S_CLOSING    a last line to the handler (ERR, NOCERT), then over
+ *                idle time is the handler's business; once the handler
+ *                closed, TLSD_DRAIN_MS for the client to take the rest
+ *   S_CLOSING    a last line to the handler (ERR, NOCERT), our side
+ *                shut, its input drained (2 s at most), then over
  */
 #include "config.h"
 
@@ -403,7 +405,7 @@ to_client(struct session *s, int *progress)
 
 /* S_RELAY */
 static enum session_next
-relay(struct session *s)
+relay(struct session *s, int64_t now)
 {
 	int progress = 1, turns;
 
@@ -423,6 +425,9 @@ relay(struct session *s)
 			return SESSION_DONE;
 		to_client(s, &progress);
 	}
+	/* the handler is gone: its last words get TLSD_DRAIN_MS, no more */
+	if (s->heof && !s->deadline)
+		s->deadline = now + TLSD_DRAIN_MS;
 	if (s->heof && used(&s->toc) == 0) {
 		/* the handler closed: close_notify, once, and done */
 		if (!s->fatal)
@@ -487,7 +492,7 @@ session_pump(struct session *s, int64_t now)
 				return SESSION_DONE;
 			break;
 		case S_RELAY:
-			return relay(s);
+			return relay(s, now);
 		case S_CLOSING:
 			return closing(s, now);
 		}
@@ -508,6 +513,11 @@ session_expire(struct session *s)
 
 	if (s->state == S_CLOSING)
 		return;		/* the handler did not close: no matter */
+	if (s->state == S_RELAY) {
+		log_debug("%s: the client took no more after the handler "
+		    "closed", s->client);
+		return;
+	}
 	log_warnx("%s: %s timed out", s->client, what[s->state]);
 	str_fmt_trunc(line, sizeof(line), "%s timed out", what[s->state]);
 	if (s->state == S_FD || s->state == S_HANDSHAKE) {

@@ -21,6 +21,7 @@
 #define TLSD_TICKET_KEYS	80
 #define TLSD_BUFSZ		16384	/* per direction and session */
 #define TLSD_REQ_TIMEOUT_MS	10000	/* for the request line */
+#define TLSD_DRAIN_MS		30000	/* to send a closed handler's last data */
 
 /*
  * ctxcache: the server contexts for (cert, key, mx), a few of them, made
