@@ -2,9 +2,9 @@
  * ctxcache: pombo-tlsd's server contexts. Each request stats the
  * certificate and the key (two stat calls: cheap beside a handshake) so
  * a renewed pair is served by the next session, as the in-process TLS
- * that reads them per session does. The ticket keys are the same in
- * every context and worker: a ticket from one resumes on another, and
- * on the context made again after a renewal.
+ * that reads them per session does. The ticket keys (ticket.c) are the
+ * same in every context and worker: a ticket from one resumes on
+ * another, and on the context made again after a renewal.
  */
 #include "config.h"
 
@@ -39,14 +39,7 @@ struct entry {
 };
 
 static struct entry cache[CTXCACHE_MAX];
-static unsigned char ticket_keys[TLSD_TICKET_KEYS];
 static uint64_t clock_uses;
-
-void
-ctxcache_init(const unsigned char keys[TLSD_TICKET_KEYS])
-{
-	memcpy(ticket_keys, keys, sizeof(ticket_keys));
-}
 
 static int
 fileid(const char *path, struct fileid *id, char *err, size_t errlen)
@@ -114,8 +107,7 @@ make(const char *cert, const char *key, int mx, char *err, size_t errlen)
 		ssl_error(key, err, errlen);
 		goto fail;
 	}
-	if (SSL_CTX_set_tlsext_ticket_keys(ctx, ticket_keys,
-	    sizeof(ticket_keys)) != 1) {
+	if (ticket_setup(ctx) == -1) {
 		ssl_error("ticket keys", err, errlen);
 		goto fail;
 	}

@@ -3,7 +3,7 @@
 # tests link.
 noinst_LIBRARIES += tlsd/libtlsd.a
 tlsd_libtlsd_a_SOURCES = tlsd/ctxcache.c tlsd/loop.c tlsd/session.c \
-	tlsd/tlsd.h
+	tlsd/ticket.c tlsd/tlsd.h
 
 pkglibexec_PROGRAMS += tlsd/pombo-tlsd
 tlsd_pombo_tlsd_SOURCES = tlsd/main.c

@@ -28,7 +28,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
 #include <openssl/ssl.h>
 
 #include "log.h"
@@ -38,12 +37,13 @@
 #define TLSD_MAX_WORKERS	64
 #define TLSD_MAX_USERS		16
 #define TLSD_MAX_SESSIONS	4096	/* per worker, fds permitting */
+#define TLSD_TICKET_LIFETIME	3600	/* s, as Postfix's tlsmgr */
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: pombo-tlsd [-d] [-s socket] [-w workers] "
-	    "[-u user[,user...]]\n");
+	fprintf(stderr, "usage: pombo-tlsd [-d] [-s socket] [-t seconds] "
+	    "[-w workers] [-u user[,user...]]\n");
 	exit(64);
 }
 
@@ -215,7 +215,6 @@ supervise(pid_t *pids, int n, int lfd, const uid_t *uids, size_t nuids,
 int
 main(int argc, char *argv[])
 {
-	unsigned char keys[TLSD_TICKET_KEYS];
 	pid_t pids[TLSD_MAX_WORKERS];
 	uid_t uids[TLSD_MAX_USERS];
 	const char *path = NULL;
@@ -223,16 +222,22 @@ main(int argc, char *argv[])
 	gid_t gid = (gid_t)-1;
 	size_t nuids = 0, max;
 	int ch, debug = 0, workers = 1, lfd, i;
+	long lifetime = TLSD_TICKET_LIFETIME;
 	char *end;
 
 	log_init("pombo/tlsd", 1);
-	while ((ch = getopt(argc, argv, "ds:u:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "ds:t:u:w:")) != -1) {
 		switch (ch) {
 		case 'd':
 			debug = 1;
 			break;
 		case 's':
 			path = optarg;
+			break;
+		case 't':
+			lifetime = strtol(optarg, &end, 10);
+			if (*end || lifetime < 1 || lifetime > 86400)
+				usage();
 			break;
 		case 'u':
 			nuids = users(optarg, uids, &gid);
@@ -274,13 +279,11 @@ main(int argc, char *argv[])
 		max = rl.rlim_cur > 64 ? (size_t)(rl.rlim_cur - 32) / 2 : 16;
 	/*
 	 * Before the fork: OpenSSL initialised once for all the workers,
-	 * and one ticket key, so a ticket from one resumes on another.
+	 * and the ticket keys in memory they share, so a ticket from one
+	 * resumes on another.
 	 */
-	if (OPENSSL_init_ssl(0, NULL) != 1 ||
-	    RAND_priv_bytes(keys, sizeof(keys)) != 1)
+	if (OPENSSL_init_ssl(0, NULL) != 1 || ticket_init((int)lifetime) == -1)
 		fatalx("cannot initialise OpenSSL");
-	ctxcache_init(keys);
-	memset(keys, 0, sizeof(keys));
 	if (workers == 1)
 		work(lfd, uids, nuids, max);
 	for (i = 0; i < workers; i++) {

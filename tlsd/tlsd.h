@@ -17,20 +17,25 @@
 
 #include "tlsproxy.h"
 
-/* TLS 1.3's ticket key: name, HMAC and AES keys (SSL_CTX_set_tlsext_ticket_keys) */
-#define TLSD_TICKET_KEYS	80
 #define TLSD_BUFSZ		16384	/* per direction and session */
 #define TLSD_REQ_TIMEOUT_MS	10000	/* for the request line */
 #define TLSD_DRAIN_MS		30000	/* to send a closed handler's last data */
 
 /*
- * ctxcache: the server contexts for (cert, key, mx), a few of them, made
- * as shared/tls.c's tls_server_new makes them and with the ticket keys
- * every worker shares (ctxcache_init, before the fork). A context is
- * made again when the certificate's or the key's file changed (device,
- * inode, size, mtime): a renewed certificate needs no restart.
+ * ticket: the session-ticket keys, shared by the workers (ticket_init
+ * before the fork), made again every lifetime_s seconds; the key before
+ * still resumes. ticket_setup has a context use them.
  */
-void ctxcache_init(const unsigned char keys[TLSD_TICKET_KEYS]);
+int ticket_init(int lifetime_s);
+int ticket_setup(SSL_CTX *ctx);
+
+/*
+ * ctxcache: the server contexts for (cert, key, mx), a few of them, made
+ * as shared/tls.c's tls_server_new makes them, with the shared ticket
+ * keys. A context is made again when the certificate's or the key's
+ * file changed (device, inode, size, mtime): a renewed certificate
+ * needs no restart.
+ */
 /* A context (the cache's reference), or NULL with err. */
 SSL_CTX *ctxcache_get(const char *cert, const char *key, int mx, char *err,
     size_t errlen);

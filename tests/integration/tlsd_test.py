@@ -36,12 +36,13 @@ TLSD = pombo.prog("tlsd/pombo-tlsd")
 class Tlsd:
     """pombo-tlsd -d -s SOCK -w N, its stderr in a file."""
 
-    def __init__(self, workers=1, name="tlsd"):
+    def __init__(self, workers=1, name="tlsd", args=()):
         self.sock = os.path.join(certdir, name + ".sock")
         self.log_path = os.path.join(certdir, name + ".log")
         self.logf = open(self.log_path, "ab")
         self.p = subprocess.Popen([TLSD, "-d", "-s", self.sock, "-w",
-                                   str(workers)], stdin=subprocess.DEVNULL,
+                                   str(workers)] + list(args),
+                                  stdin=subprocess.DEVNULL,
                                   stdout=self.logf, stderr=self.logf)
         if not pombo.wait_for(lambda: pombo.accepts(self.sock), 10):
             raise RuntimeError("pombo-tlsd did not start: " + self.log())
@@ -393,7 +394,8 @@ finally:
     inst.cleanup()
 
 # ---- fallbacks: no tlsd at the socket; tlsd killed mid-session
-tlsd = Tlsd(workers=1, name="tlsd1")
+# tickets for 2 s: the key before still resumes, the one before that no
+tlsd = Tlsd(workers=1, name="tlsd1", args=["-t", "2"])
 inst = pombo.Instance({"tls_cert": cert, "tls_key": key,
                        "tls_proxy": os.path.join(certdir, "absent.sock")})
 inst.start()
@@ -410,6 +412,24 @@ try:
         tap.ok(True, "and the session works")
 
     inst.set_conf(tls_proxy=tlsd.sock)
+
+    def resumed(session=None):
+        t, _ = raw_starttls(smtp.port, context=ctx2, session=session)
+        t.sendall(b"EHLO c.test\r\n")
+        reply(t)
+        out = (t.session, t.session_reused)
+        t.sendall(b"QUIT\r\n")
+        reply(t)
+        t.close()
+        return out
+    sess, _ = resumed()
+    tap.ok(resumed(sess)[1], "tickets: resumed at once")
+    time.sleep(2.5)
+    tap.ok(resumed(sess)[1], "resumed with the key before, after the key "
+           "changed (-t 2)")
+    time.sleep(4.5)
+    tap.ok(not resumed(sess)[1], "not with a key two lifetimes old")
+
     tls, _ = raw_starttls(smtp.port, context=ctx2)
     tls.sendall(b"EHLO c.test\r\n")
     tap.ok(reply(tls).startswith(b"250"), "a session through tlsd")
