@@ -416,8 +416,9 @@ tls_proxy_session(struct lineio *io, const char *proxy, const char *cert,
 	if (str_copy(r.cert, cert, sizeof(r.cert)) == -1 ||
 	    str_copy(r.key, key, sizeof(r.key)) == -1)
 		return 2;
-	switch (tlshandover_ask(proxy, &r, lineio_now() + timeout_ms, &pfd,
-	    err, sizeof(err))) {
+	/* tlsd answers at once; one that hangs must not hold the session */
+	switch (tlshandover_ask(proxy, &r, lineio_now() + (timeout_ms < 10000 ?
+	    timeout_ms : 10000), &pfd, err, sizeof(err))) {
 	case TLSHANDOVER_OK:
 		break;
 	case TLSHANDOVER_NOCERT:

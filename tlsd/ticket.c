@@ -125,9 +125,11 @@ hmac_key(EVP_MAC_CTX *hctx, const struct tkey *k)
 
 /*
  * SSL_CTX_set_tlsext_ticket_key_evp_cb(3): enc 1, make a ticket with the
- * current key; enc 0, find the key a ticket names: 1 (current), 2
- * (the one before: resume, and issue a new ticket), 0 (none: a full
- * handshake), -1 (error).
+ * current key; enc 0, find the key a ticket names: 2 (resume, and issue
+ * a new ticket), 0 (none: a full handshake), -1 (error). Always a new
+ * ticket, of the current key: a TLS 1.3 client uses a ticket once (RFC
+ * 8446 C.4), and with 1 OpenSSL sends none after a resumption, so every
+ * other session would be a full handshake (Postfix's, measured).
  */
 static int
 ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
@@ -161,7 +163,7 @@ ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
 		if (hmac_key(hctx, k) == -1 || EVP_DecryptInit_ex(ctx,
 		    EVP_aes_256_cbc(), NULL, k->aes, iv) != 1)
 			goto out;
-		rc = k == &cur ? 1 : 2;
+		rc = 2;
 	}
 out:
 	OPENSSL_cleanse(&cur, sizeof(cur));
