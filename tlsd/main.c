@@ -15,6 +15,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -68,7 +69,11 @@ activated(void)
 	unsetenv("LISTEN_PID");
 	unsetenv("LISTEN_FDS");
 	unsetenv("LISTEN_FDNAMES");
-	return 3;	/* SD_LISTEN_FDS_START */
+	/* 3 is SD_LISTEN_FDS_START; accept4 runs until EAGAIN: no blocking */
+	if (fcntl(3, F_SETFL, fcntl(3, F_GETFL) | O_NONBLOCK) == -1 ||
+	    fcntl(3, F_SETFD, FD_CLOEXEC) == -1)
+		fatal("the socket from systemd");
+	return 3;
 }
 
 /* Bind path, mode 0660 (group gid if not -1); a stale socket goes. */

@@ -456,6 +456,27 @@ try:
         s.ehlo("client.test")
         tap.eq(comm(pombo.server_pid(s.sock)), "smtpd",
                "the next session does TLS in the handler")
+    # socket activation: LISTEN_PID and LISTEN_FDS, as systemd passes them
+    act_sock = os.path.join(certdir, "activated.sock")
+    act_log = open(os.path.join(certdir, "activated.log"), "wb")
+    act = subprocess.Popen(["systemd-socket-activate", "-l", act_sock, TLSD,
+                            "-d"], stdin=subprocess.DEVNULL, stdout=act_log,
+                           stderr=act_log)
+    try:
+        # the probe's connection makes it exec pombo-tlsd with the socket
+        tap.ok(pombo.wait_for(lambda: pombo.accepts(act_sock), 10),
+               "socket-activated pombo-tlsd")
+        inst.set_conf(tls_proxy=act_sock)
+        with smtplib.SMTP("127.0.0.1", smtp.port, timeout=20) as s:
+            s.ehlo("client.test")
+            s.starttls(context=ctx2)
+            s.ehlo("client.test")
+            tap.eq(comm(pombo.server_pid(s.sock)), "pombo-tlsd",
+                   "its sessions go through it")
+    finally:
+        act.terminate()
+        act.wait(10)
+        act_log.close()
     one_worker = Tlsd(workers=1, name="tlsd2")
     tap.eq(one_worker.stop(), 0, "a tlsd of one process stops on SIGTERM "
            "with 0")
