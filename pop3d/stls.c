@@ -23,8 +23,8 @@ stls_start(struct pop3_session *s, const char *ready, const char *unavail)
 	char desc[TLS_DESC_MAX];
 	int rc;
 
-	if ((rc = tls_start_session(&s->io, s->conf->tls_cert,
-	    s->conf->tls_key, 0, ready, unavail,
+	if ((rc = tls_start_session(&s->io, s->conf->tls_proxy,
+	    s->conf->tls_cert, s->conf->tls_key, 0, ready, unavail,
 	    (int)s->conf->pop3_timeout * 1000, s->client, "STLS",
 	    &s->tls)) != 0)
 		return rc;

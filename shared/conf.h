@@ -60,6 +60,7 @@ struct conf {
 	char		 relayhost[ADDR_DOMAIN_MAX + 16];
 	char		*tls_cert;	/* "" if none: no TLS offered */
 	char		*tls_key;
+	char		*tls_proxy;	/* pombo-tlsd's socket (< sizeof(sun_path)), or "" */
 	char		*tls_ca_file;	/* for tls_policy verify */
 	char		**tls_policy;		/* "domain:policy" */
 	size_t		 n_tls_policy;

@@ -32,7 +32,9 @@ shared_libpombo_a_SOURCES = \
 	shared/sockspec.c shared/sockspec.h \
 	shared/status.c shared/status.h \
 	shared/str.c shared/str.h \
-	shared/tls.c shared/tls.h \
+	shared/tls.c shared/tls.h shared/tls_ciphers.h \
+	shared/tlshandover.c shared/tlshandover.h \
+	shared/tlsproxy.c shared/tlsproxy.h \
 	shared/tlsrpt_rec.c shared/tlsrpt_rec.h \
 	shared/users.c shared/users.h
 

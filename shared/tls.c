@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -24,6 +25,8 @@
 #include "log.h"
 #include "str.h"
 #include "tls.h"
+#include "tls_ciphers.h"
+#include "tlshandover.h"
 
 #define FNS \
 	F(TLS_server_method) F(TLS_client_method) F(SSL_CTX_new) \
@@ -48,42 +51,14 @@
 FNS
 #undef F
 
-/*
- * The TLS 1.2 suites a server offers: forward secret (ECDHE, DHE) and
- * AEAD (AES-GCM, ChaCha20-Poly1305) only, in this order, which the server
- * imposes (SSL_OP_CIPHER_SERVER_PREFERENCE): no static-RSA key exchange
- * (nothing forward secret), no CBC (Lucky 13, padding oracles); RFC 7525
- * 4.2 recommends exactly these. Every client of the last ten years has one
- * (Mozilla's "intermediate" list). TLS 1.3 suites are all AEAD and
- * forward secret: OpenSSL's defaults stay.
- */
-#define TLS_SERVER_CIPHERS \
-	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:" \
-	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
-	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:" \
-	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:" \
-	"DHE-RSA-CHACHA20-POLY1305"
-/*
- * An MX (smtpd on port 25) is reached by other MTAs with opportunistic
- * STARTTLS: one that knows none of the above would send in the clear.
- * For them, after the above and only when nothing above is shared, the
- * forward-secret CBC suites (Windows Server 2008 R2's schannel has no
- * GCM). Still no static-RSA key exchange.
- */
-#define TLS_MX_CIPHERS TLS_SERVER_CIPHERS ":" \
-	"ECDHE-ECDSA-AES128-SHA256:ECDHE-RSA-AES128-SHA256:" \
-	"ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:" \
-	"ECDHE-ECDSA-AES256-SHA384:ECDHE-RSA-AES256-SHA384:" \
-	"ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA:" \
-	"DHE-RSA-AES128-SHA256:DHE-RSA-AES128-SHA:" \
-	"DHE-RSA-AES256-SHA256:DHE-RSA-AES256-SHA"
-
 struct tls {
 	SSL_CTX	*ctx;
 	SSL	*ssl;
 	int	 rfd, wfd;
 	int	 fatal;		/* SSL_ERROR_SSL or _SYSCALL seen: no shutdown */
 	short	 want;		/* POLLIN or POLLOUT, after the last WANT_* */
+	int	 proxied;	/* pombo-tlsd has the TLS; rfd is its socket */
+	char	 desc[TLS_DESC_MAX];	/* tlsd's tls_describe, if proxied */
 };
 
 static int loaded;	/* 0 not tried, 1 ok, -1 failed */
@@ -414,15 +389,92 @@ tls_verify_result(const struct tls *t, char *err, size_t errlen)
 	return vr;
 }
 
+/*
+ * The session's TLS by pombo-tlsd (tls_proxy): 0, 1 or -1 as
+ * tls_start_session, or 2 to do TLS in-process (no tlsd, or it will
+ * not serve: logged). Nothing here loads libssl.
+ */
+static int
+tls_proxy_session(struct lineio *io, const char *proxy, const char *cert,
+    const char *key, int mx, const char *ready, const char *unavail,
+    int timeout_ms, const char *client, const char *verb, struct tls **tp)
+{
+	struct tlsproxy_req r;
+	char err[256];
+	struct tls *t;
+	size_t junk;
+	int pfd;
+
+	if (!tlshandover_fit(io->rfd, io->wfd)) {
+		log_debug("%s: not a socket: TLS in-process", client);
+		return 2;
+	}
+	memset(&r, 0, sizeof(r));
+	r.mx = mx;
+	r.timeout_ms = timeout_ms;
+	str_copy_trunc(r.client, client, sizeof(r.client));
+	if (str_copy(r.cert, cert, sizeof(r.cert)) == -1 ||
+	    str_copy(r.key, key, sizeof(r.key)) == -1)
+		return 2;
+	/* tlsd answers at once; one that hangs must not hold the session */
+	switch (tlshandover_ask(proxy, &r, lineio_now() + (timeout_ms < 10000 ?
+	    timeout_ms : 10000), &pfd, err, sizeof(err))) {
+	case TLSHANDOVER_OK:
+		break;
+	case TLSHANDOVER_NOCERT:
+		log_warnx("%s: TLS not available: %s", client, err);
+		if (unavail && lineio_line(io, 1024, "%s", unavail) == -1)
+			return -1;
+		return 1;
+	case TLSHANDOVER_FALLBACK:
+		log_info("%s: TLS in-process: %s", client, err);
+		return 2;
+	}
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		close(pfd);
+		return 2;
+	}
+	t->proxied = 1;
+	if ((ready && lineio_line(io, 1024, "%s", ready) == -1) ||
+	    lineio_flush(io) == -1)
+		goto fail;
+	if ((junk = lineio_discard_input(io)) > 0)
+		log_warnx("%s: %zu octets pipelined after %s discarded",
+		    client, junk, verb);
+	/* tlsd's deadline is timeout_ms from the fd's arrival: a little more */
+	if (tlshandover_pass(pfd, io->rfd, lineio_now() + timeout_ms + 5000,
+	    t->desc, sizeof(t->desc), err, sizeof(err)) == -1) {
+		log_warnx("%s: TLS failed: %s", client, err);
+		goto fail;
+	}
+	if (tlshandover_adopt(pfd, io->rfd, io->wfd) == -1) {
+		log_warn("%s: TLS: cannot take pombo-tlsd's socket", client);
+		free(t);
+		return -1;
+	}
+	t->rfd = io->rfd;
+	t->wfd = io->wfd;
+	*tp = t;
+	return 0;
+fail:
+	close(pfd);
+	free(t);
+	return -1;
+}
+
 int
-tls_start_session(struct lineio *io, const char *cert, const char *key,
-    int mx, const char *ready, const char *unavail, int timeout_ms,
-    const char *client, const char *verb, struct tls **tp)
+tls_start_session(struct lineio *io, const char *proxy, const char *cert,
+    const char *key, int mx, const char *ready, const char *unavail,
+    int timeout_ms, const char *client, const char *verb, struct tls **tp)
 {
 	char err[256];
 	struct tls *t;
 	size_t junk;
+	int rc;
 
+	if (proxy && *proxy && (rc = tls_proxy_session(io, proxy, cert, key,
+	    mx, ready, unavail, timeout_ms, client, verb, tp)) != 2)
+		return rc;
 	if ((t = tls_server_new(cert, key, mx, err, sizeof(err))) == NULL) {
 		log_warnx("%s: TLS not available: %s", client, err);
 		if (unavail && lineio_line(io, 1024, "%s", unavail) == -1)
@@ -453,6 +505,12 @@ tls_close(struct tls *t)
 {
 	if (t == NULL)
 		return;
+	if (t->proxied) {
+		/* tlsd sends close_notify and closes the client */
+		shutdown(t->rfd, SHUT_RDWR);
+		free(t);
+		return;
+	}
 	if (t->ssl) {
 		/* a handshake never finished has nothing to shut down */
 		if (!t->fatal && p_SSL_is_init_finished(t->ssl))
@@ -467,8 +525,13 @@ tls_close(struct tls *t)
 void
 tls_describe(const struct tls *t, char *buf, size_t len)
 {
-	const SSL_CIPHER *c = p_SSL_get_current_cipher(t->ssl);
+	const SSL_CIPHER *c;
 
+	if (t->proxied) {
+		str_copy_trunc(buf, t->desc, len);
+		return;
+	}
+	c = p_SSL_get_current_cipher(t->ssl);
 	str_fmt_trunc(buf, len, "%s/%s/%d", p_SSL_get_version(t->ssl),
 	    c ? p_SSL_CIPHER_get_name(c) : "none",
 	    c ? p_SSL_CIPHER_get_bits(c, NULL) : 0);

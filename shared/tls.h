@@ -47,10 +47,14 @@ int tls_accept(struct tls *t, int rfd, int wfd, int timeout_ms, char *err,
  * timeout_ms, and io reads and writes through *tp. Returns 0; 1 if TLS
  * is not available (unavail, if any, was replied: go on in the clear);
  * -1 if the session must end. Failures are logged with client and verb.
+ * With proxy (tls_proxy: pombo-tlsd's socket) and io on a socket, tlsd
+ * does the TLS and io's descriptors become tlsd's socket, read and
+ * written in plaintext (libssl is never loaded); without a tlsd there,
+ * or one that will not serve, TLS in this process as without proxy.
  */
-int tls_start_session(struct lineio *io, const char *cert, const char *key,
-    int mx, const char *ready, const char *unavail, int timeout_ms,
-    const char *client, const char *verb, struct tls **tp);
+int tls_start_session(struct lineio *io, const char *proxy, const char *cert,
+    const char *key, int mx, const char *ready, const char *unavail,
+    int timeout_ms, const char *client, const char *verb, struct tls **tp);
 /* Client side on fd, for host (SNI, and the name to verify). */
 struct tls *tls_client(int fd, const char *host, enum tls_verify v,
     const char *cafile, int timeout_ms, char *err, size_t errlen);
@@ -80,7 +84,7 @@ struct tls *tls_client_dane(int fd, const char *base,
  */
 long tls_verify_result(const struct tls *t, char *err, size_t errlen);
 void tls_close(struct tls *t);
-/* "TLSv1.3/TLS_AES_256_GCM_SHA384/256" */
+/* "TLSv1.3/TLS_AES_256_GCM_SHA384/256" (pombo-tlsd says the same) */
 void tls_describe(const struct tls *t, char *buf, size_t len);
 /* The lineio transport over t (pass t as the ctx). */
 extern const struct lineio_ops tls_lineio_ops;

@@ -24,9 +24,10 @@ starttls_start(struct smtp_session *s, const char *ready, const char *unavail)
 	int rc;
 
 	/* RFC 3207 4: a 454 when TLS is not available, and on in the clear */
-	if ((rc = tls_start_session(&s->io, s->conf->tls_cert,
-	    s->conf->tls_key, !s->submission, ready, unavail, (int)s->conf->smtp_timeout * 1000,
-	    s->client, "STARTTLS", &s->tls)) != 0)
+	if ((rc = tls_start_session(&s->io, s->conf->tls_proxy,
+	    s->conf->tls_cert, s->conf->tls_key, !s->submission, ready,
+	    unavail, (int)s->conf->smtp_timeout * 1000, s->client, "STARTTLS",
+	    &s->tls)) != 0)
 		return rc;
 	tls_describe(s->tls, s->tls_desc, sizeof(s->tls_desc));
 	log_info("%s: TLS %s", s->client, s->tls_desc);

@@ -61,6 +61,7 @@ unit_tests = \
 	tests/unit/spool_test \
 	tests/unit/stats_test \
 	tests/unit/str_test \
+	tests/unit/tlsproxy_test \
 	tests/unit/tlsrpt_test \
 	tests/unit/users_test
 check_PROGRAMS += $(unit_tests)
@@ -220,6 +221,7 @@ integration_tests = \
 	tests/integration/startup_test.py \
 	tests/integration/tls_ciphers_test.py \
 	tests/integration/tls_test.py \
+	tests/integration/tlsd_test.py \
 	tests/integration/trust_test.py \
 	tests/integration/verify_agent_test.py
 TESTS += $(integration_tests)

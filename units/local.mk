@@ -12,7 +12,8 @@ pombo_units = \
 	units/pombo-submission.socket units/pombo-submission@.service \
 	units/pombo-submissions.socket units/pombo-submissions@.service \
 	units/pombo-pop3d.socket units/pombo-pop3d@.service \
-	units/pombo-pop3s.socket units/pombo-pop3s@.service
+	units/pombo-pop3s.socket units/pombo-pop3s@.service \
+	units/pombo-tlsd.socket units/pombo-tlsd.service
 pombo_units_other = units/tmpfiles.d/pombo.conf \
 	units/inetd.conf.sample units/xinetd.pombo.sample
 pombo_units_in = \
@@ -22,6 +23,7 @@ pombo_units_in = \
 	units/pombo-submissions.socket.in units/pombo-submissions@.service.in \
 	units/pombo-pop3d.socket.in units/pombo-pop3d@.service.in \
 	units/pombo-pop3s.socket.in units/pombo-pop3s@.service.in \
+	units/pombo-tlsd.socket.in units/pombo-tlsd.service.in \
 	units/tmpfiles.d/pombo.conf.in \
 	units/inetd.conf.sample.in units/xinetd.pombo.sample.in
 pombo_units_inc = units/sandbox.inc units/smtpd.inc units/pop3d.inc

@@ -528,12 +528,20 @@ def fig_tls(ctx, rnd, out):
     and Postfix with the same P-256 certificate, TLS 1.2 at least, one
     4 KB message a session (held and counted as in fig_accept), without
     and with resumption (each worker offers the session its last one got:
-    a TLS 1.3 ticket). Beside the rates, each server's CPU per session:
-    Pombo's handlers (reaped by systemd-socket-activate) and queued,
-    Postfix's master and every process under it."""
+    a TLS 1.3 ticket). Pombo as it runs: pombo-tlsd (one worker a CPU)
+    does the handlers' TLS (tls_proxy). Beside the rates, each server's
+    CPU per session: Pombo's handlers (reaped by systemd-socket-activate),
+    queued and pombo-tlsd with its workers, Postfix's master and every
+    process under it."""
     cert, key = tls_cert(ctx.base)
     P = peers.Pombo(ctx.procs, ctx.base, "tls-pombo-%d" % rnd,
                     conf={"tls_cert": cert, "tls_key": key})
+    # BENCH_TLSD=0: each handler does its own TLS, as before pombo-tlsd
+    use_tlsd = os.environ.get("BENCH_TLSD", "1") != "0"
+    tlsd_sock = os.path.join(P.dir, "tlsd.sock")
+    if use_tlsd:
+        P.write_conf(tls_proxy=tlsd_sock)
+    tlsd = None
     F = peers.Postfix(ctx.procs, ctx.base, "tls-postfix-%d" % rnd, {
         "smtpd_recipient_restrictions": "check_client_access static:HOLD",
         "smtpd_tls_security_level": "may",
@@ -541,12 +549,20 @@ def fig_tls(ctx, rnd, out):
         "smtpd_tls_protocols": ">=TLSv1.2",
         "smtpd_tls_loglevel": "0"}, resolv_conf=ctx.dns.resolv_conf)
     try:
+        if use_tlsd:
+            tlsd = ctx.procs.popen([benchlib.pombo.prog("tlsd/pombo-tlsd"),
+                                    "-s", tlsd_sock, "-w", "0"])
+            if not benchlib.wait_for(
+                    lambda: benchlib.pombo.accepts(tlsd_sock), 10):
+                raise RuntimeError("pombo-tlsd did not start")
         P.start_queued()
         pport, ssa = P.listen("smtpd/smtpd")
         F.start()
 
         def pombo_cpu():
-            return proc_cpu(ssa.pid) + proc_cpu(P.queued.pid)
+            # tlsd's workers are its live children: counted
+            return proc_cpu(ssa.pid) + proc_cpu(P.queued.pid) + \
+                (proc_cpu(tlsd.pid) if tlsd else 0.0)
 
         def postfix_cpu():
             try:
@@ -584,6 +600,8 @@ def fig_tls(ctx, rnd, out):
     finally:
         P.cleanup()
         F.cleanup()
+        if tlsd is not None:
+            ctx.procs.stop(tlsd)
     # where a handler's TLS goes: the steps of shared/tls.c, each round in
     # a fresh process (tests/bench/tlsprof), CPU ms
     r = benchlib.run([benchlib.pombo.prog("tests/bench/tlsprof"), "-n",

@@ -11,7 +11,7 @@
 fuzz_names = addr aliases auth authres conf data dkimrec dnswire envelope esmtp \
 	job lineio maildir milter milter_client milter_edit mime8 mtasts policy pop3 \
 	qproto \
-	rfc5322 sendmail smtpc smtpd transfer users
+	rfc5322 sendmail smtpc smtpd tlsproxy transfer users
 fuzz_harnesses = tests/fuzz/addr_fuzz tests/fuzz/aliases_fuzz \
 	tests/fuzz/auth_fuzz tests/fuzz/authres_fuzz tests/fuzz/conf_fuzz \
 	tests/fuzz/data_fuzz \
@@ -23,7 +23,7 @@ fuzz_harnesses = tests/fuzz/addr_fuzz tests/fuzz/aliases_fuzz \
 	tests/fuzz/pop3_fuzz \
 	tests/fuzz/qproto_fuzz tests/fuzz/rfc5322_fuzz \
 	tests/fuzz/sendmail_fuzz tests/fuzz/smtpc_fuzz tests/fuzz/smtpd_fuzz \
-	tests/fuzz/transfer_fuzz tests/fuzz/users_fuzz
+	tests/fuzz/tlsproxy_fuzz tests/fuzz/transfer_fuzz tests/fuzz/users_fuzz
 check_PROGRAMS += $(fuzz_harnesses)
 
 noinst_LIBRARIES += tests/fuzz/libfuzzmain.a
@@ -86,6 +86,8 @@ tests_fuzz_smtpc_fuzz_SOURCES = tests/fuzz/smtpc_fuzz.c
 tests_fuzz_smtpc_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_smtpd_fuzz_SOURCES = tests/fuzz/smtpd_fuzz.c
 tests_fuzz_smtpd_fuzz_LDADD = $(FUZZ_LIBS)
+tests_fuzz_tlsproxy_fuzz_SOURCES = tests/fuzz/tlsproxy_fuzz.c
+tests_fuzz_tlsproxy_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_transfer_fuzz_SOURCES = tests/fuzz/transfer_fuzz.c
 tests_fuzz_transfer_fuzz_LDADD = $(FUZZ_LIBS)
 tests_fuzz_users_fuzz_SOURCES = tests/fuzz/users_fuzz.c

@@ -115,12 +115,12 @@ def wait_for(cond, timeout=10.0, step=0.01):
     return cond()
 
 
-def server_uids(sock):
-    """Real, effective, saved and fs uid of the process serving the
-    client end sock of a TCP connection on loopback: the one holding the
-    server end's socket, found by its inode in /proc/net/tcp. (Scanning
-    for the handler by name could find another one, such as the handler
-    a readiness probe spawned, still starting as root.)"""
+def server_pids(sock):
+    """The processes holding the server end of sock, a TCP connection on
+    loopback (found by the socket's inode in /proc/net/tcp): the
+    handler, or pombo-tlsd once the handler passed it the socket.
+    (Scanning for the handler by name could find another one, such as
+    the handler a readiness probe spawned, still starting as root.)"""
     here, there = sock.getsockname()[1], sock.getpeername()[1]
     inode = None
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
@@ -130,20 +130,40 @@ def server_uids(sock):
                         int(row[2].split(":")[1], 16) == here:
                     inode = row[9]
     if inode is None:
-        return None
+        return []
     target = "socket:[%s]" % inode
+    pids = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             fds = os.listdir("/proc/%s/fd" % pid)
-            if not any(os.readlink("/proc/%s/fd/%s" % (pid, fd)) == target
-                       for fd in fds):
-                continue
-            with open("/proc/%s/status" % pid) as st:
-                for line in st:
-                    if line.startswith("Uid:"):
-                        return [int(x) for x in line.split()[1:]]
+            if any(os.readlink("/proc/%s/fd/%s" % (pid, fd)) == target
+                   for fd in fds):
+                pids.append(int(pid))
         except OSError:
             continue
+    return pids
+
+
+def server_pid(sock):
+    """The one process holding the server end of sock (server_pids),
+    or None."""
+    pids = server_pids(sock)
+    return pids[0] if len(pids) == 1 else None
+
+
+def server_uids(sock):
+    """Real, effective, saved and fs uid of the process serving the
+    client end sock of a TCP connection on loopback (server_pid)."""
+    pid = server_pid(sock)
+    if pid is None:
+        return None
+    try:
+        with open("/proc/%d/status" % pid) as st:
+            for line in st:
+                if line.startswith("Uid:"):
+                    return [int(x) for x in line.split()[1:]]
+    except OSError:
+        pass
     return None
 
 

@@ -60,7 +60,7 @@ files = installed()
 
 libexec = set()
 for prog in ("smtpd", "pop3d", "queued", "pombo-local", "pombo-remote",
-             "pombo-verify"):
+             "pombo-verify", "pombo-tlsd"):
     p = one(files, prog, "libexec/pombo")
     if p:
         libexec.add(os.path.dirname(p))
@@ -85,7 +85,7 @@ for snippet in ("sysusers.d", "tmpfiles.d"):
     tap.eq(len(paths), 1, "%s/pombo.conf installed" % snippet)
 
 for page, section in (("smtpd.8", "man8"), ("queued.8", "man8"),
-                      ("pop3d.8", "man8"), ("pombo-sendmail.8", "man8"),
+                      ("pop3d.8", "man8"), ("pombo-tlsd.8", "man8"), ("pombo-sendmail.8", "man8"),
                       ("pombo-queue.8", "man8"), ("pombo.conf.5", "man5")):
     one(files, page, "man/" + section)
 

@@ -13,7 +13,7 @@ tap = ops.pombo.Tap()
 PAGES = ["man/smtpd.8", "man/queued.8", "man/pombo-sendmail.8",
          "man/pombo-queue.8", "man/pombo-dkim.8", "man/pombo-verify.8",
          "man/pombo.conf.5",
-         "pop3d/pop3d.8"]
+         "pop3d/pop3d.8", "tlsd/pombo-tlsd.8"]
 
 
 def page(name):
@@ -67,6 +67,7 @@ USAGE = [
     ("queued/pombo-dkim", [], "man/pombo-dkim.8"),
     ("queued/pombo-sendmail", ["-Z"], "man/pombo-sendmail.8"),
     ("pop3d/pop3d", ["-Z"], "pop3d/pop3d.8"),
+    ("tlsd/pombo-tlsd", ["-Z"], "tlsd/pombo-tlsd.8"),
 ]
 for prog, args, man in USAGE:
     r = subprocess.run([ops.pombo.prog(prog)] + args, capture_output=True,

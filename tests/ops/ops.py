@@ -20,6 +20,7 @@ UNITS = [
     "pombo-submissions.socket", "pombo-submissions@.service",
     "pombo-pop3d.socket", "pombo-pop3d@.service",
     "pombo-pop3s.socket", "pombo-pop3s@.service",
+    "pombo-tlsd.socket", "pombo-tlsd.service",
 ]
 
 # the handler each Accept=yes socket starts, and the options it gets
@@ -36,7 +37,7 @@ HANDLERS = {
 
 # programs the units and samples start, by installed name
 PROGRAMS = {"smtpd": "smtpd/smtpd", "pop3d": "pop3d/pop3d",
-            "queued": "queued/queued"}
+            "queued": "queued/queued", "pombo-tlsd": "tlsd/pombo-tlsd"}
 
 
 def unit_path(name):

@@ -1,0 +1,491 @@
+"""pombo-tlsd (tls_proxy): the handlers' TLS done by a long-lived proxy.
+smtplib STARTTLS delivering a large message byte-exact, with the TLS
+version and cipher in Received:, while the smtpd process never loads
+libssl and pombo-tlsd holds the client's socket; pop3d STLS with
+poplib (RETR byte-exact); implicit TLS for both; input pipelined after
+STARTTLS discarded; a session ticket resumed, also by another worker
+process than the one that issued it; a renewed certificate served
+without a restart; an unusable certificate answered 454; a peer of
+another uid refused; 50 concurrent sessions; and the fallbacks: no
+tlsd at the socket, and tlsd killed mid-session (the session ends, the
+next one does TLS in-process)."""
+import os
+import poplib
+import pwd
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import pombo  # noqa: E402
+
+tap = pombo.Tap()
+certdir = tempfile.mkdtemp(prefix="pombo-tlsd-")
+ca, cert, key = pombo.make_certs(certdir, ("mx.test",))
+TLSD = pombo.prog("tlsd/pombo-tlsd")
+
+
+class Tlsd:
+    """pombo-tlsd -d -s SOCK -w N, its stderr in a file."""
+
+    def __init__(self, workers=1, name="tlsd", args=()):
+        self.sock = os.path.join(certdir, name + ".sock")
+        self.log_path = os.path.join(certdir, name + ".log")
+        self.logf = open(self.log_path, "ab")
+        self.p = subprocess.Popen([TLSD, "-d", "-s", self.sock, "-w",
+                                   str(workers)] + list(args),
+                                  stdin=subprocess.DEVNULL,
+                                  stdout=self.logf, stderr=self.logf)
+        if not pombo.wait_for(lambda: pombo.accepts(self.sock), 10):
+            raise RuntimeError("pombo-tlsd did not start: " + self.log())
+        self.workers = workers
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def pids(self):
+        """The parent and its workers."""
+        out = [self.p.pid]
+        try:
+            with open("/proc/%d/task/%d/children" % (self.p.pid,
+                                                     self.p.pid)) as f:
+                out += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+        return out
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(10)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        self.logf.close()
+        return self.p.returncode
+
+
+def handlers(sa, name):
+    """The handler processes systemd-socket-activate started."""
+    try:
+        with open("/proc/%d/task/%d/children" % (sa.p.pid, sa.p.pid)) as f:
+            kids = [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+    out = []
+    for k in kids:
+        try:
+            if os.readlink("/proc/%d/exe" % k).endswith("/" + name):
+                out.append(k)
+        except OSError:
+            pass
+    return out
+
+
+def maps_have_libssl(pid):
+    """(A handler gone meanwhile had none when it went.)"""
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            return "libssl" in f.read()
+    except OSError:
+        return False
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except (OSError, TypeError):
+        return None
+
+
+tlsd = Tlsd(workers=2)
+inst = pombo.Instance({"tls_cert": cert, "tls_key": key, "login_delay": "0",
+                       "hold_deliveries": "no", "tls_proxy": tlsd.sock})
+inst.start()
+SMTPD = [pombo.prog("smtpd/smtpd"), "-c", inst.conf_path]
+POP3D = [pombo.prog("pop3d/pop3d"), "-c", inst.conf_path]
+smtp = pombo.SocketActivated(SMTPD, inst.env())
+smtps = pombo.SocketActivated(SMTPD + ["--implicit-tls"], inst.env())
+pop3 = pombo.SocketActivated(POP3D, inst.env())
+pop3s = pombo.SocketActivated(POP3D + ["--implicit-tls"], inst.env())
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+AUTH = ("bob@example.test", "secret")
+
+
+def raw_starttls(port, junk=b"", session=None, context=ctx):
+    """EHLO, STARTTLS (and junk after it), the handshake: the TLS socket
+    and the plain reader's last line."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=20)
+    f = sock.makefile("rb")
+    f.readline()
+    sock.sendall(b"EHLO c.test\r\n")
+    while not f.readline().startswith(b"250 "):
+        pass
+    sock.sendall(b"STARTTLS\r\n" + junk)
+    ready = f.readline()
+    return context.wrap_socket(sock, server_hostname="mx.test",
+                               session=session), ready
+
+
+def reply(tls):
+    data = b""
+    while not re.search(rb"(^|\n)\d{3} [^\n]*\n$", data):
+        chunk = tls.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+try:
+    # ---- STARTTLS through tlsd: a large message, byte-exact
+    body = b"".join(b"line %06d \xc3\xa9 %s\r\n" % (i, b"x" * (i % 97))
+                    for i in range(6000))
+    msg = b"Subject: through tlsd\r\n\r\n" + body
+    with smtplib.SMTP("127.0.0.1", smtp.port, timeout=30) as s:
+        s.ehlo("client.test")
+        s.starttls(context=ctx)
+        s.ehlo("client.test")
+        tap.eq(s.sock.version(), "TLSv1.3", "STARTTLS through pombo-tlsd: "
+               "TLS 1.3")
+        holders = pombo.server_pids(s.sock)
+        tap.eq([comm(h) for h in holders], ["pombo-tlsd"],
+               "pombo-tlsd alone holds the client's socket: the handler "
+               "let go of its copies")
+        hs = handlers(smtp, "smtpd")
+        # (the one of the session before may still be exiting)
+        tap.ok(hs and not any(maps_have_libssl(h) for h in hs),
+               "the smtpd handler has not loaded libssl", hs)
+        s.sendmail("alice@client.test", ["bob@example.test"], msg)
+    tap.ok(pombo.wait_for(lambda: inst.delivered("bob"), 20),
+           "delivered", inst.log()[-1500:])
+    got = inst.delivered("bob")[0] if inst.delivered("bob") else b""
+    tap.ok(got.endswith(msg.replace(b"\r\n", b"\n")),
+           "the message arrived byte-exact (%d octets)" % len(msg),
+           got[-300:])
+    tap.ok(re.search(rb"with ESMTPS id \w+\n\t\(using TLSv1\.3/TLS_\w+/\d+\)",
+                     got) is not None,
+           "Received: names the TLS version and cipher", got[:500])
+    tap.ok(re.search(r"tls=TLSv1\.3/TLS_\w+/\d+", inst.log()) is not None,
+           "queued's log line has tls=")
+
+    # ---- pop3d STLS through tlsd, RETR byte-exact
+    p = poplib.POP3("127.0.0.1", pop3.port, timeout=30)
+    p.stls(context=ctx)
+    tap.eq(comm(pombo.server_pid(p.sock)), "pombo-tlsd",
+           "STLS: pombo-tlsd holds the client's socket")
+    hs = handlers(pop3, "pop3d")
+    tap.ok(hs and not any(maps_have_libssl(h) for h in hs),
+           "the pop3d handler has not loaded libssl", hs)
+    p.user(AUTH[0])
+    p.pass_(AUTH[1])
+    _, lines, _ = p.retr(1)
+    tap.eq(b"\n".join(lines) + b"\n", got, "RETR through tlsd, byte-exact")
+    p.quit()
+
+    # ---- implicit TLS through tlsd
+    with smtplib.SMTP_SSL("127.0.0.1", smtps.port, timeout=20,
+                          context=ctx) as s:
+        code, _ = s.ehlo("client.test")
+        tap.eq(code, 250, "implicit TLS (smtpd): EHLO inside TLS")
+        tap.eq(comm(pombo.server_pid(s.sock)), "pombo-tlsd",
+               "implicit TLS (smtpd): through pombo-tlsd")
+        s.login(*AUTH)
+    p = poplib.POP3_SSL("127.0.0.1", pop3s.port, timeout=20, context=ctx)
+    tap.eq(comm(pombo.server_pid(p.sock)), "pombo-tlsd",
+           "implicit TLS (pop3d): through pombo-tlsd")
+    p.user(AUTH[0])
+    p.pass_(AUTH[1])
+    tap.eq(p.stat()[0], 1, "pop3s: the mailbox")
+    p.quit()
+
+    # ---- RFC 3207: what is pipelined after STARTTLS is not run
+    tls, ready = raw_starttls(smtp.port,
+                              junk=b"MAIL FROM:<injected@evil.test>\r\n")
+    tap.ok(ready.startswith(b"220 2.0.0"), "220 to STARTTLS")
+    tls.sendall(b"RCPT TO:<bob@example.test>\r\n")
+    r = reply(tls)
+    tap.ok(r.startswith(b"503 5.5.1"), "the injected MAIL was never run "
+           "(RCPT after TLS: 503)", r)
+    tls.sendall(b"QUIT\r\n")
+    tls.close()
+
+    # ---- resumption, by another worker than the one that issued it
+    tls, _ = raw_starttls(smtp.port)
+    tls.sendall(b"EHLO c.test\r\n")
+    reply(tls)
+    first = pombo.server_pid(tls)
+    sess = tls.session
+    tls.sendall(b"QUIT\r\n")
+    reply(tls)
+    tls.close()
+    tls, _ = raw_starttls(smtp.port, session=sess)
+    tap.ok(tls.session_reused, "a session ticket is resumed")
+    tls.sendall(b"QUIT\r\n")
+    reply(tls)
+    tls.close()
+    # the worker that issued it goes; the parent starts another
+    workers = tlsd.pids()[1:]
+    tap.ok(first in workers and len(workers) == 2, "two workers", workers)
+    os.kill(first, signal.SIGKILL)
+    pombo.wait_for(lambda: len(tlsd.pids()) == 3 and
+                   first not in tlsd.pids(), 10)
+    tls, _ = raw_starttls(smtp.port, session=sess)
+    other = pombo.server_pid(tls)
+    tap.ok(other is not None and other != first and other in tlsd.pids(),
+           "served by another worker process", (first, other))
+    tap.ok(tls.session_reused, "which resumes the first worker's ticket")
+    tls.sendall(b"QUIT\r\n")
+    reply(tls)
+    tls.close()
+
+    # ---- 50 concurrent sessions
+    results = []
+    before = len(inst.delivered("bob"))
+
+    def one(i):
+        try:
+            with smtplib.SMTP("127.0.0.1", smtp.port, timeout=60) as s:
+                s.ehlo("client.test")
+                s.starttls(context=ctx)
+                s.ehlo("client.test")
+                s.sendmail("a@client.test", ["bob@example.test"],
+                           "Subject: %d\r\n\r\nconcurrent %d\r\n" % (i, i))
+            results.append(True)
+        except Exception as e:   # noqa: BLE001 - counted and shown
+            results.append(repr(e))
+    log0 = len(tlsd.log())
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    tap.eq(results.count(True), 50, "50 concurrent STARTTLS sessions",)
+    tap.ok(pombo.wait_for(lambda: len(inst.delivered("bob")) - before == 50,
+                          60), "and 50 messages delivered")
+    tap.eq(len(re.findall(r"TLS TLSv1\.3", tlsd.log()[log0:])), 50,
+           "all 50 handshakes done by pombo-tlsd")
+
+    # ---- a renewed certificate, no restart
+    ca2, cert2, key2 = pombo.make_certs(tempfile.mkdtemp(dir=certdir),
+                                        ("mx.test",), "Renewed CA")
+    shutil.copy(cert2, cert)
+    shutil.copy(key2, key)
+    ctx2 = ssl.create_default_context(cafile=ca2)
+    ctx2.check_hostname = False
+    with smtplib.SMTP("127.0.0.1", smtp.port, timeout=20) as s:
+        s.ehlo("client.test")
+        s.starttls(context=ctx2)
+        tap.eq(comm(pombo.server_pid(s.sock)), "pombo-tlsd",
+               "the renewed certificate is served by pombo-tlsd, no "
+               "restart")
+    tap.ok("reloaded %s" % cert in tlsd.log(), "tlsd says it reloaded it")
+
+    # ---- a certificate that cannot be loaded: 454, on in the clear
+    inst.set_conf(tls_cert=os.path.join(certdir, "missing.pem"))
+    with smtplib.SMTP("127.0.0.1", smtp.port, timeout=20) as s:
+        s.ehlo("client.test")
+        code, text = s.docmd("STARTTLS")
+        tap.eq(code, 454, "an unusable certificate: 454")
+        code, _ = s.docmd("NOOP")
+        tap.eq(code, 250, "the session goes on in the clear")
+        h = pombo.server_pid(s.sock)
+        tap.ok(comm(h) == "smtpd" and not maps_have_libssl(h),
+               "tlsd said so: the handler never loaded libssl", h)
+    tap.ok("missing.pem" in tlsd.log(), "tlsd logs why")
+    inst.set_conf(tls_cert=cert)
+
+    # ---- a handler's bad requests: ERR, and the connection closed
+    def ask(line, fds=None):
+        c = socket.socket(socket.AF_UNIX)
+        c.settimeout(10)
+        c.connect(tlsd.sock)
+        try:
+            c.sendall(line)
+            got = b""
+            while not got.endswith(b"\n"):
+                chunk = c.recv(200)
+                if not chunk:
+                    break
+                got += chunk
+            if fds is not None and got == b"OK\n":
+                socket.send_fds(c, [b"F"], fds)
+                got = c.recv(200)
+            c.settimeout(5)
+            closed = c.recv(10) == b""
+        except OSError as e:
+            return repr(e).encode(), False
+        finally:
+            c.close()
+        return got, closed
+    tap.eq(ask(b"HELLO\n"), (b"ERR not a TLSPROXY 1 request\n", True),
+           "tlsd: a line that is no request: ERR, closed")
+    tap.eq(ask(b"TLSPROXY 1 1 10000 x " + b"/" * 9000 + b"\n"),
+           (b"ERR request too long\n", True),
+           "tlsd: a request too long: ERR, closed")
+    got, closed = ask(b"TLSPROXY 1 1 10000 x %s %s\n" % (cert.encode(),
+                                                         cert.encode()))
+    tap.ok(got.startswith(b"NOCERT ") and closed,
+           "tlsd: a certificate for a key: NOCERT, closed", got)
+    rd, wr = os.pipe()
+    got, closed = ask(b"TLSPROXY 1 1 10000 x %s %s\n" % (
+        cert.encode(), key.encode()), fds=[rd])
+    os.close(rd)
+    os.close(wr)
+    tap.eq((got, closed), (b"ERR one socket expected\n", True),
+           "tlsd: a pipe passed instead of a socket: ERR, closed")
+
+    # ---- a peer of another uid is refused
+    if os.geteuid() != 0:
+        tap.skip("a peer of another uid is refused", "not root")
+    else:
+        nobody = pwd.getpwnam("nobody").pw_uid
+        os.chmod(tlsd.sock, 0o666)
+        os.chmod(certdir, 0o711)     # the key stays 0600
+        rd, wr = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(rd)
+            try:
+                os.setgid(65534)
+                os.setuid(nobody)
+                c = socket.socket(socket.AF_UNIX)
+                c.settimeout(10)
+                c.connect(tlsd.sock)
+                try:
+                    c.sendall(b"TLSPROXY 1 1 10000 x %s %s\n" % (
+                        cert.encode(), key.encode()))
+                    got_back = c.recv(100)
+                except (BrokenPipeError, ConnectionResetError):
+                    got_back = b""
+                os.write(wr, b"got:" + got_back)
+            except Exception as e:   # noqa: BLE001 - reported to the parent
+                os.write(wr, repr(e).encode())
+            os._exit(0)
+        os.close(wr)
+        os.waitpid(pid, 0)
+        got_other = os.read(rd, 200)
+        os.close(rd)
+        tap.eq(got_other, b"got:",
+               "a peer of uid nobody gets nothing (closed)")
+        tap.ok("refused a connection from uid %d" % nobody in tlsd.log(),
+               "and is logged")
+        os.chmod(tlsd.sock, 0o660)
+        os.chmod(certdir, 0o700)
+finally:
+    for sa in (smtp, smtps, pop3, pop3s):
+        sa.stop()
+    tap.eq(tlsd.stop(), 0, "tlsd (two workers) stops on SIGTERM")
+    report = pombo.sanitizer_report(tlsd.log())
+    tap.ok(report is None, "no sanitizer report from tlsd", report)
+    inst.check_clean(tap)
+    inst.cleanup()
+
+# ---- fallbacks: no tlsd at the socket; tlsd killed mid-session
+# tickets for 2 s: the key before still resumes, the one before that no
+tlsd = Tlsd(workers=1, name="tlsd1", args=["-t", "2"])
+inst = pombo.Instance({"tls_cert": cert, "tls_key": key,
+                       "tls_proxy": os.path.join(certdir, "absent.sock")})
+inst.start()
+smtp = pombo.SocketActivated([pombo.prog("smtpd/smtpd"), "-c",
+                              inst.conf_path], inst.env())
+try:
+    with smtplib.SMTP("127.0.0.1", smtp.port, timeout=20) as s:
+        s.ehlo("client.test")
+        s.starttls(context=ctx2)
+        s.ehlo("client.test")
+        tap.eq(comm(pombo.server_pid(s.sock)), "smtpd",
+               "no tlsd at tls_proxy: TLS in the handler")
+        s.sendmail("a@client.test", ["bob@example.test"], "x\r\n")
+        tap.ok(True, "and the session works")
+
+    inst.set_conf(tls_proxy=tlsd.sock)
+
+    def resumed(session=None):
+        t, _ = raw_starttls(smtp.port, context=ctx2, session=session)
+        t.sendall(b"EHLO c.test\r\n")
+        reply(t)
+        out = (t.session, t.session_reused)
+        t.sendall(b"QUIT\r\n")
+        reply(t)
+        t.close()
+        return out
+    sess, _ = resumed()
+    tap.ok(resumed(sess)[1], "tickets: resumed at once")
+    time.sleep(2.5)
+    tap.ok(resumed(sess)[1], "resumed with the key before, after the key "
+           "changed (-t 2)")
+    time.sleep(4.5)
+    tap.ok(not resumed(sess)[1], "not with a key two lifetimes old")
+
+    tls, _ = raw_starttls(smtp.port, context=ctx2)
+    tls.sendall(b"EHLO c.test\r\n")
+    tap.ok(reply(tls).startswith(b"250"), "a session through tlsd")
+    hs = handlers(smtp, "smtpd")
+    tlsd.p.kill()
+    tlsd.p.wait()
+    t0 = time.time()
+    tls.settimeout(15)
+    ended = False
+    try:
+        tls.sendall(b"NOOP\r\n")
+        ended = tls.recv(100) == b""
+    except (OSError, ssl.SSLError):
+        ended = True
+    tap.ok(ended and time.time() - t0 < 10, "tlsd killed: the client's "
+           "connection ends", time.time() - t0)
+    tap.ok(pombo.wait_for(lambda: not any(os.path.exists("/proc/%d" % h)
+                                          for h in hs), 10),
+           "and the handler exits", hs)
+    tls.close()
+    with smtplib.SMTP("127.0.0.1", smtp.port, timeout=20) as s:
+        s.ehlo("client.test")
+        s.starttls(context=ctx2)
+        s.ehlo("client.test")
+        tap.eq(comm(pombo.server_pid(s.sock)), "smtpd",
+               "the next session does TLS in the handler")
+    # socket activation: LISTEN_PID and LISTEN_FDS, as systemd passes them
+    act_sock = os.path.join(certdir, "activated.sock")
+    act_log = open(os.path.join(certdir, "activated.log"), "wb")
+    act = subprocess.Popen(["systemd-socket-activate", "-l", act_sock, TLSD,
+                            "-d"], stdin=subprocess.DEVNULL, stdout=act_log,
+                           stderr=act_log)
+    try:
+        # the probe's connection makes it exec pombo-tlsd with the socket
+        tap.ok(pombo.wait_for(lambda: pombo.accepts(act_sock), 10),
+               "socket-activated pombo-tlsd")
+        inst.set_conf(tls_proxy=act_sock)
+        with smtplib.SMTP("127.0.0.1", smtp.port, timeout=20) as s:
+            s.ehlo("client.test")
+            s.starttls(context=ctx2)
+            s.ehlo("client.test")
+            tap.eq(comm(pombo.server_pid(s.sock)), "pombo-tlsd",
+                   "its sessions go through it")
+    finally:
+        act.terminate()
+        act.wait(10)
+        act_log.close()
+    one_worker = Tlsd(workers=1, name="tlsd2")
+    tap.eq(one_worker.stop(), 0, "a tlsd of one process stops on SIGTERM "
+           "with 0")
+    tap.ok(pombo.sanitizer_report(one_worker.log()) is None,
+           "no sanitizer report from it")
+finally:
+    smtp.stop()
+    tlsd.stop()
+    inst.check_clean(tap)
+    inst.cleanup()
+    shutil.rmtree(certdir, ignore_errors=True)
+tap.done()
