@@ -545,9 +545,10 @@ def readme_steps(tap, box, root, ports):
             edit_conf(path, {
                 "hostname": "mail." + DOMAIN, "local_domains": DOMAIN,
                 "tls_cert": "/etc/pombo/tls/fullchain.pem",
-                "tls_key": "/etc/pombo/tls/privkey.pem"})
+                "tls_key": "/etc/pombo/tls/privkey.pem",
+                "tls_proxy": "/run/pombo/tlsd.sock"})
             tap.ok(True, "README: %s: hostname, local_domains, tls_cert, "
-                   "tls_key set" % cmd.split("#")[0].strip())
+                   "tls_key, tls_proxy set" % cmd.split("#")[0].strip())
             continue
         if "openssl passwd" in cmd:
             rc, shown = box.sh_tty(cmd, PASSWORD)
@@ -677,6 +678,16 @@ def checks(tap, box, root, ports):
     subj25, subj587 = "by port 25", "by submission"
     qid25 = send(tap, port["pombo-smtpd.socket"], subj25, auth=False)
     qid587 = send(tap, port["pombo-submission.socket"], subj587, auth=True)
+
+    # the submission's STARTTLS went through pombo-tlsd, which systemd
+    # started on the handler's connection (its unit has no network of
+    # its own: the client's socket comes over the Unix socket)
+    tap.eq(box.sh("systemctl is-active pombo-tlsd.service").stdout.strip(),
+           "active", "pombo-tlsd.service was started by its socket")
+    hlog = box.sh("journalctl -b --no-pager -o cat _COMM=smtpd",
+                  timeout=30).stdout
+    tap.ok(" TLS TLSv1." in hlog and "TLS in-process" not in hlog,
+           "smtpd's STARTTLS was pombo-tlsd's, not its own", hlog[-2000:])
 
     msgs = pop3_messages(port["pombo-pop3d.socket"], 2)
     tap.eq(len(msgs), 2, "POP3: both messages in bob's Maildir")
