@@ -51,6 +51,13 @@ def listening(port):
     return False
 
 
+def default_sigint():
+    """A terminal's shell starts bootstrap with SIGINT at its default; a
+    suite started in the background (`./bootstrap check &`) has it
+    ignored, and a shell cannot trap a signal ignored when it started."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Run:
     def __init__(self, rundir, smtp, pop3):
         self.out = tempfile.TemporaryFile()
@@ -61,7 +68,8 @@ class Run:
         self.p = subprocess.Popen(["sh", BOOTSTRAP, "run"], cwd="/",
                                   env=env, stdin=subprocess.DEVNULL,
                                   stdout=self.out, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+                                  start_new_session=True,
+                                  preexec_fn=default_sigint)
 
     def text(self):
         self.out.seek(0)
