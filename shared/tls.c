@@ -196,6 +196,10 @@ tls_server_new(const char *cert, const char *key, int mx, char *err,
 		goto fail;
 	}
 	p_SSL_CTX_set_options(t->ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+	/* a client's FIN without close_notify: an end, as in pombo-tlsd */
+	p_SSL_CTX_set_options(t->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
 	/* DHE with the RFC 7919 group that fits the key, not our own */
 	p_SSL_CTX_ctrl(t->ctx, SSL_CTRL_SET_DH_AUTO, 1, NULL);
 	if (p_SSL_CTX_use_certificate_chain_file(t->ctx, cert) != 1) {

@@ -92,6 +92,11 @@ make(const char *cert, const char *key, int mx, char *err, size_t errlen)
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+	/* a FIN without close_notify is an end, not an error that would
+	 * drop the handler's last reply (a 221 after QUIT) */
+	SSL_CTX_set_options(ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
 	if (SSL_CTX_set_cipher_list(ctx, mx ? TLS_MX_CIPHERS :
 	    TLS_SERVER_CIPHERS) != 1) {
 		ssl_error("TLS cipher list", err, errlen);

@@ -40,11 +40,13 @@
 #define TLSD_MAX_SESSIONS	4096	/* per worker, fds permitting */
 #define TLSD_TICKET_LIFETIME	3600	/* s, as Postfix's tlsmgr */
 
+int tlsd_drain_ms = TLSD_DRAIN_MS;
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: pombo-tlsd [-d] [-s socket] [-t seconds] "
-	    "[-w workers] [-u user[,user...]]\n");
+	    "[-T seconds] [-w workers] [-u user[,user...]]\n");
 	exit(64);
 }
 
@@ -227,11 +229,11 @@ main(int argc, char *argv[])
 	gid_t gid = (gid_t)-1;
 	size_t nuids = 0, max;
 	int ch, debug = 0, workers = 1, lfd, i;
-	long lifetime = TLSD_TICKET_LIFETIME;
+	long lifetime = TLSD_TICKET_LIFETIME, drain;
 	char *end;
 
 	log_init("pombo/tlsd", 1);
-	while ((ch = getopt(argc, argv, "ds:t:u:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "ds:T:t:u:w:")) != -1) {
 		switch (ch) {
 		case 'd':
 			debug = 1;
@@ -243,6 +245,12 @@ main(int argc, char *argv[])
 			lifetime = strtol(optarg, &end, 10);
 			if (*end || lifetime < 1 || lifetime > 86400)
 				usage();
+			break;
+		case 'T':
+			drain = strtol(optarg, &end, 10);
+			if (*end || drain < 1 || drain > 3600)
+				usage();
+			tlsd_drain_ms = (int)drain * 1000;
 			break;
 		case 'u':
 			nuids = users(optarg, uids, &gid);
@@ -280,7 +288,7 @@ main(int argc, char *argv[])
 	}
 	max = TLSD_MAX_SESSIONS;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    (rl.rlim_cur - 32) / 2 < max)
+	    rl.rlim_cur < 32 + 2 * (rlim_t)max)
 		max = rl.rlim_cur > 64 ? (size_t)(rl.rlim_cur - 32) / 2 : 16;
 	/*
 	 * Before the fork: OpenSSL initialised once for all the workers,

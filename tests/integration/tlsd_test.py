@@ -477,6 +477,125 @@ try:
         act.terminate()
         act.wait(10)
         act_log.close()
+    # ---- the handler's last words, through a fake handler (-T 2: drain)
+    drainer = Tlsd(workers=1, name="tlsd3", args=["-T", "2"])
+    anyc = ssl.create_default_context()
+    anyc.check_hostname = False
+    anyc.verify_mode = ssl.CERT_NONE
+
+    def hline(h):
+        got = b""
+        while not got.endswith(b"\n"):
+            chunk = h.recv(1)
+            if not chunk:
+                break
+            got += chunk
+        return got
+
+    def proxied(timeout_ms=5000):
+        """A handler's connection to tlsd and the TLS client it serves."""
+        h = socket.socket(socket.AF_UNIX)
+        h.settimeout(10)
+        h.connect(drainer.sock)
+        h.sendall(b"TLSPROXY 1 0 %d test %s %s\n" % (
+            timeout_ms, cert.encode(), key.encode()))
+        assert hline(h) == b"OK\n"
+        lst = socket.create_server(("127.0.0.1", 0))
+        c = socket.create_connection(lst.getsockname(), timeout=10)
+        srv, _ = lst.accept()
+        lst.close()
+        socket.send_fds(h, [b"F"], [srv.fileno()])
+        srv.close()
+        tc = anyc.wrap_socket(c, suppress_ragged_eofs=False)
+        assert hline(h).startswith(b"OK TLS")
+        return h, tc
+
+    def rest(tc):
+        """All the client gets, and whether it ended with close_notify."""
+        data = b""
+        try:
+            while True:
+                chunk = tc.recv(4096)
+                if not chunk:
+                    return data, True
+                data += chunk
+        except (OSError, ssl.SSLError):
+            return data, False
+
+    h, tc = proxied()
+    tc.sendall(b"NOOP\r\nNOOP\r\n")
+    got = b""
+    while len(got) < 12:
+        got += h.recv(12 - len(got))
+    h.recv(0)
+    h.sendall(b"250 ok\r\n")
+    time.sleep(0.3)
+    tc.sendall(b"NOOP\r\n")   # the handler will never read it
+    time.sleep(0.3)
+    h.sendall(b"421 4.7.0 closing\r\n")
+    h.close()
+    tap.eq(rest(tc), (b"250 ok\r\n421 4.7.0 closing\r\n", True),
+           "a handler that exits with input unread: its last reply still "
+           "reaches the client, then close_notify")
+    tc.close()
+
+    h, tc = proxied()
+    tc.sendall(b"QUIT\r\n")
+    socket.socket(fileno=os.dup(tc.fileno())).shutdown(socket.SHUT_WR)
+    got = b""
+    while True:
+        chunk = h.recv(100)
+        if not chunk:
+            break
+        got += chunk
+    h.sendall(b"221 2.0.0 bye\r\n")
+    h.close()
+    data, _ = rest(tc)
+    tap.eq((got, data), (b"QUIT\r\n", b"221 2.0.0 bye\r\n"),
+           "a client's FIN without close_notify: the handler reads EOF, "
+           "and its 221 still reaches the client")
+    tc.close()
+
+    def stuff(h, seconds):
+        """Write until the client's unread data fills every buffer."""
+        h.setblocking(False)
+        t0 = time.time()
+        while time.time() - t0 < seconds:
+            try:
+                h.send(b"x" * 65536)
+            except BlockingIOError:
+                time.sleep(0.05)
+        h.settimeout(10)
+    log0 = len(drainer.log())
+    h, tc = proxied(timeout_ms=60000)
+    stuff(h, 1)
+    h.close()
+    tap.ok(pombo.wait_for(lambda: "took no more after the handler closed"
+                          in drainer.log()[log0:], 8),
+           "a client that stops reading after its handler exited is "
+           "dropped after the drain (-T 2)", drainer.log()[log0:])
+    tc.close()
+    log0 = len(drainer.log())
+    h, tc = proxied(timeout_ms=2000)
+    stuff(h, 1)
+    tap.ok(pombo.wait_for(lambda: "took no more of the handler's output"
+                          in drainer.log()[log0:], 8),
+           "a client that takes nothing of the output for timeout_ms is "
+           "dropped, the handler still there", drainer.log()[log0:])
+    try:
+        while h.recv(65536):
+            pass
+        ended = True
+    except socket.timeout:   # an OSError too: first
+        ended = False
+    except OSError:
+        ended = True
+    tap.ok(ended, "and its handler sees the end")
+    h.close()
+    tc.close()
+    tap.eq(drainer.stop(), 0, "that tlsd stops on SIGTERM")
+    tap.ok(pombo.sanitizer_report(drainer.log()) is None,
+           "no sanitizer report from it")
     one_worker = Tlsd(workers=1, name="tlsd2")
     tap.eq(one_worker.stop(), 0, "a tlsd of one process stops on SIGTERM "
            "with 0")
