@@ -430,6 +430,30 @@ try:
     time.sleep(4.5)
     tap.ok(not resumed(sess)[1], "not with a key two lifetimes old")
 
+    # an smtp_timeout over tlsd's hour: capped, tlsd still used
+    inst.set_conf(smtp_timeout="2h")
+    with smtplib.SMTP("127.0.0.1", smtp.port, timeout=20) as s:
+        s.ehlo("client.test")
+        s.starttls(context=ctx2)
+        tap.eq(comm(pombo.server_pid(s.sock)), "pombo-tlsd",
+               "smtp_timeout = 2h: the handshake still through pombo-tlsd")
+    inst.set_conf(smtp_timeout=None)
+
+    # a hung tlsd (stopped): STARTTLS answered within 2 s, TLS in-process
+    os.kill(tlsd.p.pid, signal.SIGSTOP)
+    try:
+        with smtplib.SMTP("127.0.0.1", smtp.port, timeout=20) as s:
+            s.ehlo("client.test")
+            t0 = time.time()
+            s.starttls(context=ctx2)
+            took = time.time() - t0
+            s.ehlo("client.test")
+            tap.ok(took < 4 and comm(pombo.server_pid(s.sock)) == "smtpd",
+                   "a stopped pombo-tlsd: STARTTLS answered within 2 s, "
+                   "TLS in the handler", took)
+    finally:
+        os.kill(tlsd.p.pid, signal.SIGCONT)
+
     tls, _ = raw_starttls(smtp.port, context=ctx2)
     tls.sendall(b"EHLO c.test\r\n")
     tap.ok(reply(tls).startswith(b"250"), "a session through tlsd")
