@@ -31,18 +31,25 @@ tap = pombo.Tap()
 certdir = tempfile.mkdtemp(prefix="pombo-tlsd-")
 ca, cert, key = pombo.make_certs(certdir, ("mx.test",))
 TLSD = pombo.prog("tlsd/pombo-tlsd")
+# as root, tlsd must be told whom to become (-U): daemon, which may read
+# the key
+RUNAS = ["-U", "daemon"] if os.geteuid() == 0 else []
+if RUNAS:
+    os.chown(key, pwd.getpwnam("daemon").pw_uid, -1)
+    os.chmod(certdir, 0o711)
 
 
 class Tlsd:
     """pombo-tlsd -d -s SOCK -w N, its stderr in a file."""
 
-    def __init__(self, workers=1, name="tlsd", args=()):
+    def __init__(self, workers=1, name="tlsd", args=(), pass_fds=()):
         self.sock = os.path.join(certdir, name + ".sock")
         self.log_path = os.path.join(certdir, name + ".log")
         self.logf = open(self.log_path, "ab")
         self.p = subprocess.Popen([TLSD, "-d", "-s", self.sock, "-w",
-                                   str(workers)] + list(args),
+                                   str(workers)] + RUNAS + list(args),
                                   stdin=subprocess.DEVNULL,
+                                  pass_fds=pass_fds,
                                   stdout=self.logf, stderr=self.logf)
         if not pombo.wait_for(lambda: pombo.accepts(self.sock), 10):
             raise RuntimeError("pombo-tlsd did not start: " + self.log())
@@ -383,7 +390,6 @@ try:
         tap.ok("refused a connection from uid %d" % nobody in tlsd.log(),
                "and is logged")
         os.chmod(tlsd.sock, 0o660)
-        os.chmod(certdir, 0o700)
 finally:
     for sa in (smtp, smtps, pop3, pop3s):
         sa.stop()
@@ -484,7 +490,7 @@ try:
     act_sock = os.path.join(certdir, "activated.sock")
     act_log = open(os.path.join(certdir, "activated.log"), "wb")
     act = subprocess.Popen(["systemd-socket-activate", "-l", act_sock, TLSD,
-                            "-d"], stdin=subprocess.DEVNULL, stdout=act_log,
+                            "-d"] + RUNAS, stdin=subprocess.DEVNULL, stdout=act_log,
                            stderr=act_log)
     try:
         # the probe's connection makes it exec pombo-tlsd with the socket
@@ -620,8 +626,51 @@ try:
     tap.eq(drainer.stop(), 0, "that tlsd stops on SIGTERM")
     tap.ok(pombo.sanitizer_report(drainer.log()) is None,
            "no sanitizer report from it")
-    one_worker = Tlsd(workers=1, name="tlsd2")
-    tap.eq(one_worker.stop(), 0, "a tlsd of one process stops on SIGTERM "
+    # privileges: as root, -U or no start; -U's user, groups and all;
+    # descriptors it inherited closed
+    if not RUNAS:
+        tap.skip("pombo-tlsd as root without -U", "not root")
+    else:
+        r = subprocess.run([TLSD, "-s", os.path.join(certdir, "root.sock")],
+                           stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=10)
+        tap.ok(r.returncode == 78 and b"-U" in r.stderr and
+               not os.path.exists(os.path.join(certdir, "root.sock")),
+               "as root without -U: refused (78), no socket",
+               (r.returncode, r.stderr))
+    rd, wr = os.pipe()
+    one_worker = Tlsd(workers=2, name="tlsd2", pass_fds=[wr])
+    time.sleep(0.5)
+    ids = []
+    for pid in one_worker.pids():
+        with open("/proc/%d/status" % pid) as f:
+            st = dict(ln.split(":", 1) for ln in f if ":" in ln)
+        ids.append((st["Uid"].split(), st["Gid"].split(),
+                    st["Groups"].split()))
+    if RUNAS:
+        d = pwd.getpwnam("daemon")
+        tap.ok(len(ids) == 3 and all(
+            u == [str(d.pw_uid)] * 4 and g == [str(d.pw_gid)] * 4 and
+            "0" not in grp for u, g, grp in ids),
+            "-U daemon: the parent and its workers run as daemon, no root "
+            "group", ids)
+        tap.eq(os.stat(one_worker.sock).st_uid, d.pw_uid,
+               "its socket is daemon's")
+    wrpath = os.readlink("/proc/self/fd/%d" % wr)
+    tap.ok(not any(wrpath == os.readlink("/proc/%d/fd/%s" % (
+        one_worker.p.pid, f)) for f in os.listdir(
+            "/proc/%d/fd" % one_worker.p.pid)),
+        "a descriptor it inherited is closed")
+    os.close(rd)
+    os.close(wr)
+    inst.set_conf(tls_proxy=one_worker.sock)
+    with smtplib.SMTP("127.0.0.1", smtp.port, timeout=20) as s:
+        s.ehlo("client.test")
+        s.starttls(context=ctx2)
+        s.ehlo("client.test")
+        tap.eq(comm(pombo.server_pid(s.sock)), "pombo-tlsd",
+               "and it serves, reading the key as daemon")
+    tap.eq(one_worker.stop(), 0, "a tlsd as daemon stops on SIGTERM "
            "with 0")
     tap.ok(pombo.sanitizer_report(one_worker.log()) is None,
            "no sanitizer report from it")
