@@ -522,13 +522,13 @@ try:
             got += chunk
         return got
 
-    def proxied(timeout_ms=5000):
+    def proxied(timeout_ms=5000, c=cert, k=key):
         """A handler's connection to tlsd and the TLS client it serves."""
         h = socket.socket(socket.AF_UNIX)
         h.settimeout(10)
         h.connect(drainer.sock)
         h.sendall(b"TLSPROXY 1 0 %d test %s %s\n" % (
-            timeout_ms, cert.encode(), key.encode()))
+            timeout_ms, c.encode(), k.encode()))
         assert hline(h) == b"OK\n"
         lst = socket.create_server(("127.0.0.1", 0))
         c = socket.create_connection(lst.getsockname(), timeout=10)
@@ -551,6 +551,35 @@ try:
                 data += chunk
         except (OSError, ssl.SSLError):
             return data, False
+
+    # a FIFO named as the certificate: refused, the worker not blocked
+    fifo = os.path.join(certdir, "fifo.pem")
+    os.mkfifo(fifo)
+    h = socket.socket(socket.AF_UNIX)
+    h.settimeout(5)
+    h.connect(drainer.sock)
+    h.sendall(b"TLSPROXY 1 0 5000 test %s %s\n" % (fifo.encode(),
+                                                    key.encode()))
+    try:
+        got = hline(h)
+    except OSError as e:
+        got = repr(e).encode()
+    h.close()
+    try:   # a blocked reader (the old code) is let go
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:
+        pass
+    tap.ok(got.startswith(b"NOCERT ") and b"not a regular file" in got,
+           "a FIFO named as the certificate: NOCERT at once", got)
+    # symbolic links (certbot's live/) are followed
+    os.symlink(cert, os.path.join(certdir, "live-cert.pem"))
+    os.symlink(key, os.path.join(certdir, "live-key.pem"))
+    h, tc = proxied(c=os.path.join(certdir, "live-cert.pem"),
+                    k=os.path.join(certdir, "live-key.pem"))
+    tap.ok(tc.version() is not None, "a certificate and key through "
+           "symbolic links are served")
+    h.close()
+    tc.close()
 
     h, tc = proxied()
     tc.sendall(b"NOOP\r\nNOOP\r\n")
