@@ -3,7 +3,8 @@ smtplib STARTTLS delivering a large message byte-exact, with the TLS
 version and cipher in Received:, while the smtpd process never loads
 libssl and pombo-tlsd holds the client's socket; pop3d STLS with
 poplib (RETR byte-exact); implicit TLS for both; input pipelined after
-STARTTLS discarded; a session ticket resumed, also by another worker
+STARTTLS discarded; a flood of NOOPs after it answered to the last
+421; a session ticket resumed, also by another worker
 process than the one that issued it; a renewed certificate served
 without a restart; an unusable certificate answered 454; a peer of
 another uid refused; 50 concurrent sessions; and the fallbacks: no
@@ -228,6 +229,26 @@ try:
            "(RCPT after TLS: 503)", r)
     tls.sendall(b"QUIT\r\n")
     tls.close()
+
+    # ---- a flood of NOOPs after TLS: smtpd's replies, and its 421 when it
+    # gives up with input unread, all reach the client
+    tls, _ = raw_starttls(smtp.port)
+    tls.sendall(b"NOOP\r\n" * 5000)
+    data = b""
+    try:
+        while True:
+            chunk = tls.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (OSError, ssl.SSLError):
+        pass
+    tls.close()
+    tap.ok(data.count(b"250 ") >= 10 and
+           re.search(rb"\n421 [^\n]*\n$", data) is not None,
+           "NOOPs pipelined after STARTTLS: smtpd's replies and its last "
+           "421 reach the client (%d replies)" % data.count(b"\n"),
+           data[-200:])
 
     # ---- resumption, by another worker than the one that issued it
     tls, _ = raw_starttls(smtp.port)
