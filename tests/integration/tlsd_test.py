@@ -9,7 +9,11 @@ process than the one that issued it; a renewed certificate served
 without a restart; an unusable certificate answered 454; a peer of
 another uid refused; 50 concurrent sessions; and the fallbacks: no
 tlsd at the socket, and tlsd killed mid-session (the session ends, the
-next one does TLS in-process)."""
+next one does TLS in-process), a hung one (answered within 2 s);
+through a fake handler: a handler's last reply after it exits with
+input unread, a 221 after a client's bare FIN, a client that stops
+reading dropped (-T drain, timeout without progress), a FIFO as the
+certificate refused; tlsd as root only with -U."""
 import os
 import poplib
 import pwd
