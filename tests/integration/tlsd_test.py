@@ -275,6 +275,8 @@ try:
     pombo.wait_for(lambda: len(tlsd.pids()) == 3 and
                    first not in tlsd.pids(), 10)
     tls, _ = raw_starttls(smtp.port, session=sess)
+    # the handler lets go of its copy once tlsd said OK: a moment after
+    pombo.wait_for(lambda: pombo.server_pid(tls) is not None, 5)
     other = pombo.server_pid(tls)
     tap.ok(other is not None and other != first and other in tlsd.pids(),
            "served by another worker process", (first, other))
@@ -307,8 +309,11 @@ try:
     tap.eq(results.count(True), 50, "50 concurrent STARTTLS sessions",)
     tap.ok(pombo.wait_for(lambda: len(inst.delivered("bob")) - before == 50,
                           60), "and 50 messages delivered")
-    tap.eq(len(re.findall(r"TLS TLSv1\.3", tlsd.log()[log0:])), 50,
-           "all 50 handshakes done by pombo-tlsd")
+    # a handler waits 2 s for tlsd's first answer, then does its TLS
+    # itself: on a loaded machine (a sanitizer build) a few may
+    done = len(re.findall(r"TLS TLSv1\.3", tlsd.log()[log0:]))
+    tap.ok(45 <= done <= 50, "the 50 handshakes done by pombo-tlsd (a few "
+           "in-process if it was slow to answer)", done)
 
     # ---- a renewed certificate, no restart
     ca2, cert2, key2 = pombo.make_certs(tempfile.mkdtemp(dir=certdir),
