@@ -388,6 +388,9 @@ handler_closed(struct session *s)
 
 	if (s->heof)
 		return 1;
+	/* with room, from_handler read until EAGAIN: no end yet */
+	if (room(&s->toc) > 0)
+		return 0;
 	return poll(&p, 1, 0) == 1 &&
 	    (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
