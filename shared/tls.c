@@ -196,6 +196,10 @@ tls_server_new(const char *cert, const char *key, int mx, char *err,
 		goto fail;
 	}
 	p_SSL_CTX_set_options(t->ctx, SSL_OP_CIPHER_SERVER_PREFERENCE);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+	/* a client's FIN without close_notify: an end, as in pombo-tlsd */
+	p_SSL_CTX_set_options(t->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
 	/* DHE with the RFC 7919 group that fits the key, not our own */
 	p_SSL_CTX_ctrl(t->ctx, SSL_CTRL_SET_DH_AUTO, 1, NULL);
 	if (p_SSL_CTX_use_certificate_chain_file(t->ctx, cert) != 1) {
@@ -411,14 +415,17 @@ tls_proxy_session(struct lineio *io, const char *proxy, const char *cert,
 	}
 	memset(&r, 0, sizeof(r));
 	r.mx = mx;
-	r.timeout_ms = timeout_ms;
+	/* a longer smtp_timeout is no reason not to use tlsd: capped */
+	r.timeout_ms = timeout_ms < TLSPROXY_TIMEOUT_MAX ? timeout_ms :
+	    TLSPROXY_TIMEOUT_MAX;
 	str_copy_trunc(r.client, client, sizeof(r.client));
 	if (str_copy(r.cert, cert, sizeof(r.cert)) == -1 ||
 	    str_copy(r.key, key, sizeof(r.key)) == -1)
 		return 2;
 	/* tlsd answers at once; one that hangs must not hold the session */
-	switch (tlshandover_ask(proxy, &r, lineio_now() + (timeout_ms < 10000 ?
-	    timeout_ms : 10000), &pfd, err, sizeof(err))) {
+	switch (tlshandover_ask(proxy, &r, lineio_now() + (timeout_ms <
+	    TLSPROXY_ASK_MS ? timeout_ms : TLSPROXY_ASK_MS), &pfd, err,
+	    sizeof(err))) {
 	case TLSHANDOVER_OK:
 		break;
 	case TLSHANDOVER_NOCERT:
@@ -442,7 +449,7 @@ tls_proxy_session(struct lineio *io, const char *proxy, const char *cert,
 		log_warnx("%s: %zu octets pipelined after %s discarded",
 		    client, junk, verb);
 	/* tlsd's deadline is timeout_ms from the fd's arrival: a little more */
-	if (tlshandover_pass(pfd, io->rfd, lineio_now() + timeout_ms + 5000,
+	if (tlshandover_pass(pfd, io->rfd, lineio_now() + r.timeout_ms + 5000,
 	    t->desc, sizeof(t->desc), err, sizeof(err)) == -1) {
 		log_warnx("%s: TLS failed: %s", client, err);
 		goto fail;

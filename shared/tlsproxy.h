@@ -26,6 +26,9 @@
 /* a reply line, "\n" included */
 #define TLSPROXY_REPLY_MAX	256
 #define TLSPROXY_TIMEOUT_MAX	3600000		/* ms */
+/* a handler's wait for tlsd's first answer: a live one answers at once,
+ * a hung one (stopped, swapping) must not hold the ready reply long */
+#define TLSPROXY_ASK_MS		2000
 
 struct tlsproxy_req {
 	int	mx;		/* port 25's cipher list (tls_server_new) */

@@ -35,6 +35,9 @@ static struct slot *slots;
 static size_t nslots;
 static int ep = -1;
 static int64_t now;
+/* out of descriptors: the backlog is tried again each second, since
+ * with EPOLLEXCLUSIVE no new event may come for the ones waiting */
+static int accept_stuck;
 
 static void
 watch(struct slot *sl, int fd)
@@ -116,11 +119,17 @@ accept_some(int lfd, const uid_t *uids, size_t nuids, size_t max)
 	for (i = 0; i < LOOP_ACCEPTS; i++) {
 		if ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK |
 		    SOCK_CLOEXEC)) == -1) {
-			if (errno != EAGAIN && errno != EINTR &&
+			if (errno == EMFILE || errno == ENFILE) {
+				if (!accept_stuck)
+					log_warn("accept (tried again each "
+					    "second)");
+				accept_stuck = 1;
+			} else if (errno != EAGAIN && errno != EINTR &&
 			    errno != ECONNABORTED)
 				log_warn("accept");
 			return;
 		}
+		accept_stuck = 0;
 		if (!allowed(fd, uids, nuids)) {
 			close(fd);
 			continue;
@@ -212,6 +221,8 @@ loop_run(int lfd, const uid_t *uids, size_t nuids, size_t max)
 		if (n == -1)
 			n = 0;
 		now = lineio_now();
+		if (accept_stuck)
+			accept_some(lfd, uids, nuids, max);
 		for (i = 0; i < n; i++) {
 			if (evs[i].data.ptr == NULL)
 				accept_some(lfd, uids, nuids, max);
@@ -223,6 +234,8 @@ loop_run(int lfd, const uid_t *uids, size_t nuids, size_t max)
 			if (sl->again)
 				run(sl);
 		timeout = turn_end();
+		if (accept_stuck && (timeout == -1 || timeout > 1000))
+			timeout = 1000;
 	}
 	for (sl = slots; sl; sl = sl->next)
 		kill_slot(sl);

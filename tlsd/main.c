@@ -6,7 +6,8 @@
  * TLS records into plaintext and back. As Postfix's tlsproxy(8).
  *
  * Runs as: the user its unit gives it (one that may read the key),
- *   never needing root. May touch: the certificate and key files a
+ *   or started as root with -U, the user it becomes once its socket is
+ *   bound; as root without -U it refuses to start. May touch: the certificate and key files a
  *   handler names, its socket. Holds the private key, never the spool.
  * Trusts: handlers by their uid (SO_PEERCRED: root, its own, -u);
  *   nothing from the TLS clients.
@@ -40,11 +41,13 @@
 #define TLSD_MAX_SESSIONS	4096	/* per worker, fds permitting */
 #define TLSD_TICKET_LIFETIME	3600	/* s, as Postfix's tlsmgr */
 
+int tlsd_drain_ms = TLSD_DRAIN_MS;
+
 static void
 usage(void)
 {
 	fprintf(stderr, "usage: pombo-tlsd [-d] [-s socket] [-t seconds] "
-	    "[-w workers] [-u user[,user...]]\n");
+	    "[-T seconds] [-U user] [-w workers] [-u user[,user...]]\n");
 	exit(64);
 }
 
@@ -76,9 +79,54 @@ activated(void)
 	return 3;
 }
 
-/* Bind path, mode 0660 (group gid if not -1); a stale socket goes. */
+/*
+ * Descriptors left open by whoever started us (an inetd, a shell) are
+ * not ours to keep: all but 0-2, and 3 from systemd.
+ */
+static void
+close_inherited(int keep3)
+{
+	struct rlimit rl;
+	rlim_t i, max = 65536;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < max)
+		max = rl.rlim_cur;
+	for (i = keep3 ? 4 : 3; i < max; i++)
+		(void)close((int)i);
+}
+
+/* -U: become that user, groups and all, and check it took. */
+static void
+drop_to(const char *name)
+{
+	struct passwd *pw;
+	uid_t uid;
+	gid_t gid;
+
+	if ((pw = getpwnam(name)) == NULL)
+		fatalx("-U: no user %s", name);
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	if (uid == 0)
+		fatalx("-U %s: that is root", name);
+	if (geteuid() == uid)
+		return;
+	if (geteuid() != 0)
+		fatalx("-U %s: only root can become another user", name);
+	if (initgroups(name, gid) == -1 || setgid(gid) == -1 ||
+	    setuid(uid) == -1)
+		fatal("-U %s", name);
+	if (setuid(0) != -1 || getuid() != uid || geteuid() != uid ||
+	    getgid() != gid || getegid() != gid)
+		fatalx("-U %s: root not given up", name);
+	log_info("running as %s", name);
+}
+
+/* Bind path, mode 0660 (owner uid, group gid if not -1); a stale socket
+ * goes. */
 static int
-bind_socket(const char *path, gid_t gid)
+bind_socket(const char *path, uid_t uid, gid_t gid)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct stat st;
@@ -106,7 +154,7 @@ bind_socket(const char *path, gid_t gid)
 	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
 		fatal("bind %s", path);
 	umask(old);
-	if (gid != (gid_t)-1 && chown(path, (uid_t)-1, gid) == -1)
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) == -1)
 		fatal("chown %s", path);
 	if (listen(fd, SOMAXCONN) == -1)
 		fatal("listen %s", path);
@@ -222,16 +270,20 @@ main(int argc, char *argv[])
 {
 	pid_t pids[TLSD_MAX_WORKERS];
 	uid_t uids[TLSD_MAX_USERS];
-	const char *path = NULL;
+	const char *path = NULL, *runas = NULL, *p;
+	struct passwd *pw;
 	struct rlimit rl;
 	gid_t gid = (gid_t)-1;
 	size_t nuids = 0, max;
 	int ch, debug = 0, workers = 1, lfd, i;
-	long lifetime = TLSD_TICKET_LIFETIME;
+	long lifetime = TLSD_TICKET_LIFETIME, drain;
 	char *end;
 
+	/* before anything of ours is open; 3 is systemd's if it is for us */
+	close_inherited((p = getenv("LISTEN_PID")) != NULL &&
+	    strtol(p, NULL, 10) == (long)getpid());
 	log_init("pombo/tlsd", 1);
-	while ((ch = getopt(argc, argv, "ds:t:u:w:")) != -1) {
+	while ((ch = getopt(argc, argv, "ds:T:t:U:u:w:")) != -1) {
 		switch (ch) {
 		case 'd':
 			debug = 1;
@@ -243,6 +295,15 @@ main(int argc, char *argv[])
 			lifetime = strtol(optarg, &end, 10);
 			if (*end || lifetime < 1 || lifetime > 86400)
 				usage();
+			break;
+		case 'T':
+			drain = strtol(optarg, &end, 10);
+			if (*end || drain < 1 || drain > 3600)
+				usage();
+			tlsd_drain_ms = (int)drain * 1000;
+			break;
+		case 'U':
+			runas = optarg;
 			break;
 		case 'u':
 			nuids = users(optarg, uids, &gid);
@@ -265,22 +326,32 @@ main(int argc, char *argv[])
 		workers = TLSD_MAX_WORKERS;
 	log_set_debug(debug);
 	signal(SIGPIPE, SIG_IGN);
+	/* the private key in a process that parses TLS: never as root */
+	if (geteuid() == 0 && runas == NULL) {
+		log_warnx("refusing to run as root: name the user to become "
+		    "with -U (one that may read the key)");
+		exit(78);	/* EX_CONFIG */
+	}
 	/* before the socket exists: a SIGTERM from then on waits for the loop */
 	catch_term();
 	if ((lfd = activated()) == -1) {
 		if (path == NULL)
 			fatalx("no socket from systemd, and no -s");
-		lfd = bind_socket(path, gid);
+		if (runas && (pw = getpwnam(runas)) == NULL)
+			fatalx("-U: no user %s", runas);
+		lfd = bind_socket(path, runas ? pw->pw_uid : (uid_t)-1, gid);
 	} else
 		log_info("listening on the socket from systemd");
-	/* two descriptors a session */
+	/* two descriptors a session: the hard limit, while root may raise it */
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		(void)setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (runas)
+		drop_to(runas);
 	max = TLSD_MAX_SESSIONS;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    (rl.rlim_cur - 32) / 2 < max)
+	    rl.rlim_cur < 32 + 2 * (rlim_t)max)
 		max = rl.rlim_cur > 64 ? (size_t)(rl.rlim_cur - 32) / 2 : 16;
 	/*
 	 * Before the fork: OpenSSL initialised once for all the workers,

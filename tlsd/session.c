@@ -10,9 +10,11 @@
  *   S_REQ        reading the request line (TLSD_REQ_TIMEOUT_MS)
  *   S_FD         "OK" sent; waiting for the client's socket (timeout_ms)
  *   S_HANDSHAKE  SSL_accept on it (timeout_ms)
- *   S_RELAY      "OK <desc>" queued; plaintext both ways, no deadline:
- *                idle time is the handler's business; once the handler
- *                closed, TLSD_DRAIN_MS for the client to take the rest
+ *   S_RELAY      "OK <desc>" queued; plaintext both ways. Idle time is
+ *                the handler's business; but output the client does not
+ *                take gets timeout_ms without progress, and once the
+ *                handler closed (or is gone: a reset), tlsd_drain_ms for
+ *                the client to take the rest, then close_notify
  *   S_CLOSING    a last line to the handler (ERR, NOCERT), our side
  *                shut, its input drained (2 s at most), then over
  */
@@ -20,6 +22,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -53,6 +56,10 @@ struct session {
 	int		 ceof;		/* the client's side is over */
 	int		 hshut;		/* we shut our side toward the handler */
 	int		 fatal;		/* no more TLS: no write, no shutdown */
+	int		 hgone;		/* the handler takes no more (reset) */
+	int		 hclosed;	/* it closed its side: drain, then over */
+	int64_t		 drain;		/* then, the end of the drain */
+	int64_t		 lastout;	/* the client last took output */
 	size_t		 wpending;	/* SSL_write to retry with this length */
 	char		 client[TLSPROXY_CLIENT_MAX];
 	struct rbuf	 toh;		/* to the handler: lines, plaintext */
@@ -345,8 +352,12 @@ from_client(struct session *s, int *progress)
 	}
 }
 
-/* handler -> client: read while there is room; 0, or -1 if it broke */
-static int
+/*
+ * handler -> client: read while there is room. A handler that exits
+ * with input unread resets the socket (ECONNRESET): that is its end
+ * too, and what it wrote before still goes to the client.
+ */
+static void
 from_handler(struct session *s, int *progress)
 {
 	ssize_t n;
@@ -356,17 +367,32 @@ from_handler(struct session *s, int *progress)
 		if (n > 0) {
 			s->toc.end += (size_t)n;
 			*progress = 1;
-		} else if (n == 0) {
+		} else if (n == -1 && errno == EINTR)
+			continue;
+		else if (n == -1 && errno == EAGAIN)
+			return;
+		else {
+			if (n == -1)
+				s->hgone = 1;
 			s->heof = 1;
 			*progress = 1;
-		} else if (errno == EINTR)
-			continue;
-		else if (errno == EAGAIN)
-			return 0;
-		else
-			return -1;
+		}
 	}
-	return 0;
+}
+
+/* Its side shut, seen even when we do not read it (toc full). */
+static int
+handler_closed(struct session *s)
+{
+	struct pollfd p = { .fd = s->hfd, .events = POLLIN | POLLRDHUP };
+
+	if (s->heof)
+		return 1;
+	/* with room, from_handler read until EAGAIN: no end yet */
+	if (room(&s->toc) > 0)
+		return 0;
+	return poll(&p, 1, 0) == 1 &&
+	    (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 /* encrypt what the handler wrote; dropped once the client cannot take it */
@@ -407,27 +433,42 @@ to_client(struct session *s, int *progress)
 static enum session_next
 relay(struct session *s, int64_t now)
 {
-	int progress = 1, turns;
+	int progress = 1, out, turns;
 
+	if (used(&s->toc) == 0)
+		s->lastout = now;	/* nothing waited for the client */
 	/* a bounded number of turns, then the other sessions' (AGAIN) */
 	for (turns = 0; progress && turns < 64; turns++) {
 		progress = 0;
 		from_client(s, &progress);
-		if (flush_handler(s, &progress) == -1)
-			return SESSION_DONE;	/* the handler is gone */
-		if (s->ceof && used(&s->toh) == 0 && !s->hshut) {
+		/* the handler gone, what the client sends is dropped */
+		if (!s->hgone && flush_handler(s, &progress) == -1)
+			s->hgone = 1;
+		if (s->hgone)
+			s->toh.start = s->toh.end = 0;
+		if (s->ceof && used(&s->toh) == 0 && !s->hshut && !s->hgone) {
 			/* the client is done: the handler reads EOF, may
 			 * still answer (a 221 after QUIT), then closes */
 			shutdown(s->hfd, SHUT_WR);
 			s->hshut = 1;
 		}
-		if (from_handler(s, &progress) == -1)
-			return SESSION_DONE;
-		to_client(s, &progress);
+		from_handler(s, &progress);
+		out = 0;
+		to_client(s, &out);
+		if (out || used(&s->toc) == 0)
+			s->lastout = now;
+		progress |= out;
 	}
-	/* the handler is gone: its last words get TLSD_DRAIN_MS, no more */
-	if (s->heof && !s->deadline)
-		s->deadline = now + TLSD_DRAIN_MS;
+	/* the handler's end: its last words get tlsd_drain_ms, no more */
+	if (!s->hclosed && (s->hgone || handler_closed(s))) {
+		s->hclosed = 1;
+		s->drain = now + tlsd_drain_ms;
+	}
+	/* output the client does not take: timeout_ms without progress */
+	s->deadline = s->drain;
+	if (used(&s->toc) > 0 && (!s->deadline ||
+	    s->lastout + s->timeout_ms < s->deadline))
+		s->deadline = s->lastout + s->timeout_ms;
 	if (s->heof && used(&s->toc) == 0) {
 		/* the handler closed: close_notify, once, and done */
 		if (!s->fatal)
@@ -514,8 +555,9 @@ session_expire(struct session *s)
 	if (s->state == S_CLOSING)
 		return;		/* the handler did not close: no matter */
 	if (s->state == S_RELAY) {
-		log_debug("%s: the client took no more after the handler "
-		    "closed", s->client);
+		log_debug("%s: the client took no more %s", s->client,
+		    s->hclosed ? "after the handler closed" :
+		    "of the handler's output");
 		return;
 	}
 	log_warnx("%s: %s timed out", s->client, what[s->state]);

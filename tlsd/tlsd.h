@@ -21,6 +21,9 @@
 #define TLSD_REQ_TIMEOUT_MS	10000	/* for the request line */
 #define TLSD_DRAIN_MS		30000	/* to send a closed handler's last data */
 
+/* -T: TLSD_DRAIN_MS unless told */
+extern int tlsd_drain_ms;
+
 /*
  * ticket: the session-ticket keys, shared by the workers (ticket_init
  * before the fork), made again every lifetime_s seconds; the key before

@@ -3,12 +3,17 @@ smtplib STARTTLS delivering a large message byte-exact, with the TLS
 version and cipher in Received:, while the smtpd process never loads
 libssl and pombo-tlsd holds the client's socket; pop3d STLS with
 poplib (RETR byte-exact); implicit TLS for both; input pipelined after
-STARTTLS discarded; a session ticket resumed, also by another worker
+STARTTLS discarded; a flood of NOOPs after it answered to the last
+421; a session ticket resumed, also by another worker
 process than the one that issued it; a renewed certificate served
 without a restart; an unusable certificate answered 454; a peer of
 another uid refused; 50 concurrent sessions; and the fallbacks: no
 tlsd at the socket, and tlsd killed mid-session (the session ends, the
-next one does TLS in-process)."""
+next one does TLS in-process), a hung one (answered within 2 s);
+through a fake handler: a handler's last reply after it exits with
+input unread, a 221 after a client's bare FIN, a client that stops
+reading dropped (-T drain, timeout without progress), a FIFO as the
+certificate refused; tlsd as root only with -U."""
 import os
 import poplib
 import pwd
@@ -31,18 +36,25 @@ tap = pombo.Tap()
 certdir = tempfile.mkdtemp(prefix="pombo-tlsd-")
 ca, cert, key = pombo.make_certs(certdir, ("mx.test",))
 TLSD = pombo.prog("tlsd/pombo-tlsd")
+# as root, tlsd must be told whom to become (-U): daemon, which may read
+# the key
+RUNAS = ["-U", "daemon"] if os.geteuid() == 0 else []
+if RUNAS:
+    os.chown(key, pwd.getpwnam("daemon").pw_uid, -1)
+    os.chmod(certdir, 0o711)
 
 
 class Tlsd:
     """pombo-tlsd -d -s SOCK -w N, its stderr in a file."""
 
-    def __init__(self, workers=1, name="tlsd", args=()):
+    def __init__(self, workers=1, name="tlsd", args=(), pass_fds=()):
         self.sock = os.path.join(certdir, name + ".sock")
         self.log_path = os.path.join(certdir, name + ".log")
         self.logf = open(self.log_path, "ab")
         self.p = subprocess.Popen([TLSD, "-d", "-s", self.sock, "-w",
-                                   str(workers)] + list(args),
+                                   str(workers)] + RUNAS + list(args),
                                   stdin=subprocess.DEVNULL,
+                                  pass_fds=pass_fds,
                                   stdout=self.logf, stderr=self.logf)
         if not pombo.wait_for(lambda: pombo.accepts(self.sock), 10):
             raise RuntimeError("pombo-tlsd did not start: " + self.log())
@@ -222,6 +234,26 @@ try:
     tls.sendall(b"QUIT\r\n")
     tls.close()
 
+    # ---- a flood of NOOPs after TLS: smtpd's replies, and its 421 when it
+    # gives up with input unread, all reach the client
+    tls, _ = raw_starttls(smtp.port)
+    tls.sendall(b"NOOP\r\n" * 5000)
+    data = b""
+    try:
+        while True:
+            chunk = tls.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except (OSError, ssl.SSLError):
+        pass
+    tls.close()
+    tap.ok(data.count(b"250 ") >= 10 and
+           re.search(rb"\n421 [^\n]*\n$", data) is not None,
+           "NOOPs pipelined after STARTTLS: smtpd's replies and its last "
+           "421 reach the client (%d replies)" % data.count(b"\n"),
+           data[-200:])
+
     # ---- resumption, by another worker than the one that issued it
     tls, _ = raw_starttls(smtp.port)
     tls.sendall(b"EHLO c.test\r\n")
@@ -243,6 +275,8 @@ try:
     pombo.wait_for(lambda: len(tlsd.pids()) == 3 and
                    first not in tlsd.pids(), 10)
     tls, _ = raw_starttls(smtp.port, session=sess)
+    # the handler lets go of its copy once tlsd said OK: a moment after
+    pombo.wait_for(lambda: pombo.server_pid(tls) is not None, 5)
     other = pombo.server_pid(tls)
     tap.ok(other is not None and other != first and other in tlsd.pids(),
            "served by another worker process", (first, other))
@@ -275,8 +309,11 @@ try:
     tap.eq(results.count(True), 50, "50 concurrent STARTTLS sessions",)
     tap.ok(pombo.wait_for(lambda: len(inst.delivered("bob")) - before == 50,
                           60), "and 50 messages delivered")
-    tap.eq(len(re.findall(r"TLS TLSv1\.3", tlsd.log()[log0:])), 50,
-           "all 50 handshakes done by pombo-tlsd")
+    # a handler waits 2 s for tlsd's first answer, then does its TLS
+    # itself: on a loaded machine (a sanitizer build) a few may
+    done = len(re.findall(r"TLS TLSv1\.3", tlsd.log()[log0:]))
+    tap.ok(45 <= done <= 50, "the 50 handshakes done by pombo-tlsd (a few "
+           "in-process if it was slow to answer)", done)
 
     # ---- a renewed certificate, no restart
     ca2, cert2, key2 = pombo.make_certs(tempfile.mkdtemp(dir=certdir),
@@ -383,7 +420,6 @@ try:
         tap.ok("refused a connection from uid %d" % nobody in tlsd.log(),
                "and is logged")
         os.chmod(tlsd.sock, 0o660)
-        os.chmod(certdir, 0o700)
 finally:
     for sa in (smtp, smtps, pop3, pop3s):
         sa.stop()
@@ -430,6 +466,30 @@ try:
     time.sleep(4.5)
     tap.ok(not resumed(sess)[1], "not with a key two lifetimes old")
 
+    # an smtp_timeout over tlsd's hour: capped, tlsd still used
+    inst.set_conf(smtp_timeout="2h")
+    with smtplib.SMTP("127.0.0.1", smtp.port, timeout=20) as s:
+        s.ehlo("client.test")
+        s.starttls(context=ctx2)
+        tap.eq(comm(pombo.server_pid(s.sock)), "pombo-tlsd",
+               "smtp_timeout = 2h: the handshake still through pombo-tlsd")
+    inst.set_conf(smtp_timeout=None)
+
+    # a hung tlsd (stopped): STARTTLS answered within 2 s, TLS in-process
+    os.kill(tlsd.p.pid, signal.SIGSTOP)
+    try:
+        with smtplib.SMTP("127.0.0.1", smtp.port, timeout=20) as s:
+            s.ehlo("client.test")
+            t0 = time.time()
+            s.starttls(context=ctx2)
+            took = time.time() - t0
+            s.ehlo("client.test")
+            tap.ok(took < 4 and comm(pombo.server_pid(s.sock)) == "smtpd",
+                   "a stopped pombo-tlsd: STARTTLS answered within 2 s, "
+                   "TLS in the handler", took)
+    finally:
+        os.kill(tlsd.p.pid, signal.SIGCONT)
+
     tls, _ = raw_starttls(smtp.port, context=ctx2)
     tls.sendall(b"EHLO c.test\r\n")
     tap.ok(reply(tls).startswith(b"250"), "a session through tlsd")
@@ -460,7 +520,7 @@ try:
     act_sock = os.path.join(certdir, "activated.sock")
     act_log = open(os.path.join(certdir, "activated.log"), "wb")
     act = subprocess.Popen(["systemd-socket-activate", "-l", act_sock, TLSD,
-                            "-d"], stdin=subprocess.DEVNULL, stdout=act_log,
+                            "-d"] + RUNAS, stdin=subprocess.DEVNULL, stdout=act_log,
                            stderr=act_log)
     try:
         # the probe's connection makes it exec pombo-tlsd with the socket
@@ -477,8 +537,199 @@ try:
         act.terminate()
         act.wait(10)
         act_log.close()
-    one_worker = Tlsd(workers=1, name="tlsd2")
-    tap.eq(one_worker.stop(), 0, "a tlsd of one process stops on SIGTERM "
+    # ---- the handler's last words, through a fake handler (-T 2: drain)
+    drainer = Tlsd(workers=1, name="tlsd3", args=["-T", "2"])
+    anyc = ssl.create_default_context()
+    anyc.check_hostname = False
+    anyc.verify_mode = ssl.CERT_NONE
+
+    def hline(h):
+        got = b""
+        while not got.endswith(b"\n"):
+            chunk = h.recv(1)
+            if not chunk:
+                break
+            got += chunk
+        return got
+
+    def proxied(timeout_ms=5000, c=cert, k=key):
+        """A handler's connection to tlsd and the TLS client it serves."""
+        h = socket.socket(socket.AF_UNIX)
+        h.settimeout(10)
+        h.connect(drainer.sock)
+        h.sendall(b"TLSPROXY 1 0 %d test %s %s\n" % (
+            timeout_ms, c.encode(), k.encode()))
+        assert hline(h) == b"OK\n"
+        lst = socket.create_server(("127.0.0.1", 0))
+        c = socket.create_connection(lst.getsockname(), timeout=10)
+        srv, _ = lst.accept()
+        lst.close()
+        socket.send_fds(h, [b"F"], [srv.fileno()])
+        srv.close()
+        tc = anyc.wrap_socket(c, suppress_ragged_eofs=False)
+        assert hline(h).startswith(b"OK TLS")
+        return h, tc
+
+    def rest(tc):
+        """All the client gets, and whether it ended with close_notify."""
+        data = b""
+        try:
+            while True:
+                chunk = tc.recv(4096)
+                if not chunk:
+                    return data, True
+                data += chunk
+        except (OSError, ssl.SSLError):
+            return data, False
+
+    # a FIFO named as the certificate: refused, the worker not blocked
+    fifo = os.path.join(certdir, "fifo.pem")
+    os.mkfifo(fifo)
+    h = socket.socket(socket.AF_UNIX)
+    h.settimeout(5)
+    h.connect(drainer.sock)
+    h.sendall(b"TLSPROXY 1 0 5000 test %s %s\n" % (fifo.encode(),
+                                                    key.encode()))
+    try:
+        got = hline(h)
+    except OSError as e:
+        got = repr(e).encode()
+    h.close()
+    try:   # a blocked reader (the old code) is let go
+        os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+    except OSError:
+        pass
+    tap.ok(got.startswith(b"NOCERT ") and b"not a regular file" in got,
+           "a FIFO named as the certificate: NOCERT at once", got)
+    # symbolic links (certbot's live/) are followed
+    os.symlink(cert, os.path.join(certdir, "live-cert.pem"))
+    os.symlink(key, os.path.join(certdir, "live-key.pem"))
+    h, tc = proxied(c=os.path.join(certdir, "live-cert.pem"),
+                    k=os.path.join(certdir, "live-key.pem"))
+    tap.ok(tc.version() is not None, "a certificate and key through "
+           "symbolic links are served")
+    h.close()
+    tc.close()
+
+    h, tc = proxied()
+    tc.sendall(b"NOOP\r\nNOOP\r\n")
+    got = b""
+    while len(got) < 12:
+        got += h.recv(12 - len(got))
+    h.recv(0)
+    h.sendall(b"250 ok\r\n")
+    time.sleep(0.3)
+    tc.sendall(b"NOOP\r\n")   # the handler will never read it
+    time.sleep(0.3)
+    h.sendall(b"421 4.7.0 closing\r\n")
+    h.close()
+    tap.eq(rest(tc), (b"250 ok\r\n421 4.7.0 closing\r\n", True),
+           "a handler that exits with input unread: its last reply still "
+           "reaches the client, then close_notify")
+    tc.close()
+
+    h, tc = proxied()
+    tc.sendall(b"QUIT\r\n")
+    socket.socket(fileno=os.dup(tc.fileno())).shutdown(socket.SHUT_WR)
+    got = b""
+    while True:
+        chunk = h.recv(100)
+        if not chunk:
+            break
+        got += chunk
+    h.sendall(b"221 2.0.0 bye\r\n")
+    h.close()
+    data, _ = rest(tc)
+    tap.eq((got, data), (b"QUIT\r\n", b"221 2.0.0 bye\r\n"),
+           "a client's FIN without close_notify: the handler reads EOF, "
+           "and its 221 still reaches the client")
+    tc.close()
+
+    def stuff(h, seconds):
+        """Write until the client's unread data fills every buffer."""
+        h.setblocking(False)
+        t0 = time.time()
+        while time.time() - t0 < seconds:
+            try:
+                h.send(b"x" * 65536)
+            except BlockingIOError:
+                time.sleep(0.05)
+        h.settimeout(10)
+    log0 = len(drainer.log())
+    h, tc = proxied(timeout_ms=60000)
+    stuff(h, 1)
+    h.close()
+    tap.ok(pombo.wait_for(lambda: "took no more after the handler closed"
+                          in drainer.log()[log0:], 8),
+           "a client that stops reading after its handler exited is "
+           "dropped after the drain (-T 2)", drainer.log()[log0:])
+    tc.close()
+    log0 = len(drainer.log())
+    h, tc = proxied(timeout_ms=2000)
+    stuff(h, 1)
+    tap.ok(pombo.wait_for(lambda: "took no more of the handler's output"
+                          in drainer.log()[log0:], 8),
+           "a client that takes nothing of the output for timeout_ms is "
+           "dropped, the handler still there", drainer.log()[log0:])
+    try:
+        while h.recv(65536):
+            pass
+        ended = True
+    except socket.timeout:   # an OSError too: first
+        ended = False
+    except OSError:
+        ended = True
+    tap.ok(ended, "and its handler sees the end")
+    h.close()
+    tc.close()
+    tap.eq(drainer.stop(), 0, "that tlsd stops on SIGTERM")
+    tap.ok(pombo.sanitizer_report(drainer.log()) is None,
+           "no sanitizer report from it")
+    # privileges: as root, -U or no start; -U's user, groups and all;
+    # descriptors it inherited closed
+    if not RUNAS:
+        tap.skip("pombo-tlsd as root without -U", "not root")
+    else:
+        r = subprocess.run([TLSD, "-s", os.path.join(certdir, "root.sock")],
+                           stdin=subprocess.DEVNULL, capture_output=True,
+                           timeout=10)
+        tap.ok(r.returncode == 78 and b"-U" in r.stderr and
+               not os.path.exists(os.path.join(certdir, "root.sock")),
+               "as root without -U: refused (78), no socket",
+               (r.returncode, r.stderr))
+    rd, wr = os.pipe()
+    one_worker = Tlsd(workers=2, name="tlsd2", pass_fds=[wr])
+    time.sleep(0.5)
+    ids = []
+    for pid in one_worker.pids():
+        with open("/proc/%d/status" % pid) as f:
+            st = dict(ln.split(":", 1) for ln in f if ":" in ln)
+        ids.append((st["Uid"].split(), st["Gid"].split(),
+                    st["Groups"].split()))
+    if RUNAS:
+        d = pwd.getpwnam("daemon")
+        tap.ok(len(ids) == 3 and all(
+            u == [str(d.pw_uid)] * 4 and g == [str(d.pw_gid)] * 4 and
+            "0" not in grp for u, g, grp in ids),
+            "-U daemon: the parent and its workers run as daemon, no root "
+            "group", ids)
+        tap.eq(os.stat(one_worker.sock).st_uid, d.pw_uid,
+               "its socket is daemon's")
+    wrpath = os.readlink("/proc/self/fd/%d" % wr)
+    tap.ok(not any(wrpath == os.readlink("/proc/%d/fd/%s" % (
+        one_worker.p.pid, f)) for f in os.listdir(
+            "/proc/%d/fd" % one_worker.p.pid)),
+        "a descriptor it inherited is closed")
+    os.close(rd)
+    os.close(wr)
+    inst.set_conf(tls_proxy=one_worker.sock)
+    with smtplib.SMTP("127.0.0.1", smtp.port, timeout=20) as s:
+        s.ehlo("client.test")
+        s.starttls(context=ctx2)
+        s.ehlo("client.test")
+        tap.eq(comm(pombo.server_pid(s.sock)), "pombo-tlsd",
+               "and it serves, reading the key as daemon")
+    tap.eq(one_worker.stop(), 0, "a tlsd as daemon stops on SIGTERM "
            "with 0")
     tap.ok(pombo.sanitizer_report(one_worker.log()) is None,
            "no sanitizer report from it")
