@@ -21,6 +21,7 @@ import json
 import math
 import os
 import platform
+import pwd
 import shutil
 import signal
 import smtplib
@@ -550,8 +551,12 @@ def fig_tls(ctx, rnd, out):
         "smtpd_tls_loglevel": "0"}, resolv_conf=ctx.dns.resolv_conf)
     try:
         if use_tlsd:
+            # as deployed: never root (it refuses), the key its user's
+            # (root, which Postfix reads it as, still may)
+            os.chown(key, pwd.getpwnam("nobody").pw_uid, -1)
             tlsd = ctx.procs.popen([benchlib.pombo.prog("tlsd/pombo-tlsd"),
-                                    "-s", tlsd_sock, "-w", "0"])
+                                    "-s", tlsd_sock, "-w", "0",
+                                    "-U", "nobody"])
             if not benchlib.wait_for(
                     lambda: benchlib.pombo.accepts(tlsd_sock), 10):
                 raise RuntimeError("pombo-tlsd did not start")
