@@ -358,7 +358,7 @@ local_deliver(int spoolfd, const struct job *j, struct buf *out)
 	struct local_scan s;
 	char why[JOB_REPLY_MAX + 1];
 	size_t mi, ri;
-	int fd;
+	int fd, cut;
 
 	for (mi = 0; mi < j->nmsg; mi++) {
 		const struct job_msg *m = &j->msgs[mi];
@@ -382,26 +382,24 @@ local_deliver(int spoolfd, const struct job *j, struct buf *out)
 				close(fd);
 			continue;
 		}
-		if (s.size != m->size) {
-			/* changed since queued looked: it looks again, and
-			 * sets the file aside (never deliver it cut short) */
-			log_warnx("%s: the queued message is %llu octets, not "
-			    "%llu", m->qid, (unsigned long long)s.size,
-			    (unsigned long long)m->size);
-			for (ri = 0; ri < m->nrcpt; ri++)
-				result(out, m->qid, m->rcpts[ri].index,
-				    STATUS_TEMP, "451 4.3.0 The queued message "
-				    "is damaged");
-			local_scan_free(&s);
-			close(fd);
-			continue;
-		}
-		if (!job_sum_matches(m, s.crc, why, sizeof(why))) {
-			/* other bytes under the right size (a crash before
-			 * they were on disk): never into a mailbox; queued
-			 * sets the file aside */
-			log_warnx("%s: %s", m->qid, why);
-			job_damaged_format(out, m->qid, why);
+		/*
+		 * Another size: changed since queued looked (it looks
+		 * again, and sets the file aside: never delivered cut
+		 * short). Other bytes under the right size (a crash before
+		 * they were on disk): never into a mailbox, queued is told
+		 * to set the file aside.
+		 */
+		cut = s.size != m->size;
+		if (cut || !job_sum_matches(m, s.crc, why, sizeof(why))) {
+			if (cut)
+				log_warnx("%s: the queued message is %llu "
+				    "octets, not %llu", m->qid,
+				    (unsigned long long)s.size,
+				    (unsigned long long)m->size);
+			else {
+				log_warnx("%s: %s", m->qid, why);
+				job_damaged_format(out, m->qid, why);
+			}
 			for (ri = 0; ri < m->nrcpt; ri++)
 				result(out, m->qid, m->rcpts[ri].index,
 				    STATUS_TEMP, "451 4.3.0 The queued message "
