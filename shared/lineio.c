@@ -75,8 +75,8 @@ lineio_set_ops(struct lineio *io, const struct lineio_ops *ops, void *ctx)
 	io->ctx = ops ? ctx : io;
 }
 
-static int
-wait_fd(int fd, short events, int64_t deadline)
+int
+lineio_wait(int fd, short events, int64_t deadline)
 {
 	struct pollfd pfd = { .fd = fd, .events = events };
 	int64_t left;
@@ -101,7 +101,7 @@ wait_again(struct lineio *io, short dflt, int64_t deadline)
 
 	if (ev != POLLIN && ev != POLLOUT)
 		ev = dflt;
-	return wait_fd(ev == POLLIN ? io->rfd : io->wfd, ev, deadline);
+	return lineio_wait(ev == POLLIN ? io->rfd : io->wfd, ev, deadline);
 }
 
 enum lineio_result
@@ -118,7 +118,7 @@ lineio_fill(struct lineio *io, int64_t deadline)
 	if (io->ops->pending(io->ctx) == 0) {
 		if (lineio_flush(io) == -1)
 			return LINEIO_ERROR;
-		r = wait_fd(io->rfd, POLLIN, deadline);
+		r = lineio_wait(io->rfd, POLLIN, deadline);
 		if (r == 0)
 			return LINEIO_TIMEOUT;
 		if (r == -1)

@@ -50,6 +50,9 @@ struct lineio {
 /* Milliseconds on CLOCK_MONOTONIC; deadlines are absolute in this clock. */
 int64_t lineio_now(void);
 
+/* Wait for events on fd until deadline: 1 ready, 0 timed out, -1 error. */
+int lineio_wait(int fd, short events, int64_t deadline);
+
 void lineio_init(struct lineio *io, int rfd, int wfd);
 void lineio_set_ops(struct lineio *io, const struct lineio_ops *ops, void *ctx);
 

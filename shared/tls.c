@@ -131,8 +131,7 @@ static int
 handshake(struct tls *t, int (*step)(SSL *), int timeout_ms, char *err,
     size_t errlen)
 {
-	int64_t deadline = lineio_now() + timeout_ms, left;
-	struct pollfd pfd;
+	int64_t deadline = lineio_now() + timeout_ms;
 	int r, e;
 
 	for (;;) {
@@ -145,14 +144,14 @@ handshake(struct tls *t, int (*step)(SSL *), int timeout_ms, char *err,
 			ssl_error("TLS handshake", err, errlen);
 			return -1;
 		}
-		left = deadline - lineio_now();
-		if (left <= 0) {
+		r = e == SSL_ERROR_WANT_READ ?
+		    lineio_wait(t->rfd, POLLIN, deadline) :
+		    lineio_wait(t->wfd, POLLOUT, deadline);
+		if (r == 0) {
 			str_copy_trunc(err, "TLS handshake timed out", errlen);
 			return -1;
 		}
-		pfd.fd = e == SSL_ERROR_WANT_READ ? t->rfd : t->wfd;
-		pfd.events = e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT;
-		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR) {
+		if (r == -1) {
 			str_fmt_trunc(err, errlen, "poll: %s", strerror(errno));
 			return -1;
 		}

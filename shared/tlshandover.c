@@ -30,24 +30,6 @@ tlshandover_fit(int rfd, int wfd)
 	    r.st_ino == w.st_ino;
 }
 
-/* Wait for events on fd until deadline: 1 ready, 0 timed out, -1. */
-static int
-wait_fd(int fd, short events, int64_t deadline)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-	int64_t left;
-	int r;
-
-	for (;;) {
-		if ((left = deadline - lineio_now()) <= 0)
-			return 0;
-		r = poll(&pfd, 1, left > 0x7fffffff ? 0x7fffffff : (int)left);
-		if (r == -1 && errno == EINTR)
-			continue;
-		return r;
-	}
-}
-
 /* One reply line into line (its "\n" removed): its length, or -1. */
 static int
 read_line(int fd, char *line, size_t max, int64_t deadline, char *err,
@@ -82,7 +64,7 @@ read_line(int fd, char *line, size_t max, int64_t deadline, char *err,
 			    strerror(errno));
 			return -1;
 		}
-		if (wait_fd(fd, POLLIN, deadline) <= 0) {
+		if (lineio_wait(fd, POLLIN, deadline) <= 0) {
 			str_copy_trunc(err, "pombo-tlsd did not answer in time",
 			    errlen);
 			return -1;
@@ -105,7 +87,7 @@ write_all(int fd, const char *p, size_t n, int64_t deadline)
 		} else if (w == -1 && errno == EINTR)
 			continue;
 		else if (w == -1 && errno == EAGAIN) {
-			if (wait_fd(fd, POLLOUT, deadline) <= 0)
+			if (lineio_wait(fd, POLLOUT, deadline) <= 0)
 				return -1;
 		} else
 			return -1;
@@ -203,7 +185,7 @@ tlshandover_pass(int pfd, int clientfd, int64_t deadline, char *desc,
 			break;
 		if (w == -1 && errno == EINTR)
 			continue;
-		if (w == -1 && errno == EAGAIN && wait_fd(pfd, POLLOUT,
+		if (w == -1 && errno == EAGAIN && lineio_wait(pfd, POLLOUT,
 		    deadline) > 0)
 			continue;
 		str_fmt_trunc(err, errlen, "cannot pass the socket to "

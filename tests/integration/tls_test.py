@@ -125,6 +125,26 @@ try:
                        timeout=60)
     tap.eq(r.returncode, 0, "swaks --tls --auth LOGIN")
 
+    # a client silent after STARTTLS: the handshake times out and ends
+    inst.set_conf(smtp_timeout="2s")
+    sock = socket.create_connection(("127.0.0.1", remote.port), timeout=10)
+    f = sock.makefile("rb")
+    f.readline()
+    sock.sendall(b"EHLO c.test\r\nSTARTTLS\r\n")
+    while not f.readline().startswith(b"220 2.0.0"):
+        pass
+    t0 = time.time()
+    sock.settimeout(15)
+    try:
+        rest = sock.recv(1000)
+    except (ConnectionResetError, socket.timeout):
+        rest = None
+    waited = time.time() - t0
+    sock.close()
+    inst.set_conf(smtp_timeout=None)
+    tap.ok(rest == b"" and 1.5 < waited < 10, "no ClientHello within "
+           "smtp_timeout (2 s): the handler closes", (rest, waited))
+
     # a renewed certificate is used by the next connection
     ca2, cert2, key2 = pombo.make_certs(tempfile.mkdtemp(dir=certdir),
                                         ("mx.test",), "Renewed CA")
