@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "commit.h"
 #include "conn.h"
+#include "connpoll.h"
 #include "date.h"
 #include "delegate.h"
 #include "filter.h"
@@ -71,7 +73,7 @@ struct pending_rcpt {
 
 struct conn {
 	int			 fd;
-	sd_event_source		*src;
+	uint32_t		 events;	/* watched for (connpoll) */
 	uid_t			 uid;
 	enum conn_state		 state;
 	int			 closing;
@@ -118,6 +120,7 @@ static size_t		 nuids, uids_cap;
 static void conn_process(struct conn *c);
 static void filter_step(void *arg, enum filter_verdict v, const char *reply);
 static void commit_done(struct commit_job *job);
+static void conn_io(void *ud, uint32_t revents);
 
 void
 conn_setup(struct queued_ctx *qc)
@@ -125,6 +128,8 @@ conn_setup(struct queued_ctx *qc)
 	ctx = qc;
 	if (commit_init(qc->event, qc->spool, commit_done) == -1)
 		fatal("commit thread");
+	if (connpoll_init(qc->event, conn_io) == -1)
+		fatal("connection poll");
 	delegate_init(qc);
 	filter_init(qc);
 }
@@ -265,7 +270,7 @@ conn_free(struct conn *c)
 	/* a content run ends here: its transaction has no client now */
 	filter_close(c->filter);
 	free(c->refusal);
-	sd_event_source_disable_unref(c->src);
+	connpoll_forget(c->fd, c, &c->events);
 	close(c->fd);
 	buf_free(&c->out);
 	free(c->helo_arg);
@@ -286,11 +291,11 @@ conn_update_events(struct conn *c)
 		ev |= EPOLLIN;
 	if (c->out.len > 0)
 		ev |= EPOLLOUT;
-	/* epoll reports a hang-up whatever the mask: a source left on
-	 * while nothing may be read would run for it again and again */
-	sd_event_source_set_enabled(c->src, ev ? SD_EVENT_ON : SD_EVENT_OFF);
-	if (ev)
-		sd_event_source_set_io_events(c->src, ev);
+	/* epoll reports a hang-up whatever the mask: a connection left
+	 * there while nothing may be read would run again and again (0
+	 * takes it out) */
+	if (connpoll_set(c->fd, c, ev, &c->events) == -1)
+		log_warn("connection: epoll_ctl");
 }
 
 /* Returns -1 when the connection was freed. */
@@ -1342,30 +1347,29 @@ conn_process(struct conn *c)
 	conn_flush(c);
 }
 
-static int
-conn_io(sd_event_source *s, int fd, uint32_t revents, void *ud)
+static void
+conn_io(void *ud, uint32_t revents)
 {
 	struct conn *c = ud;
 	ssize_t n;
 
 	if (revents & EPOLLOUT) {
 		if (conn_flush(c) == -1)
-			return 0;
+			return;
 	}
 	if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		return 0;
+		return;
 	if (WAITING(c) || c->closing || c->inlen == CONN_INSZ)
-		return 0;
-	n = read(fd, c->in + c->inlen, CONN_INSZ - c->inlen);
+		return;
+	n = read(c->fd, c->in + c->inlen, CONN_INSZ - c->inlen);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return 0;
+		return;
 	if (n <= 0) {
 		conn_free(c);
-		return 0;
+		return;
 	}
 	c->inlen += (size_t)n;
 	conn_process(c);
-	return 0;
 }
 
 void
@@ -1398,8 +1402,8 @@ conn_accept(int fd)
 	c->uid = uid;
 	c->counted = counted;
 	buf_init(&c->out, CONN_OUT_MAX);
-	if (sd_event_add_io(ctx->event, &c->src, fd, EPOLLIN, conn_io, c) < 0) {
-		log_warnx("accept: cannot watch the connection");
+	if (connpoll_set(fd, c, EPOLLIN, &c->events) == -1) {
+		log_warn("accept: cannot watch the connection");
 		free(c->in);
 		free(c);
 		goto fail;
