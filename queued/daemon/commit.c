@@ -4,7 +4,8 @@
  * thread touches only the files of its jobs and queue/; everything else
  * stays on the loop's thread. An eventfd wakes the loop.
  *
- * The files' checksums are filled in first and the files renamed into
+ * The files' checksums are filled in first (unless the connection
+ * wrote a small file whole, its sum in) and the files renamed into
  * queue/; then their fdatasyncs run on a few helper threads while this
  * one fsyncs queue/, all side by side: each ends in a cache flush of the
  * disk, and the block layer merges flushes that wait at the same time,
@@ -188,7 +189,7 @@ commit_batch(struct commit_job *batch)
 
 	for (j = batch; j; j = j->next) {
 		j->ok = j->published = 0;
-		if (fill_sum(j) == -1)
+		if (!j->summed && fill_sum(j) == -1)
 			log_warn("%s: cannot fill in the queue file's sum",
 			    j->qid);
 		else if (spool_publish(commit_spool, j->qid) == -1)

@@ -1,7 +1,8 @@
 """The order of operations, seen with strace -f: queued fills in the
 queue file's sum, renames it into queue/, then fdatasyncs it and fsyncs
 the queue/ directory side by side, and writes 250 to smtpd only once
-both have ended (SPOOL.md: the sum guards what a crash can leave)."""
+both have ended (SPOOL.md: the sum guards what a crash can leave). A
+small message's file is written once, whole, its length and sum in."""
 import os
 import re
 import subprocess
@@ -13,9 +14,10 @@ import pombo  # noqa: E402
 tap = pombo.Tap()
 inst = pombo.Instance()
 trace = os.path.join(inst.dir, "trace")
-inst.start(wrapper=["strace", "-f", "-qq", "-tt", "-y", "-s", "80",
+inst.start(wrapper=["strace", "-f", "-qq", "-tt", "-y", "-s", "400",
                     "-e", "trace=openat,write,sendto,fsync,fdatasync,"
-                    "rename,renameat,renameat2,close,pwrite64", "-o", trace])
+                    "rename,renameat,renameat2,close,pwrite64,pread64",
+                    "-o", trace])
 try:
     out = inst.smtpd(b"EHLO c.test\nMAIL FROM:<a@c.test>\n"
                      b"RCPT TO:<b@example.test>\nDATA\nSubject: traced\n\n"
@@ -40,8 +42,14 @@ try:
         pid = lines[i].split()[0]
         return first(r"^%s .*<\.\.\. %s resumed>.* = 0" % (pid, call), i)
     create = first(r"openat\(.*incoming>?, \"%s\".*O_CREAT" % qid)
-    summed = first(r"pwrite64\(\d+<[^>]*/incoming/%s>, \"[0-9a-f]{8}\", 8,"
-                   % qid)
+    # filled in by the commit (pwrite) or written with the file (not
+    # the zeros the header has until then)
+    summed = first(r"(pwrite64\(\d+<[^>]*/incoming/%s>, \"[0-9a-f]{8}\", 8,"
+                   r"|write\(\d+<[^>]*/incoming/%s>, \".*\\nsum crc32c:"
+                   r"(?!00000000)[0-9a-f]{8}\\n)" % (qid, qid))
+    to_file = [ln for ln in lines
+               if re.search(r"(write|pwrite64|pread64)\(\d+<[^>]*/incoming/%s>"
+                            % qid, ln)]
     rename = first(r"renameat2?\(.*\"%s\".*\"%s\"" % (qid, qid))
     datasync = first(r"fdatasync\(\d+<[^>]*/%s>" % qid)
     dirsync = first(r"fsync\(\d+<[^>]*/spool/queue>", rename or 0)
@@ -49,6 +57,9 @@ try:
     tap.ok(create is not None, "queue file created in incoming/")
     tap.ok(summed is not None, "its sum filled in (8 hex digits)",
            "\n".join(lines[-80:]))
+    tap.ok(len(to_file) == 1 and re.search(r"\swrite\(", to_file[0]),
+           "a small message's file is written once, whole, and not read "
+           "back (%d calls)" % len(to_file), "\n".join(to_file))
     tap.ok(rename is not None, "queue file renamed into queue/")
     tap.ok(datasync is not None and ended(datasync, "fdatasync") is not None,
            "queue file fdatasync'd", "\n".join(lines[-80:]))
