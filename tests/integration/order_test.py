@@ -2,7 +2,8 @@
 queue file's sum, renames it into queue/, then fdatasyncs it and fsyncs
 the queue/ directory side by side, and writes 250 to smtpd only once
 both have ended (SPOOL.md: the sum guards what a crash can leave). A
-small message's file is written once, whole, its length and sum in."""
+small message's file is written once, whole, its length and sum in;
+the writeback of a batch's files starts before their fdatasyncs."""
 import os
 import re
 import subprocess
@@ -16,7 +17,8 @@ inst = pombo.Instance()
 trace = os.path.join(inst.dir, "trace")
 inst.start(wrapper=["strace", "-f", "-qq", "-tt", "-y", "-s", "400",
                     "-e", "trace=openat,write,sendto,fsync,fdatasync,"
-                    "rename,renameat,renameat2,close,pwrite64,pread64",
+                    "rename,renameat,renameat2,close,pwrite64,pread64,"
+                    "sync_file_range",
                     "-o", trace])
 try:
     out = inst.smtpd(b"EHLO c.test\nMAIL FROM:<a@c.test>\n"
@@ -52,6 +54,8 @@ try:
                             % qid, ln)]
     rename = first(r"renameat2?\(.*\"%s\".*\"%s\"" % (qid, qid))
     datasync = first(r"fdatasync\(\d+<[^>]*/%s>" % qid)
+    started = first(r"sync_file_range\(\d+<[^>]*/%s>, 0, 0, "
+                    r"SYNC_FILE_RANGE_WRITE\)" % qid)
     dirsync = first(r"fsync\(\d+<[^>]*/spool/queue>", rename or 0)
     reply = first(r"(write|sendto)\(.*\"250 2.0.0 Ok: queued as %s" % qid)
     tap.ok(create is not None, "queue file created in incoming/")
@@ -63,6 +67,10 @@ try:
     tap.ok(rename is not None, "queue file renamed into queue/")
     tap.ok(datasync is not None and ended(datasync, "fdatasync") is not None,
            "queue file fdatasync'd", "\n".join(lines[-80:]))
+    tap.ok(None not in (rename, started, datasync) and
+           rename < started < datasync,
+           "its writeback started after the rename, before the fdatasync",
+           (rename, started, datasync))
     tap.ok(dirsync is not None and ended(dirsync, "fsync") is not None,
            "queue/ directory fsync'd after the rename")
     tap.ok(reply is not None, "250 written to smtpd")
