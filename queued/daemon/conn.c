@@ -76,6 +76,7 @@ struct pending_rcpt {
 };
 
 struct conn {
+	struct conn		*prev, *next;	/* every open one: conns */
 	int			 fd;
 	uint32_t		 events;	/* watched for (connpoll) */
 	uid_t			 uid;
@@ -109,6 +110,8 @@ struct conn {
 
 static struct queued_ctx *ctx;
 static unsigned nconns;
+/* the open connections: only the kernel's epoll set names them else */
+static struct conn *conns;
 static unsigned long ntxns;	/* transactions begun: the policy instance */
 
 /*
@@ -285,6 +288,12 @@ conn_free(struct conn *c)
 	free(c->wbuf);
 	if (c->counted)
 		uid_release(c->uid);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	free(c);
 	nconns--;
 	listener_resume();
@@ -1492,6 +1501,9 @@ conn_accept(int fd)
 		free(c);
 		goto fail;
 	}
+	if ((c->next = conns) != NULL)
+		conns->prev = c;
+	conns = c;
 	nconns++;
 	return;
 fail:
