@@ -196,6 +196,7 @@ conn_txn_abort(struct conn *c)
 		txn_free(c->txn);
 	}
 	c->msgfd = -1;
+	c->wbuffering = 0;	/* its file is gone: nothing to write */
 	c->txn = NULL;
 }
 
