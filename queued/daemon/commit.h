@@ -1,10 +1,10 @@
 /*
  * commit: group commit of received messages. Connections hand over a
- * finished queue file (its header with a "sum" line to fill in); a
- * thread fills in each file's checksum, renames every file handed over
- * meanwhile into queue/, makes them durable with their own fdatasyncs
- * and one fsync of queue/ for them all, side by side, then the loop
- * hears which ones made it. Used by queued's connections.
+ * finished queue file (its header with a "sum" line to fill in, or
+ * filled in already: summed); a thread fills in each file's checksum,
+ * renames every file handed over meanwhile into queue/, makes them
+ * durable with their own fdatasyncs and one fsync of queue/ for them
+ * all, side by side, then the loop hears which ones made it. Used by queued's connections.
  */
 #ifndef POMBO_COMMIT_H
 #define POMBO_COMMIT_H
@@ -21,6 +21,7 @@ struct commit_job {
 	uint64_t		 data_off, size;	/* the message in it */
 	int			 ok;		/* set when done */
 	uint32_t		 sum;		/* set when done: its CRC-32C */
+	int			 summed;	/* sum: in the file already */
 	int			 published;	/* commit's own: in queue/ */
 	void			*ctx;
 	struct commit_job	*next;

@@ -10,14 +10,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "commit.h"
 #include "conn.h"
+#include "connpoll.h"
+#include "crc32c.h"
 #include "date.h"
 #include "delegate.h"
+#include "fileio.h"
 #include "filter.h"
 #include "listener.h"
 #include "log.h"
@@ -31,6 +35,8 @@
 #define CONN_INSZ	(64 * 1024)
 #define CONN_OUT_MAX	(256 * 1024 * 1024)
 #define CONN_SLACK	(64 * 1024)	/* smtpd's Received: on top of the limit */
+/* a queue file this size or smaller is written whole at the end of data */
+#define CONN_WBUFSZ	(32 * 1024)
 
 enum conn_state {
 	CS_VERSION,	/* expecting "POMBO 1" */
@@ -70,8 +76,9 @@ struct pending_rcpt {
 };
 
 struct conn {
+	struct conn		*prev, *next;	/* every open one: conns */
 	int			 fd;
-	sd_event_source		*src;
+	uint32_t		 events;	/* watched for (connpoll) */
 	uid_t			 uid;
 	enum conn_state		 state;
 	int			 closing;
@@ -92,6 +99,9 @@ struct conn {
 	int			 counted;	/* in its uid's connections */
 	uint64_t		 size;
 	int			 write_failed;
+	char			*wbuf;		/* the queue file so far, */
+	size_t			 wlen;		/* not yet written, */
+	int			 wbuffering;	/* while this is set */
 	long			 chunk_left;
 	size_t			 inlen;
 	struct buf		 out;
@@ -100,6 +110,8 @@ struct conn {
 
 static struct queued_ctx *ctx;
 static unsigned nconns;
+/* the open connections: only the kernel's epoll set names them else */
+static struct conn *conns;
 static unsigned long ntxns;	/* transactions begun: the policy instance */
 
 /*
@@ -118,6 +130,7 @@ static size_t		 nuids, uids_cap;
 static void conn_process(struct conn *c);
 static void filter_step(void *arg, enum filter_verdict v, const char *reply);
 static void commit_done(struct commit_job *job);
+static void conn_io(void *ud, uint32_t revents);
 
 void
 conn_setup(struct queued_ctx *qc)
@@ -125,6 +138,8 @@ conn_setup(struct queued_ctx *qc)
 	ctx = qc;
 	if (commit_init(qc->event, qc->spool, commit_done) == -1)
 		fatal("commit thread");
+	if (connpoll_init(qc->event, conn_io) == -1)
+		fatal("connection poll");
 	delegate_init(qc);
 	filter_init(qc);
 }
@@ -181,6 +196,7 @@ conn_txn_abort(struct conn *c)
 		txn_free(c->txn);
 	}
 	c->msgfd = -1;
+	c->wbuffering = 0;	/* its file is gone: nothing to write */
 	c->txn = NULL;
 }
 
@@ -265,13 +281,20 @@ conn_free(struct conn *c)
 	/* a content run ends here: its transaction has no client now */
 	filter_close(c->filter);
 	free(c->refusal);
-	sd_event_source_disable_unref(c->src);
+	connpoll_forget(c->fd, c, &c->events);
 	close(c->fd);
 	buf_free(&c->out);
 	free(c->helo_arg);
 	free(c->in);
+	free(c->wbuf);
 	if (c->counted)
 		uid_release(c->uid);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
 	free(c);
 	nconns--;
 	listener_resume();
@@ -286,11 +309,11 @@ conn_update_events(struct conn *c)
 		ev |= EPOLLIN;
 	if (c->out.len > 0)
 		ev |= EPOLLOUT;
-	/* epoll reports a hang-up whatever the mask: a source left on
-	 * while nothing may be read would run for it again and again */
-	sd_event_source_set_enabled(c->src, ev ? SD_EVENT_ON : SD_EVENT_OFF);
-	if (ev)
-		sd_event_source_set_io_events(c->src, ev);
+	/* epoll reports a hang-up whatever the mask: a connection left
+	 * there while nothing may be read would run again and again (0
+	 * takes it out) */
+	if (connpoll_set(c->fd, c, ev, &c->events) == -1)
+		log_warn("connection: epoll_ctl");
 }
 
 /* Returns -1 when the connection was freed. */
@@ -627,6 +650,36 @@ stamp_uid(struct conn *c)
 		chunk_write(c, line, (size_t)n);
 }
 
+/*
+ * The queue file's header: kept in the connection's buffer with what
+ * follows, so that a small message is written once, whole, its length
+ * and sum in (wbuf_flush); one system call instead of five. A larger
+ * one goes to the file as it comes, as before.
+ */
+static int
+head_write(struct conn *c, const struct buf *hdr)
+{
+	c->wbuffering = 0;
+	if (c->wbuf == NULL)
+		c->wbuf = malloc(CONN_WBUFSZ);	/* kept for the connection */
+	if (c->wbuf == NULL || hdr->len > CONN_WBUFSZ)
+		return fileio_write_all(c->msgfd, hdr->data, hdr->len);
+	memcpy(c->wbuf, hdr->data, hdr->len);
+	c->wlen = hdr->len;
+	c->wbuffering = 1;
+	return 0;
+}
+
+/* What the buffer holds into the file; from now on writes go there. */
+static int
+wbuf_flush(struct conn *c)
+{
+	if (!c->wbuffering)
+		return 0;
+	c->wbuffering = 0;
+	return fileio_write_all(c->msgfd, c->wbuf, c->wlen);
+}
+
 static void
 do_data(struct conn *c)
 {
@@ -651,10 +704,9 @@ do_data(struct conn *c)
 		return;
 	}
 	e->time = time(NULL);
-	e->flags |= ENV_SUM;	/* filled in by the commit */
+	e->flags |= ENV_SUM;	/* filled in at the end of data or by the commit */
 	buf_init(&hdr, 64 * 1024 * 1024);
-	if (envelope_format(e, &hdr) == -1 ||
-	    write(c->msgfd, hdr.data, hdr.len) != (ssize_t)hdr.len) {
+	if (envelope_format(e, &hdr) == -1 || head_write(c, &hdr) == -1) {
 		log_warn("%s: cannot write the envelope", e->qid);
 		buf_free(&hdr);
 		spool_discard(ctx->spool, e->qid, c->msgfd);
@@ -773,12 +825,39 @@ eod_ask(struct conn *c)
 	conn_reply(c, "451 4.3.5 Server configuration problem");
 }
 
+/*
+ * A message whole in the buffer goes to the file in one write; with its
+ * sum filled in first when nothing will change it (no checks, no
+ * filters), so the commit need not read it back (SPOOL.md).
+ */
+static int
+wbuf_write(struct conn *c, int sum_it)
+{
+	struct txn *t = c->txn;
+	char digits[ENVELOPE_SUM_DIGITS + 1];
+	uint32_t sum;
+
+	t->job.summed = 0;
+	if (!c->wbuffering)
+		return 0;
+	if (sum_it) {
+		sum = crc32c(0, c->wbuf + t->env.data_off,
+		    c->wlen - t->env.data_off);
+		envelope_sum_digits(sum, digits);
+		memcpy(c->wbuf + envelope_sum_offset(t->env.data_off), digits,
+		    ENVELOPE_SUM_DIGITS);
+		t->job.sum = sum;
+		t->job.summed = 1;
+	}
+	return wbuf_flush(c);
+}
+
 static void
 do_end_of_data(struct conn *c)
 {
 	struct txn *t = c->txn;
 	char digits[ENVELOPE_LENGTH_DIGITS + 1];
-	int fd;
+	int fd, checks;
 
 	if (t->discard) {
 		txn_discarded(c);
@@ -802,11 +881,14 @@ do_end_of_data(struct conn *c)
 	 * length, written before the message came, is filled in now (one
 	 * pwrite into a page the header's write left in the cache) */
 	envelope_length_digits(c->size, digits);
+	if (c->wbuffering)
+		memcpy(c->wbuf + envelope_length_offset(t->env.data_off),
+		    digits, ENVELOPE_LENGTH_DIGITS);
 	if ((c->msg_reused &&
 	    spool_set_length(c->msgfd, t->env.data_off + c->size) == -1) ||
-	    pwrite(c->msgfd, digits, ENVELOPE_LENGTH_DIGITS,
+	    (!c->wbuffering && pwrite(c->msgfd, digits, ENVELOPE_LENGTH_DIGITS,
 	    (off_t)envelope_length_offset(t->env.data_off)) !=
-	    ENVELOPE_LENGTH_DIGITS) {
+	    ENVELOPE_LENGTH_DIGITS)) {
 		log_warn("%s: cannot set the queue file's length", t->env.qid);
 		conn_reset(c);
 		conn_reply(c, "451 4.3.0 Error writing the queue file");
@@ -819,6 +901,13 @@ do_end_of_data(struct conn *c)
 	}
 	str_copy_trunc(t->job.qid, t->env.qid, sizeof(t->job.qid));
 	t->job.ctx = t;
+	checks = verify_wanted(t->env.client) || c->filter != NULL;
+	if (wbuf_write(c, !checks) == -1) {
+		log_warn("%s: cannot write the queue file", t->env.qid);
+		conn_reset(c);
+		conn_reply(c, "451 4.3.0 Error writing the queue file");
+		return;
+	}
 	fd = c->msgfd;
 	c->msgfd = -1;
 	if (!verify_wanted(t->env.client)) {
@@ -1285,6 +1374,16 @@ chunk_write(struct conn *c, const char *p, size_t n)
 	if (c->write_failed || c->size > ctx->conf->max_message_size +
 	    CONN_SLACK)
 		return;
+	if (c->wbuffering && n <= CONN_WBUFSZ - c->wlen) {
+		memcpy(c->wbuf + c->wlen, p, n);
+		c->wlen += n;
+		return;
+	}
+	if (wbuf_flush(c) == -1) {	/* too big for it: the file takes over */
+		log_warn("%s: write to the spool", c->txn->env.qid);
+		c->write_failed = 1;
+		return;
+	}
 	while (n > 0) {
 		w = write(c->msgfd, p, n);
 		if (w == -1 && errno == EINTR)
@@ -1342,30 +1441,29 @@ conn_process(struct conn *c)
 	conn_flush(c);
 }
 
-static int
-conn_io(sd_event_source *s, int fd, uint32_t revents, void *ud)
+static void
+conn_io(void *ud, uint32_t revents)
 {
 	struct conn *c = ud;
 	ssize_t n;
 
 	if (revents & EPOLLOUT) {
 		if (conn_flush(c) == -1)
-			return 0;
+			return;
 	}
 	if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		return 0;
+		return;
 	if (WAITING(c) || c->closing || c->inlen == CONN_INSZ)
-		return 0;
-	n = read(fd, c->in + c->inlen, CONN_INSZ - c->inlen);
+		return;
+	n = read(c->fd, c->in + c->inlen, CONN_INSZ - c->inlen);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
-		return 0;
+		return;
 	if (n <= 0) {
 		conn_free(c);
-		return 0;
+		return;
 	}
 	c->inlen += (size_t)n;
 	conn_process(c);
-	return 0;
 }
 
 void
@@ -1398,12 +1496,15 @@ conn_accept(int fd)
 	c->uid = uid;
 	c->counted = counted;
 	buf_init(&c->out, CONN_OUT_MAX);
-	if (sd_event_add_io(ctx->event, &c->src, fd, EPOLLIN, conn_io, c) < 0) {
-		log_warnx("accept: cannot watch the connection");
+	if (connpoll_set(fd, c, EPOLLIN, &c->events) == -1) {
+		log_warn("accept: cannot watch the connection");
 		free(c->in);
 		free(c);
 		goto fail;
 	}
+	if ((c->next = conns) != NULL)
+		conns->prev = c;
+	conns = c;
 	nconns++;
 	return;
 fail:

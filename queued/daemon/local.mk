@@ -5,6 +5,7 @@ queued_daemon_libqueued_a_SOURCES = \
 	queued/daemon/bounce.c queued/daemon/bounce.h \
 	queued/daemon/commit.c queued/daemon/commit.h \
 	queued/daemon/conn.c queued/daemon/conn.h \
+	queued/daemon/connpoll.c queued/daemon/connpoll.h \
 	queued/daemon/delegate.c queued/daemon/delegate.h \
 	queued/daemon/inject.c queued/daemon/inject.h \
 	queued/daemon/intact.c queued/daemon/intact.h \

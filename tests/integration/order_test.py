@@ -1,7 +1,9 @@
 """The order of operations, seen with strace -f: queued fills in the
 queue file's sum, renames it into queue/, then fdatasyncs it and fsyncs
 the queue/ directory side by side, and writes 250 to smtpd only once
-both have ended (SPOOL.md: the sum guards what a crash can leave)."""
+both have ended (SPOOL.md: the sum guards what a crash can leave). A
+small message's file is written once, whole, its length and sum in;
+the writeback of a batch's files starts before their fdatasyncs."""
 import os
 import re
 import subprocess
@@ -13,9 +15,11 @@ import pombo  # noqa: E402
 tap = pombo.Tap()
 inst = pombo.Instance()
 trace = os.path.join(inst.dir, "trace")
-inst.start(wrapper=["strace", "-f", "-qq", "-tt", "-y", "-s", "80",
+inst.start(wrapper=["strace", "-f", "-qq", "-tt", "-y", "-s", "400",
                     "-e", "trace=openat,write,sendto,fsync,fdatasync,"
-                    "rename,renameat,renameat2,close,pwrite64", "-o", trace])
+                    "rename,renameat,renameat2,close,pwrite64,pread64,"
+                    "sync_file_range",
+                    "-o", trace])
 try:
     out = inst.smtpd(b"EHLO c.test\nMAIL FROM:<a@c.test>\n"
                      b"RCPT TO:<b@example.test>\nDATA\nSubject: traced\n\n"
@@ -40,18 +44,33 @@ try:
         pid = lines[i].split()[0]
         return first(r"^%s .*<\.\.\. %s resumed>.* = 0" % (pid, call), i)
     create = first(r"openat\(.*incoming>?, \"%s\".*O_CREAT" % qid)
-    summed = first(r"pwrite64\(\d+<[^>]*/incoming/%s>, \"[0-9a-f]{8}\", 8,"
-                   % qid)
+    # filled in by the commit (pwrite) or written with the file (not
+    # the zeros the header has until then)
+    summed = first(r"(pwrite64\(\d+<[^>]*/incoming/%s>, \"[0-9a-f]{8}\", 8,"
+                   r"|write\(\d+<[^>]*/incoming/%s>, \".*\\nsum crc32c:"
+                   r"(?!00000000)[0-9a-f]{8}\\n)" % (qid, qid))
+    to_file = [ln for ln in lines
+               if re.search(r"(write|pwrite64|pread64)\(\d+<[^>]*/incoming/%s>"
+                            % qid, ln)]
     rename = first(r"renameat2?\(.*\"%s\".*\"%s\"" % (qid, qid))
     datasync = first(r"fdatasync\(\d+<[^>]*/%s>" % qid)
+    started = first(r"sync_file_range\(\d+<[^>]*/%s>, 0, 0, "
+                    r"SYNC_FILE_RANGE_WRITE\)" % qid)
     dirsync = first(r"fsync\(\d+<[^>]*/spool/queue>", rename or 0)
     reply = first(r"(write|sendto)\(.*\"250 2.0.0 Ok: queued as %s" % qid)
     tap.ok(create is not None, "queue file created in incoming/")
     tap.ok(summed is not None, "its sum filled in (8 hex digits)",
            "\n".join(lines[-80:]))
+    tap.ok(len(to_file) == 1 and re.search(r"\swrite\(", to_file[0]),
+           "a small message's file is written once, whole, and not read "
+           "back (%d calls)" % len(to_file), "\n".join(to_file))
     tap.ok(rename is not None, "queue file renamed into queue/")
     tap.ok(datasync is not None and ended(datasync, "fdatasync") is not None,
            "queue file fdatasync'd", "\n".join(lines[-80:]))
+    tap.ok(None not in (rename, started, datasync) and
+           rename < started < datasync,
+           "its writeback started after the rename, before the fdatasync",
+           (rename, started, datasync))
     tap.ok(dirsync is not None and ended(dirsync, "fsync") is not None,
            "queue/ directory fsync'd after the rename")
     tap.ok(reply is not None, "250 written to smtpd")
