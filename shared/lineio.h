@@ -47,7 +47,7 @@ struct lineio {
 	char			 out[LINEIO_OUTSZ];
 };
 
-/* Milliseconds on CLOCK_MONOTONIC; deadlines are absolute in this clock. */
+/* Milliseconds on CLOCK_MONOTONIC_COARSE; deadlines are absolute in it. */
 int64_t lineio_now(void);
 
 void lineio_init(struct lineio *io, int rfd, int wfd);
