@@ -47,7 +47,7 @@ struct lineio {
 	char			 out[LINEIO_OUTSZ];
 };
 
-/* Milliseconds on CLOCK_MONOTONIC; deadlines are absolute in this clock. */
+/* Milliseconds on CLOCK_MONOTONIC_COARSE; deadlines are absolute in it. */
 int64_t lineio_now(void);
 
 /* Wait for events on fd until deadline: 1 ready, 0 timed out, -1 error. */

@@ -53,25 +53,44 @@ qclient_close(struct qclient *q)
 	q->fd = -1;
 }
 
-int
-qclient_send(struct qclient *q, const char *fmt, ...)
+/*
+ * The line is formatted straight into the output buffer, with room made
+ * first: no line buffer of its own on the stack (nor a second one in
+ * qclient_cmd), which put a handler's queue conversation two stack
+ * pages deeper, each a page fault of every session (issue 19).
+ */
+static int
+qclient_vsend(struct qclient *q, const char *fmt, va_list ap)
 {
-	char line[QPROTO_LINE_MAX + 2];
-	va_list ap;
+	struct lineio *io = &q->io;
+	char *line;
 	int n;
 
 	if (q->fd == -1)
 		return -1;
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
+	if (sizeof(io->out) - io->olen < QPROTO_LINE_MAX + 2 &&
+	    lineio_flush(io) == -1)
+		return -1;
+	line = io->out + io->olen;
+	n = vsnprintf(line, QPROTO_LINE_MAX + 2, fmt, ap);
 	if (n < 0 || (size_t)n > QPROTO_LINE_MAX)
-		return -1;
+		return -1;	/* nothing queued: olen is unchanged */
 	line[n++] = '\n';
-	if (lineio_write(&q->io, line, (size_t)n) == -1)
-		return -1;
+	io->olen += (size_t)n;
 	q->pending++;
 	return 0;
+}
+
+int
+qclient_send(struct qclient *q, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = qclient_vsend(q, fmt, ap);
+	va_end(ap);
+	return rc;
 }
 
 int
@@ -128,15 +147,13 @@ gone:
 int
 qclient_cmd(struct qclient *q, char *reply, size_t len, const char *fmt, ...)
 {
-	char line[QPROTO_LINE_MAX + 1];
 	va_list ap;
-	int n;
+	int rc;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
+	rc = qclient_vsend(q, fmt, ap);
 	va_end(ap);
-	if (n < 0 || (size_t)n >= sizeof(line) ||
-	    qclient_send(q, "%s", line) == -1) {
+	if (rc == -1) {
 		str_copy_trunc(reply, "451 4.3.0 Queue unavailable, try again later",
 		    len);
 		return -1;

@@ -263,14 +263,17 @@ static void
 proceed_data(void *v, char *arg)
 {
 	S(v);
-	char reply[QCLIENT_REPLY_MAX];
 
-	if (submit_data(s, reply, sizeof(reply)) != 354) {
-		smtpd_queue_reply(s, reply);
+	if (submit_data(s) == -1) {
+		smtpd_queue_reply(s, "451 4.3.0 Queue unavailable, try again "
+		    "later");
 		return;
 	}
 	smtpd_session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
-	/* out now: the client sends while queued makes the queue file */
+	/*
+	 * out now, and before queued hears DATA: the client sends while
+	 * queued makes the queue file, rather than waiting for it
+	 */
 	lineio_flush(&s->io);
 	submit_stream(s);
 }

@@ -98,7 +98,7 @@ int auth_owns(const struct smtp_session *s, const struct addr *from);
 int submit_mail(struct smtp_session *s, char *reply, size_t len);
 int submit_rcpt(struct smtp_session *s, const char *arg, char *reply,
     size_t len);
-int submit_data(struct smtp_session *s, char *reply, size_t len);
+int submit_data(struct smtp_session *s);
 void submit_rset(struct smtp_session *s);
 /* VRFY/EXPN through queued, which knows the users and aliases. */
 int submit_verify(struct smtp_session *s, const char *verb, const char *arg,

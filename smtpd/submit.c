@@ -66,22 +66,21 @@ submit_rcpt(struct smtp_session *s, const char *arg, char *reply, size_t len)
 
 /*
  * DATA goes to queued without waiting for its answer: the client hears
- * 354 at once, and queued makes the queue file while the client sends
- * the message. submit_stream reads queued's answer before the first
- * chunk; if it refused, the message is read and dropped, and its reply
- * comes after the data (RFC 5321 4.2.5: a transaction may fail there).
+ * 354 first (proceed_data flushes it before submit_stream flushes this),
+ * and queued makes the queue file while the client sends the message.
+ * submit_stream reads queued's answer once the client's first octets are
+ * in, so that answer, long there by then, costs no wait of its own; if
+ * queued refused, the message is read and dropped, and its reply comes
+ * after the data (RFC 5321 4.2.5: a transaction may fail there).
  */
 int
-submit_data(struct smtp_session *s, char *reply, size_t len)
+submit_data(struct smtp_session *s)
 {
-	if (qclient_send(&s->q, "DATA") == -1 ||
-	    lineio_flush(&s->q.io) == -1) {
+	if (qclient_send(&s->q, "DATA") == -1) {
 		qclient_close(&s->q);
-		str_copy_trunc(reply, "451 4.3.0 Queue unavailable, try again later",
-		    len);
-		return 451;
+		return -1;
 	}
-	return 354;
+	return 0;
 }
 
 /* queued's answer to DATA: "354 <queue-id> ...", the message's name */
@@ -138,13 +137,15 @@ submit_rset(struct smtp_session *s)
 		qclient_cmd(&s->q, reply, sizeof(reply), "RSET");
 }
 
+/*
+ * The end of the queue conversation is its close: queued ends an open
+ * transaction at end of file as at QUIT (conn_txn_abort either way), and
+ * a QUIT would cost both ends a system call or two for a reply nobody
+ * reads (queued's 221 met a closed socket), every session (issue 19).
+ */
 void
 submit_quit(struct smtp_session *s)
 {
-	if (s->q.fd == -1)
-		return;
-	if (qclient_send(&s->q, "QUIT") == 0)
-		lineio_flush(&s->q.io);
 	qclient_close(&s->q);
 }
 
@@ -194,28 +195,43 @@ submit_reject(struct smtp_session *s, unsigned error)
 		smtpd_session_reply(s, "554 5.4.6 Too many hops: mail loop?");
 }
 
-void
-submit_stream(struct smtp_session *s)
+/*
+ * queued's answer to DATA, read once the client has sent something (or
+ * gone): the name of the message for the Received: line and the logs,
+ * or the refusal to give after the data.
+ */
+static int
+submit_data_answer(struct smtp_session *s, char *refusal, size_t len)
 {
-	struct data_machine dm;
-	char *in, reply[QCLIENT_REPLY_MAX];
-	char refusal[QCLIENT_REPLY_MAX];
-	enum lineio_result r;
-	int64_t start, idle, total;
-	uint64_t received = 0;
-	size_t n, olen;
-	int code, refused;
+	int refused;
 
-	data_init(&dm, s->local, s->conf->max_message_size);
-	refused = submit_data_reply(s, refusal, sizeof(refusal)) != 354;
-	/* the client's time starts now, not while queued was answering */
-	start = lineio_now();
+	refused = submit_data_reply(s, refusal, len) != 354;
 	if (refused) {
 		str_copy_trunc(s->qid, "-", sizeof(s->qid));	/* no message */
 		log_info("queue refused DATA from %s: %.*s", s->client,
 		    (int)strcspn(refusal, "\r\n"), refusal);
 	} else if (submit_received(s) == -1)
 		log_warnx("%s: queue gone before data", s->qid);
+	return refused;
+}
+
+void
+submit_stream(struct smtp_session *s)
+{
+	struct data_machine dm;
+	/* queued's refusal of DATA, or else its answer to the end */
+	char *in, reply[QCLIENT_REPLY_MAX];
+	enum lineio_result r;
+	int64_t start, idle, total;
+	uint64_t received = 0;
+	size_t n, olen;
+	int code, refused = -1;		/* -1: not read yet */
+
+	/* the client has its 354: now queued may have its DATA */
+	if (lineio_flush(&s->q.io) == -1)
+		qclient_close(&s->q);
+	data_init(&dm, s->local, s->conf->max_message_size);
+	start = lineio_now();
 	while (dm.state != DS_END) {
 		/*
 		 * The deadline grows with the bytes received (1 ms an
@@ -225,6 +241,8 @@ submit_stream(struct smtp_session *s)
 		total = start + (int64_t)s->conf->smtp_timeout * 1000 +
 		    (int64_t)received;
 		r = lineio_fill(&s->io, idle < total ? idle : total);
+		if (refused == -1)
+			refused = submit_data_answer(s, reply, sizeof(reply));
 		if (r != LINEIO_OK) {
 			if (r == LINEIO_TIMEOUT) {
 				log_info("%s: timeout in DATA from %s",
@@ -263,7 +281,7 @@ submit_stream(struct smtp_session *s)
 			qclient_cmd(&s->q, reply, sizeof(reply), "ABORT");
 		submit_reject(s, dm.first_error);
 	} else if (refused)
-		smtpd_queue_reply(s, refusal);
+		smtpd_queue_reply(s, reply);
 	else {
 		code = qclient_cmd(&s->q, reply, sizeof(reply), "0");
 		smtpd_queue_reply(s, reply);

@@ -207,6 +207,7 @@ integration_tests = \
 	tests/integration/quarantine_names_test.py \
 	tests/integration/queue_fifo_test.py \
 	tests/integration/queue_stats_test.py \
+	tests/integration/queue_talk_test.py \
 	tests/integration/queue_tool_test.py \
 	tests/integration/queue_write_test.py \
 	tests/integration/remote_batch_test.py \

@@ -111,11 +111,10 @@ q_data(struct qconn *c, char *msg)
 		if (q_line(c, line, sizeof(line)) == -1)
 			return;		/* smtpd gone: the half message drops */
 		/*
-		 * Known: when its client goes away (or times out) inside
-		 * DATA, smtpd's submit_quit() sends QUIT where a chunk header
-		 * belongs; queued takes it for a protocol violation (a
-		 * warning in its log) and drops the half message. Taken here
-		 * as the end, so the fuzzer goes on; any other line is a bug.
+		 * smtpd ends its queue conversation by closing it (no QUIT
+		 * since issue 19); a QUIT where a chunk header belongs, as
+		 * an older smtpd sent when its client went away inside
+		 * DATA, is taken as the end; any other line is a bug.
 		 */
 		if (strcmp(line, "QUIT") == 0)
 			return;
