@@ -22,6 +22,18 @@ def prog(path):
     return os.path.join(TOP_BUILDDIR, path)
 
 
+def smtpd_static():
+    """True when smtpd/smtpd is linked statically with musl (configure's
+    default with musl-gcc): it execs smtpd/smtpd-full, beside it, for TLS
+    in the handler and runs it for each password check."""
+    return os.path.exists(prog("smtpd/smtpd-full"))
+
+
+def smtpd_tls_comm():
+    """The name of smtpd's process once it does TLS itself."""
+    return "smtpd-full" if smtpd_static() else "smtpd"
+
+
 class Tap:
     """TAP producer: one 'ok'/'not ok' line per check, plan at the end."""
 
