@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,6 +85,30 @@ full_path(char *buf, size_t len, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * A certificate or key that cannot be opened gets its 454 here, in the
+ * session as it is: what the client pipelined after STARTTLS (RFC 3207
+ * forbids it) would be lost if smtpd-full said it. One that opens but
+ * does not load gets its 454 from smtpd-full.
+ */
+static int
+readable(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, ok;
+
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) == -1) {
+		str_fmt_trunc(err, errlen, "cannot open %s: %s", path,
+		    strerror(errno));
+		return 0;
+	}
+	ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	close(fd);
+	if (!ok)
+		str_fmt_trunc(err, errlen, "%s: not a regular file", path);
+	return ok;
+}
+
 /* tls_inprocess_hook: exec smtpd-full for the rest of the session */
 static int
 tls_handover(const char *ready, char *err, size_t errlen)
@@ -93,7 +118,9 @@ tls_handover(const char *ready, char *err, size_t errlen)
 	size_t junk;
 	int i, n = 0;
 
-	if (full_path(path, sizeof(path), err, errlen) == -1)
+	if (!readable(rs->conf->tls_cert, err, errlen) ||
+	    !readable(rs->conf->tls_key, err, errlen) ||
+	    full_path(path, sizeof(path), err, errlen) == -1)
 		return -1;
 	if (rargc + 3 > REEXEC_ARGV_MAX) {
 		str_copy_trunc(err, "too many arguments to hand over", errlen);

@@ -208,6 +208,7 @@ integration_tests = \
 	tests/integration/queue_fifo_test.py \
 	tests/integration/queue_stats_test.py \
 	tests/integration/queue_tool_test.py \
+	tests/integration/reexec_test.py \
 	tests/integration/remote_batch_test.py \
 	tests/integration/remote_crash_test.py \
 	tests/integration/remote_delivery_test.py \
