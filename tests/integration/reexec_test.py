@@ -245,6 +245,23 @@ try:
     tap.eq(check(b"\0yc@example.test\0" + b"p" * 5000 + b"\0"), b"2 \n",
            "--check-login: a request over its bound: 2")
 
+    # --resume as the static smtpd passes it, run directly (every build:
+    # the sanitizers see it too): no greeting, STARTTLS answered, then on
+    resumer = "smtpd/smtpd-full" if static else "smtpd/smtpd"
+    out = inst.smtpd(b"MAIL FROM:<a@client.test>\r\nQUIT\r\n",
+                     socket_mode=True, handler=resumer,
+                     args=["-c", bad_conf, "--resume=starttls:0:0:0:1",
+                           "--resume-helo=client.test"])
+    tap.ok(out.startswith(b"454 4.7.0 ") and b"\r\n250 2.1.0" in out and
+           b"ESMTP Pombo" not in out,
+           "--resume=starttls: no greeting, 454, then MAIL on the HELO "
+           "carried", out)
+    r = subprocess.run([pombo.prog(resumer), "-c", inst.conf_path,
+                        "--resume=starttls:1:2"], input=b"QUIT\r\n",
+                       capture_output=True, timeout=30)
+    tap.eq((r.returncode, r.stdout), (1, b""),
+           "a malformed --resume: nothing said, exit 1")
+
     # without smtpd-full: 454 for STARTTLS and AUTH, the session goes on
     if static:
         lone = tempfile.mkdtemp(prefix="pombo-lone-")
