@@ -14,8 +14,9 @@ pkglibexec_PROGRAMS += smtpd/smtpd smtpd/smtpd-full
 smtpd_smtpd_full_SOURCES = smtpd/main.c
 smtpd_smtpd_full_LDADD = $(smtpd_ldadd)
 smtpd_smtpd_SOURCES =
-smtpd_smtpd_LDADD = $(smtpd_musl_out)/libsmtpd.a
-smtpd_smtpd_LINK = $(MUSL_GCC) -static $(CFLAGS) -o $@
+# static-pie when musl-gcc can (configure): start files, then the end
+smtpd_smtpd_LDADD = $(smtpd_musl_out)/libsmtpd.a $(MUSL_LINK_END)
+smtpd_smtpd_LINK = $(MUSL_GCC) $(CFLAGS) $(MUSL_LINK_START) -o $@
 else
 pkglibexec_PROGRAMS += smtpd/smtpd
 smtpd_smtpd_SOURCES = smtpd/main.c

@@ -109,6 +109,10 @@ try:
     if static:
         tap.ok(not pombo.elf_dynamic(pombo.prog("smtpd/smtpd")),
                "smtpd/smtpd is a static executable (musl)")
+        with open(pombo.prog("smtpd/smtpd"), "rb") as f:
+            e_type = int.from_bytes(f.read(18)[16:18], "little")
+        tap.eq(e_type, 3, "and position-independent (static-pie, ET_DYN): "
+               "its addresses are random, as glibc's PIE build's are")
         tap.ok(os.path.exists(full) and pombo.elf_dynamic(full),
                "smtpd/smtpd-full beside it is the dynamic glibc build")
     else:
