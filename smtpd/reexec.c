@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "lineio.h"
 #include "log.h"
 #include "reexec.h"
@@ -374,6 +375,10 @@ reexec_resume(struct smtp_session *s, struct conf *conf, const char *arg,
 	s->auth_failures = a;
 	s->esmtp = esmtp != 0;
 	if (helo != NULL && helo[0] != '\0') {
+		/* checked as HELO checks it: it was a client's */
+		if (strlen(helo) > SMTP_HELO_MAX ||
+		    !addr_helo_valid(helo, strlen(helo)))
+			return -1;
 		str_copy_trunc(s->helo, helo, sizeof(s->helo));
 		s->state = ST_GREETED;
 	}

@@ -265,6 +265,11 @@ try:
                        capture_output=True, timeout=30)
     tap.eq((r.returncode, r.stdout), (1, b""),
            "a malformed --resume: nothing said, exit 1")
+    r = subprocess.run([pombo.prog(resumer), "-c", inst.conf_path,
+                        "--resume=starttls:0:0:0:1", "--resume-helo=a b"],
+                       input=b"QUIT\r\n", capture_output=True, timeout=30)
+    tap.eq((r.returncode, r.stdout), (1, b""),
+           "a --resume-helo that HELO would refuse: exit 1")
 
     # without smtpd-full: 454 for STARTTLS and AUTH, the session goes on
     if static:
