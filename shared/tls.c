@@ -468,6 +468,8 @@ fail:
 	return -1;
 }
 
+int (*tls_inprocess_hook)(const char *ready, char *err, size_t errlen);
+
 int
 tls_start_session(struct lineio *io, const char *proxy, const char *cert,
     const char *key, int mx, const char *ready, const char *unavail,
@@ -481,7 +483,13 @@ tls_start_session(struct lineio *io, const char *proxy, const char *cert,
 	if (proxy && *proxy && (rc = tls_proxy_session(io, proxy, cert, key,
 	    mx, ready, unavail, timeout_ms, client, verb, tp)) != 2)
 		return rc;
-	if ((t = tls_server_new(cert, key, mx, err, sizeof(err))) == NULL) {
+	/* a program that cannot load libssl hands over; back only on failure */
+	if (tls_inprocess_hook != NULL) {
+		tls_inprocess_hook(ready, err, sizeof(err));
+		t = NULL;
+	} else
+		t = tls_server_new(cert, key, mx, err, sizeof(err));
+	if (t == NULL) {
 		log_warnx("%s: TLS not available: %s", client, err);
 		if (unavail && lineio_line(io, 1024, "%s", unavail) == -1)
 			return -1;

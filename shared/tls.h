@@ -55,6 +55,14 @@ int tls_accept(struct tls *t, int rfd, int wfd, int timeout_ms, char *err,
 int tls_start_session(struct lineio *io, const char *proxy, const char *cert,
     const char *key, int mx, const char *ready, const char *unavail,
     int timeout_ms, const char *client, const char *verb, struct tls **tp);
+/*
+ * Set by a program that cannot load libssl (smtpd linked statically with
+ * musl, smtpd/reexec.c): tls_start_session calls it where TLS would run
+ * in this process, with its ready reply (NULL for implicit TLS). It does
+ * not return if it hands the session to a program that can; else -1
+ * with err, and the session goes on as if the certificate had failed.
+ */
+extern int (*tls_inprocess_hook)(const char *ready, char *err, size_t errlen);
 /* Client side on fd, for host (SNI, and the name to verify). */
 struct tls *tls_client(int fd, const char *host, enum tls_verify v,
     const char *cafile, int timeout_ms, char *err, size_t errlen);

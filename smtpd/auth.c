@@ -13,6 +13,7 @@
 #include "base64.h"
 #include "log.h"
 #include "login.h"
+#include "reexec.h"
 #include "smtpd.h"
 #include "str.h"
 
@@ -76,8 +77,9 @@ verify(struct smtp_session *s, const char *authz, const char *user,
 	char addr[ADDR_MAX + 1];
 	int64_t start = lineio_now();
 
-	switch (login_check_as(s->conf, authz, user, pass, addr, sizeof(addr),
-	    NULL, 0)) {
+	/* in smtpd-full when this smtpd cannot run crypt(3): reexec.h */
+	switch (reexec_login_check(s->conf, authz, user, pass, addr,
+	    sizeof(addr))) {
 	case LOGIN_TEMP:
 		smtpd_session_reply(s, "454 4.7.0 Temporary authentication failure");
 		return;

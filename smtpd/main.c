@@ -24,6 +24,7 @@
 #include "handler.h"
 #include "log.h"
 #include "peer.h"
+#include "reexec.h"
 #include "smtpd.h"
 #include "str.h"
 
@@ -48,9 +49,14 @@ main(int argc, char *argv[])
 	static const struct option longopts[] = {
 		{ "submission", no_argument, NULL, 's' },
 		{ "implicit-tls", no_argument, NULL, 't' },
+		/* smtpd-full's, from the static smtpd (reexec.h) */
+		{ "check-login", no_argument, NULL, 'L' },
+		{ "resume", required_argument, NULL, 'R' },
+		{ "resume-helo", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
-	int submission = 0, implicit_tls = 0;
+	int submission = 0, implicit_tls = 0, check_login = 0, greet = 1;
+	const char *resume = NULL, *resume_helo = NULL;
 
 	while ((ch = getopt_long(argc, argv, "c:", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -63,18 +69,45 @@ main(int argc, char *argv[])
 		case 't':
 			implicit_tls = 1;
 			break;
+		case 'L':
+			check_login = 1;
+			break;
+		case 'R':
+			resume = optarg;
+			break;
+		case 'H':
+			resume_helo = optarg;
+			break;
 		default:
 			usage();
 		}
 	}
+	if (check_login)
+		return reexec_check_login_main(confpath);
 	if (handler_start("pombo/smtpd", confpath, "421 4.3.0", &conf,
 	    &peer) == -1)
 		return 1;
-	log_info("connect from %s%s", peer.addr, submission ?
-	    " (submission)" : "");
+	if (resume == NULL)
+		log_info("connect from %s%s", peer.addr, submission ?
+		    " (submission)" : "");
 	/* on a pipe, LF alone ends lines: scripts and sendmail -bs */
 	smtpd_session_init(&s, &conf, 0, 1, !peer.is_socket, peer.addr);
 	s.submission = submission;
+	reexec_init(&s, argc, argv, confpath);
+	if (resume != NULL) {
+		switch (reexec_resume(&s, &conf, resume, resume_helo)) {
+		case REEXEC_IMPLICIT:
+			implicit_tls = 1;
+			break;
+		case REEXEC_STARTTLS:
+			greet = 0;
+			break;
+		default:
+			log_warnx("%s: bad --resume %s", peer.addr, resume);
+			conf_free(&conf);
+			return 1;
+		}
+	}
 	/* RFC 8314: TLS from the first byte, before the greeting */
 	if (implicit_tls && (!starttls_offered(&s) ||
 	    starttls_start(&s, NULL, NULL) != 0)) {
@@ -83,7 +116,10 @@ main(int argc, char *argv[])
 		conf_free(&conf);
 		return 1;
 	}
-	smtpd_session_run(&s);
+	if (greet)
+		smtpd_session_run(&s);
+	else
+		smtpd_session_loop(&s);
 	tls_close(s.tls);
 	log_info("disconnect from %s", peer.addr);
 	conf_free(&conf);

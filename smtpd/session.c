@@ -122,12 +122,18 @@ session_reset(struct smtp_session *s)
 void
 smtpd_session_run(struct smtp_session *s)
 {
+	smtpd_session_reply(s, "220 %s ESMTP Pombo", s->conf->hostname);
+	smtpd_session_loop(s);
+}
+
+void
+smtpd_session_loop(struct smtp_session *s)
+{
 	char line[SMTP_PARAM_LINE_MAX + 1];
 	enum lineio_result r;
 	size_t len;
 	int crlf;
 
-	smtpd_session_reply(s, "220 %s ESMTP Pombo", s->conf->hostname);
 	while (!s->quit) {
 		r = lineio_read(&s->io, line, SMTP_PARAM_LINE_MAX, &len,
 		    &crlf, session_deadline(s));

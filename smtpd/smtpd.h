@@ -64,6 +64,8 @@ struct smtp_session {
 void smtpd_session_init(struct smtp_session *s, const struct conf *conf,
     int rfd, int wfd, int local, const char *client);
 void smtpd_session_run(struct smtp_session *s);
+/* The session after its greeting: read and answer commands until QUIT. */
+void smtpd_session_loop(struct smtp_session *s);
 void smtpd_session_reply(struct smtp_session *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void smtpd_queue_reply(struct smtp_session *s, const char *reply);

@@ -210,6 +210,7 @@ integration_tests = \
 	tests/integration/queue_talk_test.py \
 	tests/integration/queue_tool_test.py \
 	tests/integration/queue_write_test.py \
+	tests/integration/reexec_test.py \
 	tests/integration/remote_batch_test.py \
 	tests/integration/remote_crash_test.py \
 	tests/integration/remote_delivery_test.py \

@@ -95,9 +95,10 @@ def fig_accept(ctx, rnd, out):
 
     With one message a session, more runs measure the ceiling:
     tests/bench/nullsmtpd, which answers and stores nothing, under the
-    same spawner, linked as smtpd is and then statically with musl (what
-    the C library's start costs); its count file has one octet per
-    message it took. Pombo and nullsmtpd are measured under two
+    same spawner, linked as smtpd is (statically with musl when
+    configure found musl-gcc: the ceiling of the ratio) and then the
+    other way (what the C library's start costs); its count file has
+    one octet per message it took. Pombo and nullsmtpd are measured under two
     spawners: systemd-socket-activate and ucspi-tcp's tcpserver."""
     P = peers.Pombo(ctx.procs, ctx.base, "accept-pombo-%d" % rnd)
     F = peers.Postfix(ctx.procs, ctx.base, "accept-postfix-%d" % rnd, {
@@ -110,10 +111,19 @@ def fig_accept(ctx, rnd, out):
         tport, _ = P.listen("smtpd/smtpd", spawner="tcpserver")
         # runs of one message a session only
         ceilings = [("pombo_tcpserver", tport, P.queue_count)]
+        # "ceiling" is the null handler linked as smtpd is; the row of
+        # the other C library says what its start costs
+        glibc_null = "tests/bench/nullsmtpd"
+        if smtpd_static() and ctx.nullsmtpd_musl:
+            same, other, other_key = ctx.nullsmtpd_musl, glibc_null, \
+                "ceiling_glibc"
+        else:
+            same, other, other_key = glibc_null, ctx.nullsmtpd_musl, \
+                "ceiling_musl"
         for who, prog, spawner in (
-                ("ceiling", "tests/bench/nullsmtpd", "ssa"),
-                ("ceiling_musl", ctx.nullsmtpd_musl, "ssa"),
-                ("ceiling_tcpserver", "tests/bench/nullsmtpd", "tcpserver")):
+                ("ceiling", same, "ssa"),
+                (other_key, other, "ssa"),
+                ("ceiling_tcpserver", same, "tcpserver")):
             if prog:
                 count_file = os.path.join(P.dir, who + ".count")
                 open(count_file, "w").close()
@@ -1100,11 +1110,15 @@ def build_report(R):
             add("SMTP accept " + name + " (msg/s)", s_of(d["pombo"]),
                 s_of(d["peer"]), "", target, check)
             if d.get("ceiling"):
-                add("  ceiling: nullsmtpd, stores nothing, same spawner "
-                    "(msg/s)", s_of(d["ceiling"]), s_of(d["peer"]), "")
+                add("  ceiling: nullsmtpd, stores nothing, same spawner, "
+                    "linked as smtpd is (msg/s)", s_of(d["ceiling"]),
+                    s_of(d["peer"]), "")
             if d.get("ceiling_musl"):
                 add("  ceiling: same, linked statically with musl (msg/s)",
                     s_of(d["ceiling_musl"]), s_of(d["peer"]), "")
+            if d.get("ceiling_glibc"):
+                add("  ceiling: same, linked with glibc (msg/s)",
+                    s_of(d["ceiling_glibc"]), s_of(d["peer"]), "")
             spawner_rows(add, name, d, R)
     if "e2e" in F:
         e = F["e2e"]
@@ -1262,6 +1276,12 @@ def build_report(R):
 
 class Ctx:
     pass
+
+
+def smtpd_static():
+    """Is smtpd/smtpd the static musl build (no ELF interpreter)?"""
+    return not benchlib.pombo.elf_dynamic(
+        benchlib.pombo.prog("smtpd/smtpd"))
 
 
 def build_nullsmtpd_musl(base):

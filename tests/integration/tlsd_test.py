@@ -442,7 +442,7 @@ try:
         s.ehlo("client.test")
         s.starttls(context=ctx2)
         s.ehlo("client.test")
-        tap.eq(comm(pombo.server_pid(s.sock)), "smtpd",
+        tap.eq(comm(pombo.server_pid(s.sock)), pombo.smtpd_tls_comm(),
                "no tlsd at tls_proxy: TLS in the handler")
         s.sendmail("a@client.test", ["bob@example.test"], "x\r\n")
         tap.ok(True, "and the session works")
@@ -484,9 +484,9 @@ try:
             s.starttls(context=ctx2)
             took = time.time() - t0
             s.ehlo("client.test")
-            tap.ok(took < 4 and comm(pombo.server_pid(s.sock)) == "smtpd",
-                   "a stopped pombo-tlsd: STARTTLS answered within 2 s, "
-                   "TLS in the handler", took)
+            tap.ok(took < 4 and comm(pombo.server_pid(s.sock)) ==
+                   pombo.smtpd_tls_comm(), "a stopped pombo-tlsd: "
+                   "STARTTLS answered within 2 s, TLS in the handler", took)
     finally:
         os.kill(tlsd.p.pid, signal.SIGCONT)
 
@@ -514,7 +514,7 @@ try:
         s.ehlo("client.test")
         s.starttls(context=ctx2)
         s.ehlo("client.test")
-        tap.eq(comm(pombo.server_pid(s.sock)), "smtpd",
+        tap.eq(comm(pombo.server_pid(s.sock)), pombo.smtpd_tls_comm(),
                "the next session does TLS in the handler")
     # socket activation: LISTEN_PID and LISTEN_FDS, as systemd passes them
     act_sock = os.path.join(certdir, "activated.sock")

@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,28 @@ TOP_SRCDIR = os.environ.get("top_srcdir") or TOP_BUILDDIR
 def prog(path):
     """A program of the build tree, like 'smtpd/smtpd'."""
     return os.path.join(TOP_BUILDDIR, path)
+
+
+def elf_dynamic(path):
+    """Does the ELF program ask for an interpreter (a PT_INTERP header)?"""
+    with open(path, "rb") as f:
+        data = f.read(65536)
+    phoff, = struct.unpack_from("<Q", data, 0x20)
+    phentsize, phnum = struct.unpack_from("<HH", data, 0x36)
+    return any(struct.unpack_from("<I", data, phoff + i * phentsize)[0] == 3
+               for i in range(phnum))
+
+
+def smtpd_static():
+    """True when smtpd/smtpd is linked statically with musl (configure's
+    default with musl-gcc): it execs smtpd/smtpd-full, beside it, for TLS
+    in the handler and runs it for each password check."""
+    return not elf_dynamic(prog("smtpd/smtpd"))
+
+
+def smtpd_tls_comm():
+    """The name of smtpd's process once it does TLS itself."""
+    return "smtpd-full" if smtpd_static() else "smtpd"
 
 
 class Tap:
