@@ -154,9 +154,10 @@ static const struct conf_key conf_keys[] = {
 	  "PEM certificate chain for STARTTLS/STLS and implicit TLS" },
 	{ "tls_key", CONF_OPTPATH, F(tls_key), 0, 0, "",
 	  "PEM private key of tls_cert" },
-	{ "tls_proxy", CONF_OPTPATH, F(tls_proxy), 0, 107, "",	/* sun_path */
-	  "pombo-tlsd's socket: the handlers' TLS done there (default: "
-	  "in each handler)" },
+	{ "tls_proxy", CONF_OPTPATH, F(tls_proxy), 0, 107,	/* sun_path */
+	  POMBO_RUNSTATEDIR "/pombo/tlsd.sock",
+	  "pombo-tlsd's socket: the handlers' TLS done there (where nothing "
+	  "listens, or empty: in each handler)" },
 	{ "tls_ca_file", CONF_OPTPATH, F(tls_ca_file), 0, 0, "",
 	  "CA certificates for tls_policy verify (default: the system's)" },
 	{ "tls_policy", CONF_POLICIES, L(tls_policy), 0, 0, "",

@@ -27,6 +27,19 @@ Test(conf, defaults)
 	cr_expect_eq(c.queue_lifetime, 4 * 86400);
 	cr_expect_eq(c.n_relay_networks, 2);
 	cr_expect_str_eq(c.recipient_delimiter, "+");
+	/* pombo-tlsd.socket's path: enabling the unit is enough */
+	cr_expect_str_eq(c.tls_proxy, POMBO_RUNSTATEDIR "/pombo/tlsd.sock");
+	conf_free(&c);
+}
+
+/* tls_proxy set empty: each handler does its own TLS */
+Test(conf, tls_proxy_off)
+{
+	struct conf c;
+	struct conf_error err;
+
+	cr_assert_eq(parse(&c, "tls_proxy =\n", &err), 0, "%s", err.msg);
+	cr_expect_str_eq(c.tls_proxy, "");
 	conf_free(&c);
 }
 
