@@ -10,7 +10,6 @@ hashes, a wrong password and an unknown user refused; the child's
 protocol itself; and without smtpd-full, STARTTLS and AUTH answered
 454, not a crash. The glibc build (--disable-musl-smtpd, sanitizers)
 runs the same sessions and skips what only the static build has."""
-import ctypes
 import os
 import pwd
 import shutil
@@ -38,25 +37,6 @@ def musl_expected():
         return False
     return ("--disable-musl-smtpd" not in status and
             "--enable-sanitizers" not in status)
-
-
-def comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except (OSError, TypeError):
-        return None
-
-
-def yescrypt(password):
-    lib = ctypes.CDLL("libcrypt.so.1")
-    lib.crypt_gensalt.restype = ctypes.c_char_p
-    lib.crypt_gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong,
-                                  ctypes.c_char_p, ctypes.c_int]
-    lib.crypt.restype = ctypes.c_char_p
-    lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
-    return lib.crypt(password.encode(),
-                     lib.crypt_gensalt(b"$y$", 0, None, 0)).decode()
 
 
 def read_log(path):
@@ -91,7 +71,7 @@ inst = pombo.Instance({"tls_cert": cert, "tls_key": key, "login_delay": "0",
 smtpd_log = os.path.join(inst.dir, "smtpd.log")
 inst.set_conf(log_file=smtpd_log)
 with open(inst.settings["users_file"], "a") as f:
-    f.write("yc@example.test:%s\n" % yescrypt("ypass"))
+    f.write("yc@example.test:%s\n" % pombo.yescrypt("ypass"))
 inst.start()
 ctx = ssl.create_default_context(cafile=ca)
 ctx.check_hostname = False
@@ -130,7 +110,7 @@ try:
         tap.eq(s.sock.version(), "TLSv1.3", "STARTTLS, no tls_proxy: TLS 1.3")
         # exec keeps the process: the same pid before and after
         pid = pombo.server_pid(s.sock)
-        tap.eq(comm(pid), pombo.smtpd_tls_comm(),
+        tap.eq(pombo.proc_comm(pid), pombo.smtpd_tls_comm(),
                "done by %s" % pombo.smtpd_tls_comm())
         s.sendmail("a@client.test", ["bob@example.test"],
                    "Subject: tls\r\n\r\nover TLS\r\n")
@@ -167,7 +147,7 @@ try:
                           timeout=20) as s:
         code, _ = s.ehlo("client.test")
         tap.eq(code, 250, "implicit TLS, no tls_proxy: EHLO inside TLS")
-        tap.eq(comm(pombo.server_pid(s.sock)), pombo.smtpd_tls_comm(),
+        tap.eq(pombo.proc_comm(pombo.server_pid(s.sock)), pombo.smtpd_tls_comm(),
                "implicit TLS done by %s" % pombo.smtpd_tls_comm())
 
     # a certificate that opens but does not load: smtpd-full says 454,
@@ -202,7 +182,7 @@ try:
         s.ehlo("client.test")
         s.starttls(context=ctx)
         s.ehlo("client.test")
-        tap.eq(comm(pombo.server_pid(s.sock)), "pombo-tlsd",
+        tap.eq(pombo.proc_comm(pombo.server_pid(s.sock)), "pombo-tlsd",
                "STARTTLS with pombo-tlsd: tlsd holds the client")
         code, _ = s.docmd("MAIL FROM:<a@client.test>")
         tap.eq(code, 250, "and the session goes on through it")

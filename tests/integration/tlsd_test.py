@@ -113,14 +113,6 @@ def maps_have_libssl(pid):
         return False
 
 
-def comm(pid):
-    try:
-        with open("/proc/%d/comm" % pid) as f:
-            return f.read().strip()
-    except (OSError, TypeError):
-        return None
-
-
 tlsd = Tlsd(workers=2)
 inst = pombo.Instance({"tls_cert": cert, "tls_key": key, "login_delay": "0",
                        "hold_deliveries": "no", "tls_proxy": tlsd.sock})
@@ -173,7 +165,7 @@ try:
         tap.eq(s.sock.version(), "TLSv1.3", "STARTTLS through pombo-tlsd: "
                "TLS 1.3")
         holders = pombo.server_pids(s.sock)
-        tap.eq([comm(h) for h in holders], ["pombo-tlsd"],
+        tap.eq([pombo.proc_comm(h) for h in holders], ["pombo-tlsd"],
                "pombo-tlsd alone holds the client's socket: the handler "
                "let go of its copies")
         hs = handlers(smtp, "smtpd")
@@ -196,7 +188,7 @@ try:
     # ---- pop3d STLS through tlsd, RETR byte-exact
     p = poplib.POP3("127.0.0.1", pop3.port, timeout=30)
     p.stls(context=ctx)
-    tap.eq(comm(pombo.server_pid(p.sock)), "pombo-tlsd",
+    tap.eq(pombo.proc_comm(pombo.server_pid(p.sock)), "pombo-tlsd",
            "STLS: pombo-tlsd holds the client's socket")
     hs = handlers(pop3, "pop3d")
     tap.ok(hs and not any(maps_have_libssl(h) for h in hs),
@@ -212,11 +204,11 @@ try:
                           context=ctx) as s:
         code, _ = s.ehlo("client.test")
         tap.eq(code, 250, "implicit TLS (smtpd): EHLO inside TLS")
-        tap.eq(comm(pombo.server_pid(s.sock)), "pombo-tlsd",
+        tap.eq(pombo.proc_comm(pombo.server_pid(s.sock)), "pombo-tlsd",
                "implicit TLS (smtpd): through pombo-tlsd")
         s.login(*AUTH)
     p = poplib.POP3_SSL("127.0.0.1", pop3s.port, timeout=20, context=ctx)
-    tap.eq(comm(pombo.server_pid(p.sock)), "pombo-tlsd",
+    tap.eq(pombo.proc_comm(pombo.server_pid(p.sock)), "pombo-tlsd",
            "implicit TLS (pop3d): through pombo-tlsd")
     p.user(AUTH[0])
     p.pass_(AUTH[1])
@@ -325,7 +317,7 @@ try:
     with smtplib.SMTP("127.0.0.1", smtp.port, timeout=20) as s:
         s.ehlo("client.test")
         s.starttls(context=ctx2)
-        tap.eq(comm(pombo.server_pid(s.sock)), "pombo-tlsd",
+        tap.eq(pombo.proc_comm(pombo.server_pid(s.sock)), "pombo-tlsd",
                "the renewed certificate is served by pombo-tlsd, no "
                "restart")
     tap.ok("reloaded %s" % cert in tlsd.log(), "tlsd says it reloaded it")
@@ -339,7 +331,7 @@ try:
         code, _ = s.docmd("NOOP")
         tap.eq(code, 250, "the session goes on in the clear")
         h = pombo.server_pid(s.sock)
-        tap.ok(comm(h) == "smtpd" and not maps_have_libssl(h),
+        tap.ok(pombo.proc_comm(h) == "smtpd" and not maps_have_libssl(h),
                "tlsd said so: the handler never loaded libssl", h)
     tap.ok("missing.pem" in tlsd.log(), "tlsd logs why")
     inst.set_conf(tls_cert=cert)
@@ -442,7 +434,7 @@ try:
         s.ehlo("client.test")
         s.starttls(context=ctx2)
         s.ehlo("client.test")
-        tap.eq(comm(pombo.server_pid(s.sock)), pombo.smtpd_tls_comm(),
+        tap.eq(pombo.proc_comm(pombo.server_pid(s.sock)), pombo.smtpd_tls_comm(),
                "no tlsd at tls_proxy: TLS in the handler")
         s.sendmail("a@client.test", ["bob@example.test"], "x\r\n")
         tap.ok(True, "and the session works")
@@ -471,7 +463,7 @@ try:
     with smtplib.SMTP("127.0.0.1", smtp.port, timeout=20) as s:
         s.ehlo("client.test")
         s.starttls(context=ctx2)
-        tap.eq(comm(pombo.server_pid(s.sock)), "pombo-tlsd",
+        tap.eq(pombo.proc_comm(pombo.server_pid(s.sock)), "pombo-tlsd",
                "smtp_timeout = 2h: the handshake still through pombo-tlsd")
     inst.set_conf(smtp_timeout=None)
 
@@ -484,7 +476,7 @@ try:
             s.starttls(context=ctx2)
             took = time.time() - t0
             s.ehlo("client.test")
-            tap.ok(took < 4 and comm(pombo.server_pid(s.sock)) ==
+            tap.ok(took < 4 and pombo.proc_comm(pombo.server_pid(s.sock)) ==
                    pombo.smtpd_tls_comm(), "a stopped pombo-tlsd: "
                    "STARTTLS answered within 2 s, TLS in the handler", took)
     finally:
@@ -514,7 +506,7 @@ try:
         s.ehlo("client.test")
         s.starttls(context=ctx2)
         s.ehlo("client.test")
-        tap.eq(comm(pombo.server_pid(s.sock)), pombo.smtpd_tls_comm(),
+        tap.eq(pombo.proc_comm(pombo.server_pid(s.sock)), pombo.smtpd_tls_comm(),
                "the next session does TLS in the handler")
     # socket activation: LISTEN_PID and LISTEN_FDS, as systemd passes them
     act_sock = os.path.join(certdir, "activated.sock")
@@ -531,7 +523,7 @@ try:
             s.ehlo("client.test")
             s.starttls(context=ctx2)
             s.ehlo("client.test")
-            tap.eq(comm(pombo.server_pid(s.sock)), "pombo-tlsd",
+            tap.eq(pombo.proc_comm(pombo.server_pid(s.sock)), "pombo-tlsd",
                    "its sessions go through it")
     finally:
         act.terminate()
@@ -727,7 +719,7 @@ try:
         s.ehlo("client.test")
         s.starttls(context=ctx2)
         s.ehlo("client.test")
-        tap.eq(comm(pombo.server_pid(s.sock)), "pombo-tlsd",
+        tap.eq(pombo.proc_comm(pombo.server_pid(s.sock)), "pombo-tlsd",
                "and it serves, reading the key as daemon")
     tap.eq(one_worker.stop(), 0, "a tlsd as daemon stops on SIGTERM "
            "with 0")

@@ -40,6 +40,29 @@ def smtpd_static():
     return not elf_dynamic(prog("smtpd/smtpd"))
 
 
+def proc_comm(pid):
+    """The name of process pid (/proc/PID/comm), or None once it is gone."""
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except (OSError, TypeError):
+        return None
+
+
+def yescrypt(password):
+    """A yescrypt hash ($y$, Debian's default) at libxcrypt's default cost
+    (~15 ms), as mkpasswd makes it."""
+    import ctypes
+    lib = ctypes.CDLL("libcrypt.so.1")
+    lib.crypt_gensalt.restype = ctypes.c_char_p
+    lib.crypt_gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong,
+                                  ctypes.c_char_p, ctypes.c_int]
+    lib.crypt.restype = ctypes.c_char_p
+    lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    setting = lib.crypt_gensalt(b"$y$", 0, None, 0)
+    return lib.crypt(password.encode(), setting).decode()
+
+
 def smtpd_tls_comm():
     """The name of smtpd's process once it does TLS itself."""
     return "smtpd-full" if smtpd_static() else "smtpd"
