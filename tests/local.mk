@@ -224,6 +224,7 @@ integration_tests = \
 	tests/integration/startup_test.py \
 	tests/integration/tls_ciphers_test.py \
 	tests/integration/tls_test.py \
+	tests/integration/tls_proxy_quiet_test.py \
 	tests/integration/tlsd_test.py \
 	tests/integration/trust_test.py \
 	tests/integration/verify_agent_test.py
