@@ -142,6 +142,54 @@ log_to_file(const char *msg)
 	(void)write(log_fd, line, (size_t)n);
 }
 
+#ifdef POMBO_STATIC_SMTPD
+/*
+ * musl's syslog(3) stamps its lines in UTC (gmtime): a syslog daemon
+ * that keeps the sender's time (syslog-ng's default, forwarding) put
+ * smtpd's lines hours away from queued's. So the static smtpd sends
+ * the line glibc's would send, in local time, itself.
+ */
+static int syslog_fd = -1;
+
+static void __attribute__((noinline))
+log_to_syslog(int pri, const char *msg)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	char line[2304], stamp[32];
+	time_t now = time(NULL);
+	struct tm tm;
+	int n, i;
+
+	localtime_r(&now, &tm);
+	strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm);
+	n = snprintf(line, sizeof(line), "<%d>%s %s[%d]: %s",
+	    LOG_MAIL | LOG_PRI(pri), stamp, log_ident, (int)getpid(), msg);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	str_copy_trunc(sun.sun_path, _PATH_LOG, sizeof(sun.sun_path));
+	/* a second try on a new socket: the daemon may have restarted */
+	for (i = 0; i < 2; i++) {
+		if (syslog_fd == -1 && ((syslog_fd = socket(AF_UNIX,
+		    SOCK_DGRAM | SOCK_CLOEXEC, 0)) == -1 ||
+		    connect(syslog_fd, (struct sockaddr *)&sun,
+		    sizeof(sun)) == -1)) {
+			if (syslog_fd != -1)
+				close(syslog_fd);
+			syslog_fd = -1;
+			return;
+		}
+		if (send(syslog_fd, line, (size_t)n, 0) != -1)
+			return;
+		close(syslog_fd);
+		syslog_fd = -1;
+	}
+}
+#else
+#define log_to_syslog(pri, msg)	syslog((pri), "%s", (msg))
+#endif
+
 void
 log_init(const char *ident, int to_stderr)
 {
@@ -184,7 +232,7 @@ log_emit(int pri, const char *fmt, va_list ap, int with_errno)
 		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s",
 		    strerror(saved));
 	if (syslog_there)
-		syslog(pri, "%s", msg);
+		log_to_syslog(pri, msg);
 	else if (log_path != NULL)
 		log_to_file(msg);
 	if (log_stderr)

@@ -435,6 +435,14 @@ tls_proxy_session(struct lineio *io, const char *proxy, const char *cert,
 	case TLSHANDOVER_FALLBACK:
 		log_info("%s: TLS in-process: %s", client, err);
 		return 2;
+	case TLSHANDOVER_ABSENT:
+		/*
+		 * No socket file: no pombo-tlsd set up (tls_proxy's default
+		 * path, tried by every session); pombo-tlsd.socket keeps
+		 * the file while enabled, so one that is down is above
+		 */
+		log_debug("%s: TLS in-process: %s", client, err);
+		return 2;
 	}
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		close(pfd);

@@ -118,10 +118,12 @@ tlshandover_ask(const char *path, const struct tlsproxy_req *r,
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 	    0)) == -1 || connect(fd, (struct sockaddr *)&sun,
 	    sizeof(sun)) == -1) {
+		int absent = fd != -1 && errno == ENOENT;
+
 		str_fmt_trunc(err, errlen, "%s: %s", path, strerror(errno));
 		if (fd != -1)
 			close(fd);
-		return TLSHANDOVER_FALLBACK;
+		return absent ? TLSHANDOVER_ABSENT : TLSHANDOVER_FALLBACK;
 	}
 	if (write_all(fd, req, (size_t)len, deadline) == -1) {
 		str_fmt_trunc(err, errlen, "%s: cannot send the request", path);

@@ -16,6 +16,7 @@ enum tlshandover_result {
 	TLSHANDOVER_OK,		/* go on: tlsd has a context for us */
 	TLSHANDOVER_NOCERT,	/* the certificate or key is unusable */
 	TLSHANDOVER_FALLBACK,	/* no tlsd, or it will not: TLS in-process */
+	TLSHANDOVER_ABSENT,	/* no socket file: no tlsd set up, in-process */
 };
 
 /*

@@ -222,8 +222,10 @@ integration_tests = \
 	tests/integration/spool_files_test.py \
 	tests/integration/spool_free_test.py \
 	tests/integration/startup_test.py \
+	tests/integration/syslog_time_test.py \
 	tests/integration/tls_ciphers_test.py \
 	tests/integration/tls_test.py \
+	tests/integration/tls_proxy_quiet_test.py \
 	tests/integration/tlsd_test.py \
 	tests/integration/trust_test.py \
 	tests/integration/verify_agent_test.py

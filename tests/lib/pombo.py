@@ -266,6 +266,10 @@ class Instance:
             # the checks of arriving mail look things up in the DNS:
             # only the tests of them turn them on
             "inbound_auth": "no",
+            # tls_proxy's default is this build's runstatedir: a
+            # pombo-tlsd installed on this machine must not take the
+            # tests' sessions; the tests of it name their own socket
+            "tls_proxy": "",
         }
         settings.update(conf or {})
         self.settings = settings
