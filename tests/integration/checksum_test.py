@@ -19,20 +19,6 @@ import pombo  # noqa: E402
 from peer import Peer  # noqa: E402
 
 tap = pombo.Tap()
-QT = pombo.prog("queued/pombo-queue")
-
-
-def send(inst, rcpt, body):
-    out = inst.smtpd(b"EHLO c.test\nMAIL FROM:<alice@example.test>\n"
-                     b"RCPT TO:<" + rcpt + b">\nDATA\n" + body +
-                     b"\n.\nQUIT\n")
-    m = re.search(rb"queued as (\w+)", out)
-    return m.group(1).decode() if m else None
-
-
-def flush(inst):
-    return subprocess.run([QT, "-c", inst.conf_path, "flush"],
-                          capture_output=True, timeout=30)
 
 
 def flip(inst, qid, marker):
@@ -73,8 +59,8 @@ A = pombo.Instance({"hold_deliveries": "no",
                    name="pombo-checksum")
 try:
     A.start()
-    q1 = send(A, b"one@far.test", b"Subject: SECRET-ONE" + BODY)
-    q2 = send(A, b"two@far.test", b"Subject: SECRET-TWO" + BODY)
+    q1 = A.send_one(b"one@far.test", b"Subject: SECRET-ONE" + BODY)
+    q2 = A.send_one(b"two@far.test", b"Subject: SECRET-TWO" + BODY)
     tap.ok(q1 and q2, "two messages to a deferring destination are queued")
     tap.ok(pombo.wait_for(lambda: A.log().count("status=deferred") >= 2,
                           15), "both are deferred", A.log()[-2000:])
@@ -84,7 +70,7 @@ try:
     tap.ok(flip(A, q1, b"SECRET-ONE"), "one octet of it changed, the "
            "size kept (the length check cannot see it)")
     peer.replies = {}
-    tap.eq(flush(A).returncode, 0, "pombo-queue flush")
+    tap.eq(A.queue_tool("flush").returncode, 0, "pombo-queue flush")
     tap.ok(pombo.wait_for(lambda: peer_got(peer, b"SECRET-TWO"), 15),
            "the untouched message is delivered", A.log()[-2000:])
     tap.ok(pombo.wait_for(lambda: q1 in quarantined(A), 10),
@@ -112,8 +98,8 @@ finally:
 B = pombo.Instance({"hold_deliveries": "yes"}, name="pombo-checksum")
 try:
     B.start()
-    q1 = send(B, b"bob@example.test", b"Subject: LOCAL-ONE" + BODY)
-    q2 = send(B, b"carol@example.test", b"Subject: LOCAL-TWO" + BODY)
+    q1 = B.send_one(b"bob@example.test", b"Subject: LOCAL-ONE" + BODY)
+    q2 = B.send_one(b"carol@example.test", b"Subject: LOCAL-TWO" + BODY)
     tap.ok(q1 and q2, "two local messages are queued, held")
     B.stop()
     tap.ok(flip(B, q1, b"LOCAL-ONE"), "one octet of one changed while "
@@ -149,7 +135,7 @@ D = pombo.Instance({"hold_deliveries": "no",
                    name="pombo-checksum")
 try:
     D.start()
-    q1 = send(D, b"one@far.test", b"Subject: DELAYED-ONE" + BODY)
+    q1 = D.send_one(b"one@far.test", b"Subject: DELAYED-ONE" + BODY)
     tap.ok(q1 and pombo.wait_for(lambda: "status=deferred" in D.log(), 15),
            "a message to a closed port is deferred", D.log()[-2000:])
     tap.ok(flip(D, q1, b"DELAYED-ONE"), "one octet of it changed")

@@ -15,20 +15,6 @@ import pombo  # noqa: E402
 from peer import Peer  # noqa: E402
 
 tap = pombo.Tap()
-QT = pombo.prog("queued/pombo-queue")
-
-
-def send(inst, rcpt, body):
-    out = inst.smtpd(b"EHLO c.test\nMAIL FROM:<alice@example.test>\n"
-                     b"RCPT TO:<" + rcpt + b">\nDATA\n" + body +
-                     b"\n.\nQUIT\n")
-    m = re.search(rb"queued as (\w+)", out)
-    return m.group(1).decode() if m else None
-
-
-def flush(inst):
-    return subprocess.run([QT, "-c", inst.conf_path, "flush"],
-                          capture_output=True, timeout=30)
 
 
 def cut(inst, qid, n):
@@ -60,8 +46,8 @@ A = pombo.Instance({"hold_deliveries": "no",
 try:
     A.start()
     body = b"Subject: SECRET-ONE\n\n" + (b"line of the message\n" * 200)
-    q1 = send(A, b"one@far.test", body)
-    q2 = send(A, b"two@far.test", b"Subject: SECRET-TWO\n\nintact\n")
+    q1 = A.send_one(b"one@far.test", body)
+    q2 = A.send_one(b"two@far.test", b"Subject: SECRET-TWO\n\nintact\n")
     tap.ok(q1 and q2, "two messages to a deferring destination are queued")
     tap.ok(pombo.wait_for(lambda: A.log().count("status=deferred") >= 2,
                           15), "both are deferred", A.log()[-2000:])
@@ -71,7 +57,7 @@ try:
 
     cut(A, q1, 1000)
     peer.replies = {}
-    tap.eq(flush(A).returncode, 0, "pombo-queue flush")
+    tap.eq(A.queue_tool("flush").returncode, 0, "pombo-queue flush")
     tap.ok(pombo.wait_for(lambda: peer_got(peer, b"SECRET-TWO"), 15),
            "the untouched message is delivered", A.log()[-2000:])
     tap.ok(pombo.wait_for(lambda: q1 in quarantined(A), 10),
@@ -91,7 +77,7 @@ try:
 
     # across a restart: the length comes from the queue file itself
     peer.replies = {"RCPT": "451 4.3.0 try later"}
-    q3 = send(A, b"three@far.test", b"Subject: SECRET-THREE\n\n" +
+    q3 = A.send_one(b"three@far.test", b"Subject: SECRET-THREE\n\n" +
               b"x" * 5000 + b"\n")
     tap.ok(pombo.wait_for(lambda: "%s: from=<alice@example.test>, "
                           "to=<three@far.test>" % q3 in A.log(), 15),
@@ -100,7 +86,7 @@ try:
     cut(A, q3, 4000)
     peer.replies = {}
     A.start()
-    tap.eq(flush(A).returncode, 0, "flush after the restart")
+    tap.eq(A.queue_tool("flush").returncode, 0, "flush after the restart")
     tap.ok(pombo.wait_for(lambda: q3 in quarantined(A), 10),
            "the message cut while queued was down is set aside",
            A.log()[-2000:])

@@ -4,6 +4,7 @@ Used by the session runner and the integration tests. Everything binds
 127.0.0.1 or a Unix socket in a temporary folder; every wait is bounded.
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -451,6 +452,20 @@ class Instance:
         while i < len(lines) and lines[i][:1] in (b"\t", b" "):
             i += 1
         return b"\n".join(lines[i:])
+
+    def send_one(self, rcpt, body, sender=b"alice@example.test"):
+        """One message through smtpd on a pipe: its queue id, or None."""
+        out = self.smtpd(b"EHLO c.test\nMAIL FROM:<" + sender + b">\n"
+                         b"RCPT TO:<" + rcpt + b">\nDATA\n" + body +
+                         b"\n.\nQUIT\n")
+        m = re.search(rb"queued as (\w+)", out)
+        return m.group(1).decode() if m else None
+
+    def queue_tool(self, *args):
+        """pombo-queue -c this instance's config ARGS, its output kept."""
+        return subprocess.run([prog("queued/pombo-queue"), "-c",
+                               self.conf_path] + list(args),
+                              capture_output=True, timeout=30)
 
     def smtpd(self, data, socket_mode=False, args=(), timeout=30,
               keep_open=False, env=None, handler="smtpd/smtpd"):
