@@ -193,8 +193,13 @@ def server_pids(sock):
 
 def server_pid(sock):
     """The one process holding the server end of sock (server_pids),
-    or None."""
+    or None. Two hold it for a moment while a handler hands it to
+    pombo-tlsd: that moment is waited out (5 s at most)."""
+    end = time.time() + 5
     pids = server_pids(sock)
+    while len(pids) > 1 and time.time() < end:
+        time.sleep(0.01)
+        pids = server_pids(sock)
     return pids[0] if len(pids) == 1 else None
 
 
