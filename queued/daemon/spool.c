@@ -513,6 +513,7 @@ int
 spool_janitor_start(struct spool *sp)
 {
 	janitor_spool = sp;
+	janitor_stop = 0;
 	if (pthread_create(&janitor, NULL, janitor_main, NULL) != 0)
 		return -1;
 	janitor_running = 1;
