@@ -23,8 +23,7 @@ struct dkimkey {
 	char		 selector[ADDR_DOMAIN_MAX + 1];
 	enum dkimkey_alg alg;
 	unsigned	 bits;
-	char		*pem;		/* the key file's text, NUL-terminated */
-	size_t		 pemlen;
+	struct evp_pkey_st *pkey;	/* OpenSSL's EVP_PKEY: parsed once */
 };
 
 /* Read and check path; 0, or -1 with err saying why (no path in it). */

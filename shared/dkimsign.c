@@ -3,23 +3,34 @@
  * here and once onto the wire, through the same mime8 conversion; the
  * signature covers exactly the octets the receiver gets (DESIGN.md:
  * sign what is sent, as it is sent). The header block is held (bounded)
- * until its end, since the From: domain picks the keys.
+ * until its end, since the From: domain picks the keys; the body goes
+ * through relaxed canonicalization into one SHA-256 shared by every key.
+ *
+ * Signed here rather than by libopendkim (which pombo-verify still
+ * uses): libopendkim parses the PEM key again for every message, and
+ * with OpenSSL 3 that parse and a fresh key's set-up cost more than the
+ * signature itself (Ed25519: 0.9 ms a message against 0.06 ms).
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
-#include <opendkim/dkim.h>
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
 
+#include "base64.h"
 #include "dkimsign.h"
 #include "mime8.h"
 #include "rfc5322.h"
 
+#define DKIMSIGN_FIELDS_MAX	256	/* fields signed; more: not signed */
+#define DKIMSIGN_H_MAX	(DKIMSIGN_FIELDS_MAX * 32)	/* the h= list */
+#define DKIMSIGN_FOLD	72		/* b= and h= folded near this column */
+
 struct dkimsign {
-	DKIM_LIB	*lib;
 	struct dkimkey	*keys;
 	size_t		 nkeys;
 };
@@ -27,8 +38,8 @@ struct dkimsign {
 /*
  * RFC 6376 5.4.1's list, and the MIME fields besides: the body hash
  * covers the octets, these say how they are read. Only fields present
- * are signed (libopendkim), and From once more (OVERSIGNHDRS), so that
- * a second From: added on the way breaks the signature (8.15).
+ * are signed, and From once more than it appears, so that a second
+ * From: added on the way breaks the signature (8.15).
  */
 static const char *sign_fields[] = {
 	"from", "reply-to", "subject", "date", "to", "cc",
@@ -38,34 +49,11 @@ static const char *sign_fields[] = {
 	"list-archive", "message-id", "mime-version", "content-type",
 	"content-transfer-encoding", NULL
 };
-static const char *oversign_fields[] = { "from", NULL };
 
 struct dkimsign *
 dkimsign_new(void)
 {
-	struct dkimsign *s;
-	const char **p;
-
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		return NULL;
-	if ((s->lib = dkim_init(NULL, NULL)) == NULL) {
-		free(s);
-		return NULL;
-	}
-	/* the option takes the array itself, its size that of a pointer */
-	p = sign_fields;
-	if (dkim_options(s->lib, DKIM_OP_SETOPT, DKIM_OPTS_SIGNHDRS, p,
-	    sizeof(p)) != DKIM_STAT_OK)
-		goto fail;
-	p = oversign_fields;
-	if (dkim_options(s->lib, DKIM_OP_SETOPT, DKIM_OPTS_OVERSIGNHDRS, p,
-	    sizeof(p)) != DKIM_STAT_OK)
-		goto fail;
-	return s;
-fail:
-	dkim_close(s->lib);
-	free(s);
-	return NULL;
+	return calloc(1, sizeof(struct dkimsign));
 }
 
 int
@@ -85,7 +73,7 @@ dkimsign_add_key(struct dkimsign *s, const char *domain, const char *selector,
 	}
 	s->keys = nk;
 	k = &nk[s->nkeys];
-	/* a key that fails stays, without its PEM: its domain's mail waits */
+	/* a key that fails stays, without its key: its domain's mail waits */
 	rc = dkimkey_load(k, path, err, errlen);
 	if (str_copy(k->domain, domain, sizeof(k->domain)) == -1 ||
 	    str_copy(k->selector, selector, sizeof(k->selector)) == -1) {
@@ -113,7 +101,6 @@ dkimsign_free(struct dkimsign *s)
 	for (i = 0; i < s->nkeys; i++)
 		dkimkey_free(&s->keys[i]);
 	free(s->keys);
-	dkim_close(s->lib);
 	free(s);
 }
 
@@ -170,45 +157,135 @@ dkimsign_from_domain(const char *hdr, size_t len, char *domain, size_t dlen)
 	return 0;
 }
 
+
+/* ---- relaxed canonicalization (RFC 6376 3.4.2, 3.4.4) ---- */
+
+#define IS_WSP(c)	((c) == ' ' || (c) == '\t')
+
+/*
+ * A header field, name and value as they stand (folded, CRLF ends) into
+ * its relaxed form: the name in lower case, the value unfolded, runs of
+ * whitespace one space, none around the colon or at the end; CRLF.
+ */
+static int
+canon_field(struct buf *out, const char *f, size_t len)
+{
+	const char *colon = memchr(f, ':', len), *end = f + len, *p;
+	size_t nl;
+	int wsp = 0, text = 0;
+
+	if (colon == NULL)
+		return -1;
+	for (nl = (size_t)(colon - f); nl > 0 && IS_WSP(f[nl - 1]); nl--)
+		;
+	for (p = f; p < f + nl; p++)
+		if (buf_addc(out, (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 :
+		    *p)) == -1)
+			return -1;
+	if (buf_addc(out, ':') == -1)
+		return -1;
+	for (p = colon + 1; p < end; p++) {
+		if (*p == '\r' || *p == '\n')
+			continue;	/* unfolded */
+		if (IS_WSP(*p)) {
+			wsp = 1;
+			continue;
+		}
+		/* a space between words only: none after the colon */
+		if (wsp && text && buf_addc(out, ' ') == -1)
+			return -1;
+		wsp = 0;
+		text = 1;
+		if (buf_addc(out, *p) == -1)
+			return -1;
+	}
+	return buf_add(out, "\r\n", 2);
+}
+
+/* The body's relaxed form, as it streams by, into the body hash. */
+struct body_canon {
+	EVP_MD_CTX	*md;
+	unsigned long	 blank;		/* empty lines held back */
+	int		 wsp;		/* whitespace held back in the line */
+	int		 text;		/* the line has more than whitespace */
+	char		 out[4096];
+	size_t		 outlen;
+};
+
+static void
+body_put(struct body_canon *b, const char *p, size_t n)
+{
+	if (b->outlen + n > sizeof(b->out)) {
+		EVP_DigestUpdate(b->md, b->out, b->outlen);
+		b->outlen = 0;
+	}
+	if (n > sizeof(b->out))
+		EVP_DigestUpdate(b->md, p, n);
+	else {
+		memcpy(b->out + b->outlen, p, n);
+		b->outlen += n;
+	}
+}
+
+/* A piece of a line, without its line end. */
+static void
+body_text(struct body_canon *b, const char *p, size_t n)
+{
+	size_t i, run;
+
+	for (i = 0; i < n; i += run) {
+		if (IS_WSP(p[i])) {
+			b->wsp = 1;
+			run = 1;
+			continue;
+		}
+		if (!b->text) {
+			/* empty lines are kept only when text follows */
+			for (; b->blank > 0; b->blank--)
+				body_put(b, "\r\n", 2);
+			b->text = 1;
+		}
+		if (b->wsp)
+			body_put(b, " ", 1);
+		b->wsp = 0;
+		for (run = 1; i + run < n && !IS_WSP(p[i + run]); run++)
+			;
+		body_put(b, p + i, run);
+	}
+}
+
+/* The end of a line: whitespace before it goes; an empty line waits. */
+static void
+body_eol(struct body_canon *b)
+{
+	if (b->text)
+		body_put(b, "\r\n", 2);
+	else
+		b->blank++;
+	b->text = b->wsp = 0;
+}
+
 /* ---- signing as the message streams by ---- */
 
 struct sign_ctx {
 	struct dkimsign	*s;
-	const char	*id;
 	struct buf	 hdr;		/* the header block, CRLF ends */
 	int		 in_header;
 	int		 bol;		/* at the start of a line */
 	int		 skip;		/* not signing this one */
 	int		 failed;
-	DKIM		*d[DKIMSIGN_PER_DOMAIN];
-	size_t		 nd;
+	const struct dkimkey *k[DKIMSIGN_PER_DOMAIN];
+	size_t		 nk;
+	struct body_canon body;
 	char		*why;
 	size_t		 whylen;
 };
 
-static int
-feed(struct sign_ctx *c, const char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < c->nd; i++)
-		if (dkim_chunk(c->d[i], (unsigned char *)(uintptr_t)p, n) !=
-		    DKIM_STAT_OK) {
-			str_fmt_trunc(c->why, c->whylen, "libopendkim: %s",
-			    dkim_geterror(c->d[i]) ? dkim_geterror(c->d[i]) :
-			    "dkim_chunk failed");
-			c->failed = 1;
-			return -1;
-		}
-	return 0;
-}
-
-/* The header is whole: pick the keys of its From: domain, start them. */
+/* The header is whole: pick the keys of its From: domain. */
 static int
 header_done(struct sign_ctx *c)
 {
 	char domain[ADDR_DOMAIN_MAX + 1];
-	DKIM_STAT st;
 	size_t i;
 
 	c->in_header = 0;
@@ -218,36 +295,23 @@ header_done(struct sign_ctx *c)
 		c->skip = 1;
 		return 0;
 	}
-	for (i = 0; i < c->s->nkeys && c->nd < DKIMSIGN_PER_DOMAIN; i++) {
+	for (i = 0; i < c->s->nkeys && c->nk < DKIMSIGN_PER_DOMAIN; i++) {
 		const struct dkimkey *k = &c->s->keys[i];
 		if (strcmp(k->domain, domain) != 0)
 			continue;
-		if (k->pem == NULL) {
+		if (k->pkey == NULL) {
 			str_fmt_trunc(c->why, c->whylen, "the key %s of %s could not "
 			    "be loaded", k->selector, domain);
 			c->failed = 1;
 			return -1;
 		}
-		c->d[c->nd] = dkim_sign(c->s->lib, (const unsigned char *)c->id,
-		    NULL, (dkim_sigkey_t)k->pem, (const unsigned char *)
-		    k->selector, (const unsigned char *)k->domain,
-		    DKIM_CANON_RELAXED, DKIM_CANON_RELAXED,
-		    k->alg == DKIMKEY_ED25519 ? DKIM_SIGN_ED25519SHA256 :
-		    DKIM_SIGN_RSASHA256, -1, &st);
-		if (c->d[c->nd] == NULL) {
-			str_fmt_trunc(c->why, c->whylen, "libopendkim: %s",
-			    dkim_getresultstr(st));
-			c->failed = 1;
-			return -1;
-		}
-		c->nd++;
+		c->k[c->nk++] = k;
 	}
-	if (c->nd == 0) {
+	if (c->nk == 0) {
 		str_fmt_trunc(c->why, c->whylen, "no key for %s", domain);
 		c->skip = 1;
-		return 0;
 	}
-	return feed(c, c->hdr.data, c->hdr.len);
+	return 0;
 }
 
 /* A mime8_out: one piece of a line (CRLF added at eol). */
@@ -269,48 +333,248 @@ sign_out(void *arg, const char *p, size_t n, int eol)
 		}
 		return empty ? header_done(c) : 0;
 	}
-	if (n > 0 && feed(c, p, n) == -1)
-		return -1;
-	return eol ? feed(c, "\r\n", 2) : 0;
+	body_text(&c->body, p, n);
+	if (eol)
+		body_eol(&c->body);
+	return 0;
 }
 
-/* The signature field, its folding LF made CRLF. */
+/* The header fields of the block one by one: [*f, *f + *len). */
 static int
-add_field(struct buf *sig, DKIM *d)
+next_field(const struct buf *hdr, size_t *pos, const char **f, size_t *len)
 {
-	unsigned char *v;
-	size_t len, i;
+	const char *p = hdr->data + *pos, *end = hdr->data + hdr->len, *nl;
 
-	if (dkim_getsighdr_d(d, strlen(DKIM_SIGNHEADER ": "), &v, &len) !=
-	    DKIM_STAT_OK || buf_addstr(sig, DKIM_SIGNHEADER ": ") == -1)
-		return -1;
-	for (i = 0; i < len; i++) {
-		if (v[i] == '\r')
+	if (p >= end || *p == '\r' || *p == '\n')
+		return 0;	/* the empty line that ends the block */
+	*f = p;
+	do {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
+			p = end;
+			break;
+		}
+		p = nl + 1;
+	} while (p < end && IS_WSP(*p));
+	*len = (size_t)(p - *f);
+	*pos += *len;
+	return 1;
+}
+
+/* A field to sign: its text and the length of its name. */
+struct field {
+	const char	*f;
+	size_t		 len, nl;
+	int		 used;
+};
+
+static int
+signed_name(const char *f, size_t len, size_t *nl)
+{
+	const char *colon = memchr(f, ':', len);
+	int i;
+
+	if (colon == NULL)
+		return 0;
+	for (*nl = (size_t)(colon - f); *nl > 0 && IS_WSP(f[*nl - 1]); (*nl)--)
+		;
+	for (i = 0; sign_fields[i]; i++)
+		if (strlen(sign_fields[i]) == *nl &&
+		    strncasecmp(f, sign_fields[i], *nl) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The fields to sign, in the order of the block, and the h= list: each
+ * one's name as it is written, and "from" once more (RFC 6376 8.15: a
+ * From: added on the way then breaks the signature). -1: too many.
+ */
+static int
+signed_fields(const struct buf *hdr, struct field *fs, size_t *nfs,
+    struct buf *h)
+{
+	const char *f;
+	size_t pos = 0, len, nl;
+
+	*nfs = 0;
+	while (next_field(hdr, &pos, &f, &len)) {
+		if (!signed_name(f, len, &nl))
 			continue;
-		if (v[i] == '\n' ? buf_add(sig, "\r\n", 2) == -1 :
-		    buf_addc(sig, (char)v[i]) == -1)
+		if (*nfs == DKIMSIGN_FIELDS_MAX ||
+		    (h->len > 0 && buf_addc(h, ':') == -1) ||
+		    buf_add(h, f, nl) == -1)
+			return -1;
+		fs[(*nfs)++] = (struct field){ f, len, nl, 0 };
+	}
+	return buf_add(h, h->len > 0 ? ":from" : "from",
+	    h->len > 0 ? 5 : 4) == -1 || buf_addc(h, '\0') == -1 ? -1 : 0;
+}
+
+/*
+ * The header part of the hash (RFC 6376 5.4.2): for each name of h=,
+ * the last field of that name not taken yet, relaxed; a name with none
+ * left adds nothing.
+ */
+static int
+hash_fields(EVP_MD_CTX *md, struct field *fs, size_t nfs, const char *h,
+    struct buf *tmp)
+{
+	const char *name;
+	size_t n, i, last;
+
+	for (i = 0; i < nfs; i++)
+		fs[i].used = 0;
+	for (name = h; *name; name += n + (name[n] == ':')) {
+		n = strcspn(name, ":");
+		for (i = 0, last = nfs; i < nfs; i++)
+			if (!fs[i].used && fs[i].nl == n &&
+			    strncasecmp(fs[i].f, name, n) == 0)
+				last = i;
+		if (last == nfs)
+			continue;
+		fs[last].used = 1;
+		buf_reset(tmp);
+		if (canon_field(tmp, fs[last].f, fs[last].len) == -1 ||
+		    EVP_DigestUpdate(md, tmp->data, tmp->len) != 1)
 			return -1;
 	}
-	return buf_add(sig, "\r\n", 2);
+	return 0;
+}
+
+/* Append s to the field, folding before it if the line would be long. */
+static int
+fold_add(struct buf *out, size_t *col, const char *s, size_t n)
+{
+	if (*col + n > DKIMSIGN_FOLD && *col > 1) {
+		if (buf_add(out, "\r\n\t", 3) == -1)
+			return -1;
+		*col = 1;
+	}
+	*col += n;
+	return buf_add(out, s, n);
+}
+
+/* The signature of the hash input's digest with one key. */
+static int
+sign_digest(const struct dkimkey *k, const unsigned char *dig,
+    size_t diglen, unsigned char *sig, size_t *siglen)
+{
+	EVP_PKEY_CTX *pc = NULL;
+	EVP_MD_CTX *mc = NULL;
+	int ok = 0;
+
+	if (k->alg == DKIMKEY_ED25519) {
+		/* RFC 8463 3: PureEdDSA over the SHA-256 of the input */
+		ok = (mc = EVP_MD_CTX_new()) != NULL &&
+		    EVP_DigestSignInit(mc, NULL, NULL, NULL, k->pkey) == 1 &&
+		    EVP_DigestSign(mc, sig, siglen, dig, diglen) == 1;
+		EVP_MD_CTX_free(mc);
+	} else {
+		ok = (pc = EVP_PKEY_CTX_new(k->pkey, NULL)) != NULL &&
+		    EVP_PKEY_sign_init(pc) == 1 &&
+		    EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1 &&
+		    EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()) == 1 &&
+		    EVP_PKEY_sign(pc, sig, siglen, dig, diglen) == 1;
+		EVP_PKEY_CTX_free(pc);
+	}
+	return ok ? 0 : -1;
+}
+
+/*
+ * One DKIM-Signature field onto sig: the tags, hashed (relaxed) after
+ * the signed fields with b= empty, then b= filled in and folded.
+ */
+static int
+add_signature(struct sign_ctx *c, const struct dkimkey *k, const char *bh,
+    struct field *fs, size_t nfs, const char *h, time_t now,
+    struct buf *sig)
+{
+	unsigned char dig[EVP_MAX_MD_SIZE], s[1024];
+	char b64[1400];
+	unsigned int diglen;
+	size_t start = sig->len, col, siglen = sizeof(s), i, n;
+	struct buf tmp;
+	EVP_MD_CTX *md;
+	const char *p;
+	int rc = -1;
+
+	buf_init(&tmp, DKIMSIGN_HEADER_MAX + 2 * DKIMSIGN_H_MAX);
+	col = strlen("DKIM-Signature: ");
+	if (buf_printf(sig, "DKIM-Signature: v=1; a=%s-sha256; "
+	    "c=relaxed/relaxed; d=%s; s=%s;\r\n\tt=%lld; bh=%s;\r\n\th=",
+	    dkimkey_alg_name(k->alg), k->domain, k->selector, (long long)now,
+	    bh) == -1)
+		goto out;
+	col = 3;
+	for (p = h; *p; p += n) {
+		n = strcspn(p + 1, ":") + 1;	/* a name and the ':' before */
+		if (fold_add(sig, &col, p, n) == -1)
+			goto out;
+	}
+	if (buf_add(sig, ";\r\n\tb=", 6) == -1)
+		goto out;
+	col = 3;
+	if ((md = EVP_MD_CTX_new()) == NULL)
+		goto out;
+	if (EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+	    hash_fields(md, fs, nfs, h, &tmp) == -1)
+		goto hashed;
+	/* the field itself, b= empty, without its CRLF (RFC 6376 3.7) */
+	buf_reset(&tmp);
+	if (canon_field(&tmp, sig->data + start, sig->len - start) == -1 ||
+	    EVP_DigestUpdate(md, tmp.data, tmp.len - 2) != 1 ||
+	    EVP_DigestFinal_ex(md, dig, &diglen) != 1)
+		goto hashed;
+	if (sign_digest(k, dig, diglen, s, &siglen) == -1 ||
+	    base64_encode(s, siglen, b64, sizeof(b64)) < 0)
+		goto hashed;
+	for (i = 0, n = strlen(b64); i < n; i += DKIMSIGN_FOLD - 3) {
+		if (i > 0 && buf_add(sig, "\r\n\t ", 4) == -1)
+			goto hashed;
+		if (buf_add(sig, b64 + i, n - i < DKIMSIGN_FOLD - 3 ? n - i :
+		    DKIMSIGN_FOLD - 3) == -1)
+			goto hashed;
+	}
+	rc = buf_add(sig, "\r\n", 2);
+hashed:
+	EVP_MD_CTX_free(md);
+out:
+	if (rc == -1)
+		str_fmt_trunc(c->why, c->whylen, "cannot sign with %s (%s)",
+		    k->selector, k->domain);
+	buf_free(&tmp);
+	return rc;
 }
 
 int
 dkimsign_message(struct dkimsign *s, const char *id, int fd, uint64_t off,
     uint64_t size, int convert, struct buf *sig, char *why, size_t whylen)
 {
+	struct field fs[DKIMSIGN_FIELDS_MAX];
+	unsigned char bh[EVP_MAX_MD_SIZE];
+	char bh64[EVP_MAX_MD_SIZE * 2];
 	struct sign_ctx c;
-	size_t i;
+	struct buf h;
+	unsigned int bhlen;
+	time_t now = time(NULL);
+	size_t i, nfs;
 	int rc = -1;
 
+	(void)id;
 	memset(&c, 0, sizeof(c));
 	c.s = s;
-	c.id = id;
 	c.in_header = 1;
 	c.bol = 1;
 	c.why = why;
 	c.whylen = whylen;
 	buf_init(&c.hdr, DKIMSIGN_HEADER_MAX);
+	buf_init(&h, DKIMSIGN_H_MAX);
 	buf_reset(sig);
+	if ((c.body.md = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(c.body.md, EVP_sha256(), NULL) != 1) {
+		str_copy_trunc(why, "cannot start SHA-256", whylen);
+		goto out;
+	}
 	if (mime8_stream(fd, off, size, convert, sign_out, &c) < 0) {
 		if (!c.failed)
 			str_copy_trunc(why, "cannot read the message", whylen);
@@ -323,25 +587,28 @@ dkimsign_message(struct dkimsign *s, const char *id, int fd, uint64_t off,
 		rc = 0;
 		goto out;
 	}
-	for (i = 0; i < c.nd; i++) {
-		DKIM_STAT st;
-		if ((st = dkim_chunk(c.d[i], NULL, 0)) != DKIM_STAT_OK ||
-		    (st = dkim_eom(c.d[i], NULL)) != DKIM_STAT_OK) {
-			str_fmt_trunc(why, whylen, "libopendkim: %s",
-			    dkim_geterror(c.d[i]) ? dkim_geterror(c.d[i]) :
-			    dkim_getresultstr(st));
-			goto out;
-		}
-		if (add_field(sig, c.d[i]) == -1) {
-			str_copy_trunc(why, "cannot make the signature field",
-			    whylen);
-			goto out;
-		}
+	/* a last line without its end gets one (RFC 6376 3.4.4) */
+	if (c.body.text)
+		body_eol(&c.body);
+	if (EVP_DigestUpdate(c.body.md, c.body.out, c.body.outlen) != 1 ||
+	    EVP_DigestFinal_ex(c.body.md, bh, &bhlen) != 1 ||
+	    base64_encode(bh, bhlen, bh64, sizeof(bh64)) < 0) {
+		str_copy_trunc(why, "cannot hash the body", whylen);
+		goto out;
 	}
+	if (signed_fields(&c.hdr, fs, &nfs, &h) == -1) {
+		str_copy_trunc(why, "too many header fields to sign", whylen);
+		rc = 0;
+		goto out;
+	}
+	for (i = 0; i < c.nk; i++)
+		if (add_signature(&c, c.k[i], bh64, fs, nfs, h.data, now,
+		    sig) == -1)
+			goto out;
 	rc = 1;
 out:
-	for (i = 0; i < c.nd; i++)
-		dkim_free(c.d[i]);
+	EVP_MD_CTX_free(c.body.md);
 	buf_free(&c.hdr);
+	buf_free(&h);
 	return rc;
 }

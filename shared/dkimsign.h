@@ -1,12 +1,12 @@
 /*
  * dkimsign: DKIM signatures (RFC 6376, RFC 8463) on a queued message as
- * the remote agent sends it, through libopendkim: relaxed/relaxed, the
- * header fields of RFC 6376 5.4.1, From signed once more than it
- * appears, one signature per key of the From: domain (Ed25519 and RSA
- * side by side). Used by pombo-remote and pombo-dkim; a verifier can
- * share the keys and the library set-up. Trusts its keys (checked by
- * dkimkey) and nothing in the message: the From: field is parsed by
- * rfc5322 and an unparsable one is simply not signed.
+ * the remote agent sends it: relaxed/relaxed, the header fields of RFC
+ * 6376 5.4.1, From signed once more than it appears, one signature per
+ * key of the From: domain (Ed25519 and RSA side by side), each key
+ * parsed once. Used by pombo-remote and pombo-dkim. Trusts its keys
+ * (checked by dkimkey) and nothing in the message: the From: field is
+ * parsed by rfc5322 and an unparsable one is simply not signed; the
+ * header block and the fields signed are bounded.
  */
 #ifndef POMBO_DKIMSIGN_H
 #define POMBO_DKIMSIGN_H
@@ -23,7 +23,7 @@
 
 struct dkimsign;
 
-/* A signer without keys; NULL if libopendkim cannot start. */
+/* A signer without keys; NULL if out of memory. */
 struct dkimsign *dkimsign_new(void);
 /*
  * Load and check a key (dkimkey_load); 0, or -1 with err. A key that

@@ -44,9 +44,9 @@ noinst_LIBRARIES += shared/libpassword.a
 shared_libpassword_a_SOURCES = shared/login.c shared/login.h \
 	shared/password.c shared/password.h
 
-# DKIM keys (OpenSSL) and signing (libopendkim): a library of their own,
+# DKIM keys and signing (OpenSSL): a library of their own,
 # linked by queued (the key check alone), pombo-remote and pombo-dkim
 noinst_LIBRARIES += shared/libdkim.a
 shared_libdkim_a_SOURCES = shared/dkimkey.c shared/dkimkey.h \
 	shared/dkimsign.c shared/dkimsign.h
-shared_libdkim_a_CFLAGS = $(AM_CFLAGS) $(OPENDKIM_CFLAGS)
+shared_libdkim_a_CFLAGS = $(AM_CFLAGS)

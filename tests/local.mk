@@ -33,6 +33,7 @@ unit_tests = \
 	tests/unit/crc32c_test \
 	tests/unit/data_test \
 	tests/unit/dkim_test \
+	tests/unit/dkimsign_test \
 	tests/unit/dnswire_test \
 	tests/unit/envelope_test \
 	tests/unit/esmtp_test \
@@ -70,8 +71,11 @@ TESTS += $(unit_tests)
 check_PROGRAMS += tests/tools/milter-driver
 tests_tools_milter_driver_SOURCES = tests/tools/milter-driver.c
 # signing: libopendkim, which only pombo-remote links otherwise
-tests_unit_dkim_test_LDADD = shared/libdkim.a $(LDADD) $(OPENDKIM_LIBS) \
+tests_unit_dkim_test_LDADD = shared/libdkim.a $(LDADD) $(LIBCRYPTO_LIBS)
+# libopendkim: the independent verifier of Pombo's signatures
+tests_unit_dkimsign_test_LDADD = shared/libdkim.a $(LDADD) $(OPENDKIM_LIBS) \
 	$(LIBCRYPTO_LIBS)
+tests_unit_dkimsign_test_CFLAGS = $(AM_CFLAGS) $(OPENDKIM_CFLAGS)
 
 # Scripted sessions piped into smtpd (.smtp) and pop3d (.pop3), by
 # tests/sessions/run-session; hostile-* ones are input meant to break

@@ -55,9 +55,9 @@ load_keys(const struct job *j)
 			break;
 	if (i == j->nmsg || j->ndkim == 0)
 		return NULL;
-	/* libopendkim cannot start: no signer, so nothing waits on it */
+	/* out of memory: no signer, so nothing waits on it */
 	if ((s = dkimsign_new()) == NULL) {
-		log_warnx("libopendkim did not start: mail goes unsigned");
+		log_warnx("no DKIM signer (out of memory): mail goes unsigned");
 		return NULL;
 	}
 	for (k = 0; k < j->ndkim; k++)
