@@ -701,7 +701,9 @@ try:
                (r.returncode, r.stderr))
     rd, wr = os.pipe()
     one_worker = Tlsd(workers=2, name="tlsd2", pass_fds=[wr])
-    time.sleep(0.5)
+    # its socket accepts before it forks the workers (tlsd/main.c):
+    # they are waited for, not a guess of how long that takes
+    pombo.wait_for(lambda: len(one_worker.pids()) == 3, 10)
     ids = []
     for pid in one_worker.pids():
         with open("/proc/%d/status" % pid) as f:
