@@ -110,9 +110,20 @@ try:
 
     # while running: every recycled file in free/ becomes a FIFO, once
     # every delivered message's file is there (one arriving after the
-    # list would be reused instead of a FIFO)
+    # list would be reused instead of a FIFO) and emptied: the janitor
+    # empties a file after its rename into free/, and one it finds a
+    # FIFO then is removed, never reused nor quarantined
+    def free_sizes():
+        sizes = []
+        for n in os.listdir(folder("free")):
+            try:
+                sizes.append(os.lstat(os.path.join(folder("free"),
+                                                   n)).st_size)
+            except OSError:
+                pass
+        return sizes
     pombo.wait_for(lambda: not os.listdir(folder("queue")), 20)
-    pombo.wait_for(lambda: len(os.listdir(folder("free"))) >= 1, 10)
+    pombo.wait_for(lambda: free_sizes() and not any(free_sizes()), 10)
     names = os.listdir(folder("free"))
     for n in names:
         os.unlink(os.path.join(folder("free"), n))

@@ -422,8 +422,9 @@ finally:
     inst.cleanup()
 
 # ---- fallbacks: no tlsd at the socket; tlsd killed mid-session
-# tickets for 2 s: the key before still resumes, the one before that no
-tlsd = Tlsd(workers=1, name="tlsd1", args=["-t", "2"])
+# tickets for 3 s: the key before still resumes, the one before that no
+tlsd = Tlsd(workers=1, name="tlsd1", args=["-t", "3"])
+tlsd_up = time.monotonic()
 inst = pombo.Instance({"tls_cert": cert, "tls_key": key,
                        "tls_proxy": os.path.join(certdir, "absent.sock")})
 inst.start()
@@ -450,11 +451,20 @@ try:
         reply(t)
         t.close()
         return out
+    # a key's age is whole seconds since it was made (tlsd/ticket.c), a
+    # new one made only when a ticket is due: the first key dates from
+    # tlsd's start. A first ticket within a lifetime of it is of a key
+    # up to a lifetime and a second older, which the wait below could
+    # take past two lifetimes (a start of 0.7 s was enough with -t 2).
+    # Two seconds past a lifetime, the first ticket makes a new key: the
+    # waits count from it
+    time.sleep(max(0, tlsd_up + 3 + 2 - time.monotonic()))
     sess, _ = resumed()
     tap.ok(resumed(sess)[1], "tickets: resumed at once")
-    time.sleep(2.5)
+    # at least one lifetime on, less than two (1.5 s left for the sessions)
+    time.sleep(3.5)
     tap.ok(resumed(sess)[1], "resumed with the key before, after the key "
-           "changed (-t 2)")
+           "changed (-t 3)")
     time.sleep(4.5)
     tap.ok(not resumed(sess)[1], "not with a key two lifetimes old")
 
@@ -691,7 +701,9 @@ try:
                (r.returncode, r.stderr))
     rd, wr = os.pipe()
     one_worker = Tlsd(workers=2, name="tlsd2", pass_fds=[wr])
-    time.sleep(0.5)
+    # its socket accepts before it forks the workers (tlsd/main.c):
+    # they are waited for, not a guess of how long that takes
+    pombo.wait_for(lambda: len(one_worker.pids()) == 3, 10)
     ids = []
     for pid in one_worker.pids():
         with open("/proc/%d/status" % pid) as f:
