@@ -482,23 +482,30 @@ sign_digest(const struct dkimkey *k, const unsigned char *dig,
 
 /*
  * One DKIM-Signature field onto sig: the tags, hashed (relaxed) after
- * the signed fields with b= empty, then b= filled in and folded.
+ * the signed fields with b= empty, then b= filled in and folded. The
+ * signature's buffers are the key's size: dkimkey sets no upper bound
+ * on RSA, and queued's start check passes any key it can load.
  */
 static int
 add_signature(struct sign_ctx *c, const struct dkimkey *k, const char *bh,
     struct field *fs, size_t nfs, const char *h, time_t now,
     struct buf *sig)
 {
-	unsigned char dig[EVP_MAX_MD_SIZE], s[1024];
-	char b64[1400];
+	unsigned char dig[EVP_MAX_MD_SIZE], *s = NULL;
+	char *b64 = NULL;
 	unsigned int diglen;
-	size_t start = sig->len, col, siglen = sizeof(s), i, n;
+	size_t start = sig->len, col, siglen, i, n;
 	struct buf tmp;
 	EVP_MD_CTX *md;
 	const char *p;
-	int rc = -1;
+	int rc = -1, ks;
 
 	buf_init(&tmp, DKIMSIGN_HEADER_MAX + 2 * DKIMSIGN_H_MAX);
+	if ((ks = EVP_PKEY_get_size(k->pkey)) <= 0 ||
+	    (s = malloc((size_t)ks)) == NULL ||
+	    (b64 = malloc(((size_t)ks + 2) / 3 * 4 + 1)) == NULL)
+		goto out;
+	siglen = (size_t)ks;
 	col = strlen("DKIM-Signature: ");
 	if (buf_printf(sig, "DKIM-Signature: v=1; a=%s-sha256; "
 	    "c=relaxed/relaxed; d=%s; s=%s;\r\n\tt=%lld; bh=%s;\r\n\th=",
@@ -526,7 +533,7 @@ add_signature(struct sign_ctx *c, const struct dkimkey *k, const char *bh,
 	    EVP_DigestFinal_ex(md, dig, &diglen) != 1)
 		goto hashed;
 	if (sign_digest(k, dig, diglen, s, &siglen) == -1 ||
-	    base64_encode(s, siglen, b64, sizeof(b64)) < 0)
+	    base64_encode(s, siglen, b64, ((size_t)ks + 2) / 3 * 4 + 1) < 0)
 		goto hashed;
 	for (i = 0, n = strlen(b64); i < n; i += DKIMSIGN_FOLD - 3) {
 		if (i > 0 && buf_add(sig, "\r\n\t ", 4) == -1)
@@ -543,6 +550,8 @@ out:
 		str_fmt_trunc(c->why, c->whylen, "cannot sign with %s (%s)",
 		    k->selector, k->domain);
 	buf_free(&tmp);
+	free(s);
+	free(b64);
 	return rc;
 }
 

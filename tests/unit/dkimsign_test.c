@@ -13,12 +13,14 @@
 
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/x509.h>
 #include <opendkim/dkim.h>
 
 #include "dkimsign.h"
 
 static char dir[] = "/tmp/pombo-dkimsign-test-XXXXXX";
-static char pub_ed[128], pub_rsa[1024];
+static char pub_ed[128], pub_rsa[1024], pub_big[2048];
 static struct dkimsign *signer;
 
 /* A key of alg into dir/<sel>.pem, its DNS record into rec. */
@@ -73,7 +75,7 @@ key_lookup(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 
 	(void)d;
 	snprintf((char *)buf, buflen, "%s", strcmp(sel, "ed") == 0 ? pub_ed :
-	    pub_rsa);
+	    strcmp(sel, "big") == 0 ? pub_big : pub_rsa);
 	return DKIM_CBSTAT_CONTINUE;
 }
 
@@ -210,6 +212,73 @@ Test(dkimsign, a_changed_octet_fails, .init = setup, .fini = teardown)
 	memcpy(added, "From: x@evil.test\r\n", 19);
 	memcpy(added + 19, out, len);
 	cr_expect_eq(verified(added, len + 19), 0, "a From: added on top");
+}
+
+/*
+ * An RSA key past 8192 bits: queued's start check takes it (dkimkey has
+ * no upper bound), so a message must not fail at send time for it (the
+ * signature once had a fixed buffer of 1024 octets: every message of
+ * the domain waited). Five primes make the key in seconds.
+ */
+Test(dkimsign, rsa_key_over_8192_bits, .init = setup, .fini = teardown)
+{
+	static char out[1 << 16];
+	unsigned char der[1536], *d = der, sig[1100], rec[64];
+	const unsigned char *dp = der;
+	char path[128], err[256], b64[1500], *p;
+	EVP_PKEY_CTX *pc;
+	EVP_PKEY *pk = NULL;
+	size_t len, reclen = sizeof(rec);
+	long dl;
+	int n;
+	FILE *f;
+
+	cr_assert_not_null(pc = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL));
+	cr_assert_eq(EVP_PKEY_keygen_init(pc), 1);
+	cr_assert_eq(EVP_PKEY_CTX_set_rsa_keygen_bits(pc, 8200), 1);
+	cr_assert_eq(EVP_PKEY_CTX_set_rsa_keygen_primes(pc, 5), 1);
+	cr_assert_eq(EVP_PKEY_keygen(pc, &pk), 1);
+	EVP_PKEY_CTX_free(pc);
+	snprintf(path, sizeof(path), "%s/big.pem", dir);
+	cr_assert_not_null(f = fopen(path, "w"));
+	cr_assert(PEM_write_PrivateKey(f, pk, NULL, NULL, 0, NULL, NULL));
+	fclose(f);
+	n = i2d_PUBKEY(pk, NULL);
+	cr_assert(n > 0 && (size_t)n <= sizeof(der));
+	cr_assert_eq(i2d_PUBKEY(pk, &d), n);
+	dl = n;
+	EVP_PKEY_free(pk);
+	len = (size_t)snprintf(pub_big, sizeof(pub_big), "v=DKIM1; k=rsa; p=");
+	cr_assert_lt(len + ((size_t)n + 2) / 3 * 4, sizeof(pub_big));
+	EVP_EncodeBlock((unsigned char *)pub_big + len, der, n);
+	cr_assert_eq(dkimsign_add_key(signer, "big.test", "big", path, err,
+	    sizeof(err)), 0, "%s", err);
+	cr_assert_eq(sign("From: a@big.test\nSubject: s\n\nbody\n", out,
+	    sizeof(out), &len), 1, "signed");
+	/*
+	 * libopendkim reads a key record of at most 1024 octets, too few
+	 * for this key: b= is checked with OpenSSL to be an RSA-SHA256
+	 * signature by the key, of the key's length (python3-dkim verifies
+	 * the whole signature)
+	 */
+	out[len] = '\0';
+	cr_assert_not_null(p = strstr(out, "\tb="));
+	for (p += 3, n = 0; *p && !(p[0] == '\r' && p[2] != ' ' &&
+	    p[2] != '\t'); p++)
+		if (*p != '\r' && *p != '\n' && *p != '\t' && *p != ' ')
+			b64[n++] = *p;
+	b64[n] = '\0';
+	cr_assert_eq(EVP_DecodeBlock(sig, (unsigned char *)b64, n), 1026);
+	cr_assert_eq(b64[n - 1], '=');	/* 1025 octets, padded */
+	cr_assert_not_null(pk = d2i_PUBKEY(NULL, &dp, dl));
+	cr_assert_not_null(pc = EVP_PKEY_CTX_new(pk, NULL));
+	cr_assert_eq(EVP_PKEY_verify_recover_init(pc), 1);
+	cr_assert_eq(EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING), 1);
+	cr_assert_eq(EVP_PKEY_CTX_set_signature_md(pc, EVP_sha256()), 1);
+	cr_expect_eq(EVP_PKEY_verify_recover(pc, rec, &reclen, sig, 1025), 1);
+	cr_expect_eq(reclen, 32, "a SHA-256 digest");
+	EVP_PKEY_CTX_free(pc);
+	EVP_PKEY_free(pk);
 }
 
 /* Random messages of the octets canonicalization cares about. */
