@@ -289,8 +289,9 @@ header_done(struct sign_ctx *c)
 	size_t i;
 
 	c->in_header = 0;
-	if (dkimsign_from_domain(c->hdr.data, c->hdr.len, domain,
-	    sizeof(domain)) == -1) {
+	/* an empty message has no header block at all (data NULL) */
+	if (dkimsign_from_domain(c->hdr.data ? c->hdr.data : "", c->hdr.len,
+	    domain, sizeof(domain)) == -1) {
 		str_copy_trunc(c->why, "no single From: domain", c->whylen);
 		c->skip = 1;
 		return 0;

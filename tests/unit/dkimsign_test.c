@@ -215,6 +215,23 @@ Test(dkimsign, a_changed_octet_fails, .init = setup, .fini = teardown)
 }
 
 /*
+ * What cannot be signed goes unsigned (0), never an error: an empty
+ * message has no header block at all (its buffer still NULL, which the
+ * From: search once did arithmetic on: UBSan stopped the agent there),
+ * and one without a From: field has no domain.
+ */
+Test(dkimsign, nothing_to_sign, .init = setup, .fini = teardown)
+{
+	static char out[1 << 16];
+	size_t len;
+
+	cr_expect_eq(sign("", out, sizeof(out), &len), 0, "an empty message");
+	cr_expect_eq(sign("\n", out, sizeof(out), &len), 0, "an empty line");
+	cr_expect_eq(sign("Subject: x\n\nbody\n", out, sizeof(out), &len), 0,
+	    "no From:");
+}
+
+/*
  * An RSA key past 8192 bits: queued's start check takes it (dkimkey has
  * no upper bound), so a message must not fail at send time for it (the
  * signature once had a fixed buffer of 1024 octets: every message of
