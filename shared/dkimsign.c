@@ -507,7 +507,6 @@ add_signature(struct sign_ctx *c, const struct dkimkey *k, const char *bh,
 	    (b64 = malloc(((size_t)ks + 2) / 3 * 4 + 1)) == NULL)
 		goto out;
 	siglen = (size_t)ks;
-	col = strlen("DKIM-Signature: ");
 	if (buf_printf(sig, "DKIM-Signature: v=1; a=%s-sha256; "
 	    "c=relaxed/relaxed; d=%s; s=%s;\r\n\tt=%lld; bh=%s;\r\n\th=",
 	    dkimkey_alg_name(k->alg), k->domain, k->selector, (long long)now,
