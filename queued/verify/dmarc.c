@@ -104,27 +104,53 @@ org_domain(const char *from, char *org, size_t len)
 	str_copy_trunc(org, p, len);	/* a part of from: fits */
 }
 
-static int lib_ready;
+/*
+ * libopendmarc, with the public suffix list read only when a check needs
+ * it: reading it (14,000 lines into libopendmarc's table) costs more CPU
+ * than the rest of the agent's run, and it is read again by every agent.
+ * A check needs it for the organizational domain, and for an alignment
+ * of two different names; libopendmarc aligns identical names (ignoring
+ * case) before it asks the list (opendmarc_policy_check_alignment).
+ */
+static int lib_ready, psl_ready;
 
 static void
-lib_init(void)
+lib_init(int psl)
 {
 	OPENDMARC_LIB_T lib;
 
-	if (lib_ready)
+	if (lib_ready && (psl_ready || !psl))
 		return;
 	memset(&lib, 0, sizeof(lib));
-	lib.tld_type = OPENDMARC_TLD_TYPE_MOZILLA;
-	str_copy_trunc((char *)lib.tld_source_file, DMARC_PSL_FILE,
-	    sizeof(lib.tld_source_file));
-	/* without the list, the From: domain is its own organization */
-	if (opendmarc_policy_library_init(&lib) != DMARC_PARSE_OKAY) {
-		log_warnx("cannot read the public suffix list %s",
-		    DMARC_PSL_FILE);
-		memset(&lib, 0, sizeof(lib));
-		opendmarc_policy_library_init(&lib);
-	}
 	lib_ready = 1;
+	if (psl) {
+		psl_ready = 1;
+		lib.tld_type = OPENDMARC_TLD_TYPE_MOZILLA;
+		str_copy_trunc((char *)lib.tld_source_file, DMARC_PSL_FILE,
+		    sizeof(lib.tld_source_file));
+	}
+	if (opendmarc_policy_library_init(&lib) == DMARC_PARSE_OKAY)
+		return;
+	/* without the list, the From: domain is its own organization */
+	log_warnx("cannot read the public suffix list %s", DMARC_PSL_FILE);
+	memset(&lib, 0, sizeof(lib));
+	opendmarc_policy_library_init(&lib);
+}
+
+/* Whether an identifier aligns with from only through the list. */
+static int
+needs_psl(const char *from, const struct spf_result *spf,
+    const struct dkimv *dkim)
+{
+	size_t i;
+
+	if (spf->domain[0] != '\0' && strcasecmp(spf->domain, from) != 0)
+		return 1;
+	for (i = 0; i < dkim->n; i++)
+		if (dkim->sig[i].domain[0] != '\0' &&
+		    strcasecmp(dkim->sig[i].domain, from) != 0)
+			return 1;
+	return 0;
 }
 
 /* RFC 7489 6.6.4: pct=N applies the policy to N% of the failures. */
@@ -164,10 +190,10 @@ dmarc_check(const char *from, const struct spf_result *spf, int helo_origin,
 		str_copy_trunc(out->why, "no single From: domain", sizeof(out->why));
 		return;
 	}
-	lib_init();
 	r = fetch_record(from, rec, sizeof(rec));
 	if (r == DNS_NODATA || r == DNS_NXDOMAIN) {
 		/* RFC 7489 6.6.3: then the organizational domain's */
+		lib_init(1);
 		org_domain(from, org, sizeof(org));
 		if (org[0] != '\0' && strcasecmp(org, from) != 0) {
 			r = fetch_record(org, rec, sizeof(rec));
@@ -184,6 +210,7 @@ dmarc_check(const char *from, const struct spf_result *spf, int helo_origin,
 		out->res = RES_NONE;
 		return;
 	}
+	lib_init(needs_psl(from, spf, dkim));
 	if ((p = opendmarc_policy_connect_init((u_char *)"0.0.0.0", 4)) ==
 	    NULL) {
 		out->res = RES_TEMPERROR;

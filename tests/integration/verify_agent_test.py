@@ -112,6 +112,10 @@ RECORDS = dict({
     "_dmarc.none.test": "v=DMARC1; p=none",
     "_dmarc.signed.test": "v=DMARC1; p=reject; adkim=s",
     "_dmarc.pass.test": "v=DMARC1; p=reject",
+    # siblings under a listed suffix: aligned only by the public suffix
+    # list (libopendmarc knows no organization under .test)
+    "_dmarc.news.example.com": "v=DMARC1; p=reject",
+    "bounce.example.com": "v=spf1 ip4:192.0.2.10 -all",
 }, **deep)
 dnsmasq = pombo.Dnsmasq(["--host-record=mx.sender.test,192.0.2.10",
                          "--mx-host=mxsender.test,mx.sender.test,10",
@@ -325,6 +329,14 @@ check("p=none failure", lf(message("a@none.test", "none")),
 check("SPF aligned (relaxed)", lf(message("a@pass.test", "aligned")),
       r"verdict \S+ ok spf=pass dkim=none dmarc=pass\n$",
       sender="<bounce@pass.test>")
+# the From: domain has its record, the MAIL FROM domain is another: the
+# agent reads the list for this alignment though it needs no
+# organizational domain's record (it reads it only when it must)
+check("SPF aligned (relaxed) by the public suffix list",
+      lf(message("a@news.example.com", "sibling")),
+      r"verdict \S+ ok spf=pass dkim=none dmarc=pass\n$",
+      ["dmarc=pass header.from=news.example.com"],
+      sender="<b@bounce.example.com>")
 own = sign(message("a@signed.test", "own"), "signed.test", signed_key)
 tap.ok(dkim.verify(own, dnsfunc=dnsfunc), "oracle: dkimpy verifies it")
 check("DKIM aligned (strict), SPF failing", lf(own),
