@@ -162,6 +162,17 @@ dkimsign_from_domain(const char *hdr, size_t len, char *domain, size_t dlen)
 
 #define IS_WSP(c)	((c) == ' ' || (c) == '\t')
 
+/* A field's name ends before its colon and the blanks before that. */
+static size_t
+name_len(const char *f, const char *colon)
+{
+	size_t nl;
+
+	for (nl = (size_t)(colon - f); nl > 0 && IS_WSP(f[nl - 1]); nl--)
+		;
+	return nl;
+}
+
 /*
  * A header field, name and value as they stand (folded, CRLF ends) into
  * its relaxed form: the name in lower case, the value unfolded, runs of
@@ -176,8 +187,7 @@ canon_field(struct buf *out, const char *f, size_t len)
 
 	if (colon == NULL)
 		return -1;
-	for (nl = (size_t)(colon - f); nl > 0 && IS_WSP(f[nl - 1]); nl--)
-		;
+	nl = name_len(f, colon);
 	for (p = f; p < f + nl; p++)
 		if (buf_addc(out, (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 :
 		    *p)) == -1)
@@ -376,8 +386,7 @@ signed_name(const char *f, size_t len, size_t *nl)
 
 	if (colon == NULL)
 		return 0;
-	for (*nl = (size_t)(colon - f); *nl > 0 && IS_WSP(f[*nl - 1]); (*nl)--)
-		;
+	*nl = name_len(f, colon);
 	for (i = 0; sign_fields[i]; i++)
 		if (strlen(sign_fields[i]) == *nl &&
 		    strncasecmp(f, sign_fields[i], *nl) == 0)
@@ -556,8 +565,8 @@ out:
 }
 
 int
-dkimsign_message(struct dkimsign *s, const char *id, int fd, uint64_t off,
-    uint64_t size, int convert, struct buf *sig, char *why, size_t whylen)
+dkimsign_message(struct dkimsign *s, int fd, uint64_t off, uint64_t size,
+    int convert, struct buf *sig, char *why, size_t whylen)
 {
 	struct field fs[DKIMSIGN_FIELDS_MAX];
 	unsigned char bh[EVP_MAX_MD_SIZE];
@@ -569,7 +578,6 @@ dkimsign_message(struct dkimsign *s, const char *id, int fd, uint64_t off,
 	size_t i, nfs;
 	int rc = -1;
 
-	(void)id;
 	memset(&c, 0, sizeof(c));
 	c.s = s;
 	c.in_header = 1;

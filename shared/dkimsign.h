@@ -42,8 +42,8 @@ void dkimsign_free(struct dkimsign *s);
  * CRLF line ends; 0: not signed (no key for the From: domain, no single
  * From: field; why says so); -1 on an error (why).
  */
-int dkimsign_message(struct dkimsign *s, const char *id, int fd,
-    uint64_t off, uint64_t size, int convert, struct buf *sig, char *why,
+int dkimsign_message(struct dkimsign *s, int fd, uint64_t off,
+    uint64_t size, int convert, struct buf *sig, char *why,
     size_t whylen);
 
 /* The From: domain of a header block (CRLF or LF ends); 0 or -1. */

@@ -68,7 +68,7 @@ sign_msg(struct rstate *st, const struct job_msg *m, int fd, int to7bit,
 	buf_reset(&st->sig);
 	if (st->rc->signer == NULL || !job_has_flag(m, "dkim"))
 		return 0;
-	rc = dkimsign_message(st->rc->signer, m->qid, fd, m->data_off,
+	rc = dkimsign_message(st->rc->signer, fd, m->data_off,
 	    m->size, to7bit, &st->sig, why, whylen);
 	if (rc == -1)
 		log_warnx("%s: DKIM signing failed: %s", m->qid, why);
