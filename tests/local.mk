@@ -38,6 +38,7 @@ unit_tests = \
 	tests/unit/envelope_test \
 	tests/unit/esmtp_test \
 	tests/unit/intact_test \
+	tests/unit/journal_test \
 	tests/unit/job_test \
 	tests/unit/lineio_test \
 	tests/unit/maildir_test \

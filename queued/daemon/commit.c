@@ -1,19 +1,22 @@
 /*
  * commit: one worker thread; while it syncs a batch the next one fills
- * up, so the number of directory fsyncs falls as the load rises. The
- * thread touches only the files of its jobs and queue/; everything else
- * stays on the loop's thread. An eventfd wakes the loop.
+ * up, so the number of syncs falls as the load rises. The thread
+ * touches only the files of its jobs, queue/ and the journal;
+ * everything else stays on the loop's thread. An eventfd wakes the
+ * loop.
  *
  * The files' checksums are filled in first (unless the connection
- * wrote a small file whole, its sum in) and the files renamed into
- * queue/; then their fdatasyncs run on a few helper threads while this
- * one fsyncs queue/, all side by side: each ends in a cache flush of the
- * disk, and the block layer merges flushes that wait at the same time,
- * so a batch costs about the time of one or two flushes, a message alone
- * one instead of two in a row. A crash of the machine meanwhile may
- * leave a file in queue/ whose data never reached the disk (blocks of
- * another file under the right size): never acknowledged, and its sum
- * keeps it from being delivered (SPOOL.md, the order of operations).
+ * wrote a small file whole, its sum in), the files renamed into queue/
+ * and copied into the journal (journal.c); one fdatasync of the
+ * journal then makes the whole batch durable: a cache flush of the
+ * disk and the data, no metadata. A file the journal cannot take (too
+ * big, the journal broken) is made durable by itself: its fdatasync
+ * on a helper thread while another fsyncs queue/, side by side (the
+ * block layer merges flushes that wait at the same time). A crash of
+ * the machine meanwhile may leave a file in queue/ whose data never
+ * reached the disk (blocks of another file under the right size):
+ * never acknowledged, and its sum keeps it from being delivered
+ * (SPOOL.md, the order of operations).
  */
 #include "config.h"
 
@@ -26,6 +29,7 @@
 
 #include "commit.h"
 #include "crc32c.h"
+#include "journal.h"
 #include "log.h"
 
 static pthread_mutex_t	 commit_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -71,7 +75,7 @@ sync_some(int take_dir)
 		} else if ((j = sync_next) != NULL) {
 			sync_next = j->next;
 			pthread_mutex_unlock(&sync_lock);
-			if (j->ok && fdatasync(j->fd) == -1) {
+			if (j->ok && !j->journaled && fdatasync(j->fd) == -1) {
 				log_warn("%s: fdatasync", j->qid);
 				j->ok = 0;
 			}
@@ -109,10 +113,12 @@ static int
 sync_batch(struct commit_job *batch, int dir)
 {
 	struct commit_job *j;
-	int i, n = dir ? 1 : 0;
+	int i, n = dir ? 1 : 0, work = n;
 
-	for (j = batch; j; j = j->next)
+	for (j = batch; j; j = j->next) {
 		n++;
+		work += j->ok && !j->journaled;
+	}
 	pthread_mutex_lock(&sync_lock);
 	sync_next = batch;
 	sync_dir = dir;
@@ -120,7 +126,7 @@ sync_batch(struct commit_job *batch, int dir)
 	sync_left = n;
 	/* wake only the helpers that will find work: a woken helper
 	 * that finds none costs two context switches for nothing */
-	for (i = 1; i < n && i <= nsyncers; i++)
+	for (i = 1; i < work && i <= nsyncers; i++)
 		pthread_cond_signal(&sync_start);
 	sync_some(0);
 	sync_some(1);	/* the fsync, if no helper took it */
@@ -177,27 +183,33 @@ reverse(struct commit_job *j)
 }
 
 /*
- * Sums, renames, then the flushes side by side (above); the 250 only
- * when both the file and queue/ are on disk. A file that fails after
- * its rename is taken out of queue/ again: if a crash brings its name
- * back, its sum decides (SPOOL.md).
+ * Sums, renames, the journal's copies, then the flushes (above); the
+ * 250 only when the message is on disk: in the journal, or its file
+ * and queue/. A file that fails after its rename is taken out of
+ * queue/ again (and of the journal): if a crash brings its name back,
+ * its sum decides (SPOOL.md).
  */
 static void
 commit_batch(struct commit_job *batch)
 {
 	struct commit_job *j;
-	int published = 0, dir_rc;
+	int published = 0, journaled = 0, dir_rc = 0, journal_rc = 0;
 
 	for (j = batch; j; j = j->next) {
-		j->ok = j->published = 0;
+		j->ok = j->published = j->journaled = 0;
 		if (!j->summed && fill_sum(j) == -1)
 			log_warn("%s: cannot fill in the queue file's sum",
 			    j->qid);
 		else if (spool_publish(commit_spool, j->qid) == -1)
 			log_warn("%s: rename into queue", j->qid);
-		else
+		else {
 			j->ok = j->published = 1;
-		published += j->ok;
+			/* after the rename: a checkpoint's sync covers it */
+			j->journaled = journal_add(j->qid, j->fd,
+			    j->data_off + j->size) == 0;
+		}
+		published += j->ok && !j->journaled;
+		journaled += j->journaled;
 	}
 	/*
 	 * Start every file's writeback before any fdatasync: the blocks of
@@ -207,20 +219,23 @@ commit_batch(struct commit_job *batch)
 	 * head start: the fdatasyncs still decide.
 	 */
 	for (j = batch; j; j = j->next)
-		if (j->ok)
+		if (j->ok && !j->journaled)
 			(void)sync_file_range(j->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-	dir_rc = sync_batch(batch, published > 0);
-	if (dir_rc == -1)
+	if (published > 0 && (dir_rc = sync_batch(batch, 1)) == -1)
 		log_warn("fsync of queue/ failed: refusing %d messages",
 		    published);
+	if (journaled > 0 && (journal_rc = journal_sync()) == -1)
+		log_warnx("refusing %d messages", journaled);
 	for (j = batch; j; j = j->next) {
 		close(j->fd);
 		j->fd = -1;
-		if (j->ok && dir_rc == 0)
+		if (j->ok && (j->journaled ? journal_rc : dir_rc) == 0)
 			continue;
 		/* not durable: take it back, the client will retry */
 		if (j->published)
 			spool_unpublish(commit_spool, j->qid);
+		if (j->journaled)
+			journal_gone(j->qid, JOURNAL_REMOVED);
 		j->ok = 0;
 		spool_discard(commit_spool, j->qid, -1);
 	}

@@ -2,9 +2,11 @@
  * commit: group commit of received messages. Connections hand over a
  * finished queue file (its header with a "sum" line to fill in, or
  * filled in already: summed); a thread fills in each file's checksum,
- * renames every file handed over meanwhile into queue/, makes them
- * durable with their own fdatasyncs and one fsync of queue/ for them
- * all, side by side, then the loop hears which ones made it. Used by queued's connections.
+ * renames every file handed over meanwhile into queue/, copies them
+ * into the journal and makes them durable with one fdatasync of it
+ * (a file too big for the journal: its own fdatasync and an fsync of
+ * queue/), then the loop hears which ones made it. Used by queued's
+ * connections.
  */
 #ifndef POMBO_COMMIT_H
 #define POMBO_COMMIT_H
@@ -23,6 +25,7 @@ struct commit_job {
 	uint32_t		 sum;		/* set when done: its CRC-32C */
 	int			 summed;	/* sum: in the file already */
 	int			 published;	/* commit's own: in queue/ */
+	int			 journaled;	/* commit's own: in the journal */
 	void			*ctx;
 	struct commit_job	*next;
 };

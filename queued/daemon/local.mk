@@ -9,6 +9,7 @@ queued_daemon_libqueued_a_SOURCES = \
 	queued/daemon/delegate.c queued/daemon/delegate.h \
 	queued/daemon/inject.c queued/daemon/inject.h \
 	queued/daemon/intact.c queued/daemon/intact.h \
+	queued/daemon/journal.c queued/daemon/journal.h \
 	queued/daemon/listener.c queued/daemon/listener.h \
 	queued/daemon/milter.c queued/daemon/milter.h \
 	queued/daemon/milter_edit.c queued/daemon/milter_edit.h \

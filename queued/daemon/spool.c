@@ -1,7 +1,7 @@
 /*
  * spool: every file operation on the spool, relative to directory fds.
- * Durability (SPOOL.md): a queue file is fdatasync'd before it is renamed
- * into queue/, and queue/ is fsync'd before anyone hears 250.
+ * Durability (SPOOL.md): before anyone hears 250 a queue file is in the
+ * synced journal (journal.c), or itself fdatasync'd and queue/ fsync'd.
  */
 #include "config.h"
 
@@ -14,9 +14,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fileio.h"
+#include "journal.h"
 #include "log.h"
 #include "prefetch.h"
 #include "spool.h"
@@ -65,6 +67,8 @@ quarantine_from(struct spool *sp, int dirfd, const char *folder,
 		log_warn("spool: cannot quarantine %s/%s", folder, name);
 		return -1;
 	}
+	if (dirfd == sp->queue)
+		journal_gone(name, JOURNAL_QUARANTINED);
 	return 0;
 }
 
@@ -237,6 +241,9 @@ spool_open(struct spool *sp, const char *path)
 	    (sp->mtasts = open_subdir(sp->dirfd, "mta-sts")) == -1 ||
 	    (sp->tlsrpt = open_subdir(sp->dirfd, "tlsrpt")) == -1)
 		return -1;
+	/* before the sweeps: it may put back files they would judge */
+	if (journal_open(sp) == -1)
+		return -1;
 	/* a crash while writing dests: the old one stands */
 	unlinkat(sp->dirfd, "dests.tmp", 0);
 	sweep_mtasts(sp->mtasts);
@@ -249,6 +256,7 @@ spool_open(struct spool *sp, const char *path)
 void
 spool_close(struct spool *sp)
 {
+	journal_close();
 	close(sp->incoming);
 	close(sp->queue);
 	close(sp->state);
@@ -435,6 +443,7 @@ spool_remove(struct spool *sp, const char *qid)
 {
 	if (unlinkat(sp->queue, qid, 0) == -1 && errno != ENOENT)
 		return -1;
+	journal_gone(qid, JOURNAL_REMOVED);
 	if (unlinkat(sp->state, qid, 0) == -1 && errno != ENOENT)
 		return -1;
 	return 0;
@@ -462,6 +471,7 @@ recycle(struct spool *sp, const char *qid)
 	if (fstatat(sp->queue, qid, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    fileio_own(&st) && st.st_size <= SPOOL_FREE_SIZE_MAX &&
 	    renameat2(sp->queue, qid, sp->free, qid, RENAME_NOREPLACE) == 0) {
+		journal_gone(qid, JOURNAL_REMOVED);
 		/* renamed first: a crash in between leaves it in free/,
 		 * emptied at start, never a truncated queue file */
 		if (free_empty(sp, qid) == -1)
@@ -473,18 +483,29 @@ recycle(struct spool *sp, const char *qid)
 	}
 	if (unlinkat(sp->queue, qid, 0) == -1 && errno != ENOENT)
 		log_warn("%s: unlink", qid);
+	else
+		journal_gone(qid, JOURNAL_REMOVED);
 }
 
 static void *
 janitor_main(void *arg)
 {
 	struct doomed *work = NULL;
+	struct timespec ts;
 	size_t n, i;
 
 	pthread_mutex_lock(&janitor_lock);
 	for (;;) {
-		while (ndoomed == 0 && !janitor_stop)
-			pthread_cond_wait(&janitor_cond, &janitor_lock);
+		while (ndoomed == 0 && !janitor_stop) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			if (pthread_cond_timedwait(&janitor_cond, &janitor_lock,
+			    &ts) == ETIMEDOUT) {
+				pthread_mutex_unlock(&janitor_lock);
+				journal_idle();
+				pthread_mutex_lock(&janitor_lock);
+			}
+		}
 		if (ndoomed == 0)
 			break;
 		/* take the whole list; the loop fills a new one meanwhile */

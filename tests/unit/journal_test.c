@@ -1,0 +1,367 @@
+/*
+ * journal: what a crash of the machine can leave of a commit, and what
+ * start-up makes of it. A child process commits through the journal
+ * and dies without a clean stop (a crash of queued: the journal is not
+ * checkpointed); the parent then does to queue/ what a crash of the
+ * machine may do to files never synced by themselves (their directory
+ * entries or their data lost, an unlink undone) and opens the spool.
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "spool.h"
+
+static char dir[] = "/tmp/pombo-journal-test-XXXXXX";
+
+static void
+setup(void)
+{
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+static void
+teardown(void)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	cr_expect_eq(system(cmd), 0);
+}
+
+static void
+path_of(char *out, size_t len, const char *sub, const char *name)
+{
+	snprintf(out, len, "%s/%s/%s", dir, sub, name);
+}
+
+/* A queue file's text; its size grows with n. */
+static size_t
+text_of(char *buf, size_t cap, const char *qid, size_t body)
+{
+	size_t len, i;
+
+	len = (size_t)snprintf(buf, cap, "POMBO-QUEUE 1\nid %s\ntime 1\n"
+	    "client SMTP local x.test\nfrom <>\nrcpt <a@b.test>\ndata\n"
+	    "Subject: %s\n\n", qid, qid);
+	for (i = 0; i < body && len + 2 < cap; i++)
+		buf[len++] = (char)('a' + (i * 7 + (size_t)qid[11]) % 26);
+	buf[len++] = '\n';
+	return len;
+}
+
+/* What commit.c does for one message: write, rename, journal. */
+static int
+commit(struct spool *sp, const char *qid, size_t body)
+{
+	static char buf[600 * 1024];
+	size_t len = text_of(buf, sizeof(buf), qid, body);
+	int fd, reused, rc;
+
+	fd = spool_create(sp, qid, &reused);
+	cr_assert(fd >= 0);
+	cr_assert_eq(ftruncate(fd, 0), 0);
+	cr_assert_eq(pwrite(fd, buf, len, 0), (ssize_t)len);
+	cr_assert_eq(spool_publish(sp, qid), 0);
+	rc = journal_add(qid, fd, len);
+	close(fd);
+	return rc;
+}
+
+/* 1 if queue/<qid> (or another folder's) holds exactly its text. */
+static int
+holds(const char *sub, const char *qid, size_t body)
+{
+	static char want[600 * 1024], got[600 * 1024];
+	size_t len = text_of(want, sizeof(want), qid, body);
+	char path[512];
+	ssize_t n;
+	int fd;
+
+	path_of(path, sizeof(path), sub, qid);
+	if ((fd = open(path, O_RDONLY)) == -1)
+		return 0;
+	n = read(fd, got, sizeof(got));
+	close(fd);
+	return n == (ssize_t)len && memcmp(want, got, len) == 0;
+}
+
+static int
+exists(const char *sub, const char *qid)
+{
+	char path[512];
+	struct stat st;
+
+	path_of(path, sizeof(path), sub, qid);
+	return lstat(path, &st) == 0;
+}
+
+static void
+lose(const char *qid)
+{
+	char path[512];
+
+	path_of(path, sizeof(path), "queue", qid);
+	cr_assert_eq(unlink(path), 0);
+}
+
+/* Run fn in a child that dies without closing the spool. */
+static void
+crashed(void (*fn)(struct spool *))
+{
+	struct spool sp;
+	pid_t pid;
+	int status;
+
+	fflush(NULL);
+	if ((pid = fork()) == 0) {
+		if (spool_open(&sp, dir) != 0)
+			_exit(2);
+		fn(&sp);
+		_exit(0);
+	}
+	cr_assert(pid > 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "the child committed");
+}
+
+static void
+reopen(struct spool *sp)
+{
+	cr_assert_eq(spool_open(sp, dir), 0);
+}
+
+static void
+two_synced(struct spool *sp)
+{
+	if (commit(sp, "01k177h58200", 3000) != 0 ||
+	    commit(sp, "01k177h58201", 100) != 0 || journal_sync() != 0)
+		_exit(1);
+}
+
+Test(journal, lost_files_come_back, .init = setup, .fini = teardown)
+{
+	struct spool sp;
+	char path[512];
+	int fd;
+
+	crashed(two_synced);
+	/* one directory entry lost, the other's data never written */
+	lose("01k177h58200");
+	path_of(path, sizeof(path), "queue", "01k177h58201");
+	fd = open(path, O_WRONLY);
+	cr_assert(fd >= 0);
+	cr_assert_eq(pwrite(fd, "XXXXXXXX", 8, 40), 8);
+	close(fd);
+	reopen(&sp);
+	cr_expect(holds("queue", "01k177h58200", 3000), "a lost file is back");
+	cr_expect(holds("queue", "01k177h58201", 100),
+	    "a file of other octets holds its own again");
+	cr_expect_not(exists("incoming", "01k177h58200"));
+	spool_close(&sp);
+
+	/* the clean stop checkpointed: the journal holds nothing now */
+	lose("01k177h58200");
+	reopen(&sp);
+	cr_expect_not(exists("queue", "01k177h58200"),
+	    "nothing replayed after a checkpoint");
+	spool_close(&sp);
+}
+
+static void
+one_removed(struct spool *sp)
+{
+	if (commit(sp, "01k177h58200", 500) != 0 ||
+	    commit(sp, "01k177h58201", 500) != 0 ||
+	    commit(sp, "01k177h58202", 500) != 0 || journal_sync() != 0)
+		_exit(1);
+	/* delivered, and deleted by the administrator */
+	spool_remove(sp, "01k177h58200");
+	/* found damaged: set aside, its state file removed after */
+	if (spool_quarantine(sp, "01k177h58201", "test") != 0)
+		_exit(1);
+	spool_remove(sp, "01k177h58201");
+	if (journal_sync() != 0)	/* the next commit's sync */
+		_exit(1);
+}
+
+Test(journal, removed_stays_removed, .init = setup, .fini = teardown)
+{
+	struct spool sp;
+	char path[512], text[4096];
+	int fd;
+	size_t len;
+
+	crashed(one_removed);
+	/* the crash undid the unlink and the rename into quarantine/ */
+	len = text_of(text, sizeof(text), "01k177h58200", 500);
+	path_of(path, sizeof(path), "queue", "01k177h58200");
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	cr_assert(fd >= 0 && write(fd, text, len) == (ssize_t)len);
+	close(fd);
+	path_of(path, sizeof(path), "state", "01k177h58200");
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	cr_assert(fd >= 0 && write(fd, "POMBO-STATE 1\n", 14) == 14);
+	close(fd);
+	path_of(path, sizeof(path), "quarantine", "01k177h58201");
+	cr_assert_eq(unlink(path), 0);
+	len = text_of(text, sizeof(text), "01k177h58201", 500);
+	path_of(path, sizeof(path), "queue", "01k177h58201");
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	cr_assert(fd >= 0 && write(fd, text, len) == (ssize_t)len);
+	close(fd);
+	lose("01k177h58202");
+
+	reopen(&sp);
+	cr_expect_not(exists("queue", "01k177h58200"),
+	    "a finished message does not come back");
+	cr_expect_not(exists("state", "01k177h58200"), "nor its state");
+	cr_expect_not(exists("queue", "01k177h58201"),
+	    "a message set aside does not come back");
+	cr_expect(holds("quarantine", "01k177h58201", 500),
+	    "it is set aside again");
+	cr_expect(holds("queue", "01k177h58202", 500),
+	    "the third one is back");
+	spool_close(&sp);
+}
+
+static void
+torn(struct spool *sp)
+{
+	if (commit(sp, "01k177h58200", 200) != 0 || journal_sync() != 0 ||
+	    commit(sp, "01k177h58201", 200) != 0 ||
+	    commit(sp, "01k177h58202", 200) != 0)
+		_exit(1);
+	/* no sync: 01 and 02 were never acknowledged */
+}
+
+Test(journal, a_torn_record_ends_the_replay, .init = setup,
+    .fini = teardown)
+{
+	struct spool sp;
+	char path[512], text[4096];
+	size_t len;
+	int fd;
+
+	crashed(torn);
+	lose("01k177h58200");
+	lose("01k177h58201");
+	lose("01k177h58202");
+	/* the second record's last octets never reached the disk */
+	len = text_of(text, sizeof(text), "01k177h58200", 200);
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	fd = open(path, O_WRONLY);
+	cr_assert(fd >= 0);
+	cr_assert_eq(pwrite(fd, "\0\0\0\0", 4,
+	    (off_t)(4096 + ((40 + len + 7) & ~(size_t)7) + 40 + len - 4)), 4);
+	close(fd);
+	reopen(&sp);
+	cr_expect(holds("queue", "01k177h58200", 200), "the synced one is back");
+	cr_expect_not(exists("queue", "01k177h58201"), "the torn one is not");
+	cr_expect_not(exists("queue", "01k177h58202"),
+	    "nor any after it");
+	spool_close(&sp);
+}
+
+#define MANY	120	/* of 100 KB: the journal fills, a checkpoint */
+
+static void
+many(struct spool *sp)
+{
+	char qid[QID_LEN + 1];
+	int i;
+
+	for (i = 0; i < MANY; i++) {
+		snprintf(qid, sizeof(qid), "01k177h58%03d", i);
+		if (commit(sp, qid, 100 * 1024) != 0 || journal_sync() != 0)
+			_exit(1);
+	}
+}
+
+Test(journal, grows_then_starts_over, .init = setup, .fini = teardown)
+{
+	struct spool sp;
+	char qid[QID_LEN + 1], path[512];
+	struct stat st;
+	int i, back = 0, whole = 0;
+
+	crashed(many);
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_expect_eq(st.st_size, JOURNAL_MAX, "grown to its most");
+	for (i = 0; i < MANY; i++) {
+		snprintf(qid, sizeof(qid), "01k177h58%03d", i);
+		lose(qid);
+	}
+	reopen(&sp);
+	/* the last checkpoint synced every file before it: only the
+	 * messages after it are the journal's to bring back, and all */
+	for (i = 0; i < MANY; i++) {
+		snprintf(qid, sizeof(qid), "01k177h58%03d", i);
+		if (exists("queue", qid)) {
+			back++;
+			whole += holds("queue", qid, 100 * 1024);
+		} else
+			cr_expect_eq(back, 0, "%s missing after one was back",
+			    qid);
+	}
+	cr_expect(back > 0 && back < MANY, "the last generation is back (%d)",
+	    back);
+	cr_expect_eq(whole, back, "each of them whole");
+	cr_expect(exists("queue", "01k177h58119"), "the last one among them");
+	spool_close(&sp);
+}
+
+static void
+big(struct spool *sp)
+{
+	if (commit(sp, "01k177h58200", JOURNAL_FILE_MAX) != -1)
+		_exit(1);
+	if (commit(sp, "01k177h58201", 100) != 0 || journal_sync() != 0)
+		_exit(1);
+}
+
+Test(journal, a_big_file_goes_alone, .init = setup, .fini = teardown)
+{
+	struct spool sp;
+
+	crashed(big);
+	lose("01k177h58201");
+	reopen(&sp);
+	cr_expect(holds("queue", "01k177h58201", 100));
+	cr_expect(holds("queue", "01k177h58200", JOURNAL_FILE_MAX),
+	    "the big one is its own file, untouched");
+	spool_close(&sp);
+}
+
+Test(journal, a_checkpoint_erases_the_copies, .init = setup,
+    .fini = teardown)
+{
+	struct spool sp;
+	char path[512], *text;
+	struct stat st;
+	int fd;
+
+	reopen(&sp);
+	cr_assert_eq(commit(&sp, "01k177h58200", 5000), 0);
+	cr_assert_eq(journal_sync(), 0);
+	spool_remove(&sp, "01k177h58200");
+	spool_close(&sp);
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	fd = open(path, O_RDONLY);
+	cr_assert(fd >= 0 && fstat(fd, &st) == 0);
+	text = malloc((size_t)st.st_size);
+	cr_assert_not_null(text);
+	cr_assert_eq(read(fd, text, (size_t)st.st_size), st.st_size);
+	close(fd);
+	cr_expect_null(memmem(text, (size_t)st.st_size, "Subject: 01k177h58200",
+	    21), "no copy of the delivered message left");
+	free(text);
+}
