@@ -6,6 +6,8 @@
  * machine may do to files never synced by themselves (their directory
  * entries or their data lost, an unlink undone) and opens the spool.
  */
+#include "config.h"
+
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <stdio.h>
