@@ -11,7 +11,9 @@
  * header's generation; a checkpoint (everything the journal holds is in
  * queue/ and on disk: syncfs) starts a new generation at 4096, so older
  * records are never read again. The file grows from JOURNAL_START to
- * JOURNAL_MAX in steps written and synced once.
+ * JOURNAL_MAX in steps written and synced once. A thread of its own
+ * checkpoints, so no commit waits for a syncfs: while it runs, and
+ * while the journal is full, messages take the file's path.
  *
  * A record may share a disk sector with one already synced: rewriting
  * that sector writes the same octets there again, so a torn write
@@ -67,6 +69,10 @@ static uint64_t		 j_gen, j_off, j_size;
 static int		 j_broken;	/* an error: off until restart */
 static int		 j_busy;	/* a checkpoint is under way */
 static time_t		 j_last_add;	/* CLOCK_MONOTONIC seconds */
+static pthread_cond_t	 j_cond;	/* wakes the checkpoint thread */
+static pthread_t	 j_thread;
+static int		 j_thread_on, j_stop;
+static int		 j_full;	/* the checkpoint thread's turn */
 static char		 j_buf[65536];	/* copies; under j_lock */
 
 static uint64_t
@@ -245,9 +251,17 @@ journal_add(const char *qid, int fd, uint64_t len)
 			j_broken = 1;
 			goto out;
 		}
-		if (j_off + need + JOURNAL_RESERVE > j_size &&
-		    checkpoint() == -1)
-			goto out;
+		if (j_off + need + JOURNAL_RESERVE > j_size) {
+			/* full: its thread checkpoints, the file path
+			 * meanwhile (a syncfs can take long on a busy disk) */
+			if (j_thread_on) {
+				j_full = 1;
+				pthread_cond_signal(&j_cond);
+				goto out;
+			}
+			if (checkpoint() == -1)
+				goto out;
+		}
 	}
 	if (append('M', qid, fd, len) == -1)
 		log_warn("%s: journal", qid);	/* the file path takes it */
@@ -292,14 +306,60 @@ journal_gone(const char *qid, enum journal_gone how)
 	pthread_mutex_unlock(&j_lock);
 }
 
-void
-journal_idle(void)
+static void *
+checkpointer(void *arg)
 {
+	struct timespec ts;
+
 	pthread_mutex_lock(&j_lock);
-	if (j_fd != -1 && !j_broken && !j_busy && j_off > JOURNAL_DATA &&
-	    now_mono() - j_last_add >= JOURNAL_IDLE)
-		checkpoint();
+	while (!j_stop) {
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += 1;
+		if (!j_full)
+			pthread_cond_timedwait(&j_cond, &j_lock, &ts);
+		if (j_stop)
+			break;
+		if (j_fd != -1 && !j_broken && !j_busy &&
+		    j_off > JOURNAL_DATA && (j_full ||
+		    now_mono() - j_last_add >= JOURNAL_IDLE))
+			checkpoint();
+		j_full = 0;
+	}
 	pthread_mutex_unlock(&j_lock);
+	return NULL;
+}
+
+int
+journal_start(void)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&j_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_mutex_lock(&j_lock);
+	j_stop = j_full = 0;
+	if (pthread_create(&j_thread, NULL, checkpointer, NULL) == 0)
+		j_thread_on = 1;
+	pthread_mutex_unlock(&j_lock);
+	return j_thread_on ? 0 : -1;
+}
+
+void
+journal_stop(void)
+{
+	if (!j_thread_on)
+		return;
+	pthread_mutex_lock(&j_lock);
+	j_stop = 1;
+	pthread_cond_signal(&j_cond);
+	pthread_mutex_unlock(&j_lock);
+	pthread_join(j_thread, NULL);
+	pthread_mutex_lock(&j_lock);
+	j_thread_on = 0;
+	pthread_mutex_unlock(&j_lock);
+	pthread_cond_destroy(&j_cond);
 }
 
 /* What a replay found: the last word on each queue id. */

@@ -43,12 +43,15 @@ int journal_add(const char *qid, int fd, uint64_t len);
 /* Make every record added so far durable; -1 breaks the journal. */
 int journal_sync(void);
 /*
- * After JOURNAL_IDLE seconds without a message: a checkpoint, so the
- * journal's copies of delivered messages do not outlive them long
- * (SPOOL.md). Called by the spool's janitor thread, about every second.
+ * The checkpoint thread: when the journal is full (meanwhile commits
+ * take the file's path), and after JOURNAL_IDLE seconds without a new
+ * message, so that the journal's copies of delivered messages do not
+ * outlive them long (SPOOL.md). Without it, a full journal
+ * checkpoints on the commit thread.
  */
 #define JOURNAL_IDLE	1
-void journal_idle(void);
+int journal_start(void);
+void journal_stop(void);
 /*
  * Note that qid left queue/, so that a replay does not bring it back.
  * Not synced: the next commit's sync carries it (a crash before that

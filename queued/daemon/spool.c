@@ -14,7 +14,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fileio.h"
@@ -491,21 +490,12 @@ static void *
 janitor_main(void *arg)
 {
 	struct doomed *work = NULL;
-	struct timespec ts;
 	size_t n, i;
 
 	pthread_mutex_lock(&janitor_lock);
 	for (;;) {
-		while (ndoomed == 0 && !janitor_stop) {
-			clock_gettime(CLOCK_REALTIME, &ts);
-			ts.tv_sec += 1;
-			if (pthread_cond_timedwait(&janitor_cond, &janitor_lock,
-			    &ts) == ETIMEDOUT) {
-				pthread_mutex_unlock(&janitor_lock);
-				journal_idle();
-				pthread_mutex_lock(&janitor_lock);
-			}
-		}
+		while (ndoomed == 0 && !janitor_stop)
+			pthread_cond_wait(&janitor_cond, &janitor_lock);
 		if (ndoomed == 0)
 			break;
 		/* take the whole list; the loop fills a new one meanwhile */
@@ -538,12 +528,13 @@ spool_janitor_start(struct spool *sp)
 	if (pthread_create(&janitor, NULL, janitor_main, NULL) != 0)
 		return -1;
 	janitor_running = 1;
-	return 0;
+	return journal_start();
 }
 
 void
 spool_janitor_stop(void)
 {
+	journal_stop();
 	if (!janitor_running)
 		return;
 	pthread_mutex_lock(&janitor_lock);

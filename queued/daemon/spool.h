@@ -74,7 +74,10 @@ int spool_read_dests(struct spool *sp, struct buf *b);
  * before it happens only delivers the message again (at least once).
  */
 void spool_remove_later(struct spool *sp, const struct envelope *e);
-/* Start and stop that thread (stop finishes what is queued). */
+/*
+ * Start and stop that thread (stop finishes what is queued), and the
+ * journal's checkpoint thread with it.
+ */
 int spool_janitor_start(struct spool *sp);
 void spool_janitor_stop(void);
 int spool_quarantine(struct spool *sp, const char *qid, const char *why);
