@@ -73,6 +73,7 @@ static pthread_cond_t	 j_cond;	/* wakes the checkpoint thread */
 static pthread_t	 j_thread;
 static int		 j_thread_on, j_stop;
 static int		 j_full;	/* the checkpoint thread's turn */
+static int		 j_has_text;	/* a message since the checkpoint */
 static char		 j_buf[65536];	/* copies; under j_lock */
 
 static uint64_t
@@ -175,6 +176,7 @@ start_generation(uint64_t gen)
 		return -1;
 	j_gen = gen;
 	j_off = JOURNAL_DATA;
+	j_has_text = 0;
 	return 0;
 }
 
@@ -267,6 +269,7 @@ journal_add(const char *qid, int fd, uint64_t len)
 		log_warn("%s: journal", qid);	/* the file path takes it */
 	else {
 		j_last_add = now_mono();
+		j_has_text = 1;
 		rc = 0;
 	}
 out:
@@ -319,9 +322,10 @@ checkpointer(void *arg)
 			pthread_cond_timedwait(&j_cond, &j_lock, &ts);
 		if (j_stop)
 			break;
-		if (j_fd != -1 && !j_broken && !j_busy &&
-		    j_off > JOURNAL_DATA && (j_full ||
-		    now_mono() - j_last_add >= JOURNAL_IDLE))
+		/* records of removal alone are no reason: they hold no
+		 * text, and no message of theirs is left to replay */
+		if (j_fd != -1 && !j_broken && !j_busy && (j_full ||
+		    (j_has_text && now_mono() - j_last_add >= JOURNAL_IDLE)))
 			checkpoint();
 		j_full = 0;
 	}
