@@ -367,3 +367,35 @@ Test(journal, a_checkpoint_erases_the_copies, .init = setup,
 	    21), "no copy of the delivered message left");
 	free(text);
 }
+
+Test(journal, a_full_journal_checkpoints_on_its_thread, .init = setup,
+    .fini = teardown)
+{
+	struct spool sp;
+	char qid[QID_LEN + 1];
+	int i, refused = -1, back = -1;
+
+	reopen(&sp);
+	cr_assert_eq(spool_janitor_start(&sp), 0);
+	/* 8 MB of 100 KB messages: the journal fills up */
+	for (i = 0; i < 200 && refused == -1; i++) {
+		snprintf(qid, sizeof(qid), "01k177h58%03d", i);
+		if (commit(&sp, qid, 100 * 1024) == -1)
+			refused = i;
+		else
+			cr_assert_eq(journal_sync(), 0);
+	}
+	cr_assert(refused > 0, "full after %d messages: the file path", refused);
+	/* its thread checkpoints meanwhile; then the journal takes more */
+	for (; i < 300 && back == -1; i++) {
+		snprintf(qid, sizeof(qid), "01k177h58%03d", i);
+		if (commit(&sp, qid, 100 * 1024) == 0)
+			back = i;
+		else
+			usleep(20000);
+	}
+	cr_expect(back > refused, "taken again after the checkpoint (%d)",
+	    back);
+	spool_janitor_stop();
+	spool_close(&sp);
+}
