@@ -68,6 +68,7 @@ static int		 j_fd = -1;
 static uint64_t		 j_gen, j_off, j_size;
 static int		 j_broken;	/* an error: off until restart */
 static int		 j_busy;	/* a checkpoint is under way */
+static int		 j_started;	/* a generation begun: removals noted */
 static time_t		 j_last_add;	/* CLOCK_MONOTONIC seconds */
 static pthread_cond_t	 j_cond;	/* wakes the checkpoint thread */
 static pthread_t	 j_thread;
@@ -183,13 +184,15 @@ start_generation(uint64_t gen)
 /*
  * Everything the journal holds is in queue/ (or gone from it): put it
  * on disk, then start afresh. Called with j_lock held by the commit
- * thread (or at start and stop); records of removal are dropped
- * meanwhile: they matter only for messages of the generation ending.
+ * thread (or at start and stop). Records of removal still go in
+ * meanwhile, of the generation ending: if the checkpoint fails, that
+ * generation stays the one a start-up replays, and they keep the
+ * messages they name out of queue/.
  */
 static int
 checkpoint(void)
 {
-	uint64_t used = j_off;
+	uint64_t used;
 	int rc;
 
 	j_busy = 1;
@@ -197,6 +200,7 @@ checkpoint(void)
 	rc = syncfs(j_spool->dirfd);
 	pthread_mutex_lock(&j_lock);
 	j_busy = 0;
+	used = j_off;	/* with the records of removal added meanwhile */
 	if (rc == -1 || start_generation(j_gen + 1) == -1) {
 		log_warn("spool: journal checkpoint failed; messages are made "
 		    "durable file by file from now on");
@@ -298,11 +302,17 @@ journal_sync(void)
 	return rc;
 }
 
+/*
+ * Also while the journal is off (broken) or a checkpoint runs: the
+ * generation it holds is replayed at the next start, and without its
+ * record a message removed since (delivered, deleted, refused after a
+ * failed sync) would come back into queue/.
+ */
 void
 journal_gone(const char *qid, enum journal_gone how)
 {
 	pthread_mutex_lock(&j_lock);
-	if (j_fd != -1 && !j_broken && !j_busy &&
+	if (j_fd != -1 && j_started &&
 	    j_off + sizeof(struct jrecord) <= j_size &&
 	    append(how == JOURNAL_QUARANTINED ? 'Q' : 'R', qid, -1, 0) == -1)
 		log_warn("%s: journal", qid);
@@ -613,8 +623,9 @@ journal_open(struct spool *sp)
 
 	journal_close();
 	/*
-	 * No other thread runs yet; j_busy keeps records of removal out
-	 * while the replay sets files aside (none is owed for them).
+	 * No other thread runs yet; j_started stays 0, keeping records of
+	 * removal out while the replay sets files aside (none is owed for
+	 * them) until the new generation has begun.
 	 */
 	pthread_mutex_lock(&j_lock);
 	j_spool = sp;
@@ -645,6 +656,7 @@ journal_open(struct spool *sp)
 	}
 	pthread_mutex_lock(&j_lock);
 	j_busy = 0;
+	j_started = 1;
 	pthread_mutex_unlock(&j_lock);
 	return restored;
 fail:
@@ -669,5 +681,6 @@ journal_close(void)
 		close(j_fd);
 		j_fd = -1;
 	}
+	j_started = 0;
 	pthread_mutex_unlock(&j_lock);
 }

@@ -9,11 +9,13 @@
 #include "config.h"
 
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,6 +23,37 @@
 #include "spool.h"
 
 static char dir[] = "/tmp/pombo-journal-test-XXXXXX";
+
+/*
+ * The journal's syncs, failed on demand (a disk error): these take the
+ * place of the C library's for the code linked into this test.
+ */
+static int fail_fdatasync, fail_syncfs;
+static void (*during_syncfs)(void);
+
+int
+fdatasync(int fd)
+{
+	if (fail_fdatasync) {
+		fail_fdatasync = 0;
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_fdatasync, fd);
+}
+
+int
+syncfs(int fd)
+{
+	if (during_syncfs != NULL)
+		during_syncfs();
+	if (fail_syncfs) {
+		fail_syncfs = 0;
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_syncfs, fd);
+}
 
 static void
 setup(void)
@@ -397,5 +430,70 @@ Test(journal, a_full_journal_checkpoints_on_its_thread, .init = setup,
 	cr_expect(back > refused, "taken again after the checkpoint (%d)",
 	    back);
 	spool_janitor_stop();
+	spool_close(&sp);
+}
+
+/*
+ * The journal's sync fails: the batch is refused (commit.c takes its
+ * file back and notes the removal) and the journal is off until the
+ * restart, whose replay must keep out the refused message and one
+ * delivered meanwhile.
+ */
+Test(journal, a_failed_sync_keeps_removals, .init = setup,
+    .fini = teardown)
+{
+	struct spool sp;
+
+	reopen(&sp);
+	cr_assert_eq(commit(&sp, "01k177h58200", 500), 0);
+	cr_assert_eq(journal_sync(), 0);
+	cr_assert_eq(commit(&sp, "01k177h58201", 500), 0);
+	fail_fdatasync = 1;
+	cr_assert_eq(journal_sync(), -1);
+	/* what commit.c does with a message it refuses */
+	cr_assert_eq(spool_unpublish(&sp, "01k177h58201"), 0);
+	journal_gone("01k177h58201", JOURNAL_REMOVED);
+	/* the first one delivered afterwards */
+	spool_remove(&sp, "01k177h58200");
+	spool_close(&sp);
+
+	reopen(&sp);
+	cr_expect_not(exists("queue", "01k177h58201"),
+	    "a message refused after the failed sync does not come back");
+	cr_expect_not(exists("queue", "01k177h58200"),
+	    "nor one delivered while the journal was off");
+	spool_close(&sp);
+}
+
+static struct spool *busy_spool;
+
+static void
+deliver_during_checkpoint(void)
+{
+	/* the loop thread removes a message while the sync runs */
+	spool_remove(busy_spool, "01k177h58200");
+}
+
+/* A checkpoint fails; a removal made while it ran still counts. */
+Test(journal, a_removal_during_a_failed_checkpoint_counts, .init = setup,
+    .fini = teardown)
+{
+	struct spool sp;
+
+	reopen(&sp);
+	cr_assert_eq(commit(&sp, "01k177h58200", 500), 0);
+	cr_assert_eq(commit(&sp, "01k177h58201", 500), 0);
+	cr_assert_eq(journal_sync(), 0);
+	busy_spool = &sp;
+	during_syncfs = deliver_during_checkpoint;
+	fail_syncfs = 1;
+	spool_close(&sp);	/* its checkpoint fails */
+	during_syncfs = NULL;
+	cr_assert_not(exists("queue", "01k177h58200"));
+
+	reopen(&sp);
+	cr_expect_not(exists("queue", "01k177h58200"),
+	    "removed during the checkpoint: does not come back");
+	cr_expect(holds("queue", "01k177h58201", 500), "the other one stays");
 	spool_close(&sp);
 }
