@@ -497,3 +497,57 @@ Test(journal, a_removal_during_a_failed_checkpoint_counts, .init = setup,
 	cr_expect(holds("queue", "01k177h58201", 500), "the other one stays");
 	spool_close(&sp);
 }
+
+/* 1 if spool_dir/journal holds the text of qid's message. */
+static int
+journal_holds(const char *qid)
+{
+	char path[512], subject[64], *text;
+	struct stat st;
+	int fd, found;
+
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	snprintf(subject, sizeof(subject), "Subject: %s", qid);
+	fd = open(path, O_RDONLY);
+	cr_assert(fd >= 0 && fstat(fd, &st) == 0);
+	text = malloc((size_t)st.st_size);
+	cr_assert_not_null(text);
+	cr_assert_eq(read(fd, text, (size_t)st.st_size), st.st_size);
+	close(fd);
+	found = memmem(text, (size_t)st.st_size, subject,
+	    strlen(subject)) != NULL;
+	free(text);
+	return found;
+}
+
+/*
+ * No new message for a while, but deliveries go on, more than one a
+ * second (a queue draining): the idle checkpoint still comes, and the
+ * copy of a delivered message goes.
+ */
+Test(journal, a_checkpoint_while_the_queue_drains, .init = setup,
+    .fini = teardown)
+{
+	struct spool sp;
+	struct envelope e;
+	int i;
+
+	reopen(&sp);
+	cr_assert_eq(spool_janitor_start(&sp), 0);
+	cr_assert_eq(commit(&sp, "01k177h58200", 500), 0);
+	cr_assert_eq(commit(&sp, "01k177h58201", 500), 0);
+	cr_assert_eq(journal_sync(), 0);
+	memset(&e, 0, sizeof(e));
+	memcpy(e.qid, "01k177h58200", QID_LEN + 1);
+	spool_remove_later(&sp, &e);
+	/* 3 s of deliveries, one every 0.2 s (of messages gone already) */
+	for (i = 0; i < 15; i++) {
+		usleep(200 * 1000);
+		snprintf(e.qid, sizeof(e.qid), "01k177h59%03d", i);
+		spool_remove_later(&sp, &e);
+	}
+	cr_expect_not(journal_holds("01k177h58200"),
+	    "the delivered message's copy is erased within a second or two");
+	spool_janitor_stop();
+	spool_close(&sp);
+}
