@@ -632,7 +632,13 @@ journal_open(struct spool *sp)
 	j_broken = 0;
 	j_busy = 1;
 	pthread_mutex_unlock(&j_lock);
-	if ((j_fd = open_file(sp, &created)) == -1 || fstat(j_fd, &st) == -1)
+	if ((j_fd = open_file(sp, &created)) == -1 && created) {
+		/* none to replay: queued runs without one (no inode left) */
+		log_warn("spool: cannot create the journal; messages are made "
+		    "durable file by file");
+		goto off;
+	}
+	if (j_fd == -1 || fstat(j_fd, &st) == -1)
 		goto fail;
 	j_size = (uint64_t)st.st_size;
 	header_ok = pread(j_fd, &h, sizeof(h), 0) == sizeof(h) &&

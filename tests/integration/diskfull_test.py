@@ -116,6 +116,43 @@ with spool_on_tmpfs(inst, "size=4m,nr_inodes=200",
                "accepted again once inodes are free")
         inst.check_clean(tap)
 
+# no inode left for the journal at start (a spool from before it, or
+# its file removed): queued starts all the same, without one, and
+# delivers what it has; nothing was in it to replay
+inst = pombo.Instance()
+with spool_on_tmpfs(inst, "size=4m,nr_inodes=200",
+                    "inode-starved spool at start") as mounted:
+    if mounted:
+        inst.start()
+        session(inst, b"before")
+        inst.stop()
+        os.unlink(os.path.join(inst.spool, "journal"))
+        fill = os.path.join(inst.spool, "fill")
+        os.mkdir(fill)
+        n = 0
+        try:
+            while n < 1000:
+                open(os.path.join(fill, str(n)), "w").close()
+                n += 1
+        except OSError:
+            pass
+        tap.ok(n < 1000, "the spool's inodes are used up (%d files)" % n)
+        try:
+            inst.start()
+            started = True
+        except RuntimeError:
+            started = False
+        tap.ok(started, "queued starts without a journal it cannot create",
+               inst.log()[-300:])
+        tap.ok("cannot create the journal" in inst.log(), "and says so")
+        tap.eq(len(inst.queue_files()), 1, "the queued message is there")
+        for x in os.listdir(fill):
+            os.unlink(os.path.join(fill, x))
+        out = session(inst, b"inodes again")
+        tap.ok(b"250 2.0.0 Ok: queued as" in out,
+               "accepted once inodes are free (file by file)")
+        inst.check_clean(tap)
+
 # an fsync that fails: the first fdatasync of queued returns EIO
 inst = pombo.Instance()
 try:
