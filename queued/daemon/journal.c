@@ -652,6 +652,9 @@ journal_open(struct spool *sp)
 	if (live > 0)
 		log_info("spool: journal replayed: %zu messages, %d written "
 		    "again", live, restored);
+	/* a bigger file (not one of ours) is used up to the most only */
+	if (j_size > JOURNAL_MAX)
+		j_size = JOURNAL_MAX;
 	/* from here on a failure (a full disk) only turns the journal off */
 	if ((j_size < JOURNAL_START && grow(JOURNAL_START) == -1) ||
 	    start_generation(next_gen(header_ok ? h.gen : 0, header_ok)) ==
@@ -660,6 +663,10 @@ journal_open(struct spool *sp)
 		    "durable file by file");
 		goto off;
 	}
+	/* what it held is on disk by itself, or delivered: no copy stays
+	 * (older generations too, if a crash lost a checkpoint's zeros) */
+	if (!created)
+		erase(JOURNAL_DATA, j_size);
 	pthread_mutex_lock(&j_lock);
 	j_busy = 0;
 	j_started = 1;

@@ -551,3 +551,51 @@ Test(journal, a_checkpoint_while_the_queue_drains, .init = setup,
 	spool_janitor_stop();
 	spool_close(&sp);
 }
+
+static void
+delivered_then_crash(struct spool *sp)
+{
+	if (commit(sp, "01k177h58200", 500) != 0 ||
+	    commit(sp, "01k177h58201", 500) != 0 || journal_sync() != 0)
+		_exit(1);
+	spool_remove(sp, "01k177h58200");
+}
+
+/* After a crash the replay's generation is erased too, not only kept. */
+Test(journal, a_start_erases_the_copies, .init = setup, .fini = teardown)
+{
+	struct spool sp;
+
+	crashed(delivered_then_crash);
+	cr_assert(journal_holds("01k177h58200"));
+	reopen(&sp);
+	cr_expect_not(journal_holds("01k177h58200"),
+	    "no copy of the delivered message once started");
+	cr_expect_not(journal_holds("01k177h58201"),
+	    "nor of the one in queue/ (on disk by itself now)");
+	cr_expect(holds("queue", "01k177h58201", 500));
+	spool_close(&sp);
+}
+
+/*
+ * A journal file bigger than the journal ever makes it (a foreign or
+ * damaged one, sparse): used up to JOURNAL_MAX, never filled past it.
+ */
+Test(journal, a_huge_file_is_used_up_to_its_most, .init = setup,
+    .fini = teardown)
+{
+	struct spool sp;
+	char path[512];
+	struct stat st;
+
+	reopen(&sp);
+	spool_close(&sp);
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	cr_assert_eq(truncate(path, 8 * (off_t)JOURNAL_MAX), 0);
+	reopen(&sp);
+	cr_assert_eq(stat(path, &st), 0);
+	cr_expect_leq((uint64_t)st.st_blocks * 512, (uint64_t)JOURNAL_MAX,
+	    "no block written past %d octets (%llu allocated)", JOURNAL_MAX,
+	    (unsigned long long)st.st_blocks * 512);
+	spool_close(&sp);
+}
