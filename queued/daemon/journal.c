@@ -69,7 +69,7 @@ static uint64_t		 j_gen, j_off, j_size;
 static int		 j_broken;	/* an error: off until restart */
 static int		 j_busy;	/* a checkpoint is under way */
 static int		 j_started;	/* a generation begun: removals noted */
-static time_t		 j_last_add;	/* CLOCK_MONOTONIC seconds */
+static int64_t		 j_last_add;	/* CLOCK_MONOTONIC milliseconds */
 static pthread_cond_t	 j_cond;	/* wakes the checkpoint thread */
 static pthread_t	 j_thread;
 static int		 j_thread_on, j_stop;
@@ -136,13 +136,15 @@ grow(uint64_t size)
 	return 0;
 }
 
-static time_t
+/* in milliseconds: whole seconds would make a second's turn, however
+ * soon after a message, look like a second of quiet */
+static int64_t
 now_mono(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Zeros over [from, to): the text of finished messages goes. */
@@ -335,7 +337,8 @@ checkpointer(void *arg)
 		/* records of removal alone are no reason: they hold no
 		 * text, and no message of theirs is left to replay */
 		if (j_fd != -1 && !j_broken && !j_busy && (j_full ||
-		    (j_has_text && now_mono() - j_last_add >= JOURNAL_IDLE)))
+		    (j_has_text && now_mono() - j_last_add >=
+		    JOURNAL_IDLE * 1000)))
 			checkpoint();
 		j_full = 0;
 	}

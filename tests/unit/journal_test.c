@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "journal.h"
@@ -597,5 +598,51 @@ Test(journal, a_huge_file_is_used_up_to_its_most, .init = setup,
 	cr_expect_leq((uint64_t)st.st_blocks * 512, (uint64_t)JOURNAL_MAX,
 	    "no block written past %d octets (%llu allocated)", JOURNAL_MAX,
 	    (unsigned long long)st.st_blocks * 512);
+	spool_close(&sp);
+}
+
+static int64_t
+ms_since(const struct timespec *t0)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)(t.tv_sec - t0->tv_sec) * 1000 +
+	    (t.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * Quiet means a whole second: no checkpoint at the next second's turn
+ * already. The checkpoint thread looks once a second, at a moment of
+ * its own: a few messages, so that one comes shortly before a look
+ * just past a second's turn.
+ */
+Test(journal, no_checkpoint_within_a_second, .init = setup,
+    .fini = teardown, .timeout = 60)
+{
+	struct spool sp;
+	struct timespec t0;
+	char qid[QID_LEN + 1];
+	int round, early = 0;
+
+	reopen(&sp);
+	cr_assert_eq(spool_janitor_start(&sp), 0);
+	for (round = 0; round < 4 && !early; round++) {
+		snprintf(qid, sizeof(qid), "01k177h58%03d", round);
+		cr_assert_eq(commit(&sp, qid, 500), 0);
+		cr_assert_eq(journal_sync(), 0);
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (ms_since(&t0) < 900 && !early) {
+			early = !journal_holds(qid);
+			usleep(10 * 1000);
+		}
+		/* the checkpoint comes, then the next round */
+		while (ms_since(&t0) < 5000 && journal_holds(qid))
+			usleep(20 * 1000);
+		usleep((useconds_t)(137 + 211 * round) * 1000);
+	}
+	cr_expect_not(early, "a checkpoint less than a second after a "
+	    "message (round %d)", round);
+	spool_janitor_stop();
 	spool_close(&sp);
 }
