@@ -379,7 +379,7 @@ journal_stop(void)
 	pthread_cond_destroy(&j_cond);
 }
 
-/* What a replay found: the last word on each queue id. */
+/* What a replay found: the records of each queue id. */
 struct entry {
 	char		qid[QID_LEN + 1];
 	uint8_t		type;
@@ -527,11 +527,12 @@ forget(struct spool *sp, const char *qid, int quarantined)
 }
 
 /*
- * Replay generation gen: every message whose last word is its own
- * record is made whole in queue/, every one removed or set aside
- * since stays out. Returns the number written again, *live the
- * number of messages the journal held (they need a sync before the
- * journal may forget them), -1 if one could not be put back.
+ * Replay generation gen: every message with no record of removal is
+ * made whole in queue/ from its last copy, every one removed or set
+ * aside since stays out (set aside if it ever was). Returns the number
+ * written again, *live the number of messages the journal held (they
+ * need a sync before the journal may forget them), -1 if one could not
+ * be put back.
  */
 static int
 replay(struct spool *sp, uint64_t size, uint64_t gen, size_t *live)
