@@ -399,7 +399,10 @@ entry_cmp(const void *a, const void *b)
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-/* The records of generation gen from 4096, while whole. */
+/*
+ * The records of generation gen from 4096, while whole: NULL with *n 0
+ * if there are none, NULL with *n (size_t)-1 if memory ran out.
+ */
 static struct entry *
 read_records(int fd, uint64_t size, uint64_t gen, size_t *n)
 {
@@ -427,6 +430,7 @@ read_records(int fd, uint64_t size, uint64_t gen, size_t *n)
 			cap = cap ? cap * 2 : 256;
 			if ((nv = realloc(v, cap * sizeof(*v))) == NULL) {
 				free(v);
+				*n = (size_t)-1;
 				return NULL;
 			}
 			v = nv;
@@ -542,8 +546,12 @@ replay(struct spool *sp, uint64_t size, uint64_t gen, size_t *live)
 	int restored = 0, failed = 0, rc, quarantined, removed;
 
 	*live = 0;
-	if ((v = read_records(j_fd, size, gen, &n)) == NULL)
-		return n == 0 ? 0 : -1;
+	if ((v = read_records(j_fd, size, gen, &n)) == NULL) {
+		if (n == 0)
+			return 0;
+		log_warn("spool: cannot replay the journal");
+		return -1;
+	}
 	qsort(v, n, sizeof(*v), entry_cmp);
 	for (i = 0; i < n; i = j) {
 		quarantined = removed = 0;

@@ -29,7 +29,7 @@ static char dir[] = "/tmp/pombo-journal-test-XXXXXX";
  * The journal's syncs, failed on demand (a disk error): these take the
  * place of the C library's for the code linked into this test.
  */
-static int fail_fdatasync, fail_syncfs;
+static int fail_fdatasync, fail_syncfs, fail_first_list;
 static void (*during_syncfs)(void);
 
 int
@@ -644,5 +644,42 @@ Test(journal, no_checkpoint_within_a_second, .init = setup,
 	cr_expect_not(early, "a checkpoint less than a second after a "
 	    "message (round %d)", round);
 	spool_janitor_stop();
+	spool_close(&sp);
+}
+
+/*
+ * The replay's first allocation fails (no memory at start): queued must
+ * not start as if the journal held nothing, forgetting what it holds.
+ * realloc is the C library's but for that one call (a fresh list).
+ */
+extern void *__libc_realloc(void *, size_t);
+
+void *
+realloc(void *p, size_t size)
+{
+	if (fail_first_list && p == NULL) {
+		fail_first_list = 0;
+		errno = ENOMEM;
+		return NULL;
+	}
+	return __libc_realloc(p, size);
+}
+
+Test(journal, no_memory_for_the_replay, .init = setup, .fini = teardown)
+{
+	struct spool sp;
+	int rc;
+
+	crashed(two_synced);
+	lose("01k177h58200");
+	fail_first_list = 1;
+	rc = spool_open(&sp, dir);
+	fail_first_list = 0;
+	cr_expect_eq(rc, -1, "no start without the replay");
+	if (rc == 0)
+		spool_close(&sp);
+	reopen(&sp);
+	cr_expect(holds("queue", "01k177h58200", 3000),
+	    "the journal still had it: back at the next start");
 	spool_close(&sp);
 }
