@@ -42,8 +42,14 @@
 #define JOURNAL_DATA	4096	/* the first record's offset */
 #define JOURNAL_MAGIC	"POMBO-JOURNAL 1\n"
 #define RECORD_MAGIC	0x314e524aU	/* "JRN1" */
-/* kept free for records of removal when messages no longer fit */
+/*
+ * Kept free for records of removal when messages no longer fit: one
+ * for each message of the generation, and this much besides (a message
+ * set aside gets two; a removal of one committed before the generation
+ * began, but named within its range, gets one it does not need).
+ */
 #define JOURNAL_RESERVE	(64 * 1024)
+#define GONE_SIZE	((sizeof(struct jrecord) + 7) & ~(uint64_t)7)
 
 struct jheader {
 	char		magic[16];
@@ -66,6 +72,9 @@ static pthread_mutex_t	 j_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct spool	*j_spool;
 static int		 j_fd = -1;
 static uint64_t		 j_gen, j_off, j_size;
+static uint64_t		 j_nmsg;	/* M records of this generation */
+/* the least and greatest queue ids among them: none is outside */
+static char		 j_first[QID_LEN], j_last[QID_LEN];
 static int		 j_broken;	/* an error: off until restart */
 static int		 j_busy;	/* a checkpoint is under way */
 static int		 j_started;	/* a generation begun: removals noted */
@@ -74,7 +83,6 @@ static pthread_cond_t	 j_cond;	/* wakes the checkpoint thread */
 static pthread_t	 j_thread;
 static int		 j_thread_on, j_stop;
 static int		 j_full;	/* the checkpoint thread's turn */
-static int		 j_has_text;	/* a message since the checkpoint */
 static char		 j_buf[65536];	/* copies; under j_lock */
 
 static uint64_t
@@ -179,7 +187,7 @@ start_generation(uint64_t gen)
 		return -1;
 	j_gen = gen;
 	j_off = JOURNAL_DATA;
-	j_has_text = 0;
+	j_nmsg = 0;
 	return 0;
 }
 
@@ -242,24 +250,25 @@ append(int type, const char *qid, int fd, uint64_t len)
 int
 journal_add(const char *qid, int fd, uint64_t len)
 {
-	uint64_t need = record_size(len), size;
+	uint64_t need, size;
 	int rc = -1;
 
 	pthread_mutex_lock(&j_lock);
 	/* busy: another thread's checkpoint, the file path is quicker */
 	if (j_fd == -1 || j_broken || j_busy || len > JOURNAL_FILE_MAX)
 		goto out;
-	if (j_off + need + JOURNAL_RESERVE > j_size) {
+	/* the record, its removal's, and those of the messages before it */
+	need = record_size(len) + (j_nmsg + 1) * GONE_SIZE + JOURNAL_RESERVE;
+	if (j_off + need > j_size) {
 		size = j_size;
-		while (size < JOURNAL_MAX && j_off + need + JOURNAL_RESERVE >
-		    size)
+		while (size < JOURNAL_MAX && j_off + need > size)
 			size = size * 2 < JOURNAL_MAX ? size * 2 : JOURNAL_MAX;
 		if (size > j_size && grow(size) == -1) {
 			log_warn("spool: cannot grow the journal");
 			j_broken = 1;
 			goto out;
 		}
-		if (j_off + need + JOURNAL_RESERVE > j_size) {
+		if (j_off + need > j_size) {
 			/* full: its thread checkpoints, the file path
 			 * meanwhile (a syncfs can take long on a busy disk) */
 			if (j_thread_on) {
@@ -275,7 +284,11 @@ journal_add(const char *qid, int fd, uint64_t len)
 		log_warn("%s: journal", qid);	/* the file path takes it */
 	else {
 		j_last_add = now_mono();
-		j_has_text = 1;
+		if (j_nmsg == 0 || memcmp(qid, j_first, QID_LEN) < 0)
+			memcpy(j_first, qid, QID_LEN);
+		if (j_nmsg == 0 || memcmp(qid, j_last, QID_LEN) > 0)
+			memcpy(j_last, qid, QID_LEN);
+		j_nmsg++;
 		rc = 0;
 	}
 out:
@@ -314,7 +327,13 @@ void
 journal_gone(const char *qid, enum journal_gone how)
 {
 	pthread_mutex_lock(&j_lock);
-	if (j_fd != -1 && j_started &&
+	/* none is owed for a message not of this generation (its queue id
+	 * sorts outside those of its messages): they would take the room
+	 * kept for those that are; nor for a name that is no queue id
+	 * (cut to one, it could name another message) */
+	if (j_fd != -1 && j_started && j_nmsg > 0 && qid_valid(qid) &&
+	    memcmp(qid, j_first, QID_LEN) >= 0 &&
+	    memcmp(qid, j_last, QID_LEN) <= 0 &&
 	    j_off + sizeof(struct jrecord) <= j_size &&
 	    append(how == JOURNAL_QUARANTINED ? 'Q' : 'R', qid, -1, 0) == -1)
 		log_warn("%s: journal", qid);
@@ -337,7 +356,7 @@ checkpointer(void *arg)
 		/* records of removal alone are no reason: they hold no
 		 * text, and no message of theirs is left to replay */
 		if (j_fd != -1 && !j_broken && !j_busy && (j_full ||
-		    (j_has_text && now_mono() - j_last_add >=
+		    (j_nmsg > 0 && now_mono() - j_last_add >=
 		    JOURNAL_IDLE * 1000)))
 			checkpoint();
 		j_full = 0;

@@ -53,11 +53,12 @@ int journal_sync(void);
 int journal_start(void);
 void journal_stop(void);
 /*
- * Note that qid left queue/, so that a replay does not bring it back;
- * also while the journal is off or a checkpoint runs. Not synced: the
- * next commit's sync carries it, or a checkpoint, or the kernel's
- * writeback (a crash before that delivers the message again: at least
- * once). Any thread.
+ * Note that qid left queue/, so that a replay does not bring it back
+ * (if it may be a message of the journal's generation: room is kept
+ * for it); also while the journal is off or a checkpoint runs. Not
+ * synced: the next commit's sync carries it, or a checkpoint, or the
+ * kernel's writeback (a crash before that delivers the message again:
+ * at least once). Any thread.
  */
 void journal_gone(const char *qid, enum journal_gone how);
 

@@ -683,3 +683,104 @@ Test(journal, no_memory_for_the_replay, .init = setup, .fini = teardown)
 	    "the journal still had it: back at the next start");
 	spool_close(&sp);
 }
+
+static void
+delivered_among_many(struct spool *sp)
+{
+	char qid[QID_LEN + 1];
+	int i;
+
+	if (commit(sp, "01k177h58200", 500) != 0 || journal_sync() != 0)
+		_exit(1);
+	/* many older messages delivered: none of them is in the journal */
+	for (i = 0; i < 8000; i++) {
+		snprintf(qid, sizeof(qid), "01k1770%05d", i);
+		spool_remove(sp, qid);
+	}
+	spool_remove(sp, "01k177h58200");
+	if (journal_sync() != 0)
+		_exit(1);
+}
+
+/* Records of removal for messages the journal never held take no room. */
+Test(journal, a_removal_finds_room, .init = setup, .fini = teardown)
+{
+	struct spool sp;
+
+	crashed(delivered_among_many);
+	reopen(&sp);
+	cr_expect_not(exists("queue", "01k177h58200"),
+	    "the delivered message does not come back");
+	spool_close(&sp);
+}
+
+#define SMALL	6000	/* of 2 KB: more than the journal holds */
+
+/* The generation in the journal's header. */
+static uint64_t
+generation(void)
+{
+	char path[512];
+	uint64_t gen = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/journal", dir);
+	fd = open(path, O_RDONLY);
+	cr_assert(fd >= 0 && pread(fd, &gen, sizeof(gen), 16) == sizeof(gen));
+	close(fd);
+	return gen;
+}
+
+/* Messages of 2 KB one generation holds: fill a fresh one to learn it. */
+static int
+capacity(void)
+{
+	struct spool sp;
+	char qid[QID_LEN + 1];
+	uint64_t gen;
+	int n;
+
+	reopen(&sp);
+	gen = generation();
+	for (n = 0; n < SMALL; n++) {
+		snprintf(qid, sizeof(qid), "01k177h4%04d", n);
+		cr_assert_eq(commit(&sp, qid, 2000), 0);
+		if (generation() != gen)
+			break;
+	}
+	cr_assert(n < SMALL, "a checkpoint came");
+	spool_close(&sp);
+	return n;
+}
+
+/*
+ * The journal off with a full generation: every one of its messages
+ * delivered afterwards stays delivered at the next start.
+ */
+Test(journal, every_message_has_room_for_its_removal, .init = setup,
+    .fini = teardown)
+{
+	struct spool sp;
+	char qid[QID_LEN + 1];
+	int i, n = capacity(), back = 0;
+
+	reopen(&sp);
+	for (i = 0; i < n; i++) {
+		snprintf(qid, sizeof(qid), "01k177h5%04d", i);
+		cr_assert_eq(commit(&sp, qid, 2000), 0);
+	}
+	fail_fdatasync = 1;	/* off, whatever it holds */
+	cr_assert_eq(journal_sync(), -1);
+	for (i = 0; i < n; i++) {
+		snprintf(qid, sizeof(qid), "01k177h5%04d", i);
+		spool_remove(&sp, qid);
+	}
+	spool_close(&sp);
+	reopen(&sp);
+	for (i = 0; i < n; i++) {
+		snprintf(qid, sizeof(qid), "01k177h5%04d", i);
+		back += exists("queue", qid);
+	}
+	cr_expect_eq(back, 0, "%d of %d delivered messages came back", back, n);
+	spool_close(&sp);
+}
