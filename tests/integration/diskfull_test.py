@@ -173,4 +173,35 @@ try:
            "and is the only one queued")
 finally:
     inst.cleanup()
+
+# the journal's own fdatasync fails: strace counts calls per thread, and
+# queued's main thread makes at most two (the journal's start), so the
+# third of the commit thread's, the third message's, gets EIO. That
+# message is refused, the journal is off; one deleted afterwards and
+# the refused one stay out of queue/ after a clean restart (the journal
+# is replayed then, and its records of removal must be there)
+inst = pombo.Instance()
+try:
+    inst.start(wrapper=["strace", "-f", "-qq", "-o", "/dev/null", "-e",
+                        "trace=fdatasync", "-e",
+                        "inject=fdatasync:error=EIO:when=3"])
+    outs = [session(inst, b) for b in (b"one", b"two", b"three")]
+    ids = [m.group(1).decode() for m in
+           (re.search(rb"queued as (\w+)", o) for o in outs[:2]) if m]
+    tap.ok(len(ids) == 2 and any(r.startswith("451 4.3.0")
+                                 for r in replies(outs[2])),
+           "the journal's failed sync refuses the third message",
+           [replies(o)[-2:] for o in outs])
+    tap.ok("fdatasync of the journal" in inst.log(), "the journal is off")
+    q = inst.queue_tool("delete", ids[0]) if ids else None
+    tap.ok(q is not None and q.returncode == 0, "the first one deleted")
+    queued = inst.queue_files()
+    inst.stop()
+    inst.start()
+    tap.eq(inst.queue_files(), queued,
+           "after a clean restart neither the deleted nor the refused "
+           "message is back")
+    inst.check_clean(tap)
+finally:
+    inst.cleanup()
 tap.done()
