@@ -1,8 +1,8 @@
 /*
  * journal: spool_dir/journal, one file of blocks written once (zeros)
  * and then only overwritten, so that its fdatasync writes data and a
- * cache flush, never metadata: a fifth of what a new file and its
- * directory entry cost to make durable (SPOOL.md, the journal).
+ * cache flush, never metadata: 0.31-0.34 ms where a new file and its
+ * directory entry take 0.51-0.55 (SPOOL.md, the journal).
  *
  * Octets 0-4095 hold the header (magic, generation, CRC); records
  * follow from 4096, each a head (type, generation, queue id, length,
@@ -193,11 +193,12 @@ start_generation(uint64_t gen)
 
 /*
  * Everything the journal holds is in queue/ (or gone from it): put it
- * on disk, then start afresh. Called with j_lock held by the commit
- * thread (or at start and stop). Records of removal still go in
- * meanwhile, of the generation ending: if the checkpoint fails, that
- * generation stays the one a start-up replays, and they keep the
- * messages they name out of queue/.
+ * on disk, then start afresh. Called with j_lock held: by its own
+ * thread (full, or idle), the commit thread when that thread is not
+ * there, or at a stop. Records of removal still go in meanwhile, of
+ * the generation ending: if the checkpoint fails, that generation
+ * stays the one a start-up replays, and they keep the messages they
+ * name out of queue/.
  */
 static int
 checkpoint(void)
