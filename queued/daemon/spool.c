@@ -732,6 +732,8 @@ load_one(struct spool_scan *sc, const char *name)
 
 	if ((e = malloc(sizeof(*e))) == NULL)
 		fatal("spool scan");
+	/* freed below even if the header's first read fails (empty file) */
+	envelope_init(e);
 	if ((fd = fileio_open_own(sp->queue, name, O_RDONLY)) == -2) {
 		spool_quarantine(sp, name, NOT_OWN);
 		free(e);
