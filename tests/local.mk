@@ -202,6 +202,7 @@ integration_tests = \
 	tests/integration/policy_hostile_test.py \
 	tests/integration/policy_postgrey_test.py \
 	tests/integration/policy_spf_test.py \
+	tests/integration/powercut_test.py \
 	tests/integration/pop3_clients_test.py \
 	tests/integration/pop3_delivery_test.py \
 	tests/integration/pop3_dovecot_test.py \

@@ -189,6 +189,11 @@ free_wanted(struct spool *sp, const char *name)
 		quarantine_from(sp, sp->free, "free", name, NOT_OWN);
 		return 1;	/* gone from free/ already */
 	}
+	/* another name of the file (a queue file that took it again, as
+	 * fsck counts links after a crash of ext4 without a journal):
+	 * emptying it would empty that file; only this name goes */
+	if (st.st_nlink > 1)
+		return 0;
 	/* a crash between the rename and the truncation, or an old spool */
 	if (st.st_size > 0 && free_empty(sp, name) == -1)
 		return 1;	/* removed */
@@ -732,6 +737,8 @@ load_one(struct spool_scan *sc, const char *name)
 
 	if ((e = malloc(sizeof(*e))) == NULL)
 		fatal("spool scan");
+	/* freed below even if the header's first read fails (empty file) */
+	envelope_init(e);
 	if ((fd = fileio_open_own(sp->queue, name, O_RDONLY)) == -2) {
 		spool_quarantine(sp, name, NOT_OWN);
 		free(e);

@@ -1,7 +1,7 @@
 """Delivered mail leaves nothing in the spool: the files kept in free/
 for reuse are empty (no text of old messages, no blocks counted against
 min_free_space), and one found full at start (a crash, an older spool)
-is emptied then."""
+is emptied then, unless it is another name of a queue file."""
 import os
 import subprocess
 import sys
@@ -77,6 +77,27 @@ try:
     st = os.lstat(os.path.join(inst.spool, "free", name))
     tap.eq((st.st_size, st.st_blocks), (0, 0),
            "a full file found in free/ at start is emptied")
+    inst.stop()
+
+    # a name in free/ for a queue file's own inode (a crash of ext4
+    # without a journal left the old name beside the queue file that
+    # took the file again; fsck counts both links): only the name goes
+    inst.set_conf(hold_deliveries="yes")
+    inst.start()
+    q = inst.send_one(b"bob@example.test", b"Subject: linked\n\n" + BODY)
+    inst.stop()
+    size = len(inst.queue_file(q))
+    os.link(os.path.join(inst.spool, "queue", q),
+            os.path.join(inst.spool, "free", "01k177h582jf"))
+    inst.start()
+    tap.ok(q in inst.queue_files() and len(inst.queue_file(q)) == size and
+           inst.sum_matches(q)[0], "a queue file with a second name in "
+           "free/ is left whole at start", inst.log()[inst.log_start:])
+    tap.ok(not os.path.exists(os.path.join(inst.spool, "free",
+                                           "01k177h582jf")),
+           "and that name is removed")
+    tap.ok("queue loaded: 1 messages" in inst.log()[inst.log_start:],
+           "the message loads", inst.log()[inst.log_start:])
 finally:
     inst.check_clean(tap)
     inst.cleanup()
