@@ -32,7 +32,10 @@ static char dir[] = "/tmp/pombo-journal-test-XXXXXX";
  * The journal's syncs, failed on demand (a disk error): these take the
  * place of the C library's for the code linked into this test.
  */
-static int fail_fdatasync, fail_syncfs, fail_first_list;
+static int fail_fdatasync, fail_syncfs;
+#ifndef __SANITIZE_ADDRESS__
+static int fail_first_list;
+#endif
 static void (*during_syncfs)(void);
 
 int
@@ -669,16 +672,14 @@ realloc(void *p, size_t size)
 	}
 	return __libc_realloc(p, size);
 }
-#endif
 
+/* under ASan left out, not skipped: criterion's skip leaks 48 octets,
+ * which LeakSanitizer fails */
 Test(journal, no_memory_for_the_replay, .init = setup, .fini = teardown)
 {
 	struct spool sp;
 	int rc;
 
-#ifdef __SANITIZE_ADDRESS__
-	cr_skip_test("realloc cannot be replaced under AddressSanitizer");
-#endif
 	crashed(two_synced);
 	lose("01k177h58200");
 	fail_first_list = 1;
@@ -692,6 +693,7 @@ Test(journal, no_memory_for_the_replay, .init = setup, .fini = teardown)
 	    "the journal still had it: back at the next start");
 	spool_close(&sp);
 }
+#endif
 
 static void
 delivered_among_many(struct spool *sp)
