@@ -254,7 +254,7 @@ TESTS += $(ops_tests)
 fuzz_tests = tests/fuzz/run-fuzzers.py
 TESTS += $(fuzz_tests)
 
-EXTRA_DIST += tests/README.md tests/unit/tap-run tests/sessions/run-session \
+EXTRA_DIST += tests/README.md tests/unit/tap-run tests/unit/lsan.supp tests/sessions/run-session \
 	tests/lib/pombo.py tests/lib/peer.py tests/lib/fakepolicy.py \
 	tests/lib/milters.py tests/lib/dnssec.py tests/ops/ops.py \
 	$(session_tests) $(integration_tests) $(ops_tests) $(fuzz_tests)
