@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "dns.h"
+#include "dnswire.h"
 #include "log.h"
 #include "str.h"
 
@@ -128,17 +129,6 @@ from_status(int status)
 	}
 }
 
-const char *
-dns_result_text(enum dns_result r)
-{
-	switch (r) {
-	case DNS_OK:		return "ok";
-	case DNS_NXDOMAIN:	return "domain not found (NXDOMAIN)";
-	case DNS_NODATA:	return "no records of that type";
-	default:		return "temporary DNS failure";
-	}
-}
-
 struct mx_query {
 	int			done;
 	enum dns_result		result;
@@ -185,39 +175,6 @@ random_u(void)
 	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
 		r = (unsigned)rand();
 	return r;
-}
-
-void
-dns_sort_mx(struct dns_mx *mx, size_t n, unsigned (*rnd)(void))
-{
-	size_t i, j;
-	struct dns_mx t;
-
-	/* insertion sort by preference; n is at most DNS_MAX_MX */
-	for (i = 1; i < n; i++)
-		for (j = i; j > 0 && mx[j - 1].pref > mx[j].pref; j--) {
-			t = mx[j];
-			mx[j] = mx[j - 1];
-			mx[j - 1] = t;
-		}
-	/* Fisher-Yates within each run of equal preference */
-	for (i = 0; i < n; i = j) {
-		size_t k;
-		for (j = i; j < n && mx[j].pref == mx[i].pref; j++)
-			;
-		for (k = j - 1; k > i; k--) {
-			size_t r = i + rnd() % (k - i + 1);
-			t = mx[k];
-			mx[k] = mx[r];
-			mx[r] = t;
-		}
-	}
-}
-
-int
-dns_is_null_mx(const struct dns_mx *mx, size_t n)
-{
-	return n == 1 && mx[0].pref == 0 && mx[0].host[0] == '\0';
 }
 
 enum dns_result

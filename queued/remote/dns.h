@@ -1,9 +1,11 @@
 /*
- * dns: MX and address lookups for the remote agent, through c-ares
- * (which tells NXDOMAIN from NODATA and SERVFAIL, and takes a server list
- * such as dns_servers = 127.0.0.1:5353 for tests). Synchronous: the agent
- * has nothing else to do meanwhile. Trusts the resolver's answers only as
- * far as their syntax; names are checked before use.
+ * dns: the lookups of pombo-verify and pombo-dkim (TXT, A/AAAA, MX, PTR)
+ * through c-ares (which tells NXDOMAIN from NODATA and SERVFAIL, and
+ * takes a server list such as dns_servers = 127.0.0.1:5353 for tests),
+ * and the types both resolvers share; pombo-remote's lookups are
+ * resolve.c's. Synchronous: the agent has nothing else to do meanwhile.
+ * Trusts the resolver's answers only as far as their syntax; names are
+ * checked before use.
  */
 #ifndef POMBO_DNS_H
 #define POMBO_DNS_H
@@ -73,10 +75,5 @@ enum dns_result dns_ip(const char *name, int family, struct dns_addr *out,
 /* PTR names at name (an in-addr.arpa or ip6.arpa name), checked. */
 enum dns_result dns_ptr(const char *name, char out[][ADDR_DOMAIN_MAX + 1],
     size_t *n);
-/* The null MX of RFC 7505: one record, preference 0, target ".". */
-int dns_is_null_mx(const struct dns_mx *mx, size_t n);
-/* Sort by preference, shuffle ties: pure but for the random source. */
-void dns_sort_mx(struct dns_mx *mx, size_t n, unsigned (*rnd)(void));
-const char *dns_result_text(enum dns_result r);
 
 #endif

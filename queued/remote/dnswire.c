@@ -71,3 +71,67 @@ dnswire_tlsa(const unsigned char *rd, size_t len, struct dnswire_tlsa *t)
 	memcpy(t->data, rd + 3, t->len);
 	return 0;
 }
+
+int
+dnswire_txt(const unsigned char *rd, size_t len, char *out, size_t outlen)
+{
+	size_t i = 0, o = 0, n;
+
+	if (len == 0 || outlen == 0)
+		return -1;
+	while (i < len) {
+		n = rd[i++];
+		if (n > len - i || n >= outlen - o ||
+		    memchr(rd + i, '\0', n) != NULL)
+			return -1;
+		memcpy(out + o, rd + i, n);
+		o += n;
+		i += n;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+const char *
+dns_result_text(enum dns_result r)
+{
+	switch (r) {
+	case DNS_OK:		return "ok";
+	case DNS_NXDOMAIN:	return "domain not found (NXDOMAIN)";
+	case DNS_NODATA:	return "no records of that type";
+	default:		return "temporary DNS failure";
+	}
+}
+
+void
+dns_sort_mx(struct dns_mx *mx, size_t n, unsigned (*rnd)(void))
+{
+	size_t i, j;
+	struct dns_mx t;
+
+	/* insertion sort by preference; n is at most DNS_MAX_MX */
+	for (i = 1; i < n; i++)
+		for (j = i; j > 0 && mx[j - 1].pref > mx[j].pref; j--) {
+			t = mx[j];
+			mx[j] = mx[j - 1];
+			mx[j - 1] = t;
+		}
+	/* Fisher-Yates within each run of equal preference */
+	for (i = 0; i < n; i = j) {
+		size_t k;
+		for (j = i; j < n && mx[j].pref == mx[i].pref; j++)
+			;
+		for (k = j - 1; k > i; k--) {
+			size_t r = i + rnd() % (k - i + 1);
+			t = mx[k];
+			mx[k] = mx[r];
+			mx[r] = t;
+		}
+	}
+}
+
+int
+dns_is_null_mx(const struct dns_mx *mx, size_t n)
+{
+	return n == 1 && mx[0].pref == 0 && mx[0].host[0] == '\0';
+}

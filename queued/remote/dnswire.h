@@ -1,7 +1,7 @@
 /*
  * dnswire: record data as libunbound hands it over (RFC 1035 3.3 wire
  * format; unbound stores names inside rdata uncompressed) read into the
- * remote agent's structs: MX and TLSA. Used by resolve.c; pure, and
+ * remote agent's structs: MX, TLSA and TXT. Used by resolve.c; pure, and
  * fuzzed (tests/fuzz/dnswire_fuzz.c). Trusts nothing: what does not
  * parse is -1, and the caller leaves that record out.
  */
@@ -38,5 +38,23 @@ int dnswire_mx(const unsigned char *rd, size_t len, struct dns_mx *mx);
  * of association data, at most DNSWIRE_TLSA_DATA_MAX. */
 int dnswire_tlsa(const unsigned char *rd, size_t len,
     struct dnswire_tlsa *t);
+/*
+ * A TXT record's data (RFC 1035 3.3.14): its strings joined into one
+ * text in out (RFC 7208 3.3, RFC 8461 3.1), NUL-terminated. -1 for no
+ * string, a string running past len, a NUL octet, or a text longer than
+ * outlen - 1.
+ */
+int dnswire_txt(const unsigned char *rd, size_t len, char *out,
+    size_t outlen);
+
+/*
+ * What both resolvers' answers mean, without either library (dns.c's
+ * c-ares, resolve.c's libunbound):
+ */
+/* The null MX of RFC 7505: one record, preference 0, target ".". */
+int dns_is_null_mx(const struct dns_mx *mx, size_t n);
+/* Sort by preference, shuffle ties: pure but for the random source. */
+void dns_sort_mx(struct dns_mx *mx, size_t n, unsigned (*rnd)(void));
+const char *dns_result_text(enum dns_result r);
 
 #endif

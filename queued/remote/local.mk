@@ -14,5 +14,5 @@ queued_remote_libremote_a_CFLAGS = $(AM_CFLAGS) $(CARES_CFLAGS) \
 pkglibexec_PROGRAMS += queued/pombo-remote
 queued_pombo_remote_SOURCES = queued/remote/main.c
 queued_pombo_remote_LDADD = queued/remote/libremote.a shared/libdkim.a \
-	shared/libpombo.a $(UNBOUND_LIBS) $(CARES_LIBS) \
+	shared/libpombo.a $(UNBOUND_LIBS) \
 	$(LIBCRYPTO_LIBS)

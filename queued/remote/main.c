@@ -109,13 +109,12 @@ main(int argc, char *argv[])
 	rc.sts_cachefd = fstat(MTASTS_FD, &sb) == 0 && S_ISDIR(sb.st_mode) ?
 	    MTASTS_FD : -1;
 	/*
-	 * Routes (MX, addresses, TLSA) through libunbound; an anchor that
-	 * cannot be loaded defers: DANE is not given up. The MTA-STS and
-	 * TLS-RPT lookups (TXT, the policy host) still go through c-ares.
+	 * Every lookup (MX, addresses, TLSA, the TXT records of MTA-STS and
+	 * TLS-RPT) through one libunbound context; an anchor that cannot be
+	 * loaded defers: DANE is not given up.
 	 */
 	if (resolve_init(j.dns[0] ? j.dns : NULL, j.dane[0] ? j.dane : NULL,
-	    0, err, sizeof(err)) == -1 ||
-	    dns_init(j.dns[0] ? j.dns : NULL) == -1) {
+	    0, err, sizeof(err)) == -1) {
 		log_warnx("cannot set up DNS: %s", err);
 		return EX_TEMPFAIL;
 	}
@@ -132,7 +131,6 @@ main(int argc, char *argv[])
 	dkimsign_free(rc.signer);
 	mtasts_done();
 	resolve_done();
-	dns_done();
 	job_free(&j);
 	return EX_OK;
 }

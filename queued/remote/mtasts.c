@@ -37,6 +37,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "mtasts.h"
+#include "resolve.h"
 #include "str.h"
 
 #define CACHE_MAGIC	"POMBO-MTA-STS 1"
@@ -234,6 +235,8 @@ fetch(const struct mtasts_conf *c, struct buf *text, char *why,
 {
 	struct dns_addr addrs[DNS_MAX_ADDRS];
 	char host[ADDR_DOMAIN_MAX + 16], url[ADDR_DOMAIN_MAX + 64];
+	char canon[ADDR_DOMAIN_MAX + 1];
+	enum resolve_sec sec;
 	char resolve[ADDR_DOMAIN_MAX + 16 + DNS_MAX_ADDRS * 48];
 	char errbuf[CURL_ERROR_SIZE];
 	struct curl_slist *rl = NULL;
@@ -251,7 +254,8 @@ fetch(const struct mtasts_conf *c, struct buf *text, char *why,
 		    whylen);
 		return -1;
 	}
-	if ((r = dns_addrs(host, c->port, addrs, &n)) != DNS_OK || n == 0) {
+	if ((r = resolve_addrs(host, c->port, addrs, &n, &sec, canon,
+	    sizeof(canon))) != DNS_OK || n == 0) {
 		str_fmt_trunc(why, whylen, "%s: no address (DNS: %s)", host,
 		    dns_result_text(r));
 		return -1;
@@ -351,7 +355,7 @@ txt_id(const char *domain, char id[MTASTS_ID_MAX + 1], char *why,
 
 	if (str_fmt(name, sizeof(name), "_mta-sts.%s", domain) == -1)
 		return 0;
-	r = dns_txt(name, recs, &n);
+	r = resolve_txt(name, recs, &n);
 	if (r == DNS_TEMP) {
 		str_fmt_trunc(why, whylen, "%s: DNS lookup failed", name);
 		return -1;

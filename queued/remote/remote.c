@@ -346,7 +346,7 @@ tlsrpt_lookup(struct rstate *st)
 	if (!st->rc->tls_reports || st->rc->relay != NULL ||
 	    st->rc->domain[0] == '[' || str_fmt(name, sizeof(name),
 	    "_smtp._tls.%s", st->rc->domain) == -1 ||
-	    dns_txt(name, recs, &n) != DNS_OK)
+	    resolve_txt(name, recs, &n) != DNS_OK)
 		return;
 	for (i = 0; i < n; i++) {
 		if ((k = tlsrpt_rec_parse(recs[i], rua, sizeof(rua))) != 0) {

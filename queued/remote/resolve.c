@@ -20,12 +20,14 @@
 #include <unbound.h>
 
 #include "addr.h"
+#include "lineio.h"
 #include "log.h"
 #include "resolve.h"
 #include "str.h"
 
 #define T_A	1
 #define T_MX	15
+#define T_TXT	16
 #define T_AAAA	28
 #define T_TLSA	52
 #define C_IN	1
@@ -186,7 +188,7 @@ lookup(const char *name, int type, struct ub_result **res,
 {
 	struct query q;
 	struct pollfd pfd;
-	long long end = dns_now_ms() + query_ms, left;
+	int64_t end = lineio_now() + query_ms, left;
 	int id;
 
 	*res = NULL;
@@ -195,7 +197,7 @@ lookup(const char *name, int type, struct ub_result **res,
 	if (ub_resolve_async(ctx, name, type, C_IN, &q, query_cb, &id) != 0)
 		return DNS_TEMP;
 	while (!q.done) {
-		if ((left = end - dns_now_ms()) <= 0) {
+		if ((left = end - lineio_now()) <= 0) {
 			ub_cancel(ctx, id);
 			log_info("DNS: no answer for %s (type %d) within %d ms",
 			    name, type, query_ms);
@@ -384,4 +386,25 @@ resolve_tlsa(const char *name, struct dnswire_tlsa *out, size_t max,
 	}
 	ub_resolve_free(res);
 	return DNS_OK;
+}
+
+enum dns_result
+resolve_txt(const char *name, char **out, size_t *n)
+{
+	char text[DNS_TXT_MAX + 1];
+	struct ub_result *res;
+	enum resolve_sec sec;
+	enum dns_result r;
+	size_t i;
+
+	*n = 0;
+	if ((r = lookup(name, T_TXT, &res, &sec)) != DNS_OK)
+		return r;
+	for (i = 0; res->data[i] && *n < DNS_MAX_TXT; i++)
+		if (dnswire_txt((unsigned char *)res->data[i],
+		    (size_t)res->len[i], text, sizeof(text)) == 0 &&
+		    text[0] != '\0' && (out[*n] = strdup(text)) != NULL)
+			(*n)++;
+	ub_resolve_free(res);
+	return *n > 0 ? DNS_OK : DNS_NODATA;
 }

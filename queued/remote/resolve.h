@@ -1,10 +1,11 @@
 /*
- * resolve: the remote agent's route lookups (MX, A/AAAA, TLSA) through
- * libunbound, DNSSEC-validated when a trust anchor is given, so that
- * DANE (RFC 7672, dane.c) knows which answers are "secure". Used by
- * remote.c and dane.c; the other programs' lookups stay in dns.c
- * (c-ares). Trusts the anchor file queued names; answers only as far
- * as their syntax (dnswire.c), and their validation status.
+ * resolve: every lookup of the remote agent (MX, A/AAAA, TLSA, and the
+ * TXT records of MTA-STS and TLS-RPT) through one libunbound context,
+ * DNSSEC-validated when a trust anchor is given, so that DANE (RFC 7672,
+ * dane.c) knows which answers are "secure". Used by remote.c, dane.c and
+ * mtasts.c; the other programs' lookups stay in dns.c (c-ares). Trusts
+ * the anchor file queued names; answers only as far as their syntax
+ * (dnswire.c), and their validation status.
  */
 #ifndef POMBO_RESOLVE_H
 #define POMBO_RESOLVE_H
@@ -46,6 +47,12 @@ enum dns_result resolve_addrs(const char *host, unsigned port,
  * not parse, left out. */
 enum dns_result resolve_tlsa(const char *name, struct dnswire_tlsa *out,
     size_t max, size_t *n, size_t *nbad, enum resolve_sec *sec);
+/*
+ * TXT records of name as dns_txt gives them: each record's strings
+ * joined, empty ones and those dnswire_txt refuses left out,
+ * DNS_NODATA when none is left. The caller frees out[0..n-1].
+ */
+enum dns_result resolve_txt(const char *name, char **out, size_t *n);
 /* Why the last bogus answer was bogus (unbound's words), or "". */
 const char *resolve_why(void);
 

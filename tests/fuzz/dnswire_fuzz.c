@@ -1,11 +1,12 @@
 /*
  * dnswire_fuzz: the remote agent's reading of record data from DNS
- * (queued/remote/dnswire.c: names, MX, TLSA) and dane.c's judgement of
+ * (queued/remote/dnswire.c: names, MX, TLSA, TXT) and dane.c's judgement of
  * TLSA records. Anyone who controls a zone writes these octets.
  * Invariants: a name read is one addr_domain_valid could take apart
  * again (only letters, digits, '-', '_', single dots), no longer than
  * its buffer, and never took more octets than it had; a TLSA record
- * read holds exactly the octets after its three fields.
+ * read holds exactly the octets after its three fields; a TXT text is
+ * its strings' octets, without the length octets, never longer.
  */
 #include "config.h"
 
@@ -21,7 +22,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct dnswire_tlsa t;
 	struct dns_mx mx;
-	char name[64];
+	char name[64], txt[64];
 	size_t used, i;
 
 	if (dnswire_name(data, size, &used, name, sizeof(name)) == 0) {
@@ -44,6 +45,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (dane_tlsa_usable(&t))
 			FUZZ_ASSERT((t.usage == 2 || t.usage == 3) &&
 			    t.selector <= 1 && t.mtype <= 2);
+	}
+	if (dnswire_txt(data, size, txt, sizeof(txt)) == 0) {
+		size_t n = strlen(txt), at = 0, o = 0;
+		FUZZ_ASSERT(n < size && n < sizeof(txt));
+		while (at < size) {
+			FUZZ_ASSERT(memcmp(txt + o, data + at + 1,
+			    data[at]) == 0);
+			o += data[at];
+			at += 1 + data[at];
+		}
+		FUZZ_ASSERT(at == size && o == n);
 	}
 	return 0;
 }

@@ -139,3 +139,28 @@ Test(dane, usable_records)
 		cr_expect_eq(dane_tlsa_usable(&r), t[i].usable, "case %zu", i);
 	}
 }
+
+Test(dnswire, txt_strings_joined)
+{
+	static const unsigned char one[] = "\x0bv=STSv1; id", two[] =
+	    "\x05v=STS\x0av1; id=abc", empty[] = "\x00", nul[] = "\x03" "a\0b",
+	    past[] = "\x09v=STSv1";
+	char out[32], small[8];
+
+	cr_expect_eq(dnswire_txt(one, sizeof(one) - 1, out, sizeof(out)), 0);
+	cr_expect_str_eq(out, "v=STSv1; id");
+	cr_expect_eq(dnswire_txt(two, sizeof(two) - 1, out, sizeof(out)), 0);
+	cr_expect_str_eq(out, "v=STSv1; id=abc");
+	cr_expect_eq(dnswire_txt(empty, 1, out, sizeof(out)), 0);
+	cr_expect_str_eq(out, "");
+	cr_expect_eq(dnswire_txt(empty, 0, out, sizeof(out)), -1);
+	cr_expect_eq(dnswire_txt(nul, sizeof(nul) - 1, out, sizeof(out)), -1);
+	cr_expect_eq(dnswire_txt(past, sizeof(past) - 1, out, sizeof(out)),
+	    -1);
+	/* seven octets fit in eight with the NUL; eight do not */
+	cr_expect_eq(dnswire_txt((const unsigned char *)"\x07" "abcdefg", 8,
+	    small, sizeof(small)), 0);
+	cr_expect_str_eq(small, "abcdefg");
+	cr_expect_eq(dnswire_txt((const unsigned char *)"\x04" "abcd\x04"
+	    "efgh", 10, small, sizeof(small)), -1);
+}

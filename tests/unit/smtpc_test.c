@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "dns.h"
+#include "dnswire.h"
 #include "smtpc.h"
 
 Test(smtpc, reply_lines)
