@@ -33,6 +33,7 @@
 #include "dkimkey.h"
 #include "dkimrec.h"
 #include "dns.h"
+#include "dnswire.h"
 #include "fileio.h"
 #include "log.h"
 #include "str.h"

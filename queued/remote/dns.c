@@ -192,67 +192,6 @@ dns_mx(const char *domain, struct dns_mx *out, size_t *n)
 	return q.result;
 }
 
-struct addr_query {
-	int			done;
-	enum dns_result		result;
-	struct dns_addr		*out;
-	size_t			n;
-};
-
-static void
-addr_cb(void *arg, int status, int timeouts, struct ares_addrinfo *ai)
-{
-	struct addr_query *q = arg;
-	struct ares_addrinfo_node *node;
-
-	q->done = 1;
-	q->result = from_status(status);
-	if (status != ARES_SUCCESS || ai == NULL)
-		return;
-	for (node = ai->nodes; node && q->n < DNS_MAX_ADDRS; node = node->ai_next) {
-		struct dns_addr *d = &q->out[q->n];
-		if ((node->ai_family != AF_INET && node->ai_family != AF_INET6) ||
-		    node->ai_addrlen > sizeof(d->sa))
-			continue;
-		memcpy(&d->sa, node->ai_addr, node->ai_addrlen);
-		d->len = node->ai_addrlen;
-		if (node->ai_family == AF_INET)
-			inet_ntop(AF_INET, &((struct sockaddr_in *)node->ai_addr)->
-			    sin_addr, d->text, sizeof(d->text));
-		else
-			inet_ntop(AF_INET6, &((struct sockaddr_in6 *)node->ai_addr)->
-			    sin6_addr, d->text, sizeof(d->text));
-		q->n++;
-	}
-	ares_freeaddrinfo(ai);
-	if (q->n == 0)
-		q->result = DNS_NODATA;
-}
-
-enum dns_result
-dns_addrs(const char *host, unsigned port, struct dns_addr *out, size_t *n)
-{
-	struct ares_addrinfo_hints hints;
-	struct addr_query q;
-	char service[16];
-	unsigned char tmp[16];
-
-	memset(&q, 0, sizeof(q));
-	q.out = out;
-	snprintf(service, sizeof(service), "%u", port);
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	/* a literal needs no lookup */
-	if (inet_pton(AF_INET, host, tmp) == 1 ||
-	    inet_pton(AF_INET6, host, tmp) == 1)
-		hints.ai_flags = ARES_AI_NUMERICHOST;
-	ares_getaddrinfo(channel, host, service, &hints, addr_cb, &q);
-	wait_for(&q.done);
-	*n = q.n;
-	return q.result;
-}
-
 struct txt_query {
 	int			done;
 	enum dns_result		result;

@@ -1,5 +1,5 @@
 /*
- * dns: the lookups of pombo-verify and pombo-dkim (TXT, A/AAAA, MX, PTR)
+ * dns: the lookups of pombo-verify and pombo-dkim (TXT, A or AAAA, MX, PTR)
  * through c-ares (which tells NXDOMAIN from NODATA and SERVFAIL, and
  * takes a server list such as dns_servers = 127.0.0.1:5353 for tests),
  * and the types both resolvers share; pombo-remote's lookups are
@@ -53,9 +53,6 @@ long long dns_now_ms(void);
 void dns_done(void);
 /* MX records sorted by preference, equal ones shuffled (RFC 5321 5.1). */
 enum dns_result dns_mx(const char *domain, struct dns_mx *out, size_t *n);
-/* A and AAAA of host, IPv6 first as the resolver sorts them. */
-enum dns_result dns_addrs(const char *host, unsigned port,
-    struct dns_addr *out, size_t *n);
 #define DNS_MAX_TXT	64	/* a domain's TXT records: SPF and others */
 #define DNS_TXT_MAX	4096	/* one record, its strings joined */
 

@@ -1,7 +1,9 @@
 /*
- * dnswire: bounded readers of record data. A name's labels are taken
- * only as host-name octets (and '_' for the _25._tcp owner names): a
- * dot or a control inside a label would make another name of the text.
+ * dnswire: bounded readers of record data, and the pure helpers both
+ * resolvers share (MX order, the null MX, a result's text). A name's
+ * labels are taken only as host-name octets (and '_' for the _25._tcp
+ * owner names): a dot or a control inside a label would make another
+ * name of the text.
  */
 #include "config.h"
 

@@ -1,7 +1,8 @@
 /*
  * dnswire: record data as libunbound hands it over (RFC 1035 3.3 wire
  * format; unbound stores names inside rdata uncompressed) read into the
- * remote agent's structs: MX, TLSA and TXT. Used by resolve.c; pure, and
+ * remote agent's structs: MX, TLSA and TXT, and what both resolvers'
+ * answers mean (the null MX, MX order). Used by resolve.c and dns.c; pure, and
  * fuzzed (tests/fuzz/dnswire_fuzz.c). Trusts nothing: what does not
  * parse is -1, and the caller leaves that record out.
  */
