@@ -17,8 +17,13 @@
 /* The journal grows from JOURNAL_START to JOURNAL_MAX octets. */
 #define JOURNAL_START	(256 * 1024)
 #define JOURNAL_MAX	(8 * 1024 * 1024)
-/* Bigger queue files are made durable by themselves, as before. */
-#define JOURNAL_FILE_MAX	(JOURNAL_MAX / 16)
+/*
+ * Bigger queue files are made durable by themselves, as before: a copy
+ * in the journal is a second write of every octet, and at 100 KB it
+ * cost more than the syncs it shares (c=10: 10-15 % fewer messages a
+ * second than the file's own fdatasync; 16 and 48 KB gained or tied).
+ */
+#define JOURNAL_FILE_MAX	(64 * 1024)
 
 /* How a message left queue/: finished (removed) or set aside. */
 enum journal_gone { JOURNAL_REMOVED, JOURNAL_QUARANTINED };

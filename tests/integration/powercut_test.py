@@ -44,7 +44,7 @@ import pombo  # noqa: E402
 
 EXT4_IOC_SHUTDOWN = 0x8004587d      # _IOR('X', 125, __u32)
 EXT4_GOING_FLAGS_NOLOGFLUSH = 2     # nothing more reaches the disk
-BIG = 512 * 1024                    # bigger queue files skip the journal
+BIG = 64 * 1024                     # bigger queue files skip the journal
 
 
 def skip_all(why):
@@ -426,7 +426,7 @@ def held_run(label, mkfs_opts, after_checkpoint):
         totals["replayed"] += replayed
         big = sum(1 for s in acked.values() if len(clients.sent[s]) > BIG)
         print("# %s: %d files in free/; %d sent, %d acked (%d at the cut, "
-              "%d over 512 KB), journal replayed %d (%d acked before its last "
+              "%d over 64 KB), journal replayed %d (%d acked before its last "
               "checkpoint), restored %d; e2fsck -p said %s" %
               (label, nfree, len(clients.sent), len(acked), at_cut, big,
                replayed, max(0, len(acked) - big - replayed), restored,
@@ -454,7 +454,7 @@ def held_run(label, mkfs_opts, after_checkpoint):
                "after the restart leaves the journal nothing to replay" %
                label, log2)
         tap.ok(big > 0, "%s: some acked messages took the file path "
-               "(over 512 KB: %d)" % (label, big))
+               "(over 64 KB: %d)" % (label, big))
         files = set(inst.queue_files())
         missing = sorted(q for q in acked if q not in files)
         quarantine = set(os.listdir(os.path.join(inst.spool, "quarantine")))

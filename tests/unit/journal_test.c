@@ -312,7 +312,9 @@ Test(journal, a_torn_record_ends_the_replay, .init = setup,
 	spool_close(&sp);
 }
 
-#define MANY	120	/* of 100 KB: the journal fills, a checkpoint */
+/* messages the journal takes, but only some 130 of them at once */
+#define BIGGISH	(JOURNAL_FILE_MAX - 4096)
+#define MANY	200	/* of BIGGISH: the journal fills, a checkpoint */
 
 static void
 many(struct spool *sp)
@@ -322,7 +324,7 @@ many(struct spool *sp)
 
 	for (i = 0; i < MANY; i++) {
 		snprintf(qid, sizeof(qid), "01k177h58%03d", i);
-		if (commit(sp, qid, 100 * 1024) != 0 || journal_sync() != 0)
+		if (commit(sp, qid, BIGGISH) != 0 || journal_sync() != 0)
 			_exit(1);
 	}
 }
@@ -349,7 +351,7 @@ Test(journal, grows_then_starts_over, .init = setup, .fini = teardown)
 		snprintf(qid, sizeof(qid), "01k177h58%03d", i);
 		if (exists("queue", qid)) {
 			back++;
-			whole += holds("queue", qid, 100 * 1024);
+			whole += holds("queue", qid, BIGGISH);
 		} else
 			cr_expect_eq(back, 0, "%s missing after one was back",
 			    qid);
@@ -357,7 +359,7 @@ Test(journal, grows_then_starts_over, .init = setup, .fini = teardown)
 	cr_expect(back > 0 && back < MANY, "the last generation is back (%d)",
 	    back);
 	cr_expect_eq(whole, back, "each of them whole");
-	cr_expect(exists("queue", "01k177h58119"), "the last one among them");
+	cr_expect(exists("queue", "01k177h58199"), "the last one among them");
 	spool_close(&sp);
 }
 
@@ -417,10 +419,10 @@ Test(journal, a_full_journal_checkpoints_on_its_thread, .init = setup,
 
 	reopen(&sp);
 	cr_assert_eq(spool_janitor_start(&sp), 0);
-	/* 8 MB of 100 KB messages: the journal fills up */
+	/* 8 MB of BIGGISH messages: the journal fills up */
 	for (i = 0; i < 200 && refused == -1; i++) {
 		snprintf(qid, sizeof(qid), "01k177h58%03d", i);
-		if (commit(&sp, qid, 100 * 1024) == -1)
+		if (commit(&sp, qid, BIGGISH) == -1)
 			refused = i;
 		else
 			cr_assert_eq(journal_sync(), 0);
@@ -429,7 +431,7 @@ Test(journal, a_full_journal_checkpoints_on_its_thread, .init = setup,
 	/* its thread checkpoints meanwhile; then the journal takes more */
 	for (; i < 300 && back == -1; i++) {
 		snprintf(qid, sizeof(qid), "01k177h58%03d", i);
-		if (commit(&sp, qid, 100 * 1024) == 0)
+		if (commit(&sp, qid, BIGGISH) == 0)
 			back = i;
 		else
 			usleep(20000);
