@@ -27,9 +27,13 @@ int fileio_own(const struct stat *st);
 /*
  * openat(dirfd, name, flags) for a spool file, only if it is a regular
  * file of this process's effective user: never blocks on a FIFO, never
- * follows a link (see fileio.c). The fd (close-on-exec, blocking), -1
- * with errno (e.g. ENOENT), or -2 for a file that is something else.
+ * follows a link (see fileio.c). The fd (close-on-exec; O_NONBLOCK, which
+ * a regular file ignores), -1 with errno (e.g. ENOENT), or -2 for a file
+ * that is something else.
  */
 int fileio_open_own(int dirfd, const char *name, int flags);
+/* The same, and what fstat said of the file opened into *st. */
+int fileio_open_own_st(int dirfd, const char *name, int flags,
+    struct stat *st);
 
 #endif

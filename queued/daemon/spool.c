@@ -739,15 +739,13 @@ load_one(struct spool_scan *sc, const char *name)
 		fatal("spool scan");
 	/* freed below even if the header's first read fails (empty file) */
 	envelope_init(e);
-	if ((fd = fileio_open_own(sp->queue, name, O_RDONLY)) == -2) {
+	if ((fd = fileio_open_own_st(sp->queue, name, O_RDONLY, &st)) == -2) {
 		spool_quarantine(sp, name, NOT_OWN);
 		free(e);
 		return NULL;
 	}
-	if (fd == -1 || fstat(fd, &st) == -1) {
+	if (fd == -1) {
 		log_warn("spool: %s", name);
-		if (fd != -1)
-			close(fd);
 		free(e);
 		return NULL;
 	}
