@@ -64,13 +64,12 @@ read_message(const struct job_msg *m)
 	int fd;
 
 	/* as queued and the delivery agents open spool files */
-	fd = fileio_open_own(SPOOL_FD, m->qid, O_RDONLY);
+	fd = fileio_open_own_st(SPOOL_FD, m->qid, O_RDONLY, &st);
 	if (fd == -1)
 		tempfail("cannot open the message", strerror(errno));
 	if (fd == -2)
 		tempfail("the message file is not queued's", NULL);
-	if (fstat(fd, &st) == -1 ||
-	    (uint64_t)st.st_size < m->data_off ||
+	if ((uint64_t)st.st_size < m->data_off ||
 	    (uint64_t)st.st_size - m->data_off < m->size ||
 	    m->size > SIZE_MAX - 1)
 		tempfail("the message file is not what the job says", NULL);
