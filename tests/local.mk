@@ -21,7 +21,7 @@ LDADD = smtpd/libsmtpd.a pop3d/libpop3d.a queued/daemon/libqueued.a \
 	queued/local/liblocal.a queued/remote/libremote.a \
 	queued/sendmail/libsendmail.a shared/libpassword.a shared/libpombo.a \
 	$(CRYPT_LIBS) $(UNBOUND_LIBS) $(CARES_LIBS) $(CRITERION_LIBS) $(SYSTEMD_LIBS) \
-	-lpthread
+	$(ZLIB_LIBS) -lpthread
 
 unit_tests = \
 	tests/unit/addr_test \

@@ -25,11 +25,11 @@ queued_daemon_libqueued_a_SOURCES = \
 	queued/daemon/tlsrpt.c queued/daemon/tlsrpt.h \
 	queued/daemon/verify.c queued/daemon/verify.h \
 	queued/daemon/filter.c queued/daemon/filter.h
-queued_daemon_libqueued_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)
+queued_daemon_libqueued_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(ZLIB_CFLAGS)
 
 pkglibexec_PROGRAMS += queued/queued
 queued_queued_SOURCES = queued/daemon/main.c
 queued_queued_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)
 queued_queued_LDADD = queued/daemon/libqueued.a shared/libdkim.a \
-	shared/libpombo.a $(SYSTEMD_LIBS) $(LIBCRYPTO_LIBS) -lpthread
+	shared/libpombo.a $(SYSTEMD_LIBS) $(LIBCRYPTO_LIBS) $(ZLIB_LIBS) -lpthread
 EXTRA_DIST += queued/SPOOL.md

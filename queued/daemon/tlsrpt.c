@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "base64.h"
 #include "date.h"
@@ -284,27 +285,68 @@ tlsrpt_json(const struct tlsrpt_dom *d, const char *submitter, int64_t start,
 	return buf_addstr(out, "]}\n");
 }
 
+/*
+ * The report gzip'd (RFC 8460 5.2: SHOULD, receivers commonly refuse
+ * big reports; RFC 1952 through zlib's gzip wrapper). A malloc'd
+ * buffer of *len octets, or NULL.
+ */
+static unsigned char *
+gzip_report(const struct buf *json, size_t *len)
+{
+	unsigned char *out;
+	z_stream z;
+	uLong max;
+
+	memset(&z, 0, sizeof(z));
+	/* 15 window bits, +16: a gzip header and trailer, not zlib's */
+	if (deflateInit2(&z, Z_BEST_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+	    Z_DEFAULT_STRATEGY) != Z_OK)
+		return NULL;
+	max = deflateBound(&z, (uLong)json->len);
+	if ((out = malloc(max)) == NULL) {
+		deflateEnd(&z);
+		return NULL;
+	}
+	z.next_in = (Bytef *)json->data;
+	z.avail_in = (uInt)json->len;
+	z.next_out = out;
+	z.avail_out = (uInt)max;
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+		deflateEnd(&z);
+		free(out);
+		return NULL;
+	}
+	*len = z.total_out;
+	deflateEnd(&z);
+	return out;
+}
+
 int
 tlsrpt_message(const struct tlsrpt_dom *d, const char *submitter,
     int64_t start, int64_t end, int64_t now, const char *to,
     const struct buf *json, struct buf *out)
 {
 	char date[64], id[ADDR_DOMAIN_MAX * 2 + 64], boundary[128], *b64;
-	size_t b64len = (json->len + 2) / 3 * 4 + 1, i;
+	unsigned char *gz;
+	size_t gzlen, b64len, i;
 	int rc;
 
 	date_rfc5322((time_t)now, date, sizeof(date));
 	report_id(d, submitter, start, now, id, sizeof(id));
 	str_fmt_trunc(boundary, sizeof(boundary), "tlsrpt.%lld/%s",
 	    (long long)now, submitter);
+	if ((gz = gzip_report(json, &gzlen)) == NULL)
+		return -1;
+	b64len = (gzlen + 2) / 3 * 4 + 1;
 	if ((b64 = malloc(b64len)) == NULL ||
-	    base64_encode((const unsigned char *)json->data, json->len, b64,
-	    b64len) == -1) {
+	    base64_encode(gz, gzlen, b64, b64len) == -1) {
+		free(gz);
 		free(b64);
 		return -1;
 	}
+	free(gz);
 	/* RFC 8460 5.3: the subject and two header fields say what this
-	 * is; 5.1: the file name, sender!domain!begin!end */
+	 * is; 5.1: the file name, sender!domain!begin!end.json.gz */
 	buf_printf(out,
 	    "From: TLS reporting <postmaster@%s>\n"
 	    "To: <%s>\n"
@@ -327,10 +369,10 @@ tlsrpt_message(const struct tlsrpt_dom *d, const char *submitter,
 	    "for %s.\n"
 	    "\n"
 	    "--%s\n"
-	    "Content-Type: application/tlsrpt+json\n"
+	    "Content-Type: application/tlsrpt+gzip\n"
 	    "Content-Transfer-Encoding: base64\n"
 	    "Content-Disposition: attachment;\n"
-	    "\tfilename=\"%s!%s!%lld!%lld.json\"\n"
+	    "\tfilename=\"%s!%s!%lld!%lld.json.gz\"\n"
 	    "\n",
 	    submitter, to, d->domain, submitter, id, date, id, d->domain,
 	    submitter, boundary, boundary, submitter, d->domain, boundary,

@@ -58,7 +58,7 @@ void tlsrpt_day_free(struct tlsrpt_day *d);
 int tlsrpt_json(const struct tlsrpt_dom *d, const char *submitter,
     int64_t start, int64_t end, const char *policy, size_t policylen,
     int64_t now, struct buf *out);
-/* The report mail (RFC 8460 5.3) to one rua address, JSON attached. */
+/* The report mail (RFC 8460 5.3) to one rua address, its JSON gzip'd. */
 int tlsrpt_message(const struct tlsrpt_dom *d, const char *submitter,
     int64_t start, int64_t end, int64_t now, const char *to,
     const struct buf *json, struct buf *out);

@@ -34,7 +34,7 @@ FUZZ_LIBS = tests/fuzz/libfuzzmain.a pop3d/libpop3d.a smtpd/libsmtpd.a \
 	queued/daemon/libqueued.a queued/local/liblocal.a \
 	queued/remote/libremote.a queued/sendmail/libsendmail.a shared/libpassword.a \
 	shared/libpombo.a $(CRYPT_LIBS) $(UNBOUND_LIBS) $(CARES_LIBS) $(SYSTEMD_LIBS) \
-	-lpthread
+	$(ZLIB_LIBS) -lpthread
 
 tests_fuzz_addr_fuzz_SOURCES = tests/fuzz/addr_fuzz.c
 tests_fuzz_addr_fuzz_LDADD = $(FUZZ_LIBS)
@@ -109,7 +109,7 @@ fuzz_make = $(MAKE) -f $(top_srcdir)/tests/fuzz/fuzz.mk \
 	POP3D_SRCS='$(pop3d_libpop3d_a_SOURCES)' \
 	PKG_CFLAGS='$(CARES_CFLAGS) $(UNBOUND_CFLAGS) $(CURL_CFLAGS) $(SYSTEMD_CFLAGS)' \
 	PKG_LIBS='$(CRYPT_LIBS) $(UNBOUND_LIBS) $(CARES_LIBS) \
-	    $(SYSTEMD_LIBS) -lpthread'
+	    $(SYSTEMD_LIBS) $(ZLIB_LIBS) -lpthread'
 
 fuzz: config.h
 	+@$(fuzz_make)

@@ -18,7 +18,8 @@ TXT id fetches again.
 TLS reporting (RFC 8460): enf.test and big.test publish _smtp._tls
 records naming bob@example.test, a local user; pombo-queue tls-reports
 mails the day's reports now, and each arrives as a multipart/report
-whose application/tlsrpt+json part holds the sessions counted."""
+whose application/tlsrpt+gzip part (RFC 8460 5.2) holds the sessions
+counted."""
 import base64
 import http.server
 import os
@@ -314,7 +315,9 @@ try:
                "%s: a multipart/report of type tlsrpt (RFC 8460 5.3)" %
                msg["TLS-Report-Domain"], str(msg)[:600])
         tap.ok(part.get_filename().startswith(
-            "mx.test!%s!" % msg["TLS-Report-Domain"]), "its file name")
+            "mx.test!%s!" % msg["TLS-Report-Domain"]) and
+            part.get_filename().endswith(".json.gz"),
+            "its file name (RFC 8460 5.1)", part.get_filename())
         reports[msg["TLS-Report-Domain"]] = report
     enf = reports.get("enf.test", {})
     pols = {p["policy"]["policy-type"]: p for p in enf.get("policies", [])}

@@ -410,18 +410,20 @@ class Instance:
 
     def tls_reports(self, user, domain="example.test"):
         """The TLS reports in a user's Maildir: (message, its
-        application/tlsrpt+json part, the JSON parsed) for each."""
+        application/tlsrpt+gzip part, the JSON gunzipped and parsed) for
+        each."""
         import email
         import email.policy
+        import gzip
         import json
         out = []
         for raw in self.delivered(user, domain):
             m = email.message_from_bytes(raw, policy=email.policy.default)
             part = next((x for x in m.walk() if x.get_content_type() ==
-                         "application/tlsrpt+json"), None)
+                         "application/tlsrpt+gzip"), None)
             if part is not None:
-                out.append((m, part, json.loads(part.get_payload(
-                    decode=True))))
+                out.append((m, part, json.loads(gzip.decompress(
+                    part.get_payload(decode=True)))))
         return out
 
     def queue_files(self):

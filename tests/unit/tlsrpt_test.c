@@ -1,7 +1,10 @@
 /* tlsrpt: RFC 8460's TXT record, a day's counts, the JSON and the mail. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
+#include "base64.h"
 #include "tlsrpt.h"
 #include "tlsrpt_rec.h"
 
@@ -78,6 +81,45 @@ Test(tlsrpt, day_counts)
 	tlsrpt_day_free(&d);
 }
 
+
+/* The report's part, base64 then gzip undone, is the JSON itself. */
+static void
+attached_is(const char *msg, const struct buf *json)
+{
+	const char *p = strstr(msg, ".json.gz\"\n\n"), *end;
+	char *b64;
+	unsigned char *gz, *out;
+	size_t i, n = 0, gzlen;
+	z_stream z;
+
+	cr_assert(p != NULL, "no attachment");
+	p += strlen(".json.gz\"\n\n");
+	cr_assert((end = strstr(p, "\n--")) != NULL);
+	cr_assert((b64 = malloc((size_t)(end - p) + 1)) != NULL);
+	for (i = 0; p + i < end; i++)
+		if (p[i] != '\n')
+			b64[n++] = p[i];
+	b64[n] = '\0';
+	cr_assert((gz = malloc(n)) != NULL);
+	cr_assert_eq(base64_decode(b64, gz, n, &gzlen), 0);
+	cr_expect(gzlen > 10 && gz[0] == 0x1f && gz[1] == 0x8b,
+	    "a gzip member (RFC 1952)");
+	cr_assert((out = malloc(json->len + 1)) != NULL);
+	memset(&z, 0, sizeof(z));
+	cr_assert_eq(inflateInit2(&z, 15 + 16), Z_OK);
+	z.next_in = gz;
+	z.avail_in = (uInt)gzlen;
+	z.next_out = out;
+	z.avail_out = (uInt)json->len + 1;
+	cr_expect_eq(inflate(&z, Z_FINISH), Z_STREAM_END);
+	cr_expect_eq(z.total_out, json->len);
+	cr_expect(memcmp(out, json->data, json->len) == 0);
+	inflateEnd(&z);
+	free(out);
+	free(gz);
+	free(b64);
+}
+
 Test(tlsrpt, json_and_mail)
 {
 	static const char policy[] = "version: STSv1\r\nmode: enforce\r\n"
@@ -125,9 +167,10 @@ Test(tlsrpt, json_and_mail)
 	cr_expect(strstr(buf_cstr(&msg), "multipart/report; "
 	    "report-type=\"tlsrpt\"") != NULL);
 	cr_expect(strstr(buf_cstr(&msg), "Content-Type: application/"
-	    "tlsrpt+json\n") != NULL);
+	    "tlsrpt+gzip\n") != NULL);
 	cr_expect(strstr(buf_cstr(&msg), "filename=\"mx.test!b.test!"
-	    "1796083200!1796169600.json\"") != NULL);
+	    "1796083200!1796169600.json.gz\"") != NULL);
+	attached_is(buf_cstr(&msg), &json);
 	buf_free(&msg);
 	buf_free(&json);
 	tlsrpt_day_free(&d);
