@@ -107,7 +107,8 @@ fuzz_make = $(MAKE) -f $(top_srcdir)/tests/fuzz/fuzz.mk \
 	    $(queued_local_liblocal_a_SOURCES) $(queued_remote_libremote_a_SOURCES) \
 	    $(queued_sendmail_libsendmail_a_SOURCES)' \
 	POP3D_SRCS='$(pop3d_libpop3d_a_SOURCES)' \
-	PKG_CFLAGS='$(CARES_CFLAGS) $(UNBOUND_CFLAGS) $(CURL_CFLAGS) $(SYSTEMD_CFLAGS)' \
+	PKG_CFLAGS='$(CARES_CFLAGS) $(UNBOUND_CFLAGS) $(CURL_CFLAGS) $(SYSTEMD_CFLAGS) \
+	    $(ZLIB_CFLAGS)' \
 	PKG_LIBS='$(CRYPT_LIBS) $(UNBOUND_LIBS) $(CARES_LIBS) \
 	    $(SYSTEMD_LIBS) $(ZLIB_LIBS) -lpthread'
 

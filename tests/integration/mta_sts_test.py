@@ -18,7 +18,7 @@ TXT id fetches again.
 TLS reporting (RFC 8460): enf.test and big.test publish _smtp._tls
 records naming bob@example.test, a local user; pombo-queue tls-reports
 mails the day's reports now, and each arrives as a multipart/report
-whose application/tlsrpt+gzip part (RFC 8460 5.2) holds the sessions
+whose application/tlsrpt+gzip part (RFC 8460 5.3) holds the sessions
 counted."""
 import base64
 import http.server
