@@ -167,13 +167,8 @@ def create_cost(directory, n=200):
 
 def wait_settled(directory, limit_ms, max_wait):
     """Wait (bounded) until creating a file in directory costs less than
-    limit_ms twice in a row; returns the last cost. On ext4 without a
-    journal (this VM's disk) each create skips every free inode of its
-    group deleted in the last 5 s, or 300 s once the inode table's block
-    is dirty again (recently_deleted() in fs/ext4/ialloc.c): after a
-    run removed its thousands of files, creates cost 0.2-0.7 ms instead
-    of 0.03 for about five minutes, and whoever is measured first pays
-    for them."""
+    limit_ms twice in a row, 2 s apart; returns the last cost (README:
+    "Files removed before a figure")."""
     end = time.time() + max_wait
     good = 0
     while True:
@@ -184,8 +179,8 @@ def wait_settled(directory, limit_ms, max_wait):
         if good == 0:
             log("creating a file costs %.3f ms (above %.2f): waiting"
                 % (ms, limit_ms))
-        time.sleep(min(10, max(0.1, end - time.time())) if good == 0
-                   else 0.1)
+        time.sleep(max(0.1, min(10 if good == 0 else 2,
+                                end - time.time())))
 
 
 def drop_caches():
