@@ -165,9 +165,17 @@ tap.eq(ops.values(p, "Service", "ReadWritePaths"),
        "pop3d may write mail_root, nothing else")
 tap.ok("-" + conf.get("spool_dir", "") in
        ops.values(p, "Service", "InaccessiblePaths") and
-       "-" + os.path.dirname(conf.get("queue_socket", "")) in
+       "-" + conf.get("queue_socket", "") in
        ops.values(p, "Service", "InaccessiblePaths"),
        "pop3d cannot see the spool or queued's socket")
+# pop3d hands STLS and implicit TLS to pombo-tlsd (tls_proxy, whose
+# socket is beside queued's): hiding the folder made every session fall
+# back to its own OpenSSL, logging "Permission denied"
+tap.ok(not any(conf.get("tls_proxy", "").startswith(v.lstrip("-") + "/")
+               or conf.get("tls_proxy", "") == v.lstrip("-")
+               for v in ops.values(p, "Service", "InaccessiblePaths")),
+       "pop3d can reach pombo-tlsd's socket (tls_proxy)",
+       str(ops.values(p, "Service", "InaccessiblePaths")))
 s = units.get("pombo-smtpd@.service", {})
 tap.ok("-" + conf.get("spool_dir", "") in
        ops.values(s, "Service", "InaccessiblePaths") and
