@@ -216,7 +216,8 @@ check_key(const char *domain, const char *selector, const char *file)
 	}
 	str_fmt_trunc(name, sizeof(name), "%s._domainkey.%s", selector, domain);
 	if ((res = dns_txt(name, txt, &n)) != DNS_OK) {
-		printf("%s: no DKIM record at %s (%s)\n", selector, name,
+		printf(res == DNS_TEMP ? "%s: %s cannot be looked up (%s)\n" :
+		    "%s: no DKIM record at %s (%s)\n", selector, name,
 		    dns_result_text(res));
 		dkimkey_free(&k);
 		return 1;
@@ -256,6 +257,7 @@ check(const struct conf *c, const char *domain)
 	char name[ADDR_DOMAIN_MAX + 8], servers[1024] = "";
 	char *txt[DNS_MAX_TXT];
 	const char *file, *rec;
+	enum dns_result res;
 	size_t i, n, nkeys = 0, bad = 0;
 
 	for (i = 0; i < c->n_dns_servers; i++)
@@ -277,19 +279,29 @@ check(const struct conf *c, const char *domain)
 	}
 	if (nkeys == 0)
 		printf("%s: no dkim_keys entry for this domain\n", domain);
-	/* SPF and DMARC: present or not; their policy is the admin's */
+	/*
+	 * SPF and DMARC: present or not; their policy is the admin's. A
+	 * lookup that failed says so: "no record" would send the admin to
+	 * publish one that may well be there.
+	 */
 	n = 0;
-	if (dns_txt(domain, txt, &n) == DNS_OK &&
-	    (rec = find_record(txt, n, "v=spf1")) != NULL)
+	res = dns_txt(domain, txt, &n);
+	if (res == DNS_OK && (rec = find_record(txt, n, "v=spf1")) != NULL)
 		printf("spf: %s: %s\n", domain, rec);
+	else if (res == DNS_TEMP)
+		printf("spf: %s: cannot be looked up (%s)\n", domain,
+		    dns_result_text(res));
 	else
 		printf("spf: %s: no SPF record\n", domain);
 	free_txt(txt, n);
 	n = 0;
 	str_fmt_trunc(name, sizeof(name), "_dmarc.%s", domain);
-	if (dns_txt(name, txt, &n) == DNS_OK &&
-	    (rec = find_record(txt, n, "v=DMARC1")) != NULL)
+	res = dns_txt(name, txt, &n);
+	if (res == DNS_OK && (rec = find_record(txt, n, "v=DMARC1")) != NULL)
 		printf("dmarc: %s: %s\n", name, rec);
+	else if (res == DNS_TEMP)
+		printf("dmarc: %s: cannot be looked up (%s)\n", name,
+		    dns_result_text(res));
 	else
 		printf("dmarc: %s: no DMARC record\n", name);
 	free_txt(txt, n);

@@ -152,6 +152,23 @@ try:
            "pombo-ed25519: no DKIM record" in r.stdout,
            "check: a record of another key, and a missing one, fail",
            r.stdout)
+    # a DNS server that does not answer: check says the lookups failed,
+    # not that the records are missing
+    with __import__("socket").socket() as s_:
+        s_.bind(("127.0.0.1", 0))
+        dead = s_.getsockname()[1]
+    write_conf("dns_servers = 127.0.0.1:%d\ndkim_keys = %s\n" %
+               (dead, keyline))
+    r = tool("check", "example.test")
+    tap.ok(r.returncode == 1 and
+           "spf: example.test: cannot be looked up" in r.stdout and
+           "dmarc: _dmarc.example.test: cannot be looked up" in r.stdout and
+           "pombo-rsa._domainkey.example.test cannot be looked up"
+           in r.stdout and "no SPF record" not in r.stdout and
+           "no DKIM record" not in r.stdout,
+           "check: a DNS failure is no missing record", r.stdout)
+    write_conf("dns_servers = 127.0.0.1:%d\ndkim_keys = %s\n" %
+               (dns2.port, keyline))
     r = tool("check", "nokeys.test")
     tap.ok(r.returncode == 1 and "no dkim_keys entry" in r.stdout,
            "check: a domain without keys fails", r.stdout)
