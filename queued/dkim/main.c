@@ -137,6 +137,20 @@ keygen(const struct conf *c, const char *confpath, const char *dir,
 			return EX_USAGE;
 		}
 	}
+	/*
+	 * Before a line is printed or a key made: an existing file stops
+	 * it whole, not after the header and perhaps one new key.
+	 */
+	for (i = 0; i < 2; i++) {
+		struct stat st;
+
+		if (lstat(path[i], &st) == 0) {
+			fprintf(stderr, "pombo-dkim: %s: File exists (a key "
+			    "is never replaced: give another selector, such "
+			    "as a date)\n", path[i]);
+			return EX_CANTCREAT;
+		}
+	}
 	printf("; DNS records to publish for %s (zone file syntax)\n;\n"
 	    "; DKIM (RFC 6376, RFC 8463): receivers that do not know "
 	    "Ed25519 use the RSA key\n", domain);

@@ -90,6 +90,8 @@ try:
     tap.ok(r2.returncode != 0 and "File exists" in r2.stderr and
            open(files[0], "rb").read() == before,
            "keygen never replaces a key file", r2.stderr)
+    # nothing printed: no records of keys that were not made
+    tap.eq(r2.stdout, "", "keygen over an existing key prints no records")
 
     # the printed records, published: check finds every key matches
     dns = dnsmasq(recs)
