@@ -178,6 +178,34 @@ submit_received(struct smtp_session *s)
 	return qclient_chunk(&s->q, hdr, (size_t)n);
 }
 
+/*
+ * What was wrong with the data, in words for the log (the client got
+ * the reply of the first): not the bit mask.
+ */
+static const char *
+data_errors_text(unsigned errors, char *buf, size_t len)
+{
+	static const struct {
+		unsigned	bit;
+		const char	*text;
+	} names[] = {
+		{ DATA_ERR_BARE_LF, "bare LF in data" },
+		{ DATA_ERR_BARE_CR, "bare CR in data" },
+		{ DATA_ERR_TOO_BIG, "larger than max_message_size" },
+		{ DATA_ERR_HOPS, "too many Received: lines (a loop?)" },
+	};
+	size_t i, used;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (errors & names[i].bit) {
+			used = strlen(buf);
+			str_fmt_trunc(buf + used, len - used, "%s%s",
+			    used ? ", " : "", names[i].text);
+		}
+	return buf;
+}
+
 static void
 submit_reject(struct smtp_session *s, unsigned error)
 {
@@ -275,8 +303,10 @@ submit_stream(struct smtp_session *s)
 	if (refused)
 		submit_rset(s);
 	if (dm.errors) {
-		log_info("%s: rejected from %s: data errors %#x",
-		    s->qid, s->client, dm.errors);
+		char why[128];
+
+		log_info("%s: rejected from %s: %s", s->qid, s->client,
+		    data_errors_text(dm.errors, why, sizeof(why)));
 		if (!refused)
 			qclient_cmd(&s->q, reply, sizeof(reply), "ABORT");
 		submit_reject(s, dm.first_error);

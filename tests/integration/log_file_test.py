@@ -54,7 +54,16 @@ try:
     r = session(inst, "pop3d/pop3d", b"USER bob@example.test\nPASS wrong\n"
                 b"QUIT\n", missing)
     tap.ok(b"-ERR [AUTH]" in r.stdout, "pop3d: a failed login", r.stdout)
+    # a message refused in its data: the log says why in words
+    r = session(inst, "smtpd/smtpd", b"EHLO client.test\n"
+                b"MAIL FROM:<a@example.test>\nRCPT TO:<bob@example.test>\n"
+                b"DATA\n" + b"Received: from x by y\n" * 100 +
+                b"\nloop\n.\nQUIT\n", missing)
+    tap.ok(b"554 5.4.6" in r.stdout, "smtpd: a looping message", r.stdout)
     got = lines(logf)
+    tap.ok(any("rejected from local: too many Received: lines" in l
+               for l in got), "its log line names the reason, not a "
+           "bit mask", [l for l in got if "rejected" in l])
     smtpd = [l for l in got if "pombo/smtpd[" in l]
     pop3d = [l for l in got if "pombo/pop3d[" in l]
     tap.ok(any("connect from local" in l for l in smtpd) and
