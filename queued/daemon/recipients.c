@@ -139,6 +139,21 @@ bare_user(const struct expand *x, const char *local, const char *base,
 	return str_fmt(out, len, "%s@%s", quoted, u->domain) == -1 ? -1 : 0;
 }
 
+/* Whether base@domain is an alias being expanded (a self-reference). */
+static int
+on_path(const struct expand *x, const char *base, const char *domain)
+{
+	char key[ADDR_MAX + 1];
+	int i;
+
+	if (str_fmt(key, sizeof(key), "%s@%s", base, domain) == -1)
+		return 0;
+	for (i = 0; i < x->depth; i++)
+		if (strcasecmp(x->path[i], key) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * A bare alias target: the name in the alias's domain if it is somebody
  * there; else, for an alias at the hostname or one of the admin's names
@@ -162,8 +177,14 @@ qualify(const struct expand *x, const char *name, const char *domain,
 		return 0;
 	if (split(x->c, out, local, base, dom) == -1 ||
 	    is_user(x, local, dom) || is_user(x, base, dom) ||
-	    aliases_find(x->a, base, dom) != NULL)
+	    (aliases_find(x->a, base, dom) != NULL && !on_path(x, base, dom)))
 		return 0;
+	/*
+	 * Nobody there, or only the alias being expanded: "bob: bob,
+	 * alice" (bob's mail kept and copied), bare and so in every domain,
+	 * names from bob@hostname the user bob, as it does from
+	 * bob@example.org, rather than bob@hostname again, a loop.
+	 */
 	if (bare_user(x, local, base, addr, sizeof(addr)) == 0)
 		return str_copy(out, addr, len) == -1 ? -1 : 0;
 	return 0;

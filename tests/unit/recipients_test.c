@@ -175,6 +175,36 @@ Test(recipients, postmaster_alias_to_a_bare_user, .init = setup,
 	cr_expect_str_eq(res("sales@other.test", &rr), "alice@other.test/l");
 }
 
+/*
+ * "bob: bob, alice": bob keeps his mail and alice gets a copy, from
+ * bob@example.test and from bob@hostname (a bare name: cron, sendmail
+ * bob) alike; it was an alias loop at the hostname.
+ */
+Test(recipients, alias_to_itself_and_more, .init = setup, .fini = teardown)
+{
+	static const char text[] = "bob: bob, alice@example.test\n"
+	    "self: self, bob\n";
+	static const char *const t[] = { "bob@example.test", "bob@mx.test",
+	    "Bob+x@MX.test" };
+	enum resolve_result rr;
+	char err[256];
+	size_t i;
+
+	aliases_free(&a);
+	cr_assert_eq(aliases_parse(&a, text, strlen(text), "a", err,
+	    sizeof(err)), 0, "%s", err);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		cr_expect_str_eq(res(t[i], &rr),
+		    "bob@example.test/l alice@example.test/l", "%s", t[i]);
+		cr_expect_eq(rr, RESOLVE_OK, "%s", t[i]);
+	}
+	/* a name that is nobody's but the alias's own is still a loop */
+	res("self@mx.test", &rr);
+	cr_expect_eq(rr, RESOLVE_LOOP);
+	res("self@example.test", &rr);
+	cr_expect_eq(rr, RESOLVE_LOOP);
+}
+
 static void
 write_file(const char *path, const char *text)
 {
