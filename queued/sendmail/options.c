@@ -214,6 +214,12 @@ sm_options_parse(int argc, char *argv[], struct sm_options *op,
 				flag_option(*p, op);
 				continue;
 			}
+			if (*p == '-' && p == o + 1) {
+				/* --help, --version: not "unknown option --" */
+				str_fmt_trunc(err, errlen, "unknown option %.64s "
+				    "(sendmail has no long options)", o);
+				return -1;
+			}
 			if (strchr(WITH_VALUE, *p) == NULL) {
 				str_fmt_trunc(err, errlen, "unknown option -%c",
 				    *p);

@@ -124,6 +124,9 @@ try:
     r = sendmail(["-j", "bob@example.test"], b"x\n")
     tap.ok(r.returncode == 64 and b"unknown option -j" in r.stderr,
            "an unknown letter: EX_USAGE, named", r.stderr)
+    r = sendmail(["--help"], b"")
+    tap.ok(r.returncode == 64 and b"unknown option --help" in r.stderr,
+           "a long option: EX_USAGE, named whole (not '--')", r.stderr)
     r = sendmail([], b"Subject: x\n\nx\n")
     tap.eq(r.returncode, 64, "no recipients: EX_USAGE")
     r = sendmail(["nobody@example.test"], b"Subject: x\n\nx\n")
