@@ -51,6 +51,23 @@ usage(void)
 	exit(64);
 }
 
+/* A number option out of its range: say which and why, then the usage. */
+static long
+number(int opt, const char *arg, long lo, long hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < lo || v > hi) {
+		fprintf(stderr, "pombo-tlsd: -%c %s: not a number from %ld to "
+		    "%ld\n", opt, arg, lo, hi);
+		usage();
+	}
+	return v;
+}
+
 /* The socket from systemd (LISTEN_PID, LISTEN_FDS), or -1. */
 static int
 activated(void)
@@ -277,7 +294,6 @@ main(int argc, char *argv[])
 	size_t nuids = 0, max;
 	int ch, debug = 0, workers = 1, lfd, i;
 	long lifetime = TLSD_TICKET_LIFETIME, drain;
-	char *end;
 
 	/* before anything of ours is open; 3 is systemd's if it is for us */
 	close_inherited((p = getenv("LISTEN_PID")) != NULL &&
@@ -292,14 +308,10 @@ main(int argc, char *argv[])
 			path = optarg;
 			break;
 		case 't':
-			lifetime = strtol(optarg, &end, 10);
-			if (*end || lifetime < 1 || lifetime > 86400)
-				usage();
+			lifetime = number('t', optarg, 1, 86400);
 			break;
 		case 'T':
-			drain = strtol(optarg, &end, 10);
-			if (*end || drain < 1 || drain > 3600)
-				usage();
+			drain = number('T', optarg, 1, 3600);
 			tlsd_drain_ms = (int)drain * 1000;
 			break;
 		case 'U':
@@ -309,9 +321,8 @@ main(int argc, char *argv[])
 			nuids = users(optarg, uids, &gid);
 			break;
 		case 'w':
-			workers = (int)strtol(optarg, &end, 10);
-			if (*end || workers < 0 || workers > TLSD_MAX_WORKERS)
-				usage();
+			workers = (int)number('w', optarg, 0,
+			    TLSD_MAX_WORKERS);
 			break;
 		default:
 			usage();

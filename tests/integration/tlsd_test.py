@@ -687,6 +687,14 @@ try:
     tap.eq(drainer.stop(), 0, "that tlsd stops on SIGTERM")
     tap.ok(pombo.sanitizer_report(drainer.log()) is None,
            "no sanitizer report from it")
+    # a number option out of range names itself and its range
+    r = subprocess.run([TLSD, "-T", "0", "-s",
+                        os.path.join(certdir, "range.sock")],
+                       stdin=subprocess.DEVNULL, capture_output=True,
+                       timeout=10)
+    tap.ok(r.returncode == 64 and
+           b"-T 0: not a number from 1 to 3600" in r.stderr,
+           "-T 0: usage error that says why", (r.returncode, r.stderr))
     # privileges: as root, -U or no start; -U's user, groups and all;
     # descriptors it inherited closed
     if not RUNAS:
