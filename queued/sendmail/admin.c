@@ -27,10 +27,15 @@ open_queue(const struct conf *c, struct qclient *q)
 {
 	char reply[QCLIENT_REPLY_MAX];
 
-	if (qclient_open(q, c->queue_socket, 30000) == -1 ||
-	    qclient_reply(q, reply, sizeof(reply)) != 250) {
-		fprintf(stderr, "pombo-sendmail: cannot reach queued at %s\n",
-		    c->queue_socket);
+	if (qclient_open(q, c->queue_socket, 30000) == -1) {
+		fprintf(stderr, "pombo-sendmail: cannot reach queued at %s: "
+		    "%s\n", c->queue_socket, strerror(errno));
+		return -1;
+	}
+	reply[0] = '\0';
+	if (qclient_reply(q, reply, sizeof(reply)) != 250) {
+		fprintf(stderr, "pombo-sendmail: cannot reach queued at %s: "
+		    "%s\n", c->queue_socket, reply[0] ? reply : "no greeting");
 		qclient_close(q);
 		return -1;
 	}

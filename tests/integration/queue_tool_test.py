@@ -189,6 +189,12 @@ try:
     tap.ok(r.returncode == 0 and "will be deleted" in r.stdout,
            "it is deleted while being delivered", r.stdout)
     B.stop()
+    # queued down: the tool says why it cannot reach it
+    r = queue_tool(B, "list")
+    tap.ok(r.returncode == 75 and re.search(
+        r"cannot reach queued at \S+: (No such file or directory|"
+        r"Connection refused)", r.stderr),
+        "with queued stopped: exit 75, and why", r.stderr)
     B.start()
     tap.eq(listed(B).get(qid, {}).get("state"), "held",
            "after a restart it is held, not delivered again")
