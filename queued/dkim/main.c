@@ -141,6 +141,20 @@ keygen(const struct conf *c, const char *confpath, const char *dir,
 	 * Before a line is printed or a key made: an existing file stops
 	 * it whole, not after the header and perhaps one new key.
 	 */
+	{
+		struct stat st;
+		const char *bad = NULL;
+
+		if (stat(dir, &st) == -1 || (S_ISDIR(st.st_mode) &&
+		    access(dir, W_OK) == -1))
+			bad = strerror(errno);
+		else if (!S_ISDIR(st.st_mode))
+			bad = "not a folder";
+		if (bad != NULL) {
+			fprintf(stderr, "pombo-dkim: %s: %s\n", dir, bad);
+			return EX_CANTCREAT;
+		}
+	}
 	for (i = 0; i < 2; i++) {
 		struct stat st;
 

@@ -92,6 +92,12 @@ try:
            "keygen never replaces a key file", r2.stderr)
     # nothing printed: no records of keys that were not made
     tap.eq(r2.stdout, "", "keygen over an existing key prints no records")
+    r3 = tool("-d", os.path.join(work, "no-such-folder"), "keygen",
+              "example.test")
+    tap.ok(r3.returncode == 73 and r3.stdout == "" and
+           "no-such-folder: No such file or directory" in r3.stderr,
+           "keygen into a missing folder: 73, says so, prints no records",
+           (r3.returncode, r3.stdout, r3.stderr))
 
     # the printed records, published: check finds every key matches
     dns = dnsmasq(recs)
