@@ -64,6 +64,22 @@ try:
     tap.ok(any("rejected from local: too many Received: lines" in l
                for l in got), "its log line names the reason, not a "
            "bit mask", [l for l in got if "rejected" in l])
+    # a typo in pombo.conf, above the log_file line: the client gets its
+    # 421, and the file and line of the error still reach log_file
+    broken = os.path.join(inst.dir, "broken.conf")
+    with open(inst.conf_path) as f, open(broken, "w") as g:
+        g.write("local_domain = example.test\n" + f.read())
+    for prog, refusal in (("smtpd/smtpd", b"421 4.3.0"),
+                          ("pop3d/pop3d", b"-ERR [SYS/TEMP]")):
+        r = subprocess.run(missing + [pombo.prog(prog), "-c", broken],
+                           input=b"QUIT\n", capture_output=True, timeout=30)
+        tap.ok(r.stdout.startswith(refusal) and
+               any(("pombo/%s[" % prog.split("/")[0]) in l and
+                   "broken.conf:1: unknown key 'local_domain'" in l
+                   for l in lines(logf)),
+               "%s: a configuration error goes to log_file" %
+               prog.split("/")[0], (r.stdout, lines(logf)[-3:]))
+    got = lines(logf)
     smtpd = [l for l in got if "pombo/smtpd[" in l]
     pop3d = [l for l in got if "pombo/pop3d[" in l]
     tap.ok(any("connect from local" in l for l in smtpd) and
