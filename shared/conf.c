@@ -874,51 +874,71 @@ conf_key_find(const char *name)
 	return NULL;
 }
 
+/*
+ * The next line of text from *pos, into line: its key and value,
+ * trimmed, its comment cut; *key "" for a blank line. -1 with why set
+ * for a line too long, a NUL byte in it, or no '='.
+ */
+static int
+next_line(const char *text, size_t len, size_t *pos, char *line,
+    size_t size, char **key, char **val, char *why, size_t whylen)
+{
+	const char *nl = memchr(text + *pos, '\n', len - *pos);
+	size_t n = nl ? (size_t)(nl - (text + *pos)) : len - *pos;
+	char *eq, *hash;
+
+	*pos += n + 1;
+	*key = *val = NULL;
+	if (n >= size) {
+		str_fmt_trunc(why, whylen, "line longer than %zu bytes",
+		    size - 1);
+		return -1;
+	}
+	memcpy(line, text + *pos - n - 1, n);
+	line[n] = '\0';
+	if (memchr(line, '\0', n) != NULL) {
+		str_copy_trunc(why, "NUL byte in line", whylen);
+		return -1;
+	}
+	/* a comment starts a line or follows a blank */
+	for (hash = line; (hash = strchr(hash, '#')) != NULL; hash++)
+		if (hash == line || hash[-1] == ' ' || hash[-1] == '\t') {
+			*hash = '\0';
+			break;
+		}
+	*key = str_trim(line);
+	if (**key == '\0')
+		return 0;
+	if ((eq = strchr(*key, '=')) == NULL) {
+		str_copy_trunc(why, "expected 'key = value'", whylen);
+		return -1;
+	}
+	*eq = '\0';
+	*key = str_trim(*key);
+	*val = str_trim(eq + 1);
+	return 0;
+}
+
 int
 conf_parse(struct conf *c, const char *text, size_t len, const char *fname,
     struct conf_error *err)
 {
 	unsigned char seen[NKEYS];
-	char line[4096], *key, *val, *eq, *hash;
+	char line[4096], why[128], *key, *val;
 	const struct conf_key *k;
-	size_t pos = 0, n, lineno = 0;
+	size_t pos = 0, lineno = 0;
 
 	memset(seen, 0, sizeof(seen));
 	while (pos < len) {
-		const char *nl = memchr(text + pos, '\n', len - pos);
-		n = nl ? (size_t)(nl - (text + pos)) : len - pos;
 		lineno++;
-		if (n >= sizeof(line)) {
-			str_fmt_trunc(err->msg, sizeof(err->msg),
-			    "%s:%zu: line longer than %zu bytes", fname, lineno,
-			    sizeof(line) - 1);
+		if (next_line(text, len, &pos, line, sizeof(line), &key, &val,
+		    why, sizeof(why)) == -1) {
+			str_fmt_trunc(err->msg, sizeof(err->msg), "%s:%zu: %s",
+			    fname, lineno, why);
 			return -1;
 		}
-		memcpy(line, text + pos, n);
-		line[n] = '\0';
-		pos += n + 1;
-		if (memchr(line, '\0', n) != NULL) {
-			str_fmt_trunc(err->msg, sizeof(err->msg),
-			    "%s:%zu: NUL byte in line", fname, lineno);
-			return -1;
-		}
-		/* a comment starts a line or follows a blank */
-		for (hash = line; (hash = strchr(hash, '#')) != NULL; hash++)
-			if (hash == line || hash[-1] == ' ' || hash[-1] == '\t') {
-				*hash = '\0';
-				break;
-			}
-		key = str_trim(line);
 		if (*key == '\0')
 			continue;
-		if ((eq = strchr(key, '=')) == NULL) {
-			str_fmt_trunc(err->msg, sizeof(err->msg),
-			    "%s:%zu: expected 'key = value'", fname, lineno);
-			return -1;
-		}
-		*eq = '\0';
-		key = str_trim(key);
-		val = str_trim(eq + 1);
 		if ((k = conf_key_find(key)) == NULL) {
 			str_fmt_trunc(err->msg, sizeof(err->msg),
 			    "%s:%zu: unknown key '%.64s'", fname, lineno, key);
@@ -930,10 +950,10 @@ conf_parse(struct conf *c, const char *text, size_t len, const char *fname,
 			return -1;
 		}
 		if (conf_set(c, k, val, err) == -1) {
-			char why[sizeof(err->msg)];
-			str_copy_trunc(why, err->msg, sizeof(why));
+			char what[sizeof(err->msg)];
+			str_copy_trunc(what, err->msg, sizeof(what));
 			str_fmt_trunc(err->msg, sizeof(err->msg), "%s:%zu: %s",
-			    fname, lineno, why);
+			    fname, lineno, what);
 			return -1;
 		}
 		/* queued resolves it at start: an error names this line */
@@ -944,6 +964,27 @@ conf_parse(struct conf *c, const char *text, size_t len, const char *fname,
 			c->dkim_keys_line = lineno;
 	}
 	return 0;
+}
+
+int
+conf_peek(const char *path, const char *name, char *out, size_t len)
+{
+	struct buf text;
+	char err[256], line[4096], why[128], *key, *val;
+	size_t pos = 0;
+	int rc = -1;
+
+	buf_init(&text, CONF_FILE_MAX);
+	if (fileio_read(path, 0, &text, err, sizeof(err)) == 0)
+		while (pos < text.len)
+			if (next_line(text.data, text.len, &pos, line,
+			    sizeof(line), &key, &val, why, sizeof(why)) == 0 &&
+			    strcmp(key, name) == 0) {
+				rc = str_copy(out, val, len) == -1 ? -1 : 0;
+				break;
+			}
+	buf_free(&text);
+	return rc;
 }
 
 int

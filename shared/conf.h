@@ -104,6 +104,11 @@ int conf_parse(struct conf *c, const char *text, size_t len,
     const char *fname, struct conf_error *err);
 /* Defaults, then the file, then the host name if unset. */
 int conf_load(struct conf *c, const char *path, struct conf_error *err);
+/*
+ * The value of one key in the file at path, found even where the file
+ * does not load (an error above it): 0, or -1 if it is not there.
+ */
+int conf_peek(const char *path, const char *name, char *out, size_t len);
 void conf_free(struct conf *c);
 /* -c FILE, else $POMBO_CONF, else the compiled-in default. */
 const char *conf_path(const char *opt);

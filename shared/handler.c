@@ -4,19 +4,17 @@
  */
 #include "config.h"
 
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "fileio.h"
 #include "handler.h"
 #include "log.h"
 #include "privdrop.h"
-#include "str.h"
 
 /*
  * The configuration did not load: its log_file line, wherever it is in
@@ -28,44 +26,11 @@
 static void
 log_file_of_broken(const char *path)
 {
-	struct buf text;
-	char err[256], line[4096], *hash, *key, *val, *eq;
-	const char *nl;
-	size_t pos = 0, n;
+	char file[PATH_MAX];
 
-	buf_init(&text, CONF_FILE_MAX);
-	if (fileio_read(path, 0, &text, err, sizeof(err)) == -1) {
-		buf_free(&text);
-		return;
-	}
-	while (pos < text.len) {
-		nl = memchr(text.data + pos, '\n', text.len - pos);
-		n = nl ? (size_t)(nl - (text.data + pos)) : text.len - pos;
-		if (n >= sizeof(line)) {
-			pos += n + 1;
-			continue;
-		}
-		memcpy(line, text.data + pos, n);
-		line[n] = '\0';
-		pos += n + 1;
-		/* as conf_parse: '#' at the start or after a blank */
-		for (hash = line; (hash = strchr(hash, '#')) != NULL; hash++)
-			if (hash == line || hash[-1] == ' ' || hash[-1] == '\t') {
-				*hash = '\0';
-				break;
-			}
-		if ((eq = strchr(line, '=')) == NULL)
-			continue;
-		*eq = '\0';
-		key = str_trim(line);
-		val = str_trim(eq + 1);
-		if (strcmp(key, "log_file") == 0 && val[0] == '/' &&
-		    (geteuid() != 0 || access(val, F_OK) == 0)) {
-			log_set_file(val);
-			break;
-		}
-	}
-	buf_free(&text);
+	if (conf_peek(path, "log_file", file, sizeof(file)) == 0 &&
+	    file[0] == '/' && (geteuid() != 0 || access(file, F_OK) == 0))
+		log_set_file(file);
 }
 
 int

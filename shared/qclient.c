@@ -45,6 +45,24 @@ qclient_open(struct qclient *q, const char *path, int timeout_ms)
 	return qclient_send(q, "POMBO %d", QPROTO_VERSION);
 }
 
+int
+qclient_greeted(struct qclient *q, const char *path, int timeout_ms,
+    char *reply, size_t len)
+{
+	if (qclient_open(q, path, timeout_ms) == -1) {
+		str_copy_trunc(reply, strerror(errno), len);
+		return -1;
+	}
+	reply[0] = '\0';
+	if (qclient_reply(q, reply, len) != 250) {
+		if (reply[0] == '\0')
+			str_copy_trunc(reply, "no greeting", len);
+		qclient_close(q);
+		return -1;
+	}
+	return 0;
+}
+
 void
 qclient_close(struct qclient *q)
 {

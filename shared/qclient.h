@@ -23,6 +23,12 @@ struct qclient {
 /* Connect to queued and send the version line (its reply is pending). */
 int qclient_open(struct qclient *q, const char *path, int timeout_ms);
 void qclient_close(struct qclient *q);
+/*
+ * qclient_open and queued's greeting read: 0, or -1 with why (the
+ * connect's error or queued's reply) in reply, the connection closed.
+ */
+int qclient_greeted(struct qclient *q, const char *path, int timeout_ms,
+    char *reply, size_t len);
 /* Queue one line (without LF). */
 int qclient_send(struct qclient *q, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /*

@@ -402,7 +402,7 @@ qtool_run(const char *confpath, const char *verb, const char *arg,
 	struct conf conf;
 	struct conf_error err;
 	struct qclient q;
-	char reply[QCLIENT_REPLY_MAX] = "";
+	char reply[QCLIENT_REPLY_MAX];
 	int code;
 
 	format = as_format;
@@ -418,18 +418,10 @@ qtool_run(const char *confpath, const char *verb, const char *arg,
 		return EX_CONFIG;
 	}
 	/* why: no socket, no permission, nobody listening, or its reply */
-	if (qclient_open(&q, conf.queue_socket, 30000) == -1) {
+	if (qclient_greeted(&q, conf.queue_socket, 30000, reply,
+	    sizeof(reply)) == -1) {
 		fprintf(stderr, "%s: cannot reach queued at %s: %s\n",
-		    program_invocation_short_name, conf.queue_socket,
-		    strerror(errno));
-		conf_free(&conf);
-		return EX_TEMPFAIL;
-	}
-	if (qclient_reply(&q, reply, sizeof(reply)) != 250) {
-		fprintf(stderr, "%s: cannot reach queued at %s: %s\n",
-		    program_invocation_short_name, conf.queue_socket,
-		    reply[0] ? reply : "no greeting");
-		qclient_close(&q);
+		    program_invocation_short_name, conf.queue_socket, reply);
 		conf_free(&conf);
 		return EX_TEMPFAIL;
 	}

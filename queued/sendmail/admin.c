@@ -27,16 +27,10 @@ open_queue(const struct conf *c, struct qclient *q)
 {
 	char reply[QCLIENT_REPLY_MAX];
 
-	if (qclient_open(q, c->queue_socket, 30000) == -1) {
+	if (qclient_greeted(q, c->queue_socket, 30000, reply,
+	    sizeof(reply)) == -1) {
 		fprintf(stderr, "pombo-sendmail: cannot reach queued at %s: "
-		    "%s\n", c->queue_socket, strerror(errno));
-		return -1;
-	}
-	reply[0] = '\0';
-	if (qclient_reply(q, reply, sizeof(reply)) != 250) {
-		fprintf(stderr, "pombo-sendmail: cannot reach queued at %s: "
-		    "%s\n", c->queue_socket, reply[0] ? reply : "no greeting");
-		qclient_close(q);
+		    "%s\n", c->queue_socket, reply);
 		return -1;
 	}
 	return 0;

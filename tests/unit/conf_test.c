@@ -293,6 +293,32 @@ Test(conf, load_missing_file)
 	    "directory");
 }
 
+/* conf_peek finds a key below a line that stops conf_load */
+Test(conf, peek_past_an_error)
+{
+	char path[] = "/tmp/pombo-conf-peek-XXXXXX", v[256];
+	struct conf c;
+	struct conf_error err;
+	FILE *f;
+	int fd;
+
+	cr_assert_neq(fd = mkstemp(path), -1);
+	cr_assert_not_null(f = fdopen(fd, "w"));
+	fputs("local_domain = x\n# log_file = /not/this\nno equals sign\n"
+	    "  log_file = /var/log/pombo.log # the log\n"
+	    "log_file = /second\n", f);
+	fclose(f);
+	cr_expect_eq(conf_load(&c, path, &err), -1);
+	cr_expect_eq(conf_peek(path, "log_file", v, sizeof(v)), 0);
+	cr_expect_str_eq(v, "/var/log/pombo.log");
+	cr_expect_eq(conf_peek(path, "spool_dir", v, sizeof(v)), -1);
+	cr_expect_eq(conf_peek(path, "log_file", v, 8), -1);	/* too long */
+	cr_expect_eq(conf_peek("/nonexistent/pombo.conf", "log_file", v,
+	    sizeof(v)), -1);
+	unlink(path);
+	conf_free(&c);
+}
+
 Test(conf, timeouts_up_to_a_day)
 {
 	struct conf c;
