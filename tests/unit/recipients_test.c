@@ -54,6 +54,17 @@ teardown(void)
 	aliases_free(&a);
 }
 
+/* The aliases of a test in place of setup's. */
+static void
+use_aliases(const char *text)
+{
+	char err[256];
+
+	aliases_free(&a);
+	cr_assert_eq(aliases_parse(&a, text, strlen(text), "a", err,
+	    sizeof(err)), 0, "%s", err);
+}
+
 /* The resolution of addr as "addr/l addr/r ..." (l local, r remote). */
 static const char *
 res(const char *addr, enum resolve_result *rr)
@@ -157,12 +168,9 @@ Test(recipients, postmaster_alias_to_a_bare_user, .init = setup,
 	    "root@mx.test", "mailer-daemon@mx.test",
 	    "postmaster@other.test", "root@other.test", "sales@mx.test" };
 	enum resolve_result rr;
-	char err[256];
 	size_t i;
 
-	aliases_free(&a);
-	cr_assert_eq(aliases_parse(&a, text, strlen(text), "a", err,
-	    sizeof(err)), 0, "%s", err);
+	use_aliases(text);
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		cr_expect_str_eq(res(t[i], &rr), "alice@example.test/l", "%s",
 		    t[i]);
@@ -187,12 +195,9 @@ Test(recipients, alias_to_itself_and_more, .init = setup, .fini = teardown)
 	static const char *const t[] = { "bob@example.test", "bob@mx.test",
 	    "Bob+x@MX.test" };
 	enum resolve_result rr;
-	char err[256];
 	size_t i;
 
-	aliases_free(&a);
-	cr_assert_eq(aliases_parse(&a, text, strlen(text), "a", err,
-	    sizeof(err)), 0, "%s", err);
+	use_aliases(text);
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		cr_expect_str_eq(res(t[i], &rr),
 		    "bob@example.test/l alice@example.test/l", "%s", t[i]);
