@@ -61,6 +61,10 @@ handler_start(const char *ident, const char *confpath, const char *refusal,
 		return -1;
 	}
 	peer_identify(0, peer);
+	/* what Postfix and OpenSMTPD refuse: root facing the network */
+	if (!peer->local && geteuid() == 0)
+		log_warnx("serving %s as root: set user in %s, or start "
+		    "%s unprivileged", peer->addr, conf_path(confpath), ident);
 	/*
 	 * lineio writes a whole reply (or a full buffer) at once: Nagle
 	 * could only hold back the last short segment until the client's
