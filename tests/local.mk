@@ -214,6 +214,7 @@ integration_tests = \
 	tests/integration/queue_fifo_test.py \
 	tests/integration/queue_stats_test.py \
 	tests/integration/queue_talk_test.py \
+	tests/integration/queue_unread_test.py \
 	tests/integration/queue_tool_test.py \
 	tests/integration/queue_write_test.py \
 	tests/integration/reexec_test.py \

@@ -35,6 +35,13 @@
 #define CONN_INSZ	(64 * 1024)
 #define CONN_OUT_MAX	(256 * 1024 * 1024)
 #define CONN_SLACK	(64 * 1024)	/* smtpd's Received: on top of the limit */
+/*
+ * Replies waiting for a peer that does not read them: beyond this much
+ * nothing more is read from it until they are taken, so a local user
+ * who sends commands and never reads cannot make queued hold their
+ * replies (up to CONN_OUT_MAX on each of max_uid_connections).
+ */
+#define CONN_OUT_PAUSE	(64 * 1024)
 /* a queue file this size or smaller is written whole at the end of data */
 #define CONN_WBUFSZ	(32 * 1024)
 
@@ -305,7 +312,7 @@ conn_update_events(struct conn *c)
 {
 	uint32_t ev = 0;
 
-	if (!WAITING(c) && !c->closing)
+	if (!WAITING(c) && !c->closing && c->out.len < CONN_OUT_PAUSE)
 		ev |= EPOLLIN;
 	if (c->out.len > 0)
 		ev |= EPOLLOUT;
@@ -1453,7 +1460,8 @@ conn_io(void *ud, uint32_t revents)
 	}
 	if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return;
-	if (WAITING(c) || c->closing || c->inlen == CONN_INSZ)
+	if (WAITING(c) || c->closing || c->inlen == CONN_INSZ ||
+	    c->out.len >= CONN_OUT_PAUSE)
 		return;
 	n = read(c->fd, c->in + c->inlen, CONN_INSZ - c->inlen);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
