@@ -136,21 +136,37 @@ qclient_reply(struct qclient *q, char *reply, size_t len)
 		goto gone;
 	code = -1;
 	while (q->pending > 0) {
-		size_t used = 0;
-		/* a reply may have "ddd-" lines before its last, CRLF-joined */
+		size_t used = 0, last = 0, n;
+		int cut = 0;
+		/*
+		 * A reply may have "ddd-" lines before its last, CRLF-joined.
+		 * Only whole lines are kept; if they do not all fit, the
+		 * last one kept becomes the reply's last ("ddd "), so that
+		 * whoever passes it on never leaves a reply unfinished.
+		 */
 		for (;;) {
 			if (qclient_line(q, line, sizeof(line)) == -1)
 				goto gone;
 			if ((code = qproto_parse_reply(line, &text)) == -1)
 				goto gone;
-			if (!first_bad && used < len) {
-				str_fmt_trunc(reply + used, len - used, "%s%s",
-				    used ? "\r\n" : "", line);
+			n = strlen(line);
+			if (first_bad || cut)
+				;
+			else if (used == 0) {
+				str_copy_trunc(reply, line, len);
 				used = strlen(reply);
-			}
+			} else if (used + 2 + n < len) {
+				memcpy(reply + used, "\r\n", 2);
+				last = used + 2;
+				memcpy(reply + last, line, n + 1);
+				used = last + n;
+			} else
+				cut = 1;
 			if (line[3] != '-')
 				break;
 		}
+		if (cut && used > last + 3 && reply[last + 3] == '-')
+			reply[last + 3] = ' ';
 		q->pending--;
 		if (!first_bad && code >= 400)
 			first_bad = code;

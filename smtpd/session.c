@@ -62,9 +62,12 @@ smtpd_session_reply(struct smtp_session *s, const char *fmt, ...)
 void
 smtpd_queue_reply(struct smtp_session *s, const char *reply)
 {
-	const char *text;
+	const char *text, *p, *nl;
 
-	smtpd_session_reply(s, "%s", reply);
+	/* line by line: a long reply of many lines (EXPN) is not cut */
+	for (p = reply; (nl = strstr(p, "\r\n")) != NULL; p = nl + 2)
+		smtpd_session_reply(s, "%.*s", (int)(nl - p), p);
+	smtpd_session_reply(s, "%s", p);
 	if (qproto_parse_reply(reply, &text) == 421) {
 		log_info("%s: queue said 421, closing", s->client);
 		submit_quit(s);

@@ -93,6 +93,7 @@ session_tests = \
 	tests/sessions/commands.smtp \
 	tests/sessions/data-timeout.smtp \
 	tests/sessions/errors.smtp \
+	tests/sessions/expn-long.smtp \
 	tests/sessions/helo.smtp \
 	tests/sessions/hops.smtp \
 	tests/sessions/hostile-8bit.smtp \
