@@ -30,6 +30,7 @@
 #include "admin.h"
 #include "conf.h"
 #include "date.h"
+#include "esmtp.h"
 #include "log.h"
 #include "mime8.h"
 #include "options.h"
@@ -124,6 +125,47 @@ exec_smtpd(const struct conf *c, const char *confpath)
 		die(EX_CONFIG, "libexec_dir too long");
 	execl(path, "smtpd", "-c", confpath, (char *)NULL);
 	die(EX_UNAVAILABLE, "cannot run %s: %s", path, strerror(errno));
+}
+
+/*
+ * -N, -R and -V go on queue protocol lines as they are: each must be one
+ * ESMTP value (RFC 3461) that queued takes, or a line end in one would
+ * add commands of its own to the conversation (recipients, a message).
+ */
+static int
+dsn_value_ok(const char *v)
+{
+	if (*v == '\0')
+		return 0;
+	for (; *v; v++)
+		if ((unsigned char)*v < 33 || (unsigned char)*v > 126 ||
+		    *v == '=')
+			return 0;
+	return 1;
+}
+
+static void
+dsn_options_check(const struct sm_options *op)
+{
+	char line[1024];
+	struct mail_args m;
+	struct rcpt_args r;
+	struct esmtp_err err;
+
+	if (op->notify && (!dsn_value_ok(op->notify) ||
+	    str_fmt(line, sizeof(line), "TO:<a@b.test> NOTIFY=%s",
+	    op->notify) == -1 || esmtp_parse_rcpt(line, 1, 1, &r, &err) == -1))
+		die(EX_USAGE, "-N: NEVER, or a list of SUCCESS, FAILURE and "
+		    "DELAY");
+	if (op->ret && (!dsn_value_ok(op->ret) ||
+	    str_fmt(line, sizeof(line), "FROM:<> RET=%s", op->ret) == -1 ||
+	    esmtp_parse_mail(line, 1, &m, &err) == -1))
+		die(EX_USAGE, "-R: FULL or HDRS");
+	if (op->envid && (!dsn_value_ok(op->envid) ||
+	    str_fmt(line, sizeof(line), "FROM:<> ENVID=%s", op->envid) == -1 ||
+	    esmtp_parse_mail(line, 1, &m, &err) == -1))
+		die(EX_USAGE, "-V: an envelope id in xtext (RFC 3461 4), at most "
+		    "%d octets", ESMTP_ENVID_MAX);
 }
 
 static void
@@ -365,6 +407,7 @@ main(int argc, char *argv[])
 	    sizeof(sender)) == -1 ||
 	    addr_parse_mailbox(sender, ADDR_UTF8_OK, &a) == -1))
 		die(EX_USAGE, "'%s' is not an address", op.fopt);
+	dsn_options_check(&op);
 	r.domain = conf.hostname;
 	for (; i < argc; i++)
 		add_arg_rcpts(argv[i], &r);

@@ -173,6 +173,25 @@ try:
     finally:
         hold.cleanup()
 
+    # -N, -R and -V go on queue protocol lines: a line end in one added
+    # commands of its own (here a whole message to another recipient,
+    # queued, and exit 0 while the caller's own message was lost)
+    inject = "x\nRCPT <two@example.test>\nDATA\n24\nSubject: injected\n\nspam\n0"
+    for opt, value in (("-V", inject), ("-N", "success\nRCPT <two@example."
+                        "test>"), ("-R", "hdrs\nRCPT <two@example.test>"),
+                       ("-V", "a b"), ("-N", "sometimes"), ("-R", "all")):
+        r = sendmail([opt, value, "victim@example.test"],
+                     b"Subject: dsn options\n\nhi\n")
+        tap.eq(r.returncode, 64, "%s %r: EX_USAGE" % (opt, value))
+    r = sendmail(["-N", "success,delay", "-R", "hdrs", "-V", "id+2B1",
+                  "victim@example.test"], b"Subject: dsn ok\n\nhi\n")
+    tap.eq(r.returncode, 0, "-N, -R and -V as RFC 3461 has them: exit 0")
+    tap.ok(pombo.wait_for(lambda: len(mailbox("victim")) == 1, 5),
+           "that message is delivered")
+    time.sleep(0.5)
+    tap.eq(mailbox("two"), [], "and nothing reached the injected "
+           "recipient")
+
     # more recipients than queued takes in one transaction: the rest go
     # in the next ones, none is dropped (it was: 452, then exit 67)
     few = pombo.Instance({"hold_deliveries": "no",
