@@ -104,6 +104,7 @@ struct conn {
 	int			 msgfd;
 	int			 msg_reused;	/* msgfd: a file of free/ */
 	int			 counted;	/* in its uid's connections */
+	uint64_t		 last_read;	/* monotonic usec: idle since */
 	uint64_t		 size;
 	int			 write_failed;
 	char			*wbuf;		/* the queue file so far, */
@@ -134,10 +135,32 @@ struct uidcount {
 static struct uidcount	*uids;
 static size_t		 nuids, uids_cap;
 
+/*
+ * A local user's connection (a counted one) that sends nothing for
+ * smtp_timeout is closed, as smtpd closes an idle client: without it
+ * one could hold max_uid_connections half-written queue files (up to
+ * max_message_size each) or unread replies for ever. The handlers and
+ * the admin's tools keep their own deadlines. Looked at once a second
+ * while there are counted connections.
+ */
+#define CONN_SWEEP_USEC	1000000ULL
+static sd_event_source	*sweep_src;
+static unsigned		 ncounted;
+
 static void conn_process(struct conn *c);
 static void filter_step(void *arg, enum filter_verdict v, const char *reply);
 static void commit_done(struct commit_job *job);
 static void conn_io(void *ud, uint32_t revents);
+static int on_sweep(sd_event_source *s, uint64_t usec, void *ud);
+
+static uint64_t
+mono_usec(void)
+{
+	uint64_t now = 0;
+
+	sd_event_now(ctx->event, CLOCK_MONOTONIC, &now);
+	return now;
+}
 
 void
 conn_setup(struct queued_ctx *qc)
@@ -149,6 +172,10 @@ conn_setup(struct queued_ctx *qc)
 		fatal("connection poll");
 	delegate_init(qc);
 	filter_init(qc);
+	if (sd_event_add_time(qc->event, &sweep_src, CLOCK_MONOTONIC, 0, 0,
+	    on_sweep, NULL) < 0)
+		fatalx("connection idle timer");
+	sd_event_source_set_enabled(sweep_src, SD_EVENT_OFF);
 }
 
 unsigned
@@ -294,8 +321,10 @@ conn_free(struct conn *c)
 	free(c->helo_arg);
 	free(c->in);
 	free(c->wbuf);
-	if (c->counted)
+	if (c->counted) {
 		uid_release(c->uid);
+		ncounted--;
+	}
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -1471,7 +1500,37 @@ conn_io(void *ud, uint32_t revents)
 		return;
 	}
 	c->inlen += (size_t)n;
+	c->last_read = mono_usec();
 	conn_process(c);
+}
+
+static int
+on_sweep(sd_event_source *s, uint64_t usec, void *ud)
+{
+	uint64_t limit = (uint64_t)ctx->conf->smtp_timeout * 1000000;
+	struct conn *c, *next;
+
+	for (c = conns; c != NULL; c = next) {
+		next = c->next;
+		if (!c->counted)
+			continue;
+		/* waiting for queued itself (a commit, a check): not idle,
+		 * and the client's time starts again when it is told */
+		if (WAITING(c)) {
+			c->last_read = usec;
+			continue;
+		}
+		if (usec - c->last_read < limit)
+			continue;
+		log_info("uid %u: nothing sent for %llus, connection closed",
+		    (unsigned)c->uid, (unsigned long long)ctx->conf->smtp_timeout);
+		conn_free(c);
+	}
+	if (ncounted > 0) {
+		sd_event_source_set_time(s, usec + CONN_SWEEP_USEC);
+		sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	}
+	return 0;
 }
 
 void
@@ -1503,6 +1562,7 @@ conn_accept(int fd)
 	c->state = CS_VERSION;
 	c->uid = uid;
 	c->counted = counted;
+	c->last_read = mono_usec();
 	buf_init(&c->out, CONN_OUT_MAX);
 	if (connpoll_set(fd, c, EPOLLIN, &c->events) == -1) {
 		log_warn("accept: cannot watch the connection");
@@ -1514,6 +1574,11 @@ conn_accept(int fd)
 		conns->prev = c;
 	conns = c;
 	nconns++;
+	if (counted && ncounted++ == 0) {
+		sd_event_source_set_time(sweep_src, c->last_read +
+		    CONN_SWEEP_USEC);
+		sd_event_source_set_enabled(sweep_src, SD_EVENT_ONESHOT);
+	}
 	return;
 fail:
 	if (counted)

@@ -3,11 +3,15 @@ queued stops reading from that connection once 64 KB of replies wait,
 so its memory stays bounded, and goes on where it stopped once they are
 read. (It read on: 8 MB of "VRFY x" lines from uid nobody, 79 octets of
 reply each, grew queued by 230 MB, and max_uid_connections of them could
-each hold 256 MB.)"""
+each hold 256 MB.) And a local user's connection that sends nothing for
+smtp_timeout is closed, its half-written queue file removed (it was
+kept for ever: max_uid_connections files of up to max_message_size)."""
 import os
 import pwd
+import socket
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import pombo  # noqa: E402
@@ -74,6 +78,59 @@ try:
                "(%d octets taken)" % sent)
         tap.eq(replies, lines, "once read, every command has its reply")
         tap.eq(" ".join(out[7:]), "221 2.0.0 Bye", "and the QUIT its 221")
+finally:
+    inst.check_clean(tap)
+    inst.cleanup()
+
+# as nobody: a message begun, 1 MB of it sent, then silence; how long
+# until queued closes the connection (at most 20 s)
+IDLE = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(5)
+f = s.makefile("rb")
+s.sendall(b"POMBO 1\nHELO ESMTP local x.test\nMAIL <a@x.test>\n"
+          b"RCPT <bob@example.test>\nDATA\n")
+print(" ".join(f.readline().decode()[:3] for _ in range(5)), flush=True)
+chunk = b"x" * 99999 + b"\n"
+for _ in range(10):
+    s.sendall(b"100000\n" + chunk)
+t0 = time.time()
+s.settimeout(20)
+try:
+    print("eof" if s.recv(100) == b"" else "data", flush=True)
+except OSError as e:
+    print("error", e, flush=True)
+print(round(time.time() - t0), flush=True)
+"""
+inst = pombo.Instance({"smtp_timeout": "2s"}).start()
+os.chmod(inst.dir, 0o755)
+try:
+    p = subprocess.Popen(["/usr/bin/python3", "-c", IDLE, inst.sock],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, user=nobody.pw_uid, group=nobody.pw_gid)
+    pombo.wait_for(lambda: inst.incoming_files() != [], 10)
+    tap.eq(len(inst.incoming_files()), 1, "the half message is in "
+           "incoming/")
+    out, err = p.communicate(timeout=60)
+    lines = out.split("\n")
+    tap.eq(lines[0], "250 250 250 250 354", "the message was begun",)
+    tap.ok(lines[1:2] == ["eof"], "a silent local user's connection is "
+           "closed", out + err)
+    tap.ok(len(lines) > 2 and lines[2].isdigit() and int(lines[2]) <= 6,
+           "after smtp_timeout (2 s), give or take the 1 s sweep", out)
+    tap.eq(inst.incoming_files(), [], "and its half message removed")
+    tap.ok("nothing sent for 2s, connection closed" in inst.log(),
+           "logged", inst.log()[-500:])
+    # root (pombo-queue, the handlers' own user) keeps its own deadlines
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(inst.sock)
+        s.settimeout(10)
+        time.sleep(4)
+        s.sendall(b"POMBO 1\n")
+        tap.ok(s.recv(100).startswith(b"250 "), "root's idle connection "
+               "is not closed")
 finally:
     inst.check_clean(tap)
     inst.cleanup()
