@@ -212,6 +212,7 @@ integration_tests = \
 	tests/integration/pop3_tls_test.py \
 	tests/integration/privileges_test.py \
 	tests/integration/quarantine_names_test.py \
+	tests/integration/queue_cr_test.py \
 	tests/integration/queue_fifo_test.py \
 	tests/integration/queue_stats_test.py \
 	tests/integration/queue_talk_test.py \

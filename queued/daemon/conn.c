@@ -107,6 +107,7 @@ struct conn {
 	uint64_t		 last_read;	/* monotonic usec: idle since */
 	uint64_t		 size;
 	int			 write_failed;
+	int			 bare_cr;	/* a CR in the message's octets */
 	char			*wbuf;		/* the queue file so far, */
 	size_t			 wlen;		/* not yet written, */
 	int			 wbuffering;	/* while this is set */
@@ -754,6 +755,7 @@ do_data(struct conn *c)
 	buf_free(&hdr);
 	c->size = 0;
 	c->write_failed = 0;
+	c->bare_cr = 0;
 	c->txn->uid = c->uid;
 	/* a policy server's PREPENDs go on top, above the Received: line,
 	 * where Postfix puts them */
@@ -897,6 +899,21 @@ do_end_of_data(struct conn *c)
 
 	if (t->discard) {
 		txn_discarded(c);
+		return;
+	}
+	if (c->bare_cr) {
+		/*
+		 * The spool holds LF line ends only (SPOOL.md): smtpd and
+		 * pombo-sendmail never send a CR. One from another local
+		 * program would leave here as it is, a bare CR on the
+		 * wire ("\r.\r" ends the data for some servers: SMTP
+		 * smuggling from this host, RFC 5321 2.3.8).
+		 */
+		log_warnx("%s: bare CR in the message from uid %u, refused",
+		    t->env.qid, (unsigned)c->uid);
+		conn_reset(c);
+		conn_reply(c, "554 5.6.0 Message refused: bare CR in data "
+		    "(RFC 5321 2.3.8)");
 		return;
 	}
 	if (c->write_failed || c->size > ctx->conf->max_message_size +
@@ -1454,6 +1471,8 @@ conn_process(struct conn *c)
 			n = c->inlen - pos;
 			if (n > (size_t)c->chunk_left)
 				n = (size_t)c->chunk_left;
+			if (memchr(c->in + pos, '\r', n) != NULL)
+				c->bare_cr = 1;
 			chunk_write(c, c->in + pos, n);
 			pos += n;
 			c->chunk_left -= (long)n;
