@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/x509_vfy.h>
@@ -190,6 +191,30 @@ dane_host(struct rstate *st, size_t i, const char *host, const char *canon,
 	return -1;
 }
 
+/*
+ * "[192.0.2.1]" or "[IPv6:2001:db8::1]" (RFC 5321 4.1.3) as the bare
+ * address, for resolve_addrs; -1 for a literal of another kind.
+ */
+static int
+literal_address(const char *domain, char *out, size_t len)
+{
+	const char *p = domain + 1, *end = strchr(p, ']');
+	unsigned char ip[16];
+	int family = AF_INET;
+
+	if (end == NULL || end[1] != '\0')
+		return -1;
+	if (strncasecmp(p, "IPv6:", 5) == 0) {
+		p += 5;
+		family = AF_INET6;
+	}
+	if ((size_t)(end - p) >= len)
+		return -1;
+	memcpy(out, p, (size_t)(end - p));
+	out[end - p] = '\0';
+	return inet_pton(family, out, ip) == 1 ? 0 : -1;
+}
+
 /* Host names and addresses to try, best first. */
 static int
 find_targets(struct rstate *st, struct target *t, size_t *nt)
@@ -232,6 +257,17 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 			mx[0].pref = 0;
 			nmx = 1;
 		}
+	} else if (rc->domain[0] == '[') {
+		/* an address literal: that address, no MX (RFC 5321 5.1) */
+		if (literal_address(rc->domain, mx[0].host,
+		    sizeof(mx[0].host)) == -1) {
+			str_fmt_trunc(reply, sizeof(reply), "550 5.1.2 %s is not "
+			    "an address this host can reach", rc->domain);
+			report_rest(st, STATUS_PERM, NULL, reply);
+			return -1;
+		}
+		mx[0].pref = 0;
+		nmx = 1;
 	} else {
 		r = resolve_mx(rc->domain, mx, &nmx, &mx_sec);
 		if (r == DNS_NXDOMAIN) {
@@ -432,7 +468,8 @@ sts_filter(struct rstate *st, struct target *t, size_t *nt)
 	size_t i, k;
 	int first;
 
-	if (!rc->mta_sts || rc->relay != NULL)
+	/* a relay host, or an address literal: no domain's policy */
+	if (!rc->mta_sts || rc->relay != NULL || rc->domain[0] == '[')
 		return 0;
 	mc.domain = rc->domain;
 	mc.tls_ca = rc->tls_ca;

@@ -5,8 +5,9 @@ to a pipelined DATA with no recipient accepted, 8-bit to
 quoted-printable for a peer without 8BITMIME, SMTPUTF8 refusal, loops
 (also through an MX of this host's own preference), dead-host memory,
 several messages over one connection, delivery into a second Pombo
-instance and into Python's aiosmtpd (an independent implementation).
-Every server binds a 127.0.0.x address."""
+instance and into Python's aiosmtpd (an independent implementation),
+address literals ([127.0.0.2], [IPv6:::1]) without MX lookup.
+Every server binds a 127.0.0.x address or ::1."""
 import email
 import email.policy
 import os
@@ -77,6 +78,7 @@ peers = {
                   replies={"RCPT no@plain.test": "550 5.1.1 no such user"}),
     "nomail": Peer("127.0.0.16", P, "mx.nomail.test", ext=["8BITMIME"],
                    replies={"MAIL": "550 5.7.1 sender refused here"}),
+    "v6": Peer("::1", P, "v6.test"),
     "dead": Peer("127.0.0.10", P, "mx.dead.test",
                  replies={"GREETING": "421 4.3.2 closing, go away"}),
 }
@@ -240,6 +242,26 @@ try:
     tap.ok(pombo.wait_for(lambda: any("nobody@dot.test" in b
                                       for b in bounces()), 10),
            "the refused recipient bounces")
+
+    # an address literal is that address, no MX lookup (RFC 5321 5.1),
+    # IPv4 and IPv6 alike
+    for lit, peer in (("[127.0.0.2]", "good"), ("[IPv6:::1]", "v6")):
+        n = len(peers[peer].messages)
+        send(["lit@" + lit], b"Subject: literal\r\n\r\nhi\r\n")
+        tap.ok(pombo.wait_for(lambda: len(peers[peer].messages) > n, 10),
+               "to lit@%s: delivered to that address" % lit,
+               queued_for("lit@" + lit) or A.log()[-1500:])
+        tap.ok(peers[peer].messages[n:] and
+               peers[peer].messages[-1]["rcpts"] == ["<lit@%s>" % lit],
+               "with the literal as its recipient",
+               peers[peer].messages[-1:])
+    # one that is no address is refused at RCPT, never queued
+    try:
+        send(["lit@[IPv6:127.0.0.1]"])
+        tap.ok(False, "an IPv6 literal holding an IPv4 address: refused")
+    except smtplib.SMTPRecipientsRefused as e:
+        tap.eq(list(e.recipients.values())[0][0], 501,
+               "an IPv6 literal holding an IPv4 address: refused, 501")
 
     # RFC 1870: SIZE= is the message as sent, CRLF line ends counted
     n = len(peers["good"].messages)
