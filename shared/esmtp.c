@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,9 +156,14 @@ esmtp_parse_mail(const char *arg, int esmtp, struct mail_args *out,
 			char *e;
 			if (seen_size++ || val == NULL || !isdigit((unsigned char)*val))
 				ERR(501, "5.5.4 Bad SIZE parameter");
+			/* RFC 1870: 1*20DIGIT; past 2^64 - 1 it is as big as
+			 * any limit, not a syntax error */
+			errno = 0;
 			out->size = strtoull(val, &e, 10);
-			if (*e != '\0' || strlen(val) > 19)
+			if (*e != '\0' || strlen(val) > 20)
 				ERR(501, "5.5.4 Bad SIZE parameter");
+			if (errno == ERANGE)
+				out->size = UINT64_MAX;
 		} else if (strcasecmp(key, "BODY") == 0) {
 			if (seen_body++ || val == NULL)
 				ERR(501, "5.5.4 Bad BODY parameter");

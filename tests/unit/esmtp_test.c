@@ -17,7 +17,10 @@ static const struct {
 	{ "FROM:<a@b.test> SIZE=1000",			0, 555 },
 	{ "FROM:<a@b.test> SIZE=",			1, 501 },
 	{ "FROM:<a@b.test> SIZE=-1",			1, 501 },
-	{ "FROM:<a@b.test> SIZE=99999999999999999999",	1, 501 },
+	/* RFC 1870: 1*20DIGIT; past 2^64 - 1 a size, too big (552 later) */
+	{ "FROM:<a@b.test> SIZE=99999999999999999999",	1, 0 },
+	{ "FROM:<a@b.test> SIZE=999999999999999999999",	1, 501 },
+	{ "FROM:<a@b.test> SIZE=00000000000000000001",	1, 0 },
 	{ "FROM:<a@b.test> BODY=8BITMIME",		1, 0 },
 	{ "FROM:<a@b.test> BODY=7bit",			1, 0 },
 	{ "FROM:<a@b.test> BODY=BINARYMIME",		1, 501 },
@@ -63,6 +66,13 @@ Test(esmtp, mail_values)
 	cr_assert_eq(esmtp_format_mail(&m, out, sizeof(out)), 0);
 	cr_expect_str_eq(out, "<a@b.test> SIZE=42 BODY=8BITMIME RET=HDRS "
 	    "ENVID=x+2By");
+	/* 20 digits: leading zeros, or past what 64 bits hold */
+	cr_assert_eq(esmtp_parse_mail("FROM:<a@b.test> SIZE=00000000000000000042",
+	    1, &m, &err), 0);
+	cr_expect_eq(m.size, 42);
+	cr_assert_eq(esmtp_parse_mail("FROM:<a@b.test> SIZE=18446744073709551616",
+	    1, &m, &err), 0);
+	cr_expect_eq(m.size, UINT64_MAX);
 }
 
 Test(esmtp, rcpt_params)
