@@ -210,6 +210,12 @@ log_set_debug(int on)
 	log_debugging = on;
 }
 
+int
+log_debug_on(void)
+{
+	return log_debugging;
+}
+
 static void
 log_emit(int pri, const char *fmt, va_list ap, int with_errno)
 {

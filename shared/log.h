@@ -15,6 +15,7 @@
  * unless stderr is the journal, which syslog reaches anyway. */
 void log_init(const char *ident, int to_stderr);
 void log_set_debug(int on);
+int log_debug_on(void);
 /*
  * path (the log_file key; "" for none): where lines go when no syslog
  * daemon takes them (no socket at _PATH_LOG, or nobody listening), in

@@ -235,7 +235,8 @@ fail:
 static pid_t
 spawn(const char *prog, const int fds[AGENT_NFDS])
 {
-	char *argv[] = { (char *)prog, NULL };
+	/* queued -d: its agents log their debugging lines too */
+	char *argv[] = { (char *)prog, log_debug_on() ? "-d" : NULL, NULL };
 	sigset_t all, old, none;
 	volatile int err = 0;
 	pid_t parent = getpid(), pid;
@@ -281,6 +282,8 @@ agent_spawn(sd_event *e, const char *prog, int spoolfd, int outfd,
 		log_warn("cannot run %s", prog);
 		goto fail;
 	}
+	log_debug("%s: started, pid %ld, a job of %zu octets", prog,
+	    (long)a->pid, job->len);
 	close(in[0]);
 	close(out[1]);
 	a->in_fd = in[1];

@@ -1555,7 +1555,7 @@ on_sweep(sd_event_source *s, uint64_t usec, void *ud)
 void
 conn_accept(int fd)
 {
-	struct ucred cred;
+	struct ucred cred = { 0, (uid_t)-1, (gid_t)-1 };
 	socklen_t len = sizeof(cred);
 	struct conn *c;
 	uid_t uid = (uid_t)-1;
@@ -1593,6 +1593,8 @@ conn_accept(int fd)
 		conns->prev = c;
 	conns = c;
 	nconns++;
+	log_debug("connection of uid %u, pid %ld", (unsigned)uid,
+	    (long)cred.pid);
 	if (counted && ncounted++ == 0) {
 		sd_event_source_set_time(sweep_src, c->last_read +
 		    CONN_SWEEP_USEC);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -29,6 +30,8 @@ main(int argc, char *argv[])
 	char err[128];
 
 	log_init("pombo/local", 0);
+	/* started by queued -d */
+	log_set_debug(argc > 1 && strcmp(argv[1], "-d") == 0);
 	if (job_read(0, &j, err, sizeof(err)) == -1) {
 		log_warnx("bad job from queued: %s", err);
 		return EX_SOFTWARE;

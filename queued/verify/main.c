@@ -224,6 +224,8 @@ main(int argc, char *argv[])
 
 	signal(SIGPIPE, SIG_IGN);
 	log_init("pombo/verify", 0);
+	/* started by queued -d */
+	log_set_debug(argc > 1 && strcmp(argv[1], "-d") == 0);
 	if (job_read(0, &j, err, sizeof(err)) == -1)
 		tempfail("bad job from queued", err);
 	if (j.nmsg != 1 || j.msgs[0].bad || j.host[0] == '\0' ||
