@@ -137,12 +137,15 @@ static struct uidcount	*uids;
 static size_t		 nuids, uids_cap;
 
 /*
- * A local user's connection (a counted one) that sends nothing for
- * smtp_timeout is closed, as smtpd closes an idle client: without it
- * one could hold max_uid_connections half-written queue files (up to
- * max_message_size each) or unread replies for ever. The handlers and
- * the admin's tools keep their own deadlines. Looked at once a second
- * while there are counted connections.
+ * A local user's connection (a counted one) that holds something, a
+ * message under way (its file in incoming/) or replies it does not
+ * read, and sends nothing for smtp_timeout is closed, as smtpd closes an
+ * idle client: without it one could hold max_uid_connections such files
+ * (up to max_message_size each) for ever. One between messages holds
+ * only its descriptor, counted, and is left alone (sendmail -bs with a
+ * client that only says NOOP). The handlers and the admin's tools keep
+ * their own deadlines. Looked at once a second while there are counted
+ * connections.
  */
 #define CONN_SWEEP_USEC	1000000ULL
 static sd_event_source	*sweep_src;
@@ -1465,8 +1468,13 @@ conn_process(struct conn *c)
 	 */
 	if (c->processing)
 		return;
+again:
+	pos = 0;
 	c->processing = 1;
-	while (pos < c->inlen && !c->closing && !WAITING(c)) {
+	/* replies the peer does not read hold the rest of its lines too:
+	 * each line could add many (EXPN) */
+	while (pos < c->inlen && !c->closing && !WAITING(c) &&
+	    c->out.len < CONN_OUT_PAUSE) {
 		if (c->state == CS_CHUNKDATA) {
 			n = c->inlen - pos;
 			if (n > (size_t)c->chunk_left)
@@ -1493,7 +1501,12 @@ conn_process(struct conn *c)
 	memmove(c->in, c->in + pos, c->inlen - pos);
 	c->inlen -= pos;
 	c->processing = 0;
-	conn_flush(c);
+	if (conn_flush(c) == -1)
+		return;
+	/* held back by replies that have now gone: the lines left */
+	if (pos > 0 && c->inlen > 0 && c->out.len < CONN_OUT_PAUSE &&
+	    !c->closing && !WAITING(c))
+		goto again;
 }
 
 static void
@@ -1505,6 +1518,13 @@ conn_io(void *ud, uint32_t revents)
 	if (revents & EPOLLOUT) {
 		if (conn_flush(c) == -1)
 			return;
+		/* lines held back while its replies waited (it may free c;
+		 * epoll reports what is left to read again) */
+		if (c->inlen > 0 && c->out.len < CONN_OUT_PAUSE &&
+		    !c->closing && !WAITING(c)) {
+			conn_process(c);
+			return;
+		}
 	}
 	if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return;
@@ -1527,26 +1547,31 @@ static int
 on_sweep(sd_event_source *s, uint64_t usec, void *ud)
 {
 	uint64_t limit = (uint64_t)ctx->conf->smtp_timeout * 1000000;
+	/* usec is when it was due: it runs up to 250 ms later, and a read
+	 * meanwhile is later than usec */
+	uint64_t now = mono_usec();
 	struct conn *c, *next;
 
 	for (c = conns; c != NULL; c = next) {
 		next = c->next;
 		if (!c->counted)
 			continue;
-		/* waiting for queued itself (a commit, a check): not idle,
-		 * and the client's time starts again when it is told */
-		if (WAITING(c)) {
-			c->last_read = usec;
+		/* idle is counted from the last read, or from when queued
+		 * last made it wait (a commit, a check) or it held nothing */
+		if (WAITING(c) || (c->out.len == 0 && c->state != CS_CHUNK &&
+		    c->state != CS_CHUNKDATA)) {
+			c->last_read = now;
 			continue;
 		}
-		if (usec - c->last_read < limit)
+		if (c->last_read >= now || now - c->last_read < limit)
 			continue;
-		log_info("uid %u: nothing sent for %llus, connection closed",
+		log_info("uid %u: nothing sent for %llus with a message under "
+		    "way or replies unread: connection closed",
 		    (unsigned)c->uid, (unsigned long long)ctx->conf->smtp_timeout);
 		conn_free(c);
 	}
 	if (ncounted > 0) {
-		sd_event_source_set_time(s, usec + CONN_SWEEP_USEC);
+		sd_event_source_set_time(s, now + CONN_SWEEP_USEC);
 		sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
 	}
 	return 0;

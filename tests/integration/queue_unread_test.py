@@ -3,9 +3,12 @@ queued stops reading from that connection once 64 KB of replies wait,
 so its memory stays bounded, and goes on where it stopped once they are
 read. (It read on: 8 MB of "VRFY x" lines from uid nobody, 79 octets of
 reply each, grew queued by 230 MB, and max_uid_connections of them could
-each hold 256 MB.) And a local user's connection that sends nothing for
-smtp_timeout is closed, its half-written queue file removed (it was
-kept for ever: max_uid_connections files of up to max_message_size)."""
+each hold 256 MB.) Nor does it answer more lines meanwhile: one EXPN
+line can have a long reply. And a local user's connection with a message
+under way that sends nothing for smtp_timeout is closed, its
+half-written queue file removed (it was kept for ever:
+max_uid_connections files of up to max_message_size); one still sending,
+or silent between messages, is not."""
 import os
 import pwd
 import socket
@@ -82,6 +85,101 @@ finally:
     inst.check_clean(tap)
     inst.cleanup()
 
+# as nobody: 60 KB of EXPN lines for an alias of 200, none of its
+# replies read for 3 s: queued answers only while less than 64 KB of
+# replies wait (each line was answered: 15 MB held), then every one
+EXPN = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+s.connect(sys.argv[1])
+line = b"EXPN huge@example.test\n"
+n = 60000 // len(line)
+s.sendall(b"POMBO 1\n" + line * n + b"QUIT\n")
+print("sent", n, flush=True)
+time.sleep(3)
+s.settimeout(30)
+data = b""
+while not data.endswith(b"221 2.0.0 Bye\n"):
+    d = s.recv(1 << 20)
+    if not d:
+        break
+    data += d
+print("expn", sum(1 for l in data.split(b"\n") if l.startswith(b"250 ")),
+      "members", data.count(b"example.test>"), flush=True)
+"""
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for l in f:
+            if l.startswith("VmRSS:"):
+                return int(l.split()[1])
+    return 0
+
+
+inst = pombo.Instance({"enable_expn": "yes"})
+with open(os.path.join(inst.dir, "aliases"), "w") as f:
+    f.write("huge: " + ", ".join("r%d@example.test" % i for i in range(200))
+            + "\n")
+inst.start()
+os.chmod(inst.dir, 0o755)
+try:
+    before = rss_kb(inst.queued.pid)
+    p = subprocess.Popen(["/usr/bin/python3", "-c", EXPN, inst.sock],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, user=nobody.pw_uid, group=nobody.pw_gid)
+    time.sleep(2)
+    grown = rss_kb(inst.queued.pid) - before
+    out, err = p.communicate(timeout=60)
+    w = out.split()
+    tap.ok(grown < 4096, "replies not read hold queued's memory too when "
+           "one line has many (grew %d kB)" % grown)
+    # one last line more: the greeting's
+    tap.ok(len(w) == 6 and int(w[3]) == int(w[1]) + 1 and
+           int(w[5]) == 200 * int(w[1]),
+           "once read, every EXPN has its whole reply", out + err)
+finally:
+    inst.check_clean(tap)
+    inst.cleanup()
+
+# as nobody: a message sent slowly, a chunk every 50 ms for 4 s, with
+# smtp_timeout = 2s: it is sending, so it is not closed (a read just
+# before the sweep came was once taken for hours of silence)
+SLOW = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(10)
+f = s.makefile("rb")
+s.sendall(b"POMBO 1\nHELO ESMTP local x.test\nMAIL <a@x.test>\n"
+          b"RCPT <bob@example.test>\nDATA\n")
+print(" ".join(f.readline().decode()[:3] for _ in range(5)), flush=True)
+t0 = time.time()
+try:
+    while time.time() - t0 < 4:
+        s.sendall(b"100\n" + b"y" * 99 + b"\n")
+        time.sleep(0.05)
+    s.sendall(b"0\n")
+    print(f.readline().decode()[:3], flush=True)
+except OSError as e:
+    print("error after %.1f s: %s" % (time.time() - t0, e), flush=True)
+"""
+# as nobody: between messages, silent for 4 s (sendmail -bs whose
+# client only says NOOP): it holds nothing, and is left open
+QUIET = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(10)
+f = s.makefile("rb")
+s.sendall(b"POMBO 1\nHELO ESMTP local x.test\n")
+print(" ".join(f.readline().decode()[:3] for _ in range(2)), flush=True)
+time.sleep(4)
+s.sendall(b"MAIL <a@x.test>\n")
+print(f.readline().decode()[:3] or "eof", flush=True)
+"""
+
 # as nobody: a message begun, 1 MB of it sent, then silence; how long
 # until queued closes the connection (at most 20 s)
 IDLE = r"""
@@ -121,8 +219,18 @@ try:
     tap.ok(len(lines) > 2 and lines[2].isdigit() and int(lines[2]) <= 6,
            "after smtp_timeout (2 s), give or take the 1 s sweep", out)
     tap.eq(inst.incoming_files(), [], "and its half message removed")
-    tap.ok("nothing sent for 2s, connection closed" in inst.log(),
-           "logged", inst.log()[-500:])
+    tap.ok("nothing sent for 2s with a message under way or replies "
+           "unread: connection closed" in inst.log(), "logged",
+           inst.log()[-500:])
+    for script, want, what in (
+            (SLOW, ["250 250 250 250 354", "250"], "one sending a "
+             "message slowly for twice smtp_timeout is not closed"),
+            (QUIET, ["250 250", "250"], "one silent between messages for "
+             "twice smtp_timeout is not closed")):
+        r = subprocess.run(["/usr/bin/python3", "-c", script, inst.sock],
+                           capture_output=True, text=True, timeout=60,
+                           user=nobody.pw_uid, group=nobody.pw_gid)
+        tap.ok(r.stdout.split("\n")[:2] == want, what, r.stdout + r.stderr)
     # root (pombo-queue, the handlers' own user) keeps its own deadlines
     with socket.socket(socket.AF_UNIX) as s:
         s.connect(inst.sock)
