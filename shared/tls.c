@@ -8,6 +8,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -107,6 +108,15 @@ ssl_error(const char *what, char *err, size_t errlen)
 	} else
 		str_fmt_trunc(err, errlen, "%s failed%s%s", what, errno ? ": " : "",
 		    errno ? strerror(errno) : "");
+}
+
+static int
+is_ip(const char *host)
+{
+	unsigned char ip[16];
+
+	return inet_pton(AF_INET, host, ip) == 1 ||
+	    inet_pton(AF_INET6, host, ip) == 1;
 }
 
 static void
@@ -269,8 +279,10 @@ tls_client(int fd, const char *host, enum tls_verify v, const char *cafile,
 	t->rfd = t->wfd = fd;
 	nonblock(fd);
 	p_SSL_set_fd(t->ssl, fd);
-	p_SSL_ctrl(t->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME,
-	    TLSEXT_NAMETYPE_host_name, (void *)host);
+	/* RFC 6066 3: a name, never an address literal */
+	if (!is_ip(host))
+		p_SSL_ctrl(t->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME,
+		    TLSEXT_NAMETYPE_host_name, (void *)host);
 	if (v != TLS_VERIFY_NONE && p_SSL_set1_host(t->ssl, host) != 1) {
 		ssl_error("SSL_set1_host", err, errlen);
 		goto fail;

@@ -13,6 +13,7 @@ import email.policy
 import os
 import re
 import smtplib
+import ssl
 import subprocess
 import sys
 import time
@@ -59,6 +60,10 @@ opts += ["--mx-host=backup.test,mx1.backup.test,10",
          "--server=/servfail.test/127.0.0.1#%d" % servfail.port]
 dns = pombo.Dnsmasq(opts, dns_dir)
 
+sni = []
+tls_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+tls_ctx.load_cert_chain(*pombo.make_certs(dns_dir, ("tls.lit.test",))[1:])
+tls_ctx.sni_callback = lambda sock, name, ctx: sni.append(name)
 peers = {
     "good": Peer("127.0.0.2", P, "mx.good.test"),
     "backup": Peer("127.0.0.4", P, "mx2.backup.test"),
@@ -79,6 +84,8 @@ peers = {
     "nomail": Peer("127.0.0.16", P, "mx.nomail.test", ext=["8BITMIME"],
                    replies={"MAIL": "550 5.7.1 sender refused here"}),
     "v6": Peer("::1", P, "v6.test"),
+    # STARTTLS, the server name the client asks for noted
+    "tlslit": Peer("127.0.0.17", P, "tls.lit.test", tls=tls_ctx),
     "dead": Peer("127.0.0.10", P, "mx.dead.test",
                  replies={"GREETING": "421 4.3.2 closing, go away"}),
 }
@@ -255,6 +262,14 @@ try:
                peers[peer].messages[-1]["rcpts"] == ["<lit@%s>" % lit],
                "with the literal as its recipient",
                peers[peer].messages[-1:])
+    # over TLS it names no server (RFC 6066 3: SNI is a name, never an
+    # address)
+    n = len(peers["tlslit"].messages)
+    send(["lit@[127.0.0.17]"])
+    tap.ok(pombo.wait_for(lambda: len(peers["tlslit"].messages) > n, 10) and
+           peers["tlslit"].tls_sessions > 0 and sni == [None],
+           "to an address literal over STARTTLS: no SNI",
+           (peers["tlslit"].tls_sessions, sni))
     # one that is no address is refused at RCPT, never queued
     try:
         send(["lit@[IPv6:127.0.0.1]"])
