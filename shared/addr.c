@@ -91,28 +91,43 @@ addr_domain_valid(const char *d, size_t len, int utf8)
 	return label > 0 && d[len - 1] != '-';
 }
 
-/* address-literal without its brackets (RFC 5321 4.1.3). */
+int
+addr_literal_ip(const char *s, size_t len, char *out, size_t outlen)
+{
+	unsigned char tmp[16];
+	int family = AF_INET;
+
+	if (len < 3 || s[0] != '[' || s[len - 1] != ']')
+		return -1;
+	s++;
+	len -= 2;
+	if (len > 5 && strncasecmp(s, "IPv6:", 5) == 0) {
+		family = AF_INET6;
+		s += 5;
+		len -= 5;
+	}
+	if (len >= outlen)
+		return -1;
+	memcpy(out, s, len);
+	out[len] = '\0';
+	/* General-address-literal: no Standardized-tag is registered */
+	return inet_pton(family, out, tmp) == 1 ? 0 : -1;
+}
+
+/* address-literal with its brackets (RFC 5321 4.1.3). */
 static int
 literal_valid(const char *s, size_t len)
 {
-	char buf[64];
-	unsigned char tmp[16];
+	char ip[64];
 
-	if (len == 0 || len >= sizeof(buf))
-		return 0;
-	memcpy(buf, s, len);
-	buf[len] = '\0';
-	if (len > 5 && strncasecmp(buf, "IPv6:", 5) == 0)
-		return inet_pton(AF_INET6, buf + 5, tmp) == 1;
-	/* General-address-literal: no Standardized-tag is registered */
-	return inet_pton(AF_INET, buf, tmp) == 1;
+	return addr_literal_ip(s, len, ip, sizeof(ip)) == 0;
 }
 
 int
 addr_helo_valid(const char *s, size_t len)
 {
 	if (len >= 2 && s[0] == '[' && s[len - 1] == ']')
-		return literal_valid(s + 1, len - 2);
+		return literal_valid(s, len);
 	/* a trailing dot is common in EHLO names and harmless */
 	if (len > 1 && s[len - 1] == '.')
 		len--;
@@ -178,7 +193,7 @@ mailbox_scan(const char *s, unsigned flags, struct addr *out)
 		if (close == NULL)
 			return 0;
 		dlen = (size_t)(close - d) + 1;
-		if (!literal_valid(d + 1, dlen - 2))
+		if (!literal_valid(d, dlen))
 			return 0;
 	} else {
 		dlen = 0;

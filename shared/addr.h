@@ -41,6 +41,11 @@ void addr_format(const struct addr *a, char *buf, size_t len);
 int addr_domain_valid(const char *d, size_t len, int utf8);
 /* Domain or address literal, as in EHLO. */
 int addr_helo_valid(const char *s, size_t len);
+/*
+ * The address of an address literal ("[192.0.2.1]", "[IPv6:2001:db8::1]",
+ * RFC 5321 4.1.3) into out, as inet_pton reads it; -1 for any other.
+ */
+int addr_literal_ip(const char *s, size_t len, char *out, size_t outlen);
 /* The local part without quotes and quoted-pairs, lowercased. */
 int addr_local_canon(const char *local, char *buf, size_t len);
 int addr_utf8_valid(const char *s, size_t len);

@@ -216,6 +216,12 @@ log_debug_on(void)
 	return log_debugging;
 }
 
+void
+log_agent_args(int argc, char *argv[])
+{
+	log_debugging = argc > 1 && strcmp(argv[1], "-d") == 0;
+}
+
 static void
 log_emit(int pri, const char *fmt, va_list ap, int with_errno)
 {

@@ -16,6 +16,9 @@
 void log_init(const char *ident, int to_stderr);
 void log_set_debug(int on);
 int log_debug_on(void);
+/* In an agent queued started: debugging on if it was given -d (by
+ * queued -d, log_debug_on). */
+void log_agent_args(int argc, char *argv[]);
 /*
  * path (the log_file key; "" for none): where lines go when no syslog
  * daemon takes them (no socket at _PATH_LOG, or nobody listening), in

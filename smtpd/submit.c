@@ -178,30 +178,34 @@ submit_received(struct smtp_session *s)
 	return qclient_chunk(&s->q, hdr, (size_t)n);
 }
 
-/*
- * What was wrong with the data, in words for the log (the client got
- * the reply of the first): not the bit mask.
- */
+/* What can be wrong with the data: in words for the log, and the reply
+ * (the client gets the first one's; a size's names the limit). */
+static const struct {
+	unsigned	 bit;
+	const char	*log;
+	const char	*reply;
+} data_errors[] = {
+	{ DATA_ERR_BARE_LF, "bare LF in data",
+	    "554 5.6.0 Message refused: bare LF in data (RFC 5321 2.3.8)" },
+	{ DATA_ERR_BARE_CR, "bare CR in data",
+	    "554 5.6.0 Message refused: bare CR in data (RFC 5321 2.3.8)" },
+	{ DATA_ERR_TOO_BIG, "larger than max_message_size", NULL },
+	{ DATA_ERR_HOPS, "too many Received: lines (a loop?)",
+	    "554 5.4.6 Too many hops: mail loop?" },
+};
+#define NDATA_ERRORS	(sizeof(data_errors) / sizeof(data_errors[0]))
+
 static const char *
 data_errors_text(unsigned errors, char *buf, size_t len)
 {
-	static const struct {
-		unsigned	bit;
-		const char	*text;
-	} names[] = {
-		{ DATA_ERR_BARE_LF, "bare LF in data" },
-		{ DATA_ERR_BARE_CR, "bare CR in data" },
-		{ DATA_ERR_TOO_BIG, "larger than max_message_size" },
-		{ DATA_ERR_HOPS, "too many Received: lines (a loop?)" },
-	};
 	size_t i, used;
 
 	buf[0] = '\0';
-	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (errors & names[i].bit) {
+	for (i = 0; i < NDATA_ERRORS; i++)
+		if (errors & data_errors[i].bit) {
 			used = strlen(buf);
 			str_fmt_trunc(buf + used, len - used, "%s%s",
-			    used ? ", " : "", names[i].text);
+			    used ? ", " : "", data_errors[i].log);
 		}
 	return buf;
 }
@@ -209,18 +213,20 @@ data_errors_text(unsigned errors, char *buf, size_t len)
 static void
 submit_reject(struct smtp_session *s, unsigned error)
 {
-	if (error == DATA_ERR_BARE_LF)
-		smtpd_session_reply(s, "554 5.6.0 Message refused: bare LF in data "
-		    "(RFC 5321 2.3.8)");
-	else if (error == DATA_ERR_BARE_CR)
-		smtpd_session_reply(s, "554 5.6.0 Message refused: bare CR in data "
-		    "(RFC 5321 2.3.8)");
-	else if (error == DATA_ERR_TOO_BIG)
+	size_t i;
+
+	if (error == DATA_ERR_TOO_BIG) {
 		smtpd_session_reply(s, "552 5.3.4 Message size exceeds fixed limit "
 		    "of %llu octets",
 		    (unsigned long long)s->conf->max_message_size);
-	else
-		smtpd_session_reply(s, "554 5.4.6 Too many hops: mail loop?");
+		return;
+	}
+	for (i = 0; i < NDATA_ERRORS; i++)
+		if (error == data_errors[i].bit) {
+			smtpd_session_reply(s, "%s", data_errors[i].reply);
+			return;
+		}
+	smtpd_session_reply(s, "554 5.6.0 Message refused");
 }
 
 /*

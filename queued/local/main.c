@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
 
@@ -30,8 +29,7 @@ main(int argc, char *argv[])
 	char err[128];
 
 	log_init("pombo/local", 0);
-	/* started by queued -d */
-	log_set_debug(argc > 1 && strcmp(argv[1], "-d") == 0);
+	log_agent_args(argc, argv);
 	if (job_read(0, &j, err, sizeof(err)) == -1) {
 		log_warnx("bad job from queued: %s", err);
 		return EX_SOFTWARE;

@@ -81,8 +81,7 @@ main(int argc, char *argv[])
 	 * delivery go where its delivery lines go (never twice into the
 	 * journal) */
 	log_init("pombo/remote", 1);
-	/* started by queued -d */
-	log_set_debug(argc > 1 && strcmp(argv[1], "-d") == 0);
+	log_agent_args(argc, argv);
 	if (job_read(0, &j, err, sizeof(err)) == -1) {
 		log_warnx("bad job from queued: %s", err);
 		return EX_SOFTWARE;

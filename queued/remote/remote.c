@@ -8,7 +8,6 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/x509_vfy.h>
@@ -17,6 +16,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "crc32c.h"
 #include "dane.h"
 #include "dns.h"
@@ -191,30 +191,6 @@ dane_host(struct rstate *st, size_t i, const char *host, const char *canon,
 	return -1;
 }
 
-/*
- * "[192.0.2.1]" or "[IPv6:2001:db8::1]" (RFC 5321 4.1.3) as the bare
- * address, for resolve_addrs; -1 for a literal of another kind.
- */
-static int
-literal_address(const char *domain, char *out, size_t len)
-{
-	const char *p = domain + 1, *end = strchr(p, ']');
-	unsigned char ip[16];
-	int family = AF_INET;
-
-	if (end == NULL || end[1] != '\0')
-		return -1;
-	if (strncasecmp(p, "IPv6:", 5) == 0) {
-		p += 5;
-		family = AF_INET6;
-	}
-	if ((size_t)(end - p) >= len)
-		return -1;
-	memcpy(out, p, (size_t)(end - p));
-	out[end - p] = '\0';
-	return inet_pton(family, out, ip) == 1 ? 0 : -1;
-}
-
 /* Host names and addresses to try, best first. */
 static int
 find_targets(struct rstate *st, struct target *t, size_t *nt)
@@ -259,7 +235,7 @@ find_targets(struct rstate *st, struct target *t, size_t *nt)
 		}
 	} else if (rc->domain[0] == '[') {
 		/* an address literal: that address, no MX (RFC 5321 5.1) */
-		if (literal_address(rc->domain, mx[0].host,
+		if (addr_literal_ip(rc->domain, strlen(rc->domain), mx[0].host,
 		    sizeof(mx[0].host)) == -1) {
 			str_fmt_trunc(reply, sizeof(reply), "550 5.1.2 %s is not "
 			    "an address this host can reach", rc->domain);

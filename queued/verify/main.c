@@ -224,8 +224,7 @@ main(int argc, char *argv[])
 
 	signal(SIGPIPE, SIG_IGN);
 	log_init("pombo/verify", 0);
-	/* started by queued -d */
-	log_set_debug(argc > 1 && strcmp(argv[1], "-d") == 0);
+	log_agent_args(argc, argv);
 	if (job_read(0, &j, err, sizeof(err)) == -1)
 		tempfail("bad job from queued", err);
 	if (j.nmsg != 1 || j.msgs[0].bad || j.host[0] == '\0' ||

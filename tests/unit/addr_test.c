@@ -106,6 +106,26 @@ Test(addr, domain_and_helo)
 	cr_expect_not(addr_helo_valid("under_score", 11));
 }
 
+/* the address inside a literal, for a client that connects to it */
+Test(addr, literal_ip)
+{
+	char ip[64];
+
+#define LIT(s) addr_literal_ip(s, strlen(s), ip, sizeof(ip))
+	cr_expect_eq(LIT("[192.0.2.1]"), 0);
+	cr_expect_str_eq(ip, "192.0.2.1");
+	cr_expect_eq(LIT("[ipv6:2001:DB8::1]"), 0);
+	cr_expect_str_eq(ip, "2001:DB8::1");
+	cr_expect_eq(LIT("[IPv6:192.0.2.1]"), -1);
+	cr_expect_eq(LIT("[2001:db8::1]"), -1);
+	cr_expect_eq(LIT("[tag:x]"), -1);
+	cr_expect_eq(LIT("[]"), -1);
+	cr_expect_eq(LIT("192.0.2.1"), -1);
+	cr_expect_eq(LIT("[192.0.2.1"), -1);
+#undef LIT
+	cr_expect_eq(addr_literal_ip("[192.0.2.1]", 11, ip, 9), -1);
+}
+
 Test(addr, mailbox_and_format)
 {
 	struct addr a;
