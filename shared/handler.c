@@ -20,16 +20,21 @@
  * The configuration did not load: its log_file line, wherever it is in
  * the file, so that without a syslog daemon (inetd in a container) the
  * error naming the file and line is not lost with the client's "421".
- * As root only into a file that exists: one made by root now would
- * shut out the unprivileged handlers later.
+ * As root only into a file that exists (one made by root now would shut
+ * out the unprivileged handlers later), and not through a symlink (the
+ * user of a folder it is in could point it anywhere).
  */
 static void
 log_file_of_broken(const char *path)
 {
 	char file[PATH_MAX];
 
-	if (conf_peek(path, "log_file", file, sizeof(file)) == 0 &&
-	    file[0] == '/' && (geteuid() != 0 || access(file, F_OK) == 0))
+	if (conf_peek(path, "log_file", file, sizeof(file)) == -1 ||
+	    file[0] != '/')
+		return;
+	if (geteuid() == 0)
+		log_set_file_existing(file);
+	else
 		log_set_file(file);
 }
 

@@ -21,6 +21,7 @@
 
 static int log_stderr;
 static int log_debugging;
+static int log_file_flags = O_CREAT;	/* for log_path */
 static const char *log_ident = "pombo";
 static char *log_path;		/* NULL: none (a PATH_MAX array here cost
 				   every handler a page fault) */
@@ -94,6 +95,15 @@ log_set_file(const char *path)
 	free(log_path);
 	/* out of memory: no file, as for an empty path */
 	log_path = path[0] != '\0' ? strdup(path) : NULL;
+	log_file_flags = O_CREAT;
+}
+
+void
+log_set_file_existing(const char *path)
+{
+	log_set_file(path);
+	/* not a link put there, nor a FIFO that would hold the write */
+	log_file_flags = O_NOFOLLOW | O_NONBLOCK;
 }
 
 /*
@@ -116,7 +126,7 @@ log_to_file(const char *msg)
 	int n, i;
 
 	if (log_fd == -1) {
-		log_fd = open(log_path, O_WRONLY | O_APPEND | O_CREAT |
+		log_fd = open(log_path, O_WRONLY | O_APPEND | log_file_flags |
 		    O_CLOEXEC | O_NOCTTY, 0660);
 		if (log_fd == -1)
 			return;		/* nowhere to say so, either */

@@ -26,6 +26,9 @@ void log_agent_args(int argc, char *argv[]);
  * has them. Opened at the first such line, as the user then.
  */
 void log_set_file(const char *path);
+/* The same, but only a file that is there, not through a symlink
+ * (root writing where a configuration that did not load says). */
+void log_set_file_existing(const char *path);
 /* Does a syslog daemon listen at _PATH_LOG (looked at once a second)? */
 int log_syslog_there(void);
 

@@ -19,8 +19,10 @@ peer_identify(int fd, struct peer *p)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
+	static const char *const vars[] = { "TCPREMOTEIP", "REMOTE_ADDR" };
 	const char *env;
 	unsigned char tmp[16];
+	size_t i;
 
 	memset(p, 0, sizeof(*p));
 	str_copy_trunc(p->addr, "local", sizeof(p->addr));
@@ -45,12 +47,15 @@ peer_identify(int fd, struct peer *p)
 		else
 			inet_ntop(AF_INET6, a, p->addr, sizeof(p->addr));
 	}
-	/* tcpserver and some inetds say it in the environment */
-	if (((env = getenv("TCPREMOTEIP")) != NULL ||
-	    (env = getenv("REMOTE_ADDR")) != NULL) &&
-	    (inet_pton(AF_INET, env, tmp) == 1 ||
-	    inet_pton(AF_INET6, env, tmp) == 1)) {
-		str_copy_trunc(p->addr, env, sizeof(p->addr));	/* an IP: fits */
-		p->local = 0;
-	}
+	/* tcpserver and some inetds say it in the environment: the first
+	 * of these that is an address */
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		if ((env = getenv(vars[i])) != NULL &&
+		    (inet_pton(AF_INET, env, tmp) == 1 ||
+		    inet_pton(AF_INET6, env, tmp) == 1)) {
+			/* an IP: fits */
+			str_copy_trunc(p->addr, env, sizeof(p->addr));
+			p->local = 0;
+			break;
+		}
 }

@@ -49,6 +49,7 @@ unit_tests = \
 	tests/unit/mtasts_policy_test \
 	tests/unit/sockspec_test \
 	tests/unit/password_test \
+	tests/unit/peer_test \
 	tests/unit/pop3_dirscan_test \
 	tests/unit/pop3_mailbox_test \
 	tests/unit/pop3_session_test \

@@ -79,6 +79,20 @@ try:
                    for l in lines(logf)),
                "%s: a configuration error goes to log_file" %
                prog.split("/")[0], (r.stdout, lines(logf)[-3:]))
+    # as root not through a symlink: the user of the log's folder could
+    # point it at any file
+    target = os.path.join(inst.dir, "target")
+    open(target, "w").close()
+    os.symlink(target, os.path.join(inst.dir, "link.log"))
+    with open(inst.conf_path) as f, open(broken, "w") as g:
+        g.write("local_domain = example.test\nlog_file = %s\n" %
+                os.path.join(inst.dir, "link.log") +
+                "".join(l for l in f if not l.startswith("log_file")))
+    r = subprocess.run(missing + [pombo.prog("smtpd/smtpd"), "-c", broken],
+                       input=b"QUIT\n", capture_output=True, timeout=30)
+    tap.ok(r.stdout.startswith(b"421 4.3.0") and
+           os.path.getsize(target) == 0, "as root, a log_file that is a "
+           "symlink is not written", (r.stdout, lines(target)))
     got = lines(logf)
     smtpd = [l for l in got if "pombo/smtpd[" in l]
     pop3d = [l for l in got if "pombo/pop3d[" in l]

@@ -88,9 +88,14 @@ try:
     r = subprocess.run([pombo.prog("smtpd/smtpd"), "-c", plain.conf_path],
                        input=b"QUIT\n", capture_output=True, timeout=10,
                        env=plain.env())
-    tap.ok(r.stdout.startswith(b"220 ") and
-           "as root" not in handler_log(plain),
-           "as root on a pipe: no warning", handler_log(plain)[-500:])
+    if syslog:
+        tap.skip("as root on a pipe: no warning", "a syslog daemon takes "
+                 "the handlers' lines here")
+    else:
+        tap.ok(r.stdout.startswith(b"220 ") and
+               "smtpd[" in handler_log(plain) and
+               "as root" not in handler_log(plain),
+               "as root on a pipe: no warning", handler_log(plain)[-500:])
     sa = pombo.SocketActivated([pombo.prog("smtpd/smtpd"), "-c",
                                 plain.conf_path], plain.env())
     try:
