@@ -38,7 +38,11 @@ milter_mods_free(struct milter_mods *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* A copy with every CRLF made LF: the queue file's line ends. */
+/*
+ * A copy with every CRLF made LF, the queue file's line ends, and a bare
+ * CR a blank: the spool holds no CR (SPOOL.md), and one in a field would
+ * leave as it is.
+ */
 static char *
 dup_lf(const char *s)
 {
@@ -47,8 +51,10 @@ dup_lf(const char *s)
 	if (d == NULL)
 		return NULL;
 	for (; *s; s++)
-		if (!(s[0] == '\r' && s[1] == '\n'))
+		if (s[0] != '\r')
 			*o++ = *s;
+		else if (s[1] != '\n')
+			*o++ = ' ';
 	*o = '\0';
 	return d;
 }
@@ -78,7 +84,11 @@ milter_mods_add(struct milter_mods *m, enum milter_mod_type type,
 	return 0;
 }
 
-/* CRLF becomes LF, also when a chunk ends between the two. */
+/*
+ * CRLF becomes LF, also when a chunk ends between the two, and a bare CR
+ * a line end, as pombo-sendmail makes it: the spool holds no CR
+ * (SPOOL.md), which would leave on the wire as it is.
+ */
 int
 milter_mods_body(struct milter_mods *m, const void *data, size_t len)
 {
@@ -87,7 +97,7 @@ milter_mods_body(struct milter_mods *m, const void *data, size_t len)
 
 	m->replbody = 1;
 	for (i = 0; i < len; i++) {
-		if (m->body_cr && p[i] != '\n' && buf_addc(&m->body, '\r') == -1)
+		if (m->body_cr && p[i] != '\n' && buf_addc(&m->body, '\n') == -1)
 			return -1;
 		m->body_cr = 0;
 		if (p[i] == '\r') {
@@ -104,7 +114,7 @@ void
 milter_mods_body_end(struct milter_mods *m)
 {
 	if (m->body_cr)
-		(void)buf_addc(&m->body, '\r');
+		(void)buf_addc(&m->body, '\n');
 	m->body_cr = 0;
 }
 

@@ -62,15 +62,18 @@ Test(milter_edit, add_and_insert)
 		{ MILTER_MOD_INSHDR, 0, "DKIM-Signature", " v=1;\r\n\tb=xyz" },
 		{ MILTER_MOD_INSHDR, 2, "X-Two", " 2" },
 		{ MILTER_MOD_INSHDR, 99, "X-Last", "" },
+		/* a bare CR in a field: a blank (the spool holds none) */
+		{ MILTER_MOD_ADDHDR, 0, "X-CR", " a\rb\r" },
 	};
 
-	cr_expect_str_eq(apply(MSG, c, 4, NULL),
+	cr_expect_str_eq(apply(MSG, c, 5, NULL),
 	    "DKIM-Signature: v=1;\n\tb=xyz\n"
 	    "Received: from x\n\tby y\n"
 	    "X-Two: 2\n"
 	    "From: a@b.test\nSubject: hi\nTo: c@d.test\nSubject: again\n"
 	    "X-Spam: yes\n"
 	    "X-Last:\n"
+	    "X-CR: a b \n"
 	    "\nline 1\nline 2\n");
 }
 
@@ -98,9 +101,10 @@ Test(milter_edit, body)
 	    "To: c@d.test\nSubject: again\n\nnew\nbody\n");
 	cr_expect_str_eq(apply("A: b\n", NULL, 0, "x\r\n"), "A: b\n\nx\n");
 	cr_expect_str_eq(apply("A: b\n\nold\n", NULL, 0, ""), "A: b\n\n");
-	/* a bare CR stays what it is; the split falls on it */
-	cr_expect_str_eq(apply("A: b\n\n", NULL, 0, "a\rb"), "A: b\n\na\rb");
-	cr_expect_str_eq(apply("A: b\n\n", NULL, 0, "ab\r"), "A: b\n\nab\r");
+	/* a bare CR is a line end (the spool holds none), also where a
+	 * chunk ends on it */
+	cr_expect_str_eq(apply("A: b\n\n", NULL, 0, "a\rb"), "A: b\n\na\nb");
+	cr_expect_str_eq(apply("A: b\n\n", NULL, 0, "ab\r"), "A: b\n\nab\n");
 }
 
 Test(milter_edit, limits)
