@@ -143,10 +143,8 @@ finally:
     inst.check_clean(tap)
     inst.cleanup()
 
-# as nobody: a message sent slowly, a chunk every 50 ms for 4 s, with
-# smtp_timeout = 2s: it is sending, so it is not closed (a read just
-# before the sweep came was once taken for hours of silence)
-SLOW = r"""
+# a local user's message begun: its replies up to DATA's 354 printed
+BEGUN = r"""
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
@@ -155,6 +153,12 @@ f = s.makefile("rb")
 s.sendall(b"POMBO 1\nHELO ESMTP local x.test\nMAIL <a@x.test>\n"
           b"RCPT <bob@example.test>\nDATA\n")
 print(" ".join(f.readline().decode()[:3] for _ in range(5)), flush=True)
+"""
+
+# as nobody: a message sent slowly, a chunk every 50 ms for 4 s, with
+# smtp_timeout = 2s: it is sending, so it is not closed (a read just
+# before the sweep came was once taken for hours of silence)
+SLOW = BEGUN + r"""
 t0 = time.time()
 try:
     while time.time() - t0 < 4:
@@ -182,15 +186,7 @@ print(f.readline().decode()[:3] or "eof", flush=True)
 
 # as nobody: a message begun, 1 MB of it sent, then silence; how long
 # until queued closes the connection (at most 20 s)
-IDLE = r"""
-import socket, sys, time
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.settimeout(5)
-f = s.makefile("rb")
-s.sendall(b"POMBO 1\nHELO ESMTP local x.test\nMAIL <a@x.test>\n"
-          b"RCPT <bob@example.test>\nDATA\n")
-print(" ".join(f.readline().decode()[:3] for _ in range(5)), flush=True)
+IDLE = BEGUN + r"""
 chunk = b"x" * 99999 + b"\n"
 for _ in range(10):
     s.sendall(b"100000\n" + chunk)
