@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -105,6 +107,7 @@ struct conn {
 	int			 msg_reused;	/* msgfd: a file of free/ */
 	int			 counted;	/* in its uid's connections */
 	uint64_t		 last_read;	/* monotonic usec: idle since */
+	int			 unread;	/* in its socket, at the last sweep */
 	uint64_t		 size;
 	int			 write_failed;
 	int			 bare_cr;	/* a CR in the message's octets */
@@ -378,6 +381,10 @@ conn_flush(struct conn *c)
 	}
 	memmove(c->out.data, c->out.data + off, c->out.len - off);
 	c->out.len -= off;
+	/* a peer taking its replies is not idle, though nothing is read
+	 * from it while they wait */
+	if (off > 0)
+		c->last_read = mono_usec();
 	if (c->closing && c->out.len == 0) {
 		conn_free(c);
 		return -1;
@@ -1460,6 +1467,7 @@ conn_process(struct conn *c)
 {
 	size_t pos = 0, n;
 	char *nl;
+	int held;
 
 	/*
 	 * A transaction ended from inside a line (an agent or a filter that
@@ -1498,14 +1506,17 @@ again:
 		conn_line(c, c->in + pos);
 		pos = (size_t)(nl - c->in) + 1;
 	}
+	/* lines left because replies wait (also when none was taken:
+	 * a wait's end may have added the reply that filled them) */
+	held = pos < c->inlen && c->out.len >= CONN_OUT_PAUSE;
 	memmove(c->in, c->in + pos, c->inlen - pos);
 	c->inlen -= pos;
 	c->processing = 0;
 	if (conn_flush(c) == -1)
 		return;
-	/* held back by replies that have now gone: the lines left */
-	if (pos > 0 && c->inlen > 0 && c->out.len < CONN_OUT_PAUSE &&
-	    !c->closing && !WAITING(c))
+	/* and they have gone: the lines left */
+	if (held && c->out.len < CONN_OUT_PAUSE && !c->closing &&
+	    !WAITING(c))
 		goto again;
 }
 
@@ -1551,6 +1562,7 @@ on_sweep(sd_event_source *s, uint64_t usec, void *ud)
 	 * meanwhile is later than usec */
 	uint64_t now = mono_usec();
 	struct conn *c, *next;
+	int q;
 
 	for (c = conns; c != NULL; c = next) {
 		next = c->next;
@@ -1562,6 +1574,17 @@ on_sweep(sd_event_source *s, uint64_t usec, void *ud)
 		    c->state != CS_CHUNKDATA)) {
 			c->last_read = now;
 			continue;
+		}
+		/*
+		 * Taking its replies is not idle, though nothing is read
+		 * from it while they wait, and the kernel lets queued write
+		 * again only once half its buffer is taken: what is in the
+		 * socket, not yet read, went down.
+		 */
+		if (ioctl(c->fd, SIOCOUTQ, &q) == 0) {
+			if (q < c->unread)
+				c->last_read = now;
+			c->unread = q;
 		}
 		if (c->last_read >= now || now - c->last_read < limit)
 			continue;

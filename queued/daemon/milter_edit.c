@@ -39,9 +39,8 @@ milter_mods_free(struct milter_mods *m)
 }
 
 /*
- * A copy with every CRLF made LF, the queue file's line ends, and a bare
- * CR a blank: the spool holds no CR (SPOOL.md), and one in a field would
- * leave as it is.
+ * A copy with every CRLF made LF: the queue file's line ends (a field
+ * with a bare CR never gets here: milter_proto_header_value_ok).
  */
 static char *
 dup_lf(const char *s)
@@ -51,10 +50,8 @@ dup_lf(const char *s)
 	if (d == NULL)
 		return NULL;
 	for (; *s; s++)
-		if (s[0] != '\r')
+		if (!(s[0] == '\r' && s[1] == '\n'))
 			*o++ = *s;
-		else if (s[1] != '\n')
-			*o++ = ' ';
 	*o = '\0';
 	return d;
 }

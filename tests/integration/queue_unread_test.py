@@ -133,8 +133,13 @@ try:
     grown = rss_kb(inst.queued.pid) - before
     out, err = p.communicate(timeout=60)
     w = out.split()
-    tap.ok(grown < 4096, "replies not read hold queued's memory too when "
-           "one line has many (grew %d kB)" % grown)
+    if os.environ.get("san_cflags"):
+        # ASan's quarantine keeps the freed expansions: 320 MB
+        tap.skip("replies not read hold queued's memory when one line "
+                 "has many", "RSS says nothing under the sanitizers")
+    else:
+        tap.ok(grown < 4096, "replies not read hold queued's memory too "
+               "when one line has many (grew %d kB)" % grown)
     # one last line more: the greeting's
     tap.ok(len(w) == 6 and int(w[3]) == int(w[1]) + 1 and
            int(w[5]) == 200 * int(w[1]),
@@ -184,6 +189,40 @@ s.sendall(b"MAIL <a@x.test>\n")
 print(f.readline().decode()[:3] or "eof", flush=True)
 """
 
+# as nobody: lines sent until queued stops taking them (replies wait),
+# then replies taken slowly for 9 s: queued reads little or nothing from
+# it meanwhile, but it is not idle (it was closed, about 6 s in)
+READER = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"POMBO 1\n")
+s.setblocking(False)
+sent, stalled, t0 = 0, None, time.time()
+while sent < 2000000 and time.time() - t0 < 10:
+    try:
+        sent += s.send(b"VRFY x\n" * 1000)
+        stalled = None
+    except BlockingIOError:
+        stalled = stalled or time.time()
+        if time.time() - stalled > 1:
+            break
+        time.sleep(0.01)
+s.setblocking(True)
+s.settimeout(5)
+got, t0 = 0, time.time()
+try:
+    while time.time() - t0 < 9:
+        d = s.recv(4000)
+        if not d:
+            break
+        got += len(d)
+        time.sleep(0.1)
+    print("open" if time.time() - t0 >= 9 else "eof", got, flush=True)
+except OSError as e:
+    print("error", e, got, flush=True)
+"""
+
 # as nobody: a message begun, 1 MB of it sent, then silence; how long
 # until queued closes the connection (at most 20 s)
 IDLE = BEGUN + r"""
@@ -222,11 +261,15 @@ try:
             (SLOW, ["250 250 250 250 354", "250"], "one sending a "
              "message slowly for twice smtp_timeout is not closed"),
             (QUIET, ["250 250", "250"], "one silent between messages for "
-             "twice smtp_timeout is not closed")):
+             "twice smtp_timeout is not closed"),
+            (READER, ["open"], "one taking its replies for 9 s, while "
+             "queued reads little from it, is not closed")):
         r = subprocess.run(["/usr/bin/python3", "-c", script, inst.sock],
                            capture_output=True, text=True, timeout=60,
                            user=nobody.pw_uid, group=nobody.pw_gid)
-        tap.ok(r.stdout.split("\n")[:2] == want, what, r.stdout + r.stderr)
+        got = [l.split()[0] if script is READER else l
+               for l in r.stdout.split("\n")[:len(want)] if l]
+        tap.ok(got == want, what, r.stdout + r.stderr)
     # root (pombo-queue, the handlers' own user) keeps its own deadlines
     with socket.socket(socket.AF_UNIX) as s:
         s.connect(inst.sock)
