@@ -1578,8 +1578,11 @@ on_sweep(sd_event_source *s, uint64_t usec, void *ud)
 		/*
 		 * Taking its replies is not idle, though nothing is read
 		 * from it while they wait, and the kernel lets queued write
-		 * again only once half its buffer is taken: what is in the
-		 * socket, not yet read, went down.
+		 * again only once three quarters of its buffer are taken:
+		 * what is in the socket, not yet read, went down. It goes
+		 * down a kernel packet at a time (up to about 36 KB of
+		 * queued's writes), so a peer must take that much per
+		 * smtp_timeout.
 		 */
 		if (ioctl(c->fd, SIOCOUTQ, &q) == 0) {
 			if (q < c->unread)
