@@ -115,7 +115,7 @@ try:
         """Errors of remote recipients tried at least twice."""
         return [m.group(1) for t in states() for m in re.finditer(
             r"^rcpt 0 q (?:[2-9]|\d\d+) \d+ (.*)$", t, re.M)]
-    tap.ok(pombo.wait_for(lambda: len(remote_errors()) >= N, 40, 0.5),
+    tap.ok(pombo.wait_for(lambda: len(remote_errors()) >= N, 90, 0.5),
            "the remote recipients were tried and deferred, rounds over",
            "%d of %d" % (len(remote_errors()), N))
     errors = remote_errors()
