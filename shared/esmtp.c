@@ -95,8 +95,8 @@ keyword_valid(const char *k)
 	return 1;
 }
 
-static int
-value_valid(const char *v)
+int
+esmtp_value_valid(const char *v)
 {
 	/* esmtp-value = 1*(%d33-60 / %d62-126), or UTF-8 under RFC 6531 */
 	if (*v == '\0')
@@ -150,7 +150,7 @@ esmtp_parse_mail(const char *arg, int esmtp, struct mail_args *out,
 	if (!esmtp && *str_trim(p) != '\0')
 		ERR(555, "5.5.4 Parameters need EHLO");
 	while ((p = param_next(p, &key, &val)) != NULL) {
-		if (!keyword_valid(key) || (val && !value_valid(val)))
+		if (!keyword_valid(key) || (val && !esmtp_value_valid(val)))
 			ERR(501, "5.5.4 Bad parameter syntax");
 		if (strcasecmp(key, "SIZE") == 0) {
 			char *e;
@@ -259,7 +259,7 @@ esmtp_parse_rcpt(const char *arg, int esmtp, int smtputf8,
 	if (!esmtp && *str_trim(p) != '\0')
 		ERR(555, "5.5.4 Parameters need EHLO");
 	while ((p = param_next(p, &key, &val)) != NULL) {
-		if (!keyword_valid(key) || (val && !value_valid(val)))
+		if (!keyword_valid(key) || (val && !esmtp_value_valid(val)))
 			ERR(501, "5.5.4 Bad parameter syntax");
 		if (strcasecmp(key, "NOTIFY") == 0) {
 			if (out->notify || val == NULL ||

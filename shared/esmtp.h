@@ -59,6 +59,8 @@ int esmtp_parse_rcpt(const char *arg, int esmtp, int smtputf8,
 int esmtp_format_mail(const struct mail_args *m, char *buf, size_t len);
 int esmtp_format_rcpt(const struct rcpt_args *r, char *buf, size_t len);
 int esmtp_xtext_valid(const char *s);
+/* One esmtp-value (RFC 5321 4.1.2): no blank, no '=', no control. */
+int esmtp_value_valid(const char *v);
 /* RFC 3461 4: xtext of an address; -1 if it does not fit. */
 int esmtp_xtext_encode(const char *in, char *out, size_t len);
 const char *esmtp_notify_str(unsigned notify, char *buf, size_t len);

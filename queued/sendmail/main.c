@@ -129,21 +129,9 @@ exec_smtpd(const struct conf *c, const char *confpath)
 
 /*
  * -N, -R and -V go on queue protocol lines as they are: each must be one
- * ESMTP value (RFC 3461) that queued takes, or a line end in one would
- * add commands of its own to the conversation (recipients, a message).
+ * ESMTP value (RFC 3461) that queued takes, or a line end or a blank in
+ * one would add commands or parameters of its own to the conversation.
  */
-static int
-dsn_value_ok(const char *v)
-{
-	if (*v == '\0')
-		return 0;
-	for (; *v; v++)
-		if ((unsigned char)*v < 33 || (unsigned char)*v > 126 ||
-		    *v == '=')
-			return 0;
-	return 1;
-}
-
 static void
 dsn_options_check(const struct sm_options *op)
 {
@@ -152,16 +140,16 @@ dsn_options_check(const struct sm_options *op)
 	struct rcpt_args r;
 	struct esmtp_err err;
 
-	if (op->notify && (!dsn_value_ok(op->notify) ||
+	if (op->notify && (!esmtp_value_valid(op->notify) ||
 	    str_fmt(line, sizeof(line), "TO:<a@b.test> NOTIFY=%s",
 	    op->notify) == -1 || esmtp_parse_rcpt(line, 1, 1, &r, &err) == -1))
 		die(EX_USAGE, "-N: NEVER, or a list of SUCCESS, FAILURE and "
 		    "DELAY");
-	if (op->ret && (!dsn_value_ok(op->ret) ||
+	if (op->ret && (!esmtp_value_valid(op->ret) ||
 	    str_fmt(line, sizeof(line), "FROM:<> RET=%s", op->ret) == -1 ||
 	    esmtp_parse_mail(line, 1, &m, &err) == -1))
 		die(EX_USAGE, "-R: FULL or HDRS");
-	if (op->envid && (!dsn_value_ok(op->envid) ||
+	if (op->envid && (!esmtp_value_valid(op->envid) ||
 	    str_fmt(line, sizeof(line), "FROM:<> ENVID=%s", op->envid) == -1 ||
 	    esmtp_parse_mail(line, 1, &m, &err) == -1))
 		die(EX_USAGE, "-V: an envelope id in xtext (RFC 3461 4), at most "
