@@ -126,48 +126,79 @@ qclient_line(struct qclient *q, char *line, size_t len)
 }
 
 int
-qclient_reply(struct qclient *q, char *reply, size_t len)
+qclient_reply_each(struct qclient *q, qclient_line_fn *fn, void *arg)
 {
 	char line[QCLIENT_REPLY_MAX + 1];
 	const char *text;
-	int code, first_bad = 0;
+	int code, first = -1;
 
-	if (q->fd == -1 || lineio_flush(&q->io) == -1)
+	if (q->fd == -1 || q->pending == 0 || lineio_flush(&q->io) == -1)
 		goto gone;
-	code = -1;
+	do {
+		if (qclient_line(q, line, sizeof(line)) == -1 ||
+		    (code = qproto_parse_reply(line, &text)) == -1)
+			goto gone;
+		/* every line of one reply has its code (RFC 5321 4.2.1) */
+		if (first == -1)
+			first = code;
+		else if (code != first)
+			goto gone;
+		fn(arg, line, line[3] != '-');
+	} while (line[3] == '-');
+	q->pending--;
+	return code;
+gone:
+	qclient_close(q);
+	return -1;
+}
+
+/*
+ * A reply may have "ddd-" lines before its last, CRLF-joined. Only
+ * whole lines are kept; if they do not all fit, the last one kept
+ * becomes the reply's last ("ddd "), so that whoever passes it on never
+ * leaves a reply unfinished.
+ */
+struct joined {
+	char	*reply;
+	size_t	 len, used, last;
+	int	 keep, cut;
+};
+
+static void
+join_line(void *arg, const char *line, int final)
+{
+	struct joined *j = arg;
+	size_t n = strlen(line);
+
+	(void)final;
+	if (!j->keep || j->cut)
+		;
+	else if (j->used == 0) {
+		str_copy_trunc(j->reply, line, j->len);
+		j->used = strlen(j->reply);
+	} else if (j->used + 2 + n < j->len) {
+		memcpy(j->reply + j->used, "\r\n", 2);
+		j->last = j->used + 2;
+		memcpy(j->reply + j->last, line, n + 1);
+		j->used = j->last + n;
+	} else
+		j->cut = 1;
+}
+
+int
+qclient_reply(struct qclient *q, char *reply, size_t len)
+{
+	int code = -1, first_bad = 0;
+
+	if (q->fd == -1)
+		goto gone;
 	while (q->pending > 0) {
-		size_t used = 0, last = 0, n;
-		int cut = 0;
-		/*
-		 * A reply may have "ddd-" lines before its last, CRLF-joined.
-		 * Only whole lines are kept; if they do not all fit, the
-		 * last one kept becomes the reply's last ("ddd "), so that
-		 * whoever passes it on never leaves a reply unfinished.
-		 */
-		for (;;) {
-			if (qclient_line(q, line, sizeof(line)) == -1)
-				goto gone;
-			if ((code = qproto_parse_reply(line, &text)) == -1)
-				goto gone;
-			n = strlen(line);
-			if (first_bad || cut)
-				;
-			else if (used == 0) {
-				str_copy_trunc(reply, line, len);
-				used = strlen(reply);
-			} else if (used + 2 + n < len) {
-				memcpy(reply + used, "\r\n", 2);
-				last = used + 2;
-				memcpy(reply + last, line, n + 1);
-				used = last + n;
-			} else
-				cut = 1;
-			if (line[3] != '-')
-				break;
-		}
-		if (cut && used > last + 3 && reply[last + 3] == '-')
-			reply[last + 3] = ' ';
-		q->pending--;
+		struct joined j = { reply, len, 0, 0, !first_bad, 0 };
+
+		if ((code = qclient_reply_each(q, join_line, &j)) == -1)
+			goto gone;
+		if (j.cut && j.used > j.last + 3 && reply[j.last + 3] == '-')
+			reply[j.last + 3] = ' ';
 		if (!first_bad && code >= 400)
 			first_bad = code;
 	}

@@ -36,6 +36,13 @@ int qclient_send(struct qclient *q, const char *fmt, ...) PRINTF_LIKE(2, 3);
  * 2xx/3xx, else of the last, with its line in reply; -1 if queued is gone.
  */
 int qclient_reply(struct qclient *q, char *reply, size_t len);
+/*
+ * Read the oldest pending reply a line at a time: fn gets each line
+ * ("ddd-text", and final set on the last), so a reply longer than any
+ * buffer is passed on whole. Returns its code, -1 if queued is gone.
+ */
+typedef void qclient_line_fn(void *arg, const char *line, int final);
+int qclient_reply_each(struct qclient *q, qclient_line_fn *fn, void *arg);
 /* One line and its reply. */
 int qclient_cmd(struct qclient *q, char *reply, size_t len,
     const char *fmt, ...) PRINTF_LIKE(4, 5);

@@ -36,36 +36,40 @@ open_queue(const struct conf *c, struct qclient *q)
 	return 0;
 }
 
-/* "250-2.1.5 <a>\r\n250 2.1.5 <b>" printed as "<a>, <b>" */
-static void
-print_targets(const char *reply)
-{
-	const char *p = reply, *end;
-	int first = 1;
+/*
+ * The EXPN reply, a line at a time: a 250's targets are printed as they
+ * come ("250-2.1.5 <a>", "250 2.1.5 <b>" as "<a>, <b>"), however many an
+ * alias has; of any other reply the first line is kept for the verdict.
+ */
+struct expn {
+	const char	*addr;
+	char		 first[QCLIENT_REPLY_MAX];
+	int		 lines;
+};
 
-	while (*p) {
-		end = strstr(p, "\r\n");
-		if (end == NULL)
-			end = p + strlen(p);
-		if (end - p > 4) {
-			const char *t = p + 4;
-			/* the enhanced code, "2.1.5 " */
-			if (strncmp(t, "2.", 2) == 0 && strchr(t, ' ') &&
-			    strchr(t, ' ') < end)
-				t = strchr(t, ' ') + 1;
-			printf("%s%.*s", first ? "" : ", ", (int)(end - t), t);
-			first = 0;
-		}
-		p = *end ? end + 2 : end;
-	}
-	printf("\n");
+static void
+expn_line(void *arg, const char *line, int final)
+{
+	struct expn *e = arg;
+	const char *t = line + 4;
+
+	if (e->lines++ == 0)
+		str_copy_trunc(e->first, line, sizeof(e->first));
+	if (strncmp(line, "250", 3) != 0)
+		return;
+	if (e->lines == 1)
+		printf("%s: deliverable: ", e->addr);
+	/* the enhanced code, "2.1.5 " */
+	if (strncmp(t, "2.", 2) == 0 && strchr(t, ' '))
+		t = strchr(t, ' ') + 1;
+	printf("%s%s%s", e->lines == 1 ? "" : ", ", t, final ? "\n" : "");
 }
 
 static enum verdict
 verify_one(const struct conf *c, struct qclient *q, const char *arg)
 {
-	char addr[ADDR_MAX + 1], reply[QCLIENT_REPLY_MAX];
-	char copy[ADDR_MAX + 3];
+	char addr[ADDR_MAX + 1], copy[ADDR_MAX + 3];
+	struct expn e;
 	struct addr a;
 	size_t n;
 	int code;
@@ -83,10 +87,23 @@ verify_one(const struct conf *c, struct qclient *q, const char *arg)
 	    sizeof(addr)) == -1 || addr_parse_mailbox(addr, ADDR_UTF8_OK,
 	    &a) == -1)
 		goto bad;
-	code = qclient_cmd(q, reply, sizeof(reply), "EXPN <%s>", addr);
+	e.addr = addr;
+	e.lines = 0;
+	code = -1;
+	if (qclient_send(q, "EXPN <%s>", addr) == 0)
+		code = qclient_reply_each(q, expn_line, &e);
+	if (code == 250)
+		return V_OK;
+	if (code < 0) {
+		/* gone in the middle of a 250's targets: end that line */
+		printf("%s%s: unknown for now: 451 4.3.0 Queue unavailable\n",
+		    e.lines > 0 && strncmp(e.first, "250", 3) == 0 ? "\n" :
+		    "", addr);
+		return V_TEMP;
+	}
 	/* 502: not for this user (enable_expn off, not root) */
-	if (code < 0 || code == 502) {
-		printf("%s: unknown for now: %s\n", addr, reply);
+	if (code == 502) {
+		printf("%s: unknown for now: %s\n", addr, e.first);
 		return V_TEMP;
 	}
 	if (code == 252) {
@@ -94,13 +111,8 @@ verify_one(const struct conf *c, struct qclient *q, const char *arg)
 		    "to %s\n", addr, a.domain);
 		return V_OK;
 	}
-	if (code == 250) {
-		printf("%s: deliverable: ", addr);
-		print_targets(reply);
-		return V_OK;
-	}
 	printf("%s: %s: %s\n", addr, code >= 500 ? "undeliverable" :
-	    "unknown for now", reply);
+	    "unknown for now", e.first);
 	return code >= 500 ? V_BAD : V_TEMP;
 bad:
 	printf("%s: undeliverable: not an address\n", arg);

@@ -88,6 +88,24 @@ try:
     tap.ok(len(inst.delivered("bob")) == n_bob and
            len(inst.delivered("carol")) == n_carol, "-bv sent nothing")
 
+    # an alias whose expansion is longer than any reply buffer (4 KB):
+    # every member said, on one line, none cut off
+    many = ["member%03d@far-away-domain.example.net" % i for i in range(300)]
+    aliases("root: carol@example.test\nteam: bob, dave@example.test\n"
+            "crowd: " + ",\n  ".join(", ".join(many[i:i + 10])
+                                     for i in range(0, 300, 10)) + "\n")
+    r = sm(["-bv", "crowd@example.test", "bob@example.test"])
+    lines = out(r).splitlines()
+    tap.ok(r.returncode == 0 and len(lines) == 2 and
+           lines[0].startswith("crowd@example.test: deliverable: <member000@")
+           and lines[0].count("@far-away-domain") == 300 and
+           lines[0].endswith("<member299@far-away-domain.example.net>"),
+           "-bv of an alias of 300 (13 KB): all 300 on its line",
+           out(r)[:300] + " ... " + out(r)[-200:])
+    tap.ok(len(lines) == 2 and lines[1] == "bob@example.test: deliverable: "
+           "<bob@example.test>", "and the next address after it", lines[1:])
+    aliases("root: carol@example.test\nteam: bob, dave@example.test\n")
+
     # queued answers VRFY and EXPN as the admin set them (both off here),
     # except to root and its own user: a local user learns no alias's
     # members on the queue socket, where smtpd would say 502
