@@ -13,13 +13,21 @@
 #include "rfc5322.h"
 #include "str.h"
 
-/* One entry (between top-level commas): its address, or "" if none. */
+/*
+ * One entry (between top-level commas): its address, or "" if none.
+ * *at is where in s an "@domain" would go (before the '>', or after a
+ * bare addr-spec written without blanks or comments inside), else
+ * (size_t)-1.
+ */
 static int
-entry_address(const char *s, size_t n, char *out, size_t outlen)
+entry_address(const char *s, size_t n, char *out, size_t outlen,
+    size_t *at)
 {
 	size_t i, o = 0, lt = (size_t)-1, gt = (size_t)-1;
+	size_t first = (size_t)-1;
 	int depth = 0, quoted = 0;
 
+	*at = (size_t)-1;
 	/* find the last top-level <...> */
 	for (i = 0; i < n; i++) {
 		char c = s[i];
@@ -59,6 +67,7 @@ entry_address(const char *s, size_t n, char *out, size_t outlen)
 			return -1;
 		memcpy(out, p, (size_t)(e - p));
 		out[e - p] = '\0';
+		*at = gt;
 		return 0;
 	}
 	if (lt != (size_t)-1)
@@ -81,6 +90,8 @@ entry_address(const char *s, size_t n, char *out, size_t outlen)
 		}
 		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
 			continue;
+		if (first == (size_t)-1)
+			first = i;
 		if (c == '"') {
 			/* a quoted local part keeps its quotes */
 			do {
@@ -103,24 +114,24 @@ entry_address(const char *s, size_t n, char *out, size_t outlen)
 		out[o++] = c;
 	}
 	out[o] = '\0';
+	/* copied one for one: nothing was left out between its ends */
+	if (o > 0 && first + o <= n && memcmp(s + first, out, o) == 0)
+		*at = first + o;
 	return 0;
 }
 
-int
-rfc5322_addresses(const char *value, int (*cb)(const char *, void *),
-    void *ctx, char *err, size_t errlen)
-{
-	return rfc5322_addresses_in(value, NULL, cb, ctx, err, errlen);
-}
-
-int
-rfc5322_addresses_in(const char *value, const char *domain,
-    int (*cb)(const char *, void *), void *ctx, char *err, size_t errlen)
+/*
+ * Split value at its top-level commas (and a group's ':' and ';') and
+ * give fn each entry's address ("" for none) and where its "@domain"
+ * would go in value.
+ */
+static int
+each_entry(const char *value, int (*fn)(char *addr, size_t at, void *arg),
+    void *arg, char *err, size_t errlen)
 {
 	char addr[ADDR_MAX + 1];
-	struct addr a;
-	size_t i, start = 0, n = strlen(value);
-	int depth = 0, quoted = 0, angle = 0, count = 0;
+	size_t i, at, start = 0, n = strlen(value);
+	int depth = 0, quoted = 0, angle = 0;
 
 	for (i = 0; i <= n; i++) {
 		char c = i < n ? value[i] : ',';
@@ -160,39 +171,119 @@ rfc5322_addresses_in(const char *value, const char *domain,
 		if (angle || (c != ',' && c != ';'))
 			continue;
 		if (entry_address(value + start, i - start, addr,
-		    sizeof(addr)) == -1) {
+		    sizeof(addr), &at) == -1) {
 			str_fmt_trunc(err, errlen, "bad address near '%.60s'",
 			    value + start);
 			return -1;
 		}
+		if (fn(addr, at == (size_t)-1 ? at : start + at, arg) == -1)
+			return -1;
 		start = i + 1;
-		if (addr[0] == '\0')
-			continue;	/* empty group, trailing comma */
-		/* "To: root", as cron writes it: a local user of domain */
-		if (domain && strchr(addr, '@') == NULL &&
-		    str_fmt(addr + strlen(addr), sizeof(addr) - strlen(addr),
-		    "@%s", domain) == -1) {
-			str_fmt_trunc(err, errlen, "'%.100s' is too long", addr);
-			return -1;
-		}
-		if (addr_parse_mailbox(addr, ADDR_UTF8_OK, &a) == -1) {
-			str_fmt_trunc(err, errlen, "'%.100s' is not an address", addr);
-			return -1;
-		}
-		if (++count > RFC5322_MAX_ADDRS) {
-			str_fmt_trunc(err, errlen, "too many addresses");
-			return -1;
-		}
-		if (cb(addr, ctx) == -1) {
-			str_fmt_trunc(err, errlen, "cannot take '%.100s'", addr);
-			return -1;
-		}
 	}
 	if (quoted || depth || angle) {
 		str_fmt_trunc(err, errlen, "unbalanced quotes, comment or brackets");
 		return -1;
 	}
-	return count;
+	return 0;
+}
+
+struct found {
+	const char	*domain;
+	int		(*cb)(const char *, void *);
+	void		*ctx;
+	char		*err;
+	size_t		 errlen;
+	int		 count;
+};
+
+static int
+found_address(char *addr, size_t at, void *arg)
+{
+	struct found *f = arg;
+	struct addr a;
+
+	(void)at;
+	if (addr[0] == '\0')
+		return 0;	/* empty group, trailing comma */
+	/* "To: root", as cron writes it: a local user of domain */
+	if (f->domain && strchr(addr, '@') == NULL &&
+	    str_fmt(addr + strlen(addr), ADDR_MAX + 1 - strlen(addr), "@%s",
+	    f->domain) == -1) {
+		str_fmt_trunc(f->err, f->errlen, "'%.100s' is too long", addr);
+		return -1;
+	}
+	if (addr_parse_mailbox(addr, ADDR_UTF8_OK, &a) == -1) {
+		str_fmt_trunc(f->err, f->errlen, "'%.100s' is not an address",
+		    addr);
+		return -1;
+	}
+	if (++f->count > RFC5322_MAX_ADDRS) {
+		str_fmt_trunc(f->err, f->errlen, "too many addresses");
+		return -1;
+	}
+	if (f->cb(addr, f->ctx) == -1) {
+		str_fmt_trunc(f->err, f->errlen, "cannot take '%.100s'", addr);
+		return -1;
+	}
+	return 0;
+}
+
+int
+rfc5322_addresses(const char *value, int (*cb)(const char *, void *),
+    void *ctx, char *err, size_t errlen)
+{
+	return rfc5322_addresses_in(value, NULL, cb, ctx, err, errlen);
+}
+
+int
+rfc5322_addresses_in(const char *value, const char *domain,
+    int (*cb)(const char *, void *), void *ctx, char *err, size_t errlen)
+{
+	struct found f = { domain, cb, ctx, err, errlen, 0 };
+
+	if (each_entry(value, found_address, &f, err, errlen) == -1)
+		return -1;
+	return f.count;
+}
+
+struct qualify {
+	const char	*value, *domain;
+	size_t		 copied;
+	struct buf	*out;
+};
+
+static int
+qualify_address(char *addr, size_t at, void *arg)
+{
+	struct qualify *q = arg;
+	struct addr a;
+	size_t n = strlen(addr);
+
+	if (n == 0 || strchr(addr, '@') != NULL || at == (size_t)-1)
+		return 0;
+	if (str_fmt(addr + n, ADDR_MAX + 1 - n, "@%s", q->domain) == -1 ||
+	    addr_parse_mailbox(addr, ADDR_UTF8_OK, &a) == -1)
+		return 0;	/* left as it was */
+	if (buf_add(q->out, q->value + q->copied, at - q->copied) == -1 ||
+	    buf_addc(q->out, '@') == -1 || buf_addstr(q->out, q->domain) == -1)
+		return -1;
+	q->copied = at;
+	return 0;
+}
+
+int
+rfc5322_qualify(const char *value, const char *domain, struct buf *out)
+{
+	struct qualify q = { value, domain, 0, out };
+	size_t len0 = out->len;
+	char err[8];
+
+	if (each_entry(value, qualify_address, &q, err, sizeof(err)) == -1 ||
+	    buf_addstr(out, value + q.copied) == -1) {
+		out->len = len0;
+		return -1;
+	}
+	return 0;
 }
 
 struct from_domains {

@@ -11,6 +11,8 @@
 
 #include "addr.h"
 
+struct buf;
+
 #define RFC5322_MAX_ADDRS 10000
 
 /*
@@ -27,6 +29,17 @@ int rfc5322_addresses(const char *value, int (*cb)(const char *addr,
 int rfc5322_addresses_in(const char *value, const char *domain,
     int (*cb)(const char *addr, void *ctx), void *ctx, char *err,
     size_t errlen);
+
+/*
+ * value (a field body, folded or not) into out with "@domain" given to
+ * every address written without one ("root", "<root>", "Cron <root>"),
+ * as Postfix's cleanup does to local programs' mail: a reply to it
+ * must reach this host, not whatever domain the reader's client
+ * guesses. Everything else is left as it was, and so is an address
+ * with blanks or comments inside it. -1 if value does not parse or out
+ * is full; out then holds nothing of it.
+ */
+int rfc5322_qualify(const char *value, const char *domain, struct buf *out);
 
 #define RFC5322_FIELD_MAX	(64 * 1024)	/* one unfolded field body */
 

@@ -124,12 +124,66 @@ has_field(const char *h, size_t len, const char *name)
 	return 0;
 }
 
+/* The fields that hold addresses (RFC 5322 3.6.2, 3.6.3, 3.6.6). */
+static const char *const address_fields[] = {
+	"from", "sender", "reply-to", "to", "cc", "bcc", "resent-from",
+	"resent-sender", "resent-to", "resent-cc", "resent-bcc", NULL
+};
+
+/* Length of the field's name if it is one of address_fields, else 0. */
+static size_t
+address_field(const char *p, size_t n)
+{
+	const char *colon = memchr(p, ':', n);
+	size_t i, k;
+
+	if (colon == NULL)
+		return 0;
+	for (k = (size_t)(colon - p); k > 0 && (p[k - 1] == ' ' ||
+	    p[k - 1] == '\t'); k--)
+		;
+	for (i = 0; address_fields[i]; i++)
+		if (strlen(address_fields[i]) == k &&
+		    strncasecmp(p, address_fields[i], k) == 0)
+			return (size_t)(colon - p);
+	return 0;
+}
+
+/*
+ * One address field, its continuation lines with it, from h + i: its
+ * addresses qualified with domain (rfc5322_qualify), or as it was if
+ * they do not parse. Returns where the next field starts.
+ */
+static size_t
+put_address_field(const char *h, size_t hl, size_t i, size_t colon,
+    const char *domain, struct buf *out, int *rc)
+{
+	struct buf value;
+	size_t end = i;
+
+	for (;;) {
+		while (end < hl && h[end] != '\n')
+			end++;
+		if (end + 1 >= hl || (h[end + 1] != ' ' && h[end + 1] != '\t'))
+			break;
+		end++;		/* a continuation line: the field goes on */
+	}
+	buf_init(&value, RFC5322_FIELD_MAX);
+	*rc |= buf_add(out, h + i, colon + 1);
+	if (buf_add(&value, h + i + colon + 1, end - i - colon - 1) == -1 ||
+	    rfc5322_qualify(buf_cstr(&value), domain, out) == -1)
+		*rc |= buf_add(out, h + i + colon + 1, end - i - colon - 1);
+	*rc |= buf_addc(out, '\n');
+	buf_free(&value);
+	return end + 1;
+}
+
 int
 sendmail_fix_header(const struct buf *msg, const struct sendmail_opts *o,
     int drop_bcc, struct buf *out)
 {
 	const char *h = msg->data ? msg->data : "";
-	size_t body, hl = header_len(h, msg->len, &body), i = 0, end;
+	size_t body, hl = header_len(h, msg->len, &body), i = 0, end, colon;
 	char date[64];
 	int skipping = 0, rc = 0;
 
@@ -144,9 +198,17 @@ sendmail_fix_header(const struct buf *msg, const struct sendmail_opts *o,
 	while (i < hl) {
 		for (end = i; end < hl && h[end] != '\n'; end++)
 			;
-		if (h[i] != ' ' && h[i] != '\t')
+		if (h[i] != ' ' && h[i] != '\t') {
 			skipping = drop_bcc && end - i >= 4 &&
 			    strncasecmp(h + i, "bcc:", 4) == 0;
+			/* "To: root" from cron: root of this host */
+			if (!skipping && (colon = address_field(h + i,
+			    end - i)) > 0) {
+				i = put_address_field(h, hl, i, colon,
+				    o->hostname, out, &rc);
+				continue;
+			}
+		}
 		if (!skipping) {
 			rc |= buf_add(out, h + i, end - i);
 			rc |= buf_addc(out, '\n');

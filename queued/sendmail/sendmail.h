@@ -1,7 +1,8 @@
 /*
  * sendmail: what pombo-sendmail does to a message from a local program
  * before it queues it: the header fields it may lack (Date:, Message-ID:,
- * From:), recipients from To/Cc/Bcc for -t, Bcc: removed, and the
+ * From:), addresses without a domain in the header given the hostname,
+ * recipients from To/Cc/Bcc for -t, Bcc: removed, and the
  * traditional "." line ending the input unless -i. Used by
  * pombo-sendmail; pure functions over a buffer, tested alone.
  */
@@ -28,7 +29,8 @@ struct sendmail_opts {
 int sendmail_read(int fd, int ignore_dots, size_t max, struct buf *msg);
 /*
  * Complete the header: add missing Date:, Message-ID:, From:; drop Bcc:
- * when drop_bcc. The header ends at the empty line or at the first line
+ * when drop_bcc; "@hostname" for the addresses without a domain in the
+ * address fields (From, Sender, Reply-To, To, Cc and Resent-*). The header ends at the empty line or at the first line
  * that is not a field; the body is kept as it was, after an empty line.
  * The result goes to out.
  */

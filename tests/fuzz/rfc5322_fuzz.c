@@ -8,6 +8,9 @@
  * The same octets as a header block for rfc5322_from_domains (the
  * author domains pombo-verify checks DMARC for): at most max domains,
  * each distinct, lowercase and of bounded length.
+ * rfc5322_qualify (pombo-sendmail's "To: root" -> root@host) of the same
+ * field body: on failure out is as it was; on success it is the input
+ * with some "@mx.test"s added, and qualifying it again changes nothing.
  */
 #include "config.h"
 
@@ -19,6 +22,7 @@
 #include "addr.h"
 #include "fuzz.h"
 #include "rfc5322.h"
+#include "str.h"
 
 struct seen {
 	int	n;
@@ -57,6 +61,25 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else {
 		FUZZ_ASSERT(rc == s.n && rc <= RFC5322_MAX_ADDRS);
 		FUZZ_ASSERT(s.stop_at == -1 || s.n <= s.stop_at);
+	}
+	{
+		struct buf q1, q2;
+		size_t n = strlen(value);
+
+		buf_init(&q1, 1024 * 1024);
+		buf_init(&q2, 1024 * 1024);
+		buf_addstr(&q1, "To:");
+		if (rfc5322_qualify(value, "mx.test", &q1) == -1)
+			FUZZ_ASSERT(q1.len == 3);
+		else {
+			FUZZ_ASSERT(q1.len >= n + 3 && (q1.len - n - 3) % 8 == 0);
+			FUZZ_ASSERT(rfc5322_qualify(buf_cstr(&q1) + 3,
+			    "mx.test", &q2) == 0);
+			FUZZ_ASSERT(q2.len == q1.len - 3 &&
+			    memcmp(q2.data, q1.data + 3, q2.len) == 0);
+		}
+		buf_free(&q1);
+		buf_free(&q2);
 	}
 	free(value);
 

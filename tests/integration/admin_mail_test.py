@@ -50,6 +50,13 @@ try:
                                       mailbox(A, "demo", "pombo.test")), 10),
            "it lands in the Maildir of the postmaster alias's bare user",
            A.log()[-2000:])
+    cron = [m for m in mailbox(A, "demo", "pombo.test") if b"cron output"
+            in m]
+    head = cron[0].split(b"\n\n", 1)[0] + b"\n" if cron else b""
+    tap.ok(b"\nTo: root@mx.pombo.test\n" in head and
+           b"\nSubject: Cron <root@mx> run-parts\n" in head,
+           "its To: root is root@ the hostname, as a reader replies to it; "
+           "the Subject is left alone", head)
 
     # "echo hi | sendmail bob": bob is a user of the one local domain
     r = sendmail(A, ["bob"], b"hi\n")

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "rfc5322.h"
+#include "str.h"
 
 static char got[4096];
 
@@ -120,4 +121,43 @@ Test(rfc5322, from_fields)
 	cr_expect_eq(rfc5322_from_fields(big, strlen(big), count_body, got), 1);
 	cr_expect_eq(got[1], 1);
 	free(big);
+}
+
+/* "@domain" for the addresses written without one, nothing else moved. */
+Test(rfc5322, qualify)
+{
+	static const struct { const char *in, *out; } t[] = {
+		{ " root", " root@mx.test" },
+		{ " root (Cron Daemon)", " root@mx.test (Cron Daemon)" },
+		{ " Cron Daemon <root>", " Cron Daemon <root@mx.test>" },
+		{ " bob, carol@x.test,\n\t\"Dave D\" <dave>",
+		  " bob@mx.test, carol@x.test,\n\t\"Dave D\" <dave@mx.test>" },
+		{ " team: a, b@x.test;", " team: a@mx.test, b@x.test;" },
+		{ " undisclosed-recipients:;", " undisclosed-recipients:;" },
+		{ " \"x y\"", " \"x y\"@mx.test" },
+		{ " <@r.test:bob>", " <@r.test:bob@mx.test>" },
+		/* not one address: left as it was */
+		{ " Joe Bloggs", " Joe Bloggs" },
+		{ " ro(x)ot", " ro(x)ot" },
+		{ " a@x.test", " a@x.test" },
+		{ " <>", " <>" },
+		{ "", "" },
+	};
+	struct buf out;
+	size_t i;
+
+	buf_init(&out, 4096);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		buf_reset(&out);
+		buf_addstr(&out, "To:");
+		cr_expect_eq(rfc5322_qualify(t[i].in, "mx.test", &out), 0, "%s",
+		    t[i].in);
+		cr_expect_str_eq(buf_cstr(&out) + 3, t[i].out, "%s", t[i].in);
+	}
+	/* one that does not parse: -1, out as it was before */
+	buf_reset(&out);
+	buf_addstr(&out, "To:");
+	cr_expect_eq(rfc5322_qualify(" bob, \"open", "mx.test", &out), -1);
+	cr_expect_str_eq(buf_cstr(&out), "To:");
+	buf_free(&out);
 }

@@ -64,6 +64,26 @@ Test(sendmail, fix_header)
 	cr_assert_eq(sendmail_fix_header(&in, &o, 1, &out), 0);
 	cr_expect_str_eq(buf_cstr(&out), "From: me@x.test\nDate: x\n"
 	    "Message-Id: <y>\n\nb\n", "nothing added when present");
+	/* cron's "To: root": root of this host, in every address field */
+	buf_reset(&out);
+	buf_reset(&in);
+	buf_addstr(&in, "From: root (Cron Daemon)\nTo: root, Bob <bob>\n"
+	    "Cc:\n alice@x.test,\n carol\nReply-To: <admin>\n"
+	    "X-To: bob\nSubject: To: bob\nDate: x\nMessage-Id: <y>\n\n"
+	    "To: body\n");
+	cr_assert_eq(sendmail_fix_header(&in, &o, 1, &out), 0);
+	cr_expect_str_eq(buf_cstr(&out), "From: root@mx.test (Cron Daemon)\n"
+	    "To: root@mx.test, Bob <bob@mx.test>\n"
+	    "Cc:\n alice@x.test,\n carol@mx.test\n"
+	    "Reply-To: <admin@mx.test>\nX-To: bob\nSubject: To: bob\n"
+	    "Date: x\nMessage-Id: <y>\n\nTo: body\n", "%s", buf_cstr(&out));
+	/* a field that does not parse goes on as it was */
+	buf_reset(&out);
+	buf_reset(&in);
+	buf_addstr(&in, "To: bob, \"open\nDate: x\nMessage-Id: <y>\n"
+	    "From: a@x.test\n\nb\n");
+	cr_assert_eq(sendmail_fix_header(&in, &o, 1, &out), 0);
+	cr_expect_str_eq(buf_cstr(&out), buf_cstr(&in));
 	buf_free(&in);
 	buf_free(&out);
 }
