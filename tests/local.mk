@@ -224,6 +224,7 @@ integration_tests = \
 	tests/integration/remote_batch_test.py \
 	tests/integration/remote_crash_test.py \
 	tests/integration/remote_delivery_test.py \
+	tests/integration/remote_early_reply_test.py \
 	tests/integration/retry_test.py \
 	tests/integration/sched_test.py \
 	tests/integration/sendmail_test.py \

@@ -941,6 +941,16 @@ transaction(struct rstate *st, struct smtpc *c, const struct target *t,
 				    "error); not sent");
 		goto out;
 	}
+	if (sent == -3) {
+		/* it never saw the dot: whatever it said was not about the
+		 * message, which stays queued */
+		str_fmt_trunc(reply, sizeof(reply), "451 4.5.0 %s replied "
+		    "before the end of the message data", t->host);
+		for (ri = 0; ri < m->nrcpt; ri++)
+			if (accepted[ri])
+				report(st, mi, ri, STATUS_TEMP, t->host, reply);
+		goto out;
+	}
 	if (sent == -1 || smtpc_read(c, &r, st->rc->timeout_ms * 2, 0) < 0) {
 		/* the server may have the message or not: try again later,
 		 * here or elsewhere (RFC 5321 6.1 allows the duplicate) */

@@ -239,6 +239,16 @@ smtpc_send_message(struct smtpc *c, int fd, uint64_t off, uint64_t size,
 	case -1:
 		return -1;
 	}
+	/*
+	 * RFC 5321 4.2: the server replies once the data has ended, so a
+	 * reply already here (a "250" sent with the 354) is out of step:
+	 * taken as the answer to the dot, a rejection that came after it
+	 * would be lost. No dot then, and the connection goes.
+	 */
+	if (lineio_has_input(&c->io)) {
+		smtpc_close(c);
+		return -3;
+	}
 	if (lineio_write(&c->io, ".\r\n", 3) == -1)
 		return -1;
 	return lineio_flush(&c->io);

@@ -62,7 +62,8 @@ int smtpc_send(struct smtpc *c, const char *fmt, ...)
  * to7bit is set. prefix (CRLF line ends, prefixlen octets; may be 0)
  * goes first: header fields made for this copy, such as DKIM-Signature.
  * 0; -1 if the connection failed; -2 if the message could not be read
- * whole: the connection is then closed, without the dot. */
+ * whole, -3 if the server spoke before the end of the data: the
+ * connection is then closed, without the dot. */
 int smtpc_send_message(struct smtpc *c, int fd, uint64_t off, uint64_t size,
     int to7bit, const char *prefix, size_t prefixlen);
 
