@@ -75,8 +75,14 @@ bounce_format(const struct bounce_info *b, int64_t now, struct buf *out)
 	date_rfc5322((time_t)now, date, sizeof(date));
 	date_rfc5322((time_t)b->arrival, arrival, sizeof(arrival));
 	date_rfc5322((time_t)b->retry_until, until, sizeof(until));
-	str_fmt_trunc(boundary, sizeof(boundary), "%s.%lld/%s", b->qid,
-	    (long long)now, b->hostname);
+	/*
+	 * RFC 2046 5.1.1: the boundary must not occur in the original,
+	 * which the sender wrote knowing the queue id and about when the
+	 * bounce comes: the random nonce is what it cannot write. At most
+	 * 70 characters (its bchars); a long host name is cut.
+	 */
+	str_fmt_trunc(boundary, 71, "%s.%lld.%016llx/%s", b->qid,
+	    (long long)now, (unsigned long long)b->nonce, b->hostname);
 
 	rc |= buf_printf(out,
 	    "From: Mail Delivery System <MAILER-DAEMON@%s>\n"

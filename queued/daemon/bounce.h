@@ -40,6 +40,7 @@ struct bounce_info {
 	const char		*original;	/* headers, or all of it */
 	size_t			 original_len;
 	int			 full;		/* original is the message */
+	uint64_t		 nonce;		/* random: in the MIME boundary */
 };
 
 /* The whole message, LF line ends, as it goes into the queue. */

@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -978,6 +979,8 @@ notify(struct qmsg *m, enum bounce_kind kind, char state)
 		envid[strcspn(envid, " ")] = '\0';
 		bi.envid = envid;
 	}
+	if (getrandom(&bi.nonce, sizeof(bi.nonce), 0) != sizeof(bi.nonce))
+		bi.nonce = (uint64_t)random() << 32 ^ (uint64_t)random();
 	bi.sender = to;
 	bi.rcpts = br;
 	bi.nrcpt = n;

@@ -58,3 +58,45 @@ Test(bounce, status_codes)
 	bounce_status(NULL, 0, st, sizeof(st));
 	cr_expect_str_eq(st, "4.0.0");
 }
+
+/*
+ * RFC 2046 5.1.1: the boundary must not occur in the parts. The sender
+ * writes the original and learns the queue id from the 250, and the
+ * time of the bounce is a few seconds' guess: a boundary of those alone
+ * let the original end the report and add parts of its own.
+ */
+Test(bounce, boundary_not_guessable)
+{
+	static const char orig[] = "Subject: hi\n\n"
+	    "--01k177h582jc.1795752000/mx.test--\n"
+	    "--01k177h582jc.1795752000/mx.test\n"
+	    "Content-Type: text/plain\n\nforged\n";
+	struct bounce_info bi = {
+		.kind = BOUNCE_FAILED, .hostname = "mx.test",
+		.qid = "01k177h582jc", .arrival = 1795751098,
+		.sender = "a@b.test", .original = orig,
+		.original_len = sizeof(orig) - 1, .full = 1,
+		.nonce = 0x0123456789abcdefULL,
+	};
+	char delim[256];
+	struct buf b;
+	const char *s, *p;
+	size_t n;
+
+	buf_init(&b, 1 << 20);
+	cr_assert_eq(bounce_format(&bi, 1795752000, &b), 0);
+	s = buf_cstr(&b);
+	cr_assert_not_null(p = strstr(s, "boundary=\""));
+	p += strlen("boundary=\"");
+	n = strcspn(p, "\"");
+	cr_assert_lt(n + 3, sizeof(delim));
+	delim[0] = delim[1] = '-';
+	memcpy(delim + 2, p, n);
+	delim[n + 2] = '\0';
+	cr_expect_null(strstr(orig, delim), "the boundary %s is in the original",
+	    delim);
+	/* the one delimiter line that opens the original's part, and the end */
+	cr_expect_not_null(strstr(s, "Content-Type: message/rfc822\n\n"
+	    "Subject: hi\n"));
+	buf_free(&b);
+}
