@@ -1105,6 +1105,10 @@ remote_deliver(const struct remote_conf *rc, const struct job *j,
 			lineio_flush(&c.io);
 		}
 		smtpc_close(&c);
+		for (pending = mi = 0; mi < j->nmsg; mi++)
+			pending += !msg_done(&st, mi);
+		if (pending == 0)
+			break;	/* the batch is done: nothing was lost */
 		/* the connection dropped: this host again if it got
 		 * somewhere, else the next one */
 		if (!progress || reconnects >= RECONNECTS_MAX)

@@ -168,6 +168,10 @@ try:
                "its content, dot-stuffing undone once", data[-200:])
         tap.ok(b"by mx.b.test (Pombo) with ESMTP" in data and
                b"by mx.test (Pombo)" in data, "both hops in Received:")
+    # a batch that ended with its QUIT lost no connection
+    tap.ok(pombo.wait_for(lambda: "status=sent" in A.log(), 10) and
+           "connection lost" not in A.log(),
+           "a finished batch logs no lost connection", A.log()[-800:])
 
     # MX preference: the primary refuses connections, the secondary takes it
     send(["x@backup.test"])
