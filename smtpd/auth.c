@@ -123,16 +123,18 @@ auth_plain(struct smtp_session *s, const char *initial)
 	if (initial == NULL) {
 		smtpd_session_reply(s, "334 ");
 		if (read_response(s, line, AUTH_LINE_MAX) != 0)
-			return;
+			goto out;
 		initial = line;
 	}
 	if (login_sasl_plain(strcmp(initial, "=") == 0 ? "" : initial, dec,
 	    sizeof(dec), &authz, &user, &pass) == -1) {
 		smtpd_session_error(s, "501 5.5.2 Cannot decode the AUTH PLAIN response");
-		return;
+		goto out;
 	}
 	verify(s, authz, user, pass);
+out:
 	explicit_bzero(dec, sizeof(dec));
+	explicit_bzero(line, sizeof(line));
 }
 
 static void
@@ -142,24 +144,26 @@ auth_login(struct smtp_session *s, const char *initial)
 	char pass[AUTH_DECODED_MAX];
 	size_t len;
 
+	pass[0] = '\0';
 	if (initial == NULL) {
 		smtpd_session_reply(s, "334 VXNlcm5hbWU6");	/* "Username:" */
 		if (read_response(s, line, AUTH_LINE_MAX) != 0)
-			return;
+			goto out;
 		initial = line;
 	}
 	if (decode(initial, user, &len) == -1 || memchr(user, '\0', len)) {
 		smtpd_session_error(s, "501 5.5.2 Cannot decode the user name");
-		return;
+		goto out;
 	}
 	smtpd_session_reply(s, "334 UGFzc3dvcmQ6");		/* "Password:" */
 	if (read_response(s, line, AUTH_LINE_MAX) != 0)
-		return;
+		goto out;
 	if (decode(line, pass, &len) == -1 || memchr(pass, '\0', len)) {
 		smtpd_session_error(s, "501 5.5.2 Cannot decode the password");
-		return;
+		goto out;
 	}
 	verify(s, "", user, pass);
+out:
 	explicit_bzero(pass, sizeof(pass));
 	explicit_bzero(line, sizeof(line));
 }
@@ -186,6 +190,14 @@ auth_command(struct smtp_session *s, char *arg)
 		auth_login(s, initial);
 	else
 		smtpd_session_error(s, "504 5.5.4 Unrecognized authentication type");
+	/*
+	 * The password was also in the initial response (the session loop
+	 * clears its line) and in the input already consumed, as pop3d
+	 * clears them: nothing of it stays in a core dump.
+	 */
+	if (initial != NULL)
+		explicit_bzero(initial, strlen(initial));
+	explicit_bzero(s->io.in, s->io.ipos);
 }
 
 int

@@ -192,6 +192,7 @@ integration_tests = \
 	tests/integration/local_agent_test.py \
 	tests/integration/local_delivery_test.py \
 	tests/integration/login_timing_test.py \
+	tests/integration/auth_residue_test.py \
 	tests/integration/logs_test.py \
 	tests/integration/log_file_test.py \
 	tests/integration/fail2ban_test.py \

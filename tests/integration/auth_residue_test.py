@@ -1,0 +1,113 @@
+"""No password stays in smtpd's memory after AUTH: the decoded
+credentials, the line they came on, the initial response on the AUTH
+command line and the input buffer are cleared on every path (success,
+wrong password, undecodable response, cancel), as pop3d clears its PASS.
+smtpd runs on a pipe and is kept open after the exchanges while its
+writable memory is read through /proc/PID/mem (as root)."""
+import base64
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
+import pombo  # noqa: E402
+
+tap = pombo.Tap()
+inst = pombo.Instance({"login_delay": "0", "max_login_failures": "20"})
+
+
+def b64(s):
+    return base64.b64encode(s.encode()).decode()
+
+
+def unb64(s):
+    try:
+        return base64.b64decode(s, validate=True)
+    except ValueError:
+        return b""
+
+
+def writable_memory(pid):
+    """Every writable mapping's octets (heap, stack, data, anonymous)."""
+    out = []
+    with open("/proc/%d/maps" % pid) as maps, \
+            open("/proc/%d/mem" % pid, "rb", 0) as mem:
+        for line in maps:
+            fields = line.split()
+            lo, hi = (int(x, 16) for x in fields[0].split("-"))
+            # a sanitizer's shadow memory is terabytes of nothing
+            if "w" not in fields[1] or hi - lo > 256 << 20 or (
+                    len(fields) > 5 and fields[5] == "[vvar]"):
+                continue
+            try:
+                mem.seek(lo)
+                out.append(mem.read(hi - lo))
+            except OSError:
+                pass
+    return b"".join(out)
+
+
+def session(lines, replies):
+    """smtpd on a pipe: each line, then its replies read; the process is
+    left waiting for more. Returns it and what it said."""
+    p = subprocess.Popen([pombo.prog("smtpd/smtpd"), "-c", inst.conf_path],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    said = p.stdout.readline()
+    for line, n in zip(lines, replies):
+        p.stdin.write(line.encode() + b"\r\n")
+        p.stdin.flush()
+        for _ in range(n):
+            r = p.stdout.readline()
+            said += r
+            while r[3:4] == b"-":
+                r = p.stdout.readline()
+                said += r
+    return p, said
+
+
+if os.geteuid() != 0:
+    tap.skip("reading another process's memory needs root")
+    tap.done()
+try:
+    inst.start()
+    U = b64("bob@example.test")
+    cases = [
+        ("PLAIN, initial response, wrong password",
+         lambda pw: ["AUTH PLAIN " + b64("\0bob@example.test\0" + pw)],
+         [1], "535"),
+        ("PLAIN after 334, wrong password",
+         lambda pw: ["AUTH PLAIN", b64("\0bob@example.test\0" + pw)],
+         [1, 1], "535"),
+        ("LOGIN, wrong password",
+         lambda pw: ["AUTH LOGIN", U, b64(pw)], [1, 1, 1], "535"),
+        ("LOGIN, user in the initial response, a NUL in the password",
+         lambda pw: ["AUTH LOGIN " + U, b64(pw + "\0x")], [1, 1], "501"),
+        ("PLAIN that does not decode as PLAIN",
+         lambda pw: ["AUTH PLAIN " + b64(pw)], [1], "501"),
+    ]
+    for i, (what, make, replies, code) in enumerate(cases):
+        secret = "Zq%dresidue-Pa55word-%d" % (i, os.getpid())
+        lines = ["EHLO c.test"] + make(secret)
+        # what must not be found: the password, and every response line
+        # (or initial response) that carried it, as sent
+        secrets = [secret.encode()] + [
+            l.split(" ")[-1].encode() for l in lines
+            if secret.encode() in unb64(l.split(" ")[-1])]
+        p, said = session(lines, [1] + replies)
+        try:
+            tap.ok(("\n" + said.decode()).rfind("\n" + code) >= 0,
+                   what + ": answered " + code, said)
+            tap.ok(len(secrets) == 2, what + ": the password was sent, in "
+                   "one response", secrets)
+            mem = writable_memory(p.pid)
+            left = [x for x in secrets if x in mem]
+            tap.ok(len(mem) > 65536 and not left,
+                   what + ": none of %d secret strings is left in memory "
+                   "(%d KB read)" % (len(secrets), len(mem) // 1024), left)
+        finally:
+            p.stdin.close()
+            p.wait(10)
+finally:
+    inst.stop()
+tap.done()
