@@ -217,6 +217,22 @@ data_out(void *arg, const char *p, size_t n, int eol)
 	return lineio_write(&d->c->io, "\r\n", 2);
 }
 
+/*
+ * Is a reply already waiting? A readable socket is not enough: under TLS
+ * it is readable with records that carry no reply, a TLS 1.3 KeyUpdate
+ * or a late NewSessionTicket (RFC 8446 4.6), and a server that closed
+ * makes it readable with an EOF. So the reply is read for, without
+ * waiting (a millisecond): only octets of one count. An EOF or an error
+ * is left to the dot and the read after it ("connection lost").
+ */
+static int
+early_reply(struct smtpc *c)
+{
+	if (!lineio_has_input(&c->io))
+		return 0;
+	return lineio_fill(&c->io, lineio_now() + 1) == LINEIO_OK;
+}
+
 int
 smtpc_send_message(struct smtpc *c, int fd, uint64_t off, uint64_t size,
     int to7bit, const char *prefix, size_t prefixlen)
@@ -245,7 +261,7 @@ smtpc_send_message(struct smtpc *c, int fd, uint64_t off, uint64_t size,
 	 * taken as the answer to the dot, a rejection that came after it
 	 * would be lost. No dot then, and the connection goes.
 	 */
-	if (lineio_has_input(&c->io)) {
+	if (early_reply(c)) {
 		smtpc_close(c);
 		return -3;
 	}

@@ -1,6 +1,7 @@
 /* smtpc and dns: reply lines, EHLO keywords, MX ordering, a message
  * that cannot be read whole. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,6 +123,104 @@ Test(smtpc, short_read_closes_without_dot)
 	smtpc_close(&c);
 	drain(sv[1], got, sizeof(got));
 	cr_expect_str_eq(got, "one\r\n..two\r\n.\r\n");
+	close(sv[1]);
+	close(fd);
+}
+
+/* A message of 9 octets in a file, and a client on sv[0]. */
+static int
+early_setup(struct smtpc *c, int sv[2])
+{
+	char path[] = "/tmp/smtpc_test.XXXXXX";
+	int fd;
+
+	cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	cr_assert((fd = mkstemp(path)) != -1);
+	unlink(path);
+	cr_assert_eq(write(fd, "one\n.two\n", 9), 9);
+	memset(c, 0, sizeof(*c));
+	c->fd = sv[0];
+	lineio_init(&c->io, sv[0], sv[0]);
+	c->io.write_timeout_ms = 5000;
+	return fd;
+}
+
+/*
+ * A transport like TLS's: the socket is readable, but what arrives is a
+ * record with no application data in it (a TLS 1.3 KeyUpdate or
+ * NewSessionTicket): it is consumed, and the read says EAGAIN.
+ */
+static ssize_t
+record_read(void *ctx, void *buf, size_t len)
+{
+	struct lineio *io = ctx;
+	char junk[256];
+
+	(void)buf;
+	(void)len;
+	while (recv(io->rfd, junk, sizeof(junk), MSG_DONTWAIT) > 0)
+		;
+	errno = EAGAIN;
+	return -1;
+}
+
+static ssize_t
+record_write(void *ctx, const void *buf, size_t len)
+{
+	struct lineio *io = ctx;
+
+	return write(io->wfd, buf, len);
+}
+
+static size_t
+record_pending(void *ctx)
+{
+	(void)ctx;
+	return 0;
+}
+
+static const struct lineio_ops record_ops = { record_read, record_write,
+    record_pending, NULL };
+
+/*
+ * A reply before the end of the data (a 250 sent with the 354) is out of
+ * step: no dot, the connection closed, -3. But only a reply is: a socket
+ * made readable by a TLS record that carries none, or by a server that
+ * closed, is no reply, and the dot goes out (a closed server is then
+ * found by the read after it).
+ */
+Test(smtpc, early_reply)
+{
+	static char got[4096];
+	struct smtpc c;
+	int sv[2], fd;
+
+	fd = early_setup(&c, sv);
+	cr_assert_eq(write(sv[1], "250 2.0.0 early\r\n", 17), 17);
+	cr_expect_eq(smtpc_send_message(&c, fd, 0, 9, 0, NULL, 0), -3);
+	cr_expect_eq(c.fd, -1, "the connection is closed");
+	drain(sv[1], got, sizeof(got));
+	cr_expect_str_eq(got, "one\r\n..two\r\n", "no final dot");
+	close(sv[1]);
+	close(fd);
+
+	fd = early_setup(&c, sv);
+	lineio_set_ops(&c.io, &record_ops, &c.io);
+	cr_assert_eq(write(sv[1], "\x17\x03\x03\x00\x13nothing-for-smtp", 21),
+	    21);
+	cr_expect_eq(smtpc_send_message(&c, fd, 0, 9, 0, NULL, 0), 0,
+	    "a TLS record without application data is no reply");
+	smtpc_close(&c);
+	drain(sv[1], got, sizeof(got));
+	cr_expect_str_eq(got, "one\r\n..two\r\n.\r\n");
+	close(sv[1]);
+	close(fd);
+
+	fd = early_setup(&c, sv);
+	cr_assert_eq(shutdown(sv[1], SHUT_WR), 0);
+	cr_expect_neq(smtpc_send_message(&c, fd, 0, 9, 0, NULL, 0), -3,
+	    "a server that closed said nothing");
+	smtpc_close(&c);
 	close(sv[1]);
 	close(fd);
 }
