@@ -170,7 +170,10 @@ put_address_field(const char *h, size_t hl, size_t i, size_t colon,
 	}
 	buf_init(&value, RFC5322_FIELD_MAX);
 	*rc |= buf_add(out, h + i, colon + 1);
-	if (buf_add(&value, h + i + colon + 1, end - i - colon - 1) == -1 ||
+	/* a NUL would end the string rfc5322_qualify reads, and what
+	 * follows it would be lost: such a field goes on as it was */
+	if (memchr(h + i + colon + 1, '\0', end - i - colon - 1) != NULL ||
+	    buf_add(&value, h + i + colon + 1, end - i - colon - 1) == -1 ||
 	    rfc5322_qualify(buf_cstr(&value), domain, out) == -1)
 		*rc |= buf_add(out, h + i + colon + 1, end - i - colon - 1);
 	*rc |= buf_addc(out, '\n');

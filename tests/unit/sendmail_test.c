@@ -84,6 +84,18 @@ Test(sendmail, fix_header)
 	    "From: a@x.test\n\nb\n");
 	cr_assert_eq(sendmail_fix_header(&in, &o, 1, &out), 0);
 	cr_expect_str_eq(buf_cstr(&out), buf_cstr(&in));
+	/*
+	 * a NUL in an address field (sendmail_read lets one through): the
+	 * field goes on whole, not cut at the NUL
+	 */
+	buf_reset(&out);
+	buf_reset(&in);
+	buf_add(&in, "To: root\0, eve\n carol\nDate: x\nMessage-Id: <y>\n"
+	    "From: a@x.test\n\nb\n", 64);
+	cr_assert_eq(sendmail_fix_header(&in, &o, 1, &out), 0);
+	cr_expect_eq(out.len, in.len, "%zu octets, not %zu", out.len, in.len);
+	cr_expect(out.len == in.len && memcmp(out.data, in.data, in.len) == 0,
+	    "the field as it was");
 	buf_free(&in);
 	buf_free(&out);
 }
