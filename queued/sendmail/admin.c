@@ -51,7 +51,7 @@ static void
 expn_line(void *arg, const char *line, int final)
 {
 	struct expn *e = arg;
-	const char *t = line + 4;
+	const char *t = line[3] ? line + 4 : line + 3;	/* "250" alone */
 
 	if (e->lines++ == 0)
 		str_copy_trunc(e->first, line, sizeof(e->first));

@@ -149,6 +149,26 @@ address_field(const char *p, size_t n)
 	return 0;
 }
 
+/* The longest line of p (n octets), its LF not counted. */
+static size_t
+longest_line(const char *p, size_t n)
+{
+	const char *nl;
+	size_t most = 0, k;
+
+	while (n > 0) {
+		nl = memchr(p, '\n', n);
+		k = nl ? (size_t)(nl - p) : n;
+		if (k > most)
+			most = k;
+		if (nl == NULL)
+			break;
+		n -= k + 1;
+		p = nl + 1;
+	}
+	return most;
+}
+
 /*
  * One address field, its continuation lines with it, from h + i: its
  * addresses qualified with domain (rfc5322_qualify), or as it was if
@@ -159,7 +179,7 @@ put_address_field(const char *h, size_t hl, size_t i, size_t colon,
     const char *domain, struct buf *out, int *rc)
 {
 	struct buf value;
-	size_t end = i;
+	size_t end = i, start, named;
 
 	for (;;) {
 		while (end < hl && h[end] != '\n')
@@ -169,13 +189,23 @@ put_address_field(const char *h, size_t hl, size_t i, size_t colon,
 		end++;		/* a continuation line: the field goes on */
 	}
 	buf_init(&value, RFC5322_FIELD_MAX);
+	start = out->len;
 	*rc |= buf_add(out, h + i, colon + 1);
-	/* a NUL would end the string rfc5322_qualify reads, and what
-	 * follows it would be lost: such a field goes on as it was */
+	named = out->len;
+	/*
+	 * A NUL would end the string rfc5322_qualify reads, and what
+	 * follows it would be lost; a line made longer than RFC 5322
+	 * 2.1.1's 998 octets would not go through SMTP as it is: such a
+	 * field goes on as it was.
+	 */
 	if (memchr(h + i + colon + 1, '\0', end - i - colon - 1) != NULL ||
 	    buf_add(&value, h + i + colon + 1, end - i - colon - 1) == -1 ||
-	    rfc5322_qualify(buf_cstr(&value), domain, out) == -1)
+	    rfc5322_qualify(buf_cstr(&value), domain, out) == -1 ||
+	    (longest_line(out->data + start, out->len - start) > 998 &&
+	    longest_line(h + i, end - i) <= 998)) {
+		out->len = named;
 		*rc |= buf_add(out, h + i + colon + 1, end - i - colon - 1);
+	}
 	*rc |= buf_addc(out, '\n');
 	buf_free(&value);
 	return end + 1;

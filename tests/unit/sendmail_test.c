@@ -1,5 +1,6 @@
 /* sendmail: reading a message, completing its header, -t recipients. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -77,6 +78,29 @@ Test(sendmail, fix_header)
 	    "Cc:\n alice@x.test,\n carol@mx.test\n"
 	    "Reply-To: <admin@mx.test>\nX-To: bob\nSubject: To: bob\n"
 	    "Date: x\nMessage-Id: <y>\n\nTo: body\n", "%s", buf_cstr(&out));
+	/* one that qualified would pass 998 octets on a line stays as it
+	 * was; folded, each line is measured alone */
+	{
+		char line[1200];
+		size_t n = (size_t)snprintf(line, sizeof(line), "To: ");
+		while (n < 990)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, "u, ");
+		snprintf(line + n, sizeof(line) - n, "v\nDate: x\n"
+		    "Message-Id: <y>\nFrom: a@x.test\n\nb\n");
+		buf_reset(&out);
+		buf_reset(&in);
+		buf_addstr(&in, line);
+		cr_assert_eq(sendmail_fix_header(&in, &o, 1, &out), 0);
+		cr_expect_str_eq(buf_cstr(&out), line, "kept whole");
+		buf_reset(&out);
+		buf_reset(&in);
+		buf_addstr(&in, "To: u, u, u,\n u\nDate: x\nMessage-Id: <y>\n"
+		    "From: a@x.test\n\nb\n");
+		cr_assert_eq(sendmail_fix_header(&in, &o, 1, &out), 0);
+		cr_expect_str_eq(buf_cstr(&out), "To: u@mx.test, u@mx.test, "
+		    "u@mx.test,\n u@mx.test\nDate: x\nMessage-Id: <y>\n"
+		    "From: a@x.test\n\nb\n");
+	}
 	/* a field that does not parse goes on as it was */
 	buf_reset(&out);
 	buf_reset(&in);
