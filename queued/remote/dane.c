@@ -81,13 +81,14 @@ static int
 tlsa_at(struct dane_host *d, const char *name, unsigned port)
 {
 	char owner[ADDR_DOMAIN_MAX + 16];
-	size_t n, nbad, i;
+	size_t n, nbad, nleft, i;
 	enum resolve_sec sec;
 	enum dns_result r;
 
 	if (str_fmt(owner, sizeof(owner), "_%u._tcp.%s", port, name) == -1)
 		return 0;	/* longer than a name can be: none there */
-	r = resolve_tlsa(owner, d->rec, DANE_MAX_TLSA, &n, &nbad, &sec);
+	r = resolve_tlsa(owner, dane_tlsa_usable, d->rec, DANE_MAX_TLSA, &n,
+	    &nbad, &nleft, &sec);
 	if (sec == RESOLVE_BOGUS) {
 		str_fmt_trunc(d->why, sizeof(d->why), "the TLSA records at "
 		    "%s are bogus (DNSSEC: %s)", owner, resolve_why());
@@ -102,14 +103,22 @@ tlsa_at(struct dane_host *d, const char *name, unsigned port)
 	 * zone) says nothing an attacker could not have said */
 	if (r != DNS_OK || sec != RESOLVE_SECURE)
 		return 0;
+	/*
+	 * Usable records that could not be kept (too long to compare):
+	 * with none kept, this host cannot be authenticated, and taking
+	 * it for one without usable records would be TLS unauthenticated
+	 * where its owner asked for authentication (RFC 7672 2.2).
+	 */
+	if (n == 0 && nleft > 0) {
+		str_fmt_trunc(d->why, sizeof(d->why), "the usable TLSA "
+		    "records at %s are too long to compare (over %d octets)",
+		    owner, DNSWIRE_TLSA_DATA_MAX);
+		return -1;
+	}
 	str_copy_trunc(d->base, name, sizeof(d->base));
 	d->nunusable = nbad;
 	d->ntlsa = 0;
 	for (i = 0; i < n; i++) {
-		if (!dane_tlsa_usable(&d->rec[i])) {
-			d->nunusable++;
-			continue;
-		}
 		d->tlsa[d->ntlsa].usage = d->rec[i].usage;
 		d->tlsa[d->ntlsa].selector = d->rec[i].selector;
 		d->tlsa[d->ntlsa].mtype = d->rec[i].mtype;

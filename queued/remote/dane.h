@@ -16,7 +16,7 @@
 #include "resolve.h"
 #include "tls.h"
 
-#define DANE_MAX_TLSA	16	/* per host; more are left out */
+#define DANE_MAX_TLSA	16	/* usable ones per host; more are left out */
 
 enum dane_state {
 	DANE_NONE,	/* no secure TLSA records: tls_policy as without DANE */

@@ -367,23 +367,44 @@ resolve_addrs(const char *host, unsigned port, struct dns_addr *out,
 }
 
 enum dns_result
-resolve_tlsa(const char *name, struct dnswire_tlsa *out, size_t max,
-    size_t *n, size_t *nbad, enum resolve_sec *sec)
+resolve_tlsa(const char *name, int (*keep)(const struct dnswire_tlsa *),
+    struct dnswire_tlsa *out, size_t max, size_t *n, size_t *nbad,
+    size_t *nleft, enum resolve_sec *sec)
 {
+	struct dnswire_tlsa *head;
 	struct ub_result *res;
 	enum dns_result r;
-	size_t i;
+	const unsigned char *rd;
+	size_t i, len;
 
-	*n = *nbad = 0;
+	*n = *nbad = *nleft = 0;
 	if ((r = lookup(name, T_TLSA, &res, sec)) != DNS_OK)
 		return r;
+	/* the fields alone first: a record judged by what it is, not by
+	 * whether it comes early enough or is short enough to keep */
+	if ((head = malloc(sizeof(*head))) == NULL) {
+		ub_resolve_free(res);
+		return DNS_TEMP;
+	}
 	for (i = 0; res->data[i]; i++) {
-		if (*n < max && dnswire_tlsa((unsigned char *)res->data[i],
-		    (size_t)res->len[i], &out[*n]) == 0)
+		rd = (const unsigned char *)res->data[i];
+		len = (size_t)res->len[i];
+		if (len < 4) {
+			(*nbad)++;
+			continue;
+		}
+		head->usage = rd[0];
+		head->selector = rd[1];
+		head->mtype = rd[2];
+		head->len = len - 3;
+		if (!keep(head))
+			(*nbad)++;
+		else if (*n < max && dnswire_tlsa(rd, len, &out[*n]) == 0)
 			(*n)++;
 		else
-			(*nbad)++;
+			(*nleft)++;
 	}
+	free(head);
 	ub_resolve_free(res);
 	return DNS_OK;
 }

@@ -43,10 +43,17 @@ enum dns_result resolve_mx(const char *domain, struct dns_mx *out,
 enum dns_result resolve_addrs(const char *host, unsigned port,
     struct dns_addr *out, size_t *n, enum resolve_sec *sec, char *canon,
     size_t canonlen);
-/* TLSA records at name (up to max into out); *nbad: records that did
- * not parse, left out. */
-enum dns_result resolve_tlsa(const char *name, struct dnswire_tlsa *out,
-    size_t max, size_t *n, size_t *nbad, enum resolve_sec *sec);
+/*
+ * TLSA records at name: those keep takes (it sees the three fields and
+ * the data's length, not the data), up to max, into out. *nbad: records
+ * that did not parse or keep refused; *nleft: ones keep took that did
+ * not fit (past max, or data longer than DNSWIRE_TLSA_DATA_MAX). So a
+ * big RRset crowds out no record that counts unseen.
+ */
+enum dns_result resolve_tlsa(const char *name,
+    int (*keep)(const struct dnswire_tlsa *), struct dnswire_tlsa *out,
+    size_t max, size_t *n, size_t *nbad, size_t *nleft,
+    enum resolve_sec *sec);
 /*
  * TXT records of name as dns_txt gives them: each record's strings
  * joined, empty ones and those dnswire_txt refuses left out,

@@ -78,6 +78,17 @@ records = [
     "mal MX 10 mx-mal", "mx-mal A " + TLS_IP,
     tlsa("mx-mal", "3 1 1 " + spki[:62]), tlsa("mx-mal", "3 1 2 " + spki),
     tlsa("mx-mal", "4 1 1 " + spki), tlsa("mx-mal", "1 1 1 " + spki),
+    # a big RRset: 200 PKIX-EE(1) records, unusable, and one DANE-EE(3)
+    # record that matches nothing (the resolver rotates the order). The
+    # usable one counts however many come before it: TLS must be
+    # authenticated, and fails
+    "many MX 10 mx-many", "mx-many A " + TLS_IP] + [
+    tlsa("mx-many", "1 1 1 %064x" % i) for i in range(200)] + [
+    tlsa("mx-many", "3 1 1 " + other),
+    # a DANE-EE(3) full certificate longer than the agent keeps: a
+    # usable record it cannot compare, so never unauthenticated TLS
+    "long MX 10 mx-long", "mx-long A " + TLS_IP,
+    tlsa("mx-long", "3 0 0 " + "ab" * 5000),
     "malplain MX 10 mx-malplain", "mx-malplain A " + PLAIN_IP,
     tlsa("mx-malplain", "3 1 1 " + spki[:62]),
     # TLSA records whose signature is tampered with below (bogus)
@@ -119,7 +130,7 @@ with open(anchor, "w") as f:
 nsd = dnssec.Nsd(work, zones)
 
 b_domains = ["ok", "eename", "ta", "taname", "cname", "mal", "bad",
-             "override", "bogus", "tamper"]
+             "override", "bogus", "tamper", "many", "long"]
 B = pombo.Instance({"hostname": "mx-b.test",
                     "local_domains": ", ".join(d + ".dane.test"
                                                for d in b_domains),
@@ -155,7 +166,7 @@ def status(rcpt):
 try:
     rcpts = ["u@%s.dane.test" % d for d in
              ["ok", "eename", "bad", "nostls", "ta", "taname", "cname", "mal",
-              "malplain", "override", "bogus", "tamper", "half",
+              "malplain", "override", "bogus", "many", "long", "tamper", "half",
               "unsigned", "insec.unsigned"]]
     msg = b"EHLO c.test\n"
     for r in rcpts:
@@ -189,6 +200,14 @@ try:
     deferred("u@bad.dane.test", "a certificate matching no TLSA record "
              "defers", r"matches none of its TLSA records")
     tap.eq(inbox("bad"), [], "and nothing went to the server")
+    deferred("u@many.dane.test", "a usable TLSA record among 200 unusable "
+             "ones still counts: no match, deferred",
+             r"matches none of its TLSA records")
+    tap.eq(inbox("many"), [], "and nothing went to the server")
+    deferred("u@long.dane.test", "a usable TLSA record too long to keep: "
+             "the host is not used, never unauthenticated",
+             r"4\.7\.5 DANE: mx-long\.dane\.test: .*too long")
+    tap.eq(inbox("long"), [], "and nothing went to the server")
     deferred("u@taname.dane.test", "DANE-TA with a certificate not naming "
              "the host defers", r"TLSA|hostname|DANE")
     tap.eq(inbox("taname"), [], "and nothing went to the server")
