@@ -123,7 +123,7 @@ log_to_file(const char *msg)
 	char line[2300], stamp[32];
 	struct tm tm;
 	time_t now = time(NULL);
-	int n, i;
+	int n;
 
 	if (log_fd == -1) {
 		log_fd = open(log_path, O_WRONLY | O_APPEND | log_file_flags |
@@ -145,9 +145,6 @@ log_to_file(const char *msg)
 		return;
 	if ((size_t)n >= sizeof(line) - 1)
 		n = (int)sizeof(line) - 2;
-	for (i = 0; i < n; i++)	/* one entry, one line */
-		if (line[i] == '\n' || line[i] == '\r')
-			line[i] = '?';
 	line[n++] = '\n';
 	(void)write(log_fd, line, (size_t)n);
 }
@@ -235,7 +232,7 @@ log_agent_args(int argc, char *argv[])
 static void
 log_emit(int pri, const char *fmt, va_list ap, int with_errno)
 {
-	char msg[2048];
+	char msg[2048], *p;
 	int saved = errno;
 	int syslog_there = log_syslog_there();
 	int n;
@@ -253,6 +250,14 @@ log_emit(int pri, const char *fmt, va_list ap, int with_errno)
 	if (with_errno && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s",
 		    strerror(saved));
+	/*
+	 * One entry, one line, and nothing for a terminal to run: what a
+	 * peer said (a web server's content type, a certificate's text)
+	 * may carry CR, LF or escape sequences to any sink, file or not.
+	 */
+	for (p = msg; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
 	if (syslog_there)
 		log_to_syslog(pri, msg);
 	else if (log_path != NULL)

@@ -38,7 +38,7 @@ from peer import Peer  # noqa: E402
 tap = pombo.Tap()
 certdir = tempfile.mkdtemp(prefix="pombo-sts-")
 DOMAINS = ["enf.test", "nomatch.test", "rogue.test", "tst.test", "big.test",
-           "hang.test", "ovr.test"]
+           "hang.test", "ovr.test", "esc.test"]
 ca, cert, key = pombo.make_certs(
     certdir, ["mx.%s" % d for d in DOMAINS] + ["mx2.enf.test"] +
     ["mta-sts.%s" % d for d in DOMAINS])
@@ -73,6 +73,10 @@ POLICIES = {
     "big.test": "big",
     "hang.test": "hang",
     "ovr.test": (200, "text/plain", policy("enforce", "mx.elsewhere.test")),
+    # terminal escapes (clear the screen, red) and a bell in a header
+    # that the log names: they must not reach a log line as they came
+    "esc.test": (200, "\x1b[2J\x1b[31mtext/html\x07",
+                 policy("enforce", "mx.elsewhere.test")),
 }
 FETCHES = {}
 stopping = threading.Event()
@@ -130,7 +134,8 @@ P = pombo.free_port()
 ADDR = {"enf.test": "127.0.8.1", "nomatch.test": "127.0.8.2",
         "rogue.test": "127.0.8.3", "tst.test": "127.0.8.4",
         "big.test": "127.0.8.5", "hang.test": "127.0.8.6",
-        "ovr.test": "127.0.8.7", "mx2.enf.test": "127.0.8.8"}
+        "ovr.test": "127.0.8.7", "mx2.enf.test": "127.0.8.8",
+        "esc.test": "127.0.8.9"}
 good = server_ctx(cert, key)
 peers = {d: Peer(a, P, "mx." + d, tls=server_ctx(rogue_cert, rogue_key)
                  if d in ("rogue.test", "tst.test") else good)
@@ -234,6 +239,20 @@ try:
     tap.ok(pombo.wait_for(lambda: got("ovr.test") == 1, 20),
            "a domain named in tls_policy ignores MTA-STS")
     tap.ok("ovr.test" not in FETCHES, "and its policy is not fetched")
+
+    # a content type with control characters: refused, and logged
+    # without them (a log file shown on a terminal would run them)
+    send("a@esc.test")
+    tap.ok(pombo.wait_for(lambda: got("esc.test") == 1, 20),
+           "a policy that is not text/plain: the mail goes without one",
+           A.log()[-2000:])
+    log = A.log()
+    tap.ok("content type ?[2J?[31mtext/html?, not text/plain" in log,
+           "the content type is logged, its control characters as '?'",
+           log[-2000:])
+    tap.ok("\x1b" not in log and "\x07" not in log,
+           "no control character reaches the log", [
+               ln for ln in log.splitlines() if "\x1b" in ln or "\x07" in ln])
 
     # hostile servers: 10 MB, and one that never answers (3 s timeout);
     # queued delivers other mail meanwhile
