@@ -190,6 +190,7 @@ maildir_create(const char *dir)
 {
 	static const char *subs[] = { "cur", "new", "tmp" };
 	char path[4096];
+	struct stat st;
 	size_t i;
 
 	for (i = 0; i < 3; i++) {
@@ -197,6 +198,17 @@ maildir_create(const char *dir)
 			return -1;
 		if (mkdir_p(path, 0700) == -1)
 			return -1;
+		/*
+		 * A symbolic link here (to another user's Maildir, out of
+		 * mail_root) would take the mail there: a Maildir's own
+		 * folders are folders, or it is no Maildir to write.
+		 */
+		if (lstat(path, &st) == -1)
+			return -1;
+		if (!S_ISDIR(st.st_mode)) {
+			errno = S_ISLNK(st.st_mode) ? ELOOP : ENOTDIR;
+			return -1;
+		}
 	}
 	return 0;
 }

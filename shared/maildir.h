@@ -49,7 +49,8 @@ void maildir_uidl(const char *name, char out[MAILDIR_UIDL_MAX + 1]);
 /* mail_root/domain/local: the Maildir of a user (parts already safe). */
 int maildir_path(char *buf, size_t len, const char *mail_root,
     const char *domain, const char *local);
-/* Create dir and its cur/ new/ tmp/ (mode 0700) if missing. */
+/* Create dir and its cur/ new/ tmp/ (mode 0700) if missing; -1 (ELOOP,
+ * ENOTDIR) when one of them is no folder but a link or a file. */
 int maildir_create(const char *dir);
 uint64_t maildir_hash(const char *s);
 

@@ -1,7 +1,9 @@
 """pombo-local alone, fed a job on stdin with a spool's queue/ on fd 3: a
 delivery repeated after a crash finds its file and delivers nothing twice,
 even once the message was read and moved to cur/; a message without a
-trailing newline keeps its bytes and gets the right W= size."""
+trailing newline keeps its bytes and gets the right W= size; a Maildir
+whose cur/, new/ or tmp/ is a symbolic link gets nothing, and the mail
+waits."""
 import os
 import subprocess
 import sys
@@ -88,6 +90,33 @@ new = [n for n in files("new") if n != name]
 got = open(os.path.join(mdir, "new", new[0]), "rb").read() if new else b""
 tap.ok(got.startswith(b'Return-Path: <"p q"@b.test>\n'),
        "the encoded sender decoded into Return-Path:", got[:100])
+
+# a Maildir whose new/ or tmp/ is a symbolic link (to another user's
+# Maildir, or out of mail_root): nothing written through it, the mail
+# waits (451) for its owner to repair the Maildir
+victim = os.path.join(d, "mail", "example.test", "victim")
+outside = os.path.join(d, "outside")
+for sub in ("cur", "new", "tmp"):
+    os.makedirs(os.path.join(victim, sub))
+os.makedirs(outside)
+for sub, target in (("new", os.path.join(victim, "new")), ("tmp", outside),
+                    ("cur", outside)):
+    box = os.path.join(d, "mail", "example.test", "link-" + sub)
+    for other in ("cur", "new", "tmp"):
+        if other != sub:
+            os.makedirs(os.path.join(box, other))
+    os.symlink(target, os.path.join(box, sub))
+    job = ("POMBO-JOB 1\nhost mx.test\nmsg 01k177h582jc 1795751098 %d %d "
+           "<a@b.test>\nrcpt 0 bob@example.test %s\nend\n" %
+           (len(header), len(content), box)).encode()
+    r = pombo.run_agent("queued/pombo-local", job, queue)
+    tap.ok(r.stdout.startswith(b"01k177h582jc 0 temp - 451 4.3.0 Cannot "
+                               b"write the mailbox"),
+           "%s/ a symbolic link: deferred" % sub, r.stdout)
+    tap.eq(sorted(os.listdir(os.path.join(victim, "new"))) +
+           sorted(os.listdir(os.path.join(victim, "tmp"))) +
+           sorted(os.listdir(outside)), [],
+           "%s/ a symbolic link: nothing written through it" % sub)
 
 bad = subprocess.run([pombo.prog("queued/pombo-local")], input=b"junk\n",
                      capture_output=True, timeout=30)
