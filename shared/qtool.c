@@ -438,8 +438,11 @@ qtool_run(const char *confpath, const char *verb, const char *arg,
 			    "true" : "false");
 			json_str(reply);
 			printf("}\n");
-		} else
-			printf("%s\n", reply + (code > 0 ? 4 : 0));
+		} else if (code >= 200 && code < 400)
+			printf("%s\n", reply + 4);
+		else	/* as list and show say it: stderr, with the code */
+			fprintf(stderr, "%s: %s\n",
+			    program_invocation_short_name, reply);
 		code = code == 250 ? EX_OK : code >= 500 ? EX_UNAVAILABLE :
 		    EX_TEMPFAIL;
 	}

@@ -154,8 +154,10 @@ try:
     tap.ok(r.returncode == 0 and "will be deleted" in r.stdout,
            "deleting it again says the same", r.stdout)
     r = queue_tool(B, "release", qid)
-    tap.ok(r.returncode == 69 and "is being deleted" in r.stdout,
-           "it cannot be released meanwhile", r.stdout + r.stderr)
+    tap.ok(r.returncode == 69 and "is being deleted" in r.stderr and
+           "pombo-queue: 5" in r.stderr and r.stdout == "",
+           "it cannot be released meanwhile (on stderr, with the code)",
+           r.stdout + r.stderr)
     time.sleep(0.5)     # a local attempt under way at the delete ends
     n1 = bob_tries()
     r = queue_tool(B, "flush")
