@@ -208,6 +208,13 @@ lineio_has_input(struct lineio *io)
 	return poll(&pfd, 1, 0) == 1;
 }
 
+void
+lineio_forget_consumed(struct lineio *io)
+{
+	explicit_bzero(io->in, io->ipos);
+	explicit_bzero(io->in + io->iend, sizeof(io->in) - io->iend);
+}
+
 size_t
 lineio_discard_input(struct lineio *io)
 {

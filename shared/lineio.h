@@ -80,6 +80,12 @@ static inline void lineio_consume(struct lineio *io, size_t n)
 int lineio_has_input(struct lineio *io);
 /* Drop buffered input (STARTTLS: pipelined plaintext must not survive). */
 size_t lineio_discard_input(struct lineio *io);
+/*
+ * Clear every octet of the input buffer but those not read yet: what was
+ * consumed, and what is left past them of earlier reads (a line that
+ * came in two reads has its first part there). After a password.
+ */
+void lineio_forget_consumed(struct lineio *io);
 
 int lineio_write(struct lineio *io, const void *p, size_t n);
 int lineio_puts(struct lineio *io, const char *s);

@@ -191,13 +191,10 @@ auth_command(struct smtp_session *s, char *arg)
 	else
 		smtpd_session_error(s, "504 5.5.4 Unrecognized authentication type");
 	/*
-	 * The password was also in the initial response (the session loop
-	 * clears its line) and in the input already consumed, as pop3d
-	 * clears them: nothing of it stays in a core dump.
+	 * The password was also in the initial response and in the input
+	 * already consumed: the session loop clears both after any AUTH
+	 * line, also one refused before it came here (503, 538).
 	 */
-	if (initial != NULL)
-		explicit_bzero(initial, strlen(initial));
-	explicit_bzero(s->io.in, s->io.ipos);
 }
 
 int

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "log.h"
 #include "qproto.h"
@@ -135,16 +136,30 @@ smtpd_session_loop(struct smtp_session *s)
 	char line[SMTP_PARAM_LINE_MAX + 1];
 	enum lineio_result r;
 	size_t len;
-	int crlf;
+	int crlf, auth;
 
 	while (!s->quit) {
 		r = lineio_read(&s->io, line, SMTP_PARAM_LINE_MAX, &len,
 		    &crlf, session_deadline(s));
 		switch (r) {
 		case LINEIO_OK:
+			auth = strncasecmp(line, "AUTH", 4) == 0;
 			smtpd_commands_dispatch(s, line, len);
+			/*
+			 * An AUTH line's initial response is a password,
+			 * whatever became of the command (535, 501, but
+			 * also 503 in a transaction or once authenticated,
+			 * 538): cleared here, as pop3d clears its lines,
+			 * with what the input buffer held of it.
+			 */
+			explicit_bzero(line, len);
+			if (auth)
+				lineio_forget_consumed(&s->io);
 			break;
 		case LINEIO_TOOLONG:
+			/* the part that fitted may be an AUTH line's */
+			explicit_bzero(line, sizeof(line));
+			lineio_forget_consumed(&s->io);
 			smtpd_session_error(s, "500 5.5.2 Line too long (512 octets "
 			    "at most)");
 			break;

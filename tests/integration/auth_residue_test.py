@@ -8,6 +8,7 @@ import base64
 import os
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import pombo  # noqa: E402
@@ -55,8 +56,14 @@ def session(lines, replies):
                          stderr=subprocess.DEVNULL)
     said = p.stdout.readline()
     for line, n in zip(lines, replies):
-        p.stdin.write(line.encode() + b"\r\n")
-        p.stdin.flush()
+        # a line given as parts comes in as many reads
+        parts = line if isinstance(line, list) else [line]
+        for i, part in enumerate(parts):
+            if i > 0:
+                time.sleep(0.3)
+            p.stdin.write(part.encode() +
+                          (b"\r\n" if i == len(parts) - 1 else b""))
+            p.stdin.flush()
         for _ in range(n):
             r = p.stdout.readline()
             said += r
@@ -85,21 +92,44 @@ try:
          lambda pw: ["AUTH LOGIN " + U, b64(pw + "\0x")], [1, 1], "501"),
         ("PLAIN that does not decode as PLAIN",
          lambda pw: ["AUTH PLAIN " + b64(pw)], [1], "501"),
+        # refused before auth.c saw it: the line and the input held it
+        ("PLAIN with an initial response inside a transaction",
+         lambda pw: ["MAIL FROM:<alice@example.test>",
+                     "AUTH PLAIN " + b64("\0bob@example.test\0" + pw)],
+         [1, 1], "503"),
+        ("PLAIN with an initial response once authenticated",
+         lambda pw: ["AUTH PLAIN " + b64("\0bob@example.test\0secret"),
+                     "AUTH PLAIN " + b64("\0bob@example.test\0" + pw)],
+         [1, 1], "503"),
+        # the line in two reads, the second shorter: the first one's
+        # tail stays in the input buffer past what the second read
+        ("PLAIN response in two reads",
+         lambda pw: ["AUTH PLAIN",
+                     [b64("\0bob@example.test\0" + pw)[:-4],
+                      b64("\0bob@example.test\0" + pw)[-4:]]],
+         [1, 1], "535"),
     ]
     for i, (what, make, replies, code) in enumerate(cases):
         secret = "Zq%dresidue-Pa55word-%d" % (i, os.getpid())
         lines = ["EHLO c.test"] + make(secret)
         # what must not be found: the password, and every response line
         # (or initial response) that carried it, as sent
+        whole = ["".join(l) if isinstance(l, list) else l for l in lines]
         secrets = [secret.encode()] + [
-            l.split(" ")[-1].encode() for l in lines
+            l.split(" ")[-1].encode() for l in whole
             if secret.encode() in unb64(l.split(" ")[-1])]
+        # and of a response sent in two parts, the first one's octets
+        # past those the second read brought (it + CRLF overwrote them)
+        secrets += [l[0][len(l[1]) + 2:].encode() for l in lines
+                    if isinstance(l, list)]
         p, said = session(lines, [1] + replies)
         try:
             tap.ok(("\n" + said.decode()).rfind("\n" + code) >= 0,
                    what + ": answered " + code, said)
-            tap.ok(len(secrets) == 2, what + ": the password was sent, in "
-                   "one response", secrets)
+            tap.ok(len(secrets) == 2 + sum(isinstance(l, list)
+                                           for l in lines),
+                   what + ": the password was sent, in one response",
+                   secrets)
             mem = writable_memory(p.pid)
             left = [x for x in secrets if x in mem]
             tap.ok(len(mem) > 65536 and not left,
