@@ -221,16 +221,26 @@ data_out(void *arg, const char *p, size_t n, int eol)
  * Is a reply already waiting? A readable socket is not enough: under TLS
  * it is readable with records that carry no reply, a TLS 1.3 KeyUpdate
  * or a late NewSessionTicket (RFC 8446 4.6), and a server that closed
- * makes it readable with an EOF. So the reply is read for, without
- * waiting (a millisecond): only octets of one count. An EOF or an error
- * is left to the dot and the read after it ("connection lost").
+ * makes it readable with an EOF. So the reply is read for, hardly
+ * waiting: only octets of one count. An EOF or an error is left to the
+ * dot and the read after it ("connection lost").
+ *
+ * The data still buffered goes first: sent inside lineio_fill, a slow
+ * server's taking of it used up the wait, and the reply already there
+ * was never read. And the wait is of some ticks, not 1 ms: lineio_now
+ * is the coarse clock, and a deadline one tick old is never polled.
  */
+#define EARLY_REPLY_WAIT_MS	20
+
 static int
 early_reply(struct smtpc *c)
 {
+	if (lineio_flush(&c->io) == -1)
+		return 0;
 	if (!lineio_has_input(&c->io))
 		return 0;
-	return lineio_fill(&c->io, lineio_now() + 1) == LINEIO_OK;
+	return lineio_fill(&c->io, lineio_now() + EARLY_REPLY_WAIT_MS) ==
+	    LINEIO_OK;
 }
 
 int

@@ -225,6 +225,49 @@ Test(smtpc, early_reply)
 	close(fd);
 }
 
+/*
+ * A transport that is slow to take the message (a server reading it
+ * slowly, a full socket buffer): the last of the data still waits in the
+ * output buffer when the early reply is looked for. Sending it is no
+ * reason to miss the reply already there.
+ */
+static ssize_t
+slow_read(void *ctx, void *buf, size_t len)
+{
+	struct lineio *io = ctx;
+
+	return read(io->rfd, buf, len);
+}
+
+static ssize_t
+slow_write(void *ctx, const void *buf, size_t len)
+{
+	struct lineio *io = ctx;
+
+	usleep(30000);
+	return write(io->wfd, buf, len);
+}
+
+static const struct lineio_ops slow_ops = { slow_read, slow_write,
+    record_pending, NULL };
+
+Test(smtpc, early_reply_slow_writer)
+{
+	static char got[4096];
+	struct smtpc c;
+	int sv[2], fd;
+
+	fd = early_setup(&c, sv);
+	lineio_set_ops(&c.io, &slow_ops, &c.io);
+	cr_assert_eq(write(sv[1], "250 2.0.0 early\r\n", 17), 17);
+	cr_expect_eq(smtpc_send_message(&c, fd, 0, 9, 0, NULL, 0), -3,
+	    "a reply there before the dot, the data written slowly");
+	drain(sv[1], got, sizeof(got));
+	cr_expect_str_eq(got, "one\r\n..two\r\n", "no final dot");
+	close(sv[1]);
+	close(fd);
+}
+
 Test(dns, mx_sorting)
 {
 	struct dns_mx mx[5] = {
