@@ -209,6 +209,14 @@ tls_server_new(const char *cert, const char *key, int mx, char *err,
 	/* a client's FIN without close_notify: an end, as in pombo-tlsd */
 	p_SSL_CTX_set_options(t->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
 #endif
+#ifdef SSL_OP_CLEANSE_PLAINTEXT
+	/*
+	 * OpenSSL keeps what it decrypted in its record buffer until the
+	 * next record overwrites it: an AUTH line (a password in base64)
+	 * stayed there after auth.c cleared its own copies.
+	 */
+	p_SSL_CTX_set_options(t->ctx, SSL_OP_CLEANSE_PLAINTEXT);
+#endif
 	/* DHE with the RFC 7919 group that fits the key, not our own */
 	p_SSL_CTX_ctrl(t->ctx, SSL_CTRL_SET_DH_AUTO, 1, NULL);
 	if (p_SSL_CTX_use_certificate_chain_file(t->ctx, cert) != 1) {

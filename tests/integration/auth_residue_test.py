@@ -3,18 +3,25 @@ credentials, the line they came on, the initial response on the AUTH
 command line and the input buffer are cleared on every path (success,
 wrong password, undecodable response, cancel), as pop3d clears its PASS.
 smtpd runs on a pipe and is kept open after the exchanges while its
-writable memory is read through /proc/PID/mem (as root)."""
+writable memory is read through /proc/PID/mem (as root). Also after
+STARTTLS, in-process (smtpd-full, the same process): OpenSSL's record
+buffer must not keep the AUTH line it decrypted."""
 import base64
 import os
+import ssl
 import subprocess
 import sys
+import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import pombo  # noqa: E402
 
 tap = pombo.Tap()
-inst = pombo.Instance({"login_delay": "0", "max_login_failures": "20"})
+certdir = tempfile.mkdtemp()
+ca, cert, key = pombo.make_certs(certdir)
+inst = pombo.Instance({"login_delay": "0", "max_login_failures": "20",
+                       "tls_cert": cert, "tls_key": key})
 
 
 def b64(s):
@@ -138,6 +145,70 @@ try:
         finally:
             p.stdin.close()
             p.wait(10)
+
+    # the same over STARTTLS, TLS in this process (no tlsd on a pipe)
+    secret = "ZqTLSresidue-Pa55word-%d" % os.getpid()
+    token = b64("\0bob@example.test\0" + secret).encode()
+    p = subprocess.Popen([pombo.prog("smtpd/smtpd"), "-c", inst.conf_path],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    try:
+        p.stdout.readline()
+        p.stdin.write(b"EHLO c.test\r\nSTARTTLS\r\n")
+        p.stdin.flush()
+        while not p.stdout.readline().startswith(b"220"):
+            pass
+        ctx = ssl.create_default_context(cafile=ca)
+        ctx.check_hostname = False
+        inb, outb = ssl.MemoryBIO(), ssl.MemoryBIO()
+        tls = ctx.wrap_bio(inb, outb, server_hostname="mx.test")
+
+        def pump():
+            data = outb.read()
+            if data:
+                p.stdin.write(data)
+                p.stdin.flush()
+
+        def pull():
+            data = os.read(p.stdout.fileno(), 65536)
+            if not data:
+                raise EOFError("smtpd closed")
+            inb.write(data)
+
+        def tls_line():
+            buf = b""
+            while not buf.endswith(b"\n"):
+                try:
+                    buf += tls.read(1)
+                except ssl.SSLWantReadError:
+                    pull()
+            return buf
+
+        while True:
+            try:
+                tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                pump()
+                pull()
+        pump()
+        tls.write(b"EHLO c.test\r\n")
+        pump()
+        while tls_line()[3:4] == b"-":
+            pass
+        tls.write(b"AUTH PLAIN " + token + b"\r\n")
+        pump()
+        r = tls_line()
+        tap.ok(r.startswith(b"535"), "PLAIN over STARTTLS: answered 535", r)
+        mem = writable_memory(p.pid)
+        left = [x for x in (secret.encode(), token) if x in mem]
+        tap.ok(len(mem) > 65536 and not left,
+               "PLAIN over STARTTLS: no secret string is left in memory, "
+               "OpenSSL's buffers too (%d KB read)" % (len(mem) // 1024),
+               left)
+    finally:
+        p.stdin.close()
+        p.wait(10)
 finally:
     inst.stop()
 tap.done()
