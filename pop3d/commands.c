@@ -268,7 +268,7 @@ proceed_pass(void *v, char *arg)
 	 * consumed part of the input buffer: clear that too.
 	 */
 	explicit_bzero(arg, strlen(arg));
-	explicit_bzero(s->io.in, s->io.ipos);
+	lineio_forget_consumed(&s->io);
 	s->have_user = 0;
 	login_result(s, r, addr, path, start);
 }
@@ -307,7 +307,7 @@ proceed_auth(void *v, char *arg)
 		arg[initial++ - arg] = '\0';
 	if (strcasecmp(arg, "PLAIN") != 0) {
 		pop3d_session_error(s, "-ERR Unrecognized authentication type");
-		return;
+		goto out;
 	}
 	if (initial == NULL) {
 		pop3d_session_reply(s, "+ ");
@@ -319,29 +319,31 @@ proceed_auth(void *v, char *arg)
 			break;
 		case LINEIO_TOOLONG:
 			pop3d_session_error(s, "-ERR Authentication line too long");
-			return;
+			goto out;
 		default:
 			s->quit = 1;
-			return;
+			goto out;
 		}
 		if (strcmp(line, "*") == 0) {
 			pop3d_session_error(s, "-ERR Authentication cancelled");
-			return;
+			goto out;
 		}
 		initial = line;
 	}
 	if (login_sasl_plain(strcmp(initial, "=") == 0 ? "" : initial, dec,
 	    sizeof(dec), &authz, &user, &pass) == -1) {
 		pop3d_session_error(s, "-ERR Cannot decode the AUTH PLAIN response");
-		return;
+		goto out;
 	}
 	str_copy_trunc(s->user, user, sizeof(s->user));
 	start = lineio_now();
 	login_result(s, login_check_as(s->conf, authz, user, pass, addr,
 	    sizeof(addr), path, sizeof(path)), addr, path, start);
+out:
+	/* on every path: the response, decoded or not, was a password */
 	explicit_bzero(dec, sizeof(dec));
 	explicit_bzero(line, sizeof(line));
-	explicit_bzero(s->io.in, s->io.ipos);
+	lineio_forget_consumed(&s->io);
 }
 
 static int

@@ -97,10 +97,16 @@ pop3d_session_run(struct pop3_session *s)
 				pop3d_session_error(s, "-ERR NUL in command");
 			else
 				pop3d_commands_dispatch(s, line);
-			/* the line may have held a password */
+			/* the line may have held a password (PASS, AUTH),
+			 * whatever became of the command: so may the input
+			 * buffer */
+			if (strncasecmp(line, "PASS", 4) == 0 ||
+			    strncasecmp(line, "AUTH", 4) == 0)
+				lineio_forget_consumed(&s->io);
 			explicit_bzero(line, sizeof(line));
 			break;
 		case LINEIO_TOOLONG:
+			lineio_forget_consumed(&s->io);
 			pop3d_session_error(s, "-ERR Command line too long (255 "
 			    "octets at most)");
 			break;

@@ -1,4 +1,5 @@
-"""No password stays in smtpd's memory after AUTH: the decoded
+"""No password stays in smtpd's or pop3d's memory after AUTH (or PASS):
+the decoded
 credentials, the line they came on, the initial response on the AUTH
 command line and the input buffer are cleared on every path (success,
 wrong password, undecodable response, cancel), as pop3d clears its PASS.
@@ -55,10 +56,10 @@ def writable_memory(pid):
     return b"".join(out)
 
 
-def session(lines, replies):
-    """smtpd on a pipe: each line, then its replies read; the process is
-    left waiting for more. Returns it and what it said."""
-    p = subprocess.Popen([pombo.prog("smtpd/smtpd"), "-c", inst.conf_path],
+def session(lines, replies, handler="smtpd/smtpd"):
+    """A handler on a pipe: each line, then its replies read; the process
+    is left waiting for more. Returns it and what it said."""
+    p = subprocess.Popen([pombo.prog(handler), "-c", inst.conf_path],
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL)
     said = p.stdout.readline()
@@ -137,6 +138,42 @@ try:
                                            for l in lines),
                    what + ": the password was sent, in one response",
                    secrets)
+            mem = writable_memory(p.pid)
+            left = [x for x in secrets if x in mem]
+            tap.ok(len(mem) > 65536 and not left,
+                   what + ": none of %d secret strings is left in memory "
+                   "(%d KB read)" % (len(secrets), len(mem) // 1024), left)
+        finally:
+            p.stdin.close()
+            p.wait(10)
+
+    # pop3d: PASS and AUTH PLAIN, refused at each step
+    pop_cases = [
+        ("pop3d: USER, PASS wrong", lambda pw: ["USER bob@example.test",
+                                                "PASS " + pw], [1, 1]),
+        ("pop3d: PASS without USER", lambda pw: ["PASS " + pw], [1]),
+        ("pop3d: AUTH PLAIN that does not decode as PLAIN",
+         lambda pw: ["AUTH PLAIN " + b64(pw)], [1]),
+        ("pop3d: AUTH PLAIN after '+', not PLAIN",
+         lambda pw: ["AUTH PLAIN", b64(pw)], [1, 1]),
+        ("pop3d: AUTH PLAIN response in two reads, wrong password",
+         lambda pw: ["AUTH PLAIN",
+                     [b64("\0bob@example.test\0" + pw)[:-4],
+                      b64("\0bob@example.test\0" + pw)[-4:]]], [1, 1]),
+    ]
+    for i, (what, make, replies) in enumerate(pop_cases):
+        secret = "Zq%dpopresidue-Pa55word-%d" % (i, os.getpid())
+        lines = make(secret)
+        whole = ["".join(l) if isinstance(l, list) else l for l in lines]
+        secrets = [secret.encode()] + [
+            l.split(" ")[-1].encode() for l in whole
+            if secret.encode() in unb64(l.split(" ")[-1])]
+        secrets += [l[0][len(l[1]) + 2:].encode() for l in lines
+                    if isinstance(l, list)]
+        p, said = session(lines, replies, "pop3d/pop3d")
+        try:
+            tap.ok(said.rstrip().splitlines()[-1].startswith(b"-ERR"),
+                   what + ": refused", said)
             mem = writable_memory(p.pid)
             left = [x for x in secrets if x in mem]
             tap.ok(len(mem) > 65536 and not left,
