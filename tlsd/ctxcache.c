@@ -237,6 +237,11 @@ make(const char *cert, const char *key, int mx, char *err, size_t errlen)
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+#ifdef SSL_OP_CLEANSE_PLAINTEXT
+	/* OpenSSL's record buffers hold what it decrypted until the next
+	 * record: cleared once read, as tlsd's own buffers are */
+	SSL_CTX_set_options(ctx, SSL_OP_CLEANSE_PLAINTEXT);
+#endif
 #ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
 	/* a FIN without close_notify is an end, not an error that would
 	 * drop the handler's last reply (a 221 after QUIT) */

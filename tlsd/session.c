@@ -72,18 +72,36 @@ used(const struct rbuf *b)
 	return b->end - b->start;
 }
 
-/* Room at the end, moving what is left to the front when that helps. */
+/*
+ * Room at the end, moving what is left to the front when that helps.
+ * What was passed on is cleared: it was a session's plaintext (AUTH
+ * lines, POP3's PASS), and this process outlives the sessions.
+ */
 static size_t
 room(struct rbuf *b)
 {
-	if (b->start == b->end)
+	size_t n;
+
+	if (b->start == b->end) {
+		if (b->end > 0)
+			explicit_bzero(b->data, b->end);
 		b->start = b->end = 0;
-	else if (b->end == sizeof(b->data) && b->start > 0) {
-		memmove(b->data, b->data + b->start, used(b));
-		b->end -= b->start;
+	} else if (b->end == sizeof(b->data) && b->start > 0) {
+		n = used(b);
+		memmove(b->data, b->data + b->start, n);
+		explicit_bzero(b->data + n, b->end - n);
+		b->end = n;
 		b->start = 0;
 	}
 	return sizeof(b->data) - b->end;
+}
+
+/* Drop what b holds, cleared as room() clears what was passed on. */
+static void
+drop(struct rbuf *b)
+{
+	b->start = b->end;
+	(void)room(b);
 }
 
 /* A line for the handler: it fits, the buffer is empty in these states. */
@@ -141,6 +159,7 @@ session_free(struct session *s)
 	if (s->cfd != -1)
 		close(s->cfd);
 	close(s->hfd);
+	explicit_bzero(s, sizeof(*s));	/* what its buffers still held */
 	free(s);
 }
 
@@ -221,7 +240,7 @@ request(struct session *s, int64_t now)
 		s->state = S_CLOSING;
 		return SESSION_WAIT;
 	}
-	s->toc.start = s->toc.end = 0;
+	drop(&s->toc);
 	str_copy_trunc(s->client, r.client, sizeof(s->client));
 	s->timeout_ms = r.timeout_ms;
 	if ((ctx = ctxcache_get(r.cert, r.key, r.mx, err, sizeof(err))) ==
@@ -404,7 +423,7 @@ to_client(struct session *s, int *progress)
 
 	while (used(&s->toc) > 0) {
 		if (s->fatal) {
-			s->toc.start = s->toc.end;
+			drop(&s->toc);
 			s->wpending = 0;
 			return;
 		}
@@ -445,7 +464,7 @@ relay(struct session *s, int64_t now)
 		if (!s->hgone && flush_handler(s, &progress) == -1)
 			s->hgone = 1;
 		if (s->hgone)
-			s->toh.start = s->toh.end = 0;
+			drop(&s->toh);
 		if (s->ceof && used(&s->toh) == 0 && !s->hshut && !s->hgone) {
 			/* the client is done: the handler reads EOF, may
 			 * still answer (a 221 after QUIT), then closes */
@@ -563,7 +582,7 @@ session_expire(struct session *s)
 	log_warnx("%s: %s timed out", s->client, what[s->state]);
 	str_fmt_trunc(line, sizeof(line), "%s timed out", what[s->state]);
 	if (s->state == S_FD || s->state == S_HANDSHAKE) {
-		s->toh.start = s->toh.end = 0;
+		drop(&s->toh);
 		say(s, "ERR", line);
 		(void)flush_handler(s, &progress);
 	}

@@ -36,26 +36,6 @@ def unb64(s):
         return b""
 
 
-def writable_memory(pid):
-    """Every writable mapping's octets (heap, stack, data, anonymous)."""
-    out = []
-    with open("/proc/%d/maps" % pid) as maps, \
-            open("/proc/%d/mem" % pid, "rb", 0) as mem:
-        for line in maps:
-            fields = line.split()
-            lo, hi = (int(x, 16) for x in fields[0].split("-"))
-            # a sanitizer's shadow memory is terabytes of nothing
-            if "w" not in fields[1] or hi - lo > 256 << 20 or (
-                    len(fields) > 5 and fields[5] == "[vvar]"):
-                continue
-            try:
-                mem.seek(lo)
-                out.append(mem.read(hi - lo))
-            except OSError:
-                pass
-    return b"".join(out)
-
-
 def session(lines, replies, handler="smtpd/smtpd"):
     """A handler on a pipe: each line, then its replies read; the process
     is left waiting for more. Returns it and what it said."""
@@ -138,7 +118,7 @@ try:
                                            for l in lines),
                    what + ": the password was sent, in one response",
                    secrets)
-            mem = writable_memory(p.pid)
+            mem = pombo.writable_memory(p.pid)
             left = [x for x in secrets if x in mem]
             tap.ok(len(mem) > 65536 and not left,
                    what + ": none of %d secret strings is left in memory "
@@ -174,7 +154,7 @@ try:
         try:
             tap.ok(said.rstrip().splitlines()[-1].startswith(b"-ERR"),
                    what + ": refused", said)
-            mem = writable_memory(p.pid)
+            mem = pombo.writable_memory(p.pid)
             left = [x for x in secrets if x in mem]
             tap.ok(len(mem) > 65536 and not left,
                    what + ": none of %d secret strings is left in memory "
@@ -237,7 +217,7 @@ try:
         pump()
         r = tls_line()
         tap.ok(r.startswith(b"535"), "PLAIN over STARTTLS: answered 535", r)
-        mem = writable_memory(p.pid)
+        mem = pombo.writable_memory(p.pid)
         left = [x for x in (secret.encode(), token) if x in mem]
         tap.ok(len(mem) > 65536 and not left,
                "PLAIN over STARTTLS: no secret string is left in memory, "

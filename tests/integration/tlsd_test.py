@@ -14,6 +14,7 @@ through a fake handler: a handler's last reply after it exits with
 input unread, a 221 after a client's bare FIN, a client that stops
 reading dropped (-T drain, timeout without progress), a FIFO as the
 certificate refused; tlsd as root only with -U."""
+import base64
 import os
 import poplib
 import pwd
@@ -214,6 +215,25 @@ try:
     p.pass_(AUTH[1])
     tap.eq(p.stat()[0], 1, "pop3s: the mailbox")
     p.quit()
+
+    # ---- a password passed on leaves nothing in pombo-tlsd, which
+    # outlives the session: its buffers and OpenSSL's are cleared
+    if os.geteuid() == 0:
+        secret = b"ZqTlsdResidue-Pa55word-%d" % os.getpid()
+        token = base64.b64encode(b"\0bob@example.test\0" + secret)
+        tls, _ = raw_starttls(smtp.port)
+        tls.sendall(b"EHLO c.test\r\n")
+        reply(tls)
+        tls.sendall(b"AUTH PLAIN " + token + b"\r\n")
+        r = reply(tls)
+        tap.ok(r.startswith(b"535"), "AUTH through tlsd: 535", r)
+        mem = b"".join(pombo.writable_memory(p) for p in tlsd.pids())
+        tap.ok(len(mem) > 65536 and secret not in mem and token not in mem,
+               "with the session open, pombo-tlsd holds neither the "
+               "password nor its AUTH line (%d KB read)" % (len(mem) // 1024))
+        tls.sendall(b"QUIT\r\n")
+        reply(tls)
+        tls.close()
 
     # ---- RFC 3207: what is pipelined after STARTTLS is not run
     tls, ready = raw_starttls(smtp.port,

@@ -50,6 +50,31 @@ def proc_comm(pid):
         return None
 
 
+def writable_memory(pid):
+    """Every writable mapping's octets of process pid (heap, stack, data,
+    anonymous; root may read any process's): where a secret it should
+    have cleared would be. b"" once it is gone."""
+    out = []
+    try:
+        with open("/proc/%d/maps" % pid) as maps, \
+                open("/proc/%d/mem" % pid, "rb", 0) as mem:
+            for line in maps:
+                fields = line.split()
+                lo, hi = (int(x, 16) for x in fields[0].split("-"))
+                # a sanitizer's shadow memory is terabytes of nothing
+                if "w" not in fields[1] or hi - lo > 256 << 20 or (
+                        len(fields) > 5 and fields[5] == "[vvar]"):
+                    continue
+                try:
+                    mem.seek(lo)
+                    out.append(mem.read(hi - lo))
+                except OSError:
+                    pass
+    except OSError:
+        pass
+    return b"".join(out)
+
+
 def yescrypt(password):
     """A yescrypt hash ($y$, Debian's default) at libxcrypt's default cost
     (~15 ms), as mkpasswd makes it."""
