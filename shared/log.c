@@ -258,6 +258,13 @@ log_emit(int pri, const char *fmt, va_list ap, int with_errno)
 	for (p = msg; *p; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = '?';
+		/* and the C1 controls in UTF-8 (U+0080-U+009F: a CSI is
+		 * U+009B), which an SMTPUTF8 address may carry */
+		else if ((unsigned char)p[0] == 0xc2 &&
+		    (unsigned char)p[1] >= 0x80 && (unsigned char)p[1] <= 0x9f) {
+			p[0] = p[1] = '?';
+			p++;
+		}
 	if (syslog_there)
 		log_to_syslog(pri, msg);
 	else if (log_path != NULL)

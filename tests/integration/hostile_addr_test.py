@@ -157,6 +157,16 @@ try:
                 b"Return-Path: <" + INJECT.encode() + b">\n"),
                 "%s: Return-Path: <%s>" % (how, INJECT),
                 A.delivered(user)[0][:200])
+    # a C1 control (U+009B, CSI to a terminal) in an SMTPUTF8 address:
+    # logged as "??", as C0 controls are "?"
+    out = A.smtpd("EHLO c.test\nMAIL FROM:<a\u009b2Jb@ext.test> SMTPUTF8\n"
+                  "RCPT TO:<bob@example.test>\nDATA\nSubject: c1\n\nhi\n"
+                  ".\nQUIT\n".encode())
+    tap.ok(b"queued as" in out, "an SMTPUTF8 sender with U+009B: taken", out)
+    tap.ok(pombo.wait_for(lambda: "from=<a??2Jb@ext.test>" in A.log(), 5) and
+           "\u009b" not in A.log(),
+           "and logged with '??' for it, never the control itself",
+           [l for l in A.log().splitlines() if "2Jb@" in l])
 finally:
     peer.stop()
     sa.stop()
