@@ -289,6 +289,7 @@ rfc5322_qualify(const char *value, const char *domain, struct buf *out)
 struct from_domains {
 	char	(*d)[ADDR_DOMAIN_MAX + 1];
 	size_t	 n, max;
+	int	 unread;	/* a field or an address gave no domain */
 };
 
 static int
@@ -298,14 +299,18 @@ add_domain(const char *addr, void *arg)
 	const char *at = strrchr(addr, '@');
 	size_t i;
 
-	if (at == NULL || at[1] == '\0')
+	if (at == NULL || at[1] == '\0') {
+		f->unread = 1;
 		return 0;
+	}
 	for (i = 0; i < f->n; i++)
 		if (strcasecmp(f->d[i], at + 1) == 0)
 			return 0;
 	if (f->n < f->max && str_copy(f->d[f->n], at + 1,
 	    sizeof(f->d[0])) == 0)
 		str_lower(f->d[f->n++]);
+	else if (f->n < f->max)
+		f->unread = 1;		/* too long to be a domain */
 	return 0;
 }
 
@@ -363,21 +368,26 @@ rfc5322_from_fields(const char *hdr, size_t len,
 static void
 from_field(const char *body, void *arg)
 {
+	struct from_domains *f = arg;
 	char err[128];
 
-	if (body != NULL)
-		rfc5322_addresses(body, add_domain, arg, err, sizeof(err));
+	/* no address at all ("From: <>", "From: CEO") names no author */
+	if (body == NULL ||
+	    rfc5322_addresses(body, add_domain, arg, err, sizeof(err)) <= 0)
+		f->unread = 1;
 }
 
 size_t
 rfc5322_from_domains(const char *hdr, size_t len,
-    char (*domains)[ADDR_DOMAIN_MAX + 1], size_t max)
+    char (*domains)[ADDR_DOMAIN_MAX + 1], size_t max, int *unread)
 {
 	struct from_domains f;
 
 	f.d = domains;
 	f.n = 0;
 	f.max = max;
+	f.unread = 0;
 	rfc5322_from_fields(hdr, len, from_field, &f);
+	*unread = f.unread;
 	return f.n;
 }

@@ -47,12 +47,16 @@ int rfc5322_qualify(const char *value, const char *domain, struct buf *out);
  * The distinct domains (lowercased) of the addresses of every From:
  * field of a header block (LF or CRLF line ends; it ends at an empty
  * line), at most max of them, each at most ADDR_DOMAIN_MAX octets. A
- * field that does not parse adds nothing. Returns how many, 0 if none.
+ * field that does not parse adds nothing, and sets *unread (else 0),
+ * as does an address in one without a domain (a group with no
+ * member, "<>"). Returns how many, 0 if none.
  * RFC 7489 6.6.1: a message with several author domains has a DMARC
- * check for each; it must not escape by having two From: fields.
+ * check for each; it must not escape by having two From: fields, nor
+ * by writing its author so that the check cannot read it while a
+ * reader's program shows it (a trailing dot, "ceo.@bank.example").
  */
 size_t rfc5322_from_domains(const char *hdr, size_t len,
-    char (*domains)[ADDR_DOMAIN_MAX + 1], size_t max);
+    char (*domains)[ADDR_DOMAIN_MAX + 1], size_t max, int *unread);
 /*
  * The From: fields of a header block, the same way: each one's body,
  * unfolded and NUL-terminated, to cb (NULL: longer than

@@ -181,6 +181,7 @@ integration_tests = \
 	tests/integration/verify_queue_test.py \
 	tests/integration/closed_fds_test.py \
 	tests/integration/inbound_auth_test.py \
+	tests/integration/auth_hostile_test.py \
 	tests/integration/milter_session_test.py \
 	tests/integration/milter_steps_test.py \
 	tests/integration/pipelined_end_test.py \

@@ -213,6 +213,7 @@ main(int argc, char *argv[])
 	struct dmarc_result dmarc[AUTHORS_MAX];
 	char authors[AUTHORS_MAX + 1][ADDR_DOMAIN_MAX + 1];
 	size_t nauth, k;
+	int unread;
 	const struct dmarc_result *worst;
 	struct buf ar, out;
 	char err[128], from[ADDR_ENC_MAX + 1], sender[ADDR_MAX + 1];
@@ -265,9 +266,13 @@ main(int argc, char *argv[])
 	/*
 	 * The author domains: normally one. RFC 7489 6.6.1: with several
 	 * (From: fields or mailboxes) each has its check, the strictest
-	 * policy wins, so a second From: is no way around p=reject.
+	 * policy wins, so a second From: is no way around p=reject. An
+	 * author it cannot read (a From: no parser here takes, which a
+	 * reader's program may still show as a p=reject domain's) makes
+	 * the outcome permerror and the message junk, as too many do.
 	 */
-	nauth = rfc5322_from_domains(msg, hlen, authors, AUTHORS_MAX + 1);
+	nauth = rfc5322_from_domains(msg, hlen, authors, AUTHORS_MAX + 1,
+	    &unread);
 	if (nauth == 0)
 		authors[0][0] = '\0';
 	spf_check(j.client_ip, j.helo, sender, &spf_from, &spf_helo);
@@ -323,6 +328,9 @@ main(int argc, char *argv[])
 	if (nauth > AUTHORS_MAX)
 		add_resinfo(&ar, "dmarc", RES_PERMERROR, "too many author "
 		    "domains", NULL);
+	else if (unread && nauth > 0)
+		add_resinfo(&ar, "dmarc", RES_PERMERROR, "a From: address "
+		    "without a domain that can be read", NULL);
 	if (buf_addstr(&ar, "\n") == -1)
 		tempfail("the header field is too long", NULL);
 
@@ -342,7 +350,8 @@ main(int argc, char *argv[])
 	buf_init(&out, 4096);
 	str_fmt_trunc(props, sizeof(props), "spf=%s dkim=%s dmarc=%s",
 	    result_name(spf_from.res), result_name(dkim_summary(&dkim)),
-	    nauth > AUTHORS_MAX ? "permerror" : result_name(worst->res));
+	    nauth > AUTHORS_MAX || unread ? "permerror" :
+	    result_name(worst->res));
 	if (worst->res == RES_FAIL && worst->action == DMARC_ACT_REJECT &&
 	    j.dmarc_reject) {
 		verdict = VERDICT_REJECT;
@@ -351,7 +360,7 @@ main(int argc, char *argv[])
 		    "the DMARC policy of %s (p=reject): it is refused",
 		    worst->from);
 	} else if ((worst->res == RES_FAIL &&
-	    worst->action != DMARC_ACT_NONE) || nauth > AUTHORS_MAX)
+	    worst->action != DMARC_ACT_NONE) || nauth > AUTHORS_MAX || unread)
 		verdict = VERDICT_JUNK;
 	if (job_verdict_format(&out, m->qid, verdict, props) == -1 ||
 	    fileio_write_all(1, out.data, out.len) == -1)

@@ -85,9 +85,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	{
 		char d[4][ADDR_DOMAIN_MAX + 1];
-		size_t n = rfc5322_from_domains((const char *)data, size, d, 4),
-		    i, k;
-		FUZZ_ASSERT(n <= 4);
+		int unread = -1;
+		size_t n = rfc5322_from_domains((const char *)data, size, d, 4,
+		    &unread), i, k;
+		FUZZ_ASSERT(n <= 4 && (unread == 0 || unread == 1));
 		for (i = 0; i < n; i++) {
 			FUZZ_ASSERT(d[i][0] != '\0' &&
 			    strlen(d[i]) <= ADDR_DOMAIN_MAX);

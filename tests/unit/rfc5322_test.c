@@ -63,23 +63,41 @@ Test(rfc5322, bad)
 
 Test(rfc5322, from_domains)
 {
-	static const struct { const char *hdr; size_t n; const char *d0, *d1; } t[] = {
-		{ "From: a@X.test\nTo: b@y.test\n\n", 1, "x.test", NULL },
-		{ "From: a@x.test\nFrom: c@z.test\n\n", 2, "x.test", "z.test" },
-		{ "From : a@x.test\n\n", 1, "x.test", NULL },
-		{ "From: A <a@x.test>,\n b@z.test\n\n", 2, "x.test", "z.test" },
-		{ "From: a@x.test, b@X.TEST\n\n", 1, "x.test", NULL },
-		{ "From: <broken\nFrom: a@x.test\n\n", 1, "x.test", NULL },
-		{ "To: a@x.test\n\nFrom: a@x.test\n", 0, NULL, NULL },
-		{ "From-X: a@x.test\n\n", 0, NULL, NULL },
-		{ "From: a@x.test\r\nFrom: a@y.test", 2, "x.test", "y.test" },
+	static const struct { const char *hdr; size_t n; const char *d0, *d1;
+	    int unread; } t[] = {
+		{ "From: a@X.test\nTo: b@y.test\n\n", 1, "x.test", NULL, 0 },
+		{ "From: a@x.test\nFrom: c@z.test\n\n", 2, "x.test", "z.test",
+		    0 },
+		{ "From : a@x.test\n\n", 1, "x.test", NULL, 0 },
+		{ "From: A <a@x.test>,\n b@z.test\n\n", 2, "x.test", "z.test",
+		    0 },
+		{ "From: a@x.test, b@X.TEST\n\n", 1, "x.test", NULL, 0 },
+		{ "From: <broken\nFrom: a@x.test\n\n", 1, "x.test", NULL, 1 },
+		{ "To: a@x.test\n\nFrom: a@x.test\n", 0, NULL, NULL, 0 },
+		{ "From-X: a@x.test\n\n", 0, NULL, NULL, 0 },
+		{ "From: a@x.test\r\nFrom: a@y.test", 2, "x.test", "y.test", 0 },
+		{ "From: G: a@x.test;\n\n", 1, "x.test", NULL, 0 },
+		/* what a reader may show, and no check here can read */
+		{ "From: ceo@bank.test.\n\n", 0, NULL, NULL, 1 },
+		{ "From: CEO <ceo.@bank.test>\n\n", 0, NULL, NULL, 1 },
+		{ "From: ceo@bank.test (x\n\n", 0, NULL, NULL, 1 },
+		{ "From: a@x.test\nFrom: ceo@bank.test.\n\n", 1, "x.test", NULL,
+		    1 },
+		{ "From: \"x\" <a@@b>, ceo@bank.test\n\n", 0, NULL, NULL, 1 },
+		{ "From: ceo@bank.test <>\n\n", 0, NULL, NULL, 1 },
+		{ "From: Bank: ;\n\n", 0, NULL, NULL, 1 },
+		{ "From: ceo\n\n", 0, NULL, NULL, 1 },
 	};
 	char d[4][ADDR_DOMAIN_MAX + 1];
 	size_t i, n;
+	int unread;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
-		n = rfc5322_from_domains(t[i].hdr, strlen(t[i].hdr), d, 4);
+		n = rfc5322_from_domains(t[i].hdr, strlen(t[i].hdr), d, 4,
+		    &unread);
 		cr_expect_eq(n, t[i].n, "case %zu: %zu domains", i, n);
+		cr_expect_eq(unread, t[i].unread, "case %zu: unread %d", i,
+		    unread);
 		if (n > 0 && t[i].d0)
 			cr_expect_str_eq(d[0], t[i].d0, "case %zu", i);
 		if (n > 1 && t[i].d1)
@@ -87,8 +105,9 @@ Test(rfc5322, from_domains)
 	}
 	/* no more than max */
 	n = rfc5322_from_domains("From: a@a.test, b@b.test, c@c.test\n\n",
-	    36, d, 2);
+	    36, d, 2, &unread);
 	cr_expect_eq(n, 2);
+	cr_expect_eq(unread, 0);
 }
 
 static void
