@@ -38,8 +38,7 @@ struct dkimsign {
 /*
  * RFC 6376 5.4.1's list, and the MIME fields besides: the body hash
  * covers the octets, these say how they are read. Only fields present
- * are signed, and From once more than it appears, so that a second
- * From: added on the way breaks the signature (8.15).
+ * are signed; those of oversign_fields once more besides (8.15).
  */
 static const char *sign_fields[] = {
 	"from", "reply-to", "subject", "date", "to", "cc",
@@ -48,6 +47,19 @@ static const char *sign_fields[] = {
 	"list-unsubscribe", "list-subscribe", "list-post", "list-owner",
 	"list-archive", "message-id", "mime-version", "content-type",
 	"content-transfer-encoding", NULL
+};
+
+/*
+ * What a reader is shown, and how the body is read: each is named in
+ * h= once more than it appears, so that one added on the way (a second
+ * Subject: on top, which many readers show, or a Reply-To: where there
+ * was none) breaks the signature (RFC 6376 8.15, 5.4.2: a name with no
+ * field left stands for the null string). Those written "?" only when
+ * the message has one: a gateway may add MIME-Version to plain text.
+ */
+static const char *oversign_fields[] = {
+	"from", "reply-to", "subject", "date", "to", "cc",
+	"?mime-version", "?content-type", "?content-transfer-encoding", NULL
 };
 
 struct dkimsign *
@@ -394,17 +406,29 @@ signed_name(const char *f, size_t len, size_t *nl)
 	return 0;
 }
 
+/* Whether a field of fs is called name. */
+static int
+fields_have(const struct field *fs, size_t nfs, const char *name)
+{
+	size_t i, n = strlen(name);
+
+	for (i = 0; i < nfs; i++)
+		if (fs[i].nl == n && strncasecmp(fs[i].f, name, n) == 0)
+			return 1;
+	return 0;
+}
+
 /*
  * The fields to sign, in the order of the block, and the h= list: each
- * one's name as it is written, and "from" once more (RFC 6376 8.15: a
- * From: added on the way then breaks the signature). -1: too many.
+ * one's name as it is written, and those of oversign_fields once more.
+ * -1: too many.
  */
 static int
 signed_fields(const struct buf *hdr, struct field *fs, size_t *nfs,
     struct buf *h)
 {
-	const char *f;
-	size_t pos = 0, len, nl;
+	const char *f, *name;
+	size_t pos = 0, len, nl, i;
 
 	*nfs = 0;
 	while (next_field(hdr, &pos, &f, &len)) {
@@ -416,8 +440,15 @@ signed_fields(const struct buf *hdr, struct field *fs, size_t *nfs,
 			return -1;
 		fs[(*nfs)++] = (struct field){ f, len, nl, 0 };
 	}
-	return buf_add(h, h->len > 0 ? ":from" : "from",
-	    h->len > 0 ? 5 : 4) == -1 || buf_addc(h, '\0') == -1 ? -1 : 0;
+	for (i = 0; oversign_fields[i]; i++) {
+		name = oversign_fields[i];
+		if (*name == '?' && !fields_have(fs, *nfs, ++name))
+			continue;
+		if ((h->len > 0 && buf_addc(h, ':') == -1) ||
+		    buf_addstr(h, name) == -1)
+			return -1;
+	}
+	return buf_addc(h, '\0');
 }
 
 /*

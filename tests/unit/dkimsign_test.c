@@ -215,6 +215,42 @@ Test(dkimsign, a_changed_octet_fails, .init = setup, .fini = teardown)
 }
 
 /*
+ * What a reader is shown cannot be added to on the way either (RFC
+ * 6376 8.15): a second Subject:, To: or Date:, a Reply-To: or Cc: the
+ * message had none of, a second Content-Type: (another reading of the
+ * body) each break the signature. A field that is neither, added, does
+ * not.
+ */
+Test(dkimsign, an_added_field_fails, .init = setup, .fini = teardown)
+{
+	static const struct { const char *field; int good; } t[] = {
+		{ "Subject: pay now\r\n", 0 },
+		{ "To: x@evil.test\r\n", 0 },
+		{ "Date: Thu, 1 Jan 2026 00:00:00 +0000\r\n", 0 },
+		{ "Reply-To: x@evil.test\r\n", 0 },
+		{ "Cc: x@evil.test\r\n", 0 },
+		{ "Content-Type: text/html\r\n", 0 },
+		{ "X-Spam-Score: 0\r\n", 2 },
+	};
+	static const char msg[] = "From: a@example.test\nTo: b@b.test\n"
+	    "Subject: hi\nDate: Wed, 2 Dec 2026 01:00:00 +0000\n"
+	    "MIME-Version: 1.0\nContent-Type: text/plain\n\nbody\n";
+	static char out[1 << 16], added[(1 << 16) + 128];
+	size_t i, len, n;
+
+	cr_assert_eq(sign(msg, out, sizeof(out), &len), 1);
+	cr_assert_eq(verified(out, len), 2);
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		n = strlen(t[i].field);
+		cr_assert_lt(len + n, sizeof(added));
+		memcpy(added, t[i].field, n);
+		memcpy(added + n, out, len);
+		cr_expect_eq(verified(added, len + n), t[i].good,
+		    "%s added on top", t[i].field);
+	}
+}
+
+/*
  * What cannot be signed goes unsigned (0), never an error: an empty
  * message has no header block at all (its buffer still NULL, which the
  * From: search once did arithmetic on: UBSan stopped the agent there),
