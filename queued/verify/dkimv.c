@@ -98,14 +98,29 @@ key_lookup(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 	return rc;
 }
 
+/*
+ * A signature that verified is pass, unless its l= left out part of
+ * the body: what was appended on the way (a MIME part shown in place
+ * of the signed text) would pass as the domain's. RFC 6376 8.2; RFC
+ * 8601 2.7.1's policy: valid, and not taken. DMARC counts no pass.
+ */
 static enum result
-sig_result(DKIM_SIGINFO *sig, char *why, size_t whylen)
+sig_result(DKIM *d, DKIM_SIGINFO *sig, char *why, size_t whylen)
 {
 	int err = dkim_sig_geterror(sig);
+	ssize_t msglen, canonlen, signlen;
 	const char *text;
 
-	if (DKIM_SIG_CHECK(sig))
+	if (DKIM_SIG_CHECK(sig)) {
+		if (dkim_sig_getcanonlen(d, sig, &msglen, &canonlen,
+		    &signlen) == DKIM_STAT_OK && signlen >= 0 &&
+		    canonlen < msglen) {
+			str_copy_trunc(why, "l= leaves part of the body "
+			    "unsigned", whylen);
+			return RES_POLICY;
+		}
 		return RES_PASS;
+	}
 	if (err == DKIM_SIGERROR_OK && dkim_sig_getbh(sig) ==
 	    DKIM_SIGBH_MISMATCH) {
 		str_copy_trunc(why, "body hash mismatch", whylen);
@@ -299,7 +314,7 @@ dkimv_check(const char *msg, size_t len, const char *from_domain,
 		if (dkim_get_sigsubstring(d, sigs[i], s->b, &blen) !=
 		    DKIM_STAT_OK)
 			s->b[0] = '\0';
-		s->res = sig_result(sigs[i], s->why, sizeof(s->why));
+		s->res = sig_result(d, sigs[i], s->why, sizeof(s->why));
 		out->n++;
 	}
 	out->ignored = c.ignored;

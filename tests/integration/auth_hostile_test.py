@@ -12,8 +12,12 @@ local dnsmasq publishes the records.
   message is junk with dmarc=permerror, never the inbox with a
   p=reject domain on show; readable forms (groups, folded lists, two
   fields) meet the policy.
+- A DKIM signature with l= (a body length): pass as it was signed; with
+  a line appended after, dkim=policy, so that DMARC does not pass by it
+  (a p=reject domain's message, appended to, is refused).
 - SPF records that loop, ask too much, come back void, or expand
   macros far: permerror, within the timeout, and the agent lives."""
+import base64
 import os
 import re
 import sys
@@ -23,11 +27,20 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 import pombo  # noqa: E402
 
+import dkim  # noqa: E402
+
 tap = pombo.Tap()
 work = tempfile.mkdtemp(prefix="pombo-authhostile-")
 pombo.libopendkim_leak_ok(work)
 
+third_key, third_der = pombo.openssl_keypair(work, "third", "-algorithm",
+                                             "rsa", "-pkeyopt",
+                                             "rsa_keygen_bits:2048")
+
 RECORDS = {
+    "s1._domainkey.third.test": "v=DKIM1; k=rsa; p=" +
+    base64.b64encode(third_der).decode(),
+    "_dmarc.third.test": "v=DMARC1; p=reject",
     "bank.test": "v=spf1 ip4:192.0.2.1 -all",
     "_dmarc.bank.test": "v=DMARC1; p=reject",
     "lax.test": "v=spf1 ip4:192.0.2.1 -all",
@@ -215,6 +228,27 @@ try:
             tap.eq(result(m, "spf") if m else None, "permerror",
                    "SPF of %s: permerror" % dom)
 
+    # --- DKIM l=: the signed length passes, more appended does not
+    with open(third_key, "rb") as f:
+        pk = f.read()
+    for appended in (b"", b"<a href=x>appended by anyone</a>\r\n"):
+        subject = "length %d" % len(appended)
+        raw = message(subject, "news@third.test")
+        sig = dkim.sign(raw, b"s1", b"third.test", pk, length=True,
+                        include_headers=[b"from", b"to", b"subject",
+                                         b"date"])
+        # SPF says nothing for third.test: DMARC stands on DKIM alone
+        code, text = send("x@lax.test", sig + raw + appended)
+        if not appended:
+            folder, m = find(subject)
+            tap.eq(result(m, "dkim") if m else None, "pass",
+                   "l= covering the whole body: dkim=pass")
+            tap.eq(folder, "", "and the inbox (dmarc=%s)" % (
+                result(m, "dmarc") if m else None))
+        else:
+            tap.eq(code, 550, "l= and a line appended: p=reject refuses it",
+                   )
+            tap.ok(b"third.test" in text, "naming third.test", text)
 finally:
     for i in (B,):
         if i.queued and i.queued.poll() is None:
