@@ -225,19 +225,24 @@ data_out(void *arg, const char *p, size_t n, int eol)
  * waiting: only octets of one count. An EOF or an error is left to the
  * dot and the read after it ("connection lost").
  *
- * The data still buffered goes first: sent inside lineio_fill, a slow
- * server's taking of it used up the wait, and the reply already there
- * was never read. And the wait is of some ticks, not 1 ms: lineio_now
- * is the coarse clock, and a deadline one tick old is never polled.
+ * Once something is there, the data still buffered goes out before the
+ * read: sent inside lineio_fill, a slow server's taking of it used up
+ * the wait, and the reply already there was never read. Not before the
+ * look: with nothing there, the end of the data and the dot go in one
+ * write; flushed apart, the dot is a small segment that Nagle holds
+ * until the server ACKs the data, a delayed ACK (40 ms, 200 on some
+ * systems) every message. And the wait is of some ticks, not 1 ms:
+ * lineio_now is the coarse clock, and a deadline one tick old is never
+ * polled.
  */
 #define EARLY_REPLY_WAIT_MS	20
 
 static int
 early_reply(struct smtpc *c)
 {
-	if (lineio_flush(&c->io) == -1)
-		return 0;
 	if (!lineio_has_input(&c->io))
+		return 0;
+	if (lineio_flush(&c->io) == -1)
 		return 0;
 	return lineio_fill(&c->io, lineio_now() + EARLY_REPLY_WAIT_MS) ==
 	    LINEIO_OK;

@@ -268,6 +268,44 @@ Test(smtpc, early_reply_slow_writer)
 	close(fd);
 }
 
+/*
+ * No reply waiting (the usual case): the end of the data and the dot go
+ * out in one write. Flushed apart, the dot is a small segment that
+ * Nagle holds until the server ACKs the data: a delayed ACK a message.
+ */
+static int nwrites;
+
+static ssize_t
+counting_write(void *ctx, const void *buf, size_t len)
+{
+	struct lineio *io = ctx;
+
+	nwrites++;
+	return write(io->wfd, buf, len);
+}
+
+static const struct lineio_ops counting_ops = { slow_read, counting_write,
+    record_pending, NULL };
+
+Test(smtpc, data_and_dot_in_one_write)
+{
+	static char got[4096];
+	struct smtpc c;
+	int sv[2], fd;
+
+	fd = early_setup(&c, sv);
+	lineio_set_ops(&c.io, &counting_ops, &c.io);
+	nwrites = 0;
+	cr_expect_eq(smtpc_send_message(&c, fd, 0, 9, 0, NULL, 0), 0);
+	cr_expect_eq(nwrites, 1, "the data and the dot in one write, not %d",
+	    nwrites);
+	smtpc_close(&c);
+	drain(sv[1], got, sizeof(got));
+	cr_expect_str_eq(got, "one\r\n..two\r\n.\r\n");
+	close(sv[1]);
+	close(fd);
+}
+
 Test(dns, mx_sorting)
 {
 	struct dns_mx mx[5] = {
