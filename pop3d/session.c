@@ -106,6 +106,9 @@ pop3d_session_run(struct pop3_session *s)
 			explicit_bzero(line, sizeof(line));
 			break;
 		case LINEIO_TOOLONG:
+			/* the part that fitted, from an earlier read, may be
+			 * a PASS or an AUTH line's: lineio_read copied it */
+			explicit_bzero(line, sizeof(line));
 			lineio_forget_consumed(&s->io);
 			pop3d_session_error(s, "-ERR Command line too long (255 "
 			    "octets at most)");

@@ -163,6 +163,29 @@ try:
             p.stdin.close()
             p.wait(10)
 
+    # pop3d: a line too long (over POP3_AUTH_LINE_MAX) that came in two
+    # reads: the first, an AUTH PLAIN with its response, was copied into
+    # the session's line before the second made it too long
+    for verb, what in (("AUTH PLAIN ", "AUTH PLAIN"), ("PASS ", "PASS")):
+        secret = "ZqLongpopresidue-Pa55word-%d" % os.getpid()
+        token = (b64("\0bob@example.test\0" + secret) if verb != "PASS"
+                 else secret)
+        p, said = session(["USER bob@example.test",
+                           [verb + token, " " + "x" * 1100]], [1, 1],
+                          "pop3d/pop3d")
+        try:
+            tap.ok(b"-ERR Command line too long" in said,
+                   "pop3d: %s line too long, in two reads: refused" % what,
+                   said)
+            mem = pombo.writable_memory(p.pid)
+            tap.ok(len(mem) > 65536 and token.encode() not in mem,
+                   "pop3d: %s line too long, in two reads: its first part "
+                   "is not left in memory (%d KB read)" % (
+                       what, len(mem) // 1024))
+        finally:
+            p.stdin.close()
+            p.wait(10)
+
     # the same over STARTTLS, TLS in this process (no tlsd on a pipe)
     secret = "ZqTLSresidue-Pa55word-%d" % os.getpid()
     token = b64("\0bob@example.test\0" + secret).encode()
