@@ -220,6 +220,8 @@ lineio_discard_input(struct lineio *io)
 {
 	size_t n = io->iend - io->ipos;
 
+	/* what was pipelined may have been an AUTH line: cleared too */
+	explicit_bzero(io->in, io->iend);
 	io->ipos = io->iend = 0;
 	return n;
 }
