@@ -99,22 +99,86 @@ key_lookup(DKIM *d, DKIM_SIGINFO *sig, u_char *buf, size_t buflen)
 }
 
 /*
+ * The length of the body of msg (after its first empty line; LF or
+ * CRLF line ends) canonicalized as RFC 6376 3.4.3 (simple) or 3.4.4
+ * (relaxed) say: what l= counts (3.5). libopendkim says only how much
+ * it hashed (at most l=) and how long the body was as given, which
+ * are not in the same units: CRLF for LF, blanks and empty lines at
+ * the end taken off.
+ */
+static size_t
+canon_body_len(const char *msg, size_t len, int relaxed)
+{
+	const char *p = msg, *end = msg + len, *nl, *e;
+	size_t total = 0, blanks = 0, n;
+	int wsp;
+
+	/* the body: after the first empty line */
+	for (;;) {
+		if (p < end && *p == '\r' && p + 1 < end && p[1] == '\n')
+			p++;
+		if (p < end && *p == '\n') {
+			p++;
+			break;
+		}
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
+			p = end;
+			break;
+		}
+		p = nl + 1;
+	}
+	while (p < end) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;	/* a last line without its end: CRLF added */
+		e = nl;
+		if (e > p && e < end && e[-1] == '\r')
+			e--;
+		if (!relaxed)
+			n = (size_t)(e - p);
+		else {
+			/* blanks at the end go, a run of them before more is one SP */
+			for (n = 0, wsp = 0; p < e; p++) {
+				if (*p == ' ' || *p == '\t')
+					wsp = 1;
+				else {
+					n += 1 + (size_t)wsp;
+					wsp = 0;
+				}
+			}
+		}
+		/* empty lines at the end of the body go */
+		if (n == 0)
+			blanks += 2;
+		else {
+			total += blanks + n + 2;
+			blanks = 0;
+		}
+		p = nl < end ? nl + 1 : end;
+	}
+	/* simple: an empty body is one CRLF; relaxed: nothing */
+	return total == 0 && !relaxed ? 2 : total;
+}
+
+/*
  * A signature that verified is pass, unless its l= left out part of
  * the body: what was appended on the way (a MIME part shown in place
  * of the signed text) would pass as the domain's. RFC 6376 8.2; RFC
  * 8601 2.7.1's policy: valid, and not taken. DMARC counts no pass.
  */
 static enum result
-sig_result(DKIM *d, DKIM_SIGINFO *sig, char *why, size_t whylen)
+sig_result(DKIM *d, DKIM_SIGINFO *sig, const size_t bodylen[2], char *why,
+    size_t whylen)
 {
 	int err = dkim_sig_geterror(sig);
-	ssize_t msglen, canonlen, signlen;
+	ssize_t signlen;
+	dkim_canon_t hc, bc;
 	const char *text;
 
 	if (DKIM_SIG_CHECK(sig)) {
-		if (dkim_sig_getcanonlen(d, sig, &msglen, &canonlen,
-		    &signlen) == DKIM_STAT_OK && signlen >= 0 &&
-		    canonlen < msglen) {
+		if (dkim_sig_getcanonlen(d, sig, NULL, NULL, &signlen) ==
+		    DKIM_STAT_OK && signlen >= 0 &&
+		    dkim_sig_getcanons(sig, &hc, &bc) == DKIM_STAT_OK &&
+		    (size_t)signlen < bodylen[bc == DKIM_CANON_RELAXED]) {
 			str_copy_trunc(why, "l= leaves part of the body "
 			    "unsigned", whylen);
 			return RES_POLICY;
@@ -272,9 +336,12 @@ dkimv_check(const char *msg, size_t len, const char *from_domain,
 	DKIM_STAT st;
 	unsigned int flags = DKIM_LIBFLAGS_FIXCRLF | DKIM_LIBFLAGS_BADSIGHANDLES;
 	int i, nsigs = 0;
+	size_t bodylen[2];
 
 	memset(out, 0, sizeof(*out));
 	memset(&c, 0, sizeof(c));
+	bodylen[0] = canon_body_len(msg, len, 0);
+	bodylen[1] = canon_body_len(msg, len, 1);
 	c.from_domain = from_domain;
 	if ((lib = dkim_init(NULL, NULL)) == NULL ||
 	    dkim_options(lib, DKIM_OP_SETOPT, DKIM_OPTS_FLAGS, &flags,
@@ -314,7 +381,8 @@ dkimv_check(const char *msg, size_t len, const char *from_domain,
 		if (dkim_get_sigsubstring(d, sigs[i], s->b, &blen) !=
 		    DKIM_STAT_OK)
 			s->b[0] = '\0';
-		s->res = sig_result(d, sigs[i], s->why, sizeof(s->why));
+		s->res = sig_result(d, sigs[i], bodylen, s->why,
+		    sizeof(s->why));
 		out->n++;
 	}
 	out->ignored = c.ignored;

@@ -249,6 +249,40 @@ try:
             tap.eq(code, 550, "l= and a line appended: p=reject refuses it",
                    )
             tap.ok(b"third.test" in text, "naming third.test", text)
+
+    # l= counts octets of the canonical body (RFC 6376 3.5), which is
+    # neither the body as it came nor as it is spooled (LF line ends):
+    # blanks and empty lines at the end that canonicalization takes off
+    # leave l= covering all; a line appended to a body of many short
+    # lines (each one octet longer canonical, CRLF for LF) does not.
+    bodies = (("relaxed", "hello  world \t\r\n-- \r\nme\r\n" +
+               "\r\n" * 8),
+              ("simple", "hello\r\n" + "\r\n" * 8),
+              ("relaxed", " \t \r\n" * 8))
+    for i, (canon, body) in enumerate(bodies):
+        subject = "whole length %d" % i
+        raw = message(subject, "news@third.test", body=body)
+        sig = dkim.sign(raw, b"s1", b"third.test", pk, length=True,
+                        canonicalize=(b"relaxed", canon.encode()),
+                        include_headers=[b"from", b"to", b"subject",
+                                         b"date"])
+        code, text = send("x@lax.test", sig + raw)
+        folder, m = find(subject) if code == 250 else (None, None)
+        tap.ok(m is not None and result(m, "dkim") == "pass",
+               "l= of a %s body all its ends stripped: dkim=pass" % canon,
+               (code, text, ours(m) if m else None))
+    for canon in ("relaxed", "simple"):
+        subject = "many lines " + canon
+        raw = message(subject, "news@third.test",
+                      body="".join("line %d\r\n" % k for k in range(80)))
+        sig = dkim.sign(raw, b"s1", b"third.test", pk, length=True,
+                        canonicalize=(b"relaxed", canon.encode()),
+                        include_headers=[b"from", b"to", b"subject",
+                                         b"date"])
+        code, text = send("x@lax.test", sig + raw +
+                          b"<a href=x>pay here</a>\r\n")
+        tap.ok(code == 550, "l= of 80 lines (%s), a short line appended: "
+               "refused" % canon, (code, text))
 finally:
     for i in (B,):
         if i.queued and i.queued.poll() is None:
