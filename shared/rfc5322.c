@@ -14,6 +14,62 @@
 #include "str.h"
 
 /*
+ * An addr-spec as written in s (n octets), without the comments and
+ * blanks (CFWS) RFC 5322 3.4.1 and 4.4 allow around its parts, into
+ * out; *first: where in s its first octet was. -1: too long, or an
+ * unclosed quoted local part.
+ */
+static int
+strip_cfws(const char *s, size_t n, char *out, size_t outlen, size_t *first)
+{
+	size_t i, o = 0;
+
+	*first = (size_t)-1;
+	for (i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == '(') {
+			int d = 1;
+			for (i++; i < n && d; i++) {
+				if (s[i] == '\\')
+					i++;
+				else if (s[i] == '(')
+					d++;
+				else if (s[i] == ')')
+					d--;
+			}
+			i--;
+			continue;
+		}
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		if (*first == (size_t)-1)
+			*first = i;
+		if (c == '"') {
+			/* a quoted local part keeps its quotes */
+			do {
+				if (o + 1 >= outlen)
+					return -1;
+				out[o++] = s[i];
+				if (s[i] == '\\' && i + 1 < n) {
+					if (o + 1 >= outlen)
+						return -1;
+					out[o++] = s[++i];
+				}
+			} while (++i < n && s[i] != '"');
+			if (i >= n || o + 1 >= outlen)
+				return -1;
+			out[o++] = '"';
+			continue;
+		}
+		if (o + 1 >= outlen)
+			return -1;
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+/*
  * One entry (between top-level commas): its address, or "" if none.
  * *at is where in s an "@domain" would go (before the '>', or after a
  * bare addr-spec written without blanks or comments inside), else
@@ -63,57 +119,24 @@ entry_address(const char *s, size_t n, char *out, size_t outlen,
 				return -1;
 			p = colon + 1;
 		}
-		if ((size_t)(e - p) >= outlen)
+		/*
+		 * "< john.doe@example.org >", "<john (Work) @example.org>":
+		 * CFWS inside the brackets is RFC 5322's (3.4.1, 4.4); an
+		 * address so written is not one to qualify in place.
+		 */
+		if ((o = (size_t)strip_cfws(p, (size_t)(e - p), out, outlen,
+		    &first)) == (size_t)-1)
 			return -1;
-		memcpy(out, p, (size_t)(e - p));
-		out[e - p] = '\0';
-		*at = gt;
+		if (o == (size_t)(e - p))
+			*at = gt;
 		return 0;
 	}
 	if (lt != (size_t)-1)
 		return -1;
 	/* a bare addr-spec: drop comments and blanks around it */
-	for (i = 0; i < n; i++) {
-		char c = s[i];
-		if (c == '(') {
-			int d = 1;
-			for (i++; i < n && d; i++) {
-				if (s[i] == '\\')
-					i++;
-				else if (s[i] == '(')
-					d++;
-				else if (s[i] == ')')
-					d--;
-			}
-			i--;
-			continue;
-		}
-		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
-			continue;
-		if (first == (size_t)-1)
-			first = i;
-		if (c == '"') {
-			/* a quoted local part keeps its quotes */
-			do {
-				if (o + 1 >= outlen)
-					return -1;
-				out[o++] = s[i];
-				if (s[i] == '\\' && i + 1 < n) {
-					if (o + 1 >= outlen)
-						return -1;
-					out[o++] = s[++i];
-				}
-			} while (++i < n && s[i] != '"');
-			if (i >= n || o + 1 >= outlen)
-				return -1;
-			out[o++] = '"';
-			continue;
-		}
-		if (o + 1 >= outlen)
-			return -1;
-		out[o++] = c;
-	}
-	out[o] = '\0';
+	if ((o = (size_t)strip_cfws(s, n, out, outlen, &first)) ==
+	    (size_t)-1)
+		return -1;
 	/* copied one for one: nothing was left out between its ends */
 	if (o > 0 && first + o <= n && memcmp(s + first, out, o) == 0)
 		*at = first + o;

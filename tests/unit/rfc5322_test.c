@@ -87,6 +87,13 @@ Test(rfc5322, from_domains)
 		{ "From: ceo@bank.test <>\n\n", 0, NULL, NULL, 1 },
 		{ "From: Bank: ;\n\n", 0, NULL, NULL, 1 },
 		{ "From: ceo\n\n", 0, NULL, NULL, 1 },
+		/* CFWS inside the brackets: RFC 5322 3.4.1, 4.4 */
+		{ "From: John < john@X.test >\n\n", 1, "x.test", NULL, 0 },
+		{ "From: J <john(Work)@x.test (HQ)>\n\n", 1, "x.test", NULL,
+		    0 },
+		{ "From: J <john . doe @ x.test>\n\n", 1, "x.test", NULL, 0 },
+		{ "From: J <\"j d\"@x.test\n >\n\n", 1, "x.test", NULL, 0 },
+		{ "From: J <ceo@bank.test (x>\n\n", 0, NULL, NULL, 1 },
 	};
 	char d[4][ADDR_DOMAIN_MAX + 1];
 	size_t i, n;
