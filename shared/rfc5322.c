@@ -312,25 +312,38 @@ rfc5322_qualify(const char *value, const char *domain, struct buf *out)
 struct from_domains {
 	char	(*d)[ADDR_DOMAIN_MAX + 1];
 	size_t	 n, max;
+	size_t	 found;		/* addresses of the field being read */
 	int	 unread;	/* a field or an address gave no domain */
 };
 
+/*
+ * One entry of a From: field. One without an '@' is a piece of a
+ * display name that a comma split ("Doe, John <j@example.org>", as
+ * some programs write it): nothing to read, nothing unread. One with
+ * an '@' that is no address ("ceo@bank.example.", "ceo.@bank.example")
+ * is an author a reader's program may show and the check cannot read.
+ */
 static int
-add_domain(const char *addr, void *arg)
+author_entry(char *addr, size_t at, void *arg)
 {
 	struct from_domains *f = arg;
-	const char *at = strrchr(addr, '@');
+	struct addr a;
+	const char *d;
 	size_t i;
 
-	if (at == NULL || at[1] == '\0') {
+	(void)at;
+	if (strchr(addr, '@') == NULL)
+		return 0;
+	if (addr_parse_mailbox(addr, ADDR_UTF8_OK, &a) == -1) {
 		f->unread = 1;
 		return 0;
 	}
+	f->found++;
+	d = strrchr(addr, '@') + 1;
 	for (i = 0; i < f->n; i++)
-		if (strcasecmp(f->d[i], at + 1) == 0)
+		if (strcasecmp(f->d[i], d) == 0)
 			return 0;
-	if (f->n < f->max && str_copy(f->d[f->n], at + 1,
-	    sizeof(f->d[0])) == 0)
+	if (f->n < f->max && str_copy(f->d[f->n], d, sizeof(f->d[0])) == 0)
 		str_lower(f->d[f->n++]);
 	else if (f->n < f->max)
 		f->unread = 1;		/* too long to be a domain */
@@ -392,11 +405,15 @@ static void
 from_field(const char *body, void *arg)
 {
 	struct from_domains *f = arg;
-	char err[128];
+	char err[8];
 
-	/* no address at all ("From: <>", "From: CEO") names no author */
+	/* one that does not scan (an unclosed comment), or gives no
+	 * address at all ("From: <>", "From: =?...?=", "From: CEO"),
+	 * names no author the check can read */
+	f->found = 0;
 	if (body == NULL ||
-	    rfc5322_addresses(body, add_domain, arg, err, sizeof(err)) <= 0)
+	    each_entry(body, author_entry, f, err, sizeof(err)) == -1 ||
+	    f->found == 0)
 		f->unread = 1;
 }
 
