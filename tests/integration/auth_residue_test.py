@@ -36,6 +36,19 @@ def unb64(s):
         return b""
 
 
+def secrets_in(lines, secret):
+    """What must not be found: the password, every response line (or
+    initial response) that carried it as sent, and of a response sent
+    in two parts the first one's octets past those the second read
+    brought (it and its CRLF overwrote the rest)."""
+    whole = ["".join(l) if isinstance(l, list) else l for l in lines]
+    return [secret.encode()] + [
+        l.split(" ")[-1].encode() for l in whole
+        if secret.encode() in unb64(l.split(" ")[-1])] + [
+        l[0][len(l[1]) + 2:].encode() for l in lines
+        if isinstance(l, list)]
+
+
 def session(lines, replies, handler="smtpd/smtpd"):
     """A handler on a pipe: each line, then its replies read; the process
     is left waiting for more. Returns it and what it said."""
@@ -100,16 +113,7 @@ try:
     for i, (what, make, replies, code) in enumerate(cases):
         secret = "Zq%dresidue-Pa55word-%d" % (i, os.getpid())
         lines = ["EHLO c.test"] + make(secret)
-        # what must not be found: the password, and every response line
-        # (or initial response) that carried it, as sent
-        whole = ["".join(l) if isinstance(l, list) else l for l in lines]
-        secrets = [secret.encode()] + [
-            l.split(" ")[-1].encode() for l in whole
-            if secret.encode() in unb64(l.split(" ")[-1])]
-        # and of a response sent in two parts, the first one's octets
-        # past those the second read brought (it + CRLF overwrote them)
-        secrets += [l[0][len(l[1]) + 2:].encode() for l in lines
-                    if isinstance(l, list)]
+        secrets = secrets_in(lines, secret)
         p, said = session(lines, [1] + replies)
         try:
             tap.ok(("\n" + said.decode()).rfind("\n" + code) >= 0,
@@ -144,12 +148,7 @@ try:
     for i, (what, make, replies) in enumerate(pop_cases):
         secret = "Zq%dpopresidue-Pa55word-%d" % (i, os.getpid())
         lines = make(secret)
-        whole = ["".join(l) if isinstance(l, list) else l for l in lines]
-        secrets = [secret.encode()] + [
-            l.split(" ")[-1].encode() for l in whole
-            if secret.encode() in unb64(l.split(" ")[-1])]
-        secrets += [l[0][len(l[1]) + 2:].encode() for l in lines
-                    if isinstance(l, list)]
+        secrets = secrets_in(lines, secret)
         p, said = session(lines, replies, "pop3d/pop3d")
         try:
             tap.ok(said.rstrip().splitlines()[-1].startswith(b"-ERR"),
