@@ -149,8 +149,9 @@ entry_address(const char *s, size_t n, char *out, size_t outlen,
  * would go in value.
  */
 static int
-each_entry(const char *value, int (*fn)(char *addr, size_t at, void *arg),
-    void *arg, char *err, size_t errlen)
+each_entry(const char *value, int (*fn)(char *addr, size_t at,
+    const char *raw, size_t rawlen, void *arg), void *arg, char *err,
+    size_t errlen)
 {
 	char addr[ADDR_MAX + 1];
 	size_t i, at, start = 0, n = strlen(value);
@@ -199,7 +200,8 @@ each_entry(const char *value, int (*fn)(char *addr, size_t at, void *arg),
 			    value + start);
 			return -1;
 		}
-		if (fn(addr, at == (size_t)-1 ? at : start + at, arg) == -1)
+		if (fn(addr, at == (size_t)-1 ? at : start + at,
+		    value + start, i - start, arg) == -1)
 			return -1;
 		start = i + 1;
 	}
@@ -220,12 +222,15 @@ struct found {
 };
 
 static int
-found_address(char *addr, size_t at, void *arg)
+found_address(char *addr, size_t at, const char *raw, size_t rawlen,
+    void *arg)
 {
 	struct found *f = arg;
 	struct addr a;
 
 	(void)at;
+	(void)raw;
+	(void)rawlen;
 	if (addr[0] == '\0')
 		return 0;	/* empty group, trailing comma */
 	/* "To: root", as cron writes it: a local user of domain */
@@ -276,12 +281,15 @@ struct qualify {
 };
 
 static int
-qualify_address(char *addr, size_t at, void *arg)
+qualify_address(char *addr, size_t at, const char *raw, size_t rawlen,
+    void *arg)
 {
 	struct qualify *q = arg;
 	struct addr a;
 	size_t n = strlen(addr);
 
+	(void)raw;
+	(void)rawlen;
 	if (n == 0 || strchr(addr, '@') != NULL || at == (size_t)-1)
 		return 0;
 	if (str_fmt(addr + n, ADDR_MAX + 1 - n, "@%s", q->domain) == -1 ||
@@ -317,14 +325,69 @@ struct from_domains {
 };
 
 /*
- * One entry of a From: field. One without an '@' is a piece of a
- * display name that a comma split ("Doe, John <j@example.org>", as
- * some programs write it): nothing to read, nothing unread. One with
- * an '@' that is no address ("ceo@bank.example.", "ceo.@bank.example")
- * is an author a reader's program may show and the check cannot read.
+ * Whether the RFC 2047 encoded words in s (n octets) may decode to an
+ * '@': "=40" in a Q one, an octet 0x40 in a B one (so also in UTF-16).
+ * Read as leniently as readers' programs do (no padding needed).
  */
 static int
-author_entry(char *addr, size_t at, void *arg)
+encoded_at(const char *s, size_t n)
+{
+	static const char b64[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *p = s, *end = s + n, *q, *t;
+	unsigned int acc, bits;
+	char enc;
+
+	while ((q = memchr(p, '=', (size_t)(end - p))) != NULL) {
+		p = q + 1;
+		if (p >= end || *p != '?')
+			continue;
+		/* =?charset?enc?text?= */
+		if ((q = memchr(p + 1, '?', (size_t)(end - p - 1))) == NULL ||
+		    end - q < 4 || q[2] != '?')
+			continue;
+		enc = q[1];
+		for (t = q + 3; t + 1 < end && !(t[0] == '?' && t[1] == '=');
+		    t++)
+			;
+		if (t + 1 >= end)
+			continue;
+		if (enc == 'Q' || enc == 'q') {
+			for (q += 3; q + 2 < t; q++)
+				if (q[0] == '=' && q[1] == '4' && q[2] == '0')
+					return 1;
+		} else if (enc == 'B' || enc == 'b') {
+			for (q += 3, acc = 0, bits = 0; q < t; q++) {
+				const char *c;
+				if (*q == '\0' ||
+				    (c = strchr(b64, *q)) == NULL)
+					continue;
+				acc = (acc << 6 | (unsigned int)(c - b64)) &
+				    0xffffff;
+				if ((bits += 6) >= 8) {
+					bits -= 8;
+					if (((acc >> bits) & 0xff) == '@')
+						return 1;
+				}
+			}
+		}
+		p = t + 2;
+	}
+	return 0;
+}
+
+/*
+ * One entry of a From: field. One without an '@', brackets or an
+ * encoded word that may hide an '@' is a piece of a display name that
+ * a comma split ("Doe, John <j@example.org>", as some programs write
+ * it): nothing to read, nothing unread. One with an '@' that is no
+ * address ("ceo@bank.example.", "ceo.@bank.example", "ceo(@)bank.example",
+ * "ceo@bank.example <>", "=?utf-8?q?ceo=40bank.example?=") is an author
+ * a reader's program may show and the check cannot read.
+ */
+static int
+author_entry(char *addr, size_t at, const char *raw, size_t rawlen,
+    void *arg)
 {
 	struct from_domains *f = arg;
 	struct addr a;
@@ -332,8 +395,13 @@ author_entry(char *addr, size_t at, void *arg)
 	size_t i;
 
 	(void)at;
-	if (strchr(addr, '@') == NULL)
+	if (strchr(addr, '@') == NULL) {
+		if (memchr(raw, '@', rawlen) != NULL ||
+		    memchr(raw, '<', rawlen) != NULL ||
+		    encoded_at(raw, rawlen))
+			f->unread = 1;
 		return 0;
+	}
 	if (addr_parse_mailbox(addr, ADDR_UTF8_OK, &a) == -1) {
 		f->unread = 1;
 		return 0;

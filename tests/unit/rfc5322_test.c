@@ -92,6 +92,23 @@ Test(rfc5322, from_domains)
 		{ "From: =?UTF-8?Q?Doe,_John?= <j@x.test>\n\n", 1, "x.test",
 		    NULL, 0 },
 		{ "From: ceo@bank.test <>\n\n", 0, NULL, NULL, 1 },
+		/* no '@' in the address, but one a reader may show next to
+		 * a real author: not a display name's piece */
+		{ "From: =?utf-8?q?ceo=40bank.test?=, x@evil.test\n\n", 1,
+		    "evil.test", NULL, 1 },
+		{ "From: =?utf-8?b?Y2VvQGJhbmsudGVzdA?=, <x@evil.test>\n\n",
+		    1, "evil.test", NULL, 1 },
+		{ "From: ceo(@)bank.test, x@evil.test\n\n", 1, "evil.test",
+		    NULL, 1 },
+		{ "From: ceo@bank.test <>, x@evil.test\n\n", 1, "evil.test",
+		    NULL, 1 },
+		{ "From: ceo@bank.test <ceo>, x@evil.test\n\n", 1,
+		    "evil.test", NULL, 1 },
+		{ "From: <@bank.test:ceo>, x@evil.test\n\n", 1, "evil.test",
+		    NULL, 1 },
+		/* encoded pieces of a name with no '@' in them stay pieces */
+		{ "From: =?utf-8?q?D=C3=B6e?=, =?utf-8?b?Sm9obg==?= "
+		    "<j@x.test>\n\n", 1, "x.test", NULL, 0 },
 		{ "From: Bank: ;\n\n", 0, NULL, NULL, 1 },
 		{ "From: ceo\n\n", 0, NULL, NULL, 1 },
 		/* CFWS inside the brackets: RFC 5322 3.4.1, 4.4 */
