@@ -49,6 +49,15 @@ def secrets_in(lines, secret):
         if isinstance(l, list)]
 
 
+def none_left(pid, secrets, what):
+    """The check itself: none of secrets in the process's memory."""
+    mem = pombo.writable_memory(pid)
+    left = [x for x in secrets if x in mem]
+    tap.ok(len(mem) > 65536 and not left,
+           what + ": none of %d secret strings is left in memory "
+           "(%d KB read)" % (len(secrets), len(mem) // 1024), left)
+
+
 def session(lines, replies, handler="smtpd/smtpd"):
     """A handler on a pipe: each line, then its replies read; the process
     is left waiting for more. Returns it and what it said."""
@@ -122,11 +131,7 @@ try:
                                            for l in lines),
                    what + ": the password was sent, in one response",
                    secrets)
-            mem = pombo.writable_memory(p.pid)
-            left = [x for x in secrets if x in mem]
-            tap.ok(len(mem) > 65536 and not left,
-                   what + ": none of %d secret strings is left in memory "
-                   "(%d KB read)" % (len(secrets), len(mem) // 1024), left)
+            none_left(p.pid, secrets, what)
         finally:
             p.stdin.close()
             p.wait(10)
@@ -153,11 +158,7 @@ try:
         try:
             tap.ok(said.rstrip().splitlines()[-1].startswith(b"-ERR"),
                    what + ": refused", said)
-            mem = pombo.writable_memory(p.pid)
-            left = [x for x in secrets if x in mem]
-            tap.ok(len(mem) > 65536 and not left,
-                   what + ": none of %d secret strings is left in memory "
-                   "(%d KB read)" % (len(secrets), len(mem) // 1024), left)
+            none_left(p.pid, secrets, what)
         finally:
             p.stdin.close()
             p.wait(10)
@@ -176,11 +177,8 @@ try:
             tap.ok(b"-ERR Command line too long" in said,
                    "pop3d: %s line too long, in two reads: refused" % what,
                    said)
-            mem = pombo.writable_memory(p.pid)
-            tap.ok(len(mem) > 65536 and token.encode() not in mem,
-                   "pop3d: %s line too long, in two reads: its first part "
-                   "is not left in memory (%d KB read)" % (
-                       what, len(mem) // 1024))
+            none_left(p.pid, [token.encode()], "pop3d: %s line too long, "
+                      "in two reads: its first part" % what)
         finally:
             p.stdin.close()
             p.wait(10)
